@@ -1,0 +1,30 @@
+# The README's two commands are `make demo` and `make test`; everything else is a building block.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help setup demo test gas abi bench-indexer
+
+help:
+	@echo "make demo   - local chain + contracts (+ indexer, API, demo traffic as they land); Ctrl-C stops"
+	@echo "make test   - every test: forge build/test, gas snapshots, Rust tests"
+	@echo "make gas    - re-measure gas into snapshots/"
+	@echo "make abi    - re-export bindings/abi from forge build"
+	@echo "make bench-indexer - indexer backfill benchmark"
+
+setup:
+	@script/setup.sh
+
+demo:
+	@script/demo.sh
+
+test:
+	@script/test.sh
+
+gas: setup
+	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" forge test --isolate --match-path tests/X402Settlement/gas.t.sol
+
+abi: setup
+	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" forge build --quiet && node script/abi.js export
+
+bench-indexer:
+	@script/bench-indexer.sh

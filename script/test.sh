@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: Solidity (forge) and Rust (cargo nextest), after the shared set-up.
+# Extra arguments go to cargo nextest (e.g. `script/test.sh -E 'test(backfill)'`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$ROOT/script/setup.sh"
+# shellcheck source=script/lib.sh
+source "$ROOT/script/lib.sh"
+cd "$ROOT"
+
+info "forge build"
+forge build --quiet || die "forge build failed (output above)"
+node script/abi.js check || die "Rust bindings are stale: run 'node script/abi.js export' and commit bindings/abi"
+
+info "forge test"
+forge test || die "Solidity tests failed (output above)"
+
+# Gas snapshots: each settlement call measured as its own transaction. FORGE_SNAPSHOT_CHECK
+# makes forge fail when a measured figure differs from the committed snapshots/.
+if ls tests/X402Settlement/gas.t.sol >/dev/null 2>&1; then
+  info "gas snapshots (forge test --isolate)"
+  FORGE_SNAPSHOT_CHECK=true forge test --isolate --match-path tests/X402Settlement/gas.t.sol \
+    || die "gas snapshots differ from snapshots/ (run 'make gas' and commit the change if intended)"
+fi
+
+info "cargo build (once, for all crates and tests)"
+cargo build --workspace --all-targets --locked || die "Rust build failed (output above)"
+info "cargo nextest"
+cargo nextest run --workspace --no-fail-fast "$@" || die "Rust tests failed (output above)"
+info "all tests passed"
