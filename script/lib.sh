@@ -44,12 +44,16 @@ ensure_postgres() {
   if ! pg_reachable; then
     local is_local=0
     [[ "$PG_HOST" == "127.0.0.1" || "$PG_HOST" == "localhost" ]] && is_local=1
-    if [[ $is_local == 1 ]] && command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]]; then
-      local version
-      version="$(ls /etc/postgresql | sort -V | tail -1)"
-      info "starting the local PostgreSQL $version cluster"
-      pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
-      for _ in $(seq 1 30); do pg_reachable && break; sleep 0.5; done
+    # Start a local cluster only if one is configured on that port and is down.
+    if [[ $is_local == 1 ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+      local version cluster port status
+      while read -r version cluster port status _; do
+        if [[ "$port" == "$PG_PORT" && "$status" == down* ]]; then
+          info "starting the local PostgreSQL $version/$cluster cluster on port $port"
+          pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start >/dev/null 2>&1 || true
+          for _ in $(seq 1 30); do pg_reachable && break; sleep 0.5; done
+        fi
+      done < <(pg_lsclusters -h 2>/dev/null)
     fi
     if ! pg_reachable; then
       if [[ $is_local == 1 ]] && ! command -v pg_ctlcluster >/dev/null 2>&1; then
