@@ -1,0 +1,46 @@
+// JSON over HTTP against the API, with its RFC 9457 problem bodies turned into readable errors.
+
+/** A failed API call: the HTTP status and the problem the API reported. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly path: string,
+    readonly status: number,
+    detail: string,
+  ) {
+    super(`${path}: ${detail}`);
+  }
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+/** Builds `path?query`, leaving out empty values. */
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+/** GETs JSON from the API (same origin: the API serves this page). */
+export async function getJson<T>(path: string, query: Query = {}): Promise<T> {
+  const url = withQuery(path, query);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: "application/json" } });
+  } catch (e) {
+    throw new ApiCallError(url, 0, `the API did not answer (${(e as Error).message})`);
+  }
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try {
+      const problem = (await response.json()) as { detail?: string };
+      if (problem.detail) detail = problem.detail;
+    } catch {
+      // Not a problem body; the status line says enough.
+    }
+    throw new ApiCallError(url, response.status, detail);
+  }
+  return (await response.json()) as T;
+}

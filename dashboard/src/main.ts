@@ -1,0 +1,203 @@
+// The dashboard's entry point: reads the filters from the URL, loads everything the page shows
+// from the API in parallel, and draws it. A payer picked in the table (or named in the URL's
+// `payer` parameter) opens its drill-down.
+
+import * as api from "./api";
+import { ChartSlot } from "./chart";
+import { renderProfile } from "./drilldown";
+import type { Filters, Token } from "./model";
+import {
+  renderClasses,
+  renderCohorts,
+  renderConcentration,
+  renderCoverage,
+  renderKpis,
+  renderPayeeTable,
+  renderPayerTable,
+  renderPayers,
+  renderVolume,
+} from "./views";
+
+function byId<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`the page has no #${id}`);
+  return e as T;
+}
+
+const slots = {
+  volume: new ChartSlot(byId("chart-volume")),
+  payers: new ChartSlot(byId("chart-payers")),
+  cohorts: new ChartSlot(byId("chart-cohorts")),
+  concentration: new ChartSlot(byId("chart-concentration")),
+  classes: new ChartSlot(byId("chart-classes")),
+};
+
+const status = byId("status");
+const form = byId<HTMLFormElement>("filters");
+const tokenSelect = byId<HTMLSelectElement>("f-token");
+let tokens: Token[] = [];
+// Each load gets a number; answers of an older load (filters changed meanwhile) are dropped.
+let generation = 0;
+
+function setStatus(text: string, kind: "loading" | "error" | "" = ""): void {
+  status.textContent = text;
+  status.className = `status ${kind}`;
+  document.body.dataset.status = kind || "ready";
+}
+
+function readFilters(): Filters {
+  const q = new URLSearchParams(location.search);
+  const bucket = q.get("bucket") === "week" ? "week" : "day";
+  return {
+    from: q.get("from") || undefined,
+    to: q.get("to") || undefined,
+    token: q.get("token") || undefined,
+    bucket,
+  };
+}
+
+function writeFilters(f: Filters, payer?: string | null): void {
+  const q = new URLSearchParams();
+  if (f.from) q.set("from", f.from);
+  if (f.to) q.set("to", f.to);
+  if (f.token) q.set("token", f.token);
+  if (f.bucket !== "day") q.set("bucket", f.bucket);
+  if (payer) q.set("payer", payer);
+  const qs = q.toString();
+  history.replaceState(null, "", qs ? `?${qs}` : location.pathname);
+}
+
+function fillForm(f: Filters): void {
+  (form.elements.namedItem("from") as HTMLInputElement).value = f.from ?? "";
+  (form.elements.namedItem("to") as HTMLInputElement).value = f.to ?? "";
+  (form.elements.namedItem("bucket") as HTMLSelectElement).value = f.bucket;
+  tokenSelect.value = f.token ?? "";
+}
+
+function formFilters(): Filters {
+  const data = new FormData(form);
+  const get = (k: string) => (data.get(k) as string | null) || undefined;
+  return { from: get("from"), to: get("to"), token: get("token"), bucket: get("bucket") === "week" ? "week" : "day" };
+}
+
+async function loadTokens(): Promise<void> {
+  tokens = await api.tokens();
+  tokenSelect.textContent = "";
+  for (const t of tokens) {
+    const o = document.createElement("option");
+    o.value = t.address;
+    o.textContent = t.symbol;
+    o.title = t.address;
+    tokenSelect.append(o);
+  }
+}
+
+/** Amounts of different tokens do not add up, so a window always shows one token. */
+function resolveToken(f: Filters): Token | null {
+  return tokens.find((t) => t.address.toLowerCase() === f.token?.toLowerCase()) ?? tokens[0] ?? null;
+}
+
+async function load(f: Filters): Promise<void> {
+  const mine = ++generation;
+  const token = resolveToken(f);
+  const filters: Filters = { ...f, token: token?.address };
+  fillForm(filters);
+  setStatus("Loading…", "loading");
+  const decimals = token?.decimals ?? 0;
+  const results = await Promise.allSettled([
+    api.summary(filters, decimals),
+    api.series(filters, decimals),
+    api.cohorts(filters, decimals),
+    api.topPayers(filters, decimals),
+    api.topPayees(filters, decimals),
+  ]);
+  if (mine !== generation) return;
+  const [summary, series, cohorts, payers, payees] = results;
+  const errors: string[] = [];
+  const failed = (r: PromiseSettledResult<unknown>): r is PromiseRejectedResult => {
+    if (r.status === "rejected") errors.push((r.reason as Error).message);
+    return r.status === "rejected";
+  };
+
+  if (!failed(summary)) {
+    renderKpis(byId("kpis"), summary.value, token);
+    renderConcentration(slots.concentration, byId("concentration-figures"), summary.value.payerConcentration, summary.value.payeeConcentration);
+    renderClasses(slots.classes, byId("class-figures"), summary.value, token);
+    renderCoverage(byId("coverage"), summary.value);
+  } else {
+    slots.concentration.showText("Could not load the summary", "error");
+    slots.classes.showText("Could not load the summary", "error");
+  }
+  if (!failed(series)) {
+    renderVolume(slots.volume, series.value, token);
+    renderPayers(slots.payers, series.value);
+  } else {
+    slots.volume.showText("Could not load the series", "error");
+    slots.payers.showText("Could not load the series", "error");
+  }
+  if (!failed(cohorts)) renderCohorts(slots.cohorts, cohorts.value);
+  else slots.cohorts.showText("Could not load the cohorts", "error");
+  if (!failed(payers)) renderPayerTable(byId("top-payers"), payers.value, token, (a) => void openPayer(a));
+  if (!failed(payees)) renderPayeeTable(byId("top-payees"), payees.value, token);
+
+  if (errors.length) setStatus(`Some parts could not be loaded: ${errors.join("; ")}`, "error");
+  else setStatus("");
+  document.body.dataset.loaded = String(mine);
+}
+
+async function openPayer(address: string): Promise<void> {
+  const panel = byId("drilldown");
+  const body = byId("drill-body");
+  panel.hidden = false;
+  panel.dataset.state = "loading";
+  byId("drill-address").textContent = address;
+  body.textContent = "Loading the evidence…";
+  writeFilters(formFilters(), address);
+  try {
+    const profile = await api.payerProfile(address);
+    renderProfile(body, profile);
+    panel.dataset.state = "ready";
+    panel.dataset.payer = address;
+    panel.scrollIntoView({ behavior: "smooth", block: "start" });
+  } catch (e) {
+    body.textContent = `Could not load this payer: ${(e as Error).message}`;
+    panel.dataset.state = "error";
+  }
+}
+
+function closePayer(): void {
+  byId("drilldown").hidden = true;
+  document.querySelectorAll("#top-payers tr.selected").forEach((t) => t.classList.remove("selected"));
+  writeFilters(formFilters());
+}
+
+async function start(): Promise<void> {
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = formFilters();
+    writeFilters(f);
+    void load(f);
+  });
+  byId("f-reset").addEventListener("click", () => {
+    const f: Filters = { ...formFilters(), from: undefined, to: undefined };
+    writeFilters(f);
+    void load(f);
+  });
+  byId("drill-close").addEventListener("click", closePayer);
+  try {
+    await loadTokens();
+  } catch (e) {
+    setStatus(`Could not reach the API: ${(e as Error).message}`, "error");
+    return;
+  }
+  if (tokens.length === 0) {
+    setStatus("No payments indexed yet: the charts fill in once the indexer and classifier have run.", "error");
+    for (const s of Object.values(slots)) s.showText("No data yet", "empty");
+    return;
+  }
+  await load(readFilters());
+  const payer = new URLSearchParams(location.search).get("payer");
+  if (payer) await openPayer(payer);
+}
+
+void start();
