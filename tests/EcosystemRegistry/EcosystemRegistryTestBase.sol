@@ -24,6 +24,11 @@ abstract contract EcosystemRegistryTestBase is Test {
         registry = new EcosystemRegistry(owner);
     }
 
+    /// @dev The `rolesOf` bit of `role`.
+    function bit(uint8 role) internal pure returns (uint256) {
+        return uint256(1) << role;
+    }
+
     /// @dev Keeps fuzzed wallets non-zero and roles inside the enum.
     function _boundInputs(address w, uint8 role) internal pure returns (address, uint8) {
         if (w == address(0)) w = address(1);

@@ -15,7 +15,7 @@ contract LabelTest is EcosystemRegistryTestBase {
 
         assertTrue(registry.hasRole(wallet, TREASURY));
         assertFalse(registry.hasRole(wallet, FACILITATOR));
-        assertEq(registry.rolesOf(wallet), 1 << TREASURY);
+        assertEq(registry.rolesOf(wallet), bit(TREASURY));
     }
 
     function test_label_severalRolesOnOneWallet() public {
@@ -24,7 +24,7 @@ contract LabelTest is EcosystemRegistryTestBase {
         registry.label(wallet, TEST_ROLE, "");
         vm.stopPrank();
 
-        assertEq(registry.rolesOf(wallet), (1 << FACILITATOR) | (1 << TEST_ROLE));
+        assertEq(registry.rolesOf(wallet), bit(FACILITATOR) | bit(TEST_ROLE));
         assertTrue(registry.hasRole(wallet, FACILITATOR));
         assertTrue(registry.hasRole(wallet, TEST_ROLE));
         assertFalse(registry.hasRole(wallet, TREASURY));
@@ -36,7 +36,7 @@ contract LabelTest is EcosystemRegistryTestBase {
             registry.label(wallet, role, "");
         }
         vm.stopPrank();
-        assertEq(registry.rolesOf(wallet), (1 << ROLE_COUNT) - 1);
+        assertEq(registry.rolesOf(wallet), bit(ROLE_COUNT) - 1);
         assertEq(registry.ROLE_COUNT(), ROLE_COUNT);
     }
 

@@ -24,8 +24,8 @@ contract LabelManyTest is EcosystemRegistryTestBase {
         vm.prank(owner);
         registry.labelMany(wallets, roles, "batch 1");
 
-        assertEq(registry.rolesOf(wallet), (1 << TREASURY) | (1 << TEST_ROLE));
-        assertEq(registry.rolesOf(payee), 1 << FACILITATOR);
+        assertEq(registry.rolesOf(wallet), bit(TREASURY) | bit(TEST_ROLE));
+        assertEq(registry.rolesOf(payee), bit(FACILITATOR));
     }
 
     function test_labelMany_emptyIsNoOp() public {

@@ -23,7 +23,7 @@ contract UnlabelTest is EcosystemRegistryTestBase {
 
         assertFalse(registry.hasRole(wallet, TREASURY));
         assertTrue(registry.hasRole(wallet, FACILITATOR));
-        assertEq(registry.rolesOf(wallet), 1 << FACILITATOR);
+        assertEq(registry.rolesOf(wallet), bit(FACILITATOR));
     }
 
     function test_unlabel_thenLabelAgain() public {
