@@ -1,47 +1,315 @@
-// The API's wire format (x402-api, JSON under /v1) and its mapping onto the view models.
-// Amounts arrive as decimal strings of base units and leave here in token units.
+// The API's wire format (x402-api, JSON under /v1; see its /openapi.json) and the mapping onto
+// the dashboard's view models. Amounts arrive as decimal strings of raw token units and leave
+// here in token units.
 
-import { getJson } from "./http";
+import type { ClassName } from "./classes";
 import { units } from "./format";
-import type { Cohort, Filters, PayeeRow, PayerProfile, PayerRow, SeriesBucket, Summary, Token } from "./model";
+import { getJson } from "./http";
+import type { ClassTotals, Cohort, Concentration, Filters, PayeeRow, PayerProfile, PayerRow, SeriesBucket, Summary, Token } from "./model";
+
+/** How many rows the top-payer and top-payee tables show. */
+export const TOP_N = 15;
+
+// ---- wire types (the fields the dashboard reads) ----
+
+interface WireConcentration {
+  holders: number;
+  top1_share: number;
+  top5_share: number;
+  top10_share: number;
+  hhi: number;
+  effective_holders: number;
+  gini: number;
+}
+
+interface WireSummary {
+  gross: { volume: string; count: number };
+  by_class: Record<string, { volume: string; count: number; volume_share: number; count_share: number; unique_payers: number }>;
+  organic: { volume: string; count: number; volume_share: number; count_share: number; taint_adjusted_volume: string };
+  unique_payers: number;
+  payer_activity: {
+    classes: string[];
+    payers: number;
+    stickiness: number;
+    new_payers: number;
+    returning_payers: number;
+    repeat_rate: number;
+    payees_per_payer: number;
+  };
+  payment_size: { average: string; median: string };
+  concentration: { payers: WireConcentration; payees: WireConcentration };
+  coverage: {
+    unattributed_volume_share: number;
+    unclassified_count: number;
+    unclassified_volume_share: number;
+    rule_version: string | null;
+    label_version: string | null;
+    classified_through_block: number | null;
+    classifier_updated_at: string | null;
+    read_model_refreshed_at: string | null;
+  };
+}
+
+interface WireSeries {
+  points: {
+    period: string;
+    gross_volume: string;
+    organic_share_volume: number;
+    active_payers: number;
+    new_payers: number;
+    returning_payers: number;
+    by_class: Record<string, { volume: string; count: number }>;
+  }[];
+}
+
+interface WireRetention {
+  weeks: number;
+  cells: { cohort: string; cohort_size: number; week: number; retention: number; revenue_retention: number }[];
+}
+
+interface WirePayers {
+  items: { payer: string; class: string | null; payments: number; volume: string; payees: number; first_day: string; last_day: string }[];
+}
+
+interface WirePayees {
+  items: { payee: string; payments: number; volume: string; organic_share: number; payers: number }[];
+}
+
+// ---- mapping ----
 
 function filterQuery(f: Filters) {
   return { from: f.from, to: f.to, token: f.token };
 }
 
-export async function tokens(): Promise<Token[]> {
-  const r = await getJson<{ tokens: { address: string; symbol?: string; decimals?: number }[] }>("/v1/tokens");
-  return r.tokens.map((t) => ({ address: t.address, symbol: t.symbol ?? t.address.slice(0, 8), decimals: t.decimals ?? 0 }));
+function concentration(c: WireConcentration): Concentration {
+  return {
+    holders: c.holders,
+    top1: c.top1_share,
+    top5: c.top5_share,
+    top10: c.top10_share,
+    hhi: c.hhi,
+    effective: c.effective_holders,
+    gini: c.gini,
+  };
 }
 
 export async function summary(f: Filters, decimals: number): Promise<Summary> {
-  const r = await getJson<Record<string, unknown>>("/v1/metrics/summary", filterQuery(f));
-  void decimals;
-  return r as unknown as Summary;
+  const r = await getJson<WireSummary>("/v1/metrics/summary", filterQuery(f));
+  const byClass: ClassTotals[] = Object.entries(r.by_class).map(([name, c]) => ({
+    class: name as ClassName,
+    volume: units(c.volume, decimals),
+    count: c.count,
+    payers: c.unique_payers,
+  }));
+  const a = r.payer_activity;
+  const cov = r.coverage;
+  const detail: string[] = [];
+  if (cov.classified_through_block !== null) detail.push(`classified through block ${cov.classified_through_block}`);
+  if (cov.read_model_refreshed_at) detail.push(`refreshed ${cov.read_model_refreshed_at.slice(0, 19).replace("T", " ")} UTC`);
+  return {
+    grossVolume: units(r.gross.volume, decimals),
+    grossCount: r.gross.count,
+    organicVolume: units(r.organic.volume, decimals),
+    organicShare: r.gross.count > 0 ? r.organic.volume_share : null,
+    organicShareByCount: r.gross.count > 0 ? r.organic.count_share : null,
+    taintAdjustedOrganic: units(r.organic.taint_adjusted_volume, decimals),
+    byClass,
+    uniquePayers: r.unique_payers,
+    externalPayers: a.payers,
+    repeatRate: a.payers > 0 ? a.repeat_rate : null,
+    stickiness: a.payers > 0 ? a.stickiness : null,
+    meanPayment: r.gross.count > 0 ? units(r.payment_size.average, decimals) : null,
+    medianPayment: r.gross.count > 0 ? units(r.payment_size.median, decimals) : null,
+    payeesPerExternalPayer: a.payers > 0 ? a.payees_per_payer : null,
+    payerConcentration: concentration(r.concentration.payers),
+    payeeConcentration: concentration(r.concentration.payees),
+    coverage: {
+      unattributedShare: r.gross.count > 0 ? cov.unattributed_volume_share : null,
+      unclassifiedShare: cov.unclassified_count > 0 ? cov.unclassified_volume_share : null,
+      ruleVersion: cov.rule_version,
+      labelVersion: cov.label_version,
+      detail,
+    },
+  };
 }
 
 export async function series(f: Filters, decimals: number): Promise<SeriesBucket[]> {
-  const r = await getJson<{ buckets: SeriesBucket[] }>(`/v1/metrics/${f.bucket === "week" ? "weekly" : "daily"}`, filterQuery(f));
-  void decimals;
-  return r.buckets;
+  const r = await getJson<WireSeries>("/v1/metrics/series", { ...filterQuery(f), interval: f.bucket });
+  return r.points.map((p) => {
+    const volumeByClass: Partial<Record<ClassName, number>> = {};
+    for (const [name, c] of Object.entries(p.by_class)) volumeByClass[name as ClassName] = units(c.volume, decimals);
+    const gross = units(p.gross_volume, decimals);
+    return {
+      start: p.period,
+      volumeByClass,
+      grossVolume: gross,
+      organicShare: gross > 0 ? p.organic_share_volume : null,
+      activePayers: p.active_payers,
+      newPayers: p.new_payers,
+      returningPayers: p.returning_payers,
+    };
+  });
 }
 
-export async function cohorts(f: Filters, decimals: number): Promise<Cohort[]> {
-  const r = await getJson<{ cohorts: Cohort[] }>("/v1/metrics/cohorts", filterQuery(f));
-  void decimals;
-  return r.cohorts;
+export async function cohorts(f: Filters): Promise<Cohort[]> {
+  const r = await getJson<WireRetention>("/v1/metrics/retention", filterQuery(f));
+  const byStart = new Map<string, Cohort>();
+  for (const c of r.cells) {
+    let row = byStart.get(c.cohort);
+    if (!row) {
+      row = { start: c.cohort, size: c.cohort_size, retention: [], revenueRetention: [] };
+      byStart.set(c.cohort, row);
+    }
+    row.retention[c.week] = c.retention;
+    row.revenueRetention[c.week] = c.revenue_retention;
+  }
+  const rows = [...byStart.values()].sort((a, b) => a.start.localeCompare(b.start));
+  // Weeks not yet observable for a cohort stay null (blank cells), not 0%.
+  for (const row of rows) {
+    row.retention = Array.from(row.retention, (v) => v ?? null);
+    row.revenueRetention = Array.from(row.revenueRetention, (v) => v ?? null);
+  }
+  return rows;
 }
 
 export async function topPayers(f: Filters, decimals: number): Promise<PayerRow[]> {
-  const r = await getJson<{ items: (PayerRow & { volume: string })[] }>("/v1/payers", { ...filterQuery(f), limit: 15 });
-  return r.items.map((p) => ({ ...p, volume: units(p.volume, decimals) }));
+  const r = await getJson<WirePayers>("/v1/payers", { ...filterQuery(f), limit: TOP_N });
+  return r.items.map((p) => ({
+    address: p.payer,
+    class: p.class ?? "unclassified",
+    volume: units(p.volume, decimals),
+    count: p.payments,
+    payees: p.payees,
+    firstSeen: p.first_day,
+    lastSeen: p.last_day,
+  }));
 }
 
 export async function topPayees(f: Filters, decimals: number): Promise<PayeeRow[]> {
-  const r = await getJson<{ items: (PayeeRow & { volume: string })[] }>("/v1/payees", { ...filterQuery(f), limit: 15 });
-  return r.items.map((p) => ({ ...p, volume: units(p.volume, decimals) }));
+  const r = await getJson<WirePayees>("/v1/payees", { ...filterQuery(f), limit: TOP_N });
+  return r.items.map((p) => ({
+    address: p.payee,
+    volume: units(p.volume, decimals),
+    count: p.payments,
+    payers: p.payers,
+    organicShare: p.payments > 0 ? p.organic_share : null,
+    label: null,
+  }));
 }
 
-export async function payerProfile(address: string): Promise<PayerProfile> {
-  return getJson<PayerProfile>(`/v1/payers/${address}`);
+interface WireStatus {
+  tokens: (string | { address: string; symbol?: string; decimals?: number })[];
+  data_window: { from: string; to: string } | null;
+}
+
+interface TokenFile {
+  tokens?: { address: string; symbol?: string; decimals?: number }[];
+}
+
+/**
+ * The tokens payments exist in (from /v1/status), with symbol and decimals. The API serves
+ * addresses; their symbol and decimals come from the status entries when it gives them, else
+ * from `tokens.json` beside the page (the `tokens` array of a deployments/<chainId>.json file).
+ * A token known nowhere is shown by address, in raw units.
+ */
+export async function tokens(): Promise<{ tokens: Token[]; window: { from: string; to: string } | null }> {
+  const [status, file] = await Promise.all([
+    getJson<WireStatus>("/v1/status"),
+    getJson<TokenFile>("tokens.json").catch(() => ({}) as TokenFile),
+  ]);
+  const known = new Map((file.tokens ?? []).map((t) => [t.address.toLowerCase(), t]));
+  const list = status.tokens.map((entry) => {
+    const t = typeof entry === "string" ? { address: entry } : entry;
+    const meta = known.get(t.address.toLowerCase());
+    const symbol = t.symbol ?? meta?.symbol;
+    const decimals = t.decimals ?? meta?.decimals;
+    return {
+      address: t.address,
+      symbol: symbol ?? `${t.address.slice(0, 8)}… (raw units)`,
+      decimals: typeof decimals === "number" ? decimals : 0,
+    };
+  });
+  return { tokens: list, window: status.data_window };
+}
+
+interface WireProfile {
+  payer: string;
+  verdict: {
+    class: string;
+    flags: string[];
+    evidence: unknown;
+    first_funder: string | null;
+    rule_version: string;
+    label_version: string;
+    classified_at: string;
+  } | null;
+  explanation: string[];
+  labels: { kind: string; role: string | null; source: string; valid_from_block: number; valid_to_block: number | null; note: string; registry_tx: string | null }[];
+  cluster: { cluster_id: number; root_funder: string; members: number; stats: Record<string, unknown> } | null;
+  payments: number;
+  volume: string;
+  active_days: number;
+  payees: number;
+  first_day: string | null;
+  last_day: string | null;
+  by_class: { key: string; payments: number; volume: string }[];
+  top_payees: { key: string; payments: number; volume: string }[];
+  payment_flags: { flag: string; payments: number }[];
+  example_payment: { payment_id: string; class: string; flags: string[]; evidence: unknown } | null;
+}
+
+interface WirePaymentDetail {
+  tx_hash: string;
+  classification: { project_share: number | null; haircut_share: number | null } | null;
+}
+
+/** A payer's profile, with the FIFO/haircut shares of its example payment (a second call). */
+export async function payerProfile(address: string, decimals: number): Promise<PayerProfile> {
+  const r = await getJson<WireProfile>(`/v1/payers/${address}`);
+  const v = r.verdict;
+  let example: PayerProfile["example"] = null;
+  if (r.example_payment) {
+    const e = r.example_payment;
+    const detail = await getJson<WirePaymentDetail>(`/v1/payments/${e.payment_id}`);
+    example = {
+      paymentId: e.payment_id,
+      txHash: detail.tx_hash,
+      class: e.class,
+      flags: e.flags,
+      evidence: e.evidence,
+      projectShare: detail.classification?.project_share ?? null,
+      haircutShare: detail.classification?.haircut_share ?? null,
+    };
+  }
+  return {
+    address: r.payer,
+    class: v?.class ?? null,
+    flags: v?.flags ?? [],
+    explanation: r.explanation,
+    evidence: v?.evidence ?? null,
+    firstFunder: v?.first_funder ?? null,
+    ruleVersion: v?.rule_version ?? null,
+    labelVersion: v?.label_version ?? null,
+    classifiedAt: v?.classified_at ?? null,
+    labels: r.labels.map((l) => ({
+      kind: l.kind,
+      role: l.role,
+      source: l.source,
+      validFromBlock: l.valid_from_block,
+      validToBlock: l.valid_to_block,
+      note: l.note,
+      registryTx: l.registry_tx,
+    })),
+    cluster: r.cluster ? { id: r.cluster.cluster_id, rootFunder: r.cluster.root_funder, members: r.cluster.members, stats: r.cluster.stats } : null,
+    payments: r.payments,
+    volume: units(r.volume, decimals),
+    activeDays: r.active_days,
+    payees: r.payees,
+    firstDay: r.first_day,
+    lastDay: r.last_day,
+    byClass: r.by_class.map((c) => ({ class: c.key, payments: c.payments, volume: units(c.volume, decimals) })),
+    topPayees: r.top_payees.map((c) => ({ address: c.key, payments: c.payments, volume: units(c.volume, decimals) })),
+    paymentFlags: r.payment_flags,
+    example,
+  };
 }

@@ -45,6 +45,7 @@ export class ChartSlot {
     const points = countPoints(this.chart.getOption());
     this.element.dataset.points = String(points);
     this.element.dataset.series = String(seriesCount(this.chart.getOption()));
+    this.element.dataset.categories = String(categoryCount(this.chart.getOption()));
     this.element.dataset.state = points > 0 ? "ready" : "empty";
   }
 
@@ -61,6 +62,7 @@ export class ChartSlot {
     this.element.classList.add("empty");
     this.element.dataset.points = "0";
     this.element.dataset.series = "0";
+    this.element.dataset.categories = "0";
     this.element.dataset.state = state;
   }
 }
@@ -71,6 +73,13 @@ function seriesOf(option: unknown): SeriesLike[] {
   const series = (option as { series?: SeriesLike[] | SeriesLike }).series;
   if (!series) return [];
   return Array.isArray(series) ? series : [series];
+}
+
+/** Categories on the first category axis (x, else y): the buckets of a time series. */
+function categoryCount(option: unknown): number {
+  const o = option as { xAxis?: { type?: string; data?: unknown[] }[]; yAxis?: { type?: string; data?: unknown[] }[] };
+  const axis = [...(o.xAxis ?? []), ...(o.yAxis ?? [])].find((a) => a.type === "category");
+  return axis?.data?.length ?? 0;
 }
 
 function seriesCount(option: unknown): number {

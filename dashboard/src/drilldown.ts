@@ -1,13 +1,14 @@
-// The payer drill-down: its class, the rules that fired, and the evidence behind them as the
-// classifier recorded it. Known parts of the evidence get their own layout (labels with their
-// registry transactions, funding-path hops, FIFO/haircut shares, cluster statistics); anything
-// else is shown as a generic key/value tree, so no evidence is ever hidden from the analyst.
+// The payer drill-down: its class, the plain-language reasons, the rules that fired, and the
+// evidence behind them: labels with their registry transactions, funding-path hops (each with
+// its transaction, amount and time), FIFO and haircut project shares, and cluster statistics.
+// The classifier's evidence objects are also shown whole, so nothing it recorded is hidden.
 
 import { classBadge, classInfo } from "./classes";
-import { fmtPct, fmtTime, shortHex } from "./format";
-import type { PayerProfile } from "./model";
+import { fmtAmount, fmtCount, fmtPct, fmtTime, shortHex, units } from "./format";
+import type { Label, PayerProfile, Token } from "./model";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Obj = { [k: string]: Json };
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -19,27 +20,34 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 
-/** A value as text/element: addresses and hashes in monospace with the full value as a tooltip. */
+/** An address or hash in monospace, shortened, with the full value as tooltip and data-full. */
+function hexNode(v: string): HTMLElement {
+  const code = el("code", "mono", shortHex(v, 6));
+  code.title = v;
+  code.dataset.full = v.toLowerCase();
+  return code;
+}
+
+function isObject(v: unknown): v is Obj {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** A value as text/element: addresses and hashes as hexNode, shares as percentages, times readable. */
 function valueNode(v: Json, key = ""): Node {
   if (v === null) return document.createTextNode("–");
   if (typeof v === "string") {
-    if (ADDRESS.test(v) || HASH.test(v)) {
-      const code = el("code", "mono", shortHex(v, 6));
-      code.title = v;
-      code.dataset.full = v;
-      return code;
-    }
-    if (/(^|_)(at|time)$/.test(key) && !Number.isNaN(Date.parse(v))) return document.createTextNode(fmtTime(v));
+    if (ADDRESS.test(v) || HASH.test(v)) return hexNode(v);
+    if (/(^|_)(at|time|timestamp)$/.test(key) && !Number.isNaN(Date.parse(v))) return document.createTextNode(fmtTime(v));
     return document.createTextNode(v);
   }
   if (typeof v === "number") {
-    if (/(share|ratio|fraction|pct)$/.test(key) && v >= 0 && v <= 1) return document.createTextNode(fmtPct(v));
+    if (/(share|ratio|fraction|fifo|haircut)$/.test(key) && v >= 0 && v <= 1) return document.createTextNode(fmtPct(v));
     return document.createTextNode(String(v));
   }
   if (typeof v === "boolean") return document.createTextNode(v ? "yes" : "no");
   if (Array.isArray(v)) {
     if (v.length === 0) return document.createTextNode("none");
-    if (v.every((x) => x !== null && typeof x === "object" && !Array.isArray(x))) return objectTable(v as { [k: string]: Json }[]);
+    if (v.every(isObject)) return objectTable(v as Obj[]);
     const span = el("span");
     v.forEach((x, i) => {
       if (i) span.append(", ");
@@ -51,7 +59,7 @@ function valueNode(v: Json, key = ""): Node {
 }
 
 /** An object as a definition list. */
-function keyValues(o: { [k: string]: Json }): HTMLElement {
+function keyValues(o: Obj): HTMLElement {
   const dl = el("dl");
   for (const [k, v] of Object.entries(o)) {
     dl.append(el("dt", undefined, humanize(k)));
@@ -63,7 +71,7 @@ function keyValues(o: { [k: string]: Json }): HTMLElement {
 }
 
 /** An array of objects as a table whose columns are the union of their keys. */
-function objectTable(rows: { [k: string]: Json }[]): HTMLElement {
+function objectTable(rows: Obj[]): HTMLElement {
   const keys: string[] = [];
   for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
   const table = el("table", "list");
@@ -82,46 +90,51 @@ function humanize(key: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-function isObject(v: unknown): v is { [k: string]: Json } {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** Finds every value under a key matching `pattern`, anywhere in the evidence. */
-function findAll(v: Json, pattern: RegExp, path: string[] = [], out: { path: string[]; value: Json }[] = []) {
+/** Every value in `v` (depth first) that satisfies `test`, with the key path leading to it. */
+function collect(v: Json, test: (key: string, value: Json) => boolean, path: string[] = [], out: { path: string[]; value: Json }[] = []) {
   if (Array.isArray(v)) {
-    v.forEach((x, i) => findAll(x, pattern, [...path, String(i)], out));
+    v.forEach((x, i) => collect(x, test, [...path, String(i)], out));
   } else if (isObject(v)) {
     for (const [k, x] of Object.entries(v)) {
-      if (pattern.test(k)) out.push({ path: [...path, k], value: x });
-      else findAll(x, pattern, [...path, k], out);
+      if (test(k, x)) out.push({ path: [...path, k], value: x });
+      else collect(x, test, [...path, k], out);
     }
   }
   return out;
 }
 
-/** Hops of a funding path: an array of objects that each have a from and a to. */
-function isHopList(v: Json): v is { [k: string]: Json }[] {
-  return Array.isArray(v) && v.length > 0 && v.every((h) => isObject(h) && "from" in h && "to" in h);
+/** A funding hop: an object with a from and a to address. */
+function isHop(h: Json): h is Obj {
+  return isObject(h) && typeof h.from === "string" && typeof h.to === "string";
 }
 
+const TX_KEYS = ["tx_hash", "tx", "transaction", "transaction_hash"];
+const AMOUNT_KEYS = ["amount", "value"];
+const TIME_KEYS = ["time", "block_time", "timestamp", "at"];
+
 /** The path drawn as wallet → wallet boxes, each hop with its transaction, amount and time. */
-function hopChain(hops: { [k: string]: Json }[]): HTMLElement {
+function hopChain(hops: Obj[], token: Token | null): HTMLElement {
   const box = el("div", "hops");
   box.dataset.hops = String(hops.length);
-  hops.forEach((h) => {
+  for (const h of hops) {
     const hop = el("div", "hop");
     hop.dataset.hop = "";
     const line = el("div");
     line.append(valueNode(h.from ?? null), el("span", "arrow", " → "), valueNode(h.to ?? null));
     hop.append(line);
-    const details: [string, Json][] = Object.entries(h).filter(([k]) => k !== "from" && k !== "to");
-    for (const [k, v] of details) {
+    for (const [k, v] of Object.entries(h)) {
+      if (k === "from" || k === "to") continue;
       const d = el("div", "k-note");
-      d.append(`${humanize(k)}: `, valueNode(v, k));
+      if (AMOUNT_KEYS.includes(k) && (typeof v === "string" || typeof v === "number") && token) {
+        d.dataset.raw = String(v);
+        d.append(`${humanize(k)}: ${fmtAmount(units(v, token.decimals), token.symbol)}`);
+      } else {
+        d.append(`${TX_KEYS.includes(k) ? "Tx" : humanize(k)}: `, valueNode(v, TIME_KEYS.includes(k) ? "time" : k));
+      }
       hop.append(d);
     }
     box.append(hop);
-  });
+  }
   return box;
 }
 
@@ -132,72 +145,167 @@ function section(title: string, body: Node, kind: string): HTMLElement {
   return s;
 }
 
-/** Renders a payer profile into `root`. */
-export function renderProfile(root: HTMLElement, p: PayerProfile): void {
+function labelTable(labels: Label[]): HTMLElement {
+  const table = el("table", "list");
+  const head = table.createTHead().insertRow();
+  for (const h of ["Kind", "Role", "Source", "Holds from block", "Until", "Registry tx", "Note"]) head.append(el("th", undefined, h));
+  const body = table.createTBody();
+  for (const l of labels) {
+    const row = body.insertRow();
+    row.dataset.label = l.kind;
+    row.insertCell().textContent = l.kind;
+    row.insertCell().textContent = l.role ?? "–";
+    row.insertCell().textContent = l.source;
+    row.insertCell().textContent = String(l.validFromBlock);
+    row.insertCell().textContent = l.validToBlock === null ? "still holds" : String(l.validToBlock);
+    row.insertCell().append(l.registryTx ? hexNode(l.registryTx) : document.createTextNode("–"));
+    row.insertCell().textContent = l.note || "–";
+  }
+  return table;
+}
+
+/** Renders a payer profile into `root`; amounts are shown in `token`'s units. */
+export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token | null): void {
   root.textContent = "";
-  const info = classInfo(p.class);
+  const sym = token?.symbol ?? "";
 
+  // The verdict.
   const verdict = el("div", "verdict");
-  verdict.dataset.class = p.class;
-  verdict.append(classBadge(p.class), el("span", undefined, info.meaning));
+  verdict.dataset.class = p.class ?? "unclassified";
+  const info = classInfo(p.class ?? "unclassified");
+  verdict.append(classBadge(p.class ?? "unclassified"), el("span", undefined, info.meaning));
   root.append(verdict);
-
+  if (p.explanation.length) {
+    const why = el("ul", "explanation");
+    for (const line of p.explanation) why.append(el("li", undefined, line));
+    root.append(section("Why", why, "explanation"));
+  }
   const flags = el("div", "flags");
   flags.append(el("strong", undefined, "Rules that fired: "));
   if (p.flags.length === 0) flags.append("none");
   for (const f of p.flags) flags.append(el("code", undefined, f));
+  if (p.paymentFlags.length) {
+    flags.append(el("span", "k-note", ` · on its payments: ${p.paymentFlags.map((f) => `${f.flag} ×${f.payments}`).join(", ")}`));
+  }
   root.append(flags);
 
-  const facts: { [k: string]: Json } = {
-    first_funder: p.firstFunder,
-    cluster_id: p.clusterId,
-    rule_version: p.ruleVersion,
-    label_version: p.labelVersion,
-  };
+  // Activity and classification facts, side by side.
   const cols = el("div", "cols");
-  cols.append(section("Classification", keyValues(facts), "facts"));
-  for (const [k, v] of Object.entries(p.extra)) {
-    if (v !== null && v !== undefined) cols.append(section(humanize(k), valueNode(v as Json, k), k));
+  const activity = el("dl");
+  const facts: [string, Node][] = [
+    ["Payments", document.createTextNode(fmtCount(p.payments))],
+    [`Volume${sym ? ` (${sym})` : ""}`, document.createTextNode(fmtAmount(p.volume, sym))],
+    ["Active days", document.createTextNode(fmtCount(p.activeDays))],
+    ["Payees", document.createTextNode(fmtCount(p.payees))],
+    ["First / last day", document.createTextNode(`${p.firstDay ?? "–"} / ${p.lastDay ?? "–"}`)],
+  ];
+  for (const [k, v] of facts) {
+    const dd = el("dd");
+    dd.append(v);
+    activity.append(el("dt", undefined, k), dd);
+  }
+  cols.append(section("Activity", activity, "activity"));
+
+  const cls = el("dl");
+  const classFacts: [string, Node][] = [
+    ["First funder", p.firstFunder ? hexNode(p.firstFunder) : document.createTextNode("none found")],
+    ["Rule version", document.createTextNode(p.ruleVersion ?? "–")],
+    ["Label version", document.createTextNode(p.labelVersion ?? "–")],
+    ["Classified at", document.createTextNode(fmtTime(p.classifiedAt))],
+  ];
+  for (const [k, v] of classFacts) {
+    const dd = el("dd");
+    dd.append(v);
+    cls.append(el("dt", undefined, k), dd);
+  }
+  cols.append(section("Classification", cls, "facts"));
+
+  if (p.byClass.length) {
+    const t = el("table", "list");
+    const h = t.createTHead().insertRow();
+    for (const x of ["Class", "Payments", "Volume"]) h.append(el("th", x === "Class" ? undefined : "num", x));
+    const b = t.createTBody();
+    for (const c of p.byClass) {
+      const r = b.insertRow();
+      r.insertCell().append(classBadge(c.class));
+      r.append(el("td", "num", fmtCount(c.payments)), el("td", "num", fmtAmount(c.volume, sym)));
+    }
+    cols.append(section("Its payments by class", t, "by_class"));
+  }
+  if (p.topPayees.length) {
+    const t = el("table", "list");
+    const h = t.createTHead().insertRow();
+    for (const x of ["Payee", "Payments", "Volume"]) h.append(el("th", x === "Payee" ? undefined : "num", x));
+    const b = t.createTBody();
+    for (const c of p.topPayees) {
+      const r = b.insertRow();
+      r.insertCell().append(hexNode(c.address));
+      r.append(el("td", "num", fmtCount(c.payments)), el("td", "num", fmtAmount(c.volume, sym)));
+    }
+    cols.append(section("Largest payees", t, "top_payees"));
   }
   root.append(cols);
 
-  const evidence = (p.evidence ?? null) as Json;
-  const shown = new Set<Json>();
+  const evidences: { name: string; value: Json }[] = [{ name: "payer", value: (p.evidence ?? null) as Json }];
+  if (p.example) evidences.push({ name: "payment", value: (p.example.evidence ?? null) as Json });
 
-  // Funding paths: every hop list, wherever the classifier put it.
-  const paths = findAll(evidence, /(path|hops|funding_chain|route)$/i).filter((x) => isHopList(x.value));
-  for (const { path, value } of paths) {
-    shown.add(value);
-    cols.parentElement?.append(section(`Funding path (${path.join(" › ")})`, hopChain(value as { [k: string]: Json }[]), "funding_path"));
+  // Labels: the payer's own, then every label the evidence cites (e.g. its funder's).
+  if (p.labels.length) root.append(section("Labels on this wallet", labelTable(p.labels), "labels"));
+  const seenLabels = new Set<string>();
+  for (const ev of evidences) {
+    for (const { path, value } of collect(ev.value, (k, v) => /labels?$/i.test(k) && (isObject(v) || Array.isArray(v)))) {
+      const key = JSON.stringify(value);
+      if (seenLabels.has(key)) continue;
+      seenLabels.add(key);
+      root.append(section(`Labels cited by the evidence (${[ev.name, ...path].join(" › ")})`, valueNode(value), "labels"));
+    }
   }
 
-  // Labels with the registry transaction behind them.
-  const labels = findAll(evidence, /labels?$/i);
-  for (const { path, value } of labels) {
-    if (shown.has(value)) continue;
-    shown.add(value);
-    root.append(section(`Labels (${path.join(" › ")})`, valueNode(value), "labels"));
+  // Funding paths: every list of hops in the evidence.
+  const seenPaths = new Set<string>();
+  for (const ev of evidences) {
+    for (const { path, value } of collect(ev.value, (_k, v) => Array.isArray(v) && v.length > 0 && v.every(isHop))) {
+      const key = JSON.stringify(value);
+      if (seenPaths.has(key)) continue;
+      seenPaths.add(key);
+      root.append(section(`Funding path (${[ev.name, ...path].join(" › ")})`, hopChain(value as Obj[], token), "funding_path"));
+    }
   }
 
-  // Project shares (FIFO and haircut).
-  const shares = findAll(evidence, /(fifo|haircut|project_share|share)/i).filter((x) => typeof x.value === "number");
-  if (shares.length) {
-    const o: { [k: string]: Json } = {};
-    for (const { path, value } of shares) o[`${path.join("_")}_share`.replace(/_share_share$/, "_share")] = value;
-    root.append(section("Project shares (FIFO and haircut)", keyValues(o), "shares"));
+  // Project shares: the example payment's FIFO and haircut shares, and any share in the evidence.
+  const shares: Obj = {};
+  if (p.example) {
+    shares.fifo_project_share = p.example.projectShare;
+    shares.haircut_project_share = p.example.haircutShare;
+  }
+  for (const ev of evidences) {
+    for (const { path, value } of collect(ev.value, (k, v) => /(share|fifo|haircut)/i.test(k) && typeof v === "number")) {
+      shares[[ev.name, ...path].join("_")] = value;
+    }
+  }
+  if (Object.keys(shares).length) {
+    const s = section("Project shares (FIFO and haircut)", keyValues(shares), "shares");
+    if (p.example) {
+      const note = el("p", "k-note");
+      note.append(`From the payer's latest ${classInfo(p.example.class).label.toLowerCase()} payment `, hexNode(p.example.paymentId));
+      if (p.example.txHash) note.append(" in tx ", hexNode(p.example.txHash));
+      s.append(note);
+    }
+    root.append(s);
   }
 
-  // Cluster statistics.
-  const clusters = findAll(evidence, /cluster/i).filter((x) => isObject(x.value));
-  for (const { path, value } of clusters) {
-    if (shown.has(value)) continue;
-    shown.add(value);
-    root.append(section(`Cluster (${path.join(" › ")})`, valueNode(value), "cluster"));
+  // The funding cluster.
+  if (p.cluster) {
+    const c: Obj = { cluster_id: p.cluster.id, root_funder: p.cluster.rootFunder, members: p.cluster.members, ...(p.cluster.stats as Obj) };
+    root.append(section("Funding cluster", keyValues(c), "cluster"));
   }
 
-  // Everything, as recorded, so nothing the classifier said is hidden.
+  // Everything, as recorded.
   const all = el("details");
-  all.append(el("summary", undefined, "All evidence as recorded"));
-  all.append(evidence === null ? document.createTextNode("none recorded") : valueNode(evidence));
+  all.append(el("summary", undefined, "The classifier's evidence, as recorded"));
+  for (const ev of evidences) {
+    all.append(el("h3", undefined, ev.name === "payer" ? "Payer verdict" : "Latest payment of its class"));
+    all.append(ev.value === null ? document.createTextNode("none recorded") : valueNode(ev.value));
+  }
   root.append(section("Evidence", all, "raw"));
 }

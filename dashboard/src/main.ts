@@ -36,6 +36,8 @@ const status = byId("status");
 const form = byId<HTMLFormElement>("filters");
 const tokenSelect = byId<HTMLSelectElement>("f-token");
 let tokens: Token[] = [];
+// First and last day with data: the date inputs' bounds and what "All time" means.
+let dataWindow: { from: string; to: string } | null = null;
 // Each load gets a number; answers of an older load (filters changed meanwhile) are dropped.
 let generation = 0;
 
@@ -81,7 +83,15 @@ function formFilters(): Filters {
 }
 
 async function loadTokens(): Promise<void> {
-  tokens = await api.tokens();
+  const status = await api.tokens();
+  tokens = status.tokens;
+  dataWindow = status.window;
+  for (const name of ["from", "to"]) {
+    const input = form.elements.namedItem(name) as HTMLInputElement;
+    input.min = dataWindow?.from ?? "";
+    input.max = dataWindow?.to ?? "";
+  }
+  byId("f-reset").title = dataWindow ? `${dataWindow.from} to ${dataWindow.to}` : "";
   tokenSelect.textContent = "";
   for (const t of tokens) {
     const o = document.createElement("option");
@@ -107,7 +117,7 @@ async function load(f: Filters): Promise<void> {
   const results = await Promise.allSettled([
     api.summary(filters, decimals),
     api.series(filters, decimals),
-    api.cohorts(filters, decimals),
+    api.cohorts(filters),
     api.topPayers(filters, decimals),
     api.topPayees(filters, decimals),
   ]);
@@ -154,8 +164,9 @@ async function openPayer(address: string): Promise<void> {
   body.textContent = "Loading the evidence…";
   writeFilters(formFilters(), address);
   try {
-    const profile = await api.payerProfile(address);
-    renderProfile(body, profile);
+    const token = resolveToken(formFilters());
+    const profile = await api.payerProfile(address, token?.decimals ?? 0);
+    renderProfile(body, profile, token);
     panel.dataset.state = "ready";
     panel.dataset.payer = address;
     panel.scrollIntoView({ behavior: "smooth", block: "start" });

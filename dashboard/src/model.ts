@@ -105,17 +105,61 @@ export interface PayeeRow {
   label: string | null;
 }
 
-/** A payer's profile: its class and the evidence behind it, as the classifier recorded it. */
-export interface PayerProfile {
-  address: string;
+/** A label on a wallet, and the registry transaction behind it. */
+export interface Label {
+  kind: string;
+  role: string | null;
+  source: string;
+  validFromBlock: number;
+  validToBlock: number | null;
+  note: string;
+  registryTx: string | null;
+}
+
+/** A payer's funding cluster and its statistics. */
+export interface Cluster {
+  id: number;
+  rootFunder: string;
+  members: number;
+  stats: Record<string, unknown>;
+}
+
+/** The classification of one payment, with its FIFO and haircut project shares. */
+export interface PaymentVerdict {
+  paymentId: string;
+  txHash: string | null;
   class: string;
   flags: string[];
-  /** The classifier's evidence object, rendered section by section. */
+  evidence: unknown;
+  projectShare: number | null;
+  haircutShare: number | null;
+}
+
+/** A payer's profile: its class and everything behind it. */
+export interface PayerProfile {
+  address: string;
+  /** null until the classifier reached the payer. */
+  class: string | null;
+  flags: string[];
+  /** Plain-language reasons. */
+  explanation: string[];
+  /** The classifier's evidence object for the payer. */
   evidence: unknown;
   firstFunder: string | null;
-  clusterId: number | null;
   ruleVersion: string | null;
   labelVersion: string | null;
-  /** Further facts the API gives (stats, labels, cluster…), rendered generically. */
-  extra: Record<string, unknown>;
+  classifiedAt: string | null;
+  labels: Label[];
+  cluster: Cluster | null;
+  payments: number;
+  volume: number;
+  activeDays: number;
+  payees: number;
+  firstDay: string | null;
+  lastDay: string | null;
+  byClass: { class: string; payments: number; volume: number }[];
+  topPayees: { address: string; payments: number; volume: number }[];
+  paymentFlags: { flag: string; payments: number }[];
+  /** The payer's most recent payment of its class, with the shares the classifier computed. */
+  example: PaymentVerdict | null;
 }

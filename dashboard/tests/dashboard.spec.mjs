@@ -1,0 +1,221 @@
+// Browser test of the analyst dashboard: Debian's Chromium (driven by playwright-core) loads the
+// page from the real x402-api binary over a real PostgreSQL database holding the known economy of
+// fixture.mjs, and checks what an analyst would: every chart drawn with data, the tables' classes,
+// the payer drill-down's evidence, the token and window filters, and an API error shown plainly.
+// Saves a screenshot of the page with a drill-down open to .run/dashboard.png.
+//
+// Run with script/test-dashboard.sh (builds what it needs first).
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { RUN_DIR, createPopulatedDatabase, launchBrowser, startApi, stopAll } from "./harness.mjs";
+
+const CHARTS = ["volume", "payers", "cohorts", "concentration", "classes"];
+
+let api; // { base, status }
+let truth;
+let context;
+let page;
+const pageErrors = [];
+
+const lower = (s) => s.toLowerCase();
+
+async function apiJson(path) {
+  const r = await fetch(`${api.base}${path}`);
+  assert.equal(r.status, 200, `${path} answered ${r.status}`);
+  return r.json();
+}
+
+/** Waits until the page finished a load (no "Loading…" and a new data-loaded generation). */
+async function waitLoaded(previous = "") {
+  await page.waitForFunction(
+    (prev) => document.body.dataset.loaded && document.body.dataset.loaded !== prev && document.body.dataset.status !== "loading",
+    previous,
+    { timeout: 30_000 },
+  );
+}
+
+async function chartState(name) {
+  return page.$eval(`[data-chart="${name}"]`, (e) => ({
+    state: e.dataset.state,
+    points: Number(e.dataset.points),
+    series: Number(e.dataset.series),
+    categories: Number(e.dataset.categories),
+  }));
+}
+
+async function openFromTable(address) {
+  const shown = await checksummed(address);
+  const target = page.locator(`#top-payers tr[data-payer="${shown}"]`);
+  assert.equal(await target.count(), 1, `payer ${address} is not in the top-payers table`);
+  await target.click();
+  await page.waitForSelector(`#drilldown[data-state="ready"][data-payer="${shown}"]`, { timeout: 15_000 });
+}
+
+/** The address as the API writes it (EIP-55), read from the payer list. */
+const checksumCache = new Map();
+async function checksummed(address) {
+  if (!checksumCache.has(lower(address))) {
+    const list = await apiJson(`/v1/payers?limit=1000`);
+    for (const p of list.items) checksumCache.set(lower(p.payer), p.payer);
+  }
+  const found = checksumCache.get(lower(address));
+  assert.ok(found, `the API lists no payer ${address}`);
+  return found;
+}
+
+async function drill() {
+  return page.$eval("#drilldown", (d) => ({
+    class: d.querySelector(".verdict")?.getAttribute("data-class"),
+    hexes: [...d.querySelectorAll("[data-full]")].map((e) => e.getAttribute("data-full")),
+    sections: [...d.querySelectorAll("section[data-evidence]")].map((s) => s.getAttribute("data-evidence")),
+    hopRaw: [...d.querySelectorAll("[data-evidence='funding_path'] [data-raw]")].map((e) => e.getAttribute("data-raw")),
+    text: d.textContent,
+  }));
+}
+
+before(async () => {
+  const db = createPopulatedDatabase();
+  truth = db.truth;
+  api = await startApi(db.url, truth);
+  context = await launchBrowser();
+  page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") pageErrors.push(`console error: ${m.text()}`);
+  });
+  await page.goto(`${api.base}/`);
+  await waitLoaded();
+});
+
+after(async () => {
+  await stopAll();
+});
+
+describe("dashboard", () => {
+  test("the API serves the dashboard and knows the fixture's window", () => {
+    assert.deepEqual(api.status.data_window, { from: truth.firstDay, to: truth.lastDay });
+  });
+
+  test("every chart is drawn with data, matching the API", async () => {
+    for (const name of CHARTS) {
+      const c = await chartState(name);
+      assert.equal(c.state, "ready", `chart ${name} is ${c.state}`);
+      assert.ok(c.points > 0, `chart ${name} holds no data points`);
+    }
+    const usdc = truth.tokens.usdc.address;
+    const summary = await apiJson(`/v1/metrics/summary?token=${usdc}`);
+    const classesWithVolume = Object.values(summary.by_class).filter((c) => c.count > 0).length;
+    assert.equal(classesWithVolume, 7, "the fixture pays in all seven classes");
+    const volume = await chartState("volume");
+    assert.equal(volume.series, classesWithVolume + 1, "one stacked series per class present, plus the organic share line");
+    const days = (Date.parse(truth.lastDay) - Date.parse(truth.firstDay)) / 86_400_000 + 1;
+    assert.equal(volume.categories, days, "one bucket per day of the data window");
+    const cohorts = await chartState("cohorts");
+    assert.equal(cohorts.categories, 5, "five weekly cohorts of external payers");
+    // The headline organic share is the API's, formatted.
+    const share = await page.$eval('[data-kpi="Organic share"] .k-value', (e) => e.textContent);
+    assert.equal(share, `${(summary.organic.volume_share * 100).toFixed(1)}%`);
+    const gross = await page.$eval('[data-kpi="Gross volume"] .k-value', (e) => e.textContent);
+    assert.match(gross, /USDC$/, "amounts are shown in the token's units");
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("top payers carry the classifier's class and top payees their organic share", async () => {
+    const rows = await page.$$eval("#top-payers tr[data-payer]", (rs) =>
+      rs.map((r) => ({ payer: r.getAttribute("data-payer"), class: r.querySelector(".badge")?.getAttribute("data-class") })),
+    );
+    assert.equal(rows.length, 15, "the table shows the top 15 of the 20 USDC payers");
+    for (const r of rows) {
+      const expected = truth.payers[lower(r.payer)];
+      assert.ok(expected, `unexpected payer ${r.payer}`);
+      assert.equal(r.class, expected.class, `class of ${r.payer}`);
+    }
+    const classes = new Set(rows.map((r) => r.class));
+    for (const c of ["external", "internal", "self_dealing", "project_funded"]) assert.ok(classes.has(c), `no ${c} payer among the top payers`);
+    const payees = await page.$$eval("#top-payees tr[data-payee]", (rs) => rs.map((r) => r.getAttribute("data-payee")));
+    assert.deepEqual(new Set(payees.map(lower)), new Set(truth.providers.map(lower)));
+  });
+
+  test("clicking a self-dealing payer shows the funding path back to its payee", async () => {
+    const washer = Object.entries(truth.payers).find(([, t]) => t.class === "self_dealing");
+    await openFromTable(washer[0]);
+    const d = await drill();
+    assert.equal(d.class, "self_dealing");
+    assert.ok(d.sections.includes("funding_path"), `no funding path section (${d.sections})`);
+    assert.ok(d.hexes.includes(lower(washer[1].fundingTx)), "the funding hop's transaction is shown");
+    assert.ok(d.hexes.includes(lower(washer[1].funder)), "the funder (the payee itself) is shown");
+    assert.ok(d.hopRaw.includes(washer[1].fundingAmount), "the funding hop's amount is shown");
+  });
+
+  test("clicking the treasury shows its registry label and the transaction behind it", async () => {
+    await openFromTable(truth.wallets.treasury);
+    const d = await drill();
+    assert.equal(d.class, "internal");
+    assert.ok(d.sections.includes("labels"), `no labels section (${d.sections})`);
+    assert.ok(d.hexes.includes(lower(truth.payers[lower(truth.wallets.treasury)].labelTx)), "the registry transaction is shown");
+  });
+
+  test("clicking a faucet-funded payer shows its FIFO and haircut project shares", async () => {
+    const user = Object.entries(truth.payers).find(([, t]) => t.class === "project_funded");
+    await openFromTable(user[0]);
+    const d = await drill();
+    assert.equal(d.class, "project_funded");
+    assert.ok(d.sections.includes("shares"), `no shares section (${d.sections})`);
+    assert.match(d.text, /Fifo project share100\.0%/i);
+    assert.match(d.text, /Haircut project share100\.0%/i);
+    assert.ok(d.hexes.includes(lower(user[1].fundingTx)));
+  });
+
+  test("a payer named in the URL opens directly, with its cluster statistics", async () => {
+    const sybil = Object.entries(truth.payers).find(([, t]) => t.class === "suspected_sybil");
+    await page.goto(`${api.base}/?payer=${sybil[0]}`);
+    await waitLoaded();
+    await page.waitForSelector(`#drilldown[data-state="ready"]`, { timeout: 15_000 });
+    const d = await drill();
+    assert.equal(d.class, "suspected_sybil");
+    assert.ok(d.sections.includes("cluster"), `no cluster section (${d.sections})`);
+    assert.match(d.text, /Members7/);
+    assert.match(d.text, /Same amount share100\.0%/);
+    mkdirSync(RUN_DIR, { recursive: true });
+    await page.screenshot({ path: join(RUN_DIR, "dashboard.png"), fullPage: true });
+  });
+
+  test("the token filter redraws the page for the other token", async () => {
+    await page.goto(`${api.base}/`);
+    await waitLoaded();
+    const before = await page.evaluate(() => document.body.dataset.loaded);
+    await page.selectOption("#f-token", { label: "OPG" });
+    await page.click("#filters button[type=submit]");
+    await waitLoaded(before);
+    const payers = await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.map((r) => r.getAttribute("data-payer").toLowerCase()));
+    const opgPayers = Object.entries(truth.payers).filter(([, t]) => t.token === "opg").map(([a]) => a);
+    assert.deepEqual(new Set(payers), new Set(opgPayers));
+    const volume = await chartState("volume");
+    assert.equal(volume.series, 2, "only external volume, plus the share line");
+    assert.equal(await page.$eval('[data-kpi="Organic share"] .k-value', (e) => e.textContent), "100.0%");
+    assert.match(page.url(), new RegExp(`token=${truth.tokens.opg.address}`, "i"));
+  });
+
+  test("the time window narrows every chart to the chosen days", async () => {
+    await page.goto(`${api.base}/?from=2026-10-05&to=2026-10-11`);
+    await waitLoaded();
+    for (const name of CHARTS) assert.equal((await chartState(name)).state, "ready", `chart ${name}`);
+    assert.equal((await chartState("volume")).categories, 7);
+    assert.equal((await chartState("cohorts")).categories, 1, "only the first week's cohort");
+    const payers = await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.map((r) => r.getAttribute("data-payer").toLowerCase()));
+    const late = Object.entries(truth.payers).filter(([, t]) => t.class === "suspected_sybil").map(([a]) => a);
+    for (const a of late) assert.ok(!payers.includes(a), "the sybil farm starts in week 4 and is outside the window");
+  });
+
+  test("an inverted window shows the API's error naming the parameter", async () => {
+    await page.goto(`${api.base}/?from=2026-11-01&to=2026-10-01`);
+    await page.waitForSelector("#status.error", { timeout: 15_000 });
+    const text = await page.$eval("#status", (e) => e.textContent);
+    assert.match(text, /`to`/);
+    assert.match(text, /must not be before/);
+  });
+});

@@ -1,0 +1,170 @@
+// What the dashboard's browser test runs against, all real: a fresh PostgreSQL database migrated
+// by the indexer, classifier and API binaries and filled with the known economy of fixture.mjs,
+// the `x402-api` binary serving the built dashboard over it, and Debian's Chromium driven by
+// playwright-core. Everything started here is stopped by `stopAll()`.
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+import { buildFixture, CHAIN_ID } from "./fixture.mjs";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const RUN_DIR = process.env.RUN_DIR ?? join(ROOT, ".run");
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, "target");
+const BIN = (name) => process.env[`X402_${name.replace(/-/g, "_").toUpperCase()}_BIN`] ?? join(TARGET, "debug", name);
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** The PostgreSQL server (no database part) the throwaway database lives on. */
+function serverUrl() {
+  const url = process.env.X402_TEST_PG_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/x402_settle";
+  const m = url.match(/^(postgres(?:ql)?:\/\/[^/?]+)/);
+  if (!m) throw new Error(`DATABASE_URL=${url} is not a postgres:// URL`);
+  return m[1];
+}
+
+const cleanups = [];
+
+/** Runs every cleanup registered so far, newest first; never throws. */
+export async function stopAll() {
+  while (cleanups.length) {
+    const c = cleanups.pop();
+    try {
+      await c();
+    } catch (e) {
+      console.error(`cleanup failed: ${e.message}`);
+    }
+  }
+}
+
+function psql(url, args, input) {
+  const r = spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", url, ...args], { input, encoding: "utf8" });
+  if (r.error) throw new Error(`running psql: ${r.error.message} (install the PostgreSQL client)`);
+  if (r.status !== 0) throw new Error(`psql ${args.join(" ")} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+function run(bin, args, env = {}) {
+  const r = spawnSync(bin, args, { encoding: "utf8", env: { ...process.env, ...env } });
+  if (r.error) throw new Error(`running ${bin}: ${r.error.message} (build it with cargo build)`);
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * Creates a fresh database, migrates it with the real binaries (indexer, then classifier, then
+ * API, the order production uses) and loads the fixture. Returns its URL and the fixture's truth.
+ */
+export function createPopulatedDatabase() {
+  const server = serverUrl();
+  const name = `x402_dashboard_${process.pid}_${Date.now().toString(36)}`;
+  psql(`${server}/postgres`, ["-c", `create database "${name}"`]);
+  cleanups.push(() => psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]));
+  const url = `${server}/${name}`;
+  const env = { DATABASE_URL: url, CHAIN_ID: String(CHAIN_ID) };
+  run(BIN("x402-indexer"), ["migrate", "--database-url", url], env);
+  migrateClassifier(url, env);
+  run(BIN("x402-api"), ["migrate", "--database-url", url], env);
+  const { sql, truth } = buildFixture();
+  psql(url, [], sql);
+  return { url, truth };
+}
+
+function migrateClassifier(url, env) {
+  run(BIN("x402-classifier"), ["migrate", "--database-url", url], env);
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * Starts `x402-api serve` over `databaseUrl`, serving the built dashboard, with a deployment file
+ * naming the fixture's tokens (symbols and decimals). Resolves once /v1/status answers with the
+ * read model built. Its log goes to .run/dashboard-api.log.
+ */
+export async function startApi(databaseUrl, truth) {
+  const dist = join(ROOT, "dashboard", "dist");
+  readFileSync(join(dist, "index.html")); // a clear ENOENT if the dashboard was not built
+  const work = mkdtempSync(join(tmpdir(), "x402-dashboard-"));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  const deployment = join(work, "deployment.json");
+  writeFileSync(deployment, JSON.stringify({ chainId: CHAIN_ID, tokens: Object.values(truth.tokens) }, null, 2));
+  const port = await freePort();
+  mkdirSync(RUN_DIR, { recursive: true });
+  const logPath = join(RUN_DIR, "dashboard-api.log");
+  const log = openSync(logPath, "w");
+  const child = spawn(
+    BIN("x402-api"),
+    ["serve", "--database-url", databaseUrl, "--chain-id", String(CHAIN_ID), "--listen", `127.0.0.1:${port}`, "--static-dir", dist, "--deployment", deployment, "--poll-ms", "200"],
+    { stdio: ["ignore", log, log], env: { ...process.env, RUST_LOG: "info,sqlx=warn" } },
+  );
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  cleanups.push(async () => {
+    if (exited) return;
+    child.kill("SIGTERM");
+    const t0 = Date.now();
+    while (!exited && Date.now() - t0 < 5000) await sleep(50);
+    if (!exited) child.kill("SIGKILL");
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`x402-api exited (${JSON.stringify(exited)}) before answering; see ${logPath}:\n${readFileSync(logPath, "utf8").slice(-2000)}`);
+    try {
+      const r = await fetch(`${base}/v1/status`);
+      if (r.ok) {
+        const status = await r.json();
+        if (status.generation > 0 && status.data_window) return { base, status, logPath };
+      }
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`x402-api did not become ready within 60 s; see ${logPath}`);
+    await sleep(200);
+  }
+}
+
+/**
+ * Launches Debian's Chromium headless with a fresh profile directory (playwright-core takes the
+ * profile as launchPersistentContext's first argument rather than --user-data-dir). Returns the
+ * browser context.
+ */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), "x402-chromium-"));
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  cleanups.push(() => context.close());
+  return context;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The dashboard's browser test: Debian's Chromium, driven by playwright-core, loads the dashboard
+# from the real x402-api binary over a throwaway PostgreSQL database filled with a known economy
+# (dashboard/tests/fixture.mjs), and checks every chart, the tables, the payer drill-down and the
+# filters. Saves a screenshot to .run/dashboard.png. Everything it starts it stops (the test's
+# after-hook), and the database is dropped.
+#
+# Needs: PostgreSQL at DATABASE_URL's server (script/setup.sh), Chromium (installed here through
+# script/ensure-chromium.sh), the dashboard build (script/build-dashboard.sh) and the Rust binaries
+# (built here). Extra arguments go to `node --test` (e.g. --test-name-pattern=token).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=script/lib.sh
+source "$ROOT/script/lib.sh"
+cd "$ROOT"
+mkdir -p "$RUN_DIR"
+
+ensure_postgres
+"$ROOT/script/ensure-chromium.sh"
+"$ROOT/script/build-dashboard.sh"
+
+info "cargo build (x402-indexer, x402-classifier, x402-api: their migrations and the API server)"
+cargo build --locked -p x402-indexer -p x402-classifier -p x402-api --bins \
+  || die "building the Rust binaries the dashboard test runs failed (output above)"
+
+info "dashboard browser test (node --test, Chromium via playwright-core)"
+# node resolves playwright-core from dashboard/node_modules (the spec lives under dashboard/).
+node --test --test-reporter=spec --test-concurrency=1 "$@" dashboard/tests/dashboard.spec.mjs \
+  || die "the dashboard browser test failed (output above; API log in $RUN_DIR/dashboard-api.log)"
+info "dashboard test passed; screenshot in $RUN_DIR/dashboard.png"
