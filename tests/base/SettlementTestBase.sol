@@ -7,6 +7,7 @@ import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol"
 import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {TestToken} from "../mocks/TestToken.sol";
+import {SmartWallet} from "../mocks/SmartWallet.sol";
 
 /// @notice Shared fixture for every X402Settlement test: a real Permit2 compiled from source, a plain
 /// ERC20, the settlement contract, funded actors, and helpers that sign Permit2 witness permits and
@@ -100,6 +101,11 @@ abstract contract SettlementTestBase is Test {
         token.mint(who, amount);
         vm.prank(who);
         token.approve(address(permit2), type(uint256).max);
+    }
+
+    /// @notice Deploys an EIP-1271 wallet controlled by `walletOwner` (fund it with `fundPayer`).
+    function deploySmartWallet(address walletOwner) internal returns (address) {
+        return address(new SmartWallet(walletOwner));
     }
 
     /// @notice A fresh Permit2 nonce (sequential, so consecutive payments share a bitmap word).
