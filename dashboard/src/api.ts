@@ -197,39 +197,37 @@ export async function topPayees(f: Filters, decimals: number): Promise<PayeeRow[
   }));
 }
 
+interface WireTokens {
+  tokens: { address: string; symbol: string | null; decimals: number | null }[];
+}
+
 interface WireStatus {
-  tokens: (string | { address: string; symbol?: string; decimals?: number })[];
   data_window: { from: string; to: string } | null;
 }
 
-interface TokenFile {
-  tokens?: { address: string; symbol?: string; decimals?: number }[];
-}
-
 /**
- * The tokens payments exist in (from /v1/status), with symbol and decimals. The API serves
- * addresses; their symbol and decimals come from the status entries when it gives them, else
- * from `tokens.json` beside the page (the `tokens` array of a deployments/<chainId>.json file).
- * A token known nowhere is shown by address, in raw units.
+ * The tokens the API knows (with symbol and decimals when its deployment file names them), the
+ * days with data, and the token to show first: the one with the most payments (a token of the
+ * deployment that nobody paid in yet would show an empty page). A token without decimals is shown
+ * in raw units.
  */
-export async function tokens(): Promise<{ tokens: Token[]; window: { from: string; to: string } | null }> {
-  const [status, file] = await Promise.all([
-    getJson<WireStatus>("/v1/status"),
-    getJson<TokenFile>("tokens.json").catch(() => ({}) as TokenFile),
-  ]);
-  const known = new Map((file.tokens ?? []).map((t) => [t.address.toLowerCase(), t]));
-  const list = status.tokens.map((entry) => {
-    const t = typeof entry === "string" ? { address: entry } : entry;
-    const meta = known.get(t.address.toLowerCase());
-    const symbol = t.symbol ?? meta?.symbol;
-    const decimals = t.decimals ?? meta?.decimals;
-    return {
-      address: t.address,
-      symbol: symbol ?? `${t.address.slice(0, 8)}… (raw units)`,
-      decimals: typeof decimals === "number" ? decimals : 0,
-    };
-  });
-  return { tokens: list, window: status.data_window };
+export async function tokens(): Promise<{ tokens: Token[]; window: { from: string; to: string } | null; busiest: string | null }> {
+  const [list, status] = await Promise.all([getJson<WireTokens>("/v1/tokens"), getJson<WireStatus>("/v1/status")]);
+  const out: Token[] = list.tokens.map((t) => ({
+    address: t.address,
+    symbol: t.symbol ?? `${t.address.slice(0, 8)}… (raw units)`,
+    decimals: t.decimals ?? 0,
+  }));
+  let busiest: string | null = null;
+  if (out.length > 1) {
+    const counts = await Promise.all(
+      out.map((t) => getJson<{ gross: { count: number } }>("/v1/metrics/summary", { token: t.address }).then((r) => r.gross.count)),
+    );
+    busiest = out[counts.indexOf(Math.max(...counts))]?.address ?? null;
+  } else {
+    busiest = out[0]?.address ?? null;
+  }
+  return { tokens: out, window: status.data_window, busiest };
 }
 
 interface WireProfile {

@@ -91,16 +91,46 @@ function humanize(key: string): string {
 }
 
 /** Every value in `v` (depth first) that satisfies `test`, with the key path leading to it. */
-function collect(v: Json, test: (key: string, value: Json) => boolean, path: string[] = [], out: { path: string[]; value: Json }[] = []) {
+function collect(
+  v: Json,
+  test: (key: string, value: Json) => boolean,
+  path: string[] = [],
+  out: { path: string[]; value: Json; parent: Obj | null }[] = [],
+) {
   if (Array.isArray(v)) {
-    v.forEach((x, i) => collect(x, test, [...path, String(i)], out));
+    v.forEach((x, i) => {
+      if (test(String(i), x)) out.push({ path: [...path, String(i)], value: x, parent: null });
+      else collect(x, test, [...path, String(i)], out);
+    });
   } else if (isObject(v)) {
     for (const [k, x] of Object.entries(v)) {
-      if (test(k, x)) out.push({ path: [...path, k], value: x });
+      if (test(k, x)) out.push({ path: [...path, k], value: x, parent: v });
       else collect(x, test, [...path, k], out);
     }
   }
   return out;
+}
+
+/** A label as the classifier writes it: an address with a kind and a source. */
+function isLabel(v: Json): boolean {
+  return isObject(v) && typeof v.address === "string" && typeof v.kind === "string" && typeof v.source === "string";
+}
+
+/** Where a funding path ends: an exchange, a bridge, an ecosystem wallet, the mint, a hub… */
+function endpointBox(end: Obj): HTMLElement {
+  const box = el("div", "hop end");
+  box.dataset.end = String(end.kind ?? "");
+  const line = el("div");
+  line.append("traced to ");
+  if (typeof end.address === "string") line.append(valueNode(end.address));
+  line.append(el("strong", undefined, ` ${String(end.kind ?? "").replace(/_/g, " ")}`));
+  box.append(line);
+  const label = end.label;
+  if (isObject(label)) {
+    box.append(el("div", "k-note", `label: ${[label.kind, label.role, label.source].filter(Boolean).join(" / ")}${label.note ? ` (${label.note})` : ""}`));
+  }
+  if (typeof end.note === "string") box.append(el("div", "k-note", end.note));
+  return box;
 }
 
 /** A funding hop: an object with a from and a to address. */
@@ -145,14 +175,16 @@ function section(title: string, body: Node, kind: string): HTMLElement {
   return s;
 }
 
-function labelTable(labels: Label[]): HTMLElement {
+function labelTable(labels: (Label & { address?: string })[], withAddress = false): HTMLElement {
   const table = el("table", "list");
   const head = table.createTHead().insertRow();
-  for (const h of ["Kind", "Role", "Source", "Holds from block", "Until", "Registry tx", "Note"]) head.append(el("th", undefined, h));
+  const cols = ["Kind", "Role", "Source", "Holds from block", "Until", "Registry tx", "Note"];
+  for (const h of withAddress ? ["Wallet", ...cols] : cols) head.append(el("th", undefined, h));
   const body = table.createTBody();
   for (const l of labels) {
     const row = body.insertRow();
     row.dataset.label = l.kind;
+    if (withAddress) row.insertCell().append(l.address ? hexNode(l.address) : document.createTextNode("–"));
     row.insertCell().textContent = l.kind;
     row.insertCell().textContent = l.role ?? "–";
     row.insertCell().textContent = l.source;
@@ -249,49 +281,76 @@ export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token |
   const evidences: { name: string; value: Json }[] = [{ name: "payer", value: (p.evidence ?? null) as Json }];
   if (p.example) evidences.push({ name: "payment", value: (p.example.evidence ?? null) as Json });
 
-  // Labels: the payer's own, then every label the evidence cites (e.g. its funder's).
+  // Labels: the payer's own (from the API), then every label the evidence cites (its funder's,
+  // the wallet a path was traced to, sources of its tokens), once each.
   if (p.labels.length) root.append(section("Labels on this wallet", labelTable(p.labels), "labels"));
-  const seenLabels = new Set<string>();
+  const cited = new Map<string, Label & { address: string }>();
   for (const ev of evidences) {
-    for (const { path, value } of collect(ev.value, (k, v) => /labels?$/i.test(k) && (isObject(v) || Array.isArray(v)))) {
-      const key = JSON.stringify(value);
-      if (seenLabels.has(key)) continue;
-      seenLabels.add(key);
-      root.append(section(`Labels cited by the evidence (${[ev.name, ...path].join(" › ")})`, valueNode(value), "labels"));
+    for (const { value } of collect(ev.value, (_k, v) => isLabel(v))) {
+      const l = value as Obj;
+      const key = `${l.address}|${l.kind}|${l.source}|${l.valid_from_block}|${l.role}`;
+      if (cited.has(key)) continue;
+      cited.set(key, {
+        address: String(l.address),
+        kind: String(l.kind),
+        role: typeof l.role === "string" ? l.role : null,
+        source: String(l.source),
+        validFromBlock: Number(l.valid_from_block ?? 0),
+        validToBlock: typeof l.valid_to_block === "number" ? l.valid_to_block : null,
+        note: typeof l.note === "string" ? l.note : "",
+        registryTx: typeof l.registry_tx === "string" ? l.registry_tx : null,
+      });
     }
   }
+  if (cited.size) root.append(section("Labels the evidence relies on", labelTable([...cited.values()], true), "labels"));
 
-  // Funding paths: every list of hops in the evidence.
+  // Funding paths: every list of hops in the evidence, with what the path was traced to.
   const seenPaths = new Set<string>();
   for (const ev of evidences) {
-    for (const { path, value } of collect(ev.value, (_k, v) => Array.isArray(v) && v.length > 0 && v.every(isHop))) {
+    for (const { path, value, parent } of collect(ev.value, (_k, v) => Array.isArray(v) && v.length > 0 && v.every(isHop))) {
       const key = JSON.stringify(value);
       if (seenPaths.has(key)) continue;
       seenPaths.add(key);
-      root.append(section(`Funding path (${[ev.name, ...path].join(" › ")})`, hopChain(value as Obj[], token), "funding_path"));
+      const chain = hopChain(value as Obj[], token);
+      const end = parent?.traced_to;
+      if (isObject(end)) chain.append(endpointBox(end));
+      const where = [ev.name, ...path.slice(0, -1)].join(" › ");
+      root.append(section(`Funding path (${where})`, chain, "funding_path"));
     }
   }
 
-  // Project shares: the example payment's FIFO and haircut shares, and any share in the evidence.
+  // Project shares: the example payment's FIFO and haircut shares, and the payer's over its volume.
   const shares: Obj = {};
   if (p.example) {
-    shares.fifo_project_share = p.example.projectShare;
-    shares.haircut_project_share = p.example.haircutShare;
+    shares.latest_payment_fifo_share = p.example.projectShare;
+    shares.latest_payment_haircut_share = p.example.haircutShare;
   }
-  for (const ev of evidences) {
-    for (const { path, value } of collect(ev.value, (k, v) => /(share|fifo|haircut)/i.test(k) && typeof v === "number")) {
-      shares[[ev.name, ...path].join("_")] = value;
-    }
+  const payerShare = isObject(p.evidence) ? (p.evidence as Obj).project_share : null;
+  if (isObject(payerShare)) {
+    for (const [k, v] of Object.entries(payerShare)) shares[`all_payments_${k}${k === "threshold" ? "" : "_share"}`] = v;
   }
   if (Object.keys(shares).length) {
     const s = section("Project shares (FIFO and haircut)", keyValues(shares), "shares");
     if (p.example) {
       const note = el("p", "k-note");
-      note.append(`From the payer's latest ${classInfo(p.example.class).label.toLowerCase()} payment `, hexNode(p.example.paymentId));
+      note.append(`Share of the tokens spent that came from ecosystem wallets. Latest payment of its class: `, hexNode(p.example.paymentId));
       if (p.example.txHash) note.append(" in tx ", hexNode(p.example.txHash));
       s.append(note);
     }
     root.append(s);
+  }
+
+  // The rules that fired on that payment, each with the evidence that made it fire.
+  const rules = p.example && isObject(p.example.evidence) ? (p.example.evidence as Obj).rules : null;
+  if (isObject(rules)) {
+    const box = el("div");
+    for (const [name, ev] of Object.entries(rules)) {
+      const rule = el("div", "rule");
+      rule.dataset.rule = name;
+      rule.append(el("h4", undefined, name), valueNode(ev, name));
+      box.append(rule);
+    }
+    root.append(section("Rules that fired on its latest payment", box, "rules"));
   }
 
   // The funding cluster.

@@ -38,6 +38,7 @@ const tokenSelect = byId<HTMLSelectElement>("f-token");
 let tokens: Token[] = [];
 // First and last day with data: the date inputs' bounds and what "All time" means.
 let dataWindow: { from: string; to: string } | null = null;
+let defaultToken: string | null = null;
 // Each load gets a number; answers of an older load (filters changed meanwhile) are dropped.
 let generation = 0;
 
@@ -86,6 +87,7 @@ async function loadTokens(): Promise<void> {
   const status = await api.tokens();
   tokens = status.tokens;
   dataWindow = status.window;
+  defaultToken = status.busiest;
   for (const name of ["from", "to"]) {
     const input = form.elements.namedItem(name) as HTMLInputElement;
     input.min = dataWindow?.from ?? "";
@@ -104,7 +106,8 @@ async function loadTokens(): Promise<void> {
 
 /** Amounts of different tokens do not add up, so a window always shows one token. */
 function resolveToken(f: Filters): Token | null {
-  return tokens.find((t) => t.address.toLowerCase() === f.token?.toLowerCase()) ?? tokens[0] ?? null;
+  const wanted = f.token ?? defaultToken;
+  return tokens.find((t) => t.address.toLowerCase() === wanted?.toLowerCase()) ?? tokens[0] ?? null;
 }
 
 async function load(f: Filters): Promise<void> {

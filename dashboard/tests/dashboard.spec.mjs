@@ -165,8 +165,8 @@ describe("dashboard", () => {
     const d = await drill();
     assert.equal(d.class, "project_funded");
     assert.ok(d.sections.includes("shares"), `no shares section (${d.sections})`);
-    assert.match(d.text, /Fifo project share100\.0%/i);
-    assert.match(d.text, /Haircut project share100\.0%/i);
+    assert.match(d.text, /Latest payment fifo share100\.0%/);
+    assert.match(d.text, /Latest payment haircut share100\.0%/);
     assert.ok(d.hexes.includes(lower(user[1].fundingTx)));
   });
 

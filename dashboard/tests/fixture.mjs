@@ -215,22 +215,32 @@ export function buildFixture() {
   }
   sql.push(`select recompute_payments(${CHAIN_ID}, array(select payment_id from charges where chain_id = ${CHAIN_ID}));`);
 
-  // The classifier's output for this economy.
-  const labelRow = (e, role) => ({ address: e.wallet, kind: "ecosystem", role, source: "registry", valid_from_block: e.block, registry_tx: e.tx, note: e.note });
+  // The classifier's output for this economy, in the shape x402-classifier writes it (evidence
+  // objects as in classifier/src/engine.rs: hops, endpoints, labels, shares, cluster statistics).
   for (const e of labels) {
     sql.push(`insert into labels (chain_id, address, kind, role, source, valid_from_block, note, registry_tx) values (${CHAIN_ID}, ${bytea(e.wallet)}, 'ecosystem', ${text(e.roleName.toLowerCase())}, 'registry', ${e.block}, ${text(e.note)}, ${bytea(e.tx)});`);
   }
-  sql.push(`insert into labels (chain_id, address, kind, role, source, valid_from_block, note) values (${CHAIN_ID}, ${bytea(W.exchange)}, 'exchange', 'hot wallet', 'file', 0, 'exchange hot wallet');`);
-  const exchangeLabel = { address: W.exchange, kind: "exchange", role: "hot wallet", source: "file", valid_from_block: 0, registry_tx: null, note: "exchange hot wallet" };
-  const hop = (t) => ({ from: t.from, to: t.to, tx_hash: t.tx, block: t.block, amount: t.amount.toString(), time: new Date(t.time).toISOString() });
+  sql.push(`insert into labels (chain_id, address, kind, role, source, valid_from_block, note) values (${CHAIN_ID}, ${bytea(W.exchange)}, 'exchange', null, 'file', 0, 'exchange hot wallet');`);
+  const registryLabel = (e) => ({ address: e.wallet, kind: "ecosystem", role: e.roleName.toLowerCase(), source: "registry", valid_from_block: e.block, valid_to_block: null, note: e.note, registry_tx: e.tx, unlabel_tx: null });
+  const exchangeLabel = { address: W.exchange, kind: "exchange", role: null, source: "file", valid_from_block: 0, valid_to_block: null, note: "exchange hot wallet", registry_tx: null, unlabel_tx: null };
+  const hop = (t) => ({ from: t.from, to: t.to, token: t.token, amount: t.amount.toString(), tx: t.tx, block: t.block, log_index: t.logIndex, time: new Date(t.time).toISOString().slice(0, 19) + "Z" });
+  const endpoint = (address) => {
+    if (address === W.exchange) return { address, kind: "exchange", label: exchangeLabel };
+    if (address === W.faucet) return { address, kind: "ecosystem", label: registryLabel(faucetLabel) };
+    return { address, kind: "unlabelled_wallet", note: "no earlier funding recorded" };
+  };
 
   const clusterStats = {
+    members: 7,
     paying_members: 6,
-    shared_payees: 1,
+    top_payee: PROVIDERS[0],
+    group_size: 6,
     same_amount_share: 1.0,
+    usual_amount: usdc(5).toString(),
     start_window_share: 1.0,
     payment_count_cv: 0.0,
-    criteria_met: ["same_amount", "start_window", "payment_count_cv"],
+    criteria: { same_amount: true, start_window: true, count_cv: true },
+    criteria_met: 3,
     suspected: true,
   };
   sql.push(`insert into funding_clusters (chain_id, cluster_id, root_funder, members, stats) values (${CHAIN_ID}, 1, ${bytea(W.sybilFunder)}, 7, ${json(clusterStats)});`);
@@ -238,45 +248,72 @@ export function buildFixture() {
     expect(payer, "suspected_sybil", { fundingTx: funding.tx, funder: W.sybilFunder, fundingAmount: funding.amount.toString(), clusterId: 1 });
   }
 
-  const verdicts = new Map(); // payer -> { class, flags, evidence, firstFunder, clusterId, fifo, haircut }
+  const verdicts = new Map();
   for (const [payer, t] of Object.entries(truth.payers)) {
     const fundingEvent = events.find((e) => e.kind === "transfer" && e.tx === t.fundingTx);
-    const path = fundingEvent ? [hop(fundingEvent)] : [];
-    let v;
+    const first = fundingEvent ? hop(fundingEvent) : null;
+    const share = t.class === "project_funded" ? 1 : 0;
+    const rule = {};
     switch (t.class) {
       case "external":
-        v = { flags: ["external"], fifo: 0, haircut: 0, evidence: { rule: "external", funding_path: path, labels: [exchangeLabel], project_share: { fifo: 0, haircut: 0 } } };
+        rule.external_funding = { first_funding: first, traced_to: endpoint(fundingEvent.from) };
         break;
       case "internal":
-        v = { flags: ["internal"], fifo: 1, haircut: 1, evidence: { rule: "internal", labels: [labelRow(treasuryLabel, "treasury")] } };
+        rule.internal_wallet = { label: registryLabel(treasuryLabel), payment_block: null };
         break;
       case "project_funded":
-        v = { flags: ["project_funded", "external"], fifo: 1, haircut: 1, evidence: { rule: "project_funded", funding_path: path, labels: [labelRow(faucetLabel, "faucet")], project_share: { fifo: 1, haircut: 1 } } };
+        rule.ecosystem_first_funder = { funding: first, label: registryLabel(faucetLabel) };
+        rule.ecosystem_funds = { fifo_share: 1, haircut_share: 1, threshold: 0.5, sources: [{ wallet: W.faucet, amount: fundingEvent.amount.toString(), labels: [registryLabel(faucetLabel)] }] };
         break;
       case "self_dealing":
-        v = { flags: ["self_dealing", "funding_hops", "round_trip"], fifo: 0, haircut: 0, evidence: { rule: "self_dealing", reason: "payer and payee within 1 funding hop; money flowed back from payee to payer", funding_path: path, round_trip: { back_tx: t.backTx, back_amount: usdc(300).toString(), within_days: 7 } } };
+        rule.funding_link = { hops: 1, path: [first] };
+        rule.flow_back = { back_share: 0.36, within_secs: 7 * 86400, hops: [hop(events.find((e) => e.tx === t.backTx))] };
         break;
       case "suspected_sybil":
-        v = { flags: ["suspected_sybil"], fifo: 0, haircut: 0, clusterId: 1, evidence: { rule: "suspected_sybil", funding_path: path, cluster: { cluster_id: 1, root_funder: W.sybilFunder, members: 7, ...clusterStats } } };
+        rule.sybil_cluster = { cluster_id: 1, root_funder: W.sybilFunder, members: 7, group_size: 6, top_payee: PROVIDERS[0], criteria_met: 3, same_amount_share: 1, start_window_share: 1, payment_count_cv: 0 };
         break;
       case "self_payment":
-        v = { flags: ["self_payment"], fifo: 0, haircut: 0, evidence: { rule: "self_payment", reason: "payer = payee" } };
+        rule.self_payment = { payer, payee: payer };
         break;
       default:
-        v = { flags: ["unattributed"], fifo: null, haircut: null, evidence: { rule: "unattributed", reason: "no incoming funding transfer above the dust threshold" } };
+        rule.no_history = { reason: "no incoming transfer of at least the dust threshold at or before the payment's block" };
     }
-    v.firstFunder = fundingEvent ? fundingEvent.from : null;
-    verdicts.set(payer, { class: t.class, ...v });
+    const flags = Object.keys(rule);
+    const paymentEvidence = { class_rule: flags[0], rules: rule, ...(share ? { project_share: { fifo: share, haircut: share } } : {}) };
+    const mine = payments.filter((p) => p.payer === payer);
+    const volume = mine.reduce((a, p) => a + p.amount, 0n);
+    const payerEvidence = {
+      class_basis: "class of the largest share of the payer's volume (then most payments, then rule order)",
+      payments: mine.length,
+      classes: { [t.class]: { payments: mine.length, volume: volume.toString() } },
+      labels: payer === W.treasury ? [registryLabel(treasuryLabel)] : [],
+      first_funding: first,
+      funding_path: { hops: first ? [first] : [], traced_to: fundingEvent ? endpoint(fundingEvent.from) : { kind: "no_funding_history" } },
+      project_share: { fifo: share, haircut: share, threshold: 0.5 },
+    };
+    if (t.class === "suspected_sybil") payerEvidence.cluster = { ...clusterStats, cluster_id: 1, root_funder: W.sybilFunder, in_group: true };
+    if (t.class === "project_funded") payerEvidence.ecosystem_first_funder = rule.ecosystem_first_funder;
+    if (t.class === "self_dealing") payerEvidence.self_dealing_payees = { count: 1, payees: [{ payee: PROVIDERS[2], flags: ["flow_back", "funding_link"], payments: mine.length }] };
+    verdicts.set(payer, {
+      class: t.class,
+      flags,
+      paymentEvidence,
+      payerEvidence,
+      fifo: share,
+      haircut: share,
+      clusterId: t.class === "suspected_sybil" ? 1 : null,
+      firstFunder: fundingEvent ? fundingEvent.from : null,
+    });
   }
   for (const p of payments) {
     const v = verdicts.get(p.payer);
     const cls = p.payer === p.payee ? "self_payment" : v.class;
     truth.classCounts[cls] = (truth.classCounts[cls] ?? 0) + 1;
     const num = (x) => (x === null || x === undefined ? "null" : String(x));
-    sql.push(`insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(p.id)}, ${text(cls)}, ${text(`{${v.flags.join(",")}}`)}, ${json(v.evidence)}, ${num(v.fifo)}, ${num(v.haircut)}, ${num(v.clusterId)}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`);
+    sql.push(`insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(p.id)}, ${text(cls)}, ${text(`{${v.flags.join(",")}}`)}, ${json(v.paymentEvidence)}, ${num(v.fifo)}, ${num(v.haircut)}, ${num(v.clusterId)}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`);
   }
   for (const [payer, v] of verdicts) {
-    sql.push(`insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(payer)}, ${text(v.class)}, ${text(`{${v.flags.join(",")}}`)}, ${json(v.evidence)}, ${v.firstFunder ? bytea(v.firstFunder) : "null"}, ${v.clusterId ?? "null"}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`);
+    sql.push(`insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(payer)}, ${text(v.class)}, ${text(`{${v.flags.join(",")}}`)}, ${json(v.payerEvidence)}, ${v.firstFunder ? bytea(v.firstFunder) : "null"}, ${v.clusterId ?? "null"}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`);
   }
   sql.push(`insert into classifier_state (chain_id, last_block, rule_version, label_version, payments_classified) values (${CHAIN_ID}, ${lastBlock.number}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)}, ${payments.length});`);
   sql.push("commit;");
