@@ -1,0 +1,182 @@
+//! Every threshold the rules use, with the product's defaults, and the rule-set version derived
+//! from them (so a result always says which rules produced it).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::types::{hex0x, Addr};
+
+/// Bumped whenever rule logic changes in a way thresholds do not capture.
+pub const RULESET_REVISION: u32 = 1;
+
+/// Thresholds of every rule. `Default` gives the product's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleConfig {
+    /// Decimals assumed for a token without an entry in `token_decimals`.
+    pub default_decimals: u8,
+    /// Decimals per token (the default dust threshold is one whole token unit).
+    #[serde(serialize_with = "ser_addr_map")]
+    pub token_decimals: BTreeMap<Addr, u8>,
+    /// Dust threshold per token in base units, overriding one token unit. Transfers strictly below
+    /// the threshold create no funding edge and carry no taint.
+    #[serde(serialize_with = "ser_addr_map")]
+    pub dust_overrides: BTreeMap<Addr, u128>,
+    /// A funder with at least this many distinct funded wallets is a hub: it links nobody and is
+    /// removed from funding clusters, like an exchange.
+    pub hub_min_children: usize,
+    /// self_dealing: payer and payee within this many funding hops.
+    pub max_funding_hops: usize,
+    /// self_dealing: share of the amount flowing back from payee to payer.
+    pub flow_back_min_share: f64,
+    /// self_dealing: how long after the payment flow-back counts, in seconds.
+    pub flow_back_window_secs: i64,
+    /// self_dealing: longest flow-back path, in transfers.
+    pub flow_back_max_hops: usize,
+    /// project_funded: FIFO share of spent tokens from ecosystem wallets.
+    pub project_min_share: f64,
+    /// suspected_sybil: smallest group of cluster members paying the same payee.
+    pub sybil_min_members: usize,
+    /// suspected_sybil: share of members whose usual amount is the group's usual amount.
+    pub sybil_same_amount_share: f64,
+    /// suspected_sybil: length of the window in which members started paying, in seconds.
+    pub sybil_start_window_secs: i64,
+    /// suspected_sybil: share of members that started within that window.
+    pub sybil_start_share: f64,
+    /// suspected_sybil: largest coefficient of variation of members' payment counts.
+    pub sybil_count_cv_max: f64,
+    /// suspected_sybil: how many of the three criteria must hold.
+    pub sybil_min_criteria: usize,
+    /// suspected_sybil: a group this large is suspected whatever the criteria.
+    pub sybil_large_cluster: usize,
+    /// Evidence: longest first-funder path reported for a payer.
+    pub evidence_path_hops: usize,
+    /// Evidence: most flow-back paths / provenance sources listed.
+    pub evidence_max_items: usize,
+}
+
+impl Default for RuleConfig {
+    fn default() -> Self {
+        RuleConfig {
+            default_decimals: 6,
+            token_decimals: BTreeMap::new(),
+            dust_overrides: BTreeMap::new(),
+            hub_min_children: 500,
+            max_funding_hops: 2,
+            flow_back_min_share: 0.5,
+            flow_back_window_secs: 7 * 24 * 3600,
+            flow_back_max_hops: 3,
+            project_min_share: 0.5,
+            sybil_min_members: 5,
+            sybil_same_amount_share: 0.8,
+            sybil_start_window_secs: 30 * 60,
+            sybil_start_share: 0.7,
+            sybil_count_cv_max: 0.5,
+            sybil_min_criteria: 2,
+            sybil_large_cluster: 20,
+            evidence_path_hops: 6,
+            evidence_max_items: 5,
+        }
+    }
+}
+
+fn ser_addr_map<S: serde::Serializer, V: Serialize>(
+    m: &BTreeMap<Addr, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(m.len()))?;
+    for (k, v) in m {
+        map.serialize_entry(&hex0x(k), v)?;
+    }
+    map.end()
+}
+
+impl RuleConfig {
+    /// The dust threshold of `token` in base units.
+    pub fn dust_threshold(&self, token: &Addr) -> u128 {
+        if let Some(d) = self.dust_overrides.get(token) {
+            return *d;
+        }
+        let decimals = self.token_decimals.get(token).copied().unwrap_or(self.default_decimals);
+        10u128.checked_pow(decimals as u32).unwrap_or(u128::MAX)
+    }
+
+    /// `r<revision>-<12 hex digits of the SHA-256 of the thresholds>`: equal strings mean equal
+    /// rules, so results computed under different settings are never mixed up.
+    pub fn version(&self) -> String {
+        let json = serde_json::to_vec(self).expect("RuleConfig serializes");
+        let digest = Sha256::digest(&json);
+        format!("r{RULESET_REVISION}-{}", &hex::encode(digest)[..12])
+    }
+
+    /// Checks that every threshold makes sense; the error names the field and why.
+    pub fn validate(&self) -> Result<(), String> {
+        let share = |v: f64, name: &str| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be between 0 and 1, got {v}"))
+            }
+        };
+        share(self.flow_back_min_share, "flow_back_min_share")?;
+        share(self.project_min_share, "project_min_share")?;
+        share(self.sybil_same_amount_share, "sybil_same_amount_share")?;
+        share(self.sybil_start_share, "sybil_start_share")?;
+        if self.max_funding_hops == 0 {
+            return Err("max_funding_hops must be at least 1".into());
+        }
+        if self.flow_back_max_hops == 0 {
+            return Err("flow_back_max_hops must be at least 1".into());
+        }
+        if self.hub_min_children < 2 {
+            return Err("hub_min_children must be at least 2".into());
+        }
+        if self.sybil_min_criteria > 3 {
+            return Err("sybil_min_criteria must be at most 3 (there are three criteria)".into());
+        }
+        if self.sybil_min_members < 2 {
+            return Err("sybil_min_members must be at least 2".into());
+        }
+        if self.flow_back_window_secs < 0 || self.sybil_start_window_secs < 0 {
+            return Err("windows must not be negative".into());
+        }
+        if self.sybil_count_cv_max < 0.0 {
+            return Err("sybil_count_cv_max must not be negative".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_changes_with_any_threshold() {
+        let a = RuleConfig::default();
+        let mut b = a.clone();
+        b.hub_min_children = 499;
+        assert_ne!(a.version(), b.version());
+        assert_eq!(a.version(), RuleConfig::default().version());
+        assert!(a.version().starts_with("r1-"));
+    }
+
+    #[test]
+    fn dust_defaults_to_one_token_unit() {
+        let mut c = RuleConfig::default();
+        let t = [7u8; 20];
+        assert_eq!(c.dust_threshold(&t), 1_000_000);
+        c.token_decimals.insert(t, 18);
+        assert_eq!(c.dust_threshold(&t), 10u128.pow(18));
+        c.dust_overrides.insert(t, 5);
+        assert_eq!(c.dust_threshold(&t), 5);
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let c = RuleConfig { project_min_share: 1.5, ..RuleConfig::default() };
+        assert!(c.validate().unwrap_err().contains("project_min_share"));
+    }
+}

@@ -1,0 +1,139 @@
+//! Small value types shared by every module: addresses, hashes, classes.
+
+use std::fmt;
+
+/// A 20-byte account address.
+pub type Addr = [u8; 20];
+/// A 32-byte hash (transaction hash, payment id).
+pub type Hash32 = [u8; 32];
+
+/// The zero address: the `from` of every mint. It links nobody.
+pub const ZERO_ADDR: Addr = [0u8; 20];
+
+/// `0x`-prefixed lowercase hex of any byte string.
+pub fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+/// Parses a `0x`-prefixed 20-byte address; `field` names the input in the error.
+pub fn parse_addr(s: &str, field: &str) -> Result<Addr, String> {
+    let body = s.trim().strip_prefix("0x").or_else(|| s.trim().strip_prefix("0X")).ok_or_else(|| {
+        format!("{field}: `{s}` is not an address (expected 0x followed by 40 hex digits)")
+    })?;
+    let bytes = hex::decode(body).map_err(|e| format!("{field}: `{s}` is not valid hex ({e})"))?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        format!("{field}: `{s}` has {} bytes, an address has 20", b.len())
+    })
+}
+
+/// The class a payment (or payer) gets: the first rule that matched, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// payer = payee
+    SelfPayment,
+    /// the payer is a labelled ecosystem wallet at the payment's block
+    Internal,
+    /// payer and payee are the same party (declared wallet, funding link, shared funder, flow-back)
+    SelfDealing,
+    /// most of the spent tokens, or the payer's first funding, came from ecosystem wallets
+    ProjectFunded,
+    /// the payer belongs to a funding cluster that behaves like a sybil farm
+    SuspectedSybil,
+    /// funded from exchanges, bridges or unrelated wallets
+    External,
+    /// not enough history to decide
+    Unattributed,
+}
+
+impl Class {
+    /// Every class, in rule order.
+    pub const ALL: [Class; 7] = [
+        Class::SelfPayment,
+        Class::Internal,
+        Class::SelfDealing,
+        Class::ProjectFunded,
+        Class::SuspectedSybil,
+        Class::External,
+        Class::Unattributed,
+    ];
+
+    /// The name stored in the database and shown by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::SelfPayment => "self_payment",
+            Class::Internal => "internal",
+            Class::SelfDealing => "self_dealing",
+            Class::ProjectFunded => "project_funded",
+            Class::SuspectedSybil => "suspected_sybil",
+            Class::External => "external",
+            Class::Unattributed => "unattributed",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule that fired. Flags are stored as their names; the class is the first rule's class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flag {
+    /// payer = payee
+    SelfPayment,
+    /// payer labelled as an ecosystem wallet at the payment's block
+    InternalWallet,
+    /// payer is one of the payee's declared wallets
+    DeclaredWallet,
+    /// payer and payee within the funding-hop limit
+    FundingLink,
+    /// payer and payee share a first funder that is not an exchange/bridge
+    SharedFirstFunder,
+    /// enough of the amount flowed back from payee to payer
+    FlowBack,
+    /// FIFO provenance: enough of the spent tokens came from ecosystem wallets
+    EcosystemFunds,
+    /// the payer's first funder is an ecosystem wallet
+    EcosystemFirstFunder,
+    /// the payer's funding cluster looks like a sybil farm
+    SybilCluster,
+    /// funding traced to exchanges, bridges or unrelated wallets
+    ExternalFunding,
+    /// no funding history before the payment
+    NoHistory,
+}
+
+impl Flag {
+    /// The flag's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::SelfPayment => "self_payment",
+            Flag::InternalWallet => "internal_wallet",
+            Flag::DeclaredWallet => "declared_wallet",
+            Flag::FundingLink => "funding_link",
+            Flag::SharedFirstFunder => "shared_first_funder",
+            Flag::FlowBack => "flow_back",
+            Flag::EcosystemFunds => "ecosystem_funds",
+            Flag::EcosystemFirstFunder => "ecosystem_first_funder",
+            Flag::SybilCluster => "sybil_cluster",
+            Flag::ExternalFunding => "external_funding",
+            Flag::NoHistory => "no_history",
+        }
+    }
+
+    /// The class this flag's rule assigns when it is the first to fire.
+    pub fn class(self) -> Class {
+        match self {
+            Flag::SelfPayment => Class::SelfPayment,
+            Flag::InternalWallet => Class::Internal,
+            Flag::DeclaredWallet | Flag::FundingLink | Flag::SharedFirstFunder | Flag::FlowBack => {
+                Class::SelfDealing
+            }
+            Flag::EcosystemFunds | Flag::EcosystemFirstFunder => Class::ProjectFunded,
+            Flag::SybilCluster => Class::SuspectedSybil,
+            Flag::ExternalFunding => Class::External,
+            Flag::NoHistory => Class::Unattributed,
+        }
+    }
+}
