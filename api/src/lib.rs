@@ -1,0 +1,43 @@
+//! x402-api: the organic-demand HTTP API.
+//!
+//! Data flows one way: the indexer's `payments` and the classifier's `payment_classes` feed this
+//! crate's read model ([`rollup`]: narrow facts plus daily rollups), which the handlers
+//! ([`routes`]) query through [`metrics`], [`lists`] and [`detail`], behind a response cache
+//! ([`cache`]) keyed by the read model's generation. [`server`] wires the background refresher
+//! and the listener; [`bench`] is the load generator behind `script/bench-api.sh`.
+
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod cache;
+pub mod detail;
+pub mod error;
+pub mod lists;
+pub mod merkle;
+pub mod metrics;
+pub mod model;
+pub mod params;
+pub mod render;
+pub mod rollup;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod stats;
+
+pub use error::{ApiError, ApiResult};
+pub use routes::{router, ApiDoc};
+pub use state::AppState;
+
+/// This crate's migrations (the read model), set to ignore versions other crates recorded in the
+/// shared `_sqlx_migrations` table. Apply after the indexer's and the classifier's: they index and
+/// read those crates' tables.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
+
+/// Applies this crate's migrations.
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    migrator().run(pool).await
+}

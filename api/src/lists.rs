@@ -1,0 +1,374 @@
+//! Lists (payments, payers, payees) with keyset pagination behind opaque cursors.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::error::ApiResult;
+use crate::metrics::{bind_filters, Window};
+use crate::model::{hex_bytes, ser_hex, ser_opt_hex};
+use crate::params::{encode_cursor, Filters};
+use crate::stats::ratio;
+
+/// One payment in a list.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PaymentItem {
+    /// Payment id (0x + 64 hex).
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub payment_id: Vec<u8>,
+    /// Block time of the charge or authorization.
+    pub time: DateTime<Utc>,
+    /// Block number of the charge or authorization.
+    pub block_number: i64,
+    /// Transaction of the charge or authorization.
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub tx_hash: Vec<u8>,
+    /// Payer (EIP-55).
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub payer: Vec<u8>,
+    /// Payee.
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub payee: Vec<u8>,
+    /// Token.
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub token: Vec<u8>,
+    /// Facilitator.
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub facilitator: Vec<u8>,
+    /// 0 Exact, 1 Upto, 2 Escrow.
+    pub mode: i16,
+    /// Lifecycle status (charged, authorized, captured, voided, reclaimed, refunded).
+    pub status: String,
+    /// Net settled amount, raw token units.
+    pub amount: String,
+    /// Class.
+    pub class: String,
+    /// Every rule that fired.
+    pub flags: Vec<String>,
+    /// Evidence hash of the charge or latest capture.
+    #[serde(serialize_with = "ser_opt_hex")]
+    #[schema(value_type = Option<String>)]
+    pub evidence_hash: Option<Vec<u8>>,
+    /// Batch id (0 = settled alone; null for escrows).
+    pub batch_id: Option<String>,
+}
+
+/// A page of payments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentPage {
+    /// The payments, newest first.
+    pub items: Vec<PaymentItem>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Keyset position in the payment list.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PaymentCursor {
+    /// Time of the last item, microseconds since the epoch.
+    pub t: i64,
+    /// Its payment id, hex without 0x.
+    pub id: String,
+}
+
+/// Lists payments, newest first.
+pub async fn payments(
+    pool: &PgPool,
+    chain: i64,
+    w: Option<Window>,
+    f: &Filters,
+    payer: Option<Vec<u8>>,
+    after: Option<PaymentCursor>,
+    limit: i64,
+) -> ApiResult<PaymentPage> {
+    let Some(w) = w else { return Ok(PaymentPage { items: vec![], next_cursor: None }) };
+    let (after_t, after_id) = match &after {
+        Some(c) => (
+            DateTime::<Utc>::from_timestamp_micros(c.t),
+            alloy::primitives::hex::decode(&c.id).ok(),
+        ),
+        None => (None, None),
+    };
+    let sql = "select f.payment_id, f.ts as time, p.first_block_number as block_number, p.first_tx_hash as tx_hash,
+                      f.payer, f.payee, f.token, f.facilitator, p.mode, p.status, f.amount::text as amount,
+                      f.class, coalesce(pc.flags, '{}') as flags, p.evidence_hash, p.batch_id::text as batch_id
+               from api_payment_facts f
+               join payments p on p.chain_id = f.chain_id and p.payment_id = f.payment_id
+               left join payment_classes pc on pc.chain_id = f.chain_id and pc.payment_id = f.payment_id
+               where f.chain_id = $1 and f.day between $2 and $3
+                 and ($4::bytea is null or f.token = $4) and ($5::bytea is null or f.payee = $5)
+                 and ($6::bytea is null or f.facilitator = $6) and ($7::text[] is null or f.class = any($7))
+                 and ($8::bytea is null or f.payer = $8)
+                 and ($9::timestamptz is null or (f.ts, f.payment_id) < ($9, $10))
+               order by f.ts desc, f.payment_id desc
+               limit $11";
+    let mut items: Vec<PaymentItem> = bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
+        .bind(payer)
+        .bind(after_t)
+        .bind(after_id)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            encode_cursor(&PaymentCursor {
+                t: last.time.timestamp_micros(),
+                id: alloy::primitives::hex::encode(&last.payment_id),
+            })
+        })
+    } else {
+        None
+    };
+    Ok(PaymentPage { items, next_cursor })
+}
+
+/// Keyset position in a volume-ordered list (payers, payees).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct VolumeCursor {
+    /// Volume of the last item (decimal string).
+    pub v: String,
+    /// Its address, hex without 0x.
+    pub a: String,
+}
+
+fn volume_cursor(volume: &str, addr: &[u8]) -> String {
+    encode_cursor(&VolumeCursor { v: volume.to_string(), a: alloy::primitives::hex::encode(addr) })
+}
+
+fn cursor_binds(after: &Option<VolumeCursor>) -> (Option<String>, Option<Vec<u8>>) {
+    match after {
+        // The volume is re-checked as a number by Postgres; a non-numeric one was rejected when
+        // the cursor was decoded.
+        Some(c) => (Some(c.v.clone()), alloy::primitives::hex::decode(&c.a).ok()),
+        None => (None, None),
+    }
+}
+
+/// One payer in the payer list.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PayerItem {
+    /// Payer address.
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub payer: Vec<u8>,
+    /// The payer's class (from the classifier's payer verdict; null when not classified).
+    pub class: Option<String>,
+    /// The payer's flags.
+    pub flags: Option<Vec<String>>,
+    /// Classes of its payments in scope.
+    pub payment_classes: Vec<String>,
+    /// Payments in scope.
+    pub payments: i64,
+    /// Volume in scope, raw token units.
+    pub volume: String,
+    /// Distinct payees paid.
+    pub payees: i64,
+    /// Distinct days with a payment.
+    pub active_days: i64,
+    /// First day with a payment in scope.
+    pub first_day: NaiveDate,
+    /// Last day with a payment in scope.
+    pub last_day: NaiveDate,
+}
+
+/// A page of payers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayerPage {
+    /// Payers by volume, largest first.
+    pub items: Vec<PayerItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Lists payers by volume.
+pub async fn payers(
+    pool: &PgPool,
+    chain: i64,
+    w: Option<Window>,
+    f: &Filters,
+    after: Option<VolumeCursor>,
+    limit: i64,
+) -> ApiResult<PayerPage> {
+    let Some(w) = w else { return Ok(PayerPage { items: vec![], next_cursor: None }) };
+    let (after_v, after_a) = cursor_binds(&after);
+    let sql = "with agg as (
+                 select payer, sum(payments)::int8 as payments, sum(volume) as vol,
+                        count(distinct payee)::int8 as payees, count(distinct day)::int8 as active_days,
+                        min(day) as first_day, max(day) as last_day,
+                        array_agg(distinct class order by class) as payment_classes
+                 from api_payer_days
+                 where chain_id = $1 and day between $2 and $3
+                   and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
+                   and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
+                 group by payer)
+               select a.payer, c.class, c.flags, a.payment_classes, a.payments, a.vol::text as volume,
+                      a.payees, a.active_days, a.first_day, a.last_day
+               from agg a
+               left join payer_classes c on c.chain_id = $1 and c.payer = a.payer
+               where $8::numeric is null or a.vol < $8::numeric or (a.vol = $8::numeric and a.payer > $9)
+               order by a.vol desc, a.payer asc
+               limit $10";
+    let mut items: Vec<PayerItem> = bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
+        .bind(after_v)
+        .bind(after_a)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|l| volume_cursor(&l.volume, &l.payer))
+    } else {
+        None
+    };
+    Ok(PayerPage { items, next_cursor })
+}
+
+/// One payee (provider) in the payee list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayeeItem {
+    /// Payee address.
+    #[serde(serialize_with = "ser_hex")]
+    #[schema(value_type = String)]
+    pub payee: Vec<u8>,
+    /// Payments received in scope.
+    pub payments: i64,
+    /// Gross volume received, raw token units.
+    pub volume: String,
+    /// External (organic) volume received.
+    pub organic_volume: String,
+    /// External payments received.
+    pub organic_payments: i64,
+    /// Organic share by volume.
+    pub organic_share: f64,
+    /// Organic share by count.
+    pub organic_share_count: f64,
+    /// Distinct payers.
+    pub payers: i64,
+    /// Distinct external payers.
+    pub external_payers: i64,
+}
+
+/// A page of payees.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayeePage {
+    /// Payees by gross volume, largest first.
+    pub items: Vec<PayeeItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PayeeRow {
+    payee: Vec<u8>,
+    payments: i64,
+    volume: String,
+    volume_f: f64,
+    organic_volume: String,
+    organic_f: f64,
+    organic_payments: i64,
+}
+
+/// Lists payees by gross volume, with their organic share.
+pub async fn payees(
+    pool: &PgPool,
+    chain: i64,
+    w: Option<Window>,
+    f: &Filters,
+    after: Option<VolumeCursor>,
+    limit: i64,
+) -> ApiResult<PayeePage> {
+    let Some(w) = w else { return Ok(PayeePage { items: vec![], next_cursor: None }) };
+    let (after_v, after_a) = cursor_binds(&after);
+    let sql = "with agg as (
+                 select payee, sum(payments)::int8 as payments, sum(volume) as vol,
+                        coalesce(sum(volume) filter (where class = 'external'), 0) as organic,
+                        coalesce(sum(payments) filter (where class = 'external'), 0)::int8 as organic_payments
+                 from api_daily_stats
+                 where chain_id = $1 and day between $2 and $3
+                   and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
+                   and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
+                 group by payee)
+               select payee, payments, vol::text as volume, vol::float8 as volume_f,
+                      organic::text as organic_volume, organic::float8 as organic_f, organic_payments
+               from agg
+               where $8::numeric is null or vol < $8::numeric or (vol = $8::numeric and payee > $9)
+               order by vol desc, payee asc
+               limit $10";
+    let mut rows: Vec<PayeeRow> = bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
+        .bind(after_v)
+        .bind(after_a)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|l| volume_cursor(&l.volume, &l.payee))
+    } else {
+        None
+    };
+    let page: Vec<Vec<u8>> = rows.iter().map(|r| r.payee.clone()).collect();
+    let counts: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
+        "select payee, count(distinct payer)::int8, count(distinct payer) filter (where class = 'external')::int8
+         from api_payer_days
+         where chain_id = $1 and day between $2 and $3
+           and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
+           and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
+           and payee = any($8)
+         group by payee",
+    )
+    .bind(chain)
+    .bind(w.from)
+    .bind(w.to)
+    .bind(f.token_bytes())
+    .bind(f.payee_bytes())
+    .bind(f.facilitator_bytes())
+    .bind(f.class_names())
+    .bind(&page)
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let (payers, external_payers) =
+                counts.iter().find(|c| c.0 == r.payee).map(|c| (c.1, c.2)).unwrap_or((0, 0));
+            PayeeItem {
+                organic_share: ratio(r.organic_f, r.volume_f),
+                organic_share_count: ratio(r.organic_payments as f64, r.payments as f64),
+                payee: r.payee,
+                payments: r.payments,
+                volume: r.volume,
+                organic_volume: r.organic_volume,
+                organic_payments: r.organic_payments,
+                payers,
+                external_payers,
+            }
+        })
+        .collect();
+    Ok(PayeePage { items, next_cursor })
+}
+
+/// Checks a volume cursor's shape (its volume must be a non-negative integer).
+pub fn valid_volume_cursor(c: &VolumeCursor) -> bool {
+    !c.v.is_empty()
+        && c.v.bytes().all(|b| b.is_ascii_digit())
+        && c.a.len() == 40
+        && alloy::primitives::hex::decode(&c.a).is_ok()
+}
+
+/// Checks a payment cursor's shape.
+pub fn valid_payment_cursor(c: &PaymentCursor) -> bool {
+    c.id.len() == 64 && alloy::primitives::hex::decode(&c.id).is_ok() && DateTime::<Utc>::from_timestamp_micros(c.t).is_some()
+}
+
+/// Renders an address column for messages.
+pub fn addr(b: &[u8]) -> String {
+    hex_bytes(b)
+}

@@ -1,0 +1,240 @@
+//! `x402-api`: serve the organic-demand API, maintain its read model, or load-test it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use sqlx::postgres::PgPoolOptions;
+use tracing_subscriber::EnvFilter;
+
+use x402_api::bench::{self, Scenario};
+use x402_api::server::{self, ServeConfig};
+use x402_api::{migrate, rollup};
+
+#[derive(Parser)]
+#[command(name = "x402-api", version, about = "Organic-demand HTTP API over indexed and classified x402 payments")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Db {
+    /// PostgreSQL holding the indexer's and classifier's tables.
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/x402_settle")]
+    database_url: String,
+    /// Chain whose payments are served.
+    #[arg(long, env = "CHAIN_ID", default_value_t = 31337)]
+    chain_id: i64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply the API's migrations, refresh the read model and serve HTTP.
+    Serve {
+        #[command(flatten)]
+        db: Db,
+        /// Listen address.
+        #[arg(long, env = "API_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Serve the static files of this directory (the dashboard) under `/`.
+        #[arg(long, env = "API_STATIC_DIR")]
+        static_dir: Option<PathBuf>,
+        /// deployments/<chainId>.json, for token symbols and decimals.
+        #[arg(long, env = "API_DEPLOYMENT")]
+        deployment: Option<PathBuf>,
+        /// Lifetime of cached responses, ms (0 disables the cache).
+        #[arg(long, env = "API_CACHE_TTL_MS", default_value_t = 10_000)]
+        cache_ttl_ms: u64,
+        /// How often to look for new classifications and blocks, ms.
+        #[arg(long, env = "API_POLL_MS", default_value_t = 1_000)]
+        poll_ms: u64,
+        /// Do not refresh the read model (another API process does); only follow its generation.
+        #[arg(long)]
+        no_refresh: bool,
+        /// Database connections.
+        #[arg(long, env = "API_DB_CONNECTIONS", default_value_t = 16)]
+        db_connections: u32,
+    },
+    /// Apply the API's migrations (after the indexer's and the classifier's).
+    Migrate {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Bring the read model up to date once (`--full` rebuilds it).
+    Refresh {
+        #[command(flatten)]
+        db: Db,
+        /// Rebuild every day instead of the changed ones.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Load-test a running API: 32 concurrent clients per scenario by default; prints
+    /// `BENCH api_summary_p99_ms`, `BENCH api_series_p99_ms`, `BENCH api_payer_profile_p99_ms`.
+    Bench {
+        #[command(flatten)]
+        db: Db,
+        /// Base URL of the running API.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Measured seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Distinct payers the profile scenario picks from.
+        #[arg(long, default_value_t = 5000)]
+        payers: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    match Cli::parse().command {
+        Command::Serve { db, listen, static_dir, deployment, cache_ttl_ms, poll_ms, no_refresh, db_connections } => {
+            let pool = connect(&db.database_url, db_connections).await?;
+            migrate(&pool).await.context("applying the API migrations (did the indexer and classifier migrate first?)")?;
+            let cfg = ServeConfig {
+                listen,
+                chain_id: db.chain_id,
+                static_dir,
+                deployment,
+                cache_ttl: Duration::from_millis(cache_ttl_ms),
+                poll_interval: Duration::from_millis(poll_ms.max(50)),
+                refresh: !no_refresh,
+            };
+            server::serve(pool, cfg, shutdown_signal()).await?;
+        }
+        Command::Migrate { db } => {
+            let pool = connect(&db.database_url, 2).await?;
+            migrate(&pool).await.context("applying the API migrations")?;
+            println!("api migrations applied");
+        }
+        Command::Refresh { db, full } => {
+            let pool = connect(&db.database_url, 2).await?;
+            migrate(&pool).await.context("applying the API migrations")?;
+            let t0 = std::time::Instant::now();
+            let o = if full { rollup::rebuild(&pool, db.chain_id).await? } else { rollup::refresh(&pool, db.chain_id).await? };
+            println!(
+                "refreshed {} days ({} payments) in {:.1}s; generation {}",
+                o.days,
+                o.payments,
+                t0.elapsed().as_secs_f64(),
+                o.generation
+            );
+        }
+        Command::Bench { db, url, clients, seconds, payers } => {
+            let pool = connect(&db.database_url, 2).await?;
+            run_bench(&pool, db.chain_id, url.trim_end_matches('/'), clients, Duration::from_secs(seconds), payers).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn connect(url: &str, max: u32) -> anyhow::Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to {url} (is PostgreSQL up and DATABASE_URL right?)"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Builds realistic request mixes from the data (tokens, busiest payees, facilitators, recent
+/// windows, random payers) and runs the three scenarios.
+async fn run_bench(
+    pool: &sqlx::PgPool,
+    chain: i64,
+    url: &str,
+    clients: usize,
+    duration: Duration,
+    payer_sample: i64,
+) -> anyhow::Result<()> {
+    let hex = |b: &Vec<u8>| format!("0x{}", alloy::primitives::hex::encode(b));
+    let tokens: Vec<Vec<u8>> =
+        sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1").bind(chain).fetch_all(pool).await?;
+    let payees: Vec<Vec<u8>> = sqlx::query_scalar(
+        "select payee from api_daily_stats where chain_id = $1 group by payee order by sum(volume) desc limit 5",
+    )
+    .bind(chain)
+    .fetch_all(pool)
+    .await?;
+    let facilitators: Vec<Vec<u8>> =
+        sqlx::query_scalar("select distinct facilitator from api_daily_stats where chain_id = $1 limit 3")
+            .bind(chain)
+            .fetch_all(pool)
+            .await?;
+    let bounds: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
+        sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1").bind(chain).fetch_one(pool).await?;
+    let (Some(_first), Some(last)) = bounds else { bail!("the read model is empty: load data and run `x402-api refresh` first") };
+    let payers: Vec<Vec<u8>> = sqlx::query_scalar(
+        "select payer from (select distinct payer from api_payer_days where chain_id = $1) p order by random() limit $2",
+    )
+    .bind(chain)
+    .bind(payer_sample)
+    .fetch_all(pool)
+    .await?;
+    let count: i64 = sqlx::query_scalar("select count(*) from api_payment_facts where chain_id = $1").bind(chain).fetch_one(pool).await?;
+    let distinct_payers: i64 =
+        sqlx::query_scalar("select count(distinct payer) from api_payment_facts where chain_id = $1").bind(chain).fetch_one(pool).await?;
+    println!("dataset: {count} payments, {distinct_payers} payers, {} tokens, last day {last}", tokens.len());
+
+    // The filter mixes a dashboard produces: everything, organic only, per token, per payee, per
+    // facilitator, the last 30 and 7 days.
+    let last30 = format!("from={}&to={last}", last - chrono::Days::new(29));
+    let last7 = format!("from={}&to={last}", last - chrono::Days::new(6));
+    let mut filters = vec![String::new(), "class=external".into(), last30.clone(), last7, format!("{last30}&class=external")];
+    filters.extend(tokens.iter().map(|t| format!("token={}", hex(t))));
+    filters.extend(payees.iter().map(|p| format!("payee={}", hex(p))));
+    filters.extend(facilitators.iter().map(|f| format!("facilitator={}", hex(f))));
+    let with = |path: &str, q: &str, extra: &str| {
+        let qs: Vec<&str> = [q, extra].into_iter().filter(|s| !s.is_empty()).collect();
+        if qs.is_empty() { path.to_string() } else { format!("{path}?{}", qs.join("&")) }
+    };
+    let summary = Scenario { name: "api_summary".into(), paths: filters.iter().map(|f| with("/v1/metrics/summary", f, "")).collect(), no_cache: false };
+    let mut series_paths: Vec<String> = filters.iter().map(|f| with("/v1/metrics/series", f, "")).collect();
+    series_paths.extend(filters.iter().map(|f| with("/v1/metrics/series", f, "interval=week")));
+    let series = Scenario { name: "api_series".into(), paths: series_paths, no_cache: false };
+    // Profiles rarely repeat: every request bypasses the cache, so this is the database's cost.
+    let profile = Scenario {
+        name: "api_payer_profile".into(),
+        paths: payers.iter().map(|p| format!("/v1/payers/{}", hex(p))).collect(),
+        no_cache: true,
+    };
+
+    for s in [&summary, &series, &profile] {
+        // Uncached cost of a few requests of the scenario, one at a time (what a cache miss costs).
+        let sample: Vec<String> = s.paths.iter().take(6).cloned().collect();
+        let uncached = bench::uncached_median(url, &sample, 2).await?;
+        let o = bench::run(url, s, clients, duration).await?;
+        println!(
+            "{}: {} requests, {} failed, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; uncached median {:.1} ms",
+            s.name, o.requests, o.failures, o.throughput, o.p50_ms, o.p99_ms, o.max_ms, uncached
+        );
+        println!("BENCH {}_p99_ms {:.2} ms", s.name, o.p99_ms);
+        println!("BENCH {}_uncached_median_ms {:.2} ms", s.name, uncached);
+    }
+    Ok(())
+}

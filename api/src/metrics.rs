@@ -1,0 +1,714 @@
+//! Organic-demand metrics computed from the read model (`api_daily_stats`, `api_payer_days`,
+//! `api_payment_facts`). Every function takes validated filters and a resolved window and binds
+//! every value; the SQL text is constant.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::error::ApiResult;
+use crate::model::Class;
+use crate::params::Filters;
+use crate::stats::{concentration, ratio, Concentration};
+
+/// The filter predicate on rollup tables. Binds: $1 chain, $2 from, $3 to, $4 token, $5 payee,
+/// $6 facilitator, $7 classes.
+const WHERE_ALL: &str = "chain_id = $1 and day between $2 and $3 \
+    and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5) \
+    and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))";
+
+/// Binds the seven filter values in the order `WHERE_ALL` expects.
+macro_rules! bind_filters {
+    ($q:expr, $chain:expr, $w:expr, $f:expr, $classes:expr) => {
+        $q.bind($chain)
+            .bind($w.from)
+            .bind($w.to)
+            .bind($f.token_bytes())
+            .bind($f.payee_bytes())
+            .bind($f.facilitator_bytes())
+            .bind($classes)
+    };
+}
+pub(crate) use bind_filters;
+
+/// A resolved window of whole UTC days, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+pub struct Window {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+}
+
+impl Window {
+    /// The filters' window, with missing ends taken from the data's first and last day.
+    /// `None` when an end is missing and there is no data to take it from.
+    pub fn resolve(f: &Filters, bounds: Option<(NaiveDate, NaiveDate)>) -> Option<Self> {
+        let from = f.from.or(bounds.map(|b| b.0))?;
+        let to = f.to.or(bounds.map(|b| b.1))?;
+        // A one-sided window beyond the data is empty, not inverted.
+        Some(Self { from, to: to.max(from) })
+    }
+
+    /// Number of days.
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+}
+
+/// A period length for series and activity counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    /// UTC days.
+    Day,
+    /// ISO weeks (Monday to Sunday).
+    Week,
+    /// Calendar months.
+    Month,
+}
+
+impl Interval {
+    /// The Postgres `date_trunc` unit.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+        }
+    }
+
+    /// The start of the period holding `d`.
+    pub fn start(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Interval::Day => d,
+            Interval::Week => d - Days::new(d.weekday().num_days_from_monday() as u64),
+            Interval::Month => d.with_day(1).expect("day 1 exists"),
+        }
+    }
+
+    /// The start of the period after the one starting at `d`.
+    pub fn next(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Interval::Day => d + Days::new(1),
+            Interval::Week => d + Days::new(7),
+            Interval::Month => d + Months::new(1),
+        }
+    }
+
+    /// Period starts covering the window.
+    pub fn periods(self, w: Window) -> Vec<NaiveDate> {
+        let mut out = Vec::new();
+        let mut p = self.start(w.from);
+        while p <= w.to {
+            out.push(p);
+            p = self.next(p);
+        }
+        out
+    }
+}
+
+/// Volume and count of one class.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ClassTotals {
+    /// Sum of amounts, raw token units (decimal string: amounts exceed 2^53).
+    pub volume: String,
+    /// Number of payments.
+    pub count: i64,
+    /// Share of the gross volume.
+    pub volume_share: f64,
+    /// Share of the gross count.
+    pub count_share: f64,
+    /// Distinct paying wallets.
+    pub unique_payers: i64,
+}
+
+/// Gross totals.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Totals {
+    /// Sum of amounts, raw token units.
+    pub volume: String,
+    /// Number of payments.
+    pub count: i64,
+}
+
+/// Organic (external) demand.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Organic {
+    /// External volume, raw token units.
+    pub volume: String,
+    /// External payments.
+    pub count: i64,
+    /// Organic share by volume: external volume / gross volume.
+    pub volume_share: f64,
+    /// Organic share by count: external payments / all payments.
+    pub count_share: f64,
+    /// Taint-adjusted organic volume: sum of amount x (1 - project share) over external and
+    /// project-funded payments, rounded to whole units.
+    pub taint_adjusted_volume: String,
+}
+
+/// Payer activity over the activity classes (the class filter, default `external`).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Activity {
+    /// The classes whose payers are counted.
+    pub classes: Vec<String>,
+    /// Distinct payers active in the window.
+    pub payers: i64,
+    /// Mean daily active payers over the window's days.
+    pub dap_mean: f64,
+    /// Mean weekly active payers over the ISO weeks the window touches.
+    pub wap_mean: f64,
+    /// Mean monthly active payers over the months the window touches.
+    pub map_mean: f64,
+    /// Stickiness: mean DAP / mean MAP.
+    pub stickiness: f64,
+    /// Payers whose first payment (ever, under the same token/payee/facilitator filters) falls in the window.
+    pub new_payers: i64,
+    /// Active payers that had paid before the window.
+    pub returning_payers: i64,
+    /// Payers who paid on at least 2 distinct days in the window.
+    pub repeat_payers: i64,
+    /// repeat_payers / payers.
+    pub repeat_rate: f64,
+    /// Mean number of distinct payees per payer.
+    pub payees_per_payer: f64,
+}
+
+/// Payment size statistics.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct PaymentSize {
+    /// Mean amount, raw token units (up to 6 decimals).
+    pub average: String,
+    /// Median amount (the lower middle value for an even count), raw token units.
+    pub median: String,
+}
+
+/// Concentration of volume among payers and among payees.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ConcentrationPair {
+    /// Among payers.
+    pub payers: Concentration,
+    /// Among payees.
+    pub payees: Concentration,
+}
+
+/// How much of the volume the classification covers, and with which rules and labels.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Coverage {
+    /// Share of the volume classified `unattributed`.
+    pub unattributed_volume_share: f64,
+    /// Share of the payments classified `unattributed`.
+    pub unattributed_count_share: f64,
+    /// Payments the classifier has not reached yet.
+    pub unclassified_count: i64,
+    /// Share of the volume not classified yet.
+    pub unclassified_volume_share: f64,
+    /// Rule-set version of the current classification.
+    pub rule_version: Option<String>,
+    /// Label-set version of the current classification.
+    pub label_version: Option<String>,
+    /// Last indexed block the classifier has classified.
+    pub classified_through_block: Option<i64>,
+    /// When the classifier last wrote.
+    pub classifier_updated_at: Option<DateTime<Utc>>,
+    /// The API read model's generation.
+    pub read_model_generation: i64,
+    /// When the API read model was last refreshed.
+    pub read_model_refreshed_at: Option<DateTime<Utc>>,
+}
+
+/// The summary document.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Summary {
+    /// The window the figures cover (null when there is no data and no window was given).
+    pub window: Option<Window>,
+    /// All payments in scope.
+    pub gross: Totals,
+    /// Per class (every class present, plus zeros for the rest).
+    pub by_class: BTreeMap<String, ClassTotals>,
+    /// Organic demand.
+    pub organic: Organic,
+    /// Distinct paying wallets, all classes in scope.
+    pub unique_payers: i64,
+    /// Active, new, returning and repeat payers.
+    pub payer_activity: Activity,
+    /// Average and median payment.
+    pub payment_size: PaymentSize,
+    /// Concentration among payers and payees.
+    pub concentration: ConcentrationPair,
+    /// Classification coverage and versions.
+    pub coverage: Coverage,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClassRow {
+    class: Option<String>,
+    count: i64,
+    volume: String,
+    volume_f: f64,
+    taint_adjusted: String,
+    average: Option<String>,
+}
+
+/// Per-class totals; the row with `class = None` is the total.
+async fn class_rows(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Vec<ClassRow>> {
+    let sql = format!(
+        "select class, sum(payments)::int8 as count, sum(volume)::text as volume,
+                sum(volume)::float8 as volume_f, round(sum(taint_adjusted))::text as taint_adjusted,
+                round(sum(volume) / nullif(sum(payments), 0), 6)::text as average
+         from api_daily_stats where {WHERE_ALL}
+         group by grouping sets ((class), ())"
+    );
+    Ok(bind_filters!(sqlx::query_as::<_, ClassRow>(&sql), chain, w, f, f.class_names()).fetch_all(pool).await?)
+}
+
+/// Distinct payers per class; `None` class = all.
+async fn unique_payers(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Vec<(Option<String>, i64)>> {
+    let sql = format!(
+        "select class, count(distinct payer) from api_payer_days where {WHERE_ALL}
+         group by grouping sets ((class), ())"
+    );
+    Ok(bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names()).fetch_all(pool).await?)
+}
+
+/// Payer activity over the activity classes.
+async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Activity> {
+    let classes = f.activity_classes();
+    let sql = format!(
+        "with act as (
+            select day, payer, payee from api_payer_days where {WHERE_ALL}
+         ),
+         per_payer as (select payer, count(distinct day) as days from act group by payer),
+         firsts as (
+            select d.payer, min(d.day) as first_day
+            from api_payer_days d
+            where d.chain_id = $1 and d.day <= $3
+              and ($4::bytea is null or d.token = $4) and ($5::bytea is null or d.payee = $5)
+              and ($6::bytea is null or d.facilitator = $6) and d.class = any($7)
+              and d.payer in (select payer from per_payer)
+            group by d.payer
+         )
+         select
+            (select count(*) from (select distinct day, payer from act) x)::int8,
+            (select count(*) from (select distinct date_trunc('week', day::timestamp), payer from act) x)::int8,
+            (select count(*) from (select distinct date_trunc('month', day::timestamp), payer from act) x)::int8,
+            (select count(*) from per_payer)::int8,
+            (select count(*) from per_payer where days >= 2)::int8,
+            (select count(*) from (select distinct payer, payee from act) x)::int8,
+            (select count(*) from firsts where first_day >= $2)::int8"
+    );
+    let (payer_days, payer_weeks, payer_months, payers, repeat, pairs, new): (i64, i64, i64, i64, i64, i64, i64) =
+        bind_filters!(sqlx::query_as(&sql), chain, w, f, &classes).fetch_one(pool).await?;
+    let weeks = Interval::Week.periods(w).len() as f64;
+    let months = Interval::Month.periods(w).len() as f64;
+    let dap = ratio(payer_days as f64, w.days() as f64);
+    let map = ratio(payer_months as f64, months);
+    Ok(Activity {
+        classes,
+        payers,
+        dap_mean: dap,
+        wap_mean: ratio(payer_weeks as f64, weeks),
+        map_mean: map,
+        stickiness: ratio(dap, map),
+        new_payers: new,
+        returning_payers: payers - new,
+        repeat_payers: repeat,
+        repeat_rate: ratio(repeat as f64, payers as f64),
+        payees_per_payer: ratio(pairs as f64, payers as f64),
+    })
+}
+
+/// Per-payer and per-payee volumes, for concentration.
+async fn concentrations(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<ConcentrationPair> {
+    let payers_sql = format!("select sum(volume)::float8 from api_payer_days where {WHERE_ALL} group by payer");
+    let payees_sql = format!("select sum(volume)::float8 from api_daily_stats where {WHERE_ALL} group by payee");
+    let (payers, payees): (Vec<f64>, Vec<f64>) = tokio::try_join!(
+        bind_filters!(sqlx::query_scalar(&payers_sql), chain, w, f, f.class_names()).fetch_all(pool),
+        bind_filters!(sqlx::query_scalar(&payees_sql), chain, w, f, f.class_names()).fetch_all(pool),
+    )?;
+    Ok(ConcentrationPair { payers: concentration(&payers), payees: concentration(&payees) })
+}
+
+async fn median(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Option<String>> {
+    let sql = format!(
+        "select (percentile_disc(0.5) within group (order by amount))::text
+         from api_payment_facts where {WHERE_ALL}"
+    );
+    Ok(bind_filters!(sqlx::query_scalar(&sql), chain, w, f, f.class_names()).fetch_one(pool).await?)
+}
+
+async fn coverage_versions(pool: &PgPool, chain: i64) -> ApiResult<Coverage> {
+    type Row = (Option<String>, Option<String>, Option<i64>, Option<DateTime<Utc>>, Option<i64>, Option<DateTime<Utc>>);
+    let row: Row = sqlx::query_as(
+        "select s.rule_version, s.label_version, s.last_block, s.updated_at, r.generation, r.refreshed_at
+         from (select 1) one
+         left join classifier_state s on s.chain_id = $1
+         left join api_refresh_state r on r.chain_id = $1",
+    )
+    .bind(chain)
+    .fetch_one(pool)
+    .await?;
+    Ok(Coverage {
+        rule_version: row.0,
+        label_version: row.1,
+        classified_through_block: row.2,
+        classifier_updated_at: row.3,
+        read_model_generation: row.4.unwrap_or(0),
+        read_model_refreshed_at: row.5,
+        ..Default::default()
+    })
+}
+
+/// Computes the summary.
+pub async fn summary(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters) -> ApiResult<Summary> {
+    let mut coverage = coverage_versions(pool, chain).await?;
+    let Some(w) = w else {
+        return Ok(Summary { by_class: zero_classes(), coverage, ..Default::default() });
+    };
+    let (classes, uniques, activity, conc, median) = tokio::try_join!(
+        class_rows(pool, chain, w, f),
+        unique_payers(pool, chain, w, f),
+        activity(pool, chain, w, f),
+        concentrations(pool, chain, w, f),
+        median(pool, chain, w, f),
+    )?;
+    let total = classes.iter().find(|r| r.class.is_none());
+    let (gross_count, gross_vol_f) = total.map(|t| (t.count, t.volume_f)).unwrap_or((0, 0.0));
+    let mut by_class = zero_classes();
+    for r in classes.iter() {
+        let Some(c) = &r.class else { continue };
+        let uniq = uniques.iter().find(|(k, _)| k.as_deref() == Some(c)).map(|u| u.1).unwrap_or(0);
+        by_class.insert(
+            c.clone(),
+            ClassTotals {
+                volume: r.volume.clone(),
+                count: r.count,
+                volume_share: ratio(r.volume_f, gross_vol_f),
+                count_share: ratio(r.count as f64, gross_count as f64),
+                unique_payers: uniq,
+            },
+        );
+    }
+    let ext = by_class.get(Class::External.as_str()).cloned().unwrap_or_default();
+    let unattributed = by_class.get(Class::Unattributed.as_str()).cloned().unwrap_or_default();
+    let unclassified = by_class.get(Class::Unclassified.as_str()).cloned().unwrap_or_default();
+    coverage.unattributed_volume_share = unattributed.volume_share;
+    coverage.unattributed_count_share = unattributed.count_share;
+    coverage.unclassified_count = unclassified.count;
+    coverage.unclassified_volume_share = unclassified.volume_share;
+    Ok(Summary {
+        window: Some(w),
+        gross: Totals { volume: total.map(|t| t.volume.clone()).unwrap_or_else(|| "0".into()), count: gross_count },
+        organic: Organic {
+            volume: ext.volume.clone(),
+            count: ext.count,
+            volume_share: ext.volume_share,
+            count_share: ext.count_share,
+            taint_adjusted_volume: total.map(|t| t.taint_adjusted.clone()).unwrap_or_else(|| "0".into()),
+        },
+        by_class,
+        unique_payers: uniques.iter().find(|(k, _)| k.is_none()).map(|u| u.1).unwrap_or(0),
+        payer_activity: activity,
+        payment_size: PaymentSize {
+            average: total.and_then(|t| t.average.clone()).unwrap_or_else(|| "0".into()),
+            median: median.unwrap_or_else(|| "0".into()),
+        },
+        concentration: conc,
+        coverage,
+    })
+}
+
+fn zero_classes() -> BTreeMap<String, ClassTotals> {
+    Class::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), ClassTotals { volume: "0".into(), ..Default::default() }))
+        .collect()
+}
+
+/// Volume and count of one class in one period.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct PeriodClass {
+    /// Volume, raw token units.
+    pub volume: String,
+    /// Payments.
+    pub count: i64,
+}
+
+/// One period of a series.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct SeriesPoint {
+    /// First day of the period.
+    pub period: NaiveDate,
+    /// All payments in scope: volume.
+    pub gross_volume: String,
+    /// All payments in scope: count.
+    pub gross_count: i64,
+    /// External volume.
+    pub organic_volume: String,
+    /// External payments.
+    pub organic_count: i64,
+    /// Organic share by volume.
+    pub organic_share_volume: f64,
+    /// Organic share by count.
+    pub organic_share_count: f64,
+    /// Taint-adjusted organic volume (whole units).
+    pub taint_adjusted_organic_volume: String,
+    /// Distinct payers, all classes in scope.
+    pub unique_payers: i64,
+    /// Distinct payers of the activity classes (DAP / WAP / MAP for day / week / month).
+    pub active_payers: i64,
+    /// Active payers whose first payment ever falls in this period.
+    pub new_payers: i64,
+    /// Active payers who had paid before this period.
+    pub returning_payers: i64,
+    /// Per class.
+    pub by_class: BTreeMap<String, PeriodClass>,
+}
+
+/// A series document.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Series {
+    /// Period length.
+    pub interval: Option<Interval>,
+    /// The window covered.
+    pub window: Option<Window>,
+    /// Classes counted as active payers.
+    pub activity_classes: Vec<String>,
+    /// One point per period, oldest first, including periods without payments.
+    pub points: Vec<SeriesPoint>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PeriodClassRow {
+    period: NaiveDate,
+    class: String,
+    count: i64,
+    volume: String,
+    volume_f: f64,
+    taint_adjusted: String,
+}
+
+/// Computes a series.
+pub async fn series(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters, iv: Interval) -> ApiResult<Series> {
+    let activity_classes = f.activity_classes();
+    let Some(w) = w else {
+        return Ok(Series { interval: Some(iv), activity_classes, ..Default::default() });
+    };
+    // The unit is one of three constants, passed as a bind value anyway.
+    let class_sql = format!(
+        "select date_trunc($8, day::timestamp)::date as period, class, sum(payments)::int8 as count,
+                sum(volume)::text as volume, sum(volume)::float8 as volume_f,
+                round(sum(taint_adjusted))::text as taint_adjusted
+         from api_daily_stats where {WHERE_ALL} group by 1, 2"
+    );
+    let payers_sql = format!(
+        "select date_trunc($8, day::timestamp)::date as period, count(distinct payer)::int8
+         from api_payer_days where {WHERE_ALL} group by 1"
+    );
+    let active_sql = format!(
+        "with act as (select distinct date_trunc($8, day::timestamp)::date as period, payer
+                      from api_payer_days where {WHERE_ALL}),
+              firsts as (
+                select d.payer, date_trunc($8, min(d.day)::timestamp)::date as first_period
+                from api_payer_days d
+                where d.chain_id = $1 and d.day <= $3
+                  and ($4::bytea is null or d.token = $4) and ($5::bytea is null or d.payee = $5)
+                  and ($6::bytea is null or d.facilitator = $6) and d.class = any($7)
+                  and d.payer in (select payer from act)
+                group by d.payer)
+         select a.period, count(*)::int8, count(*) filter (where f.first_period = a.period)::int8
+         from act a join firsts f on f.payer = a.payer group by a.period"
+    );
+    let unit = iv.unit();
+    let (class_rows, payer_rows, active_rows): (Vec<PeriodClassRow>, Vec<(NaiveDate, i64)>, Vec<(NaiveDate, i64, i64)>) = tokio::try_join!(
+        bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names()).bind(unit).fetch_all(pool),
+        bind_filters!(sqlx::query_as(&payers_sql), chain, w, f, f.class_names()).bind(unit).fetch_all(pool),
+        bind_filters!(sqlx::query_as(&active_sql), chain, w, f, &activity_classes).bind(unit).fetch_all(pool),
+    )?;
+
+    let mut points = Vec::new();
+    for period in iv.periods(w) {
+        let rows: Vec<&PeriodClassRow> = class_rows.iter().filter(|r| r.period == period).collect();
+        let gross_count: i64 = rows.iter().map(|r| r.count).sum();
+        let gross_f: f64 = rows.iter().map(|r| r.volume_f).sum();
+        let mut by_class: BTreeMap<String, PeriodClass> = Class::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), PeriodClass { volume: "0".into(), count: 0 }))
+            .collect();
+        let mut gross = num::Sum::default();
+        let mut taint = num::Sum::default();
+        for r in &rows {
+            by_class.insert(r.class.clone(), PeriodClass { volume: r.volume.clone(), count: r.count });
+            gross.add(&r.volume);
+            taint.add(&r.taint_adjusted);
+        }
+        let ext_row = rows.iter().find(|r| r.class == Class::External.as_str());
+        let (active, new) = active_rows.iter().find(|r| r.0 == period).map(|r| (r.1, r.2)).unwrap_or((0, 0));
+        points.push(SeriesPoint {
+            period,
+            gross_volume: gross.to_string(),
+            gross_count,
+            organic_volume: ext_row.map(|r| r.volume.clone()).unwrap_or_else(|| "0".into()),
+            organic_count: ext_row.map(|r| r.count).unwrap_or(0),
+            organic_share_volume: ratio(ext_row.map(|r| r.volume_f).unwrap_or(0.0), gross_f),
+            organic_share_count: ratio(ext_row.map(|r| r.count).unwrap_or(0) as f64, gross_count as f64),
+            taint_adjusted_organic_volume: taint.to_string(),
+            unique_payers: payer_rows.iter().find(|r| r.0 == period).map(|r| r.1).unwrap_or(0),
+            active_payers: active,
+            new_payers: new,
+            returning_payers: active - new,
+            by_class,
+        });
+    }
+    Ok(Series { interval: Some(iv), window: Some(w), activity_classes, points })
+}
+
+/// One cohort's activity k weeks after its first week.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CohortCell {
+    /// First day (Monday) of the cohort's first-payment week.
+    pub cohort: NaiveDate,
+    /// Payers whose first payment fell in that week.
+    pub cohort_size: i64,
+    /// Weeks after the cohort week (0 = the cohort week itself).
+    pub week: i64,
+    /// Cohort payers who paid in week `week`.
+    pub active_payers: i64,
+    /// active_payers / cohort_size.
+    pub retention: f64,
+    /// The cohort's volume in week `week`, raw token units.
+    pub revenue: String,
+    /// Revenue in week `week` / revenue in week 0.
+    pub revenue_retention: f64,
+}
+
+/// The cohort retention table.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Retention {
+    /// The window cohorts start in.
+    pub window: Option<Window>,
+    /// Classes whose payers form the cohorts.
+    pub classes: Vec<String>,
+    /// Largest `week` reported.
+    pub weeks: i64,
+    /// One row per cohort and week offset, for offsets already observable by the window's end.
+    pub cells: Vec<CohortCell>,
+}
+
+/// Computes cohort retention: payers grouped by the ISO week of their first payment (within
+/// the window; earlier payers are not new), followed for `weeks` weeks.
+pub async fn retention(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters, weeks: i64) -> ApiResult<Retention> {
+    let classes = f.activity_classes();
+    let Some(w) = w else {
+        return Ok(Retention { classes, weeks, ..Default::default() });
+    };
+    let sql = "with wk as (
+            select payer, date_trunc('week', day::timestamp)::date as week, sum(volume) as volume
+            from api_payer_days
+            where chain_id = $1 and day <= $3
+              and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
+              and ($6::bytea is null or facilitator = $6) and class = any($7)
+            group by 1, 2),
+         firsts as (select payer, min(week) as cohort from wk group by payer)
+         select f.cohort, ((wk.week - f.cohort) / 7)::int8 as k, count(*)::int8,
+                sum(wk.volume)::text, sum(wk.volume)::float8
+         from wk join firsts f on f.payer = wk.payer
+         where f.cohort >= date_trunc('week', $2::date::timestamp)::date and wk.week - f.cohort <= 7 * $8
+         group by 1, 2 order by 1, 2";
+    let rows: Vec<(NaiveDate, i64, i64, String, f64)> = bind_filters!(sqlx::query_as(sql), chain, w, f, &classes)
+        .bind(weeks as i32)
+        .fetch_all(pool)
+        .await?;
+    let last_week = Interval::Week.start(w.to);
+    let mut cells = Vec::new();
+    for cohort in rows.iter().filter(|r| r.1 == 0) {
+        let (start, size, rev0) = (cohort.0, cohort.2, cohort.4);
+        for k in 0..=weeks {
+            let week_start = start + Days::new(7 * k as u64);
+            if week_start > last_week {
+                break;
+            }
+            let hit = rows.iter().find(|r| r.0 == start && r.1 == k);
+            cells.push(CohortCell {
+                cohort: start,
+                cohort_size: size,
+                week: k,
+                active_payers: hit.map(|h| h.2).unwrap_or(0),
+                retention: ratio(hit.map(|h| h.2).unwrap_or(0) as f64, size as f64),
+                revenue: hit.map(|h| h.3.clone()).unwrap_or_else(|| "0".into()),
+                revenue_retention: ratio(hit.map(|h| h.4).unwrap_or(0.0), rev0),
+            });
+        }
+    }
+    Ok(Retention { window: Some(w), classes, weeks, cells })
+}
+
+/// Exact decimal sums of non-negative integer strings (volumes exceed every machine integer).
+mod num {
+    use std::fmt;
+
+    /// A running sum of non-negative integer decimal strings.
+    #[derive(Debug, Default)]
+    pub struct Sum(Vec<u8>); // little-endian decimal digits
+
+    impl Sum {
+        /// Adds a non-negative integer written in decimal (anything else is ignored).
+        pub fn add(&mut self, s: &str) {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return;
+            }
+            let mut carry = 0u8;
+            let digits: Vec<u8> = s.bytes().rev().map(|b| b - b'0').collect();
+            let n = digits.len().max(self.0.len());
+            self.0.resize(n, 0);
+            for i in 0..n {
+                let d = self.0[i] + digits.get(i).copied().unwrap_or(0) + carry;
+                self.0[i] = d % 10;
+                carry = d / 10;
+            }
+            if carry > 0 {
+                self.0.push(carry);
+            }
+        }
+    }
+
+    impl fmt::Display for Sum {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let s: String = self.0.iter().rev().skip_while(|d| **d == 0).map(|d| (b'0' + d) as char).collect();
+            f.write_str(if s.is_empty() { "0" } else { &s })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn adds_big_numbers() {
+            let mut s = super::Sum::default();
+            assert_eq!(s.to_string(), "0");
+            s.add("999999999999999999999999999999");
+            s.add("1");
+            s.add("0");
+            assert_eq!(s.to_string(), "1000000000000000000000000000000");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_cover_window() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // 2026-11-18 is a Wednesday.
+        let w = Window { from: d("2026-11-18"), to: d("2026-12-01") };
+        assert_eq!(Interval::Week.periods(w), vec![d("2026-11-16"), d("2026-11-23"), d("2026-11-30")]);
+        assert_eq!(Interval::Month.periods(w), vec![d("2026-11-01"), d("2026-12-01")]);
+        assert_eq!(Interval::Day.periods(w).len(), 14);
+        assert_eq!(w.days(), 14);
+    }
+}

@@ -1,0 +1,104 @@
+//! Serving: the listener, the background refresher that keeps the read model and the cache in
+//! step with the classifier, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::rollup;
+use crate::state::AppState;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Chain whose payments are served.
+    pub chain_id: i64,
+    /// Directory of static files served under `/` (the dashboard), if any.
+    pub static_dir: Option<PathBuf>,
+    /// `deployments/<chainId>.json`, for token symbols and decimals.
+    pub deployment: Option<PathBuf>,
+    /// How long a cached response lives (zero disables the cache).
+    pub cache_ttl: Duration,
+    /// How often to check the classifier and indexer for changes.
+    pub poll_interval: Duration,
+    /// Whether this process refreshes the read model (else it only follows another's refreshes).
+    pub refresh: bool,
+}
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding or serving failed.
+    #[error("serving on {addr}: {source}")]
+    Io {
+        /// The listen address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The state could not be loaded.
+    #[error("loading API state: {0}")]
+    State(#[from] crate::ApiError),
+    /// The deployment file could not be read.
+    #[error("deployment file: {0}")]
+    Deployment(String),
+    /// The first refresh failed.
+    #[error(transparent)]
+    Refresh(#[from] rollup::RefreshError),
+}
+
+/// Runs one refresh-and-sync step; logs and swallows failures (the next tick retries).
+pub async fn tick(state: &AppState, refresh: bool) {
+    if refresh {
+        match rollup::refresh(state.pool(), state.chain_id()).await {
+            Ok(o) if o.days > 0 => {
+                tracing::info!(days = o.days, payments = o.payments, generation = o.generation, "read model refreshed")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "read model refresh failed; retrying next tick"),
+        }
+    }
+    if let Err(e) = state.sync().await {
+        tracing::warn!(error = %e, "reloading API metadata failed; retrying next tick");
+    }
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(pool: sqlx::PgPool, cfg: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    if cfg.refresh {
+        let o = rollup::refresh(&pool, cfg.chain_id).await?;
+        tracing::info!(days = o.days, payments = o.payments, generation = o.generation, "read model ready");
+    }
+    let tokens = match &cfg.deployment {
+        Some(path) => crate::state::read_deployment_tokens(path).map_err(ServeError::Deployment)?,
+        None => Vec::new(),
+    };
+    let state = AppState::with_tokens(pool, cfg.chain_id, cfg.cache_ttl, tokens).await?;
+    let background = {
+        let state = state.clone();
+        let (every, refresh) = (cfg.poll_interval, cfg.refresh);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                tick(&state, refresh).await;
+            }
+        })
+    };
+    let app = crate::router(state, cfg.static_dir.clone());
+    let listener = TcpListener::bind(cfg.listen).await.map_err(|source| ServeError::Io { addr: cfg.listen, source })?;
+    let addr = listener.local_addr().unwrap_or(cfg.listen);
+    tracing::info!(%addr, chain_id = cfg.chain_id, "x402-api listening");
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServeError::Io { addr, source });
+    background.abort();
+    result
+}

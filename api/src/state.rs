@@ -1,0 +1,148 @@
+//! Typed application state: the pool, the chain served, the response cache and the small
+//! metadata every request needs (known tokens, data bounds), reloaded when the read model changes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use chrono::NaiveDate;
+use sqlx::PgPool;
+use tokio::sync::RwLock;
+
+use crate::cache::ResponseCache;
+use crate::error::ApiResult;
+
+/// Metadata derived from the read model, reloaded on every generation change.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    /// The read model's generation (`api_refresh_state.generation`, 0 before the first refresh).
+    pub generation: i64,
+    /// Tokens payments exist in, plus the deployment's tokens.
+    pub tokens: Vec<Address>,
+    /// First and last day with payments.
+    pub bounds: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// A payment token's display metadata (from the deployment file).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct TokenMeta {
+    /// Token address.
+    pub address: Address,
+    /// Symbol.
+    pub symbol: Option<String>,
+    /// Decimals.
+    pub decimals: Option<u8>,
+}
+
+/// Reads the tokens of a `deployments/<chainId>.json` file (`{"tokens": [{address, symbol, decimals}]}`).
+pub fn read_deployment_tokens(path: &std::path::Path) -> Result<Vec<TokenMeta>, String> {
+    #[derive(serde::Deserialize)]
+    struct Deployment {
+        #[serde(default)]
+        tokens: Vec<TokenMeta>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let d: Deployment = serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
+    Ok(d.tokens)
+}
+
+/// Shared state handed to every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    chain_id: i64,
+    cache: ResponseCache,
+    meta: RwLock<Meta>,
+    token_meta: Vec<TokenMeta>,
+}
+
+impl AppState {
+    /// Builds the state and loads the metadata once.
+    pub async fn new(pool: PgPool, chain_id: i64, cache_ttl: Duration) -> ApiResult<Self> {
+        Self::with_tokens(pool, chain_id, cache_ttl, Vec::new()).await
+    }
+
+    /// Like [`AppState::new`], with display metadata for the deployment's tokens (which also
+    /// count as known tokens before any payment is made in them).
+    pub async fn with_tokens(pool: PgPool, chain_id: i64, cache_ttl: Duration, token_meta: Vec<TokenMeta>) -> ApiResult<Self> {
+        let state = Self {
+            inner: Arc::new(Inner {
+                pool,
+                chain_id,
+                cache: ResponseCache::new(cache_ttl),
+                meta: RwLock::new(Meta::default()),
+                token_meta,
+            }),
+        };
+        state.sync().await?;
+        Ok(state)
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// The chain this API serves.
+    pub fn chain_id(&self) -> i64 {
+        self.inner.chain_id
+    }
+
+    /// The response cache.
+    pub fn cache(&self) -> &ResponseCache {
+        &self.inner.cache
+    }
+
+    /// Display metadata of the deployment's tokens.
+    pub fn token_meta(&self) -> &[TokenMeta] {
+        &self.inner.token_meta
+    }
+
+    /// A copy of the current metadata.
+    pub async fn meta(&self) -> Meta {
+        self.inner.meta.read().await.clone()
+    }
+
+    /// Reloads the metadata when the read model's generation moved; returns whether it did.
+    /// Cached responses are keyed by generation, so moving it retires them all at once.
+    pub async fn sync(&self) -> ApiResult<bool> {
+        let pool = &self.inner.pool;
+        let chain = self.inner.chain_id;
+        let generation: i64 =
+            sqlx::query_scalar("select coalesce((select generation from api_refresh_state where chain_id = $1), 0)")
+                .bind(chain)
+                .fetch_one(pool)
+                .await?;
+        if generation == self.inner.meta.read().await.generation && generation != 0 {
+            return Ok(false);
+        }
+        let tokens: Vec<Vec<u8>> =
+            sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1 order by token")
+                .bind(chain)
+                .fetch_all(pool)
+                .await?;
+        let bounds: (Option<NaiveDate>, Option<NaiveDate>) =
+            sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1")
+                .bind(chain)
+                .fetch_one(pool)
+                .await?;
+        let meta = Meta {
+            generation,
+            tokens: {
+                let mut all: Vec<Address> = tokens.iter().map(|t| Address::from_slice(t)).collect();
+                all.extend(self.inner.token_meta.iter().map(|t| t.address));
+                all.sort();
+                all.dedup();
+                all
+            },
+            bounds: bounds.0.zip(bounds.1),
+        };
+        *self.inner.meta.write().await = meta;
+        self.inner.cache.clear();
+        Ok(true)
+    }
+}
