@@ -1,0 +1,138 @@
+//! A tiny chain simulator for scenario tests: transfers, payments, labels and declarations with
+//! strictly increasing blocks, built directly as classifier inputs.
+#![allow(dead_code)]
+
+use x402_classifier::input::{Declaration, Inputs, Payment, Transfer};
+use x402_classifier::labels::{fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent};
+use x402_classifier::types::{Addr, Hash32};
+
+/// The payment token (6 decimals by default: dust threshold 1_000_000).
+pub const TOKEN: Addr = [0xAA; 20];
+/// One token unit.
+pub const U: u128 = 1_000_000;
+/// Seconds per block.
+pub const BLOCK_SECS: i64 = 12;
+
+/// Address number `n` (never the zero address).
+pub fn addr(n: u32) -> Addr {
+    let mut a = [0x11u8; 20];
+    a[16..].copy_from_slice(&n.to_be_bytes());
+    a
+}
+
+/// A scenario under construction.
+pub struct World {
+    pub chain_id: i64,
+    pub block: i64,
+    pub time: i64,
+    pub payments: Vec<Payment>,
+    pub transfers: Vec<Transfer>,
+    pub declarations: Vec<Declaration>,
+    pub registry: Vec<RegistryEvent>,
+    pub file: Vec<FileLabel>,
+    pub settlement: Addr,
+    seq: u64,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            chain_id: 31337,
+            block: 100,
+            time: 1_800_000_000,
+            payments: vec![],
+            transfers: vec![],
+            declarations: vec![],
+            registry: vec![],
+            file: vec![],
+            settlement: [0x5E; 20],
+            seq: 0,
+        }
+    }
+}
+
+impl World {
+    fn next_hash(&mut self) -> Hash32 {
+        self.seq += 1;
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&self.seq.to_be_bytes());
+        h[31] = 0x77;
+        h
+    }
+
+    /// Mines a block (12 s later).
+    pub fn mine(&mut self) {
+        self.block += 1;
+        self.time += BLOCK_SECS;
+    }
+
+    /// Lets `secs` pass (and mines one block).
+    pub fn wait(&mut self, secs: i64) {
+        self.block += (secs / BLOCK_SECS).max(1);
+        self.time += secs;
+    }
+
+    /// A transfer in its own block; returns its transaction hash.
+    pub fn transfer(&mut self, from: Addr, to: Addr, amount: u128) -> Hash32 {
+        self.mine();
+        let tx = self.next_hash();
+        self.transfers.push(Transfer { token: TOKEN, from, to, amount, block: self.block, log_index: 0, time: self.time, tx });
+        tx
+    }
+
+    /// A payment in its own block; returns its id. Also records the settlement plumbing transfers
+    /// (payer -> settlement -> payee), which the classifier must ignore.
+    pub fn pay(&mut self, payer: Addr, payee: Addr, amount: u128) -> Hash32 {
+        self.mine();
+        let id = self.next_hash();
+        let tx = self.next_hash();
+        self.payments.push(Payment { id, payer, payee, token: TOKEN, amount, block: self.block, time: self.time, tx });
+        let s = self.settlement;
+        self.transfers.push(Transfer { token: TOKEN, from: payer, to: s, amount, block: self.block, log_index: 1, time: self.time, tx });
+        self.transfers.push(Transfer { token: TOKEN, from: s, to: payee, amount, block: self.block, log_index: 2, time: self.time, tx });
+        id
+    }
+
+    /// Registry `WalletLabeled`; returns the transaction.
+    pub fn registry_label(&mut self, wallet: Addr, role: u8, note: &str) -> Hash32 {
+        self.mine();
+        let tx = self.next_hash();
+        self.registry.push(RegistryEvent { block: self.block, log_index: 0, tx, wallet, role, labeled: true, note: note.into() });
+        tx
+    }
+
+    /// Registry `WalletUnlabeled`.
+    pub fn registry_unlabel(&mut self, wallet: Addr, role: u8) -> Hash32 {
+        self.mine();
+        let tx = self.next_hash();
+        self.registry.push(RegistryEvent { block: self.block, log_index: 0, tx, wallet, role, labeled: false, note: String::new() });
+        tx
+    }
+
+    /// A labels-file entry holding for the whole history.
+    pub fn file_label(&mut self, address: Addr, kind: LabelKind, role: Option<&str>) {
+        self.file.push(FileLabel { chain_id: self.chain_id, address, kind, role: role.map(String::from), from_block: 0, note: format!("{} {:?}", kind.as_str(), role) });
+    }
+
+    /// `PayeeWalletDeclared`.
+    pub fn declare(&mut self, payee: Addr, wallet: Addr, declared: bool) -> Hash32 {
+        self.mine();
+        let tx = self.next_hash();
+        self.declarations.push(Declaration { payee, wallet, declared, block: self.block, log_index: 0, tx, note: "mine".into() });
+        tx
+    }
+
+    /// The classifier inputs (settlement plumbing marked as excluded).
+    pub fn inputs(&self) -> Inputs {
+        let mut labels: Vec<Label> = fold_registry(&self.registry);
+        labels.extend(self.file.iter().map(|f| f.to_label()));
+        Inputs {
+            chain_id: self.chain_id,
+            payments: self.payments.clone(),
+            transfers: self.transfers.clone(),
+            declarations: self.declarations.clone(),
+            labels: LabelSet::new(labels),
+            excluded: vec![self.settlement],
+        }
+    }
+}
