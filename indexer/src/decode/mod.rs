@@ -1,0 +1,269 @@
+//! Logs -> typed rows. Pure functions, no I/O.
+//!
+//! A log that cannot become a row (unknown event, data that does not match the ABI, a "Transfer"
+//! that is not ERC-20 shaped) becomes a [`SkippedLog`] with the reason; decoding never fails.
+
+mod reason;
+mod rows;
+
+use std::collections::HashSet;
+
+use alloy::primitives::{Address, Log as PrimitiveLog};
+use alloy::rpc::types::Log;
+use alloy::sol_types::abi::AbiDecoderConfig;
+use alloy::sol_types::{SolEvent, SolEventInterface};
+use x402_bindings::{EcosystemRegistry::EcosystemRegistryEvents, X402Settlement::X402SettlementEvents, IERC20};
+
+pub use reason::decode_revert_reason;
+pub use rows::*;
+
+/// Role names of `IEcosystemRegistry.Role`, by value.
+pub const ROLE_NAMES: [&str; 8] =
+    ["Treasury", "Team", "Operations", "Faucet", "Facilitator", "Provider", "MarketMaker", "Test"];
+
+/// The name of registry role `role` ("Unknown(9)" for a value outside the enum).
+pub fn role_name(role: u8) -> String {
+    ROLE_NAMES.get(role as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("Unknown({role})"))
+}
+
+/// Turns logs of the watched contracts into rows.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    settlement: Address,
+    registry: Address,
+    tokens: HashSet<Address>,
+}
+
+impl Decoder {
+    /// A decoder for one deployment.
+    pub fn new(settlement: Address, registry: Address, tokens: impl IntoIterator<Item = Address>) -> Self {
+        Self { settlement, registry, tokens: tokens.into_iter().collect() }
+    }
+
+    /// Decodes `log` (already validated: it has block number/hash, tx hash and log index) of a block
+    /// with timestamp `block_time` into `rows`.
+    pub fn decode(&self, log: &Log, block_time: u64, rows: &mut Rows) {
+        let meta = LogMeta {
+            block_number: log.block_number.unwrap_or_default(),
+            block_hash: log.block_hash.unwrap_or_default(),
+            block_time,
+            tx_hash: log.transaction_hash.unwrap_or_default(),
+            log_index: log.log_index.unwrap_or_default(),
+        };
+        let inner = &log.inner;
+        let outcome = if inner.address == self.settlement {
+            self.settlement_event(meta, inner, rows)
+        } else if inner.address == self.registry {
+            self.registry_event(meta, inner, rows)
+        } else if self.tokens.contains(&inner.address) {
+            self.token_event(meta, inner, rows)
+        } else {
+            Err(format!("log from unwatched address {}", inner.address))
+        };
+        if let Err(reason) = outcome {
+            rows.skipped.push(SkippedLog {
+                meta,
+                address: inner.address,
+                topics: inner.data.topics().to_vec(),
+                data: inner.data.data.clone(),
+                reason,
+            });
+        }
+    }
+
+    fn settlement_event(&self, meta: LogMeta, log: &PrimitiveLog, rows: &mut Rows) -> Result<(), String> {
+        let event = X402SettlementEvents::decode_log_with_config(log, strict())
+            .map_err(|e| skip_reason("X402Settlement", X402SettlementEvents::SELECTORS, log, &e))?
+            .data;
+        #[allow(unreachable_patterns)]
+        match event {
+            X402SettlementEvents::PaymentCharged(e) => rows.charges.push(Charge {
+                meta,
+                payment_id: e.paymentId,
+                payer: e.payer,
+                payee: e.payee,
+                token: e.token,
+                facilitator: e.facilitator,
+                mode: e.mode,
+                amount: e.amount,
+                max_amount: e.maxAmount,
+                facilitator_fee: e.facilitatorFee,
+                protocol_fee: e.protocolFee,
+                request_hash: e.requestHash,
+                evidence_hash: e.evidenceHash,
+                batch_id: e.batchId,
+            }),
+            X402SettlementEvents::PaymentAuthorized(e) => rows.authorizations.push(Authorization {
+                meta,
+                payment_id: e.paymentId,
+                payer: e.payer,
+                payee: e.payee,
+                token: e.token,
+                facilitator: e.facilitator,
+                amount: e.amount,
+                max_facilitator_fee_bps: e.maxFacilitatorFeeBps,
+                authorization_expiry: e.authorizationExpiry.to::<u64>(),
+                refund_expiry: e.refundExpiry.to::<u64>(),
+                request_hash: e.requestHash,
+            }),
+            X402SettlementEvents::PaymentCaptured(e) => rows.captures.push(Capture {
+                meta,
+                payment_id: e.paymentId,
+                payer: e.payer,
+                payee: e.payee,
+                token: e.token,
+                facilitator: e.facilitator,
+                amount: e.amount,
+                facilitator_fee: e.facilitatorFee,
+                protocol_fee: e.protocolFee,
+                evidence_hash: e.evidenceHash,
+            }),
+            X402SettlementEvents::PaymentVoided(e) => rows.voids.push(Void {
+                meta,
+                payment_id: e.paymentId,
+                payer: e.payer,
+                voided_by: e.by,
+                token: e.token,
+                amount: e.amount,
+            }),
+            X402SettlementEvents::PaymentReclaimed(e) => rows.reclaims.push(Reclaim {
+                meta,
+                payment_id: e.paymentId,
+                payer: e.payer,
+                token: e.token,
+                amount: e.amount,
+            }),
+            X402SettlementEvents::PaymentRefunded(e) => rows.refunds.push(Refund {
+                meta,
+                payment_id: e.paymentId,
+                payer: e.payer,
+                payee: e.payee,
+                token: e.token,
+                amount: e.amount,
+            }),
+            X402SettlementEvents::SplitPaid(e) => rows.split_payments.push(SplitPayment {
+                meta,
+                payment_id: e.paymentId,
+                payee: e.payee,
+                recipient: e.recipient,
+                amount: e.amount,
+            }),
+            X402SettlementEvents::BatchItemFailed(e) => {
+                let (error_name, error_detail) = match decode_revert_reason(&e.reason) {
+                    Some((name, detail)) => (Some(name), Some(detail)),
+                    None => (None, None),
+                };
+                rows.batch_failures.push(BatchFailure {
+                    meta,
+                    batch_id: e.batchId,
+                    item_index: e.index,
+                    payment_id: e.paymentId,
+                    payer: e.payer,
+                    reason: e.reason,
+                    error_name,
+                    error_detail,
+                })
+            }
+            X402SettlementEvents::BatchSettled(e) => rows.batches.push(Batch {
+                meta,
+                batch_id: e.batchId,
+                facilitator: e.facilitator,
+                item_count: e.itemCount,
+                settled_count: e.settledCount,
+                evidence_root: e.evidenceRoot,
+            }),
+            X402SettlementEvents::SpendingPolicySet(e) => rows.spending_policies.push(SpendingPolicy {
+                meta,
+                payer: e.payer,
+                token: e.token,
+                max_per_payment: alloy::primitives::U256::from(e.maxPerPayment),
+                max_per_period: alloy::primitives::U256::from(e.maxPerPeriod),
+                period_seconds: e.period,
+            }),
+            X402SettlementEvents::SplitSet(e) => {
+                rows.splits.push(Split { meta, payee: e.payee, recipients: e.recipients, bps: e.bps })
+            }
+            X402SettlementEvents::ProtocolFeeSet(e) => {
+                rows.protocol_fee_changes.push(ProtocolFeeChange { meta, bps: e.bps, treasury: e.treasury })
+            }
+            other => return Err(format!("event not indexed: {}", variant_name(&other))),
+        }
+        Ok(())
+    }
+
+    fn registry_event(&self, meta: LogMeta, log: &PrimitiveLog, rows: &mut Rows) -> Result<(), String> {
+        let event = EcosystemRegistryEvents::decode_log_with_config(log, strict())
+            .map_err(|e| skip_reason("EcosystemRegistry", EcosystemRegistryEvents::SELECTORS, log, &e))?
+            .data;
+        #[allow(unreachable_patterns)]
+        match event {
+            EcosystemRegistryEvents::WalletLabeled(e) => rows.registry_labels.push(RegistryLabel {
+                meta,
+                wallet: e.wallet,
+                role: e.role,
+                role_name: role_name(e.role),
+                labeled: true,
+                note: e.note,
+            }),
+            EcosystemRegistryEvents::WalletUnlabeled(e) => rows.registry_labels.push(RegistryLabel {
+                meta,
+                wallet: e.wallet,
+                role: e.role,
+                role_name: role_name(e.role),
+                labeled: false,
+                note: e.note,
+            }),
+            EcosystemRegistryEvents::PayeeWalletDeclared(e) => rows.declared_wallets.push(DeclaredWallet {
+                meta,
+                payee: e.payee,
+                wallet: e.wallet,
+                declared: e.declared,
+                note: e.note,
+            }),
+            other => return Err(format!("event not indexed: {}", variant_name(&other))),
+        }
+        Ok(())
+    }
+
+    fn token_event(&self, meta: LogMeta, log: &PrimitiveLog, rows: &mut Rows) -> Result<(), String> {
+        let topics = log.data.topics();
+        if topics.first() != Some(&IERC20::Transfer::SIGNATURE_HASH) {
+            return Err("token log is not an ERC-20 Transfer".into());
+        }
+        // ERC-20: 3 topics (signature, from, to) and a 32-byte amount. ERC-721 puts the token id in
+        // a 4th topic; anything else is not a fungible transfer we can account for.
+        if topics.len() != 3 || log.data.data.len() != 32 {
+            return Err(format!(
+                "Transfer is not ERC-20 shaped: {} topics and {} data bytes (expected 3 and 32)",
+                topics.len(),
+                log.data.data.len()
+            ));
+        }
+        let e = IERC20::Transfer::decode_log_data_validate(&log.data)
+            .map_err(|e| format!("Transfer does not decode as ERC-20: {e}"))?;
+        rows.token_transfers.push(TokenTransfer { meta, token: log.address, from: e.from, to: e.to, amount: e.value });
+        Ok(())
+    }
+}
+
+/// Strict decoding: data that does not match the ABI exactly is malformed.
+fn strict() -> AbiDecoderConfig {
+    AbiDecoderConfig::new().validate(true)
+}
+
+fn skip_reason(contract: &str, known: &[[u8; 32]], log: &PrimitiveLog, err: &alloy::sol_types::Error) -> String {
+    match log.data.topics().first() {
+        None => format!("anonymous log from {contract} (no topic)"),
+        Some(t) if !known.contains(&t.0) => format!("unknown {contract} event topic {t}"),
+        Some(t) => format!("malformed {contract} event {t}: {err}"),
+    }
+}
+
+/// The variant name of a decoded event enum, from its Debug form (`Name(…)`).
+fn variant_name<T: std::fmt::Debug>(value: &T) -> String {
+    let text = format!("{value:?}");
+    text.split(['(', ' ', '{']).next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,323 @@
+//! Chain access over JSON-RPC: `eth_getLogs`, block headers (batched), head and chain id, with
+//! retries and backoff. Every response is checked before it leaves this module: logs must lie in
+//! the requested range and match the filter, headers must be the blocks asked for.
+
+mod error;
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U64};
+use alloy::rpc::client::{ClientBuilder, RpcClient};
+use alloy::rpc::types::{Filter, Log};
+use alloy::transports::http::reqwest;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{classify, RpcError};
+
+use crate::ops::metrics::Metrics;
+
+/// The parts of a block header the indexer keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockHeader {
+    /// Block number.
+    #[serde(with = "alloy::serde::quantity")]
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Parent block hash.
+    pub parent_hash: B256,
+    /// Unix timestamp in seconds.
+    #[serde(with = "alloy::serde::quantity")]
+    pub timestamp: u64,
+}
+
+/// Retry schedule: exponential backoff with jitter, capped, forever (until shutdown).
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// First wait.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// The wait before retry number `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self.initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max);
+        // Up to 25% jitter so many clients do not retry in lockstep.
+        let jitter = rand::random::<f64>() * 0.25;
+        capped.mul_f64(1.0 + jitter).min(self.max)
+    }
+}
+
+/// A JSON-RPC client for one chain.
+#[derive(Clone)]
+pub struct ChainClient {
+    client: RpcClient,
+    metrics: Metrics,
+    backoff: Backoff,
+    header_batch_size: usize,
+    cancel: CancellationToken,
+}
+
+impl ChainClient {
+    /// Connects (lazily) to `url` with a per-request `timeout`.
+    pub fn new(
+        url: reqwest::Url,
+        timeout: Duration,
+        backoff: Backoff,
+        header_batch_size: usize,
+        metrics: Metrics,
+        cancel: CancellationToken,
+    ) -> Result<Self, RpcError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| RpcError::Transient { kind: "transport", message: e.to_string() })?;
+        let client = ClientBuilder::default().http_with_client(http, url);
+        Ok(Self { client, metrics, backoff, header_batch_size: header_batch_size.max(1), cancel })
+    }
+
+    /// Runs `op` until it succeeds, retrying transient failures with backoff. Returns
+    /// [`RpcError::RangeTooLarge`] at once (the caller splits) and [`RpcError::Cancelled`] on
+    /// shutdown; never gives up otherwise, because a failed range must never count as empty.
+    pub async fn retrying<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, RpcError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RpcError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(RpcError::Cancelled);
+            }
+            let result = tokio::select! {
+                r = op() => r,
+                _ = self.cancel.cancelled() => return Err(RpcError::Cancelled),
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e @ (RpcError::RangeTooLarge(_) | RpcError::Cancelled)) => {
+                    if matches!(e, RpcError::RangeTooLarge(_)) {
+                        self.metrics.rpc_errors.with_label_values(&[e.kind()]).inc();
+                    }
+                    return Err(e);
+                }
+                Err(e) => {
+                    attempt += 1;
+                    self.metrics.rpc_errors.with_label_values(&[e.kind()]).inc();
+                    self.metrics.rpc_retries.inc();
+                    let delay = self.backoff.delay(attempt);
+                    if attempt <= 3 {
+                        tracing::warn!(what, attempt, error = %e, retry_in_ms = delay.as_millis() as u64, "RPC failure, retrying");
+                    } else {
+                        tracing::error!(what, attempt, error = %e, retry_in_ms = delay.as_millis() as u64, "RPC still failing, retrying");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.cancel.cancelled() => return Err(RpcError::Cancelled),
+                    }
+                }
+            }
+        }
+    }
+
+    /// `eth_chainId`, retried.
+    pub async fn chain_id(&self) -> Result<u64, RpcError> {
+        self.retrying("eth_chainId", || async {
+            self.metrics.rpc_requests.with_label_values(&["eth_chainId"]).inc();
+            let id: U64 = self.client.request_noparams("eth_chainId").await.map_err(|e| classify(e, false))?;
+            Ok(id.to::<u64>())
+        })
+        .await
+    }
+
+    /// The latest block's header, retried.
+    pub async fn latest(&self) -> Result<BlockHeader, RpcError> {
+        self.retrying("latest block", || async {
+            self.metrics.rpc_requests.with_label_values(&["eth_getBlockByNumber"]).inc();
+            let h: Option<BlockHeader> = self
+                .client
+                .request("eth_getBlockByNumber", ("latest", false))
+                .await
+                .map_err(|e| classify(e, false))?;
+            h.ok_or_else(|| RpcError::invalid("latest block is null"))
+        })
+        .await
+    }
+
+    /// Headers of `numbers` (any order, no duplicates), batched, retried. A block the node does
+    /// not have (yet, or any more after a reorg to a shorter chain) is `None`.
+    pub async fn headers(&self, numbers: &[u64]) -> Result<Vec<Option<BlockHeader>>, RpcError> {
+        let mut out = Vec::with_capacity(numbers.len());
+        for chunk in numbers.chunks(self.header_batch_size) {
+            let got = self.retrying("block headers", || self.headers_once(chunk)).await?;
+            out.extend(got);
+        }
+        Ok(out)
+    }
+
+    async fn headers_once(&self, numbers: &[u64]) -> Result<Vec<Option<BlockHeader>>, RpcError> {
+        self.metrics.rpc_requests.with_label_values(&["eth_getBlockByNumber"]).inc_by(numbers.len() as u64);
+        let mut batch = self.client.new_batch();
+        let mut waiters = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            let w = batch
+                .add_call::<_, Option<BlockHeader>>("eth_getBlockByNumber", &(U64::from(*n), false))
+                .map_err(|e| classify(e, false))?;
+            waiters.push(w);
+        }
+        batch.send().await.map_err(|e| classify(e, false))?;
+        let mut out = Vec::with_capacity(numbers.len());
+        for (n, w) in numbers.iter().zip(waiters) {
+            let header = w.await.map_err(|e| classify(e, false))?;
+            if let Some(h) = &header {
+                if h.number != *n {
+                    return Err(RpcError::invalid(format!("asked for block {n}, got block {}", h.number)));
+                }
+            }
+            out.push(header);
+        }
+        Ok(out)
+    }
+
+    /// One `eth_getLogs` over `[from, to]` for `addresses` (and `topic0` when given), checked:
+    /// every log inside the range, from a requested address, not `removed`, with block hash and
+    /// log index; duplicates of one (block, log index) are dropped when identical and rejected when
+    /// not. Transient failures are retried; [`RpcError::RangeTooLarge`] is returned to the caller.
+    pub async fn logs(&self, from: u64, to: u64, addresses: &[Address], topic0: Option<B256>) -> Result<Vec<Log>, RpcError> {
+        let mut filter = Filter::new().from_block(from).to_block(to).address(addresses.to_vec());
+        if let Some(t) = topic0 {
+            filter = filter.event_signature(t);
+        }
+        self.retrying("eth_getLogs", || async {
+            self.metrics.rpc_requests.with_label_values(&["eth_getLogs"]).inc();
+            let logs: Vec<Log> =
+                self.client.request("eth_getLogs", (&filter,)).await.map_err(|e| classify(e, true))?;
+            validate_logs(logs, from, to, addresses, topic0)
+        })
+        .await
+    }
+}
+
+/// Checks an `eth_getLogs` answer against its request and sorts it by (block, log index).
+pub fn validate_logs(
+    mut logs: Vec<Log>,
+    from: u64,
+    to: u64,
+    addresses: &[Address],
+    topic0: Option<B256>,
+) -> Result<Vec<Log>, RpcError> {
+    for log in &logs {
+        let (Some(n), Some(_), Some(_), Some(_)) = (log.block_number, log.block_hash, log.log_index, log.transaction_hash)
+        else {
+            return Err(RpcError::invalid("log without block number, block hash, log index or tx hash (pending?)"));
+        };
+        if n < from || n > to {
+            return Err(RpcError::invalid(format!("log in block {n} outside requested range {from}..={to}")));
+        }
+        if log.removed {
+            return Err(RpcError::invalid(format!("removed log in block {n}")));
+        }
+        if !addresses.contains(&log.address()) {
+            return Err(RpcError::invalid(format!("log from unrequested address {}", log.address())));
+        }
+        if let Some(t) = topic0 {
+            if log.topic0() != Some(&t) {
+                return Err(RpcError::invalid(format!("log in block {n} does not match the requested topic")));
+            }
+        }
+    }
+    logs.sort_by_key(|l| (l.block_number, l.log_index));
+    let before = logs.len();
+    let mut conflict = None;
+    logs.dedup_by(|b, a| {
+        let same_key = a.block_number == b.block_number && a.log_index == b.log_index;
+        if same_key && a != b {
+            conflict = Some((a.block_number, a.log_index));
+        }
+        same_key
+    });
+    if let Some((block, index)) = conflict {
+        return Err(RpcError::invalid(format!(
+            "two different logs at block {block:?} index {index:?}"
+        )));
+    }
+    if logs.len() != before {
+        tracing::warn!(duplicates = before - logs.len(), from, to, "eth_getLogs returned duplicated logs; dropped");
+    }
+    // Within one block all logs must carry the same block hash.
+    for pair in logs.windows(2) {
+        if pair[0].block_number == pair[1].block_number && pair[0].block_hash != pair[1].block_hash {
+            return Err(RpcError::invalid(format!(
+                "logs of block {:?} carry different block hashes",
+                pair[0].block_number
+            )));
+        }
+    }
+    Ok(logs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{address, b256, Bytes, LogData};
+
+    const A: Address = address!("0x5FbDB2315678afecb367f032d93F642f64180aa3");
+
+    fn log(block: u64, index: u64, hash: B256) -> Log {
+        Log {
+            inner: alloy::primitives::Log { address: A, data: LogData::new_unchecked(vec![B256::ZERO], Bytes::new()) },
+            block_hash: Some(hash),
+            block_number: Some(block),
+            block_timestamp: None,
+            transaction_hash: Some(B256::repeat_byte(7)),
+            transaction_index: Some(0),
+            log_index: Some(index),
+            removed: false,
+        }
+    }
+
+    const H1: B256 = b256!("0x1111111111111111111111111111111111111111111111111111111111111111");
+    const H2: B256 = b256!("0x2222222222222222222222222222222222222222222222222222222222222222");
+
+    #[test]
+    fn sorts_and_drops_identical_duplicates() {
+        let logs = vec![log(5, 1, H1), log(3, 0, H2), log(5, 1, H1), log(5, 0, H1)];
+        let out = validate_logs(logs, 1, 10, &[A], None).unwrap();
+        let keys: Vec<_> = out.iter().map(|l| (l.block_number.unwrap(), l.log_index.unwrap())).collect();
+        assert_eq!(keys, vec![(3, 0), (5, 0), (5, 1)]);
+    }
+
+    #[test]
+    fn rejects_logs_outside_the_range() {
+        assert!(validate_logs(vec![log(11, 0, H1)], 1, 10, &[A], None).is_err());
+    }
+
+    #[test]
+    fn rejects_conflicting_duplicates_and_mixed_block_hashes() {
+        let mut other = log(5, 1, H1);
+        other.transaction_hash = Some(B256::repeat_byte(9));
+        assert!(validate_logs(vec![log(5, 1, H1), other], 1, 10, &[A], None).is_err());
+        assert!(validate_logs(vec![log(5, 1, H1), log(5, 2, H2)], 1, 10, &[A], None).is_err());
+    }
+
+    #[test]
+    fn rejects_unrequested_addresses_and_topics() {
+        let other = address!("0x0000000000000000000000000000000000000001");
+        assert!(validate_logs(vec![log(5, 1, H1)], 1, 10, &[other], None).is_err());
+        assert!(validate_logs(vec![log(5, 1, H1)], 1, 10, &[A], Some(H2)).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let b = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(2) };
+        assert!(b.delay(1) >= Duration::from_millis(100) && b.delay(1) <= Duration::from_millis(125));
+        assert!(b.delay(3) >= Duration::from_millis(400));
+        assert_eq!(b.delay(30), Duration::from_secs(2));
+    }
+}

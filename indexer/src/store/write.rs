@@ -1,0 +1,173 @@
+//! The per-table bulk inserts of one range (see [`super::columns`]).
+
+use sqlx::{PgConnection, Postgres, Transaction};
+
+use super::columns::{bind_meta, bytea_array_literal, bytes, insert_sql, int_array_literal, numeric, Kind};
+use super::BlockRow;
+use crate::decode::Rows;
+
+type Tx<'a> = Transaction<'a, Postgres>;
+
+/// Inserts the range's blocks; a block already stored keeps its row (same number, same hash:
+/// the caller rolled back anything that differs).
+pub async fn insert_blocks(tx: &mut Tx<'_>, chain_id: i64, blocks: &[BlockRow]) -> Result<(), sqlx::Error> {
+    if blocks.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO blocks (chain_id, number, hash, parent_hash, block_time, log_count)
+         SELECT $1, u.number, u.hash, u.parent_hash, to_timestamp(u.ts), u.log_count
+         FROM UNNEST($2::int8[], $3::bytea[], $4::bytea[], $5::int8[], $6::int4[]) AS u(number, hash, parent_hash, ts, log_count)
+         ON CONFLICT (chain_id, number) DO NOTHING",
+    )
+    .bind(chain_id)
+    .bind(blocks.iter().map(|b| b.header.number as i64).collect::<Vec<_>>())
+    .bind(blocks.iter().map(|b| b.header.hash.to_vec()).collect::<Vec<_>>())
+    .bind(blocks.iter().map(|b| b.header.parent_hash.to_vec()).collect::<Vec<_>>())
+    .bind(blocks.iter().map(|b| b.header.timestamp as i64).collect::<Vec<_>>())
+    .bind(blocks.iter().map(|b| b.log_count as i32).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One statement per non-empty table.
+pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<(), sqlx::Error> {
+    let conn: &mut PgConnection = tx;
+    use Kind::*;
+    macro_rules! run {
+        ($rows:expr, $table:literal, $cols:expr, |$q:ident, $r:ident| $binds:expr) => {
+            if !$rows.is_empty() {
+                let sql = insert_sql($table, $cols);
+                let $r = &$rows[..];
+                let $q = bind_meta(sqlx::query(&sql).bind(chain_id), $r, |x| &x.meta);
+                let q = $binds;
+                q.execute(&mut *conn).await?;
+            }
+        };
+    }
+
+    run!(rows.charges, "charges", &[
+        ("payment_id", Bytea), ("payer", Bytea), ("payee", Bytea), ("token", Bytea), ("facilitator", Bytea),
+        ("mode", Int2), ("amount", Numeric), ("max_amount", Numeric), ("facilitator_fee", Numeric),
+        ("protocol_fee", Numeric), ("request_hash", Bytea), ("evidence_hash", Bytea), ("batch_id", Numeric),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.payee))
+        .bind(bytes(r, |x| x.token)).bind(bytes(r, |x| x.facilitator))
+        .bind(r.iter().map(|x| x.mode as i16).collect::<Vec<_>>())
+        .bind(numeric(r, |x| x.amount)).bind(numeric(r, |x| x.max_amount))
+        .bind(numeric(r, |x| x.facilitator_fee)).bind(numeric(r, |x| x.protocol_fee))
+        .bind(bytes(r, |x| x.request_hash)).bind(bytes(r, |x| x.evidence_hash)).bind(numeric(r, |x| x.batch_id)));
+
+    run!(rows.authorizations, "authorizations", &[
+        ("payment_id", Bytea), ("payer", Bytea), ("payee", Bytea), ("token", Bytea), ("facilitator", Bytea),
+        ("amount", Numeric), ("max_facilitator_fee_bps", Int4), ("authorization_expiry", Int8),
+        ("refund_expiry", Int8), ("request_hash", Bytea),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.payee))
+        .bind(bytes(r, |x| x.token)).bind(bytes(r, |x| x.facilitator)).bind(numeric(r, |x| x.amount))
+        .bind(r.iter().map(|x| x.max_facilitator_fee_bps as i32).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.authorization_expiry as i64).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.refund_expiry as i64).collect::<Vec<_>>())
+        .bind(bytes(r, |x| x.request_hash)));
+
+    run!(rows.captures, "captures", &[
+        ("payment_id", Bytea), ("payer", Bytea), ("payee", Bytea), ("token", Bytea), ("facilitator", Bytea),
+        ("amount", Numeric), ("facilitator_fee", Numeric), ("protocol_fee", Numeric), ("evidence_hash", Bytea),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.payee))
+        .bind(bytes(r, |x| x.token)).bind(bytes(r, |x| x.facilitator)).bind(numeric(r, |x| x.amount))
+        .bind(numeric(r, |x| x.facilitator_fee)).bind(numeric(r, |x| x.protocol_fee))
+        .bind(bytes(r, |x| x.evidence_hash)));
+
+    run!(rows.voids, "voids", &[
+        ("payment_id", Bytea), ("payer", Bytea), ("voided_by", Bytea), ("token", Bytea), ("amount", Numeric),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.voided_by))
+        .bind(bytes(r, |x| x.token)).bind(numeric(r, |x| x.amount)));
+
+    run!(rows.reclaims, "reclaims", &[
+        ("payment_id", Bytea), ("payer", Bytea), ("token", Bytea), ("amount", Numeric),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.token))
+        .bind(numeric(r, |x| x.amount)));
+
+    run!(rows.refunds, "refunds", &[
+        ("payment_id", Bytea), ("payer", Bytea), ("payee", Bytea), ("token", Bytea), ("amount", Numeric),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.payee))
+        .bind(bytes(r, |x| x.token)).bind(numeric(r, |x| x.amount)));
+
+    run!(rows.split_payments, "split_payments", &[
+        ("payment_id", Bytea), ("payee", Bytea), ("recipient", Bytea), ("amount", Numeric),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payment_id)).bind(bytes(r, |x| x.payee)).bind(bytes(r, |x| x.recipient))
+        .bind(numeric(r, |x| x.amount)));
+
+    run!(rows.batch_failures, "batch_failures", &[
+        ("batch_id", Numeric), ("item_index", Numeric), ("payment_id", Bytea), ("payer", Bytea),
+        ("reason", Bytea), ("error_name", Text), ("error_detail", Text),
+    ], |q, r| q
+        .bind(numeric(r, |x| x.batch_id)).bind(numeric(r, |x| x.item_index)).bind(bytes(r, |x| x.payment_id))
+        .bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.reason.clone()))
+        .bind(r.iter().map(|x| x.error_name.clone()).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.error_detail.clone()).collect::<Vec<_>>()));
+
+    run!(rows.batches, "batches", &[
+        ("batch_id", Numeric), ("facilitator", Bytea), ("item_count", Numeric), ("settled_count", Numeric),
+        ("evidence_root", Bytea),
+    ], |q, r| q
+        .bind(numeric(r, |x| x.batch_id)).bind(bytes(r, |x| x.facilitator)).bind(numeric(r, |x| x.item_count))
+        .bind(numeric(r, |x| x.settled_count)).bind(bytes(r, |x| x.evidence_root)));
+
+    run!(rows.spending_policies, "spending_policies", &[
+        ("payer", Bytea), ("token", Bytea), ("max_per_payment", Numeric), ("max_per_period", Numeric),
+        ("period_seconds", Int8),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payer)).bind(bytes(r, |x| x.token)).bind(numeric(r, |x| x.max_per_payment))
+        .bind(numeric(r, |x| x.max_per_period))
+        .bind(r.iter().map(|x| x.period_seconds as i64).collect::<Vec<_>>()));
+
+    run!(rows.splits, "splits", &[
+        ("payee", Bytea), ("recipients", ByteaArray), ("bps", Int4Array),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payee))
+        .bind(r.iter().map(|x| bytea_array_literal(&x.recipients)).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| int_array_literal(&x.bps)).collect::<Vec<_>>()));
+
+    run!(rows.protocol_fee_changes, "protocol_fee_changes", &[
+        ("bps", Int4), ("treasury", Bytea),
+    ], |q, r| q
+        .bind(r.iter().map(|x| x.bps as i32).collect::<Vec<_>>()).bind(bytes(r, |x| x.treasury)));
+
+    run!(rows.registry_labels, "registry_labels", &[
+        ("wallet", Bytea), ("role", Int2), ("role_name", Text), ("labeled", Bool), ("note", Text),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.wallet)).bind(r.iter().map(|x| x.role as i16).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.role_name.clone()).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.labeled).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.note.clone()).collect::<Vec<_>>()));
+
+    run!(rows.declared_wallets, "declared_wallets", &[
+        ("payee", Bytea), ("wallet", Bytea), ("declared", Bool), ("note", Text),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.payee)).bind(bytes(r, |x| x.wallet))
+        .bind(r.iter().map(|x| x.declared).collect::<Vec<_>>())
+        .bind(r.iter().map(|x| x.note.clone()).collect::<Vec<_>>()));
+
+    run!(rows.token_transfers, "token_transfers", &[
+        ("token", Bytea), ("from_address", Bytea), ("to_address", Bytea), ("amount", Numeric),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.token)).bind(bytes(r, |x| x.from)).bind(bytes(r, |x| x.to))
+        .bind(numeric(r, |x| x.amount)));
+
+    run!(rows.skipped, "skipped_logs", &[
+        ("address", Bytea), ("topics", ByteaArray), ("data", Bytea), ("reason", Text),
+    ], |q, r| q
+        .bind(bytes(r, |x| x.address))
+        .bind(r.iter().map(|x| bytea_array_literal(&x.topics)).collect::<Vec<_>>())
+        .bind(bytes(r, |x| x.data.clone()))
+        .bind(r.iter().map(|x| x.reason.clone()).collect::<Vec<_>>()));
+
+    Ok(())
+}

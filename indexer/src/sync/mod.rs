@@ -1,0 +1,330 @@
+//! The sync loop: backfill with bounded concurrency and ordered commits, then the live tail;
+//! reorg detection and rollback; restarts from the checkpoint after any transient failure.
+//!
+//! Each *session* starts from the checkpoint stored in PostgreSQL, so whatever happened before
+//! (crash, kill -9, lost connection, a commit whose outcome is unknown) the indexer resumes
+//! exactly after the last committed range.
+
+mod fetch;
+mod progress;
+mod span;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use fetch::Fetcher;
+pub use span::SpanController;
+
+use crate::config::Config;
+use crate::decode::Decoder;
+use crate::ops::{Health, Metrics};
+use crate::rpc::{Backoff, ChainClient, RpcError};
+use crate::store::{Checkpoint, RangeBatch, Store, StoreError};
+use progress::Progress;
+
+/// Why a sync session stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// RPC failure that retrying in place cannot fix.
+    #[error("RPC: {0}")]
+    Rpc(#[from] RpcError),
+    /// Database failure.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Answers contradicted each other (reorg while fetching, or a lying RPC): start over.
+    #[error("chain changed while fetching: {0}")]
+    ChainChanged(String),
+    /// The chain replaced blocks below the stored window: the indexer cannot undo this safely.
+    #[error("reorg deeper than the stored window: no block of the last {window} stored blocks below checkpoint {checkpoint} is on the canonical chain any more; stop, investigate, and re-index into a fresh database (or raise reorg_window)")]
+    DeepReorg {
+        /// Checkpoint block when detected.
+        checkpoint: i64,
+        /// Configured window.
+        window: u64,
+    },
+    /// Shutdown requested.
+    #[error("shutting down")]
+    Cancelled,
+}
+
+impl SyncError {
+    /// Whether the indexer must stop (true) or may start a new session after a pause (false).
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Self::DeepReorg { .. } => true,
+            Self::Store(e) => !e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// How a session ended without error.
+enum SessionEnd {
+    CaughtUp,
+    Shutdown,
+}
+
+/// One indexer: configuration, chain client, store, metrics.
+pub struct Indexer {
+    config: Config,
+    client: ChainClient,
+    store: Store,
+    metrics: Metrics,
+    health: Arc<Health>,
+    span: Arc<SpanController>,
+    cancel: CancellationToken,
+}
+
+impl Indexer {
+    /// Wires an indexer; nothing is contacted yet.
+    pub fn new(
+        config: Config,
+        client: ChainClient,
+        store: Store,
+        metrics: Metrics,
+        health: Arc<Health>,
+        cancel: CancellationToken,
+    ) -> Self {
+        let span = Arc::new(SpanController::new(config.range));
+        Self { config, client, store, metrics, health, span, cancel }
+    }
+
+    /// Runs sessions until shutdown (or until caught up with `exit_when_caught_up`), pausing with
+    /// backoff after transient failures. Returns an error only for fatal ones.
+    pub async fn run(&self) -> Result<(), SyncError> {
+        let backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(self.config.fetch.max_backoff_secs) };
+        let mut failures = 0u32;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Ok(());
+            }
+            match self.session().await {
+                Ok(SessionEnd::CaughtUp) | Ok(SessionEnd::Shutdown) => return Ok(()),
+                Err(SyncError::Cancelled) | Err(SyncError::Rpc(RpcError::Cancelled)) => return Ok(()),
+                Err(e) if e.is_fatal() => {
+                    tracing::error!(error = %e, "indexer stopped");
+                    return Err(e);
+                }
+                Err(e) => {
+                    failures += 1;
+                    if let SyncError::Store(_) = e {
+                        self.metrics.db_errors.inc();
+                    }
+                    let delay = backoff.delay(failures);
+                    tracing::warn!(error = %e, attempt = failures, resume_in_ms = delay.as_millis() as u64, "sync interrupted; resuming from the checkpoint");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.cancel.cancelled() => return Ok(()),
+                    }
+                    // A session that got somewhere resets the backoff.
+                    if self.health.progressed_since_last_check() {
+                        failures = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session(&self) -> Result<SessionEnd, SyncError> {
+        let start = self.config.start_block;
+        let start_hash = if start == 0 {
+            B256::ZERO
+        } else {
+            self.client.headers(&[start - 1]).await?[0]
+                .ok_or_else(|| SyncError::ChainChanged(format!("start block {} does not exist yet", start - 1)))?
+                .hash
+        };
+        let mut cp = self
+            .store
+            .init_checkpoint(self.config.contracts.settlement, self.config.contracts.registry, start, start_hash)
+            .await?;
+        self.metrics.set_indexed(cp.block_number);
+        self.health.set_checkpoint(cp.block_number);
+        // At start-up, compare the whole stored window with the chain.
+        cp = self.verify_window(cp, true).await?;
+
+        loop {
+            if self.cancel.is_cancelled() {
+                return Ok(SessionEnd::Shutdown);
+            }
+            let head = self.client.latest().await?;
+            self.metrics.set_head(head.number);
+            self.health.set_head(head.number);
+
+            // Is the checkpoint block still canonical? (Catches reorgs that keep the height.)
+            if cp.block_number >= 0 && cp.block_number as u64 >= start {
+                let canonical = if head.number == cp.block_number as u64 {
+                    Some(head)
+                } else if head.number < cp.block_number as u64 {
+                    None
+                } else {
+                    self.client.headers(&[cp.block_number as u64]).await?[0]
+                };
+                if canonical.map(|h| h.hash) != Some(cp.block_hash) {
+                    cp = self.verify_window(cp, false).await?;
+                    continue;
+                }
+            }
+
+            let next = (cp.block_number + 1) as u64;
+            if head.number >= next {
+                cp = self.index_range(cp, next, head.number).await?;
+                continue;
+            }
+            // Caught up.
+            self.health.set_ready(true);
+            if self.config.exit_when_caught_up {
+                tracing::info!(block = cp.block_number, "caught up; exiting as asked");
+                return Ok(SessionEnd::CaughtUp);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = self.cancel.cancelled() => return Ok(SessionEnd::Shutdown),
+            }
+        }
+    }
+
+    /// Indexes `[first, target]`: ranges fetched concurrently (bounded), committed in order
+    /// through a bounded channel. Returns the new checkpoint.
+    async fn index_range(&self, mut cp: Checkpoint, first: u64, target: u64) -> Result<Checkpoint, SyncError> {
+        if target - first + 1 > self.config.reorg_window {
+            self.health.set_ready(false);
+        }
+        let all_headers_from = target.saturating_sub(self.config.reorg_window) + 1;
+        let fetcher = Arc::new(Fetcher {
+            client: self.client.clone(),
+            contracts: vec![self.config.contracts.settlement, self.config.contracts.registry],
+            tokens: self.config.contracts.tokens.iter().map(|t| t.address).collect(),
+            decoder: Decoder::new(
+                self.config.contracts.settlement,
+                self.config.contracts.registry,
+                self.config.contracts.tokens.iter().map(|t| t.address),
+            ),
+            span: self.span.clone(),
+        });
+        let (tx, mut rx) = mpsc::channel::<Result<RangeBatch, SyncError>>(self.config.fetch.channel_capacity);
+        let span = self.span.clone();
+        let concurrency = self.config.fetch.concurrency;
+        let cancel = self.cancel.child_token();
+        let producer_cancel = cancel.clone();
+        let producer = tokio::spawn(async move {
+            // Ranges are planned lazily, so each uses the span learned from the previous ones.
+            let ranges = futures::stream::unfold(first, move |next| {
+                let span = span.clone();
+                async move {
+                    (next <= target).then(|| {
+                        let to = next.saturating_add(span.current() - 1).min(target);
+                        ((next, to), to + 1)
+                    })
+                }
+            });
+            let mut fetched = Box::pin(ranges
+                .map(|(from, to)| {
+                    let fetcher = fetcher.clone();
+                    async move { fetcher.fetch(from, to, all_headers_from).await }
+                })
+                .buffered(concurrency));
+            loop {
+                let item = tokio::select! {
+                    item = fetched.next() => item,
+                    _ = producer_cancel.cancelled() => return,
+                };
+                let Some(item) = item else { return };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        // Dropping the guard stops the producer whichever way this function returns.
+        let _stop_producer = cancel.drop_guard();
+
+        let mut progress = Progress::start(self.config.progress, first, target);
+        while let Some(item) = rx.recv().await {
+            let batch = item?;
+            if self.cancel.is_cancelled() {
+                // Abandon cleanly between transactions; the checkpoint is consistent.
+                return Err(SyncError::Cancelled);
+            }
+            if let Some(false) = fetch::follows(&batch, cp.block_hash) {
+                tracing::warn!(block = batch.from, "new block does not follow the checkpoint: reorg");
+                return self.verify_window(cp, false).await;
+            }
+            let started = std::time::Instant::now();
+            self.store.commit_range(cp, &batch, self.config.reorg_window).await?;
+            self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics.commits.inc();
+            let mut events = 0u64;
+            for (table, n) in batch.rows.counts() {
+                if n > 0 {
+                    events += n as u64;
+                    if table == "skipped_logs" {
+                        self.metrics.skipped_logs.inc_by(n as u64);
+                    } else {
+                        self.metrics.events.with_label_values(&[table]).inc_by(n as u64);
+                    }
+                }
+            }
+            cp = Checkpoint { block_number: batch.to as i64, block_hash: batch.to_hash };
+            self.metrics.set_indexed(cp.block_number);
+            self.metrics.range_span.set(self.span.current() as i64);
+            self.health.set_checkpoint(cp.block_number);
+            progress.committed(batch.to, events);
+        }
+        producer.await.ok();
+        progress.finish(cp.block_number.max(0) as u64);
+        Ok(cp)
+    }
+
+    /// Compares the stored window with the chain and rolls back to the highest stored block that
+    /// is still canonical. `startup` only logs when nothing changed.
+    async fn verify_window(&self, cp: Checkpoint, startup: bool) -> Result<Checkpoint, SyncError> {
+        let window_floor = cp.block_number - self.config.reorg_window as i64;
+        let stored = self.store.blocks_above(window_floor).await?;
+        let stored: Vec<_> = stored.into_iter().filter(|b| b.number as i64 <= cp.block_number).collect();
+        if stored.is_empty() {
+            if startup || cp.block_number < self.config.start_block as i64 {
+                return Ok(cp);
+            }
+            return Err(SyncError::DeepReorg { checkpoint: cp.block_number, window: self.config.reorg_window });
+        }
+        let numbers: Vec<u64> = stored.iter().map(|b| b.number).collect();
+        let canonical = self.client.headers(&numbers).await?;
+        let ancestor = stored
+            .iter()
+            .zip(&canonical)
+            .find(|(s, c)| c.map(|c| c.hash) == Some(s.hash))
+            .map(|(s, _)| *s);
+        let Some(ancestor) = ancestor else {
+            return Err(SyncError::DeepReorg { checkpoint: cp.block_number, window: self.config.reorg_window });
+        };
+        if ancestor.number as i64 == cp.block_number {
+            if !startup {
+                // The checkpoint is canonical after all (the head moved between two reads).
+                tracing::debug!(block = cp.block_number, "checkpoint still canonical");
+            }
+            return Ok(cp);
+        }
+        let depth = cp.block_number - ancestor.number as i64;
+        let summary = self.store.rollback_to(cp, ancestor.number as i64, ancestor.hash).await?;
+        self.metrics.reorgs.inc();
+        self.metrics.last_reorg_depth.set(depth);
+        self.metrics.set_indexed(ancestor.number as i64);
+        self.health.set_checkpoint(ancestor.number as i64);
+        tracing::warn!(
+            from_block = cp.block_number,
+            to_block = ancestor.number,
+            depth,
+            rows_deleted = summary.rows_deleted,
+            payments_recomputed = summary.payments_recomputed,
+            at_startup = startup,
+            "reorg: rolled back to the common ancestor; re-indexing"
+        );
+        Ok(Checkpoint { block_number: ancestor.number as i64, block_hash: ancestor.hash })
+    }
+}
