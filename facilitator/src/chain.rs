@@ -1,0 +1,234 @@
+//! Chain reads for verification: everything one payment needs, in one JSON-RPC batch.
+//!
+//! Why a JSON-RPC batch and not Multicall3: anvil has no Multicall3 at the canonical address,
+//! and the settlement simulation must be an `eth_call` *from the facilitator* (the contract
+//! only lets the signed facilitator settle), which a multicall contract cannot do. A batch is
+//! one HTTP round trip carrying the six calls (payer code, balance, Permit2 allowance, Permit2
+//! nonce bitmap, remaining policy budget, settlement simulation, plus the EIP-1271 check when
+//! the signature does not recover to the payer), works on every node, and needs no contract.
+
+use alloy::network::Ethereum;
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::client::BatchRequest;
+use alloy::rpc::types::{BlockNumberOrTag, TransactionInput, TransactionRequest};
+use alloy::sol;
+use alloy::sol_types::{SolCall, SolInterface};
+use x402_bindings::{Permit2, X402Settlement, IERC20};
+
+sol! {
+    /// EIP-1271: contract wallets answer whether a signature is theirs.
+    interface IERC1271 {
+        function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4 magicValue);
+    }
+}
+
+/// `IERC1271.isValidSignature.selector`, the value a wallet returns for a valid signature.
+pub const ERC1271_MAGIC: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
+
+/// A chain read failed (transport, node error); not a property of the payment.
+#[derive(Debug, thiserror::Error)]
+#[error("chain read {what} failed: {message}")]
+pub struct ChainError {
+    /// Which read.
+    pub what: &'static str,
+    /// The node's or transport's message.
+    pub message: String,
+}
+
+impl ChainError {
+    fn new(what: &'static str, e: impl std::fmt::Display) -> Self {
+        Self { what, message: e.to_string() }
+    }
+}
+
+/// What a revert said, decoded against the settlement contract's and Permit2's errors.
+pub fn describe_revert(data: &[u8]) -> String {
+    if let Ok(e) = X402Settlement::X402SettlementErrors::abi_decode(data) {
+        return format!("X402Settlement reverted with {e:?}");
+    }
+    if let Ok(e) = Permit2::Permit2Errors::abi_decode(data) {
+        return format!("Permit2 reverted with {e:?}");
+    }
+    if let Some(reason) = alloy::sol_types::decode_revert_reason(data) {
+        return reason;
+    }
+    if data.is_empty() {
+        "reverted without data".into()
+    } else {
+        format!("reverted with unknown data {}", Bytes::copy_from_slice(data))
+    }
+}
+
+/// The on-chain state one payment's verification looks at.
+#[derive(Debug, Clone)]
+pub struct PaymentState {
+    /// Whether the payer address has code (a contract wallet).
+    pub payer_is_contract: bool,
+    /// EIP-1271 answer, when asked: whether the wallet accepted the signature.
+    pub erc1271_valid: Option<bool>,
+    /// The payer's token balance.
+    pub balance: U256,
+    /// The payer's ERC-20 allowance to Permit2.
+    pub allowance: U256,
+    /// Whether the Permit2 nonce is already used.
+    pub nonce_used: bool,
+    /// What the payer's spending policy still allows in this token.
+    pub remaining_budget: U256,
+    /// `Ok` when the settlement simulation succeeded, else the decoded revert.
+    pub simulation: Result<(), String>,
+}
+
+/// Read access to the chain (no key).
+#[derive(Clone, Debug)]
+pub struct Chain {
+    provider: DynProvider<Ethereum>,
+}
+
+fn call_request(from: Option<Address>, to: Address, input: Vec<u8>) -> TransactionRequest {
+    TransactionRequest {
+        from,
+        to: Some(to.into()),
+        input: TransactionInput::new(input.into()),
+        ..Default::default()
+    }
+}
+
+/// The inputs of one verification's batch.
+#[derive(Debug, Clone)]
+pub struct StateQuery {
+    /// The payer.
+    pub payer: Address,
+    /// The token.
+    pub token: Address,
+    /// Permit2's address.
+    pub permit2: Address,
+    /// The settlement contract.
+    pub settlement: Address,
+    /// The Permit2 nonce.
+    pub nonce: U256,
+    /// The facilitator (caller of the simulation).
+    pub facilitator: Address,
+    /// Calldata of the settlement call to simulate.
+    pub simulation: Bytes,
+    /// When set, also ask the payer (a contract wallet) whether it signed this digest.
+    pub erc1271: Option<(B256, Bytes)>,
+}
+
+impl Chain {
+    /// Wraps a provider.
+    pub fn new(provider: DynProvider<Ethereum>) -> Self {
+        Self { provider }
+    }
+
+    /// The underlying provider.
+    pub fn provider(&self) -> &DynProvider<Ethereum> {
+        &self.provider
+    }
+
+    /// Reads everything one payment's verification needs in one batch request.
+    pub async fn payment_state(&self, q: &StateQuery) -> Result<PaymentState, ChainError> {
+        let latest = BlockNumberOrTag::Latest;
+        let mut batch = BatchRequest::new(self.provider.client());
+        let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
+            batch.add_call::<_, Bytes>("eth_call", &(tx, latest)).map_err(|e| ChainError::new(what, e))
+        };
+        let code = batch
+            .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
+            .map_err(|e| ChainError::new("eth_getCode", e))?;
+        let balance = add(&mut batch, "balanceOf", call_request(None, q.token, IERC20::balanceOfCall { account: q.payer }.abi_encode()))?;
+        let allowance = add(
+            &mut batch,
+            "allowance",
+            call_request(None, q.token, IERC20::allowanceCall { owner: q.payer, spender: q.permit2 }.abi_encode()),
+        )?;
+        let word = q.nonce >> 8;
+        let bitmap = add(
+            &mut batch,
+            "nonceBitmap",
+            call_request(None, q.permit2, Permit2::nonceBitmapCall { _0: q.payer, _1: word }.abi_encode()),
+        )?;
+        let budget = add(
+            &mut batch,
+            "remainingBudget",
+            call_request(
+                None,
+                q.settlement,
+                X402Settlement::remainingBudgetCall { payer: q.payer, token: q.token }.abi_encode(),
+            ),
+        )?;
+        let erc1271 = match &q.erc1271 {
+            Some((digest, sig)) => Some(add(
+                &mut batch,
+                "isValidSignature",
+                call_request(
+                    None,
+                    q.payer,
+                    IERC1271::isValidSignatureCall { hash: *digest, signature: sig.clone() }.abi_encode(),
+                ),
+            )?),
+            None => None,
+        };
+        let simulation = add(&mut batch, "simulation", call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()))?;
+        batch.send().await.map_err(|e| ChainError::new("batch", e))?;
+
+        let code = code.await.map_err(|e| ChainError::new("eth_getCode", e))?;
+        let word_of = |what: &'static str, raw: Bytes| -> Result<U256, ChainError> {
+            if raw.len() < 32 {
+                return Err(ChainError::new(what, format!("returned {} bytes, expected a 32-byte word (is the address right?)", raw.len())));
+            }
+            Ok(U256::from_be_slice(&raw[..32]))
+        };
+        let balance = word_of("balanceOf", balance.await.map_err(|e| ChainError::new("balanceOf", e))?)?;
+        let allowance = word_of("allowance", allowance.await.map_err(|e| ChainError::new("allowance", e))?)?;
+        let bitmap = word_of("nonceBitmap", bitmap.await.map_err(|e| ChainError::new("nonceBitmap", e))?)?;
+        let remaining_budget = word_of("remainingBudget", budget.await.map_err(|e| ChainError::new("remainingBudget", e))?)?;
+        let bit = (q.nonce & U256::from(0xffu8)).to::<usize>();
+        let nonce_used = bitmap.bit(bit);
+        let erc1271_valid = match erc1271 {
+            // A wallet that reverts or returns anything but the magic value rejects the signature.
+            Some(w) => Some(matches!(w.await, Ok(raw) if raw.len() >= 4 && raw[..4] == ERC1271_MAGIC)),
+            None => None,
+        };
+        let simulation = match simulation.await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_error_resp() {
+                Some(payload) => Err(match payload.as_revert_data() {
+                    Some(data) => describe_revert(&data),
+                    None => payload.message.to_string(),
+                }),
+                None => return Err(ChainError::new("simulation", e)),
+            },
+        };
+        Ok(PaymentState {
+            payer_is_contract: !code.is_empty(),
+            erc1271_valid,
+            balance,
+            allowance,
+            nonce_used,
+            remaining_budget,
+            simulation,
+        })
+    }
+
+    /// The chain id the node reports.
+    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+        self.provider.get_chain_id().await.map_err(|e| ChainError::new("eth_chainId", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::sol_types::SolError;
+
+    #[test]
+    fn reverts_are_decoded_by_name() {
+        let data = X402Settlement::NotFacilitator { caller: Address::ZERO, signedFacilitator: Address::repeat_byte(1) }.abi_encode();
+        let text = describe_revert(&data);
+        assert!(text.contains("NotFacilitator"), "{text}");
+        let data = alloy::sol_types::Revert::from("TRANSFER_FROM_FAILED").abi_encode();
+        assert!(describe_revert(&data).contains("TRANSFER_FROM_FAILED"));
+        assert_eq!(describe_revert(&[]), "reverted without data");
+    }
+}

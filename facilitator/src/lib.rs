@@ -1,0 +1,25 @@
+//! x402 facilitator for the x402-settle contracts.
+//!
+//! Data flows one way: an HTTP request ([`api`], bodies in [`wire`]) is checked by the
+//! [`verify`] module (static checks, then one batched read of the chain through [`chain`]),
+//! then [`settle`] claims the payment id in the idempotency [`store`], submits through
+//! [`submit`] (directly, or collected by the [`batcher`] into one `chargeBatch` with an
+//! evidence Merkle root) and records the result. [`escrow`] captures and voids escrows after
+//! their `authorize`. Refusal codes live in [`reason`], counters in [`metrics`], start-up in
+//! [`service`], settings in [`config`].
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod batcher;
+pub mod chain;
+pub mod config;
+pub mod escrow;
+pub mod metrics;
+pub mod reason;
+pub mod service;
+pub mod settle;
+pub mod store;
+pub mod submit;
+pub mod verify;
+pub mod wire;

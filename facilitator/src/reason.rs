@@ -1,0 +1,174 @@
+//! Why a payment is refused: one `invalidReason` code per check, named as in the x402
+//! specification where it has a name (`insufficient_funds`, `invalid_exact_evm_payload_*`,
+//! `invalid_network`, ...) and after x402's Permit2 codes (`invalid_permit2_*`) otherwise.
+//! Every refusal also carries a human-readable message saying what was expected.
+
+use std::fmt;
+
+/// A verification or settlement failure code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// `x402Version` is not 1 or 2.
+    InvalidX402Version,
+    /// The payment payload is malformed (missing field, bad hex, ...).
+    InvalidPayload,
+    /// The payment requirements are malformed or not for this facilitator's contracts.
+    InvalidPaymentRequirements,
+    /// The scheme is not one this facilitator settles.
+    UnsupportedScheme,
+    /// The payload's scheme (or signed mode) differs from the requirements'.
+    InvalidScheme,
+    /// The network is not the chain this facilitator settles on, or differs between payload
+    /// and requirements.
+    InvalidNetwork,
+    /// The token is not one this facilitator settles.
+    UnsupportedAsset,
+    /// The signed token differs from the required asset.
+    InvalidPermit2Token,
+    /// The signed spender is not the settlement contract.
+    InvalidPermit2Spender,
+    /// The signed payee differs from `payTo`.
+    RecipientMismatch,
+    /// The signed amount does not cover (exact: equal) the required amount, or the settle
+    /// amount is outside what was signed.
+    InvalidAmount,
+    /// The witness names another facilitator.
+    InvalidFacilitator,
+    /// The witness's request hash differs from the one required.
+    InvalidRequestHash,
+    /// The signature does not recover to (or is not accepted by) the payer.
+    InvalidSignature,
+    /// `validAfter` is in the future.
+    NotYetValid,
+    /// The deadline has passed or is too close to settle safely.
+    Expired,
+    /// Escrow expiries are missing, past or out of order.
+    InvalidEscrowExpiry,
+    /// The Permit2 nonce was already used (the payment settled or was cancelled).
+    NonceAlreadyUsed,
+    /// The payer's token balance is below the amount.
+    InsufficientFunds,
+    /// The payer's ERC-20 allowance to Permit2 is below the amount.
+    InsufficientAllowance,
+    /// The payer's on-chain spending policy does not allow the amount now.
+    SpendingPolicyExceeded,
+    /// The `eth_call` simulation of the settlement reverted.
+    SimulationFailed,
+    /// The chain could not be read.
+    UnexpectedVerifyError,
+    /// The settlement transaction reverted or its batch item failed.
+    InvalidTransactionState,
+    /// The settlement could not be submitted or confirmed.
+    UnexpectedSettleError,
+    /// The escrow does not exist, is closed or cannot take this operation.
+    InvalidEscrowState,
+}
+
+impl Reason {
+    /// Every code, for documentation and exhaustive tests.
+    pub const ALL: [Reason; 26] = [
+        Reason::InvalidX402Version,
+        Reason::InvalidPayload,
+        Reason::InvalidPaymentRequirements,
+        Reason::UnsupportedScheme,
+        Reason::InvalidScheme,
+        Reason::InvalidNetwork,
+        Reason::UnsupportedAsset,
+        Reason::InvalidPermit2Token,
+        Reason::InvalidPermit2Spender,
+        Reason::RecipientMismatch,
+        Reason::InvalidAmount,
+        Reason::InvalidFacilitator,
+        Reason::InvalidRequestHash,
+        Reason::InvalidSignature,
+        Reason::NotYetValid,
+        Reason::Expired,
+        Reason::InvalidEscrowExpiry,
+        Reason::NonceAlreadyUsed,
+        Reason::InsufficientFunds,
+        Reason::InsufficientAllowance,
+        Reason::SpendingPolicyExceeded,
+        Reason::SimulationFailed,
+        Reason::UnexpectedVerifyError,
+        Reason::InvalidTransactionState,
+        Reason::UnexpectedSettleError,
+        Reason::InvalidEscrowState,
+    ];
+
+    /// The wire code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::InvalidX402Version => "invalid_x402_version",
+            Reason::InvalidPayload => "invalid_payload",
+            Reason::InvalidPaymentRequirements => "invalid_payment_requirements",
+            Reason::UnsupportedScheme => "unsupported_scheme",
+            Reason::InvalidScheme => "invalid_scheme",
+            Reason::InvalidNetwork => "invalid_network",
+            Reason::UnsupportedAsset => "unsupported_asset",
+            Reason::InvalidPermit2Token => "invalid_permit2_token",
+            Reason::InvalidPermit2Spender => "invalid_permit2_spender",
+            Reason::RecipientMismatch => "invalid_exact_evm_payload_recipient_mismatch",
+            Reason::InvalidAmount => "invalid_exact_evm_payload_authorization_value",
+            Reason::InvalidFacilitator => "invalid_facilitator",
+            Reason::InvalidRequestHash => "invalid_request_hash",
+            Reason::InvalidSignature => "invalid_exact_evm_payload_signature",
+            Reason::NotYetValid => "invalid_exact_evm_payload_authorization_valid_after",
+            Reason::Expired => "invalid_exact_evm_payload_authorization_valid_before",
+            Reason::InvalidEscrowExpiry => "invalid_escrow_expiry",
+            Reason::NonceAlreadyUsed => "nonce_already_used",
+            Reason::InsufficientFunds => "insufficient_funds",
+            Reason::InsufficientAllowance => "insufficient_permit2_allowance",
+            Reason::SpendingPolicyExceeded => "spending_policy_exceeded",
+            Reason::SimulationFailed => "simulation_failed",
+            Reason::UnexpectedVerifyError => "unexpected_verify_error",
+            Reason::InvalidTransactionState => "invalid_transaction_state",
+            Reason::UnexpectedSettleError => "unexpected_settle_error",
+            Reason::InvalidEscrowState => "invalid_escrow_state",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A refusal: the code and what exactly was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The code.
+    pub reason: Reason,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with its message.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self { reason, message: message.into() }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason, self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_distinct_snake_case() {
+        let codes: HashSet<_> = Reason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes.len(), Reason::ALL.len());
+        for c in codes {
+            assert!(c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()), "{c}");
+        }
+    }
+}

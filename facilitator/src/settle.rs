@@ -1,0 +1,331 @@
+//! Settlement: claim the payment id, verify again against the chain, submit (alone or through the
+//! batcher), record the result. The claim makes settling idempotent: concurrent or repeated
+//! requests for one payment wait for, or replay, the first result; a pending claim left by a
+//! crashed process is recovered from the chain's events before anything is re-submitted.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use x402_bindings::X402Settlement;
+use x402_client::permit::PaymentMode;
+
+use crate::batcher::{BatchResult, Batcher};
+use crate::config::SettleConfig;
+use crate::metrics::Metrics;
+use crate::reason::{Reason, Refusal};
+use crate::store::{Claim, Kind, Record, Store, StoreError};
+use crate::submit::{SubmitError, Submitter};
+use crate::verify::{Rejected, Verifier};
+use crate::wire::{PaymentRequest, SettleResponse};
+
+/// Settles verified payments.
+#[derive(Debug)]
+pub struct Settler {
+    pub(crate) verifier: Verifier,
+    pub(crate) submitter: Arc<Submitter>,
+    pub(crate) store: Store,
+    batcher: Option<Batcher>,
+    pub(crate) cfg: SettleConfig,
+    pub(crate) metrics: Metrics,
+    /// Payment ids this process is settling right now (a pending row of ours not in here was
+    /// abandoned, e.g. after a transaction that was never mined).
+    inflight: Mutex<HashSet<B256>>,
+}
+
+/// A settlement found on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnChain {
+    /// Transaction.
+    pub tx: B256,
+    /// Gross amount.
+    pub amount: U256,
+    /// Batch id (0 when settled alone or authorized).
+    pub batch_id: U256,
+    /// Facilitator that settled it.
+    pub facilitator: Address,
+}
+
+struct InflightGuard<'a> {
+    set: &'a Mutex<HashSet<B256>>,
+    id: B256,
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        self.set.lock().expect("inflight lock").remove(&self.id);
+    }
+}
+
+impl Settler {
+    /// A settler; `batching` in `cfg` starts the batcher.
+    pub fn new(verifier: Verifier, submitter: Arc<Submitter>, store: Store, cfg: SettleConfig, metrics: Metrics) -> Self {
+        let batcher = cfg.batching.then(|| {
+            Batcher::spawn(
+                submitter.clone(),
+                verifier.contracts().settlement,
+                cfg.batch_max_items,
+                cfg.batch_max_wait,
+                metrics.clone(),
+            )
+        });
+        Self { verifier, submitter, store, batcher, cfg, metrics, inflight: Mutex::new(HashSet::new()) }
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    fn failure(&self, rejected: Rejected) -> SettleResponse {
+        SettleResponse {
+            success: false,
+            error_reason: Some(rejected.refusal.reason.code().into()),
+            error_message: Some(rejected.refusal.message),
+            payer: rejected.payer,
+            transaction: String::new(),
+            network: self.verifier.network(),
+            amount: None,
+            payment_id: rejected.payment_id,
+            batch_id: None,
+        }
+    }
+
+    fn from_record(&self, r: &Record) -> SettleResponse {
+        SettleResponse {
+            success: true,
+            error_reason: None,
+            error_message: None,
+            payer: Some(r.payer),
+            transaction: r.tx_hash.map(|h| h.to_string()).unwrap_or_default(),
+            network: r.network.clone(),
+            amount: Some(r.amount.to_string()),
+            payment_id: Some(r.payment_id),
+            batch_id: r.batch_id.filter(|b| !b.is_zero()).map(|b| b.to_string()),
+        }
+    }
+
+    fn store_error(&self, e: StoreError, payer: Address, id: B256) -> SettleResponse {
+        tracing::error!(payment_id = %id, error = %e, "idempotency store failed");
+        self.failure(Rejected {
+            refusal: Refusal::new(Reason::UnexpectedSettleError, e.to_string()),
+            payer: Some(payer),
+            payment_id: Some(id),
+        })
+    }
+
+    /// Settles one payment (exact/upto by `charge` or a batch; escrow by `authorize`).
+    pub async fn settle(&self, req: &PaymentRequest, modes: &[PaymentMode]) -> SettleResponse {
+        let started = Instant::now();
+        let kind_label = if modes.contains(&PaymentMode::Escrow) { "authorize" } else { "charge" };
+        let response = self.settle_inner(req, modes).await;
+        let result = if response.success { "success" } else { response.error_reason.as_deref().unwrap_or("error") };
+        self.metrics.settle_total.with_label_values(&[kind_label, result]).inc();
+        self.metrics.settle_seconds.with_label_values(&[kind_label]).observe(started.elapsed().as_secs_f64());
+        response
+    }
+
+    async fn settle_inner(&self, req: &PaymentRequest, modes: &[PaymentMode]) -> SettleResponse {
+        let v = match self.verifier.check_static(req, req.amount, modes) {
+            Ok(v) => v,
+            Err(rej) => return self.failure(rej),
+        };
+        let id = v.payment.payment_id;
+        let payer = v.payment.payer;
+        let evidence = req.evidence_hash.unwrap_or_default();
+        let kind = if v.mode == PaymentMode::Escrow { Kind::Authorize } else { Kind::Charge };
+        let network = self.verifier.network();
+
+        // Claim the payment, or wait for / replay whoever claimed it first.
+        let wait_until = Instant::now() + self.cfg.duplicate_wait;
+        let _guard = loop {
+            let claim = match self.store.claim(id, kind, payer, v.amount, evidence, &network).await {
+                Ok(c) => c,
+                Err(e) => return self.store_error(e, payer, id),
+            };
+            match claim {
+                Claim::Mine => {
+                    self.inflight.lock().expect("inflight lock").insert(id);
+                    break InflightGuard { set: &self.inflight, id };
+                }
+                Claim::Taken(r) if r.settled => {
+                    self.metrics.settle_replayed.inc();
+                    return self.from_record(&r);
+                }
+                Claim::Taken(r) => {
+                    let ours_live = r.owner == self.store.owner() && self.inflight.lock().expect("inflight lock").contains(&id);
+                    if !ours_live {
+                        if let Err(e) = self.recover(&r).await {
+                            return self.store_error(e, payer, id);
+                        }
+                        continue;
+                    }
+                    if Instant::now() > wait_until {
+                        return self.failure(Rejected {
+                            refusal: Refusal::new(Reason::UnexpectedSettleError, "the first settle request for this payment is still in progress; retry later"),
+                            payer: Some(payer),
+                            payment_id: Some(id),
+                        });
+                    }
+                    tokio::time::sleep(self.cfg.receipt_poll / 2).await;
+                }
+            }
+        };
+
+        // Verify against the chain now that nobody else can submit this payment.
+        if let Err(rej) = self.verifier.check_chain(&v, evidence).await {
+            if rej.refusal.reason == Reason::NonceAlreadyUsed {
+                // Settled by us before a crash (or by a transaction that was not yet recorded)?
+                if let Some(done) = self.settled_by_us(id, kind).await {
+                    return done;
+                }
+            }
+            let _ = self.store.release(id).await;
+            return self.failure(rej);
+        }
+
+        let fail = |reason: Reason, message: String, tx: Option<B256>| {
+            let mut r = self.failure(Rejected { refusal: Refusal::new(reason, message), payer: Some(payer), payment_id: Some(id) });
+            r.transaction = tx.map(|t| t.to_string()).unwrap_or_default();
+            r
+        };
+
+        match (&self.batcher, v.mode) {
+            (Some(batcher), PaymentMode::Exact | PaymentMode::Upto) => match batcher.settle(v.batch_item(evidence), id).await {
+                BatchResult::Settled { tx, batch_id, amount } => self.record_success(id, payer, tx, amount, Some(batch_id), evidence).await,
+                BatchResult::ItemFailed { tx, reason } => {
+                    if let Some(done) = self.settled_by_us(id, kind).await {
+                        return done;
+                    }
+                    let _ = self.store.release(id).await;
+                    fail(Reason::InvalidTransactionState, format!("the batch skipped this payment: {reason}"), Some(tx))
+                }
+                BatchResult::Reverted { tx } => {
+                    let _ = self.store.release(id).await;
+                    fail(Reason::InvalidTransactionState, "the batch transaction reverted".into(), Some(tx))
+                }
+                BatchResult::Error { message, maybe_mined } => {
+                    if !maybe_mined {
+                        let _ = self.store.release(id).await;
+                    }
+                    fail(Reason::UnexpectedSettleError, message, None)
+                }
+            },
+            _ => {
+                let label = if v.mode == PaymentMode::Escrow { "authorize" } else { "charge" };
+                let settlement = self.verifier.contracts().settlement;
+                match self.submitter.submit(label, settlement, v.settlement_call(evidence)).await {
+                    Ok(receipt) if receipt.status() => {
+                        self.record_success(id, payer, receipt.transaction_hash, v.amount, None, evidence).await
+                    }
+                    Ok(receipt) => {
+                        let _ = self.store.release(id).await;
+                        fail(Reason::InvalidTransactionState, format!("{label} reverted on chain"), Some(receipt.transaction_hash))
+                    }
+                    Err(SubmitError::WouldRevert { reason, .. }) => {
+                        let _ = self.store.release(id).await;
+                        fail(Reason::InvalidTransactionState, format!("{label} would revert: {reason}"), None)
+                    }
+                    Err(e @ SubmitError::Send { .. }) => {
+                        let _ = self.store.release(id).await;
+                        fail(Reason::UnexpectedSettleError, e.to_string(), None)
+                    }
+                    // Not mined yet: the claim stays; a retry recovers it from the chain.
+                    Err(e @ SubmitError::NotMined { .. }) => fail(Reason::UnexpectedSettleError, e.to_string(), None),
+                }
+            }
+        }
+    }
+
+    async fn record_success(&self, id: B256, payer: Address, tx: B256, amount: U256, batch_id: Option<U256>, evidence: B256) -> SettleResponse {
+        if let Err(e) = self.store.mark_settled(id, tx, amount, batch_id).await {
+            // The chain is the truth: the payment is settled even if recording it failed; a
+            // retry finds it through the chain's events.
+            tracing::error!(payment_id = %id, %tx, error = %e, "settled but not recorded");
+        }
+        tracing::info!(payment_id = %id, %payer, %tx, %amount, evidence = %evidence, "payment settled");
+        SettleResponse {
+            success: true,
+            error_reason: None,
+            error_message: None,
+            payer: Some(payer),
+            transaction: tx.to_string(),
+            network: self.verifier.network(),
+            amount: Some(amount.to_string()),
+            payment_id: Some(id),
+            batch_id: batch_id.filter(|b| !b.is_zero()).map(|b| b.to_string()),
+        }
+    }
+
+    /// The settlement event of `id` on chain, if it settled through our contract by us.
+    async fn settled_by_us(&self, id: B256, kind: Kind) -> Option<SettleResponse> {
+        let found = self.find_on_chain(id, kind).await.ok().flatten()?;
+        if found.facilitator != self.verifier.facilitator() {
+            return None;
+        }
+        let record = self.store.get(id).await.ok().flatten();
+        let payer = record.as_ref().map(|r| r.payer).unwrap_or_default();
+        let evidence = record.map(|r| r.evidence_hash).unwrap_or_default();
+        let batch = (!found.batch_id.is_zero()).then_some(found.batch_id);
+        Some(self.record_success(id, payer, found.tx, found.amount, batch, evidence).await)
+    }
+
+    /// Looks the payment's `PaymentCharged` / `PaymentAuthorized` event up on chain.
+    pub async fn find_on_chain(&self, id: B256, kind: Kind) -> Result<Option<OnChain>, String> {
+        let c = self.verifier.contracts();
+        let signature = match kind {
+            Kind::Charge => X402Settlement::PaymentCharged::SIGNATURE_HASH,
+            Kind::Authorize => X402Settlement::PaymentAuthorized::SIGNATURE_HASH,
+        };
+        let filter = Filter::new().address(c.settlement).event_signature(signature).topic1(id).from_block(c.deploy_block);
+        let logs = self.verifier.chain().provider().get_logs(&filter).await.map_err(|e| e.to_string())?;
+        let Some(log) = logs.last() else { return Ok(None) };
+        let tx = log.transaction_hash.unwrap_or_default();
+        Ok(match kind {
+            Kind::Charge => log.log_decode::<X402Settlement::PaymentCharged>().ok().map(|l| {
+                let d = l.inner.data;
+                OnChain { tx, amount: d.amount, batch_id: d.batchId, facilitator: d.facilitator }
+            }),
+            Kind::Authorize => log.log_decode::<X402Settlement::PaymentAuthorized>().ok().map(|l| {
+                let d = l.inner.data;
+                OnChain { tx, amount: d.amount, batch_id: U256::ZERO, facilitator: d.facilitator }
+            }),
+        })
+    }
+
+    /// Resolves a pending claim nobody is working on: settled on chain → recorded as settled;
+    /// otherwise the claim is dropped so the payment can be settled afresh.
+    pub async fn recover(&self, r: &Record) -> Result<(), StoreError> {
+        if !self.store.take_over(r.payment_id, &r.owner).await? {
+            return Ok(()); // changed meanwhile; the caller re-reads it
+        }
+        match self.find_on_chain(r.payment_id, r.kind).await {
+            Ok(Some(found)) => {
+                tracing::info!(payment_id = %r.payment_id, tx = %found.tx, "recovered a settlement from the chain");
+                let batch = (!found.batch_id.is_zero()).then_some(found.batch_id);
+                self.store.mark_settled(r.payment_id, found.tx, found.amount, batch).await
+            }
+            Ok(None) => {
+                tracing::info!(payment_id = %r.payment_id, "abandoned claim with no settlement on chain; releasing it");
+                self.store.release(r.payment_id).await
+            }
+            Err(e) => {
+                tracing::warn!(payment_id = %r.payment_id, error = %e, "cannot check the chain for an abandoned claim");
+                Ok(())
+            }
+        }
+    }
+
+    /// Recovers every claim left pending by earlier processes (run at start).
+    pub async fn recover_orphans(&self) -> Result<usize, StoreError> {
+        let orphans = self.store.orphans().await?;
+        for r in &orphans {
+            self.recover(r).await?;
+        }
+        Ok(orphans.len())
+    }
+}

@@ -1,0 +1,199 @@
+//! Sends the facilitator's transactions: one local nonce counter (resynchronised from the chain
+//! whenever the node disagrees), EIP-1559 fees, re-sending with bumped fees when a transaction
+//! stays unmined, and waiting for the receipt.
+//!
+//! Nonces are assigned under a lock and the transaction is handed to the node before the lock is
+//! released, so concurrent settlements (and several batches in flight) get consecutive nonces
+//! in the order the node sees them.
+
+use std::time::{Duration, Instant};
+
+use alloy::network::{Ethereum, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, TxHash};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use tokio::sync::Mutex;
+
+use crate::chain::describe_revert;
+use crate::metrics::Metrics;
+
+/// Tuning of the submitter.
+#[derive(Debug, Clone)]
+pub struct SubmitConfig {
+    /// How often receipts are polled.
+    pub receipt_poll: Duration,
+    /// How long a transaction may stay unmined before it is re-sent with higher fees.
+    pub bump_after: Duration,
+    /// Most re-sends of one transaction.
+    pub max_bumps: u32,
+}
+
+/// Why a transaction did not make it on chain.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Gas estimation reverted: the call would fail; nothing was sent.
+    #[error("{label} would revert: {reason}")]
+    WouldRevert {
+        /// The call.
+        label: &'static str,
+        /// Decoded revert.
+        reason: String,
+    },
+    /// The node refused the transaction or could not be reached.
+    #[error("sending {label} failed: {message}")]
+    Send {
+        /// The call.
+        label: &'static str,
+        /// Node or transport message.
+        message: String,
+    },
+    /// The transaction stayed unmined through every fee bump.
+    #[error("{label} not mined after {bumps} fee bumps (hashes {hashes:?})")]
+    NotMined {
+        /// The call.
+        label: &'static str,
+        /// Bumps tried.
+        bumps: u32,
+        /// Every hash sent.
+        hashes: Vec<TxHash>,
+    },
+}
+
+/// The facilitator's transaction sender.
+#[derive(Debug)]
+pub struct Submitter {
+    provider: DynProvider<Ethereum>,
+    from: Address,
+    chain_id: u64,
+    next_nonce: Mutex<Option<u64>>,
+    cfg: SubmitConfig,
+    metrics: Metrics,
+}
+
+/// Gas limit headroom over the estimate, in percent: other transactions in the same block can
+/// change storage the estimate saw (warm/cold slots, policy buckets).
+const GAS_HEADROOM_PERCENT: u64 = 30;
+
+/// Fee increase per re-send, in percent; nodes require at least 10 % to replace a transaction.
+const BUMP_PERCENT: u128 = 20;
+
+fn is_nonce_error(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("nonce too low") || m.contains("nonce too high") || m.contains("invalid nonce") || m.contains("already known")
+}
+
+impl Submitter {
+    /// A submitter sending from `from` through `provider` (which must sign for `from`).
+    pub fn new(provider: DynProvider<Ethereum>, from: Address, chain_id: u64, cfg: SubmitConfig, metrics: Metrics) -> Self {
+        Self { provider, from, chain_id, next_nonce: Mutex::new(None), cfg, metrics }
+    }
+
+    /// The sending address.
+    pub fn from(&self) -> Address {
+        self.from
+    }
+
+    /// Sends a call to `to`, re-sending with higher fees while unmined, and returns its receipt
+    /// (which may show a revert: the caller decides what that means).
+    pub async fn submit(&self, label: &'static str, to: Address, input: Bytes) -> Result<TransactionReceipt, SubmitError> {
+        let base = TransactionRequest::default().with_from(self.from).with_to(to).with_input(input);
+        let gas = match self.provider.estimate_gas(base.clone()).await {
+            Ok(g) => g + g * GAS_HEADROOM_PERCENT / 100,
+            Err(e) => {
+                let reason = match e.as_error_resp() {
+                    Some(p) => p.as_revert_data().map(|d| describe_revert(&d)).unwrap_or_else(|| p.message.to_string()),
+                    None => return Err(SubmitError::Send { label, message: e.to_string() }),
+                };
+                return Err(SubmitError::WouldRevert { label, reason });
+            }
+        };
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(|e| SubmitError::Send { label, message: format!("fee estimate: {e}") })?;
+        let mut tx = base
+            .with_gas_limit(gas)
+            .with_chain_id(self.chain_id)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+
+        let (nonce, first) = self.send_new(label, &mut tx).await?;
+        let mut hashes = vec![first];
+        let mut sent_at = Instant::now();
+        let mut bumps = 0u32;
+        loop {
+            tokio::time::sleep(self.cfg.receipt_poll).await;
+            for h in hashes.iter().rev() {
+                match self.provider.get_transaction_receipt(*h).await {
+                    Ok(Some(r)) => return Ok(r),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(tx = %h, error = %e, "receipt poll failed; retrying"),
+                }
+            }
+            if sent_at.elapsed() < self.cfg.bump_after {
+                continue;
+            }
+            if bumps >= self.cfg.max_bumps {
+                return Err(SubmitError::NotMined { label, bumps, hashes });
+            }
+            bumps += 1;
+            let max_fee = tx.max_fee_per_gas.unwrap_or_default();
+            let tip = tx.max_priority_fee_per_gas.unwrap_or_default();
+            tx.set_max_fee_per_gas(max_fee + max_fee * BUMP_PERCENT / 100 + 1);
+            tx.set_max_priority_fee_per_gas(tip + tip * BUMP_PERCENT / 100 + 1);
+            match self.provider.send_transaction(tx.clone()).await {
+                Ok(p) => {
+                    self.metrics.tx_bumped.inc();
+                    tracing::warn!(label, nonce, bump = bumps, tx = %p.tx_hash(), "transaction unmined; re-sent with higher fees");
+                    hashes.push(*p.tx_hash());
+                }
+                // "nonce too low": one of the sent versions was mined meanwhile; keep polling.
+                Err(e) if is_nonce_error(&e.to_string()) => {}
+                Err(e) => tracing::warn!(label, nonce, error = %e, "fee bump refused; keeping the earlier transaction"),
+            }
+            sent_at = Instant::now();
+        }
+    }
+
+    /// Assigns the next nonce and hands the transaction to the node; resynchronises the nonce
+    /// from the chain when the node rejects ours.
+    async fn send_new(&self, label: &'static str, tx: &mut TransactionRequest) -> Result<(u64, TxHash), SubmitError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut guard = self.next_nonce.lock().await;
+            let nonce = match *guard {
+                Some(n) => n,
+                None => {
+                    let n = self
+                        .provider
+                        .get_transaction_count(self.from)
+                        .pending()
+                        .await
+                        .map_err(|e| SubmitError::Send { label, message: format!("nonce lookup: {e}") })?;
+                    self.metrics.nonce_resync.inc();
+                    n
+                }
+            };
+            tx.set_nonce(nonce);
+            match self.provider.send_transaction(tx.clone()).await {
+                Ok(pending) => {
+                    *guard = Some(nonce + 1);
+                    self.metrics.tx_sent.inc();
+                    return Ok((nonce, *pending.tx_hash()));
+                }
+                Err(e) => {
+                    // Whatever happened, our counter may be wrong: read it from the chain next time.
+                    *guard = None;
+                    let msg = e.to_string();
+                    if is_nonce_error(&msg) && attempts < 4 {
+                        tracing::warn!(label, nonce, error = %msg, "nonce rejected; resynchronising from the chain");
+                        continue;
+                    }
+                    return Err(SubmitError::Send { label, message: msg });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The facilitator's HTTP bodies: x402's `/verify`, `/settle` and `/supported` shapes, plus the
+//! escrow endpoints. Payloads and requirements are taken as raw JSON so that a malformed one is
+//! answered with an `invalidReason` naming the field, as x402 expects, not a bare HTTP 422.
+
+use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+pub use x402_client::header::SettleResponse;
+use x402_client::requirements::amount;
+
+/// Body of `POST /verify`, `POST /settle` and `POST /escrow/authorize`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequest {
+    /// Protocol version of the request (optional; the payload's own version decides).
+    #[serde(default)]
+    pub x402_version: Option<u8>,
+    /// The `PaymentPayload` object, or (version 1 style) its base64 header string.
+    #[serde(default, alias = "paymentHeader")]
+    pub payment_payload: serde_json::Value,
+    /// The `PaymentRequirements` the provider issued.
+    #[serde(default)]
+    pub payment_requirements: serde_json::Value,
+    /// Settle only: hash of the evidence of the work paid for (zero when absent).
+    #[serde(default)]
+    pub evidence_hash: Option<B256>,
+    /// Settle only, `upto`: amount to settle (at most the signed maximum); defaults to the
+    /// requirements' amount.
+    #[serde(default, with = "opt_amount")]
+    pub amount: Option<U256>,
+}
+
+/// Serde for optional decimal amounts.
+mod opt_amount {
+    use alloy::primitives::U256;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<U256>, D::Error> {
+        #[derive(Deserialize)]
+        struct W(#[serde(with = "x402_client::requirements::amount")] U256);
+        Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+/// x402 `VerifyResponse`, with the human-readable message and payment id added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResponse {
+    /// Whether the payment may be accepted.
+    pub is_valid: bool,
+    /// The failure code, when not valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_reason: Option<String>,
+    /// What exactly was wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_message: Option<String>,
+    /// The payer, when the payload named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<Address>,
+    /// The id the settlement contract gives this payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<B256>,
+}
+
+/// One (scheme, network) this facilitator settles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedKind {
+    /// Protocol version.
+    pub x402_version: u8,
+    /// Scheme.
+    pub scheme: String,
+    /// CAIP-2 network.
+    pub network: String,
+    /// Our settlement parameters: contracts, tokens, facilitator, fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+}
+
+/// x402 `GET /supported`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedResponse {
+    /// Supported kinds.
+    pub kinds: Vec<SupportedKind>,
+    /// Extensions implemented.
+    pub extensions: Vec<String>,
+    /// Signer addresses per CAIP-2 pattern.
+    pub signers: std::collections::BTreeMap<String, Vec<Address>>,
+}
+
+/// Body of `POST /escrow/capture`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureRequest {
+    /// The escrow.
+    pub payment_id: B256,
+    /// Gross amount to capture.
+    #[serde(with = "amount")]
+    pub amount: U256,
+    /// Evidence of the work this capture pays for; also the idempotency key of the capture.
+    pub evidence_hash: B256,
+}
+
+/// Body of `POST /escrow/void`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VoidRequest {
+    /// The escrow.
+    pub payment_id: B256,
+}
+
+/// Answer of the escrow operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EscrowResponse {
+    /// Whether the operation happened (or had already happened).
+    pub success: bool,
+    /// Failure code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_reason: Option<String>,
+    /// Failure detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The escrow.
+    pub payment_id: B256,
+    /// Transaction hash ("" when none).
+    pub transaction: String,
+    /// Amount moved, decimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// CAIP-2 network.
+    pub network: String,
+}
+
+/// A JSON problem for requests the service cannot interpret at all (not x402 refusals).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Problem {
+    /// Short code.
+    pub error: String,
+    /// Detail.
+    pub message: String,
+}
