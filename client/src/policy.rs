@@ -1,0 +1,154 @@
+//! The payer's on-chain spending policy: set it with a transaction from the payer, or have the
+//! payer sign it ([`crate::permit::policy`]) and let anyone (a facilitator, a relayer) submit it.
+//!
+//! The contract enforces the policy on every settlement, so even a facilitator that ignores the
+//! local [`crate::budget`] cannot charge beyond it.
+
+use alloy::network::Ethereum;
+use alloy::primitives::{Address, TxHash, U256};
+use alloy::providers::Provider;
+use x402_bindings::X402Settlement;
+
+use crate::permit::{PermitError, PolicySignature, SpendingPolicyPermit};
+
+/// A payer's budget for one token, as the contract stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Largest single settlement (0 = no limit).
+    pub max_per_payment: u128,
+    /// Most spent over any `period` seconds (0 = no limit).
+    pub max_per_period: u128,
+    /// Rolling period in seconds (required with `max_per_period`).
+    pub period: u32,
+}
+
+impl Policy {
+    /// Rejects what the contract would reject with `InvalidPolicy`, naming the field.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.max_per_period != 0 && self.period == 0 {
+            return Err(PolicyError::Invalid { field: "period", reason: "must be non-zero when maxPerPeriod is set".into() });
+        }
+        Ok(())
+    }
+
+    fn to_call(self) -> x402_bindings::settlement::IX402Settlement::SpendingPolicy {
+        x402_bindings::settlement::IX402Settlement::SpendingPolicy { maxPerPayment: self.max_per_payment, maxPerPeriod: self.max_per_period, period: self.period }
+    }
+}
+
+/// Why a policy could not be set or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A field the contract would reject.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Signing failed.
+    #[error(transparent)]
+    Permit(#[from] PermitError),
+    /// The chain call or transaction failed (revert data decoded where known).
+    #[error("{action} failed: {source}")]
+    Chain {
+        /// What was attempted.
+        action: &'static str,
+        /// The contract or transport error.
+        source: alloy::contract::Error,
+    },
+    /// The transaction was mined but reverted.
+    #[error("{action} transaction {tx} reverted")]
+    Reverted {
+        /// What was attempted.
+        action: &'static str,
+        /// Its hash.
+        tx: TxHash,
+    },
+    /// Waiting for the receipt failed.
+    #[error("waiting for the {action} receipt failed: {source}")]
+    Receipt {
+        /// What was attempted.
+        action: &'static str,
+        /// Why.
+        source: alloy::providers::PendingTransactionError,
+    },
+}
+
+fn chain(action: &'static str) -> impl FnOnce(alloy::contract::Error) -> PolicyError {
+    move |source| PolicyError::Chain { action, source }
+}
+
+/// Sets the policy with a transaction sent by the provider's wallet (which must be the payer),
+/// and waits until it is mined.
+pub async fn set_policy<P: Provider<Ethereum>>(provider: P, settlement: Address, token: Address, policy: Policy) -> Result<TxHash, PolicyError> {
+    policy.validate()?;
+    let contract = X402Settlement::new(settlement, provider);
+    let pending = contract.setSpendingPolicy(token, policy.to_call()).send().await.map_err(chain("setSpendingPolicy"))?;
+    let receipt = pending.get_receipt().await.map_err(|source| PolicyError::Receipt { action: "setSpendingPolicy", source })?;
+    if !receipt.status() {
+        return Err(PolicyError::Reverted { action: "setSpendingPolicy", tx: receipt.transaction_hash });
+    }
+    Ok(receipt.transaction_hash)
+}
+
+/// Builds the policy permit for `payer`, reading its current `policyNonces` from the chain.
+pub async fn policy_permit<P: Provider<Ethereum>>(
+    provider: P,
+    settlement: Address,
+    payer: Address,
+    token: Address,
+    policy: Policy,
+    deadline: u64,
+) -> Result<SpendingPolicyPermit, PolicyError> {
+    policy.validate()?;
+    let chain_id = provider.get_chain_id().await.map_err(|e| chain("eth_chainId")(alloy::contract::Error::TransportError(e)))?;
+    let contract = X402Settlement::new(settlement, provider);
+    let nonce: U256 = contract.policyNonces(payer).call().await.map_err(chain("policyNonces"))?;
+    Ok(SpendingPolicyPermit {
+        chain_id,
+        settlement,
+        payer,
+        token,
+        max_per_payment: policy.max_per_payment,
+        max_per_period: policy.max_per_period,
+        period: policy.period,
+        nonce,
+        deadline,
+    })
+}
+
+/// Submits a payer's signed policy from the provider's wallet (any account) and waits for it.
+pub async fn submit_policy_signature<P: Provider<Ethereum>>(provider: P, signed: &PolicySignature) -> Result<TxHash, PolicyError> {
+    let p = &signed.permit;
+    let contract = X402Settlement::new(p.settlement, provider);
+    let pending = contract
+        .setSpendingPolicyBySig(p.payer, p.token, p.policy(), U256::from(p.deadline), signed.signature.clone())
+        .send()
+        .await
+        .map_err(chain("setSpendingPolicyBySig"))?;
+    let receipt = pending.get_receipt().await.map_err(|source| PolicyError::Receipt { action: "setSpendingPolicyBySig", source })?;
+    if !receipt.status() {
+        return Err(PolicyError::Reverted { action: "setSpendingPolicyBySig", tx: receipt.transaction_hash });
+    }
+    Ok(receipt.transaction_hash)
+}
+
+/// How much `payer` may still settle in `token` right now under its policy.
+pub async fn remaining_budget<P: Provider<Ethereum>>(provider: P, settlement: Address, payer: Address, token: Address) -> Result<U256, PolicyError> {
+    X402Settlement::new(settlement, provider).remainingBudget(payer, token).call().await.map_err(chain("remainingBudget"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_is_required_with_a_period_limit() {
+        let p = Policy { max_per_payment: 0, max_per_period: 10, period: 0 };
+        assert!(matches!(p.validate(), Err(PolicyError::Invalid { field: "period", .. })));
+        assert!(Policy { period: 60, ..p }.validate().is_ok());
+        assert!(Policy::default().validate().is_ok(), "all zero removes the policy");
+    }
+}
