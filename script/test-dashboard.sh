@@ -6,8 +6,8 @@
 # after-hook), and the database is dropped.
 #
 # Needs: PostgreSQL at DATABASE_URL's server (script/setup.sh), Chromium (installed here through
-# script/ensure-chromium.sh), the dashboard build (script/build-dashboard.sh) and the Rust binaries
-# (built here). Extra arguments go to `node --test` (e.g. --test-name-pattern=token).
+# script/ensure-chromium.sh), the dashboard build (script/build-dashboard.sh) and x402-api (built
+# here; cargo does nothing when it is up to date). Extra arguments go to `node --test` (e.g. --test-name-pattern=token).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=script/lib.sh
@@ -19,9 +19,8 @@ ensure_postgres
 "$ROOT/script/ensure-chromium.sh"
 "$ROOT/script/build-dashboard.sh"
 
-info "cargo build (x402-indexer, x402-classifier, x402-api: their migrations and the API server)"
-cargo build --locked -p x402-indexer -p x402-classifier -p x402-api --bins \
-  || die "building the Rust binaries the dashboard test runs failed (output above)"
+info "cargo build -p x402-api"
+cargo build --locked -p x402-api --bin x402-api || die "building x402-api failed (output above)"
 
 info "dashboard browser test (node --test, Chromium via playwright-core)"
 # node resolves playwright-core from dashboard/node_modules (the spec lives under dashboard/).

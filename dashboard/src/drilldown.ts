@@ -20,12 +20,33 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 
+/**
+ * What the profile being drawn knows: the token amounts are shown in, and names for addresses
+ * (this payer, its payees, the token) so a funding path reads "its payee → this payer".
+ */
+const context: { token: Token | null; names: Map<string, string> } = { token: null, names: new Map() };
+
 /** An address or hash in monospace, shortened, with the full value as tooltip and data-full. */
 function hexNode(v: string): HTMLElement {
   const code = el("code", "mono", shortHex(v, 6));
   code.title = v;
   code.dataset.full = v.toLowerCase();
-  return code;
+  const name = context.names.get(v.toLowerCase());
+  if (!name) return code;
+  const span = el("span", "named");
+  span.append(code, el("span", "name", ` (${name})`));
+  return span;
+}
+
+const AMOUNT_KEY = /^(amount|volume|usual_amount|back_amount|revenue)$/;
+
+/** A raw token amount in the profile's token, with the raw value as tooltip and data-raw. */
+function amountNode(raw: string | number): HTMLElement {
+  const t = context.token;
+  const span = el("span", undefined, t ? fmtAmount(units(raw, t.decimals), t.symbol) : String(raw));
+  span.title = `${raw} raw units`;
+  span.dataset.raw = String(raw);
+  return span;
 }
 
 function isObject(v: unknown): v is Obj {
@@ -37,6 +58,7 @@ function valueNode(v: Json, key = ""): Node {
   if (v === null) return document.createTextNode("–");
   if (typeof v === "string") {
     if (ADDRESS.test(v) || HASH.test(v)) return hexNode(v);
+    if (AMOUNT_KEY.test(key) && /^\d+$/.test(v)) return amountNode(v);
     if (/(^|_)(at|time|timestamp)$/.test(key) && !Number.isNaN(Date.parse(v))) return document.createTextNode(fmtTime(v));
     return document.createTextNode(v);
   }
@@ -143,7 +165,8 @@ const AMOUNT_KEYS = ["amount", "value"];
 const TIME_KEYS = ["time", "block_time", "timestamp", "at"];
 
 /** The path drawn as wallet → wallet boxes, each hop with its transaction, amount and time. */
-function hopChain(hops: Obj[], token: Token | null): HTMLElement {
+function hopChain(hops: Obj[]): HTMLElement {
+  const token = context.token;
   const box = el("div", "hops");
   box.dataset.hops = String(hops.length);
   for (const h of hops) {
@@ -152,15 +175,27 @@ function hopChain(hops: Obj[], token: Token | null): HTMLElement {
     const line = el("div");
     line.append(valueNode(h.from ?? null), el("span", "arrow", " → "), valueNode(h.to ?? null));
     hop.append(line);
-    for (const [k, v] of Object.entries(h)) {
-      if (k === "from" || k === "to") continue;
-      const d = el("div", "k-note");
-      if (AMOUNT_KEYS.includes(k) && (typeof v === "string" || typeof v === "number") && token) {
-        d.dataset.raw = String(v);
-        d.append(`${humanize(k)}: ${fmtAmount(units(v, token.decimals), token.symbol)}`);
-      } else {
-        d.append(`${TX_KEYS.includes(k) ? "Tx" : humanize(k)}: `, valueNode(v, TIME_KEYS.includes(k) ? "time" : k));
+    // The facts an analyst checks first, in that order; the rest (log index…) is in the raw evidence.
+    const pick = (keys: string[]) => keys.find((k) => h[k] !== undefined && h[k] !== null);
+    const tx = pick(TX_KEYS);
+    const amount = pick(AMOUNT_KEYS);
+    const time = pick(TIME_KEYS);
+    if (amount) {
+      const d = el("div", "amount");
+      d.append(amountNode(h[amount] as string));
+      if (h.token && typeof h.token === "string" && token && h.token.toLowerCase() !== token.address.toLowerCase()) {
+        d.append(" of token ", hexNode(h.token));
       }
+      hop.append(d);
+    }
+    if (tx) {
+      const d = el("div", "k-note");
+      d.append("tx ", valueNode(h[tx] ?? null));
+      hop.append(d);
+    }
+    if (time || h.block !== undefined) {
+      const d = el("div", "k-note");
+      d.append([time ? fmtTime(String(h[time])) : null, h.block !== undefined ? `block ${h.block}` : null].filter(Boolean).join(" · "));
       hop.append(d);
     }
     box.append(hop);
@@ -199,6 +234,10 @@ function labelTable(labels: (Label & { address?: string })[], withAddress = fals
 /** Renders a payer profile into `root`; amounts are shown in `token`'s units. */
 export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token | null): void {
   root.textContent = "";
+  context.token = token;
+  context.names = new Map([[p.address.toLowerCase(), "this payer"]]);
+  for (const payee of p.topPayees) if (payee.address.toLowerCase() !== p.address.toLowerCase()) context.names.set(payee.address.toLowerCase(), "its payee");
+  if (token) context.names.set(token.address.toLowerCase(), token.symbol);
   const sym = token?.symbol ?? "";
 
   // The verdict.
@@ -311,7 +350,7 @@ export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token |
       const key = JSON.stringify(value);
       if (seenPaths.has(key)) continue;
       seenPaths.add(key);
-      const chain = hopChain(value as Obj[], token);
+      const chain = hopChain(value as Obj[]);
       const end = parent?.traced_to;
       if (isObject(end)) chain.append(endpointBox(end));
       const where = [ev.name, ...path.slice(0, -1)].join(" › ");

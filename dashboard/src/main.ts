@@ -70,17 +70,27 @@ function writeFilters(f: Filters, payer?: string | null): void {
   history.replaceState(null, "", qs ? `?${qs}` : location.pathname);
 }
 
+/** Shows the filters in the form; an open end shows the data's first or last day. */
 function fillForm(f: Filters): void {
-  (form.elements.namedItem("from") as HTMLInputElement).value = f.from ?? "";
-  (form.elements.namedItem("to") as HTMLInputElement).value = f.to ?? "";
+  (form.elements.namedItem("from") as HTMLInputElement).value = f.from ?? dataWindow?.from ?? "";
+  (form.elements.namedItem("to") as HTMLInputElement).value = f.to ?? dataWindow?.to ?? "";
   (form.elements.namedItem("bucket") as HTMLSelectElement).value = f.bucket;
   tokenSelect.value = f.token ?? "";
 }
 
+/** The form's filters; a date equal to the data's first or last day is left open, so a saved
+ * link keeps meaning "up to the latest day" as data arrives. */
 function formFilters(): Filters {
   const data = new FormData(form);
   const get = (k: string) => (data.get(k) as string | null) || undefined;
-  return { from: get("from"), to: get("to"), token: get("token"), bucket: get("bucket") === "week" ? "week" : "day" };
+  const from = get("from");
+  const to = get("to");
+  return {
+    from: from === dataWindow?.from ? undefined : from,
+    to: to === dataWindow?.to ? undefined : to,
+    token: get("token"),
+    bucket: get("bucket") === "week" ? "week" : "day",
+  };
 }
 
 async function loadTokens(): Promise<void> {

@@ -101,14 +101,14 @@ export function buildFixture() {
 
   // External payers: weekly cohorts; each pays on random days from its start to its end week.
   const external = [
-    { name: "alice", startWeek: 0, endWeek: 4, perWeek: 4, size: 1.5 },
-    { name: "bob", startWeek: 0, endWeek: 1, perWeek: 3, size: 0.8 }, // churns after week 1
-    { name: "carol", startWeek: 0, endWeek: 4, perWeek: 2, size: 3.0 },
-    { name: "dave", startWeek: 1, endWeek: 4, perWeek: 3, size: 0.5 },
-    { name: "erin", startWeek: 1, endWeek: 2, perWeek: 2, size: 2.0 },
-    { name: "frank", startWeek: 2, endWeek: 4, perWeek: 5, size: 0.3 },
-    { name: "grace", startWeek: 3, endWeek: 4, perWeek: 3, size: 1.2 },
-    { name: "heidi", startWeek: 4, endWeek: 4, perWeek: 2, size: 4.0 },
+    { name: "alice", startWeek: 0, endWeek: 4, perWeek: 4, size: 7.5 },
+    { name: "bob", startWeek: 0, endWeek: 1, perWeek: 3, size: 4 }, // churns after week 1
+    { name: "carol", startWeek: 0, endWeek: 4, perWeek: 2, size: 15 },
+    { name: "dave", startWeek: 1, endWeek: 4, perWeek: 3, size: 2.5 },
+    { name: "erin", startWeek: 1, endWeek: 2, perWeek: 2, size: 10 },
+    { name: "frank", startWeek: 2, endWeek: 4, perWeek: 5, size: 1.5 },
+    { name: "grace", startWeek: 3, endWeek: 4, perWeek: 3, size: 6 },
+    { name: "heidi", startWeek: 4, endWeek: 4, perWeek: 2, size: 20 },
   ];
   for (const x of external) {
     const payer = addr(`external:${x.name}`);
@@ -144,7 +144,7 @@ export function buildFixture() {
   for (const name of ["faucet-user-1", "faucet-user-2"]) {
     const payer = addr(name);
     const funding = transfer(START + 8 * DAY, TOKENS.usdc.address, W.faucet, payer, usdc(50), `fund:${name}`);
-    for (let d = 9; d < 30; d += 4) pay(START + d * DAY + 7 * HOUR, TOKENS.usdc.address, payer, PROVIDERS[1], usdc(1 + rand() * 3));
+    for (let d = 9; d < 30; d += 4) pay(START + d * DAY + 7 * HOUR, TOKENS.usdc.address, payer, PROVIDERS[1], usdc(3 + rand() * 3));
     expect(payer, "project_funded", { fundingTx: funding.tx, funder: W.faucet, labelTx: faucetLabel.tx, fundingAmount: funding.amount.toString() });
   }
 

@@ -4,7 +4,7 @@
 // playwright-core. Everything started here is stopped by `stopAll()`.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -57,8 +57,10 @@ function run(bin, args, env = {}) {
 }
 
 /**
- * Creates a fresh database, migrates it with the real binaries (indexer, then classifier, then
- * API, the order production uses) and loads the fixture. Returns its URL and the fixture's truth.
+ * Creates a fresh database, migrates it in the order production does (the indexer's migrations,
+ * the classifier's, then `x402-api migrate`) and loads the fixture. Returns its URL and the
+ * fixture's truth. The indexer's and classifier's migrations are their committed SQL files,
+ * applied in version order: this test needs their schema, not their binaries.
  */
 export function createPopulatedDatabase() {
   const server = serverUrl();
@@ -67,16 +69,20 @@ export function createPopulatedDatabase() {
   cleanups.push(() => psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]));
   const url = `${server}/${name}`;
   const env = { DATABASE_URL: url, CHAIN_ID: String(CHAIN_ID) };
-  run(BIN("x402-indexer"), ["migrate", "--database-url", url], env);
-  migrateClassifier(url, env);
+  for (const crate of ["indexer", "classifier"]) applyMigrations(url, join(ROOT, crate, "migrations"));
   run(BIN("x402-api"), ["migrate", "--database-url", url], env);
   const { sql, truth } = buildFixture();
   psql(url, [], sql);
   return { url, truth };
 }
 
-function migrateClassifier(url, env) {
-  run(BIN("x402-classifier"), ["migrate", "--database-url", url], env);
+/** Applies a crate's sqlx migration files (`<version>_<name>.sql`) in version order. */
+function applyMigrations(url, dir) {
+  const files = readdirSync(dir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort((a, b) => (BigInt(a.split("_")[0]) < BigInt(b.split("_")[0]) ? -1 : 1));
+  if (files.length === 0) throw new Error(`${dir} holds no migrations`);
+  for (const f of files) psql(url, ["-f", join(dir, f)]);
 }
 
 /** A TCP port nobody listens on right now. */
