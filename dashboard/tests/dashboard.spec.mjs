@@ -180,6 +180,13 @@ describe("dashboard", () => {
     assert.ok(d.sections.includes("cluster"), `no cluster section (${d.sections})`);
     assert.match(d.text, /Members7/);
     assert.match(d.text, /Same amount share100\.0%/);
+    // Its funding path runs two hops, through the farm's funder, back to the exchange.
+    const path = await page.$eval("#drilldown [data-evidence='funding_path']", (s) => ({
+      hops: s.querySelector(".hops")?.getAttribute("data-hops"),
+      end: s.querySelector("[data-end]")?.getAttribute("data-end"),
+    }));
+    assert.deepEqual(path, { hops: "2", end: "exchange" });
+    assert.ok(d.hexes.includes(lower(sybil[1].fundingTx)));
     mkdirSync(RUN_DIR, { recursive: true });
     await page.screenshot({ path: join(RUN_DIR, "dashboard.png"), fullPage: true });
   });

@@ -291,6 +291,11 @@ export function buildFixture() {
       funding_path: { hops: first ? [first] : [], traced_to: fundingEvent ? endpoint(fundingEvent.from) : { kind: "no_funding_history" } },
       project_share: { fifo: share, haircut: share, threshold: 0.5 },
     };
+    if (t.class === "suspected_sybil") {
+      // The farm's funder was itself funded from the exchange: a two-hop path.
+      const upstream = events.find((e) => e.kind === "transfer" && e.tx === hash("tx:fund:sybil-funder"));
+      payerEvidence.funding_path = { hops: [first, hop(upstream)], traced_to: endpoint(W.exchange) };
+    }
     if (t.class === "suspected_sybil") payerEvidence.cluster = { ...clusterStats, cluster_id: 1, root_funder: W.sybilFunder, in_group: true };
     if (t.class === "project_funded") payerEvidence.ecosystem_first_funder = rule.ecosystem_first_funder;
     if (t.class === "self_dealing") payerEvidence.self_dealing_payees = { count: 1, payees: [{ payee: PROVIDERS[2], flags: ["flow_back", "funding_link"], payments: mine.length }] };
