@@ -1,0 +1,17 @@
+//! Payer-side library for x402-settle.
+//!
+//! [`permit`] builds and signs what a payer (an agent's wallet) hands to a facilitator: the
+//! Permit2 `PermitWitnessTransferFrom` whose witness is the settlement contract's `PaymentTerms`,
+//! the payment id the contract will assign, the evidence hash a provider commits to, the Merkle
+//! tree a batch commits over its evidence, and the EIP-712 signature that binds a spending policy.
+//! Everything here mirrors `contracts/interfaces/IX402Settlement.sol` byte for byte; the tests in
+//! `client/tests/` settle signatures made here on the real contracts deployed to anvil.
+
+#![warn(missing_docs)]
+
+pub mod permit;
+pub mod budget;
+pub mod header;
+pub mod pay;
+pub mod policy;
+pub mod requirements;

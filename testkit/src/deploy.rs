@@ -1,0 +1,140 @@
+//! Runs the project's real deploy script against an anvil and reads what it wrote.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use alloy::providers::Provider;
+use serde::Deserialize;
+
+use crate::anvil::{Anvil, AnvilOptions};
+use crate::error::{ChainContext, Context, Error, Result};
+use crate::paths;
+
+/// One payment token of a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenInfo {
+    /// Token contract.
+    pub address: Address,
+    /// Its symbol (OPG, USDC on anvil).
+    pub symbol: String,
+    /// Its decimals.
+    pub decimals: u8,
+}
+
+/// `deployments/<chainId>.json` as `script/Deploy.s.sol` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Who sent the deployment transactions (owner of the demo tokens on anvil).
+    pub deployer: Address,
+    /// Owner of the settlement contract and the registry.
+    pub owner: Address,
+    /// Every contract was created in this block or later.
+    pub deploy_block: u64,
+    /// Permit2.
+    pub permit2: Address,
+    /// X402Settlement.
+    pub settlement: Address,
+    /// EcosystemRegistry.
+    pub registry: Address,
+    /// Payment tokens (anvil: OPG 18 decimals, USDC 6 decimals).
+    pub tokens: Vec<TokenInfo>,
+}
+
+impl Deployment {
+    /// Reads a deployments JSON file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).context(format!("reading {}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Setup(format!("{} is not a deployments file: {e}", path.display())))
+    }
+
+    /// The token with this symbol.
+    pub fn token(&self, symbol: &str) -> Result<&TokenInfo> {
+        self.tokens
+            .iter()
+            .find(|t| t.symbol == symbol)
+            .ok_or_else(|| Error::Setup(format!("deployment has no {symbol} token")))
+    }
+}
+
+/// Deploys with `script/deploy-local.sh` to the chain at `rpc_url`; the JSON lands in
+/// `deployments/testkit-<unique>.json` (forge may only write under deployments/), is copied to
+/// `out_file` and removed, so parallel tests never share a file.
+pub async fn deploy(rpc_url: &str, out_file: &Path) -> Result<Deployment> {
+    let root = paths::repo_root();
+    let rel = format!("deployments/testkit-{}.json", crate::unique_suffix());
+    let run_dir = out_file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let output = tokio::process::Command::new("bash")
+        .arg(root.join("script/deploy-local.sh"))
+        .current_dir(&root)
+        .env("RPC_URL", rpc_url)
+        .env("DEPLOYMENTS_FILE", &rel)
+        .env("RUN_DIR", &run_dir)
+        .output()
+        .await
+        .context("running script/deploy-local.sh")?;
+    let written = root.join(&rel);
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&written);
+        let log = std::fs::read_to_string(run_dir.join("deploy.log")).unwrap_or_default();
+        return Err(Error::Setup(format!(
+            "script/deploy-local.sh failed ({}):\n{}\n--- deploy.log ---\n{log}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    let copied = std::fs::copy(&written, out_file).context(format!("copying {rel} to {}", out_file.display()));
+    let _ = std::fs::remove_file(&written);
+    copied?;
+    Deployment::read(out_file)
+}
+
+/// An anvil with the project deployed on it.
+#[derive(Debug)]
+pub struct DevChain {
+    /// The node.
+    pub anvil: Anvil,
+    /// What the deploy script wrote.
+    pub deployment: Deployment,
+    /// The deployments file (pass it to the indexer's `--deployment`).
+    pub deployment_file: PathBuf,
+}
+
+impl DevChain {
+    /// Starts anvil with default options and deploys.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(AnvilOptions::default()).await
+    }
+
+    /// Starts anvil with `opts` and deploys with the real deploy script.
+    pub async fn start_with(opts: AnvilOptions) -> Result<Self> {
+        let anvil = Anvil::spawn_with(opts)?;
+        let dir = paths::scratch_dir("deploy").context("creating the deployment's scratch directory")?;
+        let deployment_file = dir.join("deployment.json");
+        let deployment = deploy(&anvil.url(), &deployment_file).await?;
+        Ok(Self { anvil, deployment, deployment_file })
+    }
+
+    /// Starts anvil from a state dumped earlier with its deployments file (see [`Self::dump`]).
+    pub async fn load(state: &Path, deployment_file: &Path, mut opts: AnvilOptions) -> Result<Self> {
+        opts.load_state = Some(state.to_path_buf());
+        let anvil = Anvil::spawn_with(opts)?;
+        let deployment = Deployment::read(deployment_file)?;
+        let code = anvil
+            .provider()
+            .get_code_at(deployment.settlement)
+            .await
+            .chain_context("reading the settlement contract's code")?;
+        if code.is_empty() {
+            return Err(Error::Setup(format!(
+                "state {} has no settlement contract at {}: delete it to reseed",
+                state.display(),
+                deployment.settlement
+            )));
+        }
+        Ok(Self { anvil, deployment, deployment_file: deployment_file.to_path_buf() })
+    }
+}

@@ -1,0 +1,345 @@
+//! A faulty JSON-RPC proxy: sits between the indexer and anvil and, on demand, answers with the
+//! failures real RPC providers produce (rate limits, server errors, hangs, cut-off bodies,
+//! duplicated logs, "range too large"). Faults are deterministic (every n-th matching request) and
+//! counted, so a test can assert they really happened.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::error::{Context, Result};
+
+/// Which faults to inject. `0` / `None` turns a fault off. "Every n" counts only the requests
+/// that match [`Faults::methods`] (all requests when it is empty).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Only requests calling one of these methods are subject to faults (empty = all).
+    pub methods: Vec<String>,
+    /// Every n-th matching request gets HTTP 429 Too Many Requests.
+    pub http_429_every: u64,
+    /// Every n-th matching request gets HTTP 500.
+    pub http_500_every: u64,
+    /// Every n-th matching request hangs for [`Faults::hang_for`] before getting HTTP 504.
+    pub hang_every: u64,
+    /// How long a hang lasts.
+    pub hang_for: Duration,
+    /// Every n-th matching request gets only the first half of anvil's answer, with status 200.
+    pub truncate_every: u64,
+    /// Every n-th matching `eth_getLogs` answer lists each log twice.
+    pub duplicate_logs_every: u64,
+    /// `eth_getLogs` spanning more blocks than this gets a JSON-RPC error (range too large).
+    pub max_log_range: Option<u64>,
+    /// The error message for a too-large range (default: Infura's).
+    pub range_error_message: Option<String>,
+}
+
+/// How many requests the proxy saw and how many of each fault it injected.
+#[derive(Debug, Default)]
+pub struct FaultStats {
+    /// Requests received.
+    pub requests: AtomicU64,
+    /// Requests matching the fault filter.
+    pub matched: AtomicU64,
+    /// 429s sent.
+    pub http_429: AtomicU64,
+    /// 500s sent.
+    pub http_500: AtomicU64,
+    /// Hangs.
+    pub hangs: AtomicU64,
+    /// Truncated answers.
+    pub truncated: AtomicU64,
+    /// `eth_getLogs` answers with duplicated logs.
+    pub duplicated: AtomicU64,
+    /// Range-too-large errors.
+    pub range_errors: AtomicU64,
+    /// Requests answered by anvil unmodified.
+    pub passed: AtomicU64,
+}
+
+impl FaultStats {
+    /// Total faults injected of every kind.
+    pub fn injected(&self) -> u64 {
+        [&self.http_429, &self.http_500, &self.hangs, &self.truncated, &self.duplicated, &self.range_errors]
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// One line for test logs.
+    pub fn summary(&self) -> String {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "requests={} matched={} 429={} 500={} hangs={} truncated={} duplicated={} range_errors={} passed={}",
+            g(&self.requests),
+            g(&self.matched),
+            g(&self.http_429),
+            g(&self.http_500),
+            g(&self.hangs),
+            g(&self.truncated),
+            g(&self.duplicated),
+            g(&self.range_errors),
+            g(&self.passed)
+        )
+    }
+}
+
+struct Shared {
+    upstream: String,
+    client: reqwest::Client,
+    faults: Mutex<Faults>,
+    stats: Arc<FaultStats>,
+}
+
+/// The running proxy; stops when dropped.
+pub struct FaultyProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FaultyProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultyProxy").field("addr", &self.addr).field("upstream", &self.shared.upstream).finish()
+    }
+}
+
+impl FaultyProxy {
+    /// Starts a proxy in front of `upstream` (an HTTP JSON-RPC URL), with no faults yet.
+    pub async fn start(upstream: &str) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the proxy")?;
+        let addr = listener.local_addr().context("reading the proxy's address")?;
+        let shared = Arc::new(Shared {
+            upstream: upstream.to_string(),
+            client: reqwest::Client::new(),
+            faults: Mutex::new(Faults::default()),
+            stats: Arc::new(FaultStats::default()),
+        });
+        let app = axum::Router::new().fallback(handle).with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    /// The proxy's URL (give this to the indexer).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the fault configuration (takes effect for the next request).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// Turns every fault off.
+    pub fn clear_faults(&self) {
+        self.set_faults(Faults::default());
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Arc<FaultStats> {
+        self.shared.stats.clone()
+    }
+}
+
+impl Drop for FaultyProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn hits(every: u64, n: u64) -> bool {
+    every != 0 && n % every == 0
+}
+
+fn methods_of(req: &Value) -> Vec<String> {
+    let one = |v: &Value| v.get("method").and_then(Value::as_str).map(str::to_string);
+    match req {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    }
+}
+
+fn parse_block(v: Option<&Value>) -> Option<u64> {
+    let s = v?.as_str()?;
+    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+}
+
+/// The number of blocks an `eth_getLogs` call spans, when both ends are numbers.
+fn log_span(call: &Value) -> Option<u64> {
+    if call.get("method")?.as_str()? != "eth_getLogs" {
+        return None;
+    }
+    let filter = call.get("params")?.get(0)?;
+    let from = parse_block(filter.get("fromBlock"))?;
+    let to = parse_block(filter.get("toBlock"))?;
+    Some(to.saturating_sub(from) + 1)
+}
+
+fn range_error(id: &Value, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32005, "message": message}})
+}
+
+async fn handle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let stats = &s.stats;
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    let faults = s.faults.lock().expect("faults lock").clone();
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        // Not ours to judge: let anvil answer malformed input.
+        Err(_) => return forward(&s, body).await,
+    };
+    let methods = methods_of(&request);
+    let matches = faults.methods.is_empty() || methods.iter().any(|m| faults.methods.contains(m));
+    if !matches {
+        stats.passed.fetch_add(1, Ordering::Relaxed);
+        return forward(&s, body).await;
+    }
+    let n = stats.matched.fetch_add(1, Ordering::Relaxed) + 1;
+
+    if hits(faults.http_429_every, n) {
+        stats.http_429.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], "rate limited by x402-testkit proxy")
+            .into_response();
+    }
+    if hits(faults.http_500_every, n) {
+        stats.http_500.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error injected by x402-testkit proxy").into_response();
+    }
+    if hits(faults.hang_every, n) {
+        stats.hangs.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(faults.hang_for).await;
+        return (StatusCode::GATEWAY_TIMEOUT, "upstream hang injected by x402-testkit proxy").into_response();
+    }
+
+    // Range errors are answered without asking anvil, per call (a batch may mix good and bad).
+    let message = faults.range_error_message.clone().unwrap_or_else(|| "query returned more than 10000 results".into());
+    let too_large = |call: &Value| faults.max_log_range.is_some_and(|max| log_span(call).is_some_and(|span| span > max));
+    let response_body = match &request {
+        Value::Object(_) if too_large(&request) => {
+            stats.range_errors.fetch_add(1, Ordering::Relaxed);
+            return json_response(range_error(request.get("id").unwrap_or(&Value::Null), &message).to_string().into());
+        }
+        Value::Array(calls) if calls.iter().any(too_large) => {
+            let ok: Vec<Value> = calls.iter().filter(|c| !too_large(c)).cloned().collect();
+            let mut answers: Vec<Value> = if ok.is_empty() {
+                Vec::new()
+            } else {
+                match upstream(&s, Value::Array(ok).to_string().into()).await {
+                    Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+                    Err(resp) => return resp,
+                }
+            };
+            for call in calls.iter().filter(|c| too_large(c)) {
+                stats.range_errors.fetch_add(1, Ordering::Relaxed);
+                answers.push(range_error(call.get("id").unwrap_or(&Value::Null), &message));
+            }
+            Bytes::from(Value::Array(answers).to_string())
+        }
+        _ => match upstream(&s, body).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        },
+    };
+
+    if hits(faults.truncate_every, n) {
+        stats.truncated.fetch_add(1, Ordering::Relaxed);
+        let cut = response_body.len() / 2;
+        return json_response(response_body.slice(..cut));
+    }
+    if hits(faults.duplicate_logs_every, n) && methods.iter().any(|m| m == "eth_getLogs") {
+        if let Some(doubled) = duplicate_logs(&request, &response_body) {
+            stats.duplicated.fetch_add(1, Ordering::Relaxed);
+            return json_response(doubled);
+        }
+    }
+    stats.passed.fetch_add(1, Ordering::Relaxed);
+    json_response(response_body)
+}
+
+/// Lists every log of the `eth_getLogs` answers twice, each copy right after the original.
+fn duplicate_logs(request: &Value, body: &[u8]) -> Option<Bytes> {
+    let mut answer: Value = serde_json::from_slice(body).ok()?;
+    let get_logs_ids: Vec<Value> = match request {
+        Value::Array(calls) => calls
+            .iter()
+            .filter(|c| c.get("method").and_then(Value::as_str) == Some("eth_getLogs"))
+            .filter_map(|c| c.get("id").cloned())
+            .collect(),
+        one => one.get("id").cloned().into_iter().collect(),
+    };
+    let mut changed = false;
+    let mut double = |item: &mut Value| {
+        if !get_logs_ids.contains(item.get("id").unwrap_or(&Value::Null)) {
+            return;
+        }
+        if let Some(Value::Array(logs)) = item.get_mut("result") {
+            if logs.is_empty() {
+                return;
+            }
+            *logs = logs.iter().flat_map(|l| [l.clone(), l.clone()]).collect();
+            changed = true;
+        }
+    };
+    match &mut answer {
+        Value::Array(items) => items.iter_mut().for_each(&mut double),
+        one => double(one),
+    }
+    changed.then(|| Bytes::from(answer.to_string()))
+}
+
+fn json_response(body: Bytes) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn forward(s: &Shared, body: Bytes) -> Response {
+    match upstream(s, body).await {
+        Ok(b) => json_response(b),
+        Err(resp) => resp,
+    }
+}
+
+async fn upstream(s: &Shared, body: Bytes) -> std::result::Result<Bytes, Response> {
+    let sent = s
+        .client
+        .post(&s.upstream)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    let bad_gateway = |e: reqwest::Error| (StatusCode::BAD_GATEWAY, format!("proxy upstream error: {e}")).into_response();
+    match sent {
+        Ok(r) => r.bytes().await.map_err(bad_gateway),
+        Err(e) => Err(bad_gateway(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_of_get_logs() {
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[{"fromBlock":"0x10","toBlock":"0x1f"}]});
+        assert_eq!(log_span(&call), Some(16));
+        let other = json!({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]});
+        assert_eq!(log_span(&other), None);
+    }
+
+    #[test]
+    fn duplicates_only_get_logs_answers() {
+        let req = json!([{"id":1,"method":"eth_getLogs"},{"id":2,"method":"eth_chainId"}]);
+        let body = json!([{"id":1,"result":[{"a":1},{"b":2}]},{"id":2,"result":"0x1"}]).to_string();
+        let out: Value = serde_json::from_slice(&duplicate_logs(&req, body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(out[0]["result"].as_array().unwrap().len(), 4);
+        assert_eq!(out[0]["result"][1], json!({"a":1}));
+        assert_eq!(out[1]["result"], json!("0x1"));
+    }
+}

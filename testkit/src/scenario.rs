@@ -1,0 +1,156 @@
+//! One end-to-end scenario: anvil with the project deployed, a fresh database migrated by the
+//! indexer, a funded traffic generator and the indexer command, optionally behind the faulty proxy.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::anvil::AnvilOptions;
+use crate::db::TestDb;
+use crate::deploy::DevChain;
+use crate::error::{Context, Result};
+use crate::indexer::IndexerCmd;
+use crate::paths;
+use crate::proxy::FaultyProxy;
+use crate::traffic::Traffic;
+use crate::truth::{self, TruthReport};
+
+/// The indexer's TOML settings a scenario may change (the rest come from the deployment file).
+#[derive(Debug, Clone)]
+pub struct IndexerSettings {
+    /// `finality_depth`.
+    pub finality_depth: u64,
+    /// `reorg_window`.
+    pub reorg_window: u64,
+    /// `poll_interval_ms`.
+    pub poll_interval_ms: u64,
+    /// `range.initial_blocks`.
+    pub initial_blocks: u64,
+    /// `range.max_blocks`.
+    pub max_blocks: u64,
+    /// `fetch.concurrency`.
+    pub concurrency: usize,
+    /// `fetch.rpc_timeout_secs`.
+    pub rpc_timeout_secs: u64,
+    /// `fetch.max_backoff_secs`.
+    pub max_backoff_secs: u64,
+}
+
+impl Default for IndexerSettings {
+    fn default() -> Self {
+        Self {
+            finality_depth: 12,
+            reorg_window: 64,
+            poll_interval_ms: 100,
+            initial_blocks: 2_000,
+            max_blocks: 100_000,
+            concurrency: 4,
+            rpc_timeout_secs: 5,
+            max_backoff_secs: 1,
+        }
+    }
+}
+
+impl IndexerSettings {
+    /// The TOML file contents.
+    pub fn to_toml(&self) -> String {
+        format!(
+            "finality_depth = {}\nreorg_window = {}\npoll_interval_ms = {}\n\n[range]\ninitial_blocks = {}\nmax_blocks = {}\n\n\
+             [fetch]\nconcurrency = {}\nrpc_timeout_secs = {}\nmax_backoff_secs = {}\n",
+            self.finality_depth,
+            self.reorg_window,
+            self.poll_interval_ms,
+            self.initial_blocks,
+            self.max_blocks,
+            self.concurrency,
+            self.rpc_timeout_secs,
+            self.max_backoff_secs
+        )
+    }
+}
+
+/// How to set a scenario up.
+#[derive(Debug, Clone)]
+pub struct ScenarioOptions {
+    /// anvil's options.
+    pub anvil: AnvilOptions,
+    /// The indexer's settings.
+    pub indexer: IndexerSettings,
+    /// Put the faulty proxy between the indexer and anvil.
+    pub proxy: bool,
+    /// Payer wallets to fund.
+    pub payers: usize,
+    /// Payee wallets.
+    pub payees: usize,
+    /// PostgreSQL server for the test database (default: [`crate::db::server_url`]).
+    pub pg_server: Option<String>,
+}
+
+impl Default for ScenarioOptions {
+    fn default() -> Self {
+        Self {
+            anvil: AnvilOptions::default(),
+            indexer: IndexerSettings::default(),
+            proxy: false,
+            payers: 4,
+            payees: 3,
+            pg_server: None,
+        }
+    }
+}
+
+/// Everything one end-to-end test needs.
+#[derive(Debug)]
+pub struct Scenario {
+    /// Traffic generator (sends straight to anvil).
+    pub traffic: Traffic,
+    /// The faulty proxy, when asked for.
+    pub proxy: Option<FaultyProxy>,
+    /// The indexer command (its RPC URL is the proxy's when there is one).
+    pub indexer: IndexerCmd,
+    /// Pool on the test database.
+    pub pool: PgPool,
+    /// The test database.
+    pub db: TestDb,
+    /// anvil with the deployment.
+    pub chain: DevChain,
+    /// The indexer's config file.
+    pub config_file: PathBuf,
+}
+
+impl Scenario {
+    /// Starts anvil, deploys, creates and migrates the database, funds the traffic generator.
+    /// `indexer_bin` is `env!("CARGO_BIN_EXE_x402-indexer")`; `seed` names the wallets.
+    pub async fn start(indexer_bin: &str, seed: &str, opts: ScenarioOptions) -> Result<Self> {
+        let chain = DevChain::start_with(opts.anvil.clone()).await?;
+        let db = match &opts.pg_server {
+            Some(server) => TestDb::create_on(server).await?,
+            None => TestDb::create().await?,
+        };
+        let proxy = if opts.proxy { Some(FaultyProxy::start(&chain.anvil.url()).await?) } else { None };
+        let rpc_url = proxy.as_ref().map_or_else(|| chain.anvil.url(), FaultyProxy::url);
+        let dir = paths::scratch_dir("scenario").context("creating the scenario directory")?;
+        let config_file = dir.join("indexer.toml");
+        std::fs::write(&config_file, opts.indexer.to_toml()).context("writing the indexer config")?;
+        let mut indexer = IndexerCmd::new(indexer_bin, &rpc_url, &db.url(), &chain.deployment_file)?;
+        indexer.global_args = vec!["--config".into(), config_file.display().to_string(), "--http-addr=".into()];
+        indexer.migrate().await?;
+        let pool = db.pool().await?;
+        let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), seed).await?;
+        traffic.fund(opts.payers, opts.payees, 1_000_000).await?;
+        Ok(Self { traffic, proxy, indexer, pool, db, chain, config_file })
+    }
+
+    /// Waits until the checkpoint is the head, then checks the database against the chain.
+    pub async fn assert_synced(&self, timeout: Duration) -> Result<TruthReport> {
+        let provider = self.chain.anvil.provider();
+        truth::wait_until_indexed(&self.pool, &provider, self.chain.deployment.chain_id, timeout).await?;
+        truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await
+    }
+
+    /// Checks the database against the chain up to the current checkpoint, without waiting.
+    pub async fn assert_consistent(&self) -> Result<TruthReport> {
+        truth::assert_db_matches_chain(&self.pool, &self.chain.anvil.provider(), &self.chain.deployment).await
+    }
+}
