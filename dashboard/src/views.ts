@@ -112,8 +112,12 @@ export function renderCohorts(slot: ChartSlot, cohorts: Cohort[]): void {
   slot.render(
     {
       tooltip: {
-        formatter: (p: { value: [number, number, number] }) =>
-          `${rows[p.value[1]]}<br>week +${p.value[0]}: ${p.value[2]}% still paying`,
+        formatter: (p: { value: [number, number, number] }) => {
+          const [k, row, pct] = p.value;
+          const revenue = cohorts[row]?.revenueRetention[k];
+          const rev = revenue === null || revenue === undefined ? "" : `<br>revenue: ${fmtPct(revenue)} of week 0`;
+          return `cohort of ${rows[row]}<br>week +${k}: ${pct}% still paying${rev}`;
+        },
       },
       grid: { left: 124, right: 16, top: 12, bottom: 64 },
       xAxis: { type: "category", data: cols, name: "weeks since first payment", nameLocation: "middle", nameGap: 24, splitArea: { show: true }, axisLabel },

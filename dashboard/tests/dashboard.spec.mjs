@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { RUN_DIR, createPopulatedDatabase, launchBrowser, startApi, stopAll } from "./harness.mjs";
+import { RUN_DIR, createMigratedDatabase, createPopulatedDatabase, launchBrowser, startApi, stopAll } from "./harness.mjs";
 
 const CHARTS = ["volume", "payers", "cohorts", "concentration", "classes"];
 
@@ -218,11 +218,39 @@ describe("dashboard", () => {
     for (const a of late) assert.ok(!payers.includes(a), "the sybil farm starts in week 4 and is outside the window");
   });
 
+  test("weekly buckets group the series by ISO week", async () => {
+    await page.goto(`${api.base}/?bucket=week`);
+    await waitLoaded();
+    assert.equal(await page.$eval("#f-bucket", (e) => e.value), "week");
+    const volume = await chartState("volume");
+    assert.equal(volume.state, "ready");
+    assert.equal(volume.categories, 5, "2026-10-05 to 2026-11-07 spans five ISO weeks");
+    assert.equal((await chartState("payers")).categories, 5);
+  });
+
   test("an inverted window shows the API's error naming the parameter", async () => {
     await page.goto(`${api.base}/?from=2026-11-01&to=2026-10-01`);
     await page.waitForSelector("#status.error", { timeout: 15_000 });
     const text = await page.$eval("#status", (e) => e.textContent);
     assert.match(text, /`to`/);
     assert.match(text, /must not be before/);
+  });
+
+  test("an empty database shows empty charts, not errors", async () => {
+    const { url } = createMigratedDatabase();
+    const empty = await startApi(url, truth, { expectData: false });
+    const p = await context.newPage();
+    const errors = [];
+    p.on("pageerror", (e) => errors.push(e.message));
+    await p.goto(`${empty.base}/`);
+    await p.waitForFunction(() => document.body.dataset.status && document.body.dataset.status !== "loading", null, { timeout: 30_000 });
+    assert.equal(await p.$eval("body", (b) => b.dataset.status), "ready", await p.$eval("#status", (e) => e.textContent));
+    for (const name of CHARTS) {
+      const state = await p.$eval(`[data-chart="${name}"]`, (e) => e.dataset.state);
+      assert.equal(state, "empty", `chart ${name}`);
+    }
+    assert.equal(await p.$eval('[data-kpi="Gross volume"] .k-value', (e) => e.textContent), "0 USDC");
+    assert.deepEqual(errors, []);
+    await p.close();
   });
 });

@@ -29,6 +29,7 @@ function serverUrl() {
 }
 
 const cleanups = [];
+let databases = 0;
 
 /** Runs every cleanup registered so far, newest first; never throws. */
 export async function stopAll() {
@@ -56,24 +57,30 @@ function run(bin, args, env = {}) {
   return r.stdout;
 }
 
-/**
- * Creates a fresh database, migrates it in the order production does (the indexer's migrations,
- * the classifier's, then `x402-api migrate`) and loads the fixture. Returns its URL and the
- * fixture's truth. The indexer's and classifier's migrations are their committed SQL files,
- * applied in version order: this test needs their schema, not their binaries.
- */
+/** A fresh database (see createMigratedDatabase) holding the fixture; returns its URL and truth. */
 export function createPopulatedDatabase() {
+  const { url } = createMigratedDatabase();
+  const { sql, truth } = buildFixture();
+  psql(url, [], sql);
+  return { url, truth };
+}
+
+/**
+ * Creates a fresh database (dropped by stopAll) and migrates it in the order production does: the
+ * indexer's migrations, the classifier's, then `x402-api migrate`. The indexer's and classifier's
+ * migrations are their committed SQL files, applied in version order: this test needs their
+ * schema, not their binaries.
+ */
+export function createMigratedDatabase() {
   const server = serverUrl();
-  const name = `x402_dashboard_${process.pid}_${Date.now().toString(36)}`;
+  const name = `x402_dashboard_${process.pid}_${Date.now().toString(36)}_${++databases}`;
   psql(`${server}/postgres`, ["-c", `create database "${name}"`]);
   cleanups.push(() => psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]));
   const url = `${server}/${name}`;
   const env = { DATABASE_URL: url, CHAIN_ID: String(CHAIN_ID) };
   for (const crate of ["indexer", "classifier"]) applyMigrations(url, join(ROOT, crate, "migrations"));
   run(BIN("x402-api"), ["migrate", "--database-url", url], env);
-  const { sql, truth } = buildFixture();
-  psql(url, [], sql);
-  return { url, truth };
+  return { url, env };
 }
 
 /** Applies a crate's sqlx migration files (`<version>_<name>.sql`) in version order. */
@@ -102,7 +109,7 @@ export function freePort() {
  * naming the fixture's tokens (symbols and decimals). Resolves once /v1/status answers with the
  * read model built. Its log goes to .run/dashboard-api.log.
  */
-export async function startApi(databaseUrl, truth) {
+export async function startApi(databaseUrl, truth, { expectData = true } = {}) {
   const dist = join(ROOT, "dashboard", "dist");
   readFileSync(join(dist, "index.html")); // a clear ENOENT if the dashboard was not built
   const work = mkdtempSync(join(tmpdir(), "x402-dashboard-"));
@@ -111,7 +118,7 @@ export async function startApi(databaseUrl, truth) {
   writeFileSync(deployment, JSON.stringify({ chainId: CHAIN_ID, tokens: Object.values(truth.tokens) }, null, 2));
   const port = await freePort();
   mkdirSync(RUN_DIR, { recursive: true });
-  const logPath = join(RUN_DIR, "dashboard-api.log");
+  const logPath = join(RUN_DIR, `dashboard-api${expectData ? "" : "-empty"}.log`);
   const log = openSync(logPath, "w");
   const child = spawn(
     BIN("x402-api"),
@@ -135,7 +142,8 @@ export async function startApi(databaseUrl, truth) {
       const r = await fetch(`${base}/v1/status`);
       if (r.ok) {
         const status = await r.json();
-        if (status.generation > 0 && status.data_window) return { base, status, logPath };
+        // Ready once the first refresh of the read model is done (and, with data, has a window).
+        if (status.generation > 0 && (status.data_window || !expectData)) return { base, status, logPath };
       }
     } catch {
       // Not listening yet.
