@@ -195,7 +195,7 @@ impl Indexer {
         if target - first + 1 > self.config.reorg_window {
             self.health.set_ready(false);
         }
-        let all_headers_from = target.saturating_sub(self.config.reorg_window) + 1;
+        let all_headers_from = (target + 1).saturating_sub(self.config.reorg_window);
         let fetcher = Arc::new(Fetcher {
             client: self.client.clone(),
             contracts: vec![self.config.contracts.settlement, self.config.contracts.registry],
