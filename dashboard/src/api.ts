@@ -121,6 +121,8 @@ export async function summary(f: Filters, decimals: number): Promise<Summary> {
     meanPayment: r.gross.count > 0 ? units(r.payment_size.average, decimals) : null,
     medianPayment: r.gross.count > 0 ? units(r.payment_size.median, decimals) : null,
     payeesPerExternalPayer: a.payers > 0 ? a.payees_per_payer : null,
+    newExternalPayers: a.new_payers,
+    returningExternalPayers: a.returning_payers,
     payerConcentration: concentration(r.concentration.payers),
     payeeConcentration: concentration(r.concentration.payees),
     coverage: {

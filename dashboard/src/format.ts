@@ -16,10 +16,12 @@ export function units(raw: string | number | null | undefined, decimals: number)
 
 const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
 const plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+const whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
-/** A token amount in units, compact above 10k ("12.3K"). */
+/** A token amount in units: compact above 10k ("12.3K"), whole above 1k, else 2 decimals. */
 export function fmtAmount(value: number, symbol = ""): string {
-  const text = Math.abs(value) >= 10_000 ? compact.format(value) : plain.format(value);
+  const abs = Math.abs(value);
+  const text = abs >= 10_000 ? compact.format(value) : abs >= 1_000 ? whole.format(value) : plain.format(value);
   return symbol ? `${text} ${symbol}` : text;
 }
 

@@ -53,6 +53,9 @@ export interface Summary {
   meanPayment: number | null;
   medianPayment: number | null;
   payeesPerExternalPayer: number | null;
+  /** External payers whose first payment falls in the window, and those who paid before it. */
+  newExternalPayers: number | null;
+  returningExternalPayers: number | null;
   payerConcentration: Concentration | null;
   payeeConcentration: Concentration | null;
   coverage: Coverage;

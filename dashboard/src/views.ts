@@ -25,6 +25,7 @@ export function renderKpis(root: HTMLElement, s: Summary, token: Token | null): 
     ["Organic share", fmtPct(s.organicShare), `by count ${fmtPct(s.organicShareByCount)}`, "organic"],
     ["Taint-adjusted organic", s.taintAdjustedOrganic === null ? "–" : fmtAmount(s.taintAdjustedOrganic, sym), "amount × (1 − project share)"],
     ["External payers", s.externalPayers === null ? "–" : fmtCount(s.externalPayers), s.uniquePayers === null ? "" : `of ${fmtCount(s.uniquePayers)} paying wallets`],
+    ["New external payers", s.newExternalPayers === null ? "–" : fmtCount(s.newExternalPayers), `${s.returningExternalPayers === null ? "–" : fmtCount(s.returningExternalPayers)} returning · ${fmtNum(s.payeesPerExternalPayer, 1)} payees each`],
     ["Repeat-payer rate", fmtPct(s.repeatRate), "paid on ≥ 2 distinct days"],
     ["Stickiness", fmtPct(s.stickiness), "mean daily / monthly active"],
     ["Median payment", s.medianPayment === null ? "–" : fmtAmount(s.medianPayment, sym), s.meanPayment === null ? "" : `mean ${fmtAmount(s.meanPayment, sym)}`],
@@ -33,7 +34,13 @@ export function renderKpis(root: HTMLElement, s: Summary, token: Token | null): 
   for (const [label, value, note, cls] of cards) {
     const card = el("div", `kpi${cls ? ` ${cls}` : ""}`);
     card.dataset.kpi = label;
-    card.append(el("div", "k-label", label), el("div", "k-value", value), el("div", "k-note", note));
+    const v = el("div", "k-value", value);
+    // The token symbol in a smaller font, so large amounts fit the card.
+    if (sym && value.endsWith(` ${sym}`)) {
+      v.textContent = value.slice(0, -sym.length - 1);
+      v.append(el("span", "k-unit", ` ${sym}`));
+    }
+    card.append(el("div", "k-label", label), v, el("div", "k-note", note));
     root.appendChild(card);
   }
 }
