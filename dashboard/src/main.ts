@@ -137,6 +137,10 @@ async function load(f: Filters): Promise<void> {
   if (mine !== generation) return;
   const [summary, series, cohorts, payers, payees] = results;
   const errors: string[] = [];
+  const warnings: string[] = [];
+  if (f.token && token && token.address.toLowerCase() !== f.token.toLowerCase()) {
+    warnings.push(`Token ${f.token} is not one the API knows; showing ${token.symbol}.`);
+  }
   const failed = (r: PromiseSettledResult<unknown>): r is PromiseRejectedResult => {
     if (r.status === "rejected") errors.push((r.reason as Error).message);
     return r.status === "rejected";
@@ -163,12 +167,16 @@ async function load(f: Filters): Promise<void> {
   if (!failed(payers)) renderPayerTable(byId("top-payers"), payers.value, token, (a) => void openPayer(a));
   if (!failed(payees)) renderPayeeTable(byId("top-payees"), payees.value, token);
 
-  if (errors.length) setStatus(`Some parts could not be loaded: ${errors.join("; ")}`, "error");
-  else setStatus("");
+  if (errors.length) warnings.push(`Some parts could not be loaded: ${errors.join("; ")}`);
+  setStatus(warnings.join(" "), warnings.length ? "error" : "");
   document.body.dataset.loaded = String(mine);
 }
 
+// Each drill-down gets a number too: a slow profile must not overwrite a later click's.
+let drillGeneration = 0;
+
 async function openPayer(address: string): Promise<void> {
+  const mine = ++drillGeneration;
   const panel = byId("drilldown");
   const body = byId("drill-body");
   panel.hidden = false;
@@ -179,11 +187,13 @@ async function openPayer(address: string): Promise<void> {
   try {
     const token = resolveToken(formFilters());
     const profile = await api.payerProfile(address, token?.decimals ?? 0);
+    if (mine !== drillGeneration) return;
     renderProfile(body, profile, token);
     panel.dataset.state = "ready";
     panel.dataset.payer = address;
     panel.scrollIntoView({ behavior: "smooth", block: "start" });
   } catch (e) {
+    if (mine !== drillGeneration) return;
     body.textContent = `Could not load this payer: ${(e as Error).message}`;
     panel.dataset.state = "error";
   }

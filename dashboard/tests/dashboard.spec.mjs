@@ -236,6 +236,16 @@ describe("dashboard", () => {
     assert.match(text, /must not be before/);
   });
 
+  test("a token the API does not know is named, and the busiest token shown instead", async () => {
+    const unknown = "0x00000000000000000000000000000000000000aa";
+    await page.goto(`${api.base}/?token=${unknown}`);
+    await waitLoaded();
+    const text = await page.$eval("#status.error", (e) => e.textContent);
+    assert.match(text, new RegExp(`${unknown} is not one the API knows; showing USDC`));
+    assert.equal((await chartState("volume")).state, "ready");
+    assert.equal(await page.$eval("#f-token option:checked", (o) => o.textContent), "USDC");
+  });
+
   test("an empty database shows empty charts, not errors", async () => {
     const { url } = createMigratedDatabase();
     const empty = await startApi(url, truth, { expectData: false });
