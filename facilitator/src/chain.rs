@@ -44,6 +44,9 @@ impl ChainError {
 
 /// What a revert said, decoded against the settlement contract's and Permit2's errors.
 pub fn describe_revert(data: &[u8]) -> String {
+    if data.is_empty() {
+        return "reverted without data".into();
+    }
     if let Ok(e) = X402Settlement::X402SettlementErrors::abi_decode(data) {
         return format!("X402Settlement reverted with {e:?}");
     }
@@ -53,11 +56,7 @@ pub fn describe_revert(data: &[u8]) -> String {
     if let Some(reason) = alloy::sol_types::decode_revert_reason(data) {
         return reason;
     }
-    if data.is_empty() {
-        "reverted without data".into()
-    } else {
-        format!("reverted with unknown data {}", Bytes::copy_from_slice(data))
-    }
+    format!("reverted with unknown data {}", Bytes::copy_from_slice(data))
 }
 
 /// The on-chain state one payment's verification looks at.

@@ -100,8 +100,14 @@ impl Submitter {
         let gas = match self.provider.estimate_gas(base.clone()).await {
             Ok(g) => g + g * GAS_HEADROOM_PERCENT / 100,
             Err(e) => {
+                // Only a revert means the call itself would fail; anything else (no gas money,
+                // node trouble) is a sending problem.
                 let reason = match e.as_error_resp() {
-                    Some(p) => p.as_revert_data().map(|d| describe_revert(&d)).unwrap_or_else(|| p.message.to_string()),
+                    Some(p) => match p.as_revert_data() {
+                        Some(d) => describe_revert(&d),
+                        None if p.message.to_ascii_lowercase().contains("revert") => p.message.to_string(),
+                        None => return Err(SubmitError::Send { label, message: format!("gas estimate: {}", p.message) }),
+                    },
                     None => return Err(SubmitError::Send { label, message: e.to_string() }),
                 };
                 return Err(SubmitError::WouldRevert { label, reason });
