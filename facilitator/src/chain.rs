@@ -3,9 +3,9 @@
 //! Why a JSON-RPC batch and not Multicall3: anvil has no Multicall3 at the canonical address,
 //! and the settlement simulation must be an `eth_call` *from the facilitator* (the contract
 //! only lets the signed facilitator settle), which a multicall contract cannot do. A batch is
-//! one HTTP round trip carrying the six calls (payer code, balance, Permit2 allowance, Permit2
-//! nonce bitmap, remaining policy budget, settlement simulation, plus the EIP-1271 check when
-//! the signature does not recover to the payer), works on every node, and needs no contract.
+//! one HTTP round trip carrying five calls (balance, Permit2 allowance, Permit2 nonce bitmap,
+//! remaining policy budget, settlement simulation; plus the payer's code and its EIP-1271 answer
+//! when the signature does not recover to the payer), works on every node, and needs no contract.
 
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, Bytes, B256, U256};
@@ -62,7 +62,8 @@ pub fn describe_revert(data: &[u8]) -> String {
 /// The on-chain state one payment's verification looks at.
 #[derive(Debug, Clone)]
 pub struct PaymentState {
-    /// Whether the payer address has code (a contract wallet).
+    /// Whether the payer address has code (a contract wallet); only read when the signature
+    /// does not recover to the payer.
     pub payer_is_contract: bool,
     /// EIP-1271 answer, when asked: whether the wallet accepted the signature.
     pub erc1271_valid: Option<bool>,
@@ -132,9 +133,13 @@ impl Chain {
         let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
             batch.add_call::<_, Bytes>("eth_call", &(tx, latest)).map_err(|e| ChainError::new(what, e))
         };
-        let code = batch
-            .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
-            .map_err(|e| ChainError::new("eth_getCode", e))?;
+        // The payer's code only matters when its signature is not a plain ECDSA one.
+        let code = match q.erc1271 {
+            Some(_) => Some(
+                batch.add_call::<_, Bytes>("eth_getCode", &(q.payer, latest)).map_err(|e| ChainError::new("eth_getCode", e))?,
+            ),
+            None => None,
+        };
         let balance = add(&mut batch, "balanceOf", call_request(None, q.token, IERC20::balanceOfCall { account: q.payer }.abi_encode()))?;
         let allowance = add(
             &mut batch,
@@ -171,7 +176,10 @@ impl Chain {
         let simulation = add(&mut batch, "simulation", call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()))?;
         batch.send().await.map_err(|e| ChainError::new("batch", e))?;
 
-        let code = code.await.map_err(|e| ChainError::new("eth_getCode", e))?;
+        let payer_is_contract = match code {
+            Some(w) => !w.await.map_err(|e| ChainError::new("eth_getCode", e))?.is_empty(),
+            None => false,
+        };
         let word_of = |what: &'static str, raw: Bytes| -> Result<U256, ChainError> {
             if raw.len() < 32 {
                 return Err(ChainError::new(what, format!("returned {} bytes, expected a 32-byte word (is the address right?)", raw.len())));
@@ -200,7 +208,7 @@ impl Chain {
             },
         };
         Ok(PaymentState {
-            payer_is_contract: !code.is_empty(),
+            payer_is_contract,
             erc1271_valid,
             balance,
             allowance,
