@@ -62,6 +62,8 @@ impl TestDb {
     pub async fn pool(&self) -> Result<PgPool> {
         PgPoolOptions::new()
             .max_connections(4)
+            // Fail fast while a test has the server stopped, instead of sqlx's 30 s default.
+            .acquire_timeout(std::time::Duration::from_secs(3))
             .connect(&self.url())
             .await
             .context(format!("connecting to {}", self.url()))

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use crate::error::{Context, Result};
 
 /// Which faults to inject. `0` / `None` turns a fault off. "Every n" counts only the requests
-/// that match [`Faults::methods`] (all requests when it is empty).
+/// that match [`Faults::methods`] (all requests when it is empty), from the last
+/// [`FaultyProxy::set_faults`].
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     /// Only requests calling one of these methods are subject to faults (empty = all).
@@ -94,6 +95,8 @@ struct Shared {
     upstream: String,
     client: reqwest::Client,
     faults: Mutex<Faults>,
+    /// Matching requests since the faults were last set: the fault schedule counts from here.
+    since_set: AtomicU64,
     stats: Arc<FaultStats>,
 }
 
@@ -119,6 +122,7 @@ impl FaultyProxy {
             upstream: upstream.to_string(),
             client: reqwest::Client::new(),
             faults: Mutex::new(Faults::default()),
+            since_set: AtomicU64::new(0),
             stats: Arc::new(FaultStats::default()),
         });
         let app = axum::Router::new().fallback(handle).with_state(shared.clone());
@@ -133,9 +137,11 @@ impl FaultyProxy {
         format!("http://{}", self.addr)
     }
 
-    /// Replaces the fault configuration (takes effect for the next request).
+    /// Replaces the fault configuration; the "every n-th" schedule restarts with the next request.
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults.lock().expect("faults lock") = faults;
+        let mut current = self.shared.faults.lock().expect("faults lock");
+        *current = faults;
+        self.shared.since_set.store(0, Ordering::Relaxed);
     }
 
     /// Turns every fault off.
@@ -202,7 +208,8 @@ async fn handle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         stats.passed.fetch_add(1, Ordering::Relaxed);
         return forward(&s, body).await;
     }
-    let n = stats.matched.fetch_add(1, Ordering::Relaxed) + 1;
+    stats.matched.fetch_add(1, Ordering::Relaxed);
+    let n = s.since_set.fetch_add(1, Ordering::Relaxed) + 1;
 
     if hits(faults.http_429_every, n) {
         stats.http_429.fetch_add(1, Ordering::Relaxed);

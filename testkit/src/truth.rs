@@ -330,3 +330,37 @@ pub async fn assert_db_matches_chain(pool: &PgPool, provider: &DynProvider, depl
     }
     Ok(TruthReport { to_block: to, truth: chain })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(block: u64, index: u64, hash: u8) -> LogKey {
+        LogKey { block_number: block, log_index: index, block_hash: B256::repeat_byte(hash), tx_hash: B256::repeat_byte(0xaa) }
+    }
+
+    fn truth(rows: &[(&'static str, LogKey)]) -> GroundTruth {
+        let mut t = GroundTruth::default();
+        for (table, k) in rows {
+            t.tables.entry(table).or_default().insert(*k);
+        }
+        t
+    }
+
+    #[test]
+    fn equal_sets_have_no_diff() {
+        let t = truth(&[("charges", key(5, 0, 1)), ("token_transfers", key(5, 1, 1))]);
+        assert_eq!(diff(&t, &t.clone()), None);
+    }
+
+    #[test]
+    fn missing_extra_stale_and_misfiled_rows_are_reported() {
+        let chain = truth(&[("charges", key(5, 0, 1)), ("token_transfers", key(6, 0, 2))]);
+        // Row of an orphaned block (stale hash), a missing transfer, and a log in the wrong table.
+        let db = truth(&[("charges", key(5, 0, 9)), ("skipped_logs", key(7, 0, 3)), ("batches", key(7, 0, 3))]);
+        let d = diff(&chain, &db).expect("a difference");
+        assert!(d.contains("charges: chain has 1, database has 1"), "{d}");
+        assert!(d.contains("token_transfers: chain has 1, database has 0"), "{d}");
+        assert!(d.contains("stored in both"), "{d}");
+    }
+}
