@@ -204,7 +204,13 @@ interface WireTokens {
 }
 
 interface WireStatus {
+  generation: number;
   data_window: { from: string; to: string } | null;
+}
+
+/** The API read model's generation: it moves whenever new payments or classifications landed. */
+export async function generation(): Promise<number> {
+  return (await getJson<WireStatus>("/v1/status")).generation;
 }
 
 /**

@@ -42,10 +42,10 @@ let defaultToken: string | null = null;
 // Each load gets a number; answers of an older load (filters changed meanwhile) are dropped.
 let generation = 0;
 
-function setStatus(text: string, kind: "loading" | "error" | "" = ""): void {
+function setStatus(text: string, kind: "loading" | "error" | "note" | "" = ""): void {
   status.textContent = text;
   status.className = `status ${kind}`;
-  document.body.dataset.status = kind || "ready";
+  document.body.dataset.status = kind === "loading" || kind === "error" ? kind : "ready";
 }
 
 function readFilters(): Filters {
@@ -61,11 +61,13 @@ function readFilters(): Filters {
 
 function writeFilters(f: Filters, payer?: string | null): void {
   const q = new URLSearchParams();
+  const live = new URLSearchParams(location.search).get("live");
   if (f.from) q.set("from", f.from);
   if (f.to) q.set("to", f.to);
   if (f.token) q.set("token", f.token);
   if (f.bucket !== "day") q.set("bucket", f.bucket);
   if (payer) q.set("payer", payer);
+  if (live !== null) q.set("live", live);
   const qs = q.toString();
   history.replaceState(null, "", qs ? `?${qs}` : location.pathname);
 }
@@ -205,6 +207,38 @@ function closePayer(): void {
   writeFilters(formFilters());
 }
 
+/**
+ * Live mode: the page polls the API's read-model generation (every `live` seconds from the URL,
+ * default 15; 0 turns it off) and redraws the overview with the same filters when it moved, so a
+ * running indexer and classifier (the devnet demo) fill the charts in as payments settle.
+ */
+function startLive(): void {
+  const raw = new URLSearchParams(location.search).get("live");
+  const seconds = raw === null ? 15 : Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) return;
+  let known: number | null = null;
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const g = await api.generation();
+      if (known !== null && g !== known) {
+        const f = formFilters();
+        await loadTokens();
+        if (tokens.length > 0) await load(f);
+      }
+      known = g;
+    } catch {
+      // The API is restarting or unreachable; the next tick tries again.
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  setInterval(() => void tick(), seconds * 1000);
+}
+
 async function start(): Promise<void> {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -225,13 +259,15 @@ async function start(): Promise<void> {
     return;
   }
   if (tokens.length === 0) {
-    setStatus("No payments indexed yet: the charts fill in once the indexer and classifier have run.", "error");
+    setStatus("No payments indexed yet: the charts fill in once the indexer and classifier have run.", "note");
     for (const s of Object.values(slots)) s.showText("No data yet", "empty");
+    startLive();
     return;
   }
   await load(readFilters());
   const payer = new URLSearchParams(location.search).get("payer");
   if (payer) await openPayer(payer);
+  startLive();
 }
 
 void start();

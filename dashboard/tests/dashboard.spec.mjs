@@ -11,11 +11,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { RUN_DIR, createMigratedDatabase, createPopulatedDatabase, launchBrowser, startApi, stopAll } from "./harness.mjs";
+import { latePaymentSql } from "./fixture.mjs";
+import { RUN_DIR, createMigratedDatabase, createPopulatedDatabase, launchBrowser, runSql, startApi, stopAll } from "./harness.mjs";
 
 const CHARTS = ["volume", "payers", "cohorts", "concentration", "classes"];
 
 let api; // { base, status }
+let databaseUrl;
 let truth;
 let context;
 let page;
@@ -79,6 +81,7 @@ async function drill() {
 
 before(async () => {
   const db = createPopulatedDatabase();
+  databaseUrl = db.url;
   truth = db.truth;
   api = await startApi(db.url, truth);
   context = await launchBrowser();
@@ -244,6 +247,18 @@ describe("dashboard", () => {
     assert.match(text, new RegExp(`${unknown} is not one the API knows; showing USDC`));
     assert.equal((await chartState("volume")).state, "ready");
     assert.equal(await page.$eval("#f-token option:checked", (o) => o.textContent), "USDC");
+  });
+
+  test("live mode redraws the page when a new payment is classified", async () => {
+    await page.goto(`${api.base}/?live=1`);
+    await waitLoaded();
+    const count = async () => page.$eval('[data-kpi="Gross volume"] .k-note', (e) => e.textContent);
+    assert.equal(await count(), `${truth.usdcPayments} payments`);
+    const before = await page.evaluate(() => document.body.dataset.loaded);
+    runSql(databaseUrl, latePaymentSql(truth));
+    await waitLoaded(before);
+    assert.equal(await count(), `${truth.usdcPayments + 1} payments`);
+    assert.match(page.url(), /live=1/, "live mode survives the redraw");
   });
 
   test("an empty database shows empty charts, not errors", async () => {

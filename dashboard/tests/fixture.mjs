@@ -324,7 +324,38 @@ export function buildFixture() {
   sql.push("commit;");
 
   truth.paymentCount = payments.length;
+  truth.lastBlock = lastBlock.number;
+  truth.usdcPayments = payments.filter((p) => p.token === TOKENS.usdc.address).length;
   truth.firstDay = new Date(Math.min(...payments.map((p) => p.time))).toISOString().slice(0, 10);
   truth.lastDay = new Date(Math.max(...payments.map((p) => p.time))).toISOString().slice(0, 10);
   return { sql: sql.join("\n"), truth };
+}
+
+/**
+ * One more external USDC payment, by a new payer, on the fixture's last day, classified, with the
+ * indexer checkpoint and the classifier state moved on: what a live indexer and classifier write
+ * when a payment settles. For the dashboard's live-refresh test.
+ */
+export function latePaymentSql(truth) {
+  const block = truth.lastBlock + 1;
+  const time = Date.parse(`${truth.lastDay}T20:00:00Z`);
+  const payer = addr("external:late");
+  const id = hash("payment:late");
+  const tx = hash("tx:payment:late");
+  const amount = usdc(12);
+  const vals = (t, li) => `${CHAIN_ID}, ${block}, ${bytea(hash(`block:${block}`))}, ${ts(time)}, ${bytea(t)}, ${li}`;
+  const head = "chain_id, block_number, block_hash, block_time, tx_hash, log_index";
+  return [
+    "begin;",
+    `insert into blocks (chain_id, number, hash, parent_hash, block_time, log_count) values (${CHAIN_ID}, ${block}, ${bytea(hash(`block:${block}`))}, ${bytea(hash(`block:${block - 1}`))}, ${ts(time)}, 3);`,
+    `insert into token_transfers (${head}, token, from_address, to_address, amount) values (${vals(hash("tx:fund:late"), 0)}, ${bytea(TOKENS.usdc.address)}, ${bytea(W.exchange)}, ${bytea(payer)}, ${usdc(100)});`,
+    `insert into token_transfers (${head}, token, from_address, to_address, amount) values (${vals(tx, 1)}, ${bytea(TOKENS.usdc.address)}, ${bytea(payer)}, ${bytea(PROVIDERS[0])}, ${amount});`,
+    `insert into charges (${head}, payment_id, payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee, request_hash, evidence_hash, batch_id) values (${vals(tx, 2)}, ${bytea(id)}, ${bytea(payer)}, ${bytea(PROVIDERS[0])}, ${bytea(TOKENS.usdc.address)}, ${bytea(W.facilitator)}, 0, ${amount}, ${amount}, 0, 0, ${bytea(hash("request:late"))}, ${bytea(hash("evidence:late"))}, 0);`,
+    `select recompute_payments(${CHAIN_ID}, array[${bytea(id)}]);`,
+    `update checkpoint set block_number = ${block}, block_hash = ${bytea(hash(`block:${block}`))} where chain_id = ${CHAIN_ID};`,
+    `insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(id)}, 'external', '{external_funding}', ${json({ class_rule: "external_funding", rules: { external_funding: { first_funding: null } } })}, 0, 0, null, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`,
+    `insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(payer)}, 'external', '{external_funding}', ${json({ payments: 1 })}, ${bytea(W.exchange)}, null, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`,
+    `update classifier_state set last_block = ${block}, payments_classified = payments_classified + 1, updated_at = now() where chain_id = ${CHAIN_ID};`,
+    "commit;",
+  ].join("\n");
 }

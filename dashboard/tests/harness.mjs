@@ -57,6 +57,11 @@ function run(bin, args, env = {}) {
   return r.stdout;
 }
 
+/** Runs SQL against a database of this test (e.g. a payment landing while the page is open). */
+export function runSql(url, sql) {
+  psql(url, [], sql);
+}
+
 /** A fresh database (see createMigratedDatabase) holding the fixture; returns its URL and truth. */
 export function createPopulatedDatabase() {
   const { url } = createMigratedDatabase();
