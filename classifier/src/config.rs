@@ -3,25 +3,26 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::types::{hex0x, Addr};
+use crate::types::{hex0x, parse_addr, Addr};
 
 /// Bumped whenever rule logic changes in a way thresholds do not capture.
 pub const RULESET_REVISION: u32 = 1;
 
 /// Thresholds of every rule. `Default` gives the product's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RuleConfig {
     /// Decimals assumed for a token without an entry in `token_decimals`.
     pub default_decimals: u8,
     /// Decimals per token (the default dust threshold is one whole token unit).
-    #[serde(serialize_with = "ser_addr_map")]
+    #[serde(serialize_with = "ser_addr_map", deserialize_with = "de_decimals")]
     pub token_decimals: BTreeMap<Addr, u8>,
     /// Dust threshold per token in base units, overriding one token unit. Transfers strictly below
     /// the threshold create no funding edge and carry no taint.
-    #[serde(serialize_with = "ser_addr_map")]
+    #[serde(serialize_with = "ser_dust", deserialize_with = "de_dust")]
     pub dust_overrides: BTreeMap<Addr, u128>,
     /// A funder with at least this many distinct funded wallets is a hub: it links nobody and is
     /// removed from funding clusters, like an exchange.
@@ -93,7 +94,40 @@ fn ser_addr_map<S: serde::Serializer, V: Serialize>(
     map.end()
 }
 
+fn ser_dust<S: serde::Serializer>(m: &BTreeMap<Addr, u128>, s: S) -> Result<S::Ok, S::Error> {
+    let as_text: BTreeMap<Addr, String> = m.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    ser_addr_map(&as_text, s)
+}
+
+fn de_decimals<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Addr, u8>, D::Error> {
+    let raw: BTreeMap<String, u8> = BTreeMap::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| Ok((parse_addr(&k, "token_decimals").map_err(serde::de::Error::custom)?, v)))
+        .collect()
+}
+
+fn de_dust<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Addr, u128>, D::Error> {
+    // Amounts as strings: TOML integers stop at 2^63.
+    let raw: BTreeMap<String, String> = BTreeMap::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            let a = parse_addr(&k, "dust_overrides").map_err(serde::de::Error::custom)?;
+            let n = v.parse::<u128>().map_err(|e| {
+                serde::de::Error::custom(format!("dust_overrides.{k}: `{v}` is not a base-unit amount ({e})"))
+            })?;
+            Ok((a, n))
+        })
+        .collect()
+}
+
 impl RuleConfig {
+    /// Reads thresholds from a TOML file; missing keys keep their defaults.
+    pub fn from_toml(text: &str) -> Result<RuleConfig, String> {
+        let cfg: RuleConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// The dust threshold of `token` in base units.
     pub fn dust_threshold(&self, token: &Addr) -> u128 {
         if let Some(d) = self.dust_overrides.get(token) {
@@ -172,6 +206,20 @@ mod tests {
         assert_eq!(c.dust_threshold(&t), 10u128.pow(18));
         c.dust_overrides.insert(t, 5);
         assert_eq!(c.dust_threshold(&t), 5);
+    }
+
+    #[test]
+    fn reads_toml_overrides() {
+        let c = RuleConfig::from_toml(
+            "hub_min_children = 100\n[token_decimals]\n\"0x0707070707070707070707070707070707070707\" = 18\n[dust_overrides]\n\"0x0808080808080808080808080808080808080808\" = \"5\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.hub_min_children, 100);
+        assert_eq!(c.dust_threshold(&[7; 20]), 10u128.pow(18));
+        assert_eq!(c.dust_threshold(&[8; 20]), 5);
+        assert_eq!(c.max_funding_hops, 2);
+        assert!(RuleConfig::from_toml("hub_min_childs = 1").unwrap_err().contains("hub_min_childs"));
+        assert!(RuleConfig::from_toml("project_min_share = 2.0").unwrap_err().contains("project_min_share"));
     }
 
     #[test]

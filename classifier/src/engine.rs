@@ -80,11 +80,36 @@ pub struct Output {
     pub clusters: Vec<ClusterRow>,
 }
 
+/// The global passes over one chain's inputs: the graph, provenance and clusters. Computed once
+/// per run; evaluating payers only reads it.
+pub struct Prepared {
+    /// The interned funding graph.
+    pub graph: Graph,
+    /// FIFO/haircut provenance of every payment.
+    pub provenance: Provenance,
+    /// Funding clusters.
+    pub clusters: Clusters,
+}
+
+/// Runs the global passes.
+pub fn prepare(inputs: &Inputs, cfg: &RuleConfig) -> Prepared {
+    let graph = Graph::build(inputs, cfg);
+    let provenance = Provenance::compute(&graph, inputs, cfg.evidence_max_items);
+    let clusters = Clusters::compute(&graph, cfg, inputs.chain_id);
+    Prepared { graph, provenance, clusters }
+}
+
 /// Classifies the payments of `scope` payers (all payers when `None`).
 pub fn classify(inputs: &Inputs, cfg: &RuleConfig, scope: Option<&BTreeSet<Addr>>) -> Output {
-    let g = Graph::build(inputs, cfg);
-    let prov = Provenance::compute(&g, inputs, cfg.evidence_max_items);
-    let clusters = Clusters::compute(&g, cfg, inputs.chain_id);
+    let prepared = prepare(inputs, cfg);
+    evaluate(&prepared, inputs, cfg, scope)
+}
+
+/// Evaluates the rules for the `scope` payers (all when `None`) over prepared passes.
+pub fn evaluate(prepared: &Prepared, inputs: &Inputs, cfg: &RuleConfig, scope: Option<&BTreeSet<Addr>>) -> Output {
+    let g = &prepared.graph;
+    let prov = &prepared.provenance;
+    let clusters = &prepared.clusters;
     let mut decl: BTreeMap<(Node, Node), Vec<&Declaration>> = BTreeMap::new();
     for d in &inputs.declarations {
         if let (Some(p), Some(w)) = (g.node(&d.payee), g.node(&d.wallet)) {
@@ -94,7 +119,7 @@ pub fn classify(inputs: &Inputs, cfg: &RuleConfig, scope: Option<&BTreeSet<Addr>
     for v in decl.values_mut() {
         v.sort_by_key(|d| (d.block, d.log_index));
     }
-    let ctx = Ctx { g: &g, inputs, cfg, prov: &prov, clusters: &clusters, decl };
+    let ctx = Ctx { g, inputs, cfg, prov, clusters, decl };
 
     let payers: Vec<Node> = (0..g.len() as Node)
         .filter(|&v| !g.by_payer.get(v).is_empty())
@@ -138,7 +163,7 @@ pub fn classify(inputs: &Inputs, cfg: &RuleConfig, scope: Option<&BTreeSet<Addr>
             root_funder: g.addrs[c.root as usize],
             members: c.members.len() as i32,
             stats: {
-                let mut s = c.stats_json(&g, cfg);
+                let mut s = c.stats_json(g, cfg);
                 s["root_funder"] = json!(hex0x(&g.addrs[c.root as usize]));
                 s
             },

@@ -33,19 +33,18 @@ pub fn hop(g: &Graph, inputs: &Inputs, edge: u32) -> Value {
 pub fn endpoint(g: &Graph, inputs: &Inputs, v: Node, block: i64) -> Value {
     let a = &g.addrs[v as usize];
     let labels = &inputs.labels;
-    let (kind, label) = match g.blocked[v as usize] {
-        Some(Blocker::Mint) => ("mint", None),
-        Some(Blocker::Pool) => {
+    let eco = labels.ecosystem_at(a, block);
+    let (kind, label) = match (g.blocked[v as usize], eco) {
+        (Some(Blocker::Mint), _) => ("mint", None),
+        (Some(Blocker::Pool), _) => {
             let l = labels.pool(a).expect("pool has a label");
             (l.kind.as_str(), Some(l.to_json()))
         }
-        Some(Blocker::Hub) => ("hub", None),
-        None => match labels.ecosystem_at(a, block) {
-            Some(l) => ("ecosystem", Some(l.to_json())),
-            None => match labels.of(a).next() {
-                Some(l) => ("labelled", Some(l.to_json())),
-                None => ("unlabelled_wallet", None),
-            },
+        (_, Some(l)) => ("ecosystem", Some(l.to_json())),
+        (Some(Blocker::Hub), None) => ("hub", None),
+        (None, None) => match labels.of(a).next() {
+            Some(l) => ("labelled", Some(l.to_json())),
+            None => ("unlabelled_wallet", None),
         },
     };
     let mut v = json!({ "address": hex0x(a), "kind": kind });

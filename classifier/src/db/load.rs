@@ -1,0 +1,240 @@
+//! Reading the indexer's tables (and the imported labels file) into classifier inputs, with a few
+//! big streaming queries.
+
+use futures::TryStreamExt;
+use sqlx::{PgPool, Row};
+
+use super::{amount, fixed, DbError};
+use crate::input::{Declaration, Inputs, Payment, Transfer};
+use crate::labels::{fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent};
+use crate::types::Addr;
+
+/// The indexer's checkpoint of one chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Chain id.
+    pub chain_id: i64,
+    /// Everything up to this block is indexed.
+    pub block: i64,
+    /// Its hash.
+    pub hash: Vec<u8>,
+    /// The settlement contract (its transfers are payment plumbing).
+    pub settlement: Addr,
+}
+
+/// The checkpoint of `chain_id`, or of the only indexed chain when `None`.
+pub async fn checkpoint(pool: &PgPool, chain_id: Option<i64>) -> Result<Option<Checkpoint>, DbError> {
+    let rows = sqlx::query(
+        "select chain_id, block_number, block_hash, settlement_address from checkpoint
+         where $1::int8 is null or chain_id = $1 order by chain_id",
+    )
+    .bind(chain_id)
+    .fetch_all(pool)
+    .await?;
+    if rows.len() > 1 {
+        let ids: Vec<String> = rows.iter().map(|r| r.get::<i64, _>(0).to_string()).collect();
+        return Err(DbError::Chain(format!(
+            "the database indexes several chains ({}); choose one with --chain-id",
+            ids.join(", ")
+        )));
+    }
+    rows.first()
+        .map(|r| {
+            Ok(Checkpoint {
+                chain_id: r.get(0),
+                block: r.get(1),
+                hash: r.get(2),
+                settlement: fixed(r.get::<&[u8], _>(3), "checkpoint", "settlement_address")?,
+            })
+        })
+        .transpose()
+}
+
+/// Which rows to read: everything, or only what changed after a block.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    /// Read rows strictly above this block (`-1` = everything).
+    pub after: i64,
+    /// Read rows up to and including this block (the checkpoint, so a half-committed range of the
+    /// indexer is never seen).
+    pub upto: i64,
+}
+
+/// Payments whose state changed in `range` (all payments for a full range).
+pub async fn payments(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<Payment>, DbError> {
+    let mut rows = sqlx::query(
+        "select payment_id, payer, payee, token, settled_amount::text, first_block_number,
+                extract(epoch from first_block_time)::int8, first_tx_hash
+         from payments
+         where chain_id = $1 and updated_block_number > $2 and first_block_number <= $3",
+    )
+    .bind(chain_id)
+    .bind(range.after)
+    .bind(range.upto)
+    .fetch(pool);
+    let mut out = Vec::new();
+    const T: &str = "payments";
+    while let Some(r) = rows.try_next().await? {
+        out.push(Payment {
+            id: fixed(r.try_get::<&[u8], _>(0)?, T, "payment_id")?,
+            payer: fixed(r.try_get::<&[u8], _>(1)?, T, "payer")?,
+            payee: fixed(r.try_get::<&[u8], _>(2)?, T, "payee")?,
+            token: fixed(r.try_get::<&[u8], _>(3)?, T, "token")?,
+            amount: amount(r.try_get::<&str, _>(4)?, T, "settled_amount")?,
+            block: r.try_get(5)?,
+            time: r.try_get(6)?,
+            tx: fixed(r.try_get::<&[u8], _>(7)?, T, "first_tx_hash")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Token transfers in `range` that are not settlement plumbing: transfers to or from the
+/// settlement contract, and the payee-to-payer transfers of refunds, are payments, not funding.
+pub async fn transfers(pool: &PgPool, chain_id: i64, settlement: &Addr, range: Range) -> Result<Vec<Transfer>, DbError> {
+    let mut rows = sqlx::query(
+        "select t.token, t.from_address, t.to_address, t.amount::text, t.block_number, t.log_index,
+                extract(epoch from t.block_time)::int8, t.tx_hash
+         from token_transfers t
+         where t.chain_id = $1 and t.block_number > $3 and t.block_number <= $4
+           and t.from_address <> $2 and t.to_address <> $2
+           and not exists (select 1 from refunds r
+                           where r.chain_id = t.chain_id and r.tx_hash = t.tx_hash
+                             and r.payee = t.from_address and r.payer = t.to_address)",
+    )
+    .bind(chain_id)
+    .bind(&settlement[..])
+    .bind(range.after)
+    .bind(range.upto)
+    .fetch(pool);
+    let mut out = Vec::new();
+    const T: &str = "token_transfers";
+    while let Some(r) = rows.try_next().await? {
+        out.push(Transfer {
+            token: fixed(r.try_get::<&[u8], _>(0)?, T, "token")?,
+            from: fixed(r.try_get::<&[u8], _>(1)?, T, "from_address")?,
+            to: fixed(r.try_get::<&[u8], _>(2)?, T, "to_address")?,
+            amount: amount(r.try_get::<&str, _>(3)?, T, "amount")?,
+            block: r.try_get(4)?,
+            log_index: r.try_get(5)?,
+            time: r.try_get(6)?,
+            tx: fixed(r.try_get::<&[u8], _>(7)?, T, "tx_hash")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Payees' wallet declarations in `range`.
+pub async fn declarations(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<Declaration>, DbError> {
+    let rows = sqlx::query(
+        "select payee, wallet, declared, block_number, log_index, tx_hash, note from declared_wallets
+         where chain_id = $1 and block_number > $2 and block_number <= $3",
+    )
+    .bind(chain_id)
+    .bind(range.after)
+    .bind(range.upto)
+    .fetch_all(pool)
+    .await?;
+    const T: &str = "declared_wallets";
+    rows.iter()
+        .map(|r| {
+            Ok(Declaration {
+                payee: fixed(r.try_get::<&[u8], _>(0)?, T, "payee")?,
+                wallet: fixed(r.try_get::<&[u8], _>(1)?, T, "wallet")?,
+                declared: r.try_get(2)?,
+                block: r.try_get(3)?,
+                log_index: r.try_get(4)?,
+                tx: fixed(r.try_get::<&[u8], _>(5)?, T, "tx_hash")?,
+                note: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// The registry's label history up to `upto`.
+pub async fn registry_events(pool: &PgPool, chain_id: i64, upto: i64) -> Result<Vec<RegistryEvent>, DbError> {
+    let rows = sqlx::query(
+        "select block_number, log_index, tx_hash, wallet, role, labeled, note from registry_labels
+         where chain_id = $1 and block_number <= $2 order by block_number, log_index",
+    )
+    .bind(chain_id)
+    .bind(upto)
+    .fetch_all(pool)
+    .await?;
+    const T: &str = "registry_labels";
+    rows.iter()
+        .map(|r| {
+            let role: i16 = r.try_get(4)?;
+            Ok(RegistryEvent {
+                block: r.try_get(0)?,
+                log_index: r.try_get(1)?,
+                tx: fixed::<32>(r.try_get::<&[u8], _>(2)?, T, "tx_hash")?,
+                wallet: fixed(r.try_get::<&[u8], _>(3)?, T, "wallet")?,
+                role: u8::try_from(role).map_err(|_| DbError::BadValue {
+                    table: T,
+                    column: "role",
+                    message: format!("role {role} out of range"),
+                })?,
+                labeled: r.try_get(5)?,
+                note: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// Labels imported from the local labels file for `chain_id`.
+pub async fn file_labels(pool: &PgPool, chain_id: i64) -> Result<Vec<FileLabel>, DbError> {
+    let rows = sqlx::query(
+        "select address, kind, role, valid_from_block, note from label_file_entries where chain_id = $1",
+    )
+    .bind(chain_id)
+    .fetch_all(pool)
+    .await?;
+    const T: &str = "label_file_entries";
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            Ok(FileLabel {
+                chain_id,
+                address: fixed(r.try_get::<&[u8], _>(0)?, T, "address")?,
+                kind: LabelKind::parse(&kind).ok_or_else(|| DbError::BadValue {
+                    table: T,
+                    column: "kind",
+                    message: format!("unknown kind {kind}"),
+                })?,
+                role: r.try_get(2)?,
+                from_block: r.try_get(3)?,
+                note: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// The effective label set: registry history up to `upto` merged with the file labels.
+pub async fn label_set(pool: &PgPool, chain_id: i64, upto: i64) -> Result<LabelSet, DbError> {
+    let mut labels: Vec<Label> = fold_registry(&registry_events(pool, chain_id, upto).await?);
+    labels.extend(file_labels(pool, chain_id).await?.iter().map(FileLabel::to_label));
+    Ok(LabelSet::new(labels))
+}
+
+/// Everything the classification of `cp`'s chain reads, up to its checkpoint.
+pub async fn inputs(pool: &PgPool, cp: &Checkpoint) -> Result<Inputs, DbError> {
+    let range = Range { after: -1, upto: cp.block };
+    // Run the big reads concurrently on separate connections.
+    let (payments, transfers, declarations, labels) = futures::try_join!(
+        payments(pool, cp.chain_id, range),
+        transfers(pool, cp.chain_id, &cp.settlement, range),
+        declarations(pool, cp.chain_id, range),
+        label_set(pool, cp.chain_id, cp.block),
+    )?;
+    Ok(Inputs { chain_id: cp.chain_id, payments, transfers, declarations, labels, excluded: vec![cp.settlement] })
+}
+
+/// The hash of block `number` as the indexer stored it.
+pub async fn block_hash(pool: &PgPool, chain_id: i64, number: i64) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(sqlx::query_scalar("select hash from blocks where chain_id = $1 and number = $2")
+        .bind(chain_id)
+        .bind(number)
+        .fetch_optional(pool)
+        .await?)
+}

@@ -1,0 +1,238 @@
+//! Writing verdicts back in bulk (COPY), and the classifier's state.
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::copy::{copy_rows, CopyBuf};
+use super::DbError;
+use crate::engine::{ClusterRow, Output, PayerVerdict, PaymentVerdict};
+use crate::labels::LabelSet;
+
+/// The classifier's saved position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Last classified block.
+    pub last_block: i64,
+    /// Its hash.
+    pub last_block_hash: Option<Vec<u8>>,
+    /// Rule version used.
+    pub rule_version: String,
+    /// Label version used.
+    pub label_version: String,
+}
+
+/// The saved state of `chain_id`.
+pub async fn state(pool: &PgPool, chain_id: i64) -> Result<Option<State>, DbError> {
+    let row: Option<(i64, Option<Vec<u8>>, String, String)> = sqlx::query_as(
+        "select last_block, last_block_hash, rule_version, label_version from classifier_state where chain_id = $1",
+    )
+    .bind(chain_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(last_block, last_block_hash, rule_version, label_version)| State {
+        last_block,
+        last_block_hash,
+        rule_version,
+        label_version,
+    }))
+}
+
+fn payment_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PaymentVerdict) {
+    b.plain(chain_id).bytes(&v.id).plain(v.class.as_str()).ident_array(v.flags.iter().map(|f| f.as_str()));
+    b.text(&v.evidence.to_string());
+    b.plain(format_args!("{:.6}", v.project_share)).plain(format_args!("{:.6}", v.haircut_share));
+    match v.cluster_id {
+        Some(c) => b.plain(c),
+        None => b.null(),
+    };
+    b.plain(&out.rule_version).plain(&out.label_version);
+}
+
+fn payer_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PayerVerdict) {
+    b.plain(chain_id).bytes(&v.payer).plain(v.class.as_str()).ident_array(v.flags.iter().map(|f| f.as_str()));
+    b.text(&v.evidence.to_string());
+    b.opt_bytes(v.first_funder.as_ref().map(|a| &a[..]));
+    match v.cluster_id {
+        Some(c) => b.plain(c),
+        None => b.null(),
+    };
+    b.plain(&out.rule_version).plain(&out.label_version);
+}
+
+fn cluster_row(b: &mut CopyBuf, chain_id: i64, c: &ClusterRow) {
+    b.plain(chain_id).plain(c.cluster_id).bytes(&c.root_funder).plain(c.members).text(&c.stats.to_string());
+}
+
+const PAYMENT_COLS: &str =
+    "chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version";
+const PAYER_COLS: &str =
+    "chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version";
+
+async fn write_clusters(tx: &mut Transaction<'_, Postgres>, chain_id: i64, out: &Output) -> Result<(), DbError> {
+    sqlx::query("delete from funding_clusters where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
+    copy_rows(
+        &mut **tx,
+        "copy funding_clusters (chain_id, cluster_id, root_funder, members, stats) from stdin",
+        &out.clusters,
+        |b, c| cluster_row(b, chain_id, c),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_labels(tx: &mut Transaction<'_, Postgres>, chain_id: i64, labels: &LabelSet) -> Result<(), DbError> {
+    sqlx::query("delete from labels where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
+    copy_rows(
+        &mut **tx,
+        "copy labels (chain_id, address, kind, role, source, valid_from_block, valid_to_block, note, registry_tx, unlabel_tx) from stdin",
+        labels.all(),
+        |b, l| {
+            b.plain(chain_id).bytes(&l.address).plain(l.kind.as_str());
+            match &l.role {
+                Some(r) => b.text(r),
+                None => b.null(),
+            };
+            b.plain(l.source.as_str()).plain(l.valid_from_block);
+            match l.valid_to_block {
+                Some(t) => b.plain(t),
+                None => b.null(),
+            };
+            b.text(&l.note).opt_bytes(l.registry_tx.as_ref().map(|h| &h[..])).opt_bytes(l.unlabel_tx.as_ref().map(|h| &h[..]));
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn save_state(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: i64,
+    out: &Output,
+    block: i64,
+    hash: &[u8],
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into classifier_state (chain_id, last_block, last_block_hash, rule_version, label_version, payments_classified, updated_at)
+         values ($1, $2, $3, $4, $5, (select count(*) from payment_classes where chain_id = $1), now())
+         on conflict (chain_id) do update set last_block = excluded.last_block, last_block_hash = excluded.last_block_hash,
+           rule_version = excluded.rule_version, label_version = excluded.label_version,
+           payments_classified = excluded.payments_classified, updated_at = now()",
+    )
+    .bind(chain_id)
+    .bind(block)
+    .bind(hash)
+    .bind(&out.rule_version)
+    .bind(&out.label_version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces every verdict of `chain_id` with `out` (from-scratch classification), in one
+/// transaction, so readers see either the old or the new classification.
+pub async fn replace_all(
+    pool: &PgPool,
+    chain_id: i64,
+    out: &Output,
+    labels: &LabelSet,
+    block: i64,
+    hash: &[u8],
+) -> Result<(), DbError> {
+    let mut tx = pool.begin().await?;
+    // Only this chain's rows go; when the table holds no other chain, TRUNCATE is much faster.
+    let others: bool = sqlx::query_scalar(
+        "select exists(select 1 from payment_classes where chain_id <> $1)
+             or exists(select 1 from payer_classes where chain_id <> $1)",
+    )
+    .bind(chain_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if others {
+        sqlx::query("delete from payment_classes where chain_id = $1").bind(chain_id).execute(&mut *tx).await?;
+        sqlx::query("delete from payer_classes where chain_id = $1").bind(chain_id).execute(&mut *tx).await?;
+    } else {
+        sqlx::query("truncate payment_classes, payer_classes").execute(&mut *tx).await?;
+    }
+    copy_rows(&mut tx, &format!("copy payment_classes ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
+        payment_row(b, chain_id, out, v)
+    })
+    .await?;
+    copy_rows(&mut tx, &format!("copy payer_classes ({PAYER_COLS}) from stdin"), &out.payers, |b, v| {
+        payer_row(b, chain_id, out, v)
+    })
+    .await?;
+    write_clusters(&mut tx, chain_id, out).await?;
+    write_labels(&mut tx, chain_id, labels).await?;
+    save_state(&mut tx, chain_id, out, block, hash).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Upserts the verdicts in `out` (the affected payers of an incremental step), rewrites the
+/// clusters, and advances the state, in one transaction.
+pub async fn upsert(pool: &PgPool, chain_id: i64, out: &Output, block: i64, hash: &[u8]) -> Result<(), DbError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "create temp table if not exists payment_classes_in (like payment_classes including defaults) on commit drop",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("create temp table if not exists payer_classes_in (like payer_classes including defaults) on commit drop")
+        .execute(&mut *tx)
+        .await?;
+    copy_rows(&mut tx, &format!("copy payment_classes_in ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
+        payment_row(b, chain_id, out, v)
+    })
+    .await?;
+    copy_rows(&mut tx, &format!("copy payer_classes_in ({PAYER_COLS}) from stdin"), &out.payers, |b, v| {
+        payer_row(b, chain_id, out, v)
+    })
+    .await?;
+    sqlx::query(&format!(
+        "insert into payment_classes ({PAYMENT_COLS}, classified_at) select {PAYMENT_COLS}, now() from payment_classes_in
+         on conflict (chain_id, payment_id) do update set class = excluded.class, flags = excluded.flags,
+           evidence = excluded.evidence, project_share = excluded.project_share, haircut_share = excluded.haircut_share,
+           cluster_id = excluded.cluster_id, rule_version = excluded.rule_version, label_version = excluded.label_version,
+           classified_at = excluded.classified_at"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "insert into payer_classes ({PAYER_COLS}, classified_at) select {PAYER_COLS}, now() from payer_classes_in
+         on conflict (chain_id, payer) do update set class = excluded.class, flags = excluded.flags,
+           evidence = excluded.evidence, first_funder = excluded.first_funder, cluster_id = excluded.cluster_id,
+           rule_version = excluded.rule_version, label_version = excluded.label_version,
+           classified_at = excluded.classified_at"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    write_clusters(&mut tx, chain_id, out).await?;
+    save_state(&mut tx, chain_id, out, block, hash).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces the imported file labels of the chains in `labels` (the file is the source of truth
+/// for its chains).
+pub async fn import_file_labels(pool: &PgPool, labels: &[crate::labels::FileLabel]) -> Result<u64, DbError> {
+    let mut chains: Vec<i64> = labels.iter().map(|l| l.chain_id).collect();
+    chains.sort_unstable();
+    chains.dedup();
+    let mut tx = pool.begin().await?;
+    sqlx::query("delete from label_file_entries where chain_id = any($1)").bind(&chains).execute(&mut *tx).await?;
+    let res = sqlx::query(
+        "insert into label_file_entries (chain_id, address, kind, role, valid_from_block, note)
+         select * from unnest($1::int8[], $2::bytea[], $3::text[], $4::text[], $5::int8[], $6::text[])
+         on conflict (chain_id, address, kind, role_key) do update set valid_from_block = excluded.valid_from_block,
+           note = excluded.note, imported_at = now()",
+    )
+    .bind(labels.iter().map(|l| l.chain_id).collect::<Vec<_>>())
+    .bind(labels.iter().map(|l| l.address.to_vec()).collect::<Vec<_>>())
+    .bind(labels.iter().map(|l| l.kind.as_str().to_string()).collect::<Vec<_>>())
+    .bind(labels.iter().map(|l| l.role.clone()).collect::<Vec<_>>())
+    .bind(labels.iter().map(|l| l.from_block).collect::<Vec<_>>())
+    .bind(labels.iter().map(|l| l.note.clone()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(res.rows_affected())
+}
