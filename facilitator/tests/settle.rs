@@ -253,3 +253,58 @@ async fn escrow_authorizes_captures_with_evidence_and_voids() {
     let closed: serde_json::Value = env.http.get(format!("{}/escrow/{id}", f.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(closed["closed"], true);
 }
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_stuck_transaction_is_re_sent_with_higher_fees() {
+    let env = Env::start(1, None).await;
+    let f = env.facilitator(&["--bump-after-secs", "1"]).await;
+    let rpc = x402_testkit::AnvilRpc::new(env.reader());
+    let payer = env.payer(0);
+    let req = env.requirements("exact", U256::from(USDC), "stuck");
+    let payload = env.sign(&payer, &req, PayOptions::default()).await;
+    // No block is mined until well after the first bump.
+    rpc.set_automine(false).await.unwrap();
+    let miner = async {
+        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+        rpc.mine(1).await.unwrap();
+    };
+    let (s, ()) = tokio::join!(env.settle(&f, &payload, &req, keccak256("stuck evidence"), None), miner);
+    assert!(s.success, "{s:?}\n{}", f.log_text());
+    let metrics = env.http.get(format!("{}/metrics", f.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metric(&metrics, "x402_facilitator_tx_bumped_total") >= 1.0, "{metrics}");
+    // The mined transaction is a replacement: it pays more than the first estimate would.
+    let tx: B256 = s.transaction.parse().unwrap();
+    let mined = env.reader().get_transaction_by_hash(tx).await.unwrap().unwrap();
+    let first_fee = env.reader().estimate_eip1559_fees().await.unwrap().max_fee_per_gas;
+    assert!(alloy::consensus::Transaction::max_fee_per_gas(&mined) > first_fee, "the mined version is the bumped one");
+    assert_eq!(env.charged_events(s.payment_id.unwrap()).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_nonce_taken_behind_the_facilitators_back_is_resynchronised() {
+    let env = Env::start(2, None).await;
+    let f = env.facilitator(&[]).await;
+    let req = env.requirements("exact", U256::from(USDC), "nonce a");
+    let a = env.settle(&f, &env.sign(&env.payer(0), &req, PayOptions::default()).await, &req, B256::ZERO, None).await;
+    assert!(a.success, "{a:?}");
+    // Someone else uses the facilitator's key: its local nonce counter is now stale.
+    let key = x402_testkit::wallets::facilitator();
+    let other = env.provider_as(&key);
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .to(key.address())
+        .value(U256::ZERO);
+    other.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    let req = env.requirements("exact", U256::from(USDC), "nonce b");
+    let b = env.settle(&f, &env.sign(&env.payer(1), &req, PayOptions::default()).await, &req, B256::ZERO, None).await;
+    assert!(b.success, "{b:?}\n{}", f.log_text());
+    let metrics = env.http.get(format!("{}/metrics", f.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metric(&metrics, "x402_facilitator_nonce_resync_total") >= 2.0, "{metrics}");
+}
