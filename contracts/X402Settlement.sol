@@ -769,12 +769,27 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
 
     // ---------------------------------------------------------------- internals: ids and evidence
 
-    function _paymentId(address payer, uint256 nonce) private view returns (bytes32) {
-        return keccak256(abi.encode(block.chainid, address(this), payer, nonce));
+    /// @dev `keccak256(abi.encode(block.chainid, address(this), payer, nonce))`, hashed in unallocated
+    /// memory so batches do not grow memory per item.
+    function _paymentId(address payer, uint256 nonce) private view returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, chainid())
+            mstore(add(ptr, 0x20), address())
+            mstore(add(ptr, 0x40), payer)
+            mstore(add(ptr, 0x60), nonce)
+            id := keccak256(ptr, 0x80)
+        }
     }
 
-    function _evidenceLeaf(bytes32 paymentId, bytes32 evidenceHash) private pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(paymentId, evidenceHash))));
+    /// @dev `keccak256(bytes.concat(keccak256(abi.encode(paymentId, evidenceHash))))`, in scratch space.
+    function _evidenceLeaf(bytes32 paymentId, bytes32 evidenceHash) private pure returns (bytes32 leaf) {
+        assembly ("memory-safe") {
+            mstore(0x00, paymentId)
+            mstore(0x20, evidenceHash)
+            mstore(0x00, keccak256(0x00, 0x40))
+            leaf := keccak256(0x00, 0x20)
+        }
     }
 
     /// @dev Root over `nodes[0:count]` as documented on `chargeBatch`; overwrites `nodes`.

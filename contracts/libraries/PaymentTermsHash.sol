@@ -23,12 +23,20 @@ library PaymentTermsHash {
         "PaymentTerms witness)PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)TokenPermissions(address token,uint256 amount)";
 
     /// @notice EIP-712 `hashStruct` of the witness.
-    /// @dev All members are static, so the encoding is the type hash followed by the eight members,
-    /// each left-padded to 32 bytes, exactly as `abi.encode` lays them out.
+    /// @dev All members are static, so the EIP-712 encoding is the type hash followed by the eight
+    /// 32-byte words of the calldata struct, copied as they are. The words are not re-validated here:
+    /// a word with dirty padding hashes to something no EIP-712 signer produces, so the signature
+    /// check fails, and the fields the contract acts on are read (and validated) by Solidity.
     /// @param terms The witness as signed.
-    /// @return The struct hash passed to Permit2 as `witness`.
-    function hash(IX402Settlement.PaymentTerms calldata terms) internal pure returns (bytes32) {
-        return keccak256(abi.encode(PAYMENT_TERMS_TYPEHASH, terms));
+    /// @return result The struct hash passed to Permit2 as `witness`.
+    function hash(IX402Settlement.PaymentTerms calldata terms) internal pure returns (bytes32 result) {
+        bytes32 typeHash = PAYMENT_TERMS_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), terms, 0x100)
+            result := keccak256(ptr, 0x120)
+        }
     }
 
     /// @notice Memory variant of `hash`, for off-chain tooling and tests.
