@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The dashboard's browser test: Debian's Chromium, driven by playwright-core, loads the dashboard
-# from the real x402-api binary over a throwaway PostgreSQL database filled with a known economy
-# (dashboard/tests/fixture.mjs), and checks every chart, the tables, the payer drill-down and the
-# filters. Saves a screenshot to .run/dashboard.png. Everything it starts it stops (the test's
-# after-hook), and the database is dropped.
+# from the real x402-api binary over a throwaway PostgreSQL database holding a known economy
+# (dashboard/tests/fixture.mjs) classified by the real x402-classifier, and checks every chart,
+# the tables, the payer drill-down, the filters and live mode. Saves a screenshot to
+# .run/dashboard.png. Everything it starts it stops (the test's after-hook), and the databases
+# are dropped.
 #
 # Needs: PostgreSQL at DATABASE_URL's server (script/setup.sh), Chromium (installed here through
-# script/ensure-chromium.sh), the dashboard build (script/build-dashboard.sh) and x402-api (built
-# here; cargo does nothing when it is up to date). Extra arguments go to `node --test` (e.g. --test-name-pattern=token).
+# script/ensure-chromium.sh), the dashboard build (script/build-dashboard.sh) and the
+# x402-classifier and x402-api binaries (built here; cargo does nothing when they are up to date).
+# Extra arguments go to `node --test` (e.g. --test-name-pattern=token).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=script/lib.sh
@@ -19,8 +21,9 @@ ensure_postgres
 "$ROOT/script/ensure-chromium.sh"
 "$ROOT/script/build-dashboard.sh"
 
-info "cargo build -p x402-api"
-cargo build --locked -p x402-api --bin x402-api || die "building x402-api failed (output above)"
+info "cargo build -p x402-classifier -p x402-api"
+cargo build --locked -p x402-classifier -p x402-api --bin x402-classifier --bin x402-api \
+  || die "building x402-classifier and x402-api failed (output above)"
 
 info "dashboard browser test (node --test, Chromium via playwright-core)"
 # node resolves playwright-core from dashboard/node_modules (the spec lives under dashboard/).

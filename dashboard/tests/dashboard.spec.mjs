@@ -1,6 +1,6 @@
 // Browser test of the analyst dashboard: Debian's Chromium (driven by playwright-core) loads the
 // page from the real x402-api binary over a real PostgreSQL database holding the known economy of
-// fixture.mjs, and checks what an analyst would: every chart drawn with data, the tables' classes,
+// fixture.mjs as classified by the real x402-classifier, and checks what an analyst would: every chart drawn with data, the tables' classes,
 // the payer drill-down's evidence, the token and window filters, and an API error shown plainly.
 // Saves a screenshot of the page with a drill-down open to .run/dashboard.png.
 //
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { latePaymentSql } from "./fixture.mjs";
-import { RUN_DIR, createMigratedDatabase, createPopulatedDatabase, launchBrowser, runSql, startApi, stopAll } from "./harness.mjs";
+import { RUN_DIR, classify, createMigratedDatabase, createPopulatedDatabase, launchBrowser, runSql, startApi, stopAll } from "./harness.mjs";
 
 const CHARTS = ["volume", "payers", "cohorts", "concentration", "classes"];
 
@@ -101,6 +101,14 @@ after(async () => {
 describe("dashboard", () => {
   test("the API serves the dashboard and knows the fixture's window", () => {
     assert.deepEqual(api.status.data_window, { from: truth.firstDay, to: truth.lastDay });
+  });
+
+  test("the classifier gave every payer the class the fixture was built for", async () => {
+    // The premise of the checks below: if the rules change, this names the payers that moved.
+    const list = await apiJson("/v1/payers?limit=1000");
+    const got = Object.fromEntries(list.items.map((p) => [lower(p.payer), p.class]));
+    const want = Object.fromEntries(Object.entries(truth.payers).map(([a, t]) => [a, t.class]));
+    assert.deepEqual(got, want);
   });
 
   test("every chart is drawn with data, matching the API", async () => {
@@ -249,13 +257,14 @@ describe("dashboard", () => {
     assert.equal(await page.$eval("#f-token option:checked", (o) => o.textContent), "USDC");
   });
 
-  test("live mode redraws the page when a new payment is classified", async () => {
+  test("live mode redraws the page when a new payment is indexed and classified", async () => {
     await page.goto(`${api.base}/?live=1`);
     await waitLoaded();
     const count = async () => page.$eval('[data-kpi="Gross volume"] .k-note', (e) => e.textContent);
     assert.equal(await count(), `${truth.usdcPayments} payments`);
     const before = await page.evaluate(() => document.body.dataset.loaded);
     runSql(databaseUrl, latePaymentSql(truth));
+    classify(databaseUrl);
     await waitLoaded(before);
     assert.equal(await count(), `${truth.usdcPayments + 1} payments`);
     assert.match(page.url(), /live=1/, "live mode survives the redraw");

@@ -1,23 +1,22 @@
-// A small, known x402 economy written straight into PostgreSQL for the dashboard's browser test:
-// the indexer's tables (blocks, checkpoint, registry labels, token transfers, charges, and
-// `payments` folded by the indexer's own recompute_payments()) and the classifier's output
-// tables (labels, funding clusters, payment and payer classes with their evidence, state).
-// The API then builds its read model from these exactly as it does in production.
+// A small, known x402 economy written straight into the indexer's PostgreSQL tables (blocks,
+// checkpoint, registry labels, token transfers, charges, and `payments` folded by the indexer's own
+// recompute_payments()), for the dashboard's browser test. The real x402-classifier then
+// classifies it (with the exchange's label from `labelsToml`) and x402-api serves it.
 //
 // Five weeks of activity starting Monday 2026-10-05 (UTC), in two tokens:
-//   - 8 external payers funded by an exchange hot wallet, in weekly cohorts, some churning;
+//   - 8 external payers funded by an exchange hot wallet, in weekly cohorts, some churning,
+//     and 2 more paying in OPG;
 //   - the project's treasury paying a provider (internal);
 //   - 2 users funded by the project's faucet (project_funded);
-//   - a provider funding a wallet that pays itself (self_dealing);
+//   - a provider funding a wallet that pays it, with money flowing back (self_dealing);
 //   - a sybil farm of 6 wallets from one funder, identical amounts within minutes (suspected_sybil);
 //   - a provider paying itself (self_payment) and a payer with no funding history (unattributed).
-// `truth` says what the dashboard must show for each of them.
+// Payments move through the settlement contract (payer -> settlement -> payee), as on chain.
+// `truth` holds each payer's class by construction, and the transactions its evidence must cite.
 
 import { createHash } from "node:crypto";
 
 export const CHAIN_ID = 31337;
-const RULE_VERSION = "dashboard-fixture-1";
-const LABEL_VERSION = "dashboard-fixture-labels-1";
 const START = Date.UTC(2026, 9, 5); // Monday 2026-10-05
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -29,7 +28,6 @@ const hash = (tag) => `0x${hex(`hash:${tag}`, 32)}`;
 const bytea = (h) => `'\\x${h.slice(2)}'::bytea`;
 const text = (s) => `'${String(s).replace(/'/g, "''")}'`;
 const ts = (ms) => `'${new Date(ms).toISOString()}'::timestamptz`;
-const json = (v) => `${text(JSON.stringify(v))}::jsonb`;
 
 /** A small deterministic PRNG (mulberry32), so the dataset never changes between runs. */
 function rng(seed) {
@@ -128,7 +126,7 @@ export function buildFixture() {
   // Two external OPG payers, so the token filter has a second token with its own picture.
   for (const name of ["ivan", "judy"]) {
     const payer = addr(`external:${name}`);
-    const funding = transfer(START + DAY, TOKENS.opg.address, W.exchange, payer, opg(1000), `fund:${name}:opg`);
+    const funding = transfer(START + HOUR, TOKENS.opg.address, W.exchange, payer, opg(1000), `fund:${name}:opg`);
     for (let d = 0; d < 20; d += 3) pay(START + d * DAY + 5 * HOUR, TOKENS.opg.address, payer, PROVIDERS[d % 3], opg(2 + rand() * 5));
     expect(payer, "external", { fundingTx: funding.tx, funder: W.exchange, fundingAmount: funding.amount.toString(), token: "opg" });
   }
@@ -158,12 +156,11 @@ export function buildFixture() {
   // Sybil farm: one funder, 6 wallets, identical amounts, all funded within 10 minutes.
   const farmStart = START + 21 * DAY + 10 * HOUR;
   transfer(farmStart - DAY, TOKENS.usdc.address, W.exchange, W.sybilFunder, usdc(1_000), "fund:sybil-funder");
-  const farm = [];
   for (let i = 0; i < 6; i++) {
     const payer = addr(`sybil-${i}`);
     const funding = transfer(farmStart + i * 100_000, TOKENS.usdc.address, W.sybilFunder, payer, usdc(20), `fund:sybil-${i}`);
     for (let k = 0; k < 3; k++) pay(farmStart + HOUR + i * 60_000 + k * DAY, TOKENS.usdc.address, payer, PROVIDERS[0], usdc(5));
-    farm.push({ payer, funding });
+    expect(payer, "suspected_sybil", { fundingTx: funding.tx, funder: W.sybilFunder, fundingAmount: funding.amount.toString() });
   }
 
   // Self-payment: provider 2 pays itself; unattributed: a wallet with no funding history.
@@ -188,7 +185,7 @@ export function buildFixture() {
     e.block = block;
     e.blockTime = e.time;
     e.logIndex = b.logs;
-    b.logs += e.kind === "charge" ? 2 : 1;
+    b.logs += e.kind === "charge" ? 3 : 1;
   }
   const lastBlock = blocks[blocks.length - 1];
 
@@ -208,119 +205,14 @@ export function buildFixture() {
       sql.push(`insert into token_transfers (${head}, token, from_address, to_address, amount) values (${headVals(e, e.tx, e.logIndex)}, ${bytea(e.token)}, ${bytea(e.from)}, ${bytea(e.to)}, ${e.amount});`);
     } else {
       const p = e.payment;
-      // The Permit2 transfer and the PaymentCharged event of the same settlement transaction.
-      sql.push(`insert into token_transfers (${head}, token, from_address, to_address, amount) values (${headVals(e, p.tx, e.logIndex)}, ${bytea(p.token)}, ${bytea(p.payer)}, ${bytea(p.payee)}, ${p.amount});`);
-      sql.push(`insert into charges (${head}, payment_id, payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee, request_hash, evidence_hash, batch_id) values (${headVals(e, p.tx, e.logIndex + 1)}, ${bytea(p.id)}, ${bytea(p.payer)}, ${bytea(p.payee)}, ${bytea(p.token)}, ${bytea(W.facilitator)}, 0, ${p.amount}, ${p.amount}, 0, 0, ${bytea(hash(`request:${p.id}`))}, ${bytea(hash(`evidence:${p.id}`))}, 0);`);
+      // One settlement transaction: Permit2 pulls the payment into the settlement contract, the
+      // contract pays the payee, and emits PaymentCharged.
+      sql.push(`insert into token_transfers (${head}, token, from_address, to_address, amount) values (${headVals(e, p.tx, e.logIndex)}, ${bytea(p.token)}, ${bytea(p.payer)}, ${bytea(W.settlement)}, ${p.amount});`);
+      sql.push(`insert into token_transfers (${head}, token, from_address, to_address, amount) values (${headVals(e, p.tx, e.logIndex + 1)}, ${bytea(p.token)}, ${bytea(W.settlement)}, ${bytea(p.payee)}, ${p.amount});`);
+      sql.push(`insert into charges (${head}, payment_id, payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee, request_hash, evidence_hash, batch_id) values (${headVals(e, p.tx, e.logIndex + 2)}, ${bytea(p.id)}, ${bytea(p.payer)}, ${bytea(p.payee)}, ${bytea(p.token)}, ${bytea(W.facilitator)}, 0, ${p.amount}, ${p.amount}, 0, 0, ${bytea(hash(`request:${p.id}`))}, ${bytea(hash(`evidence:${p.id}`))}, 0);`);
     }
   }
   sql.push(`select recompute_payments(${CHAIN_ID}, array(select payment_id from charges where chain_id = ${CHAIN_ID}));`);
-
-  // The classifier's output for this economy, in the shape x402-classifier writes it (evidence
-  // objects as in classifier/src/engine.rs: hops, endpoints, labels, shares, cluster statistics).
-  for (const e of labels) {
-    sql.push(`insert into labels (chain_id, address, kind, role, source, valid_from_block, note, registry_tx) values (${CHAIN_ID}, ${bytea(e.wallet)}, 'ecosystem', ${text(e.roleName.toLowerCase())}, 'registry', ${e.block}, ${text(e.note)}, ${bytea(e.tx)});`);
-  }
-  sql.push(`insert into labels (chain_id, address, kind, role, source, valid_from_block, note) values (${CHAIN_ID}, ${bytea(W.exchange)}, 'exchange', null, 'file', 0, 'exchange hot wallet');`);
-  const registryLabel = (e) => ({ address: e.wallet, kind: "ecosystem", role: e.roleName.toLowerCase(), source: "registry", valid_from_block: e.block, valid_to_block: null, note: e.note, registry_tx: e.tx, unlabel_tx: null });
-  const exchangeLabel = { address: W.exchange, kind: "exchange", role: null, source: "file", valid_from_block: 0, valid_to_block: null, note: "exchange hot wallet", registry_tx: null, unlabel_tx: null };
-  const hop = (t) => ({ from: t.from, to: t.to, token: t.token, amount: t.amount.toString(), tx: t.tx, block: t.block, log_index: t.logIndex, time: new Date(t.time).toISOString().slice(0, 19) + "Z" });
-  const endpoint = (address) => {
-    if (address === W.exchange) return { address, kind: "exchange", label: exchangeLabel };
-    if (address === W.faucet) return { address, kind: "ecosystem", label: registryLabel(faucetLabel) };
-    return { address, kind: "unlabelled_wallet", note: "no earlier funding recorded" };
-  };
-
-  const clusterStats = {
-    members: 7,
-    paying_members: 6,
-    top_payee: PROVIDERS[0],
-    group_size: 6,
-    same_amount_share: 1.0,
-    usual_amount: usdc(5).toString(),
-    start_window_share: 1.0,
-    payment_count_cv: 0.0,
-    criteria: { same_amount: true, start_window: true, count_cv: true },
-    criteria_met: 3,
-    suspected: true,
-  };
-  sql.push(`insert into funding_clusters (chain_id, cluster_id, root_funder, members, stats) values (${CHAIN_ID}, 1, ${bytea(W.sybilFunder)}, 7, ${json(clusterStats)});`);
-  for (const { payer, funding } of farm) {
-    expect(payer, "suspected_sybil", { fundingTx: funding.tx, funder: W.sybilFunder, fundingAmount: funding.amount.toString(), clusterId: 1 });
-  }
-
-  const verdicts = new Map();
-  for (const [payer, t] of Object.entries(truth.payers)) {
-    const fundingEvent = events.find((e) => e.kind === "transfer" && e.tx === t.fundingTx);
-    const first = fundingEvent ? hop(fundingEvent) : null;
-    const share = t.class === "project_funded" ? 1 : 0;
-    const rule = {};
-    switch (t.class) {
-      case "external":
-        rule.external_funding = { first_funding: first, traced_to: endpoint(fundingEvent.from) };
-        break;
-      case "internal":
-        rule.internal_wallet = { label: registryLabel(treasuryLabel), payment_block: null };
-        break;
-      case "project_funded":
-        rule.ecosystem_first_funder = { funding: first, label: registryLabel(faucetLabel) };
-        rule.ecosystem_funds = { fifo_share: 1, haircut_share: 1, threshold: 0.5, sources: [{ wallet: W.faucet, amount: fundingEvent.amount.toString(), labels: [registryLabel(faucetLabel)] }] };
-        break;
-      case "self_dealing":
-        rule.funding_link = { hops: 1, path: [first] };
-        rule.flow_back = { back_share: 0.36, within_secs: 7 * 86400, hops: [hop(events.find((e) => e.tx === t.backTx))] };
-        break;
-      case "suspected_sybil":
-        rule.sybil_cluster = { cluster_id: 1, root_funder: W.sybilFunder, members: 7, group_size: 6, top_payee: PROVIDERS[0], criteria_met: 3, same_amount_share: 1, start_window_share: 1, payment_count_cv: 0 };
-        break;
-      case "self_payment":
-        rule.self_payment = { payer, payee: payer };
-        break;
-      default:
-        rule.no_history = { reason: "no incoming transfer of at least the dust threshold at or before the payment's block" };
-    }
-    const flags = Object.keys(rule);
-    const paymentEvidence = { class_rule: flags[0], rules: rule, ...(share ? { project_share: { fifo: share, haircut: share } } : {}) };
-    const mine = payments.filter((p) => p.payer === payer);
-    const volume = mine.reduce((a, p) => a + p.amount, 0n);
-    const payerEvidence = {
-      class_basis: "class of the largest share of the payer's volume (then most payments, then rule order)",
-      payments: mine.length,
-      classes: { [t.class]: { payments: mine.length, volume: volume.toString() } },
-      labels: payer === W.treasury ? [registryLabel(treasuryLabel)] : [],
-      first_funding: first,
-      funding_path: { hops: first ? [first] : [], traced_to: fundingEvent ? endpoint(fundingEvent.from) : { kind: "no_funding_history" } },
-      project_share: { fifo: share, haircut: share, threshold: 0.5 },
-    };
-    if (t.class === "suspected_sybil") {
-      // The farm's funder was itself funded from the exchange: a two-hop path.
-      const upstream = events.find((e) => e.kind === "transfer" && e.tx === hash("tx:fund:sybil-funder"));
-      payerEvidence.funding_path = { hops: [first, hop(upstream)], traced_to: endpoint(W.exchange) };
-    }
-    if (t.class === "suspected_sybil") payerEvidence.cluster = { ...clusterStats, cluster_id: 1, root_funder: W.sybilFunder, in_group: true };
-    if (t.class === "project_funded") payerEvidence.ecosystem_first_funder = rule.ecosystem_first_funder;
-    if (t.class === "self_dealing") payerEvidence.self_dealing_payees = { count: 1, payees: [{ payee: PROVIDERS[2], flags: ["flow_back", "funding_link"], payments: mine.length }] };
-    verdicts.set(payer, {
-      class: t.class,
-      flags,
-      paymentEvidence,
-      payerEvidence,
-      fifo: share,
-      haircut: share,
-      clusterId: t.class === "suspected_sybil" ? 1 : null,
-      firstFunder: fundingEvent ? fundingEvent.from : null,
-    });
-  }
-  for (const p of payments) {
-    const v = verdicts.get(p.payer);
-    const cls = p.payer === p.payee ? "self_payment" : v.class;
-    truth.classCounts[cls] = (truth.classCounts[cls] ?? 0) + 1;
-    const num = (x) => (x === null || x === undefined ? "null" : String(x));
-    sql.push(`insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(p.id)}, ${text(cls)}, ${text(`{${v.flags.join(",")}}`)}, ${json(v.paymentEvidence)}, ${num(v.fifo)}, ${num(v.haircut)}, ${num(v.clusterId)}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`);
-  }
-  for (const [payer, v] of verdicts) {
-    sql.push(`insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(payer)}, ${text(v.class)}, ${text(`{${v.flags.join(",")}}`)}, ${json(v.payerEvidence)}, ${v.firstFunder ? bytea(v.firstFunder) : "null"}, ${v.clusterId ?? "null"}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`);
-  }
-  sql.push(`insert into classifier_state (chain_id, last_block, rule_version, label_version, payments_classified) values (${CHAIN_ID}, ${lastBlock.number}, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)}, ${payments.length});`);
   sql.push("commit;");
 
   truth.paymentCount = payments.length;
@@ -328,13 +220,15 @@ export function buildFixture() {
   truth.usdcPayments = payments.filter((p) => p.token === TOKENS.usdc.address).length;
   truth.firstDay = new Date(Math.min(...payments.map((p) => p.time))).toISOString().slice(0, 10);
   truth.lastDay = new Date(Math.max(...payments.map((p) => p.time))).toISOString().slice(0, 10);
-  return { sql: sql.join("\n"), truth };
+  // The exchange's label, as a labels file for `x402-classifier labels import`.
+  const labelsToml = `[[label]]\naddress = "${W.exchange}"\nkind = "exchange"\nnote = "exchange hot wallet"\nchain_id = ${CHAIN_ID}\n`;
+  return { sql: sql.join("\n"), labelsToml, truth };
 }
 
 /**
- * One more external USDC payment, by a new payer, on the fixture's last day, classified, with the
- * indexer checkpoint and the classifier state moved on: what a live indexer and classifier write
- * when a payment settles. For the dashboard's live-refresh test.
+ * One more USDC payment, by a new exchange-funded payer, on the fixture's last day, with the
+ * indexer checkpoint moved on: what a live indexer writes when a payment settles (the classifier
+ * then classifies it). For the dashboard's live-refresh test.
  */
 export function latePaymentSql(truth) {
   const block = truth.lastBlock + 1;
@@ -347,15 +241,13 @@ export function latePaymentSql(truth) {
   const head = "chain_id, block_number, block_hash, block_time, tx_hash, log_index";
   return [
     "begin;",
-    `insert into blocks (chain_id, number, hash, parent_hash, block_time, log_count) values (${CHAIN_ID}, ${block}, ${bytea(hash(`block:${block}`))}, ${bytea(hash(`block:${block - 1}`))}, ${ts(time)}, 3);`,
+    `insert into blocks (chain_id, number, hash, parent_hash, block_time, log_count) values (${CHAIN_ID}, ${block}, ${bytea(hash(`block:${block}`))}, ${bytea(hash(`block:${block - 1}`))}, ${ts(time)}, 4);`,
     `insert into token_transfers (${head}, token, from_address, to_address, amount) values (${vals(hash("tx:fund:late"), 0)}, ${bytea(TOKENS.usdc.address)}, ${bytea(W.exchange)}, ${bytea(payer)}, ${usdc(100)});`,
-    `insert into token_transfers (${head}, token, from_address, to_address, amount) values (${vals(tx, 1)}, ${bytea(TOKENS.usdc.address)}, ${bytea(payer)}, ${bytea(PROVIDERS[0])}, ${amount});`,
-    `insert into charges (${head}, payment_id, payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee, request_hash, evidence_hash, batch_id) values (${vals(tx, 2)}, ${bytea(id)}, ${bytea(payer)}, ${bytea(PROVIDERS[0])}, ${bytea(TOKENS.usdc.address)}, ${bytea(W.facilitator)}, 0, ${amount}, ${amount}, 0, 0, ${bytea(hash("request:late"))}, ${bytea(hash("evidence:late"))}, 0);`,
+    `insert into token_transfers (${head}, token, from_address, to_address, amount) values (${vals(tx, 1)}, ${bytea(TOKENS.usdc.address)}, ${bytea(payer)}, ${bytea(W.settlement)}, ${amount});`,
+    `insert into token_transfers (${head}, token, from_address, to_address, amount) values (${vals(tx, 2)}, ${bytea(TOKENS.usdc.address)}, ${bytea(W.settlement)}, ${bytea(PROVIDERS[0])}, ${amount});`,
+    `insert into charges (${head}, payment_id, payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee, request_hash, evidence_hash, batch_id) values (${vals(tx, 3)}, ${bytea(id)}, ${bytea(payer)}, ${bytea(PROVIDERS[0])}, ${bytea(TOKENS.usdc.address)}, ${bytea(W.facilitator)}, 0, ${amount}, ${amount}, 0, 0, ${bytea(hash("request:late"))}, ${bytea(hash("evidence:late"))}, 0);`,
     `select recompute_payments(${CHAIN_ID}, array[${bytea(id)}]);`,
     `update checkpoint set block_number = ${block}, block_hash = ${bytea(hash(`block:${block}`))} where chain_id = ${CHAIN_ID};`,
-    `insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(id)}, 'external', '{external_funding}', ${json({ class_rule: "external_funding", rules: { external_funding: { first_funding: null } } })}, 0, 0, null, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`,
-    `insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version) values (${CHAIN_ID}, ${bytea(payer)}, 'external', '{external_funding}', ${json({ payments: 1 })}, ${bytea(W.exchange)}, null, ${text(RULE_VERSION)}, ${text(LABEL_VERSION)});`,
-    `update classifier_state set last_block = ${block}, payments_classified = payments_classified + 1, updated_at = now() where chain_id = ${CHAIN_ID};`,
     "commit;",
   ].join("\n");
 }

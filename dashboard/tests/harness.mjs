@@ -1,10 +1,11 @@
 // What the dashboard's browser test runs against, all real: a fresh PostgreSQL database migrated
-// by the indexer, classifier and API binaries and filled with the known economy of fixture.mjs,
-// the `x402-api` binary serving the built dashboard over it, and Debian's Chromium driven by
-// playwright-core. Everything started here is stopped by `stopAll()`.
+// by the classifier and API binaries, holding the known economy of fixture.mjs in the indexer's
+// tables and classified by the real `x402-classifier`; the `x402-api` binary serving the built
+// dashboard over it; and Debian's Chromium driven by playwright-core. Everything started here is
+// stopped (and the databases dropped) by `stopAll()`.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -62,19 +63,32 @@ export function runSql(url, sql) {
   psql(url, [], sql);
 }
 
-/** A fresh database (see createMigratedDatabase) holding the fixture; returns its URL and truth. */
+/** Runs `x402-classifier classify` (incremental: from its last classified block) on `url`. */
+export function classify(url) {
+  run(BIN("x402-classifier"), ["--database-url", url, "--chain-id", String(CHAIN_ID), "classify"]);
+}
+
+/**
+ * A fresh database holding the fixture's economy, classified by the real classifier (with the
+ * fixture's labels file imported first). Returns its URL and the fixture's truth.
+ */
 export function createPopulatedDatabase() {
   const { url } = createMigratedDatabase();
-  const { sql, truth } = buildFixture();
+  const { sql, labelsToml, truth } = buildFixture();
   psql(url, [], sql);
+  const work = mkdtempSync(join(tmpdir(), "x402-dashboard-labels-"));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  const labels = join(work, "labels.toml");
+  writeFileSync(labels, labelsToml);
+  run(BIN("x402-classifier"), ["--database-url", url, "--chain-id", String(CHAIN_ID), "labels", "import", labels]);
+  classify(url);
   return { url, truth };
 }
 
 /**
- * Creates a fresh database (dropped by stopAll) and migrates it in the order production does: the
- * indexer's migrations, the classifier's, then `x402-api migrate`. The indexer's and classifier's
- * migrations are their committed SQL files, applied in version order: this test needs their
- * schema, not their binaries.
+ * Creates a fresh database (dropped by stopAll) and migrates it as production does: the indexer's
+ * schema and the classifier's (`x402-classifier migrate --indexer-schema`), then the API's
+ * (`x402-api migrate`).
  */
 export function createMigratedDatabase() {
   const server = serverUrl();
@@ -82,19 +96,9 @@ export function createMigratedDatabase() {
   psql(`${server}/postgres`, ["-c", `create database "${name}"`]);
   cleanups.push(() => psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]));
   const url = `${server}/${name}`;
-  const env = { DATABASE_URL: url, CHAIN_ID: String(CHAIN_ID) };
-  for (const crate of ["indexer", "classifier"]) applyMigrations(url, join(ROOT, crate, "migrations"));
-  run(BIN("x402-api"), ["migrate", "--database-url", url], env);
-  return { url, env };
-}
-
-/** Applies a crate's sqlx migration files (`<version>_<name>.sql`) in version order. */
-function applyMigrations(url, dir) {
-  const files = readdirSync(dir)
-    .filter((f) => /^\d+_.*\.sql$/.test(f))
-    .sort((a, b) => (BigInt(a.split("_")[0]) < BigInt(b.split("_")[0]) ? -1 : 1));
-  if (files.length === 0) throw new Error(`${dir} holds no migrations`);
-  for (const f of files) psql(url, ["-f", join(dir, f)]);
+  run(BIN("x402-classifier"), ["--database-url", url, "migrate", "--indexer-schema"]);
+  run(BIN("x402-api"), ["migrate", "--database-url", url, "--chain-id", String(CHAIN_ID)]);
+  return { url };
 }
 
 /** A TCP port nobody listens on right now. */
