@@ -78,7 +78,7 @@ interface WirePayees {
 // ---- mapping ----
 
 function filterQuery(f: Filters) {
-  return { from: f.from, to: f.to, token: f.token };
+  return { from: f.from, to: f.to, token: f.token, payee: f.payee };
 }
 
 function concentration(c: WireConcentration): Concentration {

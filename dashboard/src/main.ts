@@ -5,6 +5,7 @@
 import * as api from "./api";
 import { ChartSlot } from "./chart";
 import { renderProfile } from "./drilldown";
+import { shortHex } from "./format";
 import type { Filters, Token } from "./model";
 import {
   renderClasses,
@@ -55,6 +56,7 @@ function readFilters(): Filters {
     from: q.get("from") || undefined,
     to: q.get("to") || undefined,
     token: q.get("token") || undefined,
+    payee: q.get("payee") || undefined,
     bucket,
   };
 }
@@ -65,6 +67,7 @@ function writeFilters(f: Filters, payer?: string | null): void {
   if (f.from) q.set("from", f.from);
   if (f.to) q.set("to", f.to);
   if (f.token) q.set("token", f.token);
+  if (f.payee) q.set("payee", f.payee);
   if (f.bucket !== "day") q.set("bucket", f.bucket);
   if (payer) q.set("payer", payer);
   if (live !== null) q.set("live", live);
@@ -78,6 +81,10 @@ function fillForm(f: Filters): void {
   (form.elements.namedItem("to") as HTMLInputElement).value = f.to ?? dataWindow?.to ?? "";
   (form.elements.namedItem("bucket") as HTMLSelectElement).value = f.bucket;
   tokenSelect.value = f.token ?? "";
+  (form.elements.namedItem("payee") as HTMLInputElement).value = f.payee ?? "";
+  byId("payee-chip").hidden = !f.payee;
+  byId("payee-chip-address").textContent = f.payee ? shortHex(f.payee, 6) : "";
+  byId("payee-chip-address").title = f.payee ?? "";
 }
 
 /** The form's filters; a date equal to the data's first or last day is left open, so a saved
@@ -91,8 +98,15 @@ function formFilters(): Filters {
     from: from === dataWindow?.from ? undefined : from,
     to: to === dataWindow?.to ? undefined : to,
     token: get("token"),
+    payee: get("payee"),
     bucket: get("bucket") === "week" ? "week" : "day",
   };
+}
+
+/** Applies new filters: into the URL, then a redraw. */
+function apply(f: Filters): void {
+  writeFilters(f);
+  void load(f);
 }
 
 async function loadTokens(): Promise<void> {
@@ -167,7 +181,9 @@ async function load(f: Filters): Promise<void> {
   if (!failed(cohorts)) renderCohorts(slots.cohorts, cohorts.value);
   else slots.cohorts.showText("Could not load the cohorts", "error");
   if (!failed(payers)) renderPayerTable(byId("top-payers"), payers.value, token, (a) => void openPayer(a));
-  if (!failed(payees)) renderPayeeTable(byId("top-payees"), payees.value, token);
+  if (!failed(payees)) {
+    renderPayeeTable(byId("top-payees"), payees.value, token, filters.payee ?? null, (payee) => apply({ ...formFilters(), payee }));
+  }
 
   if (errors.length) warnings.push(`Some parts could not be loaded: ${errors.join("; ")}`);
   setStatus(warnings.join(" "), warnings.length ? "error" : "");
@@ -242,15 +258,10 @@ function startLive(): void {
 async function start(): Promise<void> {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const f = formFilters();
-    writeFilters(f);
-    void load(f);
+    apply(formFilters());
   });
-  byId("f-reset").addEventListener("click", () => {
-    const f: Filters = { ...formFilters(), from: undefined, to: undefined };
-    writeFilters(f);
-    void load(f);
-  });
+  byId("f-reset").addEventListener("click", () => apply({ ...formFilters(), from: undefined, to: undefined }));
+  byId("payee-chip-clear").addEventListener("click", () => apply({ ...formFilters(), payee: undefined }));
   byId("drill-close").addEventListener("click", closePayer);
   try {
     await loadTokens();

@@ -8,6 +8,8 @@ export interface Filters {
   from?: string;
   to?: string;
   token?: string;
+  /** Only payments to this payee (a click on a row of the payee table). */
+  payee?: string;
   bucket: "day" | "week";
 }
 

@@ -254,8 +254,17 @@ export function renderPayerTable(table: HTMLTableElement, rows: PayerRow[], toke
   }
 }
 
-/** The top payees with the organic share of what they received. */
-export function renderPayeeTable(table: HTMLTableElement, rows: PayeeRow[], token: Token | null): void {
+/**
+ * The top payees with the organic share of what they received; a click on a row calls `onPick`
+ * (the page then shows only that payee's payments), a click on the selected one clears it.
+ */
+export function renderPayeeTable(
+  table: HTMLTableElement,
+  rows: PayeeRow[],
+  token: Token | null,
+  selected: string | null,
+  onPick: (payee: string | undefined) => void,
+): void {
   table.textContent = "";
   const head = table.createTHead().insertRow();
   for (const h of ["Payee", `Volume${token ? ` (${token.symbol})` : ""}`, "Organic share", "Payments", "Payers"]) {
@@ -271,8 +280,12 @@ export function renderPayeeTable(table: HTMLTableElement, rows: PayeeRow[], toke
   for (const r of rows) {
     const row = body.insertRow();
     row.dataset.payee = r.address;
+    row.className = "payee-row";
+    const isSelected = selected !== null && selected.toLowerCase() === r.address.toLowerCase();
+    if (isSelected) row.classList.add("selected");
+    row.title = isSelected ? "Click to show every payee again" : `${r.address}: click to see only its payments`;
+    row.addEventListener("click", () => onPick(isSelected ? undefined : r.address));
     const who = el("td", "mono", shortHex(r.address, 6));
-    who.title = r.address;
     if (r.label) who.append(el("span", "k-note", ` ${r.label}`));
     row.appendChild(who);
     row.appendChild(el("td", "num", fmtAmount(r.volume)));

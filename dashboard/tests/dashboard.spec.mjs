@@ -229,6 +229,33 @@ describe("dashboard", () => {
     for (const a of late) assert.ok(!payers.includes(a), "the sybil farm starts in week 4 and is outside the window");
   });
 
+  test("clicking a payee shows only its payments, and the chip clears it", async () => {
+    await page.goto(`${api.base}/`);
+    await waitLoaded();
+    const usdc = truth.tokens.usdc.address;
+    const washer = Object.entries(truth.payers).find(([, t]) => t.class === "self_dealing");
+    const provider = truth.providers[2]; // the one the wash wallet pays
+    const shown = (await apiJson(`/v1/payees?token=${usdc}`)).items.find((p) => lower(p.payee) === lower(provider));
+    let before = await page.evaluate(() => document.body.dataset.loaded);
+    await page.click(`#top-payees tr[data-payee="${shown.payee}"]`);
+    await waitLoaded(before);
+    assert.match(page.url(), new RegExp(`payee=${shown.payee}`));
+    assert.equal(await page.$eval("#payee-chip", (e) => e.hidden), false);
+    const payers = await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.map((r) => r.getAttribute("data-payer").toLowerCase()));
+    const expected = (await apiJson(`/v1/payers?token=${usdc}&payee=${shown.payee}&limit=15`)).items.map((p) => lower(p.payer));
+    assert.deepEqual(payers, expected);
+    assert.ok(payers.includes(washer[0]), "the wash wallet pays this provider");
+    assert.ok(!payers.includes(lower(truth.wallets.treasury)), "the treasury pays another provider");
+    const share = await page.$eval('[data-kpi="Organic share"] .k-value', (e) => e.textContent);
+    assert.equal(share, `${(shown.organic_share * 100).toFixed(1)}%`, "the headline share is the payee's organic share");
+    before = await page.evaluate(() => document.body.dataset.loaded);
+    await page.click("#payee-chip-clear");
+    await waitLoaded(before);
+    assert.equal(await page.$eval("#payee-chip", (e) => e.hidden), true);
+    assert.doesNotMatch(page.url(), /payee=/);
+    assert.equal(await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.length), 15);
+  });
+
   test("weekly buckets group the series by ISO week", async () => {
     await page.goto(`${api.base}/?bucket=week`);
     await waitLoaded();
