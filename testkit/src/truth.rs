@@ -216,19 +216,18 @@ pub fn diff(chain: &GroundTruth, db: &GroundTruth) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-/// The indexer's checkpoint for `chain_id`: block number and hash, if any.
+/// The indexer's checkpoint for `chain_id`: block number and hash, if it indexed any block.
 pub async fn checkpoint(pool: &PgPool, chain_id: u64) -> Result<Option<(u64, B256)>> {
     let row = sqlx::query("SELECT block_number, block_hash FROM checkpoint WHERE chain_id = $1")
         .bind(chain_id as i64)
         .fetch_optional(pool)
         .await
         .context("reading the checkpoint")?;
-    row.map(|r| -> Result<(u64, B256)> {
-        let n: i64 = r.try_get("block_number").context("checkpoint.block_number")?;
-        let h: Vec<u8> = r.try_get("block_hash").context("checkpoint.block_hash")?;
-        Ok((n as u64, B256::from_slice(&h)))
-    })
-    .transpose()
+    let Some(r) = row else { return Ok(None) };
+    let n: i64 = r.try_get("block_number").context("checkpoint.block_number")?;
+    let h: Vec<u8> = r.try_get("block_hash").context("checkpoint.block_hash")?;
+    // A checkpoint below block 0 (start block 0, nothing committed yet) means "nothing indexed".
+    Ok(u64::try_from(n).ok().map(|n| (n, B256::from_slice(&h))))
 }
 
 /// Waits until the indexer's checkpoint is the chain's current head (same number and hash).
