@@ -41,7 +41,9 @@ export class ChartSlot {
       this.chart = echarts.init(this.element, undefined, { renderer: "canvas" });
       instances.add(this.chart);
     }
-    this.chart.setOption(option, { notMerge: true });
+    // No grow-in animation: a redraw (filters, live mode) shows the new numbers at once, and a
+    // screenshot never catches a half-drawn chart.
+    this.chart.setOption({ animation: false, ...option }, { notMerge: true });
     const points = countPoints(this.chart.getOption());
     this.element.dataset.points = String(points);
     this.element.dataset.series = String(seriesCount(this.chart.getOption()));

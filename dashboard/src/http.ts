@@ -5,7 +5,8 @@ export class ApiCallError extends Error {
   constructor(
     readonly path: string,
     readonly status: number,
-    detail: string,
+    /** What the API said went wrong (its problem `detail`), or why it did not answer. */
+    readonly detail: string,
   ) {
     super(`${path}: ${detail}`);
   }

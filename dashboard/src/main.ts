@@ -6,6 +6,7 @@ import * as api from "./api";
 import { ChartSlot } from "./chart";
 import { renderProfile } from "./drilldown";
 import { shortHex } from "./format";
+import { ApiCallError } from "./http";
 import type { Filters, Token } from "./model";
 import {
   renderClasses,
@@ -157,8 +158,12 @@ async function load(f: Filters): Promise<void> {
   if (f.token && token && token.address.toLowerCase() !== f.token.toLowerCase()) {
     warnings.push(`Token ${f.token} is not one the API knows; showing ${token.symbol}.`);
   }
+  // Several calls usually fail for one reason (a bad parameter): say it once.
   const failed = (r: PromiseSettledResult<unknown>): r is PromiseRejectedResult => {
-    if (r.status === "rejected") errors.push((r.reason as Error).message);
+    if (r.status === "rejected") {
+      const why = r.reason instanceof ApiCallError ? r.reason.detail : (r.reason as Error).message;
+      if (!errors.includes(why)) errors.push(why);
+    }
     return r.status === "rejected";
   };
 
@@ -168,6 +173,9 @@ async function load(f: Filters): Promise<void> {
     renderClasses(slots.classes, byId("class-figures"), summary.value, token);
     renderCoverage(byId("coverage"), summary.value);
   } else {
+    byId("kpis").textContent = "";
+    byId("concentration-figures").textContent = "";
+    byId("class-figures").textContent = "";
     slots.concentration.showText("Could not load the summary", "error");
     slots.classes.showText("Could not load the summary", "error");
   }
@@ -181,8 +189,11 @@ async function load(f: Filters): Promise<void> {
   if (!failed(cohorts)) renderCohorts(slots.cohorts, cohorts.value);
   else slots.cohorts.showText("Could not load the cohorts", "error");
   if (!failed(payers)) renderPayerTable(byId("top-payers"), payers.value, token, (a) => void openPayer(a));
+  else tableText(byId("top-payers"), "Could not load the payers");
   if (!failed(payees)) {
     renderPayeeTable(byId("top-payees"), payees.value, token, filters.payee ?? null, (payee) => apply({ ...formFilters(), payee }));
+  } else {
+    tableText(byId("top-payees"), "Could not load the payees");
   }
 
   if (errors.length) warnings.push(`Some parts could not be loaded: ${errors.join("; ")}`);
@@ -192,6 +203,13 @@ async function load(f: Filters): Promise<void> {
 
 // Each drill-down gets a number too: a slow profile must not overwrite a later click's.
 let drillGeneration = 0;
+
+/** Replaces a table's content with one line of text. */
+function tableText(table: HTMLElement, text: string): void {
+  table.textContent = "";
+  const cell = (table as HTMLTableElement).createTBody().insertRow().insertCell();
+  cell.textContent = text;
+}
 
 async function openPayer(address: string): Promise<void> {
   const mine = ++drillGeneration;
