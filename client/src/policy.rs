@@ -67,13 +67,34 @@ pub enum PolicyError {
         tx: TxHash,
     },
     /// Waiting for the receipt failed.
-    #[error("waiting for the {action} receipt failed: {source}")]
+    #[error("waiting for the {action} receipt failed: {message}")]
     Receipt {
         /// What was attempted.
         action: &'static str,
         /// Why.
-        source: alloy::providers::PendingTransactionError,
+        message: String,
     },
+}
+
+/// Polls for a receipt. alloy's block-watching `get_receipt` can miss a transaction mined
+/// before it started watching on an automining node and then wait for a block that never comes.
+async fn wait_receipt<P: Provider<Ethereum>>(
+    provider: &P,
+    tx: TxHash,
+    action: &'static str,
+) -> Result<alloy::rpc::types::TransactionReceipt, PolicyError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        match provider.get_transaction_receipt(tx).await {
+            Ok(Some(r)) => return Ok(r),
+            Ok(None) => {}
+            Err(e) => return Err(PolicyError::Receipt { action, message: e.to_string() }),
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(PolicyError::Receipt { action, message: format!("{tx} not mined within 300 s") });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 fn chain(action: &'static str) -> impl FnOnce(alloy::contract::Error) -> PolicyError {
@@ -86,7 +107,7 @@ pub async fn set_policy<P: Provider<Ethereum>>(provider: P, settlement: Address,
     policy.validate()?;
     let contract = X402Settlement::new(settlement, provider);
     let pending = contract.setSpendingPolicy(token, policy.to_call()).send().await.map_err(chain("setSpendingPolicy"))?;
-    let receipt = pending.get_receipt().await.map_err(|source| PolicyError::Receipt { action: "setSpendingPolicy", source })?;
+    let receipt = wait_receipt(contract.provider(), *pending.tx_hash(), "setSpendingPolicy").await?;
     if !receipt.status() {
         return Err(PolicyError::Reverted { action: "setSpendingPolicy", tx: receipt.transaction_hash });
     }
@@ -128,7 +149,7 @@ pub async fn submit_policy_signature<P: Provider<Ethereum>>(provider: P, signed:
         .send()
         .await
         .map_err(chain("setSpendingPolicyBySig"))?;
-    let receipt = pending.get_receipt().await.map_err(|source| PolicyError::Receipt { action: "setSpendingPolicyBySig", source })?;
+    let receipt = wait_receipt(contract.provider(), *pending.tx_hash(), "setSpendingPolicyBySig").await?;
     if !receipt.status() {
         return Err(PolicyError::Reverted { action: "setSpendingPolicyBySig", tx: receipt.transaction_hash });
     }
