@@ -26,6 +26,10 @@ import {PaymentTermsHash} from "./libraries/PaymentTermsHash.sol";
 /// non-standard tokens are rejected with `TokenReceivedMismatch`), then pays everybody out in the same
 /// transaction. The contract therefore holds only the uncaptured part of open escrows.
 ///
+/// Errors raised by Permit2 itself pass through unchanged: `InvalidSigner()` (the signature does not
+/// cover this permit, spender, chain or witness), `InvalidNonce()` (nonce already used),
+/// `SignatureExpired(uint256)` (permit deadline passed; same selector as this interface's error).
+///
 /// Limits of the packed storage: escrowed amounts (`authorized`, `captured`, `refunded`) are stored as
 /// `uint96` (7.9e28 base units, 79 billion tokens at 18 decimals); `authorize` rejects larger maxima.
 contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransient, EIP712 {
@@ -135,16 +139,21 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
     // ---------------------------------------------------------------- settlement
 
     /// @inheritdoc IX402Settlement
-    function charge(SignedPayment calldata payment, uint256 amount, uint16 facilitatorFeeBps, bytes32 evidenceHash)
-        external
-        nonReentrant
-        returns (bytes32 paymentId)
-    {
+    /// @dev Reverts `WrongMode(Exact, mode)` when the signed mode is neither Exact nor Upto. The
+    /// facilitator fee is paid to the caller last.
+    function charge(
+        SignedPayment calldata payment,
+        uint256 amount,
+        uint16 facilitatorFeeBps,
+        bytes32 evidenceHash
+    ) external nonReentrant returns (bytes32 paymentId) {
         address signedFacilitator = payment.terms.facilitator;
         if (signedFacilitator != msg.sender) revert NotFacilitator(msg.sender, signedFacilitator);
         uint256 facilitatorFee;
         (paymentId, facilitatorFee) = _charge(payment, amount, facilitatorFeeBps, evidenceHash, 0);
-        if (facilitatorFee != 0) IERC20(payment.permit.permitted.token).safeTransfer(msg.sender, facilitatorFee);
+        if (facilitatorFee != 0) {
+            IERC20(payment.permit.permitted.token).safeTransfer(msg.sender, facilitatorFee);
+        }
     }
 
     /// @inheritdoc IX402Settlement
@@ -230,7 +239,8 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
 
     /// @inheritdoc IX402Settlement
     /// @dev Requires `authorizationExpiry > block.timestamp` and `refundExpiry >= authorizationExpiry`
-    /// (`InvalidExpiries`), and a maximum that fits in `uint96`.
+    /// (`InvalidExpiries`), and a maximum that fits in `uint96`. The amount charged to the payer's
+    /// spending policy is not credited back when the escrow is voided or reclaimed (conservative).
     function authorize(SignedPayment calldata payment) external nonReentrant returns (bytes32 paymentId) {
         PaymentTerms calldata terms = payment.terms;
         if (terms.facilitator != msg.sender) revert NotFacilitator(msg.sender, terms.facilitator);
@@ -317,7 +327,12 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
             evidenceHash
         );
         _payOut(
-            paymentId, token, payee, amount - facilitatorFee - protocolFeeAmount, feeConfig.treasury, protocolFeeAmount
+            paymentId,
+            token,
+            payee,
+            amount - facilitatorFee - protocolFeeAmount,
+            feeConfig.treasury,
+            protocolFeeAmount
         );
         if (facilitatorFee != 0) token.safeTransfer(msg.sender, facilitatorFee);
     }
@@ -416,7 +431,9 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
                 )
             )
         );
-        if (!SignatureChecker.isValidSignatureNowCalldata(payer, digest, signature)) revert InvalidSignature();
+        if (!SignatureChecker.isValidSignatureNowCalldata(payer, digest, signature)) {
+            revert InvalidSignature();
+        }
         policyNonces[payer] = nonce + 1;
         _setPolicy(payer, token, policy);
     }
@@ -481,11 +498,12 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
 
     /// @inheritdoc IX402Settlement
     /// @dev False for a batch without a stored root. See `chargeBatch` for the tree construction.
-    function verifyEvidence(uint256 batchId, bytes32 paymentId, bytes32 evidenceHash, bytes32[] calldata proof)
-        external
-        view
-        returns (bool)
-    {
+    function verifyEvidence(
+        uint256 batchId,
+        bytes32 paymentId,
+        bytes32 evidenceHash,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
         bytes32 root = evidenceRootOf[batchId];
         if (root == bytes32(0)) return false;
         return MerkleProof.verifyCalldata(proof, root, _evidenceLeaf(paymentId, evidenceHash));
@@ -520,7 +538,8 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
         if (maxPerPayment != 0) remaining = maxPerPayment;
         if (maxPerPeriod != 0) {
             // forge-lint: disable-next-line(unsafe-typecast) -- timestamps fit in 64 bits
-            (uint256 current, uint256 previous) = _bucketSpending(state, uint64(block.timestamp / state.period));
+            (uint256 current, uint256 previous) =
+                _bucketSpending(state, uint64(block.timestamp / state.period));
             uint256 spent = current + previous;
             uint256 periodLeft = spent >= maxPerPeriod ? 0 : maxPerPeriod - spent;
             if (periodLeft < remaining) remaining = periodLeft;
@@ -649,7 +668,9 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
         );
         uint256 balanceAfter = token.balanceOf(address(this));
         if (balanceAfter != balanceBefore + amount) {
-            revert TokenReceivedMismatch(amount, balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0);
+            revert TokenReceivedMismatch(
+                amount, balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0
+            );
         }
     }
 
@@ -710,7 +731,9 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
         uint256 maxPerPayment = state.maxPerPayment;
         uint256 maxPerPeriod = state.maxPerPeriod;
         if (maxPerPayment == 0 && maxPerPeriod == 0) return;
-        if (maxPerPayment != 0 && amount > maxPerPayment) revert PerPaymentLimitExceeded(amount, maxPerPayment);
+        if (maxPerPayment != 0 && amount > maxPerPayment) {
+            revert PerPaymentLimitExceeded(amount, maxPerPayment);
+        }
         if (maxPerPeriod == 0) return;
 
         // forge-lint: disable-next-line(unsafe-typecast) -- timestamps fit in 64 bits

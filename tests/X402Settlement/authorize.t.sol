@@ -9,7 +9,10 @@ import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {FeeOnTransferToken} from "../mocks/FeeOnTransferToken.sol";
 
 contract AuthorizeTest is SettlementTestBase {
-    function authorizeAs(address caller, IX402Settlement.SignedPayment memory payment) internal returns (bytes32) {
+    function authorizeAs(address caller, IX402Settlement.SignedPayment memory payment)
+        internal
+        returns (bytes32)
+    {
         vm.prank(caller);
         return settlement.authorize(payment);
     }
@@ -129,7 +132,9 @@ contract AuthorizeTest is SettlementTestBase {
         uint256 amount = uint256(type(uint96).max) + 1;
         IX402Settlement.SignedPayment memory payment = makePayment(amount, MODE_ESCROW);
         vm.expectRevert(
-            abi.encodeWithSelector(IX402Settlement.AmountAboveMaximum.selector, amount, uint256(type(uint96).max))
+            abi.encodeWithSelector(
+                IX402Settlement.AmountAboveMaximum.selector, amount, uint256(type(uint96).max)
+            )
         );
         authorizeAs(facilitator, payment);
     }
@@ -191,7 +196,8 @@ contract AuthorizeTest is SettlementTestBase {
         taxed.approve(address(permit2), type(uint256).max);
         ISignatureTransfer.PermitTransferFrom memory permit = defaultPermit(AMOUNT, nextNonce());
         permit.permitted.token = address(taxed);
-        IX402Settlement.SignedPayment memory payment = makePayment(payerKey, permit, defaultTerms(MODE_ESCROW));
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, permit, defaultTerms(MODE_ESCROW));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IX402Settlement.TokenReceivedMismatch.selector, AMOUNT, AMOUNT - AMOUNT * 250 / 10_000
@@ -233,7 +239,9 @@ contract AuthorizeTest is SettlementTestBase {
     function test_authorize_revert_expiredDeadline() public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_ESCROW);
         vm.warp(payment.permit.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.SignatureExpired.selector, payment.permit.deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.SignatureExpired.selector, payment.permit.deadline)
+        );
         authorizeAs(facilitator, payment);
     }
 

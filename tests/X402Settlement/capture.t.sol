@@ -36,10 +36,14 @@ contract CaptureTest is SettlementTestBase {
         bytes32 evidenceA = keccak256("first chunk");
         bytes32 evidenceB = keccak256("second chunk");
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.PaymentCaptured(id, payer, payee, address(token), facilitator, AMOUNT / 4, 0, 0, evidenceA);
+        emit IX402Settlement.PaymentCaptured(
+            id, payer, payee, address(token), facilitator, AMOUNT / 4, 0, 0, evidenceA
+        );
         captureAs(facilitator, AMOUNT / 4, 0, evidenceA);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.PaymentCaptured(id, payer, payee, address(token), facilitator, AMOUNT / 2, 0, 0, evidenceB);
+        emit IX402Settlement.PaymentCaptured(
+            id, payer, payee, address(token), facilitator, AMOUNT / 2, 0, 0, evidenceB
+        );
         captureAs(facilitator, AMOUNT / 2, 0, evidenceB);
 
         assertEq(settlement.escrowOf(id).captured, AMOUNT * 3 / 4);
@@ -132,7 +136,9 @@ contract CaptureTest is SettlementTestBase {
     }
 
     function test_capture_revert_aboveAuthorized() public {
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.CaptureAboveAuthorized.selector, AMOUNT + 1, AMOUNT));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.CaptureAboveAuthorized.selector, AMOUNT + 1, AMOUNT)
+        );
         captureAs(facilitator, AMOUNT + 1, FEE_BPS, EVIDENCE_HASH);
     }
 
@@ -155,7 +161,9 @@ contract CaptureTest is SettlementTestBase {
         uint256 remaining = AMOUNT - captured;
         extra = bound(extra, 1, type(uint128).max);
         vm.expectRevert(
-            abi.encodeWithSelector(IX402Settlement.CaptureAboveAuthorized.selector, remaining + extra, remaining)
+            abi.encodeWithSelector(
+                IX402Settlement.CaptureAboveAuthorized.selector, remaining + extra, remaining
+            )
         );
         captureAs(facilitator, remaining + extra, FEE_BPS, EVIDENCE_HASH);
     }

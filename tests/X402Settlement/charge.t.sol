@@ -133,7 +133,8 @@ contract ChargeTest is SettlementTestBase {
     function test_charge_atValidAfter() public {
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
         terms.validAfter = uint48(block.timestamp + 60);
-        IX402Settlement.SignedPayment memory payment = makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
         vm.warp(block.timestamp + 60);
         chargeAsFacilitator(payment, AMOUNT);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT);
@@ -208,7 +209,9 @@ contract ChargeTest is SettlementTestBase {
     function test_charge_revert_notFacilitator() public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
         address stranger = makeAddr("stranger");
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.NotFacilitator.selector, stranger, facilitator));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.NotFacilitator.selector, stranger, facilitator)
+        );
         vm.prank(stranger);
         settlement.charge(payment, AMOUNT, FEE_BPS, EVIDENCE_HASH);
     }
@@ -245,14 +248,17 @@ contract ChargeTest is SettlementTestBase {
 
     function test_charge_revert_uptoAboveMaximum() public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_UPTO);
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.AmountAboveMaximum.selector, AMOUNT + 1, AMOUNT));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.AmountAboveMaximum.selector, AMOUNT + 1, AMOUNT)
+        );
         chargeAsFacilitator(payment, AMOUNT + 1);
     }
 
     function test_charge_revert_notYetValid() public {
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
         terms.validAfter = uint48(block.timestamp + 60);
-        IX402Settlement.SignedPayment memory payment = makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
         vm.expectRevert(
             abi.encodeWithSelector(IX402Settlement.NotYetValid.selector, terms.validAfter, block.timestamp)
         );
@@ -273,7 +279,8 @@ contract ChargeTest is SettlementTestBase {
         settlement.setProtocolFee(100, treasury);
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
         terms.maxFacilitatorFeeBps = 10_000;
-        IX402Settlement.SignedPayment memory payment = makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.FeeAboveMaximum.selector, 9_950, 9_900));
         vm.prank(facilitator);
         settlement.charge(payment, AMOUNT, 9_950, EVIDENCE_HASH);
@@ -293,7 +300,9 @@ contract ChargeTest is SettlementTestBase {
         chargeAsFacilitator(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
         vm.expectRevert(
-            abi.encodeWithSelector(IX402Settlement.PeriodLimitExceeded.selector, AMOUNT, AMOUNT, AMOUNT * 3 / 2)
+            abi.encodeWithSelector(
+                IX402Settlement.PeriodLimitExceeded.selector, AMOUNT, AMOUNT, AMOUNT * 3 / 2
+            )
         );
         chargeAsFacilitator(payment, AMOUNT);
     }
@@ -307,7 +316,9 @@ contract ChargeTest is SettlementTestBase {
         permit.permitted.token = address(taxed);
         IX402Settlement.SignedPayment memory payment = makePayment(payerKey, permit, defaultTerms(MODE_EXACT));
         vm.expectRevert(
-            abi.encodeWithSelector(IX402Settlement.TokenReceivedMismatch.selector, AMOUNT, AMOUNT - AMOUNT / 100)
+            abi.encodeWithSelector(
+                IX402Settlement.TokenReceivedMismatch.selector, AMOUNT, AMOUNT - AMOUNT / 100
+            )
         );
         chargeAsFacilitator(payment, AMOUNT);
     }
@@ -377,7 +388,9 @@ contract ChargeTest is SettlementTestBase {
     function test_charge_revert_expiredDeadline() public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
         vm.warp(payment.permit.deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.SignatureExpired.selector, payment.permit.deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.SignatureExpired.selector, payment.permit.deadline)
+        );
         chargeAsFacilitator(payment, AMOUNT);
     }
 

@@ -14,7 +14,10 @@ contract ChargeBatchTest is SettlementTestBase {
         if (token.balanceOf(who) == 0) fundPayer(who, PAYER_BALANCE);
     }
 
-    function itemFor(uint256 i, uint256 amount, uint8 mode) internal returns (IX402Settlement.BatchItem memory item) {
+    function itemFor(uint256 i, uint256 amount, uint8 mode)
+        internal
+        returns (IX402Settlement.BatchItem memory item)
+    {
         (, uint256 key) = batchPayer(i);
         item = makeBatchItem(makePayment(key, defaultPermit(amount, nextNonce()), defaultTerms(mode)), amount);
         item.evidenceHash = keccak256(abi.encode("evidence", i));
@@ -264,7 +267,8 @@ contract ChargeBatchTest is SettlementTestBase {
             uint256 amount = bound(uint256(keccak256(abi.encode(seed, i, "amount"))), 1, maximum);
             items[i] = itemFor(i, maximum, MODE_UPTO);
             items[i].amount = amount;
-            items[i].facilitatorFeeBps = uint16(bound(uint256(keccak256(abi.encode(seed, i, "fee"))), 0, MAX_FEE_BPS));
+            items[i].facilitatorFeeBps =
+                uint16(bound(uint256(keccak256(abi.encode(seed, i, "fee"))), 0, MAX_FEE_BPS));
             gross += amount;
             (uint256 fee,) = feesOf(amount, items[i].facilitatorFeeBps, 0);
             fees += fee;

@@ -122,15 +122,21 @@ contract X402SettlementGasTest is SettlementTestBase {
         _assertAllSettled(settled);
     }
 
-    function _batch(uint256 count, bool paidBefore) private returns (IX402Settlement.BatchItem[] memory items) {
+    function _batch(uint256 count, bool paidBefore)
+        private
+        returns (IX402Settlement.BatchItem[] memory items)
+    {
         items = new IX402Settlement.BatchItem[](count);
         for (uint256 i; i < count; ++i) {
             (address batchPayer, uint256 key) = makeAddrAndKey(string.concat("batch payer ", vm.toString(i)));
             fundPayer(batchPayer, 2 * AMOUNT);
             if (paidBefore) {
-                chargeAsFacilitator(makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(MODE_EXACT)), AMOUNT);
+                chargeAsFacilitator(
+                    makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(MODE_EXACT)), AMOUNT
+                );
             }
-            items[i] = makeBatchItem(makePayment(key, defaultPermit(AMOUNT, 1), defaultTerms(MODE_EXACT)), AMOUNT);
+            items[i] =
+                makeBatchItem(makePayment(key, defaultPermit(AMOUNT, 1), defaultTerms(MODE_EXACT)), AMOUNT);
         }
     }
 

@@ -101,7 +101,9 @@ contract ReclaimTest is SettlementTestBase {
     function test_reclaim_revert_beforeExpiry() public {
         vm.warp(expiry - 1);
         vm.expectRevert(
-            abi.encodeWithSelector(IX402Settlement.AuthorizationNotExpired.selector, expiry, uint256(expiry) - 1)
+            abi.encodeWithSelector(
+                IX402Settlement.AuthorizationNotExpired.selector, expiry, uint256(expiry) - 1
+            )
         );
         vm.prank(payer);
         settlement.reclaim(id);

@@ -75,7 +75,9 @@ contract RefundTest is SettlementTestBase {
 
     function test_refund_revert_expired() public {
         vm.warp(refundExpiry);
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.RefundExpired.selector, refundExpiry, refundExpiry));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.RefundExpired.selector, refundExpiry, refundExpiry)
+        );
         refundAs(payee, 1);
     }
 
@@ -99,7 +101,9 @@ contract RefundTest is SettlementTestBase {
 
     function testFuzz_refund_revert_aboveCaptured(uint256 amount) public {
         amount = bound(amount, AMOUNT / 2 + 1, type(uint256).max);
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.RefundAboveCaptured.selector, amount, AMOUNT / 2));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.RefundAboveCaptured.selector, amount, AMOUNT / 2)
+        );
         refundAs(payee, amount);
     }
 

@@ -12,7 +12,9 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         pure
         returns (IX402Settlement.SpendingPolicy memory)
     {
-        return IX402Settlement.SpendingPolicy({maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period});
+        return IX402Settlement.SpendingPolicy({
+            maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period
+        });
     }
 
     /// Tries an Upto charge of `amount`; returns whether it settled.
@@ -22,7 +24,11 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         try settlement.charge(payment, amount, 0, EVIDENCE_HASH) {
             return true;
         } catch (bytes memory reason) {
-            assertEq(bytes4(reason), IX402Settlement.PeriodLimitExceeded.selector, "only the period limit may refuse");
+            assertEq(
+                bytes4(reason),
+                IX402Settlement.PeriodLimitExceeded.selector,
+                "only the period limit may refuse"
+            );
             return false;
         }
     }
@@ -151,12 +157,15 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         uint256 modelCurrent;
         uint256 modelPrevious;
         for (uint256 i; i < attempts; ++i) {
-            vm.warp(block.timestamp + bound(uint256(keccak256(abi.encode(seed, i, "dt"))), 0, 2 * uint256(period)));
+            vm.warp(
+                block.timestamp + bound(uint256(keccak256(abi.encode(seed, i, "dt"))), 0, 2 * uint256(period))
+            );
             uint256 amount = bound(uint256(keccak256(abi.encode(seed, i, "amount"))), 1, maxPerPeriod);
 
             uint256 bucket = block.timestamp / period;
             uint256 current = bucket == modelBucket ? modelCurrent : 0;
-            uint256 previous = bucket == modelBucket ? modelPrevious : bucket == modelBucket + 1 ? modelCurrent : 0;
+            uint256 previous =
+                bucket == modelBucket ? modelPrevious : bucket == modelBucket + 1 ? modelCurrent : 0;
             bool modelAccepts = current + previous + amount <= maxPerPeriod;
 
             bool ok = tryCharge(amount);
@@ -184,7 +193,9 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         IX402Settlement.SignedPayment memory payment = makePayment(amount, MODE_EXACT);
         if (amount > limit) {
             vm.expectRevert(
-                abi.encodeWithSelector(IX402Settlement.PerPaymentLimitExceeded.selector, amount, uint256(limit))
+                abi.encodeWithSelector(
+                    IX402Settlement.PerPaymentLimitExceeded.selector, amount, uint256(limit)
+                )
             );
         }
         chargeAsFacilitator(payment, amount);

@@ -49,7 +49,8 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
     function test_setSpendingPolicyBySig_eip1271Wallet() public {
         (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("wallet owner");
         address wallet = deploySmartWallet(walletOwner);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(walletOwnerKey, policyDigest(wallet, address(token), budget, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(walletOwnerKey, policyDigest(wallet, address(token), budget, 0, deadline));
         submit(wallet, budget, abi.encodePacked(r, s, v));
         assertEq(settlement.policyNonces(wallet), 1);
         assertEq(settlement.spendingPolicyOf(wallet, address(token)).maxPerPayment, 5e6);
@@ -62,11 +63,14 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
         assertEq(settlement.policyNonces(payer), 1);
     }
 
-    function testFuzz_setSpendingPolicyBySig(uint128 maxPerPayment, uint128 maxPerPeriod, uint32 period) public {
+    function testFuzz_setSpendingPolicyBySig(uint128 maxPerPayment, uint128 maxPerPeriod, uint32 period)
+        public
+    {
         if (maxPerPeriod == 0) period = 0;
         else period = uint32(bound(period, 1, type(uint32).max));
-        IX402Settlement.SpendingPolicy memory p =
-            IX402Settlement.SpendingPolicy({maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period});
+        IX402Settlement.SpendingPolicy memory p = IX402Settlement.SpendingPolicy({
+            maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period
+        });
         submit(payer, p, signPolicy(payerKey, address(token), p, 0, deadline));
         IX402Settlement.SpendingPolicy memory stored = settlement.spendingPolicyOf(payer, address(token));
         bool removed = maxPerPayment == 0 && maxPerPeriod == 0;
@@ -93,7 +97,8 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
 
     function test_setSpendingPolicyBySig_revert_wrongSigner() public {
         (, uint256 otherKey) = makeAddrAndKey("other");
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(otherKey, policyDigest(payer, address(token), budget, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(otherKey, policyDigest(payer, address(token), budget, 0, deadline));
         vm.expectRevert(IX402Settlement.InvalidSignature.selector);
         submit(payer, budget, abi.encodePacked(r, s, v));
     }
@@ -141,7 +146,8 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
     function test_setSpendingPolicyBySig_revert_eip1271Rejects() public {
         address wallet = deploySmartWallet(makeAddr("wallet owner"));
         (, uint256 strangerKey) = makeAddrAndKey("stranger");
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(strangerKey, policyDigest(wallet, address(token), budget, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(strangerKey, policyDigest(wallet, address(token), budget, 0, deadline));
         vm.expectRevert(IX402Settlement.InvalidSignature.selector);
         submit(wallet, budget, abi.encodePacked(r, s, v));
     }

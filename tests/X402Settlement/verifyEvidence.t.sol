@@ -8,14 +8,18 @@ import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 
 contract VerifyEvidenceTest is SettlementTestBase {
     /// Settles `count` payments from distinct payers in one batch; returns their leaves.
-    function settleBatch(uint256 count) internal returns (uint256 batchId, bytes32[] memory ids, bytes32[] memory leaves) {
+    function settleBatch(uint256 count)
+        internal
+        returns (uint256 batchId, bytes32[] memory ids, bytes32[] memory leaves)
+    {
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](count);
         ids = new bytes32[](count);
         leaves = new bytes32[](count);
         for (uint256 i; i < count; ++i) {
             (address who, uint256 key) = makeAddrAndKey(string.concat("payer ", vm.toString(i)));
             fundPayer(who, AMOUNT);
-            items[i] = makeBatchItem(makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(MODE_EXACT)), AMOUNT);
+            items[i] =
+                makeBatchItem(makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(MODE_EXACT)), AMOUNT);
             items[i].evidenceHash = keccak256(abi.encode("evidence", i));
             ids[i] = paymentIdFor(address(settlement), who, 0);
             leaves[i] = leafFor(ids[i], items[i].evidenceHash);
@@ -61,7 +65,9 @@ contract VerifyEvidenceTest is SettlementTestBase {
             (bytes32 root, bytes32[] memory proof) = merkleRootAndProof(leaves, i);
             assertEq(settlement.evidenceRootOf(batchId), root);
             assertTrue(MerkleProof.verify(proof, root, leaves[i]));
-            assertTrue(settlement.verifyEvidence(batchId, ids[i], keccak256(abi.encode("evidence", i)), proof));
+            assertTrue(
+                settlement.verifyEvidence(batchId, ids[i], keccak256(abi.encode("evidence", i)), proof)
+            );
             assertFalse(settlement.verifyEvidence(batchId, ids[i], keccak256("forged evidence"), proof));
         }
     }
@@ -78,7 +84,9 @@ contract VerifyEvidenceTest is SettlementTestBase {
         (uint256 firstBatch, bytes32[] memory ids, bytes32[] memory leaves) = settleBatch(2);
         (, bytes32[] memory proof) = merkleRootAndProof(leaves, 0);
         assertTrue(settlement.verifyEvidence(firstBatch, ids[0], keccak256(abi.encode("evidence", 0)), proof));
-        assertFalse(settlement.verifyEvidence(firstBatch + 1, ids[0], keccak256(abi.encode("evidence", 0)), proof));
+        assertFalse(
+            settlement.verifyEvidence(firstBatch + 1, ids[0], keccak256(abi.encode("evidence", 0)), proof)
+        );
     }
 
     function test_verifyEvidence_falseForUnknownBatch() public view {

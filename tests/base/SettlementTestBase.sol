@@ -18,7 +18,8 @@ import {SmartWallet} from "../mocks/SmartWallet.sol";
 abstract contract SettlementTestBase is Test {
     // ---------------------------------------------------------------- EIP-712 types, as a client spells them
 
-    bytes32 internal constant TOKEN_PERMISSIONS_TYPEHASH = keccak256("TokenPermissions(address token,uint256 amount)");
+    bytes32 internal constant TOKEN_PERMISSIONS_TYPEHASH =
+        keccak256("TokenPermissions(address token,uint256 amount)");
 
     bytes32 internal constant PAYMENT_TERMS_TYPEHASH = keccak256(
         "PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)"
@@ -39,7 +40,8 @@ abstract contract SettlementTestBase is Test {
     bytes4 internal constant PERMIT2_INVALID_SIGNER = bytes4(keccak256("InvalidSigner()"));
     bytes4 internal constant PERMIT2_INVALID_NONCE = bytes4(keccak256("InvalidNonce()"));
     bytes4 internal constant PERMIT2_SIGNATURE_EXPIRED = bytes4(keccak256("SignatureExpired(uint256)"));
-    bytes4 internal constant PERMIT2_INVALID_CONTRACT_SIGNATURE = bytes4(keccak256("InvalidContractSignature()"));
+    bytes4 internal constant PERMIT2_INVALID_CONTRACT_SIGNATURE =
+        bytes4(keccak256("InvalidContractSignature()"));
 
     uint8 internal constant MODE_EXACT = uint8(IX402Settlement.PaymentMode.Exact);
     uint8 internal constant MODE_UPTO = uint8(IX402Settlement.PaymentMode.Upto);
@@ -202,8 +204,9 @@ abstract contract SettlementTestBase is Test {
         address spender,
         IX402Settlement.PaymentTerms memory terms
     ) internal view returns (bytes32) {
-        bytes32 tokenPermissions =
-            keccak256(abi.encode(TOKEN_PERMISSIONS_TYPEHASH, permit.permitted.token, permit.permitted.amount));
+        bytes32 tokenPermissions = keccak256(
+            abi.encode(TOKEN_PERMISSIONS_TYPEHASH, permit.permitted.token, permit.permitted.amount)
+        );
         bytes32 structHash = keccak256(
             abi.encode(
                 PERMIT_WITNESS_TRANSFER_TYPEHASH,
@@ -231,7 +234,9 @@ abstract contract SettlementTestBase is Test {
     /// @notice The settlement contract's EIP-712 domain separator, computed independently.
     function settlementDomainSeparator(address target) internal view returns (bytes32) {
         return keccak256(
-            abi.encode(EIP712_DOMAIN_TYPEHASH, keccak256("X402Settlement"), keccak256("1"), block.chainid, target)
+            abi.encode(
+                EIP712_DOMAIN_TYPEHASH, keccak256("X402Settlement"), keccak256("1"), block.chainid, target
+            )
         );
     }
 
@@ -255,7 +260,10 @@ abstract contract SettlementTestBase is Test {
                 deadline
             )
         );
-        return keccak256(abi.encodePacked("\x19\x01", settlementDomainSeparator(address(settlement)), structHash));
+        return
+            keccak256(
+                abi.encodePacked("\x19\x01", settlementDomainSeparator(address(settlement)), structHash)
+            );
     }
 
     /// @notice `key`'s signature over a spending policy for `settlement`.
@@ -266,14 +274,19 @@ abstract contract SettlementTestBase is Test {
         uint256 nonce,
         uint256 deadline
     ) internal view returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, policyDigest(vm.addr(key), policyToken, policy, nonce, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, policyDigest(vm.addr(key), policyToken, policy, nonce, deadline));
         return abi.encodePacked(r, s, v);
     }
 
     // ---------------------------------------------------------------- ids, fees, evidence
 
     /// @notice Payment id, computed independently: keccak256(abi.encode(chainid, settlement, payer, nonce)).
-    function paymentIdFor(address target, address paymentPayer, uint256 nonce) internal view returns (bytes32) {
+    function paymentIdFor(address target, address paymentPayer, uint256 nonce)
+        internal
+        view
+        returns (bytes32)
+    {
         return keccak256(abi.encode(block.chainid, target, paymentPayer, nonce));
     }
 
@@ -351,7 +364,9 @@ abstract contract SettlementTestBase is Test {
         vm.prank(payer);
         settlement.setSpendingPolicy(
             address(token),
-            IX402Settlement.SpendingPolicy({maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period})
+            IX402Settlement.SpendingPolicy({
+                maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period
+            })
         );
     }
 }
