@@ -251,7 +251,7 @@ interface WireProfile {
   } | null;
   explanation: string[];
   labels: { kind: string; role: string | null; source: string; valid_from_block: number; valid_to_block: number | null; note: string; registry_tx: string | null }[];
-  cluster: { cluster_id: number; root_funder: string; members: number; stats: Record<string, unknown> } | null;
+  cluster: { cluster_id: number | string; root_funder: string; members: number; stats: Record<string, unknown> } | null;
   payments: number;
   volume: string;
   active_days: number;
@@ -266,7 +266,19 @@ interface WireProfile {
 
 interface WirePaymentDetail {
   tx_hash: string;
+  status: string;
+  settled_amount: string;
+  time: string;
+  evidence_hash: string | null;
   classification: { project_share: number | null; haircut_share: number | null } | null;
+  inclusion_proof: {
+    batch_id: string;
+    batch_tx_hash: string;
+    evidence_root: string;
+    leaf_index: number;
+    leaf_count: number;
+    verified: boolean;
+  } | null;
 }
 
 /** A payer's profile, with the FIFO/haircut shares of its example payment (a second call). */
@@ -285,6 +297,20 @@ export async function payerProfile(address: string, decimals: number): Promise<P
       evidence: e.evidence,
       projectShare: detail.classification?.project_share ?? null,
       haircutShare: detail.classification?.haircut_share ?? null,
+      evidenceHash: detail.evidence_hash,
+      status: detail.status,
+      settledAmount: detail.settled_amount,
+      time: detail.time,
+      proof: detail.inclusion_proof
+        ? {
+            batchId: detail.inclusion_proof.batch_id,
+            batchTx: detail.inclusion_proof.batch_tx_hash,
+            root: detail.inclusion_proof.evidence_root,
+            leafIndex: detail.inclusion_proof.leaf_index,
+            leafCount: detail.inclusion_proof.leaf_count,
+            verified: detail.inclusion_proof.verified,
+          }
+        : null,
     };
   }
   return {

@@ -370,13 +370,37 @@ export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token |
   }
   if (Object.keys(shares).length) {
     const s = section("Project shares (FIFO and haircut)", keyValues(shares), "shares");
-    if (p.example) {
-      const note = el("p", "k-note");
-      note.append(`Share of the tokens spent that came from ecosystem wallets. Latest payment of its class: `, hexNode(p.example.paymentId));
-      if (p.example.txHash) note.append(" in tx ", hexNode(p.example.txHash));
-      s.append(note);
-    }
+    s.append(el("p", "k-note", "Share of the tokens spent that came from ecosystem wallets: FIFO follows the tokens in order, haircut pro rata."));
     root.append(s);
+  }
+
+  // That payment itself: what settled, and the provider's evidence commitment behind it.
+  if (p.example) {
+    const e = p.example;
+    const facts = el("dl");
+    const add = (k: string, v: Node) => {
+      const dd = el("dd");
+      dd.append(v);
+      facts.append(el("dt", undefined, k), dd);
+    };
+    add("Payment", hexNode(e.paymentId));
+    if (e.txHash) add("Transaction", hexNode(e.txHash));
+    add("Settled", document.createTextNode(`${e.settledAmount === null ? "–" : amountNode(e.settledAmount).textContent} · ${e.status ?? "–"} · ${fmtTime(e.time)}`));
+    add("Evidence hash", e.evidenceHash ? hexNode(e.evidenceHash) : document.createTextNode("none yet"));
+    if (e.proof) {
+      const proof = el("span", e.proof.verified ? "proof ok" : "proof bad");
+      proof.dataset.verified = String(e.proof.verified);
+      proof.append(
+        e.proof.verified ? "✓ verifies" : "✗ does not verify",
+        ` against root `,
+        hexNode(e.proof.root),
+        ` of batch ${e.proof.batchId} (leaf ${e.proof.leafIndex + 1} of ${e.proof.leafCount}, tx `,
+        hexNode(e.proof.batchTx),
+        ")",
+      );
+      add("Inclusion proof", proof);
+    }
+    root.append(section("Its latest payment of this class", facts, "payment"));
   }
 
   // The rules that fired on that payment, each with the evidence that made it fire.

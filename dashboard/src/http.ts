@@ -43,5 +43,17 @@ export async function getJson<T>(path: string, query: Query = {}): Promise<T> {
     }
     throw new ApiCallError(url, response.status, detail);
   }
-  return (await response.json()) as T;
+  return JSON.parse(await response.text(), keepBigIntegers) as T;
+}
+
+/**
+ * A JSON.parse reviver that keeps integers beyond 2^53 (the classifier's 63-bit cluster ids, raw
+ * token amounts) as their exact decimal text instead of a rounded number. Uses the source text
+ * JSON.parse hands revivers (Chromium 114+); elsewhere values pass through unchanged.
+ */
+function keepBigIntegers(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+    return context.source;
+  }
+  return value;
 }

@@ -123,7 +123,7 @@ export interface Label {
 
 /** A payer's funding cluster and its statistics. */
 export interface Cluster {
-  id: number;
+  id: number | string;
   rootFunder: string;
   members: number;
   stats: Record<string, unknown>;
@@ -138,6 +138,13 @@ export interface PaymentVerdict {
   evidence: unknown;
   projectShare: number | null;
   haircutShare: number | null;
+  /** The evidence hash the provider committed for this payment (null before any capture). */
+  evidenceHash: string | null;
+  status: string | null;
+  settledAmount: string | null;
+  time: string | null;
+  /** For batched evidence: the batch, its Merkle root and whether the inclusion proof verifies. */
+  proof: { batchId: string; batchTx: string; root: string; leafIndex: number; leafCount: number; verified: boolean } | null;
 }
 
 /** A payer's profile: its class and everything behind it. */
