@@ -32,6 +32,13 @@ function serverUrl() {
 const cleanups = [];
 let databases = 0;
 
+// Interrupted (Ctrl-C, a CI time-out): stop what was started and drop the databases before leaving.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    stopAll().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
+}
+
 /** Runs every cleanup registered so far, newest first; never throws. */
 export async function stopAll() {
   while (cleanups.length) {
@@ -86,12 +93,37 @@ export function createPopulatedDatabase() {
 }
 
 /**
+ * Drops the databases of earlier runs of this test that were killed before cleaning up: their
+ * names carry the pid of the process that made them, and that process is gone.
+ */
+function dropStaleDatabases(server) {
+  const names = psql(`${server}/postgres`, ["-tAc", "select datname from pg_database where datname like 'x402\\_dashboard\\_%'"])
+    .split("\n")
+    .filter(Boolean);
+  for (const name of names) {
+    const pid = Number(name.split("_")[2]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]);
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+
+/**
  * Creates a fresh database (dropped by stopAll) and migrates it as production does: the indexer's
  * schema and the classifier's (`x402-classifier migrate --indexer-schema`), then the API's
  * (`x402-api migrate`).
  */
 export function createMigratedDatabase() {
   const server = serverUrl();
+  dropStaleDatabases(server);
   const name = `x402_dashboard_${process.pid}_${Date.now().toString(36)}_${++databases}`;
   psql(`${server}/postgres`, ["-c", `create database "${name}"`]);
   cleanups.push(() => psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]));
