@@ -38,7 +38,13 @@ impl IndexerCmd {
             deployment: deployment.to_path_buf(),
             global_args: Vec::new(),
             extra_args: Vec::new(),
-            env: vec![("RUST_LOG".into(), "info".into()), ("NO_COLOR".into(), "1".into())],
+            // No backtraces: a failure's last lines should be its message.
+            env: vec![
+                ("RUST_LOG".into(), "info".into()),
+                ("NO_COLOR".into(), "1".into()),
+                ("RUST_BACKTRACE".into(), "0".into()),
+                ("RUST_LIB_BACKTRACE".into(), "0".into()),
+            ],
             log_dir: paths::scratch_dir("indexer").context("creating the indexer's log directory")?,
         })
     }
@@ -136,6 +142,11 @@ impl IndexerProcess {
     /// Its combined stdout/stderr log file.
     pub fn log_path(&self) -> &Path {
         &self.log
+    }
+
+    /// Its whole log.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The last `lines` lines of its log (for failure messages).

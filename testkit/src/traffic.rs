@@ -10,7 +10,8 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use x402_bindings::settlement::IX402Settlement;
 use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
-use x402_client::permit::{PaymentMode, PaymentPermit, PaymentTerms, SignedPayment};
+pub use x402_client::permit::PaymentMode;
+use x402_client::permit::{PaymentPermit, PaymentTerms, SignedPayment};
 
 use crate::anvil::AnvilRpc;
 use crate::deploy::Deployment;
