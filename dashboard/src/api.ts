@@ -4,7 +4,7 @@
 
 import type { ClassName } from "./classes";
 import { units } from "./format";
-import { getJson } from "./http";
+import { getJson, withQuery } from "./http";
 import type { ClassTotals, Cohort, Concentration, Filters, PayeeRow, PayerProfile, PayerRow, SeriesBucket, Summary, Token } from "./model";
 
 /** How many rows the top-payer and top-payee tables show. */
@@ -91,6 +91,13 @@ function concentration(c: WireConcentration): Concentration {
     effective: c.effective_holders,
     gini: c.gini,
   };
+}
+
+/** Where the API serves the CSV of what a part of the page shows, under the same filters. */
+export function csvUrl(kind: "series" | "retention" | "payers" | "payees", f: Filters): string {
+  const path = { series: "/v1/metrics/series", retention: "/v1/metrics/retention", payers: "/v1/payers", payees: "/v1/payees" }[kind];
+  const extra = kind === "series" ? { interval: f.bucket } : kind === "payers" || kind === "payees" ? { limit: 1000 } : {};
+  return withQuery(path, { ...filterQuery(f), ...extra, format: "csv" });
 }
 
 export async function summary(f: Filters, decimals: number): Promise<Summary> {

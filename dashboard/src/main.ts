@@ -144,6 +144,10 @@ async function load(f: Filters): Promise<void> {
   fillForm(filters);
   setStatus("Loading…", "loading");
   const decimals = token?.decimals ?? 0;
+  document.querySelectorAll<HTMLAnchorElement>("a[data-csv]").forEach((a) => {
+    a.href = api.csvUrl(a.dataset.csv as "series" | "retention" | "payers" | "payees", filters);
+    a.title = "Download these figures as CSV (raw token units)";
+  });
   const results = await Promise.allSettled([
     api.summary(filters, decimals),
     api.series(filters, decimals),

@@ -260,6 +260,32 @@ describe("dashboard", () => {
     assert.equal(await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.length), 15);
   });
 
+  test("CSV links download what the page shows, under its filters", async () => {
+    await page.goto(`${api.base}/?from=2026-10-05&to=2026-10-18&bucket=week`);
+    await waitLoaded();
+    const links = await page.$$eval("a[data-csv]", (as) => as.map((a) => ({ kind: a.dataset.csv, href: a.getAttribute("href") })));
+    assert.deepEqual(new Set(links.map((l) => l.kind)), new Set(["series", "retention", "payers", "payees"]));
+    for (const { kind, href } of links) {
+      const url = new URL(href, api.base);
+      assert.equal(url.searchParams.get("format"), "csv", kind);
+      assert.equal(url.searchParams.get("from"), "2026-10-05", kind);
+      assert.equal(url.searchParams.get("to"), "2026-10-18", kind);
+      assert.equal(lower(url.searchParams.get("token")), lower(truth.tokens.usdc.address), kind);
+      const r = await fetch(url);
+      assert.equal(r.status, 200, `${kind}: ${href}`);
+      assert.match(r.headers.get("content-type"), /^text\/csv/);
+      const lines = (await r.text()).trim().split("\n");
+      if (kind === "series") {
+        assert.equal(url.searchParams.get("interval"), "week");
+        assert.equal(lines.length, 1 + 2, "a header and two weeks");
+      }
+      if (kind === "payers") {
+        const json = await apiJson(`/v1/payers?token=${truth.tokens.usdc.address}&from=2026-10-05&to=2026-10-18&limit=1000`);
+        assert.equal(lines.length, 1 + json.items.length, "a header and one line per payer");
+      }
+    }
+  });
+
   test("weekly buckets group the series by ISO week", async () => {
     await page.goto(`${api.base}/?bucket=week`);
     await waitLoaded();
