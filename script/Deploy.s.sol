@@ -86,7 +86,7 @@ contract Deploy is Script {
 
         vm.startBroadcast();
         (, d.deployer,) = vm.readCallers();
-        d.owner = vm.envOr("OWNER", d.deployer);
+        d.owner = _envAddress("OWNER", d.deployer);
         require(d.owner != address(0), "OWNER must not be the zero address");
         // The simulation runs on top of the latest block; the first transaction lands in a later one.
         d.deployBlock = block.number;
@@ -98,7 +98,7 @@ contract Deploy is Script {
             d.tokens[0] = address(new DemoOPG(d.deployer));
             d.tokens[1] = address(new DemoUSDC(d.deployer));
         } else {
-            d.permit2 = vm.envOr("PERMIT2", CANONICAL_PERMIT2);
+            d.permit2 = _envAddress("PERMIT2", CANONICAL_PERMIT2);
             require(d.permit2.code.length > 0, string.concat("PERMIT2 ", vm.toString(d.permit2), " has no code"));
             d.tokens = configuredTokens;
         }
@@ -121,7 +121,13 @@ contract Deploy is Script {
 
     /// @dev PAYMENT_TOKENS, each checked to be a contract answering `symbol()` and `decimals()`.
     function _configuredTokens() internal view returns (address[] memory tokens) {
-        tokens = vm.envOr("PAYMENT_TOKENS", ",", new address[](0));
+        string[] memory entries = vm.split(vm.trim(vm.envOr("PAYMENT_TOKENS", string(""))), ",");
+        // An unset or empty PAYMENT_TOKENS splits into one empty entry.
+        uint256 count = entries.length == 1 && bytes(vm.trim(entries[0])).length == 0 ? 0 : entries.length;
+        tokens = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            tokens[i] = vm.parseAddress(vm.trim(entries[i]));
+        }
         require(
             tokens.length > 0,
             string.concat(
@@ -136,6 +142,12 @@ contract Deploy is Script {
                 string.concat("PAYMENT_TOKENS entry ", vm.toString(tokens[i]), " has no code on this chain")
             );
         }
+    }
+
+    /// @dev An address from the environment; unset or empty means `fallback_`.
+    function _envAddress(string memory name, address fallback_) internal view returns (address) {
+        string memory value = vm.trim(vm.envOr(name, string("")));
+        return bytes(value).length == 0 ? fallback_ : vm.parseAddress(value);
     }
 
     /// @dev CREATE from the broadcaster: under `vm.startBroadcast` forge sends this as a deployment
