@@ -127,8 +127,8 @@ export function renderCohorts(slot: ChartSlot, cohorts: Cohort[]): void {
         },
       },
       grid: { left: 124, right: 16, top: 12, bottom: 64 },
-      xAxis: { type: "category", data: cols, name: "weeks since first payment", nameLocation: "middle", nameGap: 24, splitArea: { show: true }, axisLabel },
-      yAxis: { type: "category", data: rows, inverse: true, splitArea: { show: true }, axisLabel },
+      xAxis: { type: "category", data: cols, name: "weeks since first payment", nameLocation: "middle", nameGap: 24, axisLabel },
+      yAxis: { type: "category", data: rows, inverse: true, axisLabel },
       visualMap: {
         min: 0,
         max: 100,
