@@ -126,7 +126,7 @@ contract Deploy is Script {
         uint256 count = entries.length == 1 && bytes(vm.trim(entries[0])).length == 0 ? 0 : entries.length;
         tokens = new address[](count);
         for (uint256 i; i < count; ++i) {
-            tokens[i] = vm.parseAddress(vm.trim(entries[i]));
+            tokens[i] = _parseAddress("PAYMENT_TOKENS entry", vm.trim(entries[i]));
         }
         require(
             tokens.length > 0,
@@ -147,7 +147,15 @@ contract Deploy is Script {
     /// @dev An address from the environment; unset or empty means `fallback_`.
     function _envAddress(string memory name, address fallback_) internal view returns (address) {
         string memory value = vm.trim(vm.envOr(name, string("")));
-        return bytes(value).length == 0 ? fallback_ : vm.parseAddress(value);
+        return bytes(value).length == 0 ? fallback_ : _parseAddress(name, value);
+    }
+
+    function _parseAddress(string memory what, string memory value) internal pure returns (address) {
+        try vm.parseAddress(value) returns (address parsed) {
+            return parsed;
+        } catch {
+            revert(string.concat(what, " \"", value, "\" is not an address (expected 0x followed by 40 hex digits)"));
+        }
     }
 
     /// @dev CREATE from the broadcaster: under `vm.startBroadcast` forge sends this as a deployment
