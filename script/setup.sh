@@ -3,7 +3,8 @@
 #   1. Node 20+ present, npm packages installed (npm ci only when package-lock.json changed);
 #   2. the npm solc builds installed as forge compilers in ~/.svm (never over a real solc);
 #   3. forge, anvil and cast reachable (node_modules/.bin);
-#   4. PostgreSQL reachable at DATABASE_URL, started if installed but stopped, database created.
+#   4. PostgreSQL reachable at DATABASE_URL, started if installed but stopped, database created;
+#   5. the analyst dashboard built into dashboard/dist (npm ci in dashboard/ when its lock changed).
 # Every failure ends with one line saying what is wrong and what to do.
 set -euo pipefail
 
@@ -71,6 +72,7 @@ main() {
   install_solc_bridges
   check_rust
   ensure_postgres
+  "$ROOT/script/build-dashboard.sh"
 }
 
 main "$@"
