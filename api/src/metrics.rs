@@ -257,8 +257,9 @@ struct ClassRow {
 /// Per-class totals; the row with `class = None` is the total.
 async fn class_rows(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Vec<ClassRow>> {
     let sql = format!(
-        "select class, sum(payments)::int8 as count, sum(volume)::text as volume,
-                sum(volume)::float8 as volume_f, round(sum(taint_adjusted))::text as taint_adjusted,
+        "select class, coalesce(sum(payments), 0)::int8 as count, coalesce(sum(volume), 0)::text as volume,
+                coalesce(sum(volume), 0)::float8 as volume_f,
+                coalesce(round(sum(taint_adjusted)), 0)::text as taint_adjusted,
                 round(sum(volume) / nullif(sum(payments), 0), 6)::text as average
          from api_daily_stats where {WHERE_ALL}
          group by grouping sets ((class), ())"

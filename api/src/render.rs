@@ -22,16 +22,21 @@ pub const CSV: &str = "text/csv; charset=utf-8";
 /// Renders `value` in `format`. `table` names the array field that holds the rows of a list or
 /// series (CSV renders that array only).
 pub fn render<T: Serialize>(format: Format, value: &T, table: Option<&str>) -> ApiResult<Rendered> {
-    let json = serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?;
     match format {
         Format::Json => Ok(Rendered {
             content_type: JSON,
-            body: Bytes::from(serde_json::to_vec(&json).expect("a Value serializes")),
+            body: Bytes::from(
+                serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?,
+            ),
         }),
         Format::Csv => {
-            let rows = match table.and_then(|t| json.get(t)).and_then(Value::as_array) {
+            // Re-read the JSON into an order-keeping tree so columns follow the structs' field
+            // order (`period` first, ...), not the alphabetical order of `serde_json::Value`.
+            let bytes = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?;
+            let doc: Node = serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(format!("re-reading response: {e}")))?;
+            let rows = match table.and_then(|t| doc.get(t)).and_then(Node::as_array) {
                 Some(items) => items.iter().map(flatten).collect::<Vec<_>>(),
-                None => flatten(&json)
+                None => flatten(&doc)
                     .into_iter()
                     .map(|(k, v)| vec![("field".to_string(), k), ("value".to_string(), v)])
                     .collect(),
@@ -46,31 +51,108 @@ pub fn respond(r: &Rendered) -> Response {
     ([(CONTENT_TYPE, r.content_type)], r.body.clone()).into_response()
 }
 
-/// Flattens a JSON value into (dotted path, text) pairs in document order.
-fn flatten(v: &Value) -> Vec<(String, String)> {
+/// A JSON value whose objects keep their fields in document order.
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar(Value),
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+impl Node {
+    fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&Vec<Node>> {
+        match self {
+            Node::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn is_container(&self) -> bool {
+        !matches!(self, Node::Scalar(_))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::String(v.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Scalar(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut items = Vec::new();
+                while let Some(n) = seq.next_element()? {
+                    items.push(n);
+                }
+                Ok(Node::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Node>()? {
+                    fields.push((k, v));
+                }
+                Ok(Node::Object(fields))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Flattens a JSON tree into (dotted path, text) pairs in document order.
+fn flatten(v: &Node) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk("", v, &mut out);
     out
 }
 
-fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+fn walk(prefix: &str, v: &Node, out: &mut Vec<(String, String)>) {
     let key = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
     match v {
-        Value::Object(map) => {
-            for (k, child) in map {
+        Node::Object(fields) => {
+            for (k, child) in fields {
                 walk(&key(k), child, out);
             }
         }
         // Lists of scalars (flags, versions) fit one cell; lists of objects get indexed columns.
-        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-            out.push((prefix.to_string(), items.iter().map(scalar).collect::<Vec<_>>().join(";")));
+        Node::Array(items) if items.iter().all(|i| !i.is_container()) => {
+            let cells: Vec<String> = items.iter().map(|i| if let Node::Scalar(s) = i { scalar(s) } else { String::new() }).collect();
+            out.push((prefix.to_string(), cells.join(";")));
         }
-        Value::Array(items) => {
+        Node::Array(items) => {
             for (i, child) in items.iter().enumerate() {
                 walk(&key(&i.to_string()), child, out);
             }
         }
-        other => out.push((prefix.to_string(), scalar(other))),
+        Node::Scalar(s) => out.push((prefix.to_string(), scalar(s))),
     }
 }
 
@@ -107,12 +189,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[derive(Serialize)]
+    struct Row {
+        day: &'static str,
+        by_class: serde_json::Value,
+        flags: Vec<&'static str>,
+    }
+
+    #[derive(Serialize)]
+    struct Page {
+        items: Vec<Row>,
+    }
+
     #[test]
-    fn table_rows_flatten_to_dotted_columns() {
-        let v = json!({"items": [
-            {"day": "2026-01-01", "by_class": {"external": {"volume": "5"}}, "flags": ["a", "b"]},
-            {"day": "2026-01-02", "by_class": {"external": {"volume": "7"}, "internal": {"volume": "1"}}, "flags": []}
-        ]});
+    fn table_rows_flatten_to_dotted_columns_in_field_order() {
+        let v = Page {
+            items: vec![
+                Row { day: "2026-01-01", by_class: json!({"external": {"volume": "5"}}), flags: vec!["a", "b"] },
+                Row { day: "2026-01-02", by_class: json!({"external": {"volume": "7"}, "internal": {"volume": "1"}}), flags: vec![] },
+            ],
+        };
         let r = render(Format::Csv, &v, Some("items")).unwrap();
         let text = String::from_utf8(r.body.to_vec()).unwrap();
         assert_eq!(

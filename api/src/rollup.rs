@@ -10,10 +10,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
-/// How far back (in time) a refresh re-reads classifications, beyond the classifier's last
-/// update we saw: a classifier transaction that started before that update but committed after
-/// it carries an older `classified_at`.
-const CLASSIFIED_SLACK: chrono::Duration = chrono::Duration::minutes(10);
 /// How many blocks below the last seen checkpoint a refresh re-reads: reorgs rewrite the tail.
 const REORG_SLACK_BLOCKS: i64 = 128;
 
@@ -83,8 +79,19 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
                 tx.rollback().await?;
                 return Ok(RefreshOutcome { days: 0, payments: 0, generation: *generation });
             }
-            let cls_since = seen_cls.map(|t| t - CLASSIFIED_SLACK).unwrap_or(DateTime::<Utc>::MIN_UTC);
-            let block_since = seen_block.map(|b| b - REORG_SLACK_BLOCKS).unwrap_or(i64::MIN);
+            // The classifier writes its verdicts (classified_at = now()) and its state
+            // (updated_at = now()) in one transaction, one transaction at a time: every verdict
+            // committed after the state we saw has classified_at >= that state's updated_at.
+            let cls_since = if seen_cls == &source.0 {
+                DateTime::<Utc>::MAX_UTC
+            } else {
+                seen_cls.unwrap_or(DateTime::<Utc>::MIN_UTC)
+            };
+            let block_since = if seen_block == &source.1 {
+                i64::MAX
+            } else {
+                seen_block.map(|b| b - REORG_SLACK_BLOCKS).unwrap_or(i64::MIN)
+            };
             let mut days: Vec<NaiveDate> = sqlx::query_scalar("select api_changed_days($1, $2, $3)")
                 .bind(chain_id)
                 .bind(cls_since)
