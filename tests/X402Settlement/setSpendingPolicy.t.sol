@@ -141,6 +141,28 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         assertEq(token.balanceOf(other), 0);
     }
 
+    /// A charge by a payer without a policy reads the settlement's storage three times (protocol fee,
+    /// payee split, the payer's policy slot) and writes nothing: the missing policy costs one SLOAD.
+    function test_noPolicy_costsOneStorageRead() public {
+        IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
+        vm.record();
+        chargeAsFacilitator(payment, AMOUNT);
+        (bytes32[] memory reads, bytes32[] memory writes) = vm.accesses(address(settlement));
+        assertEq(reads.length, 3);
+        assertEq(writes.length, 0);
+    }
+
+    /// With a per-payment limit only, the policy is still a single slot read and nothing is written.
+    function test_perPaymentPolicy_costsOneStorageRead() public {
+        setPayerPolicy(uint128(AMOUNT), 0, 0);
+        IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
+        vm.record();
+        chargeAsFacilitator(payment, AMOUNT);
+        (bytes32[] memory reads, bytes32[] memory writes) = vm.accesses(address(settlement));
+        assertEq(reads.length, 3);
+        assertEq(writes.length, 0);
+    }
+
     /// Model check: the contract accepts exactly what the two-bucket rule accepts, and no rolling
     /// window of `period` seconds ever holds more than `maxPerPeriod`.
     function testFuzz_periodLimit_neverExceededInAnyWindow(uint256 seed) public {
