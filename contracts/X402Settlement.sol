@@ -51,6 +51,10 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
     /// @dev Basis-point denominator.
     uint256 private constant BPS = 10_000;
 
+    /// @dev Most revert data of a failed batch item copied into `BatchItemFailed`; bounds what a
+    /// payer-chosen token returning huge revert data can make the batch pay for memory.
+    uint256 private constant MAX_REASON_LENGTH = 1024;
+
     // ---------------------------------------------------------------- storage layouts
 
     /// @dev Protocol fee configuration, one slot.
@@ -160,7 +164,9 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
     /// @dev Each item settles in its own call frame (`settleBatchItem`, a self-call inside try/catch), so
     /// an item that reverts (bad signature, used nonce, policy exceeded, wrong mode or facilitator, ...)
     /// rolls back alone and is reported with `BatchItemFailed`. Facilitator fees of consecutive items in
-    /// the same token are added up and transferred once.
+    /// the same token are added up and transferred once. `BatchItemFailed.reason` carries at most the
+    /// first 1,024 bytes of the item's revert data. Items run with all the gas left, so a facilitator
+    /// should simulate the batch and leave out items whose token it does not accept.
     ///
     /// Evidence tree (when `commitEvidenceRoot`): the leaves are `evidenceLeaf(paymentId, evidenceHash)`
     /// of the settled items, in item order (failed items are left out). Each level pairs nodes 0-1, 2-3,
@@ -201,9 +207,11 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
                         (feeToken, feeOwed) = (token, facilitatorFee);
                     }
                 }
-            } catch (bytes memory reason) {
+            } catch {
                 address payer = item.payment.payer;
-                emit BatchItemFailed(batchId, i, _paymentId(payer, item.payment.permit.nonce), payer, reason);
+                emit BatchItemFailed(
+                    batchId, i, _paymentId(payer, item.payment.permit.nonce), payer, _boundedRevertData()
+                );
             }
         }
 
@@ -577,6 +585,18 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
     /// `setSpendingPolicyBySig`.
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
+    }
+
+    /// @dev The last call's revert data, truncated to `MAX_REASON_LENGTH` bytes.
+    function _boundedRevertData() private pure returns (bytes memory reason) {
+        uint256 length = MAX_REASON_LENGTH;
+        assembly ("memory-safe") {
+            if lt(returndatasize(), length) { length := returndatasize() }
+            reason := mload(0x40)
+            mstore(reason, length)
+            returndatacopy(add(reason, 0x20), 0, length)
+            mstore(0x40, add(add(reason, 0x20), and(add(length, 31), not(31))))
+        }
     }
 
     // ---------------------------------------------------------------- internals: charging

@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Vm} from "forge-std/Vm.sol";
 import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol";
 
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {TestToken} from "../mocks/TestToken.sol";
+
+/// @dev A payer-chosen "token" whose balanceOf reverts with 20 KB of revert data.
+contract RevertBombToken {
+    function balanceOf(address) external pure returns (uint256) {
+        assembly {
+            revert(0, 20000)
+        }
+    }
+}
 
 contract ChargeBatchTest is SettlementTestBase {
     /// @dev Distinct funded payers for batch items.
@@ -253,6 +263,33 @@ contract ChargeBatchTest is SettlementTestBase {
         assertEq(token.balanceOf(partner), 2 * (net / 10));
         assertEq(token.balanceOf(payee), 2 * (net - net / 10));
         assertEq(token.balanceOf(facilitator), 2 * fee);
+    }
+
+    /// A payer signing for a token that reverts with huge data fails alone; the reason is truncated.
+    function test_chargeBatch_revertDataIsBounded() public {
+        RevertBombToken bomb = new RevertBombToken();
+        (, uint256 key1) = batchPayer(1);
+        IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](2);
+        ISignatureTransfer.PermitTransferFrom memory permit = defaultPermit(AMOUNT, nextNonce());
+        permit.permitted.token = address(bomb);
+        items[0] = makeBatchItem(makePayment(key1, permit, defaultTerms(MODE_EXACT)), AMOUNT);
+        items[1] = itemFor(2, AMOUNT, MODE_EXACT);
+
+        vm.recordLogs();
+        vm.prank(facilitator);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        assertFalse(settled[0]);
+        assertTrue(settled[1]);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bool found;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] != IX402Settlement.BatchItemFailed.selector) continue;
+            (uint256 index, bytes memory reason) = abi.decode(logs[i].data, (uint256, bytes));
+            assertEq(index, 0);
+            assertEq(reason.length, 1024);
+            found = true;
+        }
+        assertTrue(found);
     }
 
     // ---------------------------------------------------------------- fuzz
