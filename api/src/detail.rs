@@ -2,7 +2,7 @@
 //! evidence, the Merkle inclusion proof) and one payer's profile (with the full explanation of its
 //! class).
 
-use alloy::primitives::B256;
+use alloy_primitives::B256;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -465,7 +465,7 @@ struct ProfileRow {
 }
 
 /// Loads a payer's profile in one statement (a profile must answer in a few milliseconds).
-pub async fn payer(pool: &PgPool, chain: i64, payer: alloy::primitives::Address) -> ApiResult<PayerProfile> {
+pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) -> ApiResult<PayerProfile> {
     let row: ProfileRow = sqlx::query_as(
         "with d as (select day, payee, class, payments, volume from api_payer_days where chain_id = $1 and payer = $2),
               bc as (select class, sum(payments)::int8 as n, sum(volume) as v from d group by class),

@@ -92,7 +92,7 @@ pub async fn payments(
     let (after_t, after_id) = match &after {
         Some(c) => (
             DateTime::<Utc>::from_timestamp_micros(c.t),
-            alloy::primitives::hex::decode(&c.id).ok(),
+            alloy_primitives::hex::decode(&c.id).ok(),
         ),
         None => (None, None),
     };
@@ -121,7 +121,7 @@ pub async fn payments(
         items.last().map(|last| {
             encode_cursor(&PaymentCursor {
                 t: last.time.timestamp_micros(),
-                id: alloy::primitives::hex::encode(&last.payment_id),
+                id: alloy_primitives::hex::encode(&last.payment_id),
             })
         })
     } else {
@@ -140,14 +140,14 @@ pub struct VolumeCursor {
 }
 
 fn volume_cursor(volume: &str, addr: &[u8]) -> String {
-    encode_cursor(&VolumeCursor { v: volume.to_string(), a: alloy::primitives::hex::encode(addr) })
+    encode_cursor(&VolumeCursor { v: volume.to_string(), a: alloy_primitives::hex::encode(addr) })
 }
 
 fn cursor_binds(after: &Option<VolumeCursor>) -> (Option<String>, Option<Vec<u8>>) {
     match after {
         // The volume is re-checked as a number by Postgres; a non-numeric one was rejected when
         // the cursor was decoded.
-        Some(c) => (Some(c.v.clone()), alloy::primitives::hex::decode(&c.a).ok()),
+        Some(c) => (Some(c.v.clone()), alloy_primitives::hex::decode(&c.a).ok()),
         None => (None, None),
     }
 }
@@ -360,12 +360,12 @@ pub fn valid_volume_cursor(c: &VolumeCursor) -> bool {
     !c.v.is_empty()
         && c.v.bytes().all(|b| b.is_ascii_digit())
         && c.a.len() == 40
-        && alloy::primitives::hex::decode(&c.a).is_ok()
+        && alloy_primitives::hex::decode(&c.a).is_ok()
 }
 
 /// Checks a payment cursor's shape.
 pub fn valid_payment_cursor(c: &PaymentCursor) -> bool {
-    c.id.len() == 64 && alloy::primitives::hex::decode(&c.id).is_ok() && DateTime::<Utc>::from_timestamp_micros(c.t).is_some()
+    c.id.len() == 64 && alloy_primitives::hex::decode(&c.id).is_ok() && DateTime::<Utc>::from_timestamp_micros(c.t).is_some()
 }
 
 /// Renders an address column for messages.

@@ -172,7 +172,7 @@ async fn run_bench(
     duration: Duration,
     payer_sample: i64,
 ) -> anyhow::Result<()> {
-    let hex = |b: &Vec<u8>| format!("0x{}", alloy::primitives::hex::encode(b));
+    let hex = |b: &Vec<u8>| format!("0x{}", alloy_primitives::hex::encode(b));
     let tokens: Vec<Vec<u8>> =
         sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1").bind(chain).fetch_all(pool).await?;
     let payees: Vec<Vec<u8>> = sqlx::query_scalar(

@@ -7,7 +7,7 @@
 //! construction exists in the payer-side `x402-client` crate; it is repeated here (a few lines)
 //! so the API does not depend on the signing stack.
 
-use alloy::primitives::{keccak256, B256};
+use alloy_primitives::{keccak256, B256};
 
 /// The leaf of `(paymentId, evidenceHash)` (the contract's `evidenceLeaf`).
 pub fn evidence_leaf(payment_id: B256, evidence_hash: B256) -> B256 {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use alloy::primitives::{Address, B256};
+use alloy_primitives::{Address, B256};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
@@ -107,7 +107,7 @@ pub fn hex_bytes(bytes: &[u8]) -> String {
     if bytes.len() == 20 {
         Address::from_slice(bytes).to_checksum(None)
     } else {
-        format!("0x{}", alloy::primitives::hex::encode(bytes))
+        format!("0x{}", alloy_primitives::hex::encode(bytes))
     }
 }
 

@@ -4,7 +4,7 @@
 //! Every parameter arrives as an optional string and is validated here, so each failure names the
 //! parameter and the rule it broke; only typed values ever reach SQL, and only as bind parameters.
 
-use alloy::primitives::Address;
+use alloy_primitives::Address;
 use axum::extract::FromRequestParts;
 use axum::http::header::ACCEPT;
 use axum::http::request::Parts;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy_primitives::Address;
 use chrono::NaiveDate;
 use sqlx::PgPool;
 use tokio::sync::RwLock;

@@ -343,7 +343,7 @@ async fn payer_profile_explains_the_class() {
     let c = fx.ok(&format!("/v1/payers/{}", lc(payer_c()))).await;
     assert_eq!(c["labels"][0]["kind"], "ecosystem");
     assert_eq!(c["labels"][0]["role"], "treasury");
-    assert_eq!(c["labels"][0]["registry_tx"], alloy::primitives::keccak256("label-tx").to_string());
+    assert_eq!(c["labels"][0]["registry_tx"], alloy_primitives::keccak256("label-tx").to_string());
 
     // F paid but has no payer verdict yet: still a profile.
     let f = fx.ok(&format!("/v1/payers/{}", lc(payer_f()))).await;
@@ -375,7 +375,7 @@ async fn payment_detail_with_inclusion_proof() {
     assert_eq!(proof["leaf_count"], 3);
     // Hand check: the proof of leaf 1 is [leaf 0, leaf 2].
     let leaf = |n: u32| {
-        alloy::primitives::keccak256(alloy::primitives::keccak256([pid(n).as_slice(), evidence(n).as_slice()].concat()))
+        alloy_primitives::keccak256(alloy_primitives::keccak256([pid(n).as_slice(), evidence(n).as_slice()].concat()))
     };
     assert_eq!(proof["leaf"], leaf(6).to_string());
     assert_eq!(proof["proof"], serde_json::json!([leaf(3).to_string(), leaf(7).to_string()]));

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{keccak256, Address, B256};
+use alloy_primitives::{keccak256, Address, B256};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
