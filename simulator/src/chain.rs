@@ -1,0 +1,334 @@
+//! Chain access for the simulator: the deployment it drives, plain transactions the economy's
+//! wallets send themselves (token transfers, approvals, registry labels and declarations,
+//! escrow refunds and reclaims), and anvil's clock. Payments never go through here: they are
+//! signed with `x402-client` and settled by a facilitator over HTTP.
+
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, TxHash, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use serde::Deserialize;
+use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
+
+/// Mint surface of the demo tokens (owner only); not part of the shared bindings.
+mod demo {
+    alloy::sol! {
+        #[sol(rpc)]
+        interface IDemoToken {
+            function mint(address to, uint256 amount) external;
+        }
+    }
+}
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The deployments file is unusable.
+    #[error("deployment file {path}: {reason}")]
+    Deployment {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The node could not be reached or refused a call.
+    #[error("{context}: {message}")]
+    Rpc {
+        /// What was being done.
+        context: String,
+        /// The node's or transport's answer.
+        message: String,
+    },
+    /// A transaction was mined but reverted.
+    #[error("{context}: transaction {tx} reverted")]
+    Reverted {
+        /// What was being done.
+        context: String,
+        /// The transaction.
+        tx: TxHash,
+    },
+    /// The node is not anvil (the simulation needs its clock and balance methods).
+    #[error("{0}")]
+    NotAnvil(String),
+}
+
+fn rpc_err(context: impl Into<String>) -> impl FnOnce(alloy::transports::TransportError) -> ChainError {
+    let context = context.into();
+    move |e| ChainError::Rpc { context, message: e.to_string() }
+}
+
+fn call_err(context: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> ChainError {
+    let context = context.into();
+    move |e| ChainError::Rpc { context, message: e.to_string() }
+}
+
+/// One payment token of the deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenInfo {
+    /// Symbol (`USDC`, `OPG`).
+    pub symbol: String,
+    /// Contract.
+    pub address: Address,
+    /// Decimals.
+    pub decimals: u8,
+}
+
+/// `deployments/<chainId>.json` as `script/deploy-local.sh` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Owner of the settlement contract, the registry and (on anvil) the demo tokens.
+    pub owner: Address,
+    /// Permit2.
+    pub permit2: Address,
+    /// X402Settlement.
+    pub settlement: Address,
+    /// EcosystemRegistry.
+    pub registry: Address,
+    /// Payment tokens.
+    pub tokens: Vec<TokenInfo>,
+}
+
+impl Deployment {
+    /// Reads the file.
+    pub fn read(path: &Path) -> Result<Self, ChainError> {
+        let err = |reason: String| ChainError::Deployment { path: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read it ({e}); run script/deploy-local.sh first")))?;
+        serde_json::from_str(&text).map_err(|e| err(format!("not a deployments file ({e})")))
+    }
+
+    /// The token with `symbol`.
+    pub fn token(&self, symbol: &str) -> Result<&TokenInfo, ChainError> {
+        self.tokens.iter().find(|t| t.symbol == symbol).ok_or_else(|| ChainError::Deployment {
+            path: format!("chain {}", self.chain_id),
+            reason: format!("has no {symbol} token (the simulation pays in USDC and OPG)"),
+        })
+    }
+}
+
+/// A connection to the chain with every simulated wallet's key.
+#[derive(Clone)]
+pub struct Chain {
+    provider: DynProvider,
+    reader: DynProvider,
+    owner: Address,
+    /// The deployment driven.
+    pub deployment: Deployment,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain").field("chain_id", &self.deployment.chain_id).finish()
+    }
+}
+
+impl Chain {
+    /// Connects to `rpc_url`, checks it is anvil serving the deployment's chain with the
+    /// contracts deployed, and holds `owner` (the deployment's owner) plus `wallets` as signers.
+    pub async fn connect(
+        rpc_url: &str,
+        deployment: Deployment,
+        owner: PrivateKeySigner,
+        wallets: impl IntoIterator<Item = PrivateKeySigner>,
+    ) -> Result<Self, ChainError> {
+        let url: alloy::transports::http::reqwest::Url = rpc_url
+            .parse()
+            .map_err(|e| ChainError::Rpc { context: format!("--rpc-url {rpc_url}"), message: format!("not a URL: {e}") })?;
+        if owner.address() != deployment.owner {
+            return Err(ChainError::Deployment {
+                path: format!("chain {}", deployment.chain_id),
+                reason: format!(
+                    "is owned by {} but the owner key given is {}'s (pass the owner's key with --owner-key)",
+                    deployment.owner,
+                    owner.address()
+                ),
+            });
+        }
+        let owner_address = owner.address();
+        let mut wallet = EthereumWallet::new(owner);
+        for w in wallets {
+            wallet.register_signer(w);
+        }
+        // Cached nonces: many wallets send concurrently, each its own transactions in order.
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_cached_nonce_management()
+            .with_chain_id(deployment.chain_id)
+            .wallet(wallet)
+            .connect_http(url.clone())
+            .erased();
+        let reader = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+        let chain_id = reader
+            .get_chain_id()
+            .await
+            .map_err(rpc_err(format!("cannot reach the chain at {rpc_url} (is the node running?)")))?;
+        if chain_id != deployment.chain_id {
+            return Err(ChainError::Deployment {
+                path: format!("chain {}", deployment.chain_id),
+                reason: format!("is for chain {} but {rpc_url} serves chain {chain_id}", deployment.chain_id),
+            });
+        }
+        let version: String =
+            reader.raw_request("web3_clientVersion".into(), ()).await.map_err(rpc_err("web3_clientVersion"))?;
+        if !version.to_lowercase().contains("anvil") {
+            return Err(ChainError::NotAnvil(format!(
+                "{rpc_url} runs {version}, not anvil: the simulation moves the chain's clock (evm_increaseTime) and needs anvil"
+            )));
+        }
+        let code = reader.get_code_at(deployment.settlement).await.map_err(rpc_err("reading the settlement contract"))?;
+        if code.is_empty() {
+            return Err(ChainError::Deployment {
+                path: format!("chain {chain_id}"),
+                reason: format!("has no settlement contract at {} (redeploy with script/deploy-local.sh)", deployment.settlement),
+            });
+        }
+        Ok(Self { provider, reader, owner: owner_address, deployment })
+    }
+
+    /// A provider without signers.
+    pub fn reader(&self) -> &DynProvider {
+        &self.reader
+    }
+
+    /// The latest block's number and timestamp.
+    pub async fn head(&self) -> Result<(u64, u64), ChainError> {
+        let block = self
+            .reader
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(rpc_err("reading the latest block"))?
+            .ok_or_else(|| ChainError::Rpc { context: "reading the latest block".into(), message: "none".into() })?;
+        Ok((block.header.number, block.header.timestamp))
+    }
+
+    /// Moves the clock so the next block is at `timestamp` or later, and mines that block.
+    pub async fn travel_to(&self, timestamp: u64) -> Result<(), ChainError> {
+        let (_, now) = self.head().await?;
+        if timestamp > now {
+            let _: serde_json::Value = self
+                .reader
+                .raw_request("evm_increaseTime".into(), (U256::from(timestamp - now),))
+                .await
+                .map_err(rpc_err("evm_increaseTime"))?;
+        }
+        self.mine(1).await
+    }
+
+    /// Mines `blocks` empty blocks.
+    pub async fn mine(&self, blocks: u64) -> Result<(), ChainError> {
+        let _: serde_json::Value =
+            self.reader.raw_request("anvil_mine".into(), (U256::from(blocks),)).await.map_err(rpc_err("anvil_mine"))?;
+        Ok(())
+    }
+
+    /// Gives `who` ether for gas.
+    pub async fn set_ether(&self, who: Address, wei: U256) -> Result<(), ChainError> {
+        let _: serde_json::Value = self
+            .reader
+            .raw_request("anvil_setBalance".into(), (who, wei))
+            .await
+            .map_err(rpc_err(format!("anvil_setBalance {who}")))?;
+        Ok(())
+    }
+
+    /// Waits for a sent transaction's receipt (anvil automines, so it is there at once or
+    /// within a few polls) and checks it succeeded; returns its block number.
+    async fn confirm(&self, tx: TxHash, context: &str) -> Result<u64, ChainError> {
+        for _ in 0..6000 {
+            if let Some(r) = self.reader.get_transaction_receipt(tx).await.map_err(rpc_err(context.to_string()))? {
+                if !r.status() {
+                    return Err(ChainError::Reverted { context: context.to_string(), tx });
+                }
+                return Ok(r.block_number.unwrap_or_default());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Err(ChainError::Rpc { context: context.to_string(), message: format!("transaction {tx} not mined after 30 s") })
+    }
+
+    /// The owner mints `amount` of a demo token to `to`.
+    pub async fn mint(&self, token: Address, to: Address, amount: U256) -> Result<u64, ChainError> {
+        let what = format!("minting {amount} of {token} to {to}");
+        let pending = demo::IDemoToken::new(token, &self.provider)
+            .mint(to, amount)
+            .from(self.owner)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// `from` transfers `amount` of `token` to `to`.
+    pub async fn transfer(&self, token: Address, from: Address, to: Address, amount: U256) -> Result<u64, ChainError> {
+        let what = format!("transfer of {amount} {token} from {from} to {to}");
+        let pending =
+            IERC20::new(token, &self.provider).transfer(to, amount).from(from).send().await.map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// `owner` approves `spender` for all of its `token`.
+    pub async fn approve(&self, token: Address, owner: Address, spender: Address) -> Result<u64, ChainError> {
+        let what = format!("{owner} approving {spender} for {token}");
+        let pending = IERC20::new(token, &self.provider)
+            .approve(spender, U256::MAX)
+            .from(owner)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// The registry owner labels `wallets` with `roles` (one transaction).
+    pub async fn label_many(&self, wallets: Vec<Address>, roles: Vec<u8>, note: &str) -> Result<u64, ChainError> {
+        let what = format!("labelling {} wallets in the registry", wallets.len());
+        let pending = EcosystemRegistry::new(self.deployment.registry, &self.provider)
+            .labelMany(wallets, roles, note.to_string())
+            .from(self.owner)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// `payee` declares in the registry that it controls `wallet`.
+    pub async fn declare_wallet(&self, payee: Address, wallet: Address, note: &str) -> Result<u64, ChainError> {
+        let what = format!("{payee} declaring {wallet}");
+        let pending = EcosystemRegistry::new(self.deployment.registry, &self.provider)
+            .declareWallet(wallet, true, note.to_string())
+            .from(payee)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// The payee of escrow `id` refunds `amount` of what was captured.
+    pub async fn refund(&self, payee: Address, id: B256, amount: U256) -> Result<u64, ChainError> {
+        let what = format!("{payee} refunding {amount} of escrow {id}");
+        let pending = X402Settlement::new(self.deployment.settlement, &self.provider)
+            .refund(id, amount)
+            .from(payee)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// The payer of escrow `id` reclaims what was not captured (after its authorization expiry).
+    pub async fn reclaim(&self, payer: Address, id: B256) -> Result<u64, ChainError> {
+        let what = format!("{payer} reclaiming escrow {id}");
+        let pending = X402Settlement::new(self.deployment.settlement, &self.provider)
+            .reclaim(id)
+            .from(payer)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+}

@@ -1,0 +1,462 @@
+//! Executes a [`Plan`] day by day: moves anvil's clock, sends the funding transfers, and has each
+//! payer pay like an x402 client (sign a Permit2 witness payment for the provider's requirements
+//! with `x402-client`) while the provider verifies and settles it through a facilitator over
+//! HTTP. Records what settled as the ground truth.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alloy::primitives::{keccak256, Address, B256, U256};
+use futures::{StreamExt, TryStreamExt};
+use x402_client::budget::Budget;
+use x402_client::pay::{pay, PayOptions};
+use x402_client::permit::evidence_hash;
+use x402_client::requirements::{caip2, scheme_of_mode, PaymentRequired, PaymentRequirements, SettlementExtra};
+use x402_client::permit::PaymentMode;
+
+use crate::chain::{Chain, ChainError, TokenInfo};
+use crate::facilitator::{Facilitator, FacilitatorError};
+use crate::plan::{ActorId, EscrowEnd, Kind, PayPath, Payment, Plan, Tok, Transfer, Via};
+use crate::progress::Progress;
+use crate::truth::{PayerTruth, PaymentTruth, Truth};
+
+/// How long an escrow may be captured: under a simulated day, so the next day's step can reclaim.
+const AUTHORIZATION_SECS: u64 = 20 * 3600;
+/// How long the payee may refund captured funds.
+const REFUND_SECS: u64 = 3 * 86_400;
+/// How long a signed payment stays valid.
+const VALID_FOR_SECS: u64 = 3600;
+/// Blocks mined after the last event so the indexer's finality depth (12 by default) is passed.
+const TAIL_BLOCKS: u64 = 16;
+
+/// Why the run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Chain trouble.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// Facilitator unreachable or answering nonsense.
+    #[error(transparent)]
+    Facilitator(#[from] FacilitatorError),
+    /// Signing failed.
+    #[error("signing a payment: {0}")]
+    Pay(#[from] x402_client::pay::PayError),
+}
+
+/// Run options.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Payers paying at the same time.
+    pub concurrency: usize,
+    /// Fee the providers accept (`maxFacilitatorFeeBps` in their requirements).
+    pub max_fee_bps: u16,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { concurrency: 12, max_fee_bps: 100 }
+    }
+}
+
+/// What the run did.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Payments settled (charges and escrows).
+    pub payments: u64,
+    /// Per path label.
+    pub by_path: BTreeMap<String, u64>,
+    /// Distinct `chargeBatch` batches the batching facilitator used.
+    pub batches: u64,
+    /// Escrow captures.
+    pub captures: u64,
+    /// Escrow voids.
+    pub voids: u64,
+    /// Escrow reclaims.
+    pub reclaims: u64,
+    /// Escrow refunds.
+    pub refunds: u64,
+    /// Plain token transfers (funding, sweeps, deposits).
+    pub transfers: u64,
+    /// Payments a facilitator refused or failed to settle, with its reason.
+    pub refused: Vec<String>,
+}
+
+/// Everything a run talks to.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The chain.
+    pub chain: Chain,
+    /// Facilitator settling each payment alone (and escrows).
+    pub direct: Facilitator,
+    /// Facilitator in batching mode.
+    pub batch: Facilitator,
+    /// Options.
+    pub options: RunOptions,
+}
+
+struct Ctx<'a> {
+    env: &'a Env,
+    plan: &'a Plan,
+    tokens: HashMap<Tok, TokenInfo>,
+    requests: AtomicU64,
+}
+
+impl Ctx<'_> {
+    fn units(&self, token: Tok, milli: u64) -> U256 {
+        let d = self.tokens[&token].decimals;
+        U256::from(milli) * U256::from(10u64).pow(U256::from(d.saturating_sub(3)))
+    }
+
+    fn addr(&self, a: ActorId) -> Address {
+        self.plan.actors[a].signer.address()
+    }
+}
+
+/// An escrow left open for its payer to reclaim.
+struct OpenEscrow {
+    payer: Address,
+    id: B256,
+    expiry: u64,
+}
+
+/// What one payment left to do after the day's payments.
+struct Outcome {
+    truth: Option<PaymentTruth>,
+    refused: Option<String>,
+    batch_id: Option<String>,
+    captures: u64,
+    voided: bool,
+    refund: Option<(Address, B256, U256)>,
+    reclaim: Option<OpenEscrow>,
+}
+
+impl Outcome {
+    fn refused(msg: String) -> Self {
+        Self { truth: None, refused: Some(msg), batch_id: None, captures: 0, voided: false, refund: None, reclaim: None }
+    }
+}
+
+/// Runs the whole plan; returns the ground truth and what was done.
+pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, Stats), RunError> {
+    let mut tokens = HashMap::new();
+    for t in Tok::ALL {
+        tokens.insert(t, env.chain.deployment.token(t.symbol())?.clone());
+    }
+    let ctx = Ctx { env, plan, tokens, requests: AtomicU64::new(0) };
+    let mut stats = Stats::default();
+    let mut truth = Truth {
+        chain_id: env.chain.deployment.chain_id,
+        seed: plan.seed.clone(),
+        scale: format!("{} weeks", plan.scale.weeks),
+        ..Truth::default()
+    };
+    let mut batches = std::collections::BTreeSet::new();
+    let mut open: Vec<OpenEscrow> = Vec::new();
+    let mut last_block = 0u64;
+
+    progress.stage("setting up wallets, tokens and registry labels");
+    last_block = last_block.max(set_up(&ctx).await?);
+    let (_, t0) = env.chain.head().await?;
+    progress.start_days(plan.days.len() as u64, plan.payment_count() as u64);
+    for (d, day) in plan.days.iter().enumerate() {
+        // 08:00 on simulated day d, counted from the start.
+        env.chain.travel_to(t0 + d as u64 * 86_400 + if d == 0 { 0 } else { 8 * 3600 }).await?;
+        let (_, now) = env.chain.head().await?;
+        last_block = last_block.max(reclaim_due(&ctx, &mut open, now, &mut stats).await?);
+        for (payee, wallet) in &day.declarations {
+            let b = env.chain.declare_wallet(ctx.addr(*payee), ctx.addr(*wallet), "our settlement wallet (simulated)").await?;
+            last_block = last_block.max(b);
+        }
+        for stage in &day.funding {
+            last_block = last_block.max(transfers(&ctx, stage, &mut stats).await?);
+        }
+        // Payers pay concurrently, each its own payments in order.
+        let mut by_payer: BTreeMap<ActorId, Vec<&Payment>> = BTreeMap::new();
+        for p in &day.payments {
+            by_payer.entry(p.payer).or_default().push(p);
+        }
+        let outcomes: Vec<Vec<Outcome>> = futures::stream::iter(by_payer.into_values().map(|list| {
+            let ctx = &ctx;
+            async move {
+                let mut out = Vec::with_capacity(list.len());
+                for p in list {
+                    out.push(pay_one(ctx, p, d as u32, now).await?);
+                    progress.payment();
+                }
+                Ok::<_, RunError>(out)
+            }
+        }))
+        .buffer_unordered(env.options.concurrency.max(1))
+        .try_collect()
+        .await?;
+        let mut refunds = Vec::new();
+        for o in outcomes.into_iter().flatten() {
+            if let Some(msg) = o.refused {
+                progress.warn(&msg);
+                stats.refused.push(msg);
+                continue;
+            }
+            if let Some(b) = o.batch_id.filter(|b| b != "0") {
+                batches.insert(b);
+            }
+            stats.captures += o.captures;
+            stats.voids += o.voided as u64;
+            if let Some(r) = o.refund {
+                refunds.push(r);
+            }
+            if let Some(e) = o.reclaim {
+                open.push(e);
+            }
+            if let Some(t) = o.truth {
+                stats.payments += 1;
+                *stats.by_path.entry(t.path.clone()).or_default() += 1;
+                let a = &plan.actors.iter().find(|a| a.signer.address() == t.payer).expect("payer is an actor");
+                truth.payers.entry(t.payer).or_insert_with(|| PayerTruth {
+                    address: t.payer,
+                    class: a.payer_class.expect("payers have a class"),
+                    actor: a.name.clone(),
+                });
+                truth.payments.insert(t.payment_id, t);
+            }
+        }
+        // The payees refund after the work is disputed; sequential, as each is one wallet's tx.
+        for (payee, id, amount) in refunds {
+            last_block = last_block.max(env.chain.refund(payee, id, amount).await?);
+            stats.refunds += 1;
+        }
+        last_block = last_block.max(transfers(&ctx, &day.after, &mut stats).await?);
+        let (head, _) = env.chain.head().await?;
+        last_block = last_block.max(head);
+        progress.day_done(d as u64 + 1, stats.payments, batches.len() as u64);
+    }
+    // Let the last escrows expire and reclaim them, then pass the indexer's finality depth.
+    if let Some(latest) = open.iter().map(|e| e.expiry).max() {
+        env.chain.travel_to(latest + 60).await?;
+        let (_, now) = env.chain.head().await?;
+        last_block = last_block.max(reclaim_due(&ctx, &mut open, now, &mut stats).await?);
+    }
+    env.chain.mine(TAIL_BLOCKS).await?;
+    stats.batches = batches.len() as u64;
+    truth.last_block = last_block;
+    progress.finish(&format!("{} payments settled, {} batches", stats.payments, stats.batches));
+    Ok((truth, stats))
+}
+
+/// Ether for gas, mints, Permit2 approvals, the payees' approvals for refunds and registry
+/// labels for the project's wallets (and the facilitators, which the project runs).
+async fn set_up(ctx: &Ctx<'_>) -> Result<u64, RunError> {
+    let chain = &ctx.env.chain;
+    let plan = ctx.plan;
+    let ether = U256::from(10u64).pow(U256::from(20u64));
+    futures::stream::iter(plan.actors.iter().map(|a| chain.set_ether(a.signer.address(), ether)))
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let mut last = 0;
+    for (to, t, milli) in &plan.mints {
+        last = chain.mint(ctx.tokens[t].address, ctx.addr(*to), ctx.units(*t, *milli)).await?;
+    }
+    let d = &chain.deployment;
+    let approvals = plan.actors.iter().map(|a| async move {
+        let mut last = 0;
+        let who = a.signer.address();
+        for t in Tok::ALL {
+            let token = ctx.tokens[&t].address;
+            if a.payer_class.is_some() {
+                last = chain.approve(token, who, d.permit2).await?;
+            }
+            if a.kind == Kind::Provider {
+                last = chain.approve(token, who, d.settlement).await?;
+            }
+        }
+        Ok::<u64, ChainError>(last)
+    });
+    let blocks: Vec<u64> = futures::stream::iter(approvals).buffer_unordered(16).try_collect().await?;
+    last = last.max(blocks.into_iter().max().unwrap_or(0));
+    let mut wallets = Vec::new();
+    let mut roles = Vec::new();
+    for a in &plan.actors {
+        if let Some(r) = a.kind.registry_role() {
+            wallets.push(a.signer.address());
+            roles.push(r);
+        }
+    }
+    for f in [&ctx.env.direct, &ctx.env.batch] {
+        if !wallets.contains(&f.address) {
+            wallets.push(f.address);
+            roles.push(4);
+        }
+    }
+    last = last.max(chain.label_many(wallets, roles, "project wallet (simulated economy)").await?);
+    Ok(last)
+}
+
+/// Sends transfers: concurrently across senders, in order per sender.
+async fn transfers(ctx: &Ctx<'_>, list: &[Transfer], stats: &mut Stats) -> Result<u64, RunError> {
+    let mut by_sender: BTreeMap<ActorId, Vec<&Transfer>> = BTreeMap::new();
+    for t in list {
+        by_sender.entry(t.from).or_default().push(t);
+    }
+    let blocks: Vec<u64> = futures::stream::iter(by_sender.into_values().map(|ts| async move {
+        let mut last = 0;
+        for t in ts {
+            let token = ctx.tokens[&t.token].address;
+            last = ctx.env.chain.transfer(token, ctx.addr(t.from), ctx.addr(t.to), ctx.units(t.token, t.milli)).await?;
+        }
+        Ok::<u64, ChainError>(last)
+    }))
+    .buffer_unordered(16)
+    .try_collect()
+    .await?;
+    stats.transfers += list.len() as u64;
+    Ok(blocks.into_iter().max().unwrap_or(0))
+}
+
+/// Payers reclaim their escrows whose authorization expired.
+async fn reclaim_due(ctx: &Ctx<'_>, open: &mut Vec<OpenEscrow>, now: u64, stats: &mut Stats) -> Result<u64, RunError> {
+    let mut last = 0;
+    let (due, rest): (Vec<_>, Vec<_>) = open.drain(..).partition(|e| e.expiry < now);
+    *open = rest;
+    for e in due {
+        last = ctx.env.chain.reclaim(e.payer, e.id).await?;
+        stats.reclaims += 1;
+    }
+    Ok(last)
+}
+
+/// One payment, the x402 way: the provider states its requirements, the payer's client signs
+/// them within its budget, the provider has the facilitator verify, does the work, and settles
+/// with the evidence hash (or, for escrow, authorizes and captures per piece of work).
+async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outcome, RunError> {
+    let plan = ctx.plan;
+    let payer = &plan.actors[p.payer];
+    let payee = &plan.actors[p.payee];
+    let (mode, via) = match &p.path {
+        PayPath::Exact(v) => (PaymentMode::Exact, *v),
+        PayPath::Upto { via, .. } => (PaymentMode::Upto, *via),
+        PayPath::Escrow { .. } => (PaymentMode::Escrow, Via::Direct),
+    };
+    let fac = if via == Via::Batch { &ctx.env.batch } else { &ctx.env.direct };
+    let token = &ctx.tokens[&p.token];
+    let n = ctx.requests.fetch_add(1, Ordering::Relaxed);
+    let request = format!("{}/{}/{}/request-{n}", plan.seed, payer.name, payee.name);
+    let request_hash = keccak256(request.as_bytes());
+    let d = &ctx.env.chain.deployment;
+    let req = PaymentRequirements {
+        scheme: scheme_of_mode(mode).to_string(),
+        network: caip2(d.chain_id),
+        amount: ctx.units(p.token, p.milli),
+        asset: token.address,
+        pay_to: payee.signer.address(),
+        max_timeout_seconds: VALID_FOR_SECS,
+        resource: Some(format!("https://{}.example/v1/infer", payee.name)),
+        description: Some("inference".into()),
+        mime_type: Some("application/json".into()),
+        extra: SettlementExtra {
+            settlement: d.settlement,
+            permit2: d.permit2,
+            facilitator: fac.address,
+            request_hash,
+            max_facilitator_fee_bps: ctx.env.options.max_fee_bps,
+            authorization_seconds: Some(AUTHORIZATION_SECS),
+            refund_seconds: Some(REFUND_SECS),
+            name: Some(token.symbol.clone()),
+        },
+    };
+    let required = PaymentRequired { x402_version: 2, error: None, resource: None, accepts: vec![req], extensions: None };
+    // The agent's own spending cap: generous, it is the provider's price that varies.
+    let mut budget = Budget::new(U256::MAX, U256::MAX);
+    // The chain's clock, not the machine's: the simulation runs weeks ahead of the wall clock.
+    let payment = pay(&payer.signer, &required, &mut budget, &PayOptions { now: Some(now), ..Default::default() }).await?;
+    let req = &payment.requirements;
+    let what = format!("{} -> {} ({}, day {day})", payer.name, payee.name, p.path.label());
+    let v = fac.verify(&payment.payload, req).await?;
+    if !v.is_valid {
+        return Ok(Outcome::refused(format!(
+            "{what}: verify refused: {} {}",
+            v.invalid_reason.unwrap_or_default(),
+            v.invalid_message.unwrap_or_default()
+        )));
+    }
+    // The provider runs the inference and commits to what it answered.
+    let evidence = |part: usize| {
+        let response = keccak256(format!("{request}/response/{part}").as_bytes());
+        evidence_hash(request_hash, response, &format!("{}-model-v1", payee.name), &[])
+    };
+    let mut outcome = Outcome { truth: None, refused: None, batch_id: None, captures: 0, voided: false, refund: None, reclaim: None };
+    let settled = match &p.path {
+        PayPath::Exact(_) | PayPath::Upto { .. } => {
+            let amount = match &p.path {
+                PayPath::Upto { used, .. } => Some(ctx.units(p.token, *used)),
+                _ => None,
+            };
+            let s = fac.settle(&payment.payload, req, evidence(0), amount).await?;
+            if !s.success {
+                return Ok(Outcome::refused(format!(
+                    "{what}: settle failed: {} {}",
+                    s.error_reason.unwrap_or_default(),
+                    s.error_message.unwrap_or_default()
+                )));
+            }
+            outcome.batch_id = s.batch_id.clone();
+            amount.unwrap_or(req.amount)
+        }
+        PayPath::Escrow { captures, refund, end } => {
+            let s = fac.authorize(&payment.payload, req).await?;
+            if !s.success {
+                return Ok(Outcome::refused(format!(
+                    "{what}: authorize failed: {} {}",
+                    s.error_reason.unwrap_or_default(),
+                    s.error_message.unwrap_or_default()
+                )));
+            }
+            let mut total = U256::ZERO;
+            for (i, c) in captures.iter().enumerate() {
+                let amount = ctx.units(p.token, *c);
+                let a = fac.capture(payment.payment_id, amount, evidence(i)).await?;
+                if !a.success {
+                    return Ok(Outcome::refused(format!(
+                        "{what}: capture failed: {} {}",
+                        a.error_reason.unwrap_or_default(),
+                        a.error_message.unwrap_or_default()
+                    )));
+                }
+                total += amount;
+                outcome.captures += 1;
+            }
+            if *refund > 0 {
+                outcome.refund = Some((payee.signer.address(), payment.payment_id, ctx.units(p.token, *refund)));
+            }
+            match end {
+                EscrowEnd::Void => {
+                    let a = fac.void(payment.payment_id).await?;
+                    if !a.success {
+                        return Ok(Outcome::refused(format!(
+                            "{what}: void failed: {} {}",
+                            a.error_reason.unwrap_or_default(),
+                            a.error_message.unwrap_or_default()
+                        )));
+                    }
+                    outcome.voided = true;
+                }
+                EscrowEnd::Reclaim => {
+                    let w = &payment.payload.payload.permit2_authorization.witness;
+                    outcome.reclaim =
+                        Some(OpenEscrow { payer: payer.signer.address(), id: payment.payment_id, expiry: w.authorization_expiry });
+                }
+            }
+            total
+        }
+    };
+    outcome.truth = Some(PaymentTruth {
+        payment_id: payment.payment_id,
+        payer: payer.signer.address(),
+        payee: payee.signer.address(),
+        class: p.class,
+        path: p.path.label(),
+        token: token.symbol.clone(),
+        amount: settled.to_string(),
+        day,
+    });
+    Ok(outcome)
+}

@@ -1,0 +1,325 @@
+//! Scoring the classifier against the ground truth (precision and recall per class, for
+//! payments and for payers), and the summary table of what it concluded (class, payments,
+//! volume, share of volume, payers).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, U256};
+use sqlx::{PgPool, Row};
+
+use crate::chain::TokenInfo;
+use crate::truth::{Class, Truth};
+
+/// Why scoring failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// Database trouble.
+    #[error("reading the classifier's output: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The classifier did not get there in time.
+    #[error("the classifier has not classified block {block} after {waited:?} (its last block: {at}); is x402-classifier run following the indexer, and the indexer running?")]
+    Timeout {
+        /// The block waited for.
+        block: u64,
+        /// Where the classifier is.
+        at: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+}
+
+/// Precision and recall of one class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassScore {
+    /// The class.
+    pub class: Class,
+    /// Items whose true class it is.
+    pub truth: usize,
+    /// Items the classifier put in it (among the simulated ones).
+    pub predicted: usize,
+    /// Items in both.
+    pub correct: usize,
+}
+
+impl ClassScore {
+    /// correct / predicted (`None` when nothing was predicted).
+    pub fn precision(&self) -> Option<f64> {
+        (self.predicted > 0).then(|| self.correct as f64 / self.predicted as f64)
+    }
+
+    /// correct / truth (`None` when the class is absent from the truth).
+    pub fn recall(&self) -> Option<f64> {
+        (self.truth > 0).then(|| self.correct as f64 / self.truth as f64)
+    }
+}
+
+/// One side (payments or payers) of the score.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scores {
+    /// Per class, in rule order.
+    pub classes: Vec<ClassScore>,
+    /// Truth items the classifier has no verdict for.
+    pub missing: usize,
+    /// (true class, predicted class, count) for every disagreement.
+    pub confusions: Vec<(String, String, usize)>,
+}
+
+/// Compares `truth` with `predicted` (class names as the classifier writes them).
+pub fn compare<K: Ord + std::hash::Hash>(truth: &BTreeMap<K, Class>, predicted: &HashMap<K, String>) -> Scores {
+    let mut s = Scores::default();
+    let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut per: BTreeMap<Class, ClassScore> =
+        Class::ALL.iter().map(|c| (*c, ClassScore { class: *c, truth: 0, predicted: 0, correct: 0 })).collect();
+    for (k, t) in truth {
+        per.get_mut(t).expect("every class").truth += 1;
+        match predicted.get(k) {
+            None => s.missing += 1,
+            Some(p) => {
+                if let Some(c) = Class::ALL.iter().find(|c| c.as_str() == p) {
+                    per.get_mut(c).expect("every class").predicted += 1;
+                }
+                if p == t.as_str() {
+                    per.get_mut(t).expect("every class").correct += 1;
+                } else {
+                    *confusions.entry((t.as_str().to_string(), p.clone())).or_default() += 1;
+                }
+            }
+        }
+    }
+    s.classes = per.into_values().collect();
+    s.confusions = confusions.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    s
+}
+
+/// Payment and payer scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// Per payment.
+    pub payments: Scores,
+    /// Per payer.
+    pub payers: Scores,
+}
+
+/// Waits until the classifier has classified `block` of `chain_id`.
+pub async fn wait_for_classifier(pool: &PgPool, chain_id: u64, block: u64, timeout: Duration) -> Result<(), ScoreError> {
+    let start = Instant::now();
+    loop {
+        let at: Option<i64> = sqlx::query_scalar("select last_block from classifier_state where chain_id = $1")
+        .bind(chain_id as i64)
+        .fetch_optional(pool)
+        .await
+        // The table appears with the classifier's first migration: missing means "not yet".
+        .or_else(|e| match &e {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(None),
+            _ => Err(e),
+        })?;
+        if at.is_some_and(|b| b >= block as i64) {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            return Err(ScoreError::Timeout {
+                block,
+                at: at.map_or("none".into(), |b| b.to_string()),
+                waited: timeout,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Reads the classifier's verdicts for the simulated payments and payers and scores them.
+pub async fn score(pool: &PgPool, truth: &Truth) -> Result<Score, ScoreError> {
+    let chain = truth.chain_id as i64;
+    let rows = sqlx::query("select payment_id, class from payment_classes where chain_id = $1").bind(chain).fetch_all(pool).await?;
+    let mut by_payment = HashMap::new();
+    for r in rows {
+        let id: Vec<u8> = r.get(0);
+        if id.len() == 32 {
+            by_payment.insert(B256::from_slice(&id), r.get::<String, _>(1));
+        }
+    }
+    let rows = sqlx::query("select payer, class from payer_classes where chain_id = $1").bind(chain).fetch_all(pool).await?;
+    let mut by_payer = HashMap::new();
+    for r in rows {
+        let a: Vec<u8> = r.get(0);
+        if a.len() == 20 {
+            by_payer.insert(Address::from_slice(&a), r.get::<String, _>(1));
+        }
+    }
+    let payment_truth: BTreeMap<B256, Class> = truth.payments.iter().map(|(k, v)| (*k, v.class)).collect();
+    let payer_truth: BTreeMap<Address, Class> = truth.payers.iter().map(|(k, v)| (*k, v.class)).collect();
+    Ok(Score { payments: compare(&payment_truth, &by_payment), payers: compare(&payer_truth, &by_payer) })
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.3}", v))
+}
+
+/// The score as a table.
+pub fn render_score(s: &Score) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<16} {:>9} {:>9} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8}\n",
+        "class", "payments", "predicted", "precision", "recall", "payers", "predicted", "precision", "recall"
+    ));
+    for (p, w) in s.payments.classes.iter().zip(&s.payers.classes) {
+        out.push_str(&format!(
+            "{:<16} {:>9} {:>9} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8}\n",
+            p.class.as_str(),
+            p.truth,
+            p.predicted,
+            pct(p.precision()),
+            pct(p.recall()),
+            w.truth,
+            w.predicted,
+            pct(w.precision()),
+            pct(w.recall())
+        ));
+    }
+    if s.payments.missing + s.payers.missing > 0 {
+        out.push_str(&format!(
+            "not classified: {} payments, {} payers\n",
+            s.payments.missing, s.payers.missing
+        ));
+    }
+    for (what, side) in [("payments", &s.payments), ("payers", &s.payers)] {
+        for (t, p, n) in &side.confusions {
+            out.push_str(&format!("  {n} {what} of class {t} classified {p}\n"));
+        }
+    }
+    out
+}
+
+/// One line of the summary: a class's share of one token's volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// Token symbol.
+    pub token: String,
+    /// Class.
+    pub class: String,
+    /// Payments.
+    pub payments: i64,
+    /// Gross settled volume, token units.
+    pub volume: U256,
+    /// Distinct payers.
+    pub payers: i64,
+}
+
+/// What the classifier concluded about every indexed payment of `chain_id`, per token and class.
+pub async fn summary(pool: &PgPool, chain_id: u64) -> Result<Vec<(Vec<u8>, SummaryRow)>, ScoreError> {
+    let rows = sqlx::query(
+        "select p.token, c.class, count(*), sum(p.settled_amount)::text, count(distinct p.payer)
+         from payments p join payment_classes c on c.chain_id = p.chain_id and c.payment_id = p.payment_id
+         where p.chain_id = $1 group by p.token, c.class order by p.token, c.class",
+    )
+    .bind(chain_id as i64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let token: Vec<u8> = r.get(0);
+            let volume: Option<String> = r.get(3);
+            (
+                token,
+                SummaryRow {
+                    token: String::new(),
+                    class: r.get(1),
+                    payments: r.get(2),
+                    volume: volume.and_then(|v| v.parse().ok()).unwrap_or_default(),
+                    payers: r.get(4),
+                },
+            )
+        })
+        .collect())
+}
+
+/// A whole-token amount with `decimals`, to two places.
+pub fn format_amount(units: U256, decimals: u8) -> String {
+    let scale = U256::from(10u64).pow(U256::from(decimals));
+    let whole = units / scale;
+    let cents = (units % scale) * U256::from(100u64) / scale;
+    format!("{whole}.{cents:0>2}")
+}
+
+/// The summary as one table per token, classes in rule order, with each class's share of the
+/// token's volume.
+pub fn render_summary(rows: &[(Vec<u8>, SummaryRow)], tokens: &[TokenInfo]) -> String {
+    let mut out = String::new();
+    let mut by_token: BTreeMap<Vec<u8>, Vec<&SummaryRow>> = BTreeMap::new();
+    for (t, r) in rows {
+        by_token.entry(t.clone()).or_default().push(r);
+    }
+    for (token, list) in by_token {
+        let info = tokens.iter().find(|t| t.address.as_slice() == token.as_slice());
+        let (symbol, decimals) = info.map_or((format!("0x{}", alloy::primitives::hex::encode(&token)), 0), |t| (t.symbol.clone(), t.decimals));
+        let total: U256 = list.iter().map(|r| r.volume).fold(U256::ZERO, |a, b| a + b);
+        out.push_str(&format!(
+            "{:<16} {:>9} {:>16} {:>8} {:>7}   ({symbol})\n",
+            "class", "payments", "volume", "share", "payers"
+        ));
+        let order = |c: &str| Class::ALL.iter().position(|x| x.as_str() == c).unwrap_or(usize::MAX);
+        let mut list = list;
+        list.sort_by_key(|r| order(&r.class));
+        for r in &list {
+            let share = if total.is_zero() {
+                0.0
+            } else {
+                // Basis points, then a percentage: exact enough without floating-point U256.
+                (r.volume * U256::from(10_000u64) / total).to::<u64>() as f64 / 100.0
+            };
+            out.push_str(&format!(
+                "{:<16} {:>9} {:>16} {:>7.2}% {:>7}\n",
+                r.class,
+                r.payments,
+                format_amount(r.volume, decimals),
+                share,
+                r.payers
+            ));
+        }
+        let n: i64 = list.iter().map(|r| r.payments).sum();
+        out.push_str(&format!("{:<16} {:>9} {:>16} {:>7.2}%\n\n", "total", n, format_amount(total, decimals), 100.0));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_and_recall() {
+        let truth: BTreeMap<u32, Class> =
+            [(1, Class::External), (2, Class::External), (3, Class::SuspectedSybil), (4, Class::Internal)].into();
+        let predicted: HashMap<u32, String> =
+            [(1, "external".to_string()), (2, "suspected_sybil".to_string()), (3, "suspected_sybil".to_string())].into();
+        let s = compare(&truth, &predicted);
+        let get = |c: Class| s.classes.iter().find(|x| x.class == c).unwrap().clone();
+        assert_eq!(get(Class::External), ClassScore { class: Class::External, truth: 2, predicted: 1, correct: 1 });
+        assert_eq!(get(Class::External).precision(), Some(1.0));
+        assert_eq!(get(Class::External).recall(), Some(0.5));
+        assert_eq!(get(Class::SuspectedSybil).precision(), Some(0.5));
+        assert_eq!(get(Class::SuspectedSybil).recall(), Some(1.0));
+        assert_eq!(get(Class::Internal).recall(), Some(0.0));
+        assert_eq!(get(Class::Internal).precision(), None);
+        assert_eq!(s.missing, 1);
+        assert_eq!(s.confusions, vec![("external".into(), "suspected_sybil".into(), 1)]);
+    }
+
+    #[test]
+    fn amounts_and_shares() {
+        assert_eq!(format_amount(U256::from(1_234_567u64), 6), "1.23");
+        assert_eq!(format_amount(U256::from(5u64), 6), "0.00");
+        let usdc = TokenInfo { symbol: "USDC".into(), address: Address::repeat_byte(1), decimals: 6 };
+        let row = |class: &str, payments, volume: u64| {
+            (usdc.address.to_vec(), SummaryRow { token: String::new(), class: class.into(), payments, volume: U256::from(volume), payers: 1 })
+        };
+        let text = render_summary(&[row("suspected_sybil", 3, 1_000_000), row("external", 1, 3_000_000)], &[usdc]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("(USDC)"));
+        assert!(lines[1].starts_with("suspected_sybil") && lines[1].contains("25.00%"), "{text}");
+        assert!(lines[2].starts_with("external") && lines[2].contains("75.00%"), "{text}");
+        assert!(lines[3].starts_with("total") && lines[3].contains("4.00"), "{text}");
+    }
+}
