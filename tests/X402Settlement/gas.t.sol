@@ -27,9 +27,8 @@ contract X402SettlementGasTest is SettlementTestBase {
 
     function setUp() public override {
         super.setUp();
-        token.mint(payee, 1e6);
-        token.mint(facilitator, 1e6);
-        // An earlier payment used nonce 0 of the payer's first Permit2 nonce word.
+        // An earlier payment used nonce 0 of the payer's first Permit2 nonce word and left the payee
+        // and the facilitator (its fee) holding tokens.
         chargeAsFacilitator(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
     }
 
