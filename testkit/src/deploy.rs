@@ -67,6 +67,16 @@ pub async fn deploy(rpc_url: &str, out_file: &Path) -> Result<Deployment> {
     let root = paths::repo_root();
     let rel = format!("deployments/testkit-{}.json", crate::unique_suffix());
     let run_dir = out_file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // One deploy at a time across test processes: when the contracts changed, the first forge
+    // run compiles them and the others find its cache, instead of all compiling at once into the
+    // same out/ directory.
+    let lock_path = root.join("target/x402-testkit/deploy.lock");
+    std::fs::create_dir_all(lock_path.parent().expect("has a parent")).context("creating target/x402-testkit")?;
+    let lock = std::fs::File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
+    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|e| Error::Setup(format!("waiting for the deploy lock: {e}")))?
+        .context(format!("locking {}", lock_path.display()))?;
     let output = tokio::process::Command::new("bash")
         .arg(root.join("script/deploy-local.sh"))
         .current_dir(&root)
@@ -76,6 +86,7 @@ pub async fn deploy(rpc_url: &str, out_file: &Path) -> Result<Deployment> {
         .output()
         .await
         .context("running script/deploy-local.sh")?;
+    drop(lock);
     let written = root.join(&rel);
     if !output.status.success() {
         let _ = std::fs::remove_file(&written);
