@@ -41,7 +41,7 @@ struct Args {
     #[arg(long, default_value_t = 600)]
     settle_clients: usize,
     /// Most items per chargeBatch.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 150)]
     batch_max_items: usize,
     /// Batch collection window in milliseconds.
     #[arg(long, default_value_t = 500)]

@@ -66,6 +66,7 @@ pub struct Submitter {
     from: Address,
     chain_id: u64,
     next_nonce: Mutex<Option<u64>>,
+    block_gas: std::sync::OnceLock<u64>,
     cfg: SubmitConfig,
     metrics: Metrics,
 }
@@ -85,7 +86,7 @@ fn is_nonce_error(msg: &str) -> bool {
 impl Submitter {
     /// A submitter sending from `from` through `provider` (which must sign for `from`).
     pub fn new(provider: DynProvider<Ethereum>, from: Address, chain_id: u64, cfg: SubmitConfig, metrics: Metrics) -> Self {
-        Self { provider, from, chain_id, next_nonce: Mutex::new(None), cfg, metrics }
+        Self { provider, from, chain_id, next_nonce: Mutex::new(None), block_gas: std::sync::OnceLock::new(), cfg, metrics }
     }
 
     /// The sending address.
@@ -97,22 +98,7 @@ impl Submitter {
     /// (which may show a revert: the caller decides what that means).
     pub async fn submit(&self, label: &'static str, to: Address, input: Bytes) -> Result<TransactionReceipt, SubmitError> {
         let base = TransactionRequest::default().with_from(self.from).with_to(to).with_input(input);
-        let gas = match self.provider.estimate_gas(base.clone()).await {
-            Ok(g) => g + g * GAS_HEADROOM_PERCENT / 100,
-            Err(e) => {
-                // Only a revert means the call itself would fail; anything else (no gas money,
-                // node trouble) is a sending problem.
-                let reason = match e.as_error_resp() {
-                    Some(p) => match p.as_revert_data() {
-                        Some(d) => describe_revert(&d),
-                        None if p.message.to_ascii_lowercase().contains("revert") => p.message.to_string(),
-                        None => return Err(SubmitError::Send { label, message: format!("gas estimate: {}", p.message) }),
-                    },
-                    None => return Err(SubmitError::Send { label, message: e.to_string() }),
-                };
-                return Err(SubmitError::WouldRevert { label, reason });
-            }
-        };
+        let gas = self.gas_limit(label, &base).await?;
         let fees = self
             .provider
             .estimate_eip1559_fees()
@@ -160,6 +146,61 @@ impl Submitter {
             }
             sent_at = Instant::now();
         }
+    }
+
+    /// The gas limit to send with: the gas one execution uses (`eth_createAccessList` runs the
+    /// call once, where `eth_estimateGas` binary-searches with ~25 executions: too slow for a
+    /// 100-item batch), plus headroom, never above what a block holds. Nodes without
+    /// `eth_createAccessList` get `eth_estimateGas`.
+    async fn gas_limit(&self, label: &'static str, tx: &TransactionRequest) -> Result<u64, SubmitError> {
+        let block_gas = self.block_gas_limit(label).await?;
+        let revert_of = |e: &alloy::transports::TransportError| -> Result<String, SubmitError> {
+            // Only a revert means the call itself would fail; anything else (no gas money,
+            // node trouble) is a sending problem.
+            match e.as_error_resp() {
+                Some(p) => match p.as_revert_data() {
+                    Some(d) => Ok(describe_revert(&d)),
+                    None if p.message.to_ascii_lowercase().contains("revert") => Ok(p.message.to_string()),
+                    None => Err(SubmitError::Send { label, message: format!("gas estimate: {}", p.message) }),
+                },
+                None => Err(SubmitError::Send { label, message: e.to_string() }),
+            }
+        };
+        let used = match self.provider.create_access_list(tx).await {
+            Ok(r) => match r.error {
+                Some(err) if err.to_ascii_lowercase().contains("revert") => {
+                    return Err(SubmitError::WouldRevert { label, reason: err })
+                }
+                Some(err) => return Err(SubmitError::Send { label, message: format!("gas estimate: {err}") }),
+                None => r.gas_used.saturating_to::<u64>(),
+            },
+            Err(e) if e.as_error_resp().is_some_and(|p| p.code == -32601) => match self.provider.estimate_gas(tx.clone()).await {
+                Ok(g) => g,
+                Err(e) => return Err(SubmitError::WouldRevert { label, reason: revert_of(&e)? }),
+            },
+            Err(e) => return Err(SubmitError::WouldRevert { label, reason: revert_of(&e)? }),
+        };
+        if used > block_gas {
+            return Err(SubmitError::Send {
+                label,
+                message: format!("needs {used} gas, more than a block holds ({block_gas}): settle fewer items per batch"),
+            });
+        }
+        Ok((used + used * GAS_HEADROOM_PERCENT / 100).min(block_gas))
+    }
+
+    /// The chain's block gas limit (read once).
+    async fn block_gas_limit(&self, label: &'static str) -> Result<u64, SubmitError> {
+        if let Some(g) = self.block_gas.get() {
+            return Ok(*g);
+        }
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| SubmitError::Send { label, message: format!("reading the block gas limit: {e}") })?
+            .ok_or_else(|| SubmitError::Send { label, message: "the node has no latest block".into() })?;
+        Ok(*self.block_gas.get_or_init(|| block.header.gas_limit))
     }
 
     /// Assigns the next nonce and hands the transaction to the node; resynchronises the nonce
