@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test gas abi bench-indexer
+.PHONY: help setup demo test gas abi bench bench-indexer bench-api bench-classify bench-facilitator
 
 help:
 	@echo "make demo   - local chain + contracts (+ indexer, API, demo traffic as they land); Ctrl-C stops"
 	@echo "make test   - every test: forge build/test, gas snapshots, Rust tests"
 	@echo "make gas    - re-measure gas into snapshots/"
 	@echo "make abi    - re-export bindings/abi from forge build"
-	@echo "make bench-indexer - indexer backfill benchmark"
+	@echo "make bench  - every benchmark (bench-indexer, bench-classify, bench-api, bench-facilitator), BENCH lines"
 
 setup:
 	@script/setup.sh
@@ -28,3 +28,14 @@ abi: setup
 
 bench-indexer:
 	@script/bench-indexer.sh
+
+bench-classify:
+	@script/bench-classify.sh
+
+bench-api:
+	@script/bench-api.sh
+
+bench-facilitator:
+	@script/bench-facilitator.sh
+
+bench: bench-indexer bench-classify bench-api bench-facilitator
