@@ -270,9 +270,10 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
         if (escrow.payer != address(0)) revert PaymentAlreadyExists(paymentId);
         _spend(payer, token, amount);
 
+        uint16 maxFeeBps = terms.maxFacilitatorFeeBps;
         escrow.payer = payer;
         escrow.authorizationExpiry = authorizationExpiry;
-        escrow.maxFacilitatorFeeBps = terms.maxFacilitatorFeeBps;
+        escrow.maxFacilitatorFeeBps = maxFeeBps;
         escrow.payee = terms.payee;
         // forge-lint: disable-next-line(unsafe-typecast) -- checked against type(uint96).max above
         escrow.authorized = uint96(amount);
@@ -287,7 +288,7 @@ contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransie
             token,
             msg.sender,
             amount,
-            terms.maxFacilitatorFeeBps,
+            maxFeeBps,
             authorizationExpiry,
             refundExpiry,
             terms.requestHash
