@@ -13,7 +13,8 @@
 #   5. everything keeps serving until Ctrl-C, which stops every process this script started.
 #
 # Usage: script/demo.sh [--scale small|medium] [--seed NAME] [--help]
-# Environment: RPC_URL (use a running anvil instead of starting one), ANVIL_PORT (8545),
+# Environment: DEMO_SCALE / DEMO_SEED (defaults of the flags: small, demo),
+#   RPC_URL (use a running anvil instead of starting one; it must be anvil), ANVIL_PORT (8545),
 #   DEMO_DATABASE_URL (postgres://postgres@127.0.0.1:5432/x402_demo; the database is recreated),
 #   API_PORT (8080), FACILITATOR_PORT (4020), BATCH_FACILITATOR_PORT (4021),
 #   INDEXER_METRICS_PORT (9464).
@@ -27,8 +28,9 @@ usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
-SCALE=small
-SEED=demo
+# `make demo DEMO_SCALE=medium` works too: make exports command-line variables to the recipe.
+SCALE="${DEMO_SCALE:-small}"
+SEED="${DEMO_SEED:-demo}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scale)
@@ -47,8 +49,8 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument '$1' (usage: script/demo.sh [--scale small|medium] [--seed NAME])" ;;
   esac
 done
-[[ "$SCALE" == small || "$SCALE" == medium ]] || die "--scale $SCALE: use small or medium"
-[[ "$SEED" =~ ^[A-Za-z0-9_.-]+$ ]] || die "--seed $SEED: use letters, digits, '.', '_' or '-'"
+[[ "$SCALE" == small || "$SCALE" == medium ]] || die "scale $SCALE (--scale or DEMO_SCALE): use small or medium"
+[[ "$SEED" =~ ^[A-Za-z0-9_.-]+$ ]] || die "seed $SEED (--seed or DEMO_SEED): use letters, digits, '.', '_' or '-'"
 
 ANVIL_PORT="${ANVIL_PORT:-8545}"
 API_PORT="${API_PORT:-8080}"
