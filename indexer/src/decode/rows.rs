@@ -273,6 +273,16 @@ impl Rows {
         self.len() == 0
     }
 
+    /// Payment ids whose escrow lifecycle this range changes: every touched id that is not
+    /// charged in this range (a charged payment has no other lifecycle events; its fold is the
+    /// set-based `fold_charges`).
+    pub fn touched_escrow_ids(&self) -> Vec<B256> {
+        let charged: std::collections::HashSet<B256> = self.charges.iter().map(|c| c.payment_id).collect();
+        let mut ids = self.touched_payment_ids();
+        ids.retain(|id| !charged.contains(id));
+        ids
+    }
+
     /// Payment ids whose `payments` row this range changes.
     pub fn touched_payment_ids(&self) -> Vec<B256> {
         let mut ids: Vec<B256> = self

@@ -36,7 +36,9 @@ impl Fetcher {
     /// Returns [`SyncError::ChainChanged`] when the answers contradict each other (a reorg
     /// happened while fetching, or the RPC lied): the caller starts over from the checkpoint.
     pub async fn fetch(&self, from: u64, to: u64, all_headers_from: u64) -> Result<RangeBatch, SyncError> {
+        let started = std::time::Instant::now();
         let logs = self.logs_split(from, to).await?;
+        let logs_done = started.elapsed();
 
         let mut numbers: BTreeSet<u64> = logs.iter().filter_map(|l| l.block_number).collect();
         numbers.insert(to);
@@ -68,6 +70,14 @@ impl Fetcher {
             self.decoder.decode(log, header.timestamp, &mut rows);
             *log_counts.entry(n).or_default() += 1;
         }
+        tracing::debug!(
+            from,
+            to,
+            logs = logs.len(),
+            logs_ms = logs_done.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "fetched range"
+        );
         let to_hash = headers[&to].hash;
         let blocks = headers
             .into_values()

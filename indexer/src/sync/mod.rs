@@ -47,6 +47,9 @@ pub enum SyncError {
         /// Configured window.
         window: u64,
     },
+    /// A fetch task panicked (a bug): logged, and the session starts over.
+    #[error("fetch task failed: {0}")]
+    Task(String),
     /// Shutdown requested.
     #[error("shutting down")]
     Cancelled,
@@ -225,8 +228,10 @@ impl Indexer {
             });
             let mut fetched = Box::pin(ranges
                 .map(|(from, to)| {
+                    // A task per range: JSON parsing and decoding of concurrent ranges run on all
+                    // cores; aborted when dropped (shutdown, error), never left retrying alone.
                     let fetcher = fetcher.clone();
-                    async move { fetcher.fetch(from, to, all_headers_from).await }
+                    AbortOnDrop(tokio::spawn(async move { fetcher.fetch(from, to, all_headers_from).await }))
                 })
                 .buffered(concurrency));
             loop {
@@ -258,6 +263,7 @@ impl Indexer {
             let started = std::time::Instant::now();
             self.store.commit_range(cp, &batch, self.config.reorg_window).await?;
             self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+            tracing::debug!(from = batch.from, to = batch.to, rows = batch.rows.len(), ms = started.elapsed().as_millis() as u64, "committed range");
             self.metrics.commits.inc();
             let mut events = 0u64;
             for (table, n) in batch.rows.counts() {
@@ -326,5 +332,26 @@ impl Indexer {
             "reorg: rolled back to the common ancestor; re-indexing"
         );
         Ok(Checkpoint { block_number: ancestor.number as i64, block_hash: ancestor.hash })
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<Result<T, SyncError>>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, SyncError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(result) => result,
+            Err(e) if e.is_cancelled() => Err(SyncError::Cancelled),
+            Err(e) => Err(SyncError::Task(e.to_string())),
+        })
     }
 }
