@@ -296,6 +296,15 @@ impl Chain {
         self.confirm(*pending.tx_hash(), &what).await
     }
 
+    /// The registry's role bitmap of `wallet`.
+    pub async fn roles_of(&self, wallet: Address) -> Result<U256, ChainError> {
+        EcosystemRegistry::new(self.deployment.registry, &self.reader)
+            .rolesOf(wallet)
+            .call()
+            .await
+            .map_err(call_err(format!("reading the registry roles of {wallet}")))
+    }
+
     /// `payee` declares in the registry that it controls `wallet`.
     pub async fn declare_wallet(&self, payee: Address, wallet: Address, note: &str) -> Result<u64, ChainError> {
         let what = format!("{payee} declaring {wallet}");

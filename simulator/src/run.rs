@@ -38,6 +38,9 @@ pub enum RunError {
     /// Facilitator unreachable or answering nonsense.
     #[error(transparent)]
     Facilitator(#[from] FacilitatorError),
+    /// The economy of this seed already ran on this deployment.
+    #[error("the economy seeded {0:?} already ran on this deployment (its treasury is labelled): redeploy, or pass another --seed")]
+    AlreadyRun(String),
     /// Signing failed.
     #[error("signing a payment: {0}")]
     Pay(#[from] x402_client::pay::PayError),
@@ -121,6 +124,7 @@ struct OpenEscrow {
 
 /// What one payment left to do after the day's payments.
 struct Outcome {
+    payer: ActorId,
     truth: Option<PaymentTruth>,
     refused: Option<String>,
     batch_id: Option<String>,
@@ -131,8 +135,8 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn refused(msg: String) -> Self {
-        Self { truth: None, refused: Some(msg), batch_id: None, captures: 0, voided: false, refund: None, reclaim: None }
+    fn refused(payer: ActorId, msg: String) -> Self {
+        Self { payer, truth: None, refused: Some(msg), batch_id: None, captures: 0, voided: false, refund: None, reclaim: None }
     }
 }
 
@@ -147,13 +151,19 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
     let mut truth = Truth {
         chain_id: env.chain.deployment.chain_id,
         seed: plan.seed.clone(),
-        scale: format!("{} weeks", plan.scale.weeks),
+        scale: format!("{:?}", plan.scale),
         ..Truth::default()
     };
     let mut batches = std::collections::BTreeSet::new();
     let mut open: Vec<OpenEscrow> = Vec::new();
     let mut last_block = 0u64;
 
+    // Registry labels cannot be given twice: a second run of the same seed on the same
+    // deployment would stop half-way, so refuse it up front.
+    let treasury = plan.actors.iter().find(|a| a.kind == Kind::Treasury).expect("the plan has a treasury");
+    if !env.chain.roles_of(treasury.signer.address()).await?.is_zero() {
+        return Err(RunError::AlreadyRun(plan.seed.clone()));
+    }
     progress.stage("setting up wallets, tokens and registry labels");
     last_block = last_block.max(set_up(&ctx).await?);
     let (_, t0) = env.chain.head().await?;
@@ -210,7 +220,7 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
             if let Some(t) = o.truth {
                 stats.payments += 1;
                 *stats.by_path.entry(t.path.clone()).or_default() += 1;
-                let a = &plan.actors.iter().find(|a| a.signer.address() == t.payer).expect("payer is an actor");
+                let a = &plan.actors[o.payer];
                 truth.payers.entry(t.payer).or_insert_with(|| PayerTruth {
                     address: t.payer,
                     class: a.payer_class.expect("payers have a class"),
@@ -372,7 +382,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
     let what = format!("{} -> {} ({}, day {day})", payer.name, payee.name, p.path.label());
     let v = fac.verify(&payment.payload, req).await?;
     if !v.is_valid {
-        return Ok(Outcome::refused(format!(
+        return Ok(Outcome::refused(p.payer, format!(
             "{what}: verify refused: {} {}",
             v.invalid_reason.unwrap_or_default(),
             v.invalid_message.unwrap_or_default()
@@ -383,7 +393,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
         let response = keccak256(format!("{request}/response/{part}").as_bytes());
         evidence_hash(request_hash, response, &format!("{}-model-v1", payee.name), &[])
     };
-    let mut outcome = Outcome { truth: None, refused: None, batch_id: None, captures: 0, voided: false, refund: None, reclaim: None };
+    let mut outcome = Outcome { payer: p.payer, truth: None, refused: None, batch_id: None, captures: 0, voided: false, refund: None, reclaim: None };
     let settled = match &p.path {
         PayPath::Exact(_) | PayPath::Upto { .. } => {
             let amount = match &p.path {
@@ -392,7 +402,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
             };
             let s = fac.settle(&payment.payload, req, evidence(0), amount).await?;
             if !s.success {
-                return Ok(Outcome::refused(format!(
+                return Ok(Outcome::refused(p.payer, format!(
                     "{what}: settle failed: {} {}",
                     s.error_reason.unwrap_or_default(),
                     s.error_message.unwrap_or_default()
@@ -404,7 +414,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
         PayPath::Escrow { captures, refund, end } => {
             let s = fac.authorize(&payment.payload, req).await?;
             if !s.success {
-                return Ok(Outcome::refused(format!(
+                return Ok(Outcome::refused(p.payer, format!(
                     "{what}: authorize failed: {} {}",
                     s.error_reason.unwrap_or_default(),
                     s.error_message.unwrap_or_default()
@@ -415,7 +425,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
                 let amount = ctx.units(p.token, *c);
                 let a = fac.capture(payment.payment_id, amount, evidence(i)).await?;
                 if !a.success {
-                    return Ok(Outcome::refused(format!(
+                    return Ok(Outcome::refused(p.payer, format!(
                         "{what}: capture failed: {} {}",
                         a.error_reason.unwrap_or_default(),
                         a.error_message.unwrap_or_default()
@@ -431,7 +441,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
                 EscrowEnd::Void => {
                     let a = fac.void(payment.payment_id).await?;
                     if !a.success {
-                        return Ok(Outcome::refused(format!(
+                        return Ok(Outcome::refused(p.payer, format!(
                             "{what}: void failed: {} {}",
                             a.error_reason.unwrap_or_default(),
                             a.error_message.unwrap_or_default()

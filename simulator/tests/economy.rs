@@ -99,6 +99,9 @@ async fn the_classifier_recovers_the_simulated_economy() {
         assert!(stats.by_path.get(path).copied().unwrap_or(0) > 0, "no {path} payment: {:?}", stats.by_path);
     }
     assert!(stats.batches > 0 && stats.captures > 0 && stats.voids > 0 && stats.refunds > 0 && stats.reclaims > 0, "{stats:?}");
+    // A second run of the same economy on the same deployment is refused before it sends anything.
+    let again = x402_simulator::run::run(&env, &plan, &Progress::new(Mode::Off)).await.unwrap_err();
+    assert!(again.to_string().contains("already ran on this deployment"), "{again}");
 
     let mut config = x402_indexer::Config::for_deployment(
         chain.anvil.url().parse().unwrap(),
