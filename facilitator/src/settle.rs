@@ -140,36 +140,53 @@ impl Settler {
         let kind = if v.mode == PaymentMode::Escrow { Kind::Authorize } else { Kind::Charge };
         let network = self.verifier.network();
 
-        // Claim the payment, or wait for / replay whoever claimed it first.
+        // Claim the payment, or wait for / replay whoever claimed it first. The in-process
+        // `inflight` mark is taken before the database claim, so a pending row of ours that is
+        // not marked was abandoned (an unmined transaction, a crash) and can be recovered.
         let wait_until = Instant::now() + self.cfg.duplicate_wait;
+        let in_progress = || {
+            self.failure(Rejected {
+                refusal: Refusal::new(Reason::UnexpectedSettleError, "the first settle request for this payment is still in progress; retry later"),
+                payer: Some(payer),
+                payment_id: Some(id),
+            })
+        };
         let _guard = loop {
+            if !self.inflight.lock().expect("inflight lock").insert(id) {
+                // Another request of this process is settling it: wait for its result.
+                match self.store.get(id).await {
+                    Ok(Some(r)) if r.settled => {
+                        self.metrics.settle_replayed.inc();
+                        return self.from_record(&r);
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.store_error(e, payer, id),
+                }
+                if Instant::now() > wait_until {
+                    return in_progress();
+                }
+                tokio::time::sleep(self.cfg.receipt_poll / 2).await;
+                continue;
+            }
+            let guard = InflightGuard { set: &self.inflight, id };
             let claim = match self.store.claim(id, kind, payer, v.amount, evidence, &network).await {
                 Ok(c) => c,
                 Err(e) => return self.store_error(e, payer, id),
             };
             match claim {
-                Claim::Mine => {
-                    self.inflight.lock().expect("inflight lock").insert(id);
-                    break InflightGuard { set: &self.inflight, id };
-                }
+                Claim::Mine => break guard,
                 Claim::Taken(r) if r.settled => {
                     self.metrics.settle_replayed.inc();
                     return self.from_record(&r);
                 }
                 Claim::Taken(r) => {
-                    let ours_live = r.owner == self.store.owner() && self.inflight.lock().expect("inflight lock").contains(&id);
-                    if !ours_live {
-                        if let Err(e) = self.recover(&r).await {
-                            return self.store_error(e, payer, id);
-                        }
-                        continue;
+                    // Pending, and nobody in this process works on it: resolve it from the chain.
+                    if let Err(e) = self.recover(&r).await {
+                        return self.store_error(e, payer, id);
                     }
+                    drop(guard);
                     if Instant::now() > wait_until {
-                        return self.failure(Rejected {
-                            refusal: Refusal::new(Reason::UnexpectedSettleError, "the first settle request for this payment is still in progress; retry later"),
-                            payer: Some(payer),
-                            payment_id: Some(id),
-                        });
+                        return in_progress();
                     }
                     tokio::time::sleep(self.cfg.receipt_poll / 2).await;
                 }
