@@ -16,7 +16,7 @@ ensure_postgres
 info "forge build (the deploy script and test mocks)"
 forge build --quiet || die "forge build failed (output above)"
 info "cargo build --release (facilitator and load generator)"
-cargo build --release --locked -p x402-facilitator --bin x402-facilitator --example bench \
+cargo build --release -p x402-facilitator --bin x402-facilitator --example bench \
   || die "release build failed (output above)"
 info "running the load generator"
 "$ROOT/target/release/examples/bench" --facilitator-bin "$ROOT/target/release/x402-facilitator" "$@"
