@@ -56,7 +56,7 @@ pub enum PolicyError {
         /// What was attempted.
         action: &'static str,
         /// The contract or transport error.
-        source: alloy::contract::Error,
+        source: Box<alloy::contract::Error>,
     },
     /// The transaction was mined but reverted.
     #[error("{action} transaction {tx} reverted")]
@@ -98,7 +98,7 @@ async fn wait_receipt<P: Provider<Ethereum>>(
 }
 
 fn chain(action: &'static str) -> impl FnOnce(alloy::contract::Error) -> PolicyError {
-    move |source| PolicyError::Chain { action, source }
+    move |source| PolicyError::Chain { action, source: Box::new(source) }
 }
 
 /// Sets the policy with a transaction sent by the provider's wallet (which must be the payer),

@@ -41,6 +41,7 @@ fn problem(status: StatusCode, error: &str, message: impl Into<String>) -> Respo
 }
 
 /// Parses a JSON body, answering a 400 problem that names the field when it does not fit.
+#[allow(clippy::result_large_err)] // the error is the HTTP response itself
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid_request", format!("request body: {e}")))
 }

@@ -95,7 +95,7 @@ impl Settler {
         }
     }
 
-    fn from_record(&self, r: &Record) -> SettleResponse {
+    fn replay_of(&self, r: &Record) -> SettleResponse {
         SettleResponse {
             success: true,
             error_reason: None,
@@ -157,7 +157,7 @@ impl Settler {
                 match self.store.get(id).await {
                     Ok(Some(r)) if r.settled => {
                         self.metrics.settle_replayed.inc();
-                        return self.from_record(&r);
+                        return self.replay_of(&r);
                     }
                     Ok(_) => {}
                     Err(e) => return self.store_error(e, payer, id),
@@ -177,7 +177,7 @@ impl Settler {
                 Claim::Mine => break guard,
                 Claim::Taken(r) if r.settled => {
                     self.metrics.settle_replayed.inc();
-                    return self.from_record(&r);
+                    return self.replay_of(&r);
                 }
                 Claim::Taken(r) => {
                     // Pending, and nobody in this process works on it: resolve it from the chain.

@@ -79,7 +79,7 @@ pub enum Claim {
     /// This request owns the payment now and must settle it (or release it).
     Mine,
     /// Someone claimed it first.
-    Taken(Record),
+    Taken(Box<Record>),
 }
 
 /// The idempotency store.
@@ -157,7 +157,7 @@ impl Store {
             return Ok(Claim::Mine);
         }
         match self.get(payment_id).await? {
-            Some(r) => Ok(Claim::Taken(r)),
+            Some(r) => Ok(Claim::Taken(Box::new(r))),
             // Released between our insert and read: try again.
             None => Box::pin(self.claim(payment_id, kind, payer, amount, evidence_hash, network)).await,
         }
