@@ -13,6 +13,9 @@ use moka::future::Cache;
 
 use crate::error::ApiError;
 
+/// Most bytes of response bodies the cache holds.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 /// A rendered response body.
 #[derive(Debug, Clone)]
 pub struct Rendered {
@@ -29,10 +32,18 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
-    /// A cache whose entries live `ttl` (zero disables caching).
+    /// A cache whose entries live `ttl` (zero disables caching), holding at most
+    /// [`MAX_BYTES`] of bodies.
     pub fn new(ttl: Duration) -> Self {
-        let capacity = if ttl.is_zero() { 0 } else { 10_000 };
-        Self { inner: Cache::builder().max_capacity(capacity).time_to_live(ttl.max(Duration::from_millis(1))).build() }
+        let capacity = if ttl.is_zero() { 0 } else { MAX_BYTES };
+        Self {
+            inner: Cache::builder()
+                .max_capacity(capacity)
+                // Weighed by body size, so a few large CSV pages cannot crowd out memory.
+                .weigher(|k: &String, v: &Arc<Rendered>| (k.len() + v.body.len()).try_into().unwrap_or(u32::MAX))
+                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .build(),
+        }
     }
 
     /// The cached body for `key`, computing it with `compute` on a miss (once for concurrent

@@ -309,7 +309,7 @@ async fn inclusion_proof(pool: &PgPool, chain: i64, batch: &str, id: B256, evide
 }
 
 /// A label on a payer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct LabelOut {
     /// exchange | bridge | ecosystem | other
     pub kind: String,
@@ -440,13 +440,13 @@ struct ProfileRow {
     first_day: Option<NaiveDate>,
     last_day: Option<NaiveDate>,
     class_keys: Option<Vec<String>>,
-    class_n: Option<Vec<i64>>,
-    class_v: Option<Vec<String>>,
+    class_payments: Option<Vec<i64>>,
+    class_volumes: Option<Vec<String>>,
     payee_keys: Option<Vec<Vec<u8>>>,
-    payee_n: Option<Vec<i64>>,
-    payee_v: Option<Vec<String>>,
+    payee_payments: Option<Vec<i64>>,
+    payee_volumes: Option<Vec<String>>,
     flag_keys: Option<Vec<String>>,
-    flag_n: Option<Vec<i64>>,
+    flag_payments: Option<Vec<i64>>,
     v_class: Option<String>,
     v_flags: Option<Vec<String>>,
     v_evidence: Option<Value>,
@@ -462,46 +462,38 @@ struct ProfileRow {
     ex_class: Option<String>,
     ex_flags: Option<Vec<String>>,
     ex_evidence: Option<Value>,
+    labels: Option<Value>,
 }
 
-/// Loads a payer's profile in one statement (a profile must answer in a few milliseconds).
+/// Loads a payer's profile in one statement of primary-key lookups: the aggregates come
+/// precomputed from `api_payer_stats` (maintained by the refresh), the verdict, cluster, example
+/// evidence and labels from the classifier's tables.
 pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) -> ApiResult<PayerProfile> {
     let row: ProfileRow = sqlx::query_as(
-        "with d as (select day, payee, class, payments, volume from api_payer_days where chain_id = $1 and payer = $2),
-              bc as (select class, sum(payments)::int8 as n, sum(volume) as v from d group by class),
-              tp as (select payee, sum(payments)::int8 as n, sum(volume) as v from d group by payee
-                     order by sum(volume) desc, payee limit 10),
-              pf as (select f.payment_id, f.ts, pc.class, pc.flags, pc.evidence
-                     from api_payment_facts f
-                     join payment_classes pc on pc.chain_id = f.chain_id and pc.payment_id = f.payment_id
-                     where f.chain_id = $1 and f.payer = $2),
-              fl as (select flag, count(*)::int8 as n from pf cross join unnest(pf.flags) as flag group by flag),
-              v as (select * from payer_classes where chain_id = $1 and payer = $2),
-              ex as (select pf.payment_id, pf.class, pf.flags, pf.evidence from pf
-                     order by (pf.class = (select class from v)) desc nulls last, pf.ts desc limit 1)
-         select (select sum(payments)::int8 from d) as payments,
-                (select sum(volume)::text from d) as volume,
-                (select count(distinct day)::int8 from d) as active_days,
-                (select count(distinct payee)::int8 from d) as payees,
-                (select min(day) from d) as first_day,
-                (select max(day) from d) as last_day,
-                (select array_agg(class order by v desc, class) from bc) as class_keys,
-                (select array_agg(n order by v desc, class) from bc) as class_n,
-                (select array_agg(v::text order by v desc, class) from bc) as class_v,
-                (select array_agg(payee order by v desc, payee) from tp) as payee_keys,
-                (select array_agg(n order by v desc, payee) from tp) as payee_n,
-                (select array_agg(v::text order by v desc, payee) from tp) as payee_v,
-                (select array_agg(flag order by n desc, flag) from fl) as flag_keys,
-                (select array_agg(n order by n desc, flag) from fl) as flag_n,
+        "select s.payments, s.volume::text as volume, s.active_days, s.payees, s.first_day, s.last_day,
+                s.class_keys, s.class_payments, s.class_volumes, s.payee_keys, s.payee_payments,
+                s.payee_volumes, s.flag_keys, s.flag_payments,
                 v.class as v_class, v.flags as v_flags, v.evidence as v_evidence,
                 v.first_funder as v_first_funder, v.cluster_id as v_cluster, v.rule_version as v_rule,
                 v.label_version as v_label, v.classified_at as v_at,
                 c.root_funder as c_root, c.members as c_members, c.stats as c_stats,
-                ex.payment_id as ex_id, ex.class as ex_class, ex.flags as ex_flags, ex.evidence as ex_evidence
+                s.example_payment as ex_id, ep.class as ex_class, ep.flags as ex_flags, ep.evidence as ex_evidence,
+                lb.labels
          from (select 1) one
-         left join v on true
+         left join api_payer_stats s on s.chain_id = $1 and s.payer = $2
+         left join payer_classes v on v.chain_id = $1 and v.payer = $2
          left join funding_clusters c on c.chain_id = $1 and c.cluster_id = v.cluster_id
-         left join ex on true",
+         left join payment_classes ep on ep.chain_id = $1 and ep.payment_id = s.example_payment
+         left join lateral (
+             select json_agg(json_build_object(
+                        'kind', l.kind, 'role', l.role, 'source', l.source,
+                        'valid_from_block', l.valid_from_block, 'valid_to_block', l.valid_to_block,
+                        'note', l.note,
+                        'registry_tx', case when l.registry_tx is null then null
+                                            else '0x' || encode(l.registry_tx, 'hex') end)
+                    order by l.valid_from_block, l.kind, l.source) as labels
+             from labels l where l.chain_id = $1 and l.address = $2
+         ) lb on true",
     )
     .bind(chain)
     .bind(payer.as_slice())
@@ -510,14 +502,10 @@ pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) 
     if row.payments.is_none() && row.v_class.is_none() {
         return Err(ApiError::NotFound(format!("payer {payer}")));
     }
-    let labels: Vec<(String, Option<String>, String, i64, Option<i64>, String, Option<Vec<u8>>)> = sqlx::query_as(
-        "select kind, role, source, valid_from_block, valid_to_block, note, registry_tx
-         from labels where chain_id = $1 and address = $2 order by valid_from_block, kind, source",
-    )
-    .bind(chain)
-    .bind(payer.as_slice())
-    .fetch_all(pool)
-    .await?;
+    let labels: Vec<LabelOut> = match row.labels {
+        Some(v) => serde_json::from_value(v).map_err(|e| ApiError::Internal(format!("reading labels: {e}")))?,
+        None => Vec::new(),
+    };
 
     let zip_shares = |keys: Vec<String>, n: Option<Vec<i64>>, v: Option<Vec<String>>| -> Vec<Share> {
         keys.into_iter()
@@ -526,17 +514,17 @@ pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) 
             .map(|((key, payments), volume)| Share { key, payments, volume })
             .collect()
     };
-    let by_class = zip_shares(row.class_keys.unwrap_or_default(), row.class_n, row.class_v);
+    let by_class = zip_shares(row.class_keys.unwrap_or_default(), row.class_payments, row.class_volumes);
     let top_payees = zip_shares(
         row.payee_keys.unwrap_or_default().iter().map(|p| hex_bytes(p)).collect(),
-        row.payee_n,
-        row.payee_v,
+        row.payee_payments,
+        row.payee_volumes,
     );
     let payment_flags: Vec<FlagCount> = row
         .flag_keys
         .unwrap_or_default()
         .into_iter()
-        .zip(row.flag_n.unwrap_or_default())
+        .zip(row.flag_payments.unwrap_or_default())
         .map(|(flag, payments)| FlagCount { flag, payments })
         .collect();
     let payments = row.payments.unwrap_or(0);
@@ -563,18 +551,7 @@ pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) 
         payer: payer.to_checksum(None),
         verdict,
         explanation,
-        labels: labels
-            .into_iter()
-            .map(|l| LabelOut {
-                kind: l.0,
-                role: l.1,
-                source: l.2,
-                valid_from_block: l.3,
-                valid_to_block: l.4,
-                note: l.5,
-                registry_tx: l.6.as_deref().map(hex_bytes),
-            })
-            .collect(),
+        labels,
         cluster,
         payments,
         volume: row.volume.unwrap_or_else(|| "0".into()),

@@ -45,11 +45,12 @@ enum Command {
         /// deployments/<chainId>.json, for token symbols and decimals.
         #[arg(long, env = "API_DEPLOYMENT")]
         deployment: Option<PathBuf>,
-        /// Lifetime of cached responses, ms (0 disables the cache).
-        #[arg(long, env = "API_CACHE_TTL_MS", default_value_t = 10_000)]
+        /// Lifetime of cached responses, ms (0 disables the cache). Entries are keyed by the read
+        /// model's generation, so a refresh retires them at once; the TTL only bounds memory.
+        #[arg(long, env = "API_CACHE_TTL_MS", default_value_t = 300_000)]
         cache_ttl_ms: u64,
         /// How often to look for new classifications and blocks, ms.
-        #[arg(long, env = "API_POLL_MS", default_value_t = 1_000)]
+        #[arg(long, env = "API_POLL_MS", default_value_t = 2_000)]
         poll_ms: u64,
         /// Do not refresh the read model (another API process does); only follow its generation.
         #[arg(long)]
@@ -138,10 +139,15 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn connect(url: &str, max: u32) -> anyhow::Result<sqlx::PgPool> {
+    use sqlx::ConnectOptions;
+    let opts: sqlx::postgres::PgConnectOptions = url.parse().with_context(|| format!("parsing database URL {url}"))?;
+    // Metric queries and refreshes take seconds by design (their answers are cached): log them
+    // at debug, not as warnings.
+    let opts = opts.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
     PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
+        .connect_with(opts)
         .await
         .with_context(|| format!("connecting to {url} (is PostgreSQL up and DATABASE_URL right?)"))
 }

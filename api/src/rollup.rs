@@ -64,7 +64,7 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
     let days: Vec<NaiveDate> = match &seen {
         _ if full => {
             // Days no longer in payments at all must go too, so start from an empty model.
-            for table in ["api_payment_facts", "api_daily_stats", "api_payer_days"] {
+            for table in ["api_payment_facts", "api_daily_stats", "api_payer_days", "api_payer_stats"] {
                 // Table names come from this constant list, never from input.
                 sqlx::query(&format!("delete from {table} where chain_id = $1"))
                     .bind(chain_id)
@@ -109,11 +109,27 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
     let payments: i64 = if days.is_empty() {
         0
     } else {
-        sqlx::query_scalar("select api_refresh_days($1, $2)")
+        // Payers active on the rebuilt days, before and after: their profiles change.
+        let payers_sql = "select coalesce(array_agg(distinct payer), '{}') from api_payer_days
+                          where chain_id = $1 and day = any ($2)";
+        let before: Vec<Vec<u8>> =
+            sqlx::query_scalar(payers_sql).bind(chain_id).bind(&days).fetch_one(&mut *tx).await?;
+        let n = sqlx::query_scalar("select api_refresh_days($1, $2)")
             .bind(chain_id)
             .bind(&days)
             .fetch_one(&mut *tx)
-            .await?
+            .await?;
+        let mut payers: Vec<Vec<u8>> =
+            sqlx::query_scalar(payers_sql).bind(chain_id).bind(&days).fetch_one(&mut *tx).await?;
+        payers.extend(before);
+        payers.sort();
+        payers.dedup();
+        sqlx::query("select api_refresh_payer_stats($1, $2)")
+            .bind(chain_id)
+            .bind(&payers)
+            .execute(&mut *tx)
+            .await?;
+        n
     };
     let generation: i64 = sqlx::query_scalar(
         "insert into api_refresh_state (chain_id, classifier_updated_at, checkpoint_block, refreshed_at, days_refreshed, generation)

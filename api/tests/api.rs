@@ -582,6 +582,10 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     assert_eq!(after["by_class"]["unattributed"]["count"], 0);
     assert_eq!(after["coverage"]["label_version"], "labels-2");
     assert_eq!(after["coverage"]["read_model_generation"], 2);
+    // F's precomputed profile followed too.
+    let f = fx.ok(&format!("/v1/payers/{}", lc(payer_f()))).await;
+    assert_eq!(f["by_class"], serde_json::json!([{"key": "external", "payments": 1, "volume": "250"}]));
+    assert_eq!(f["payment_flags"], serde_json::json!([{"flag": "funded_by_exchange", "payments": 1}]));
     // A full rebuild gives the same figures.
     x402_api::rollup::rebuild(&fx.db.pool, CHAIN).await.unwrap();
     fx.state.sync().await.unwrap();
