@@ -69,6 +69,7 @@ pub fn chain_client(config: &Config, metrics: Metrics, cancel: CancellationToken
         Duration::from_secs(config.fetch.rpc_timeout_secs),
         Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(config.fetch.max_backoff_secs) },
         config.fetch.header_batch_size,
+        (config.fetch.max_response_mib as usize) << 20,
         metrics,
         cancel,
     )

@@ -187,6 +187,7 @@ async fn resolve(settings: &Settings, cancel: &CancellationToken) -> anyhow::Res
         std::time::Duration::from_secs(10),
         x402_indexer::rpc::Backoff { initial: std::time::Duration::from_millis(200), max: std::time::Duration::from_secs(5) },
         1,
+        1 << 20,
         metrics,
         cancel.clone(),
     )?;

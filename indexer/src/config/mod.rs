@@ -85,11 +85,21 @@ pub struct FetchLimits {
     pub rpc_timeout_secs: u64,
     /// Longest wait between retries, in seconds.
     pub max_backoff_secs: u64,
+    /// Largest `eth_getLogs` response accepted, in MiB; a larger one is abandoned while it
+    /// streams in and its range split in proportion. Bounds memory whatever the log density.
+    pub max_response_mib: u64,
 }
 
 impl Default for FetchLimits {
     fn default() -> Self {
-        Self { concurrency: 4, channel_capacity: 4, header_batch_size: 500, rpc_timeout_secs: 30, max_backoff_secs: 10 }
+        Self {
+            concurrency: 4,
+            channel_capacity: 4,
+            header_batch_size: 500,
+            rpc_timeout_secs: 30,
+            max_backoff_secs: 10,
+            max_response_mib: 16,
+        }
     }
 }
 
@@ -431,6 +441,9 @@ impl Config {
         }
         if f.max_backoff_secs == 0 {
             return Err(invalid("fetch.max_backoff_secs", "must be at least 1", "use e.g. 10"));
+        }
+        if f.max_response_mib == 0 || f.max_response_mib > 4096 {
+            return Err(invalid("fetch.max_response_mib", format!("{} is outside 1..=4096", f.max_response_mib), "use e.g. 16"));
         }
         if self.poll_interval.is_zero() {
             return Err(invalid("poll_interval_ms", "must be at least 1", "use e.g. 1000"));

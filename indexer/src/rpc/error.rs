@@ -10,6 +10,15 @@ pub enum RpcError {
     /// the caller splits the range. Never retried as is.
     #[error("range too large: {0}")]
     RangeTooLarge(String),
+    /// The `eth_getLogs` response outgrew the configured cap (`bytes` is its size, or as much of
+    /// it as was read): the caller splits the range in proportion.
+    #[error("response of {bytes} bytes exceeds the {limit}-byte cap")]
+    ResponseTooLarge {
+        /// Size of the response (Content-Length), or the bytes read before giving up.
+        bytes: u64,
+        /// The cap.
+        limit: u64,
+    },
     /// Rate limiting, 5xx, timeouts, dropped connections, malformed or inconsistent responses:
     /// retried with backoff.
     #[error("{kind}: {message}")]
@@ -34,6 +43,7 @@ impl RpcError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::RangeTooLarge(_) => "range_too_large",
+            Self::ResponseTooLarge { .. } => "response_too_large",
             Self::Transient { kind, .. } => kind,
             Self::Cancelled => "cancelled",
         }

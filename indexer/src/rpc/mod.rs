@@ -10,6 +10,7 @@ use alloy::primitives::{Address, B256, U64};
 use alloy::rpc::client::{ClientBuilder, RpcClient};
 use alloy::rpc::types::{Filter, Log};
 use alloy::transports::http::reqwest;
+use alloy::transports::{HttpError, TransportErrorKind};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +58,11 @@ impl Backoff {
 #[derive(Clone)]
 pub struct ChainClient {
     client: RpcClient,
+    /// eth_getLogs goes over plain HTTP so the response size can be capped while it streams in,
+    /// and is parsed once, straight from the bytes (no intermediate copy).
+    http: reqwest::Client,
+    url: reqwest::Url,
+    max_response_bytes: usize,
     metrics: Metrics,
     backoff: Backoff,
     header_batch_size: usize,
@@ -64,12 +70,15 @@ pub struct ChainClient {
 }
 
 impl ChainClient {
-    /// Connects (lazily) to `url` with a per-request `timeout`.
+    /// Connects (lazily) to `url` with a per-request `timeout`; an `eth_getLogs` response larger
+    /// than `max_response_bytes` is abandoned as too large (the caller splits the range).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         url: reqwest::Url,
         timeout: Duration,
         backoff: Backoff,
         header_batch_size: usize,
+        max_response_bytes: usize,
         metrics: Metrics,
         cancel: CancellationToken,
     ) -> Result<Self, RpcError> {
@@ -78,8 +87,17 @@ impl ChainClient {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .build()
             .map_err(|e| RpcError::Transient { kind: "transport", message: e.to_string() })?;
-        let client = ClientBuilder::default().http_with_client(http, url);
-        Ok(Self { client, metrics, backoff, header_batch_size: header_batch_size.max(1), cancel })
+        let client = ClientBuilder::default().http_with_client(http.clone(), url.clone());
+        Ok(Self {
+            client,
+            http,
+            url,
+            max_response_bytes: max_response_bytes.max(1),
+            metrics,
+            backoff,
+            header_batch_size: header_batch_size.max(1),
+            cancel,
+        })
     }
 
     /// Runs `op` until it succeeds, retrying transient failures with backoff. Returns
@@ -101,8 +119,8 @@ impl ChainClient {
             };
             match result {
                 Ok(v) => return Ok(v),
-                Err(e @ (RpcError::RangeTooLarge(_) | RpcError::Cancelled)) => {
-                    if matches!(e, RpcError::RangeTooLarge(_)) {
+                Err(e @ (RpcError::RangeTooLarge(_) | RpcError::ResponseTooLarge { .. } | RpcError::Cancelled)) => {
+                    if !matches!(e, RpcError::Cancelled) {
                         self.metrics.rpc_errors.with_label_values(&[e.kind()]).inc();
                     }
                     return Err(e);
@@ -194,14 +212,89 @@ impl ChainClient {
         if let Some(t) = topic0 {
             filter = filter.event_signature(t);
         }
+        let request = serde_json::to_vec(&serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_getLogs",
+            "params": [filter],
+        }))
+        .map_err(|e| RpcError::Transient { kind: "transport", message: format!("encoding eth_getLogs: {e}") })?;
         self.retrying("eth_getLogs", || async {
             self.metrics.rpc_requests.with_label_values(&["eth_getLogs"]).inc();
-            let logs: Vec<Log> =
-                self.client.request("eth_getLogs", (&filter,)).await.map_err(|e| classify(e, true))?;
+            let logs = self.get_logs_once(request.clone()).await?;
             validate_logs(logs, from, to, addresses, topic0)
         })
         .await
     }
+
+    async fn get_logs_once(&self, request: Vec<u8>) -> Result<Vec<Log>, RpcError> {
+        let mut resp = self
+            .http
+            .post(self.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(request)
+            .send()
+            .await
+            .map_err(http_error)?;
+        let status = resp.status();
+        let limit = self.max_response_bytes;
+        if let Some(len) = resp.content_length() {
+            if status.is_success() && len as usize > limit {
+                return Err(RpcError::ResponseTooLarge { bytes: len, limit: limit as u64 });
+            }
+        }
+        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0).min(limit as u64) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(http_error)? {
+            body.extend_from_slice(&chunk);
+            if body.len() > limit {
+                return Err(RpcError::ResponseTooLarge { bytes: body.len() as u64, limit: limit as u64 });
+            }
+        }
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body).into_owned();
+            return Err(classify(
+                alloy::transports::RpcError::Transport(TransportErrorKind::HttpError(HttpError {
+                    status: status.as_u16(),
+                    body: text,
+                })),
+                true,
+            ));
+        }
+        let envelope: Envelope<Vec<Log>> = serde_json::from_slice(&body).map_err(|e| RpcError::Transient {
+            kind: "malformed",
+            message: format!("eth_getLogs response ({} bytes) does not parse: {e}", body.len()),
+        })?;
+        match (envelope.result, envelope.error) {
+            (_, Some(error)) => Err(classify(alloy::transports::RpcError::ErrorResp(error), true)),
+            (Some(logs), None) => Ok(logs),
+            (None, None) => Err(RpcError::Transient { kind: "malformed", message: "eth_getLogs: neither result nor error".into() }),
+        }
+    }
+}
+
+/// A JSON-RPC response: `result` or `error`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    result: Option<T>,
+    error: Option<alloy::rpc::json_rpc::ErrorPayload>,
+}
+
+fn http_error(e: reqwest::Error) -> RpcError {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    };
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    RpcError::Transient { kind, message }
 }
 
 /// Checks an `eth_getLogs` answer against its request and sorts it by (block, log index).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use alloy::sol_types::SolEvent;
+use futures::{StreamExt, TryStreamExt};
 use x402_bindings::IERC20;
 
 use super::span::SpanController;
@@ -30,16 +31,73 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// Fetches and decodes `[from, to]`. Headers of every block at or above `all_headers_from`
-    /// are fetched too (the reorg window); below it only blocks with logs and `to`.
+    /// Fetches and decodes `[from, to]` into one batch, or into several consecutive batches when
+    /// the node refuses the span or the response outgrows the cap (the parts are fetched two at a
+    /// time and committed separately, so a dense stretch never becomes one giant transaction).
+    /// Headers of every block at or above `all_headers_from` are fetched too (the reorg window);
+    /// below it only blocks with logs and each batch's last block.
     ///
     /// Returns [`SyncError::ChainChanged`] when the answers contradict each other (a reorg
     /// happened while fetching, or the RPC lied): the caller starts over from the checkpoint.
-    pub async fn fetch(&self, from: u64, to: u64, all_headers_from: u64) -> Result<RangeBatch, SyncError> {
-        let started = std::time::Instant::now();
-        let logs = self.logs_split(from, to).await?;
-        let logs_done = started.elapsed();
+    pub fn fetch(
+        &self,
+        from: u64,
+        to: u64,
+        all_headers_from: u64,
+    ) -> futures::future::BoxFuture<'_, Result<Vec<RangeBatch>, SyncError>> {
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let span = to - from + 1;
+            match self.logs_once(from, to).await {
+                Ok(logs) => {
+                    self.span.succeeded(span, logs.len() as u64);
+                    let logs_ms = started.elapsed().as_millis() as u64;
+                    let batch = self.assemble(from, to, logs, all_headers_from).await?;
+                    tracing::debug!(
+                        from,
+                        to,
+                        rows = batch.rows.len(),
+                        logs_ms,
+                        total_ms = started.elapsed().as_millis() as u64,
+                        "fetched range"
+                    );
+                    Ok(vec![batch])
+                }
+                Err(e @ (RpcError::RangeTooLarge(_) | RpcError::ResponseTooLarge { .. })) => {
+                    if span == 1 {
+                        // One block cannot be split: wait and retry rather than skip it.
+                        tracing::error!(block = from, error = %e, "node refuses the logs of a single block (or they exceed the response cap); retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        return self.fetch(from, to, all_headers_from).await;
+                    }
+                    let part = match e {
+                        // The size is known: aim each part at half the cap in one step.
+                        RpcError::ResponseTooLarge { bytes, limit } => self.span.too_large_by(span, bytes, limit / 2),
+                        _ => self.span.too_large(span),
+                    }
+                    .clamp(1, span - 1);
+                    tracing::debug!(from, to, part, error = %e, "range too large, splitting");
+                    let mut parts = Vec::new();
+                    let mut start = from;
+                    while start <= to {
+                        let end = start.saturating_add(part - 1).min(to);
+                        parts.push((start, end));
+                        start = end + 1;
+                    }
+                    let nested: Vec<Vec<RangeBatch>> = futures::stream::iter(parts)
+                        .map(|(a, b)| self.fetch(a, b, all_headers_from))
+                        .buffered(2)
+                        .try_collect()
+                        .await?;
+                    Ok(nested.into_iter().flatten().collect())
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
 
+    /// Headers for `logs` of `[from, to]`, checks, and decoding into one batch.
+    async fn assemble(&self, from: u64, to: u64, logs: Vec<Log>, all_headers_from: u64) -> Result<RangeBatch, SyncError> {
         let mut numbers: BTreeSet<u64> = logs.iter().filter_map(|l| l.block_number).collect();
         numbers.insert(to);
         numbers.extend(all_headers_from.max(from)..=to);
@@ -70,53 +128,12 @@ impl Fetcher {
             self.decoder.decode(log, header.timestamp, &mut rows);
             *log_counts.entry(n).or_default() += 1;
         }
-        tracing::debug!(
-            from,
-            to,
-            logs = logs.len(),
-            logs_ms = logs_done.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "fetched range"
-        );
         let to_hash = headers[&to].hash;
         let blocks = headers
             .into_values()
             .map(|header| BlockRow { header, log_count: log_counts.get(&header.number).copied().unwrap_or(0) })
             .collect();
         Ok(RangeBatch { from, to, to_hash, blocks, rows })
-    }
-
-    /// Logs of `[from, to]`, splitting the range while the node calls it too large.
-    async fn logs_split(&self, from: u64, to: u64) -> Result<Vec<Log>, SyncError> {
-        let mut out = Vec::new();
-        let mut pending = vec![(from, to)];
-        while let Some((a, b)) = pending.pop() {
-            match self.logs_once(a, b).await {
-                Ok(mut logs) => {
-                    self.span.succeeded(b - a + 1, logs.len() as u64);
-                    out.append(&mut logs);
-                }
-                Err(RpcError::RangeTooLarge(msg)) => {
-                    let span = b - a + 1;
-                    if span == 1 {
-                        // One block cannot be split: wait and retry rather than skip it.
-                        tracing::error!(block = a, error = %msg, "node refuses the logs of a single block; retrying");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        pending.push((a, b));
-                        continue;
-                    }
-                    let half = self.span.too_large(span).min(span - 1);
-                    tracing::debug!(from = a, to = b, new_span = half, error = %msg, "range too large, splitting");
-                    // Push the upper part first so the lower part is fetched first.
-                    let mid = a + half;
-                    pending.push((mid, b));
-                    pending.push((a, mid - 1));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        out.sort_by_key(|l| (l.block_number, l.log_index));
-        Ok(out)
     }
 
     /// Contract logs and token transfers of one range, concurrently.
@@ -131,6 +148,7 @@ impl Fetcher {
         };
         let (mut a, b) = tokio::try_join!(contracts, transfers)?;
         a.extend(b);
+        a.sort_by_key(|l| (l.block_number, l.log_index));
         Ok(a)
     }
 }

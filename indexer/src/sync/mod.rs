@@ -210,7 +210,7 @@ impl Indexer {
             ),
             span: self.span.clone(),
         });
-        let (tx, mut rx) = mpsc::channel::<Result<RangeBatch, SyncError>>(self.config.fetch.channel_capacity);
+        let (tx, mut rx) = mpsc::channel::<Result<Vec<RangeBatch>, SyncError>>(self.config.fetch.channel_capacity);
         let span = self.span.clone();
         let concurrency = self.config.fetch.concurrency;
         let cancel = self.cancel.child_token();
@@ -251,36 +251,37 @@ impl Indexer {
 
         let mut progress = Progress::start(self.config.progress, first, target);
         while let Some(item) = rx.recv().await {
-            let batch = item?;
-            if self.cancel.is_cancelled() {
-                // Abandon cleanly between transactions; the checkpoint is consistent.
-                return Err(SyncError::Cancelled);
-            }
-            if let Some(false) = fetch::follows(&batch, cp.block_hash) {
-                tracing::warn!(block = batch.from, "new block does not follow the checkpoint: reorg");
-                return self.verify_window(cp, false).await;
-            }
-            let started = std::time::Instant::now();
-            self.store.commit_range(cp, &batch, self.config.reorg_window).await?;
-            self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-            tracing::debug!(from = batch.from, to = batch.to, rows = batch.rows.len(), ms = started.elapsed().as_millis() as u64, "committed range");
-            self.metrics.commits.inc();
-            let mut events = 0u64;
-            for (table, n) in batch.rows.counts() {
-                if n > 0 {
-                    events += n as u64;
-                    if table == "skipped_logs" {
-                        self.metrics.skipped_logs.inc_by(n as u64);
-                    } else {
-                        self.metrics.events.with_label_values(&[table]).inc_by(n as u64);
+            for batch in item? {
+                if self.cancel.is_cancelled() {
+                    // Abandon cleanly between transactions; the checkpoint is consistent.
+                    return Err(SyncError::Cancelled);
+                }
+                if let Some(false) = fetch::follows(&batch, cp.block_hash) {
+                    tracing::warn!(block = batch.from, "new block does not follow the checkpoint: reorg");
+                    return self.verify_window(cp, false).await;
+                }
+                let started = std::time::Instant::now();
+                self.store.commit_range(cp, &batch, self.config.reorg_window).await?;
+                self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                tracing::debug!(from = batch.from, to = batch.to, rows = batch.rows.len(), ms = started.elapsed().as_millis() as u64, "committed range");
+                self.metrics.commits.inc();
+                let mut events = 0u64;
+                for (table, n) in batch.rows.counts() {
+                    if n > 0 {
+                        events += n as u64;
+                        if table == "skipped_logs" {
+                            self.metrics.skipped_logs.inc_by(n as u64);
+                        } else {
+                            self.metrics.events.with_label_values(&[table]).inc_by(n as u64);
+                        }
                     }
                 }
+                cp = Checkpoint { block_number: batch.to as i64, block_hash: batch.to_hash };
+                self.metrics.set_indexed(cp.block_number);
+                self.metrics.range_span.set(self.span.current() as i64);
+                self.health.set_checkpoint(cp.block_number);
+                progress.committed(batch.to, events);
             }
-            cp = Checkpoint { block_number: batch.to as i64, block_hash: batch.to_hash };
-            self.metrics.set_indexed(cp.block_number);
-            self.metrics.range_span.set(self.span.current() as i64);
-            self.health.set_checkpoint(cp.block_number);
-            progress.committed(batch.to, events);
         }
         producer.await.ok();
         progress.finish(cp.block_number.max(0) as u64);

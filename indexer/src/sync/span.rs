@@ -31,6 +31,15 @@ impl SpanController {
         half
     }
 
+    /// The response for `span` blocks was `bytes` long, over `budget`: the span that should fit,
+    /// in proportion (at least `min_blocks`); later ranges use at most that. Returns it.
+    pub fn too_large_by(&self, span: u64, bytes: u64, budget: u64) -> u64 {
+        let scaled = (span as u128 * budget.max(1) as u128 / bytes.max(1) as u128) as u64;
+        let next = scaled.min(span / 2).max(self.limits.min_blocks).max(1);
+        self.current.fetch_min(next, Ordering::Relaxed);
+        next
+    }
+
     /// `span` blocks returned `logs` logs: aim the next span at the target log count, never more
     /// than doubling at once and within the limits.
     pub fn succeeded(&self, span: u64, logs: u64) {
@@ -64,6 +73,18 @@ mod tests {
         assert_eq!(s.too_large(15), 10);
         assert_eq!(s.too_large(10), 10);
         assert_eq!(s.current(), 10);
+    }
+
+    #[test]
+    fn oversized_responses_shrink_in_proportion() {
+        let s = SpanController::new(limits());
+        // 1000 blocks gave 80 MB against an 8 MB budget: 100 blocks.
+        assert_eq!(s.too_large_by(1000, 80_000_000, 8_000_000), 100);
+        assert_eq!(s.current(), 100);
+        // Barely over: still at least halves.
+        assert_eq!(s.too_large_by(100, 9, 8), 50);
+        // Never below the minimum.
+        assert_eq!(s.too_large_by(50, u64::MAX, 1), 10);
     }
 
     #[test]
