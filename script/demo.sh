@@ -111,9 +111,15 @@ psql "$PG_ADMIN_URL" -XtAc 'select 1' >/dev/null 2>&1 \
 # cores and would be a second full build next to the tests' debug one.
 BINS=(x402-indexer x402-classifier x402-facilitator x402-api x402-sim)
 info "building ${BINS[*]} (debug; a no-op when up to date)"
-cargo build --quiet -p x402-indexer -p x402-classifier -p x402-facilitator -p x402-api -p x402-simulator \
-  --bin x402-indexer --bin x402-classifier --bin x402-facilitator --bin x402-api --bin x402-sim \
-  2>"$RUN_DIR/build.log" || die "cargo build failed: see $RUN_DIR/build.log ($(grep -m1 '^error' "$RUN_DIR/build.log"))"
+CARGO_ARGS=(build -p x402-indexer -p x402-classifier -p x402-facilitator -p x402-api -p x402-simulator
+  --bin x402-indexer --bin x402-classifier --bin x402-facilitator --bin x402-api --bin x402-sim)
+if [[ -t 2 ]]; then
+  # On a terminal cargo's own progress bar is the progress display of a cold build.
+  cargo "${CARGO_ARGS[@]}" || die "cargo build failed (output above)"
+else
+  cargo --quiet "${CARGO_ARGS[@]}" 2>"$RUN_DIR/build.log" \
+    || die "cargo build failed: see $RUN_DIR/build.log ($(grep -m1 '^error' "$RUN_DIR/build.log"))"
+fi
 BIN="$ROOT/target/debug"
 
 # ---------------------------------------------------------------- chain
