@@ -114,6 +114,7 @@ impl Submitter {
         let mut hashes = vec![first];
         let mut sent_at = Instant::now();
         let mut bumps = 0u32;
+        let mut fee_checked = Instant::now();
         loop {
             tokio::time::sleep(self.cfg.receipt_poll).await;
             for h in hashes.iter().rev() {
@@ -123,17 +124,30 @@ impl Submitter {
                     Err(e) => tracing::warn!(tx = %h, error = %e, "receipt poll failed; retrying"),
                 }
             }
-            if sent_at.elapsed() < self.cfg.bump_after {
+            let max_fee = tx.max_fee_per_gas.unwrap_or_default();
+            // A rising base fee (full blocks) can price a waiting transaction out: checked once a
+            // second, and bumped at once rather than after `bump_after`.
+            let mut floor = 0u128;
+            if fee_checked.elapsed() >= Duration::from_secs(1) {
+                fee_checked = Instant::now();
+                if let Ok(Some(b)) = self.provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await {
+                    let base = u128::from(b.header.base_fee_per_gas.unwrap_or_default());
+                    if base + base / 8 >= max_fee {
+                        floor = 2 * base;
+                    }
+                }
+            }
+            if floor == 0 && sent_at.elapsed() < self.cfg.bump_after {
                 continue;
             }
             if bumps >= self.cfg.max_bumps {
                 return Err(SubmitError::NotMined { label, bumps, hashes });
             }
             bumps += 1;
-            let max_fee = tx.max_fee_per_gas.unwrap_or_default();
             let tip = tx.max_priority_fee_per_gas.unwrap_or_default();
-            tx.set_max_fee_per_gas(max_fee + max_fee * BUMP_PERCENT / 100 + 1);
-            tx.set_max_priority_fee_per_gas(tip + tip * BUMP_PERCENT / 100 + 1);
+            let tip = tip + tip * BUMP_PERCENT / 100 + 1;
+            tx.set_max_fee_per_gas((max_fee + max_fee * BUMP_PERCENT / 100 + 1).max(floor + tip));
+            tx.set_max_priority_fee_per_gas(tip);
             match self.provider.send_transaction(tx.clone()).await {
                 Ok(p) => {
                     self.metrics.tx_bumped.inc();
