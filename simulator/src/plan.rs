@@ -728,9 +728,19 @@ mod tests {
 
     /// Replays the plan's token flows per wallet: nobody ever spends more than it holds, so every
     /// planned payment can settle (escrows pull their maximum; voids and reclaims return later).
+    /// The named scales and the corners the CLI allows (2..=26 weeks, no externals, 5 sybils).
+    fn scales() -> Vec<Scale> {
+        let mut v = vec![Scale::SMALL, Scale::MEDIUM];
+        for weeks in [2, 3, 5, 26] {
+            v.push(Scale { weeks, ..Scale::SMALL });
+        }
+        v.push(Scale { externals: 0, sybils: 5, ..Scale::SMALL });
+        v
+    }
+
     #[test]
     fn nobody_overdraws() {
-        for scale in [Scale::SMALL, Scale::MEDIUM] {
+        for scale in scales() {
             let plan = build("demo", scale);
             let mut bal: BTreeMap<(ActorId, Tok), i128> = BTreeMap::new();
             for (a, t, m) in &plan.mints {
@@ -780,10 +790,11 @@ mod tests {
 
     #[test]
     fn funding_is_never_dust() {
-        let plan = build("demo", Scale::MEDIUM);
-        for day in &plan.days {
-            for t in day.funding.iter().flatten().chain(&day.after) {
-                assert!(t.milli >= tokens(1), "{t:?}");
+        for plan in scales().into_iter().map(|s| build("demo", s)) {
+            for day in &plan.days {
+                for t in day.funding.iter().flatten().chain(&day.after) {
+                    assert!(t.milli >= tokens(1), "{t:?}");
+                }
             }
         }
     }
