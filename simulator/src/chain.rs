@@ -55,14 +55,22 @@ pub enum ChainError {
     NotAnvil(String),
 }
 
-fn rpc_err(context: impl Into<String>) -> impl FnOnce(alloy::transports::TransportError) -> ChainError {
+fn rpc_err(
+    context: impl Into<String>,
+) -> impl FnOnce(alloy::transports::TransportError) -> ChainError {
     let context = context.into();
-    move |e| ChainError::Rpc { context, message: e.to_string() }
+    move |e| ChainError::Rpc {
+        context,
+        message: e.to_string(),
+    }
 }
 
 fn call_err(context: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> ChainError {
     let context = context.into();
-    move |e| ChainError::Rpc { context, message: e.to_string() }
+    move |e| ChainError::Rpc {
+        context,
+        message: e.to_string(),
+    }
 }
 
 /// One payment token of the deployment.
@@ -97,17 +105,27 @@ pub struct Deployment {
 impl Deployment {
     /// Reads the file.
     pub fn read(path: &Path) -> Result<Self, ChainError> {
-        let err = |reason: String| ChainError::Deployment { path: path.display().to_string(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read it ({e}); run script/deploy-local.sh first")))?;
+        let err = |reason: String| ChainError::Deployment {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(format!(
+                "cannot read it ({e}); run script/deploy-local.sh first"
+            ))
+        })?;
         serde_json::from_str(&text).map_err(|e| err(format!("not a deployments file ({e})")))
     }
 
     /// The token with `symbol`.
     pub fn token(&self, symbol: &str) -> Result<&TokenInfo, ChainError> {
-        self.tokens.iter().find(|t| t.symbol == symbol).ok_or_else(|| ChainError::Deployment {
-            path: format!("chain {}", self.chain_id),
-            reason: format!("has no {symbol} token (the simulation pays in USDC and OPG)"),
-        })
+        self.tokens
+            .iter()
+            .find(|t| t.symbol == symbol)
+            .ok_or_else(|| ChainError::Deployment {
+                path: format!("chain {}", self.chain_id),
+                reason: format!("has no {symbol} token (the simulation pays in USDC and OPG)"),
+            })
     }
 }
 
@@ -123,7 +141,9 @@ pub struct Chain {
 
 impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chain").field("chain_id", &self.deployment.chain_id).finish()
+        f.debug_struct("Chain")
+            .field("chain_id", &self.deployment.chain_id)
+            .finish()
     }
 }
 
@@ -136,9 +156,11 @@ impl Chain {
         owner: PrivateKeySigner,
         wallets: impl IntoIterator<Item = PrivateKeySigner>,
     ) -> Result<Self, ChainError> {
-        let url: alloy::transports::http::reqwest::Url = rpc_url
-            .parse()
-            .map_err(|e| ChainError::Rpc { context: format!("--rpc-url {rpc_url}"), message: format!("not a URL: {e}") })?;
+        let url: alloy::transports::http::reqwest::Url =
+            rpc_url.parse().map_err(|e| ChainError::Rpc {
+                context: format!("--rpc-url {rpc_url}"),
+                message: format!("not a URL: {e}"),
+            })?;
         if owner.address() != deployment.owner {
             return Err(ChainError::Deployment {
                 path: format!("chain {}", deployment.chain_id),
@@ -163,32 +185,50 @@ impl Chain {
             .wallet(wallet)
             .connect_http(url.clone())
             .erased();
-        let reader = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
-        let chain_id = reader
-            .get_chain_id()
-            .await
-            .map_err(rpc_err(format!("cannot reach the chain at {rpc_url} (is the node running?)")))?;
+        let reader = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(url)
+            .erased();
+        let chain_id = reader.get_chain_id().await.map_err(rpc_err(format!(
+            "cannot reach the chain at {rpc_url} (is the node running?)"
+        )))?;
         if chain_id != deployment.chain_id {
             return Err(ChainError::Deployment {
                 path: format!("chain {}", deployment.chain_id),
-                reason: format!("is for chain {} but {rpc_url} serves chain {chain_id}", deployment.chain_id),
+                reason: format!(
+                    "is for chain {} but {rpc_url} serves chain {chain_id}",
+                    deployment.chain_id
+                ),
             });
         }
-        let version: String =
-            reader.raw_request("web3_clientVersion".into(), ()).await.map_err(rpc_err("web3_clientVersion"))?;
+        let version: String = reader
+            .raw_request("web3_clientVersion".into(), ())
+            .await
+            .map_err(rpc_err("web3_clientVersion"))?;
         if !version.to_lowercase().contains("anvil") {
             return Err(ChainError::NotAnvil(format!(
                 "{rpc_url} runs {version}, not anvil: the simulation moves the chain's clock (evm_increaseTime) and needs anvil"
             )));
         }
-        let code = reader.get_code_at(deployment.settlement).await.map_err(rpc_err("reading the settlement contract"))?;
+        let code = reader
+            .get_code_at(deployment.settlement)
+            .await
+            .map_err(rpc_err("reading the settlement contract"))?;
         if code.is_empty() {
             return Err(ChainError::Deployment {
                 path: format!("chain {chain_id}"),
-                reason: format!("has no settlement contract at {} (redeploy with script/deploy-local.sh)", deployment.settlement),
+                reason: format!(
+                    "has no settlement contract at {} (redeploy with script/deploy-local.sh)",
+                    deployment.settlement
+                ),
             });
         }
-        Ok(Self { provider, reader, owner: owner_address, deployment })
+        Ok(Self {
+            provider,
+            reader,
+            owner: owner_address,
+            deployment,
+        })
     }
 
     /// A provider without signers.
@@ -203,7 +243,10 @@ impl Chain {
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
             .map_err(rpc_err("reading the latest block"))?
-            .ok_or_else(|| ChainError::Rpc { context: "reading the latest block".into(), message: "none".into() })?;
+            .ok_or_else(|| ChainError::Rpc {
+                context: "reading the latest block".into(),
+                message: "none".into(),
+            })?;
         Ok((block.header.number, block.header.timestamp))
     }
 
@@ -222,8 +265,11 @@ impl Chain {
 
     /// Mines `blocks` empty blocks.
     pub async fn mine(&self, blocks: u64) -> Result<(), ChainError> {
-        let _: serde_json::Value =
-            self.reader.raw_request("anvil_mine".into(), (U256::from(blocks),)).await.map_err(rpc_err("anvil_mine"))?;
+        let _: serde_json::Value = self
+            .reader
+            .raw_request("anvil_mine".into(), (U256::from(blocks),))
+            .await
+            .map_err(rpc_err("anvil_mine"))?;
         Ok(())
     }
 
@@ -241,15 +287,26 @@ impl Chain {
     /// within a few polls) and checks it succeeded; returns its block number.
     async fn confirm(&self, tx: TxHash, context: &str) -> Result<u64, ChainError> {
         for _ in 0..6000 {
-            if let Some(r) = self.reader.get_transaction_receipt(tx).await.map_err(rpc_err(context.to_string()))? {
+            if let Some(r) = self
+                .reader
+                .get_transaction_receipt(tx)
+                .await
+                .map_err(rpc_err(context.to_string()))?
+            {
                 if !r.status() {
-                    return Err(ChainError::Reverted { context: context.to_string(), tx });
+                    return Err(ChainError::Reverted {
+                        context: context.to_string(),
+                        tx,
+                    });
                 }
                 return Ok(r.block_number.unwrap_or_default());
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Err(ChainError::Rpc { context: context.to_string(), message: format!("transaction {tx} not mined after 30 s") })
+        Err(ChainError::Rpc {
+            context: context.to_string(),
+            message: format!("transaction {tx} not mined after 30 s"),
+        })
     }
 
     /// The owner mints `amount` of a demo token to `to`.
@@ -265,15 +322,30 @@ impl Chain {
     }
 
     /// `from` transfers `amount` of `token` to `to`.
-    pub async fn transfer(&self, token: Address, from: Address, to: Address, amount: U256) -> Result<u64, ChainError> {
+    pub async fn transfer(
+        &self,
+        token: Address,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Result<u64, ChainError> {
         let what = format!("transfer of {amount} {token} from {from} to {to}");
-        let pending =
-            IERC20::new(token, &self.provider).transfer(to, amount).from(from).send().await.map_err(call_err(what.clone()))?;
+        let pending = IERC20::new(token, &self.provider)
+            .transfer(to, amount)
+            .from(from)
+            .send()
+            .await
+            .map_err(call_err(what.clone()))?;
         self.confirm(*pending.tx_hash(), &what).await
     }
 
     /// `owner` approves `spender` for all of its `token`.
-    pub async fn approve(&self, token: Address, owner: Address, spender: Address) -> Result<u64, ChainError> {
+    pub async fn approve(
+        &self,
+        token: Address,
+        owner: Address,
+        spender: Address,
+    ) -> Result<u64, ChainError> {
         let what = format!("{owner} approving {spender} for {token}");
         let pending = IERC20::new(token, &self.provider)
             .approve(spender, U256::MAX)
@@ -285,7 +357,12 @@ impl Chain {
     }
 
     /// The registry owner labels `wallets` with `roles` (one transaction).
-    pub async fn label_many(&self, wallets: Vec<Address>, roles: Vec<u8>, note: &str) -> Result<u64, ChainError> {
+    pub async fn label_many(
+        &self,
+        wallets: Vec<Address>,
+        roles: Vec<u8>,
+        note: &str,
+    ) -> Result<u64, ChainError> {
         let what = format!("labelling {} wallets in the registry", wallets.len());
         let pending = EcosystemRegistry::new(self.deployment.registry, &self.provider)
             .labelMany(wallets, roles, note.to_string())
@@ -306,7 +383,12 @@ impl Chain {
     }
 
     /// `payee` declares in the registry that it controls `wallet`.
-    pub async fn declare_wallet(&self, payee: Address, wallet: Address, note: &str) -> Result<u64, ChainError> {
+    pub async fn declare_wallet(
+        &self,
+        payee: Address,
+        wallet: Address,
+        note: &str,
+    ) -> Result<u64, ChainError> {
         let what = format!("{payee} declaring {wallet}");
         let pending = EcosystemRegistry::new(self.deployment.registry, &self.provider)
             .declareWallet(wallet, true, note.to_string())

@@ -85,8 +85,15 @@ impl Facilitator {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(120))
             .build()
-            .map_err(|e| FacilitatorError::Unreachable { url: url.clone(), message: e.to_string() })?;
-        let mut f = Self { http, url, address: Address::ZERO };
+            .map_err(|e| FacilitatorError::Unreachable {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+        let mut f = Self {
+            http,
+            url,
+            address: Address::ZERO,
+        };
         let s: Supported = f.get("/supported").await?;
         f.address = s
             .signers
@@ -104,20 +111,42 @@ impl Facilitator {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, FacilitatorError> {
-        let r = self.http.get(format!("{}{path}", self.url)).send().await.map_err(|e| self.unreachable(e))?;
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
         self.decode(path, r).await
     }
 
-    async fn post<T: serde::de::DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<T, FacilitatorError> {
-        let r = self.http.post(format!("{}{path}", self.url)).json(body).send().await.map_err(|e| self.unreachable(e))?;
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, FacilitatorError> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
         self.decode(path, r).await
     }
 
     fn unreachable(&self, e: reqwest::Error) -> FacilitatorError {
-        FacilitatorError::Unreachable { url: self.url.clone(), message: format!("{e} (is x402-facilitator running?)") }
+        FacilitatorError::Unreachable {
+            url: self.url.clone(),
+            message: format!("{e} (is x402-facilitator running?)"),
+        }
     }
 
-    async fn decode<T: serde::de::DeserializeOwned>(&self, path: &str, r: reqwest::Response) -> Result<T, FacilitatorError> {
+    async fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        r: reqwest::Response,
+    ) -> Result<T, FacilitatorError> {
         let status = r.status().as_u16();
         let text = r.text().await.map_err(|e| self.unreachable(e))?;
         serde_json::from_str(&text).map_err(|_| FacilitatorError::BadAnswer {
@@ -129,8 +158,16 @@ impl Facilitator {
     }
 
     /// `POST /verify`.
-    pub async fn verify(&self, payload: &PaymentPayload, req: &PaymentRequirements) -> Result<VerifyAnswer, FacilitatorError> {
-        self.post("/verify", &json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req})).await
+    pub async fn verify(
+        &self,
+        payload: &PaymentPayload,
+        req: &PaymentRequirements,
+    ) -> Result<VerifyAnswer, FacilitatorError> {
+        self.post(
+            "/verify",
+            &json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req}),
+        )
+        .await
     }
 
     /// `POST /settle` with the evidence of the work and, for `upto`, the amount used.
@@ -149,14 +186,30 @@ impl Facilitator {
     }
 
     /// `POST /escrow/authorize`.
-    pub async fn authorize(&self, payload: &PaymentPayload, req: &PaymentRequirements) -> Result<SettleResponse, FacilitatorError> {
-        self.post("/escrow/authorize", &json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req}))
-            .await
+    pub async fn authorize(
+        &self,
+        payload: &PaymentPayload,
+        req: &PaymentRequirements,
+    ) -> Result<SettleResponse, FacilitatorError> {
+        self.post(
+            "/escrow/authorize",
+            &json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req}),
+        )
+        .await
     }
 
     /// `POST /escrow/capture`.
-    pub async fn capture(&self, id: B256, amount: U256, evidence: B256) -> Result<EscrowAnswer, FacilitatorError> {
-        self.post("/escrow/capture", &json!({"paymentId": id, "amount": amount.to_string(), "evidenceHash": evidence})).await
+    pub async fn capture(
+        &self,
+        id: B256,
+        amount: U256,
+        evidence: B256,
+    ) -> Result<EscrowAnswer, FacilitatorError> {
+        self.post(
+            "/escrow/capture",
+            &json!({"paymentId": id, "amount": amount.to_string(), "evidenceHash": evidence}),
+        )
+        .await
     }
 
     /// `POST /escrow/void`.

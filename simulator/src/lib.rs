@@ -23,4 +23,5 @@ pub use plan::{build, Plan, Scale};
 pub use truth::{Class, Truth};
 
 /// anvil's first development key: the deployer and owner of the demo deployment.
-pub const ANVIL_OWNER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub const ANVIL_OWNER_KEY: &str =
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";

@@ -13,7 +13,11 @@ use x402_simulator::run::{Env, RunOptions};
 use x402_simulator::{build, score, Scale, Truth};
 
 #[derive(Parser)]
-#[command(name = "x402-sim", version, about = "Simulated x402 economy through the real contracts and facilitator, with ground truth")]
+#[command(
+    name = "x402-sim",
+    version,
+    about = "Simulated x402 economy through the real contracts and facilitator, with ground truth"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -145,13 +149,23 @@ enum Command {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Labels { economy, chain_id, out } => {
+        Command::Labels {
+            economy,
+            chain_id,
+            out,
+        } => {
             let plan = build(&economy.seed, economy.scale()?);
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
-            std::fs::write(&out, plan.labels_toml(chain_id)).with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote {} exchange labels to {}", plan.exchanges().count(), out.display());
+            std::fs::write(&out, plan.labels_toml(chain_id))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} exchange labels to {}",
+                plan.exchanges().count(),
+                out.display()
+            );
         }
         Command::Run {
             economy,
@@ -167,8 +181,17 @@ async fn main() -> Result<()> {
         } => {
             let plan = build(&economy.seed, economy.scale()?);
             let deployment = Deployment::read(&deployment)?;
-            let owner = owner_key.trim().parse().map_err(|_| anyhow::anyhow!("--owner-key is not a 32-byte hex private key"))?;
-            let chain = Chain::connect(&rpc_url, deployment, owner, plan.actors.iter().map(|a| a.signer.clone())).await?;
+            let owner = owner_key
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--owner-key is not a 32-byte hex private key"))?;
+            let chain = Chain::connect(
+                &rpc_url,
+                deployment,
+                owner,
+                plan.actors.iter().map(|a| a.signer.clone()),
+            )
+            .await?;
             let direct = Facilitator::connect(&facilitator_url).await?;
             let batch = Facilitator::connect(&batch_facilitator_url).await?;
             if direct.address == batch.address {
@@ -183,9 +206,18 @@ async fn main() -> Result<()> {
                 ProgressArg::Lines => Mode::Lines,
                 ProgressArg::Off => Mode::Off,
             };
-            let env = Env { chain, direct, batch, options: RunOptions { concurrency, ..RunOptions::default() } };
+            let env = Env {
+                chain,
+                direct,
+                batch,
+                options: RunOptions {
+                    concurrency,
+                    ..RunOptions::default()
+                },
+            };
             let started = std::time::Instant::now();
-            let (truth, stats) = x402_simulator::run::run(&env, &plan, &Progress::new(mode)).await?;
+            let (truth, stats) =
+                x402_simulator::run::run(&env, &plan, &Progress::new(mode)).await?;
             truth.write_json(&truth_out)?;
             if let Some(pool) = &pool {
                 truth.write_table(pool).await?;
@@ -206,25 +238,48 @@ async fn main() -> Result<()> {
                 truth_out.display()
             );
             if !stats.refused.is_empty() {
-                bail!("{} payments were refused or failed (first: {})", stats.refused.len(), stats.refused[0]);
+                bail!(
+                    "{} payments were refused or failed (first: {})",
+                    stats.refused.len(),
+                    stats.refused[0]
+                );
             }
         }
-        Command::Report { database_url, deployment, truth, wait_secs, min_score } => {
+        Command::Report {
+            database_url,
+            deployment,
+            truth,
+            wait_secs,
+            min_score,
+        } => {
             let truth = Truth::read_json(&truth)?;
             let deployment = Deployment::read(&deployment)?;
             let pool = connect(&database_url).await?;
-            score::wait_for_classifier(&pool, truth.chain_id, truth.last_block, Duration::from_secs(wait_secs)).await?;
+            score::wait_for_classifier(
+                &pool,
+                truth.chain_id,
+                truth.last_block,
+                Duration::from_secs(wait_secs),
+            )
+            .await?;
             let rows = score::summary(&pool, truth.chain_id).await?;
             println!("What the classifier concluded, per token (all indexed payments):\n");
             print!("{}", score::render_summary(&rows, &deployment.tokens));
             let s = score::score(&pool, &truth).await?;
-            println!("Classifier against the simulator's ground truth ({} payments, {} payers):\n", truth.payments.len(), truth.payers.len());
+            println!(
+                "Classifier against the simulator's ground truth ({} payments, {} payers):\n",
+                truth.payments.len(),
+                truth.payers.len()
+            );
             print!("{}", score::render_score(&s));
             if let Some(min) = min_score {
                 for c in s.payments.classes.iter().filter(|c| c.truth > 0) {
                     let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));
                     if p < min || r < min {
-                        bail!("class {}: precision {p:.3}, recall {r:.3}, below --min-score {min}", c.class);
+                        bail!(
+                            "class {}: precision {p:.3}, recall {r:.3}, below --min-score {min}",
+                            c.class
+                        );
                     }
                 }
             }
@@ -239,5 +294,9 @@ async fn connect(url: &str) -> Result<sqlx::PgPool> {
         .acquire_timeout(Duration::from_secs(5))
         .connect(url)
         .await
-        .with_context(|| format!("cannot connect to PostgreSQL at {url} (is it running, and DATABASE_URL right?)"))
+        .with_context(|| {
+            format!(
+                "cannot connect to PostgreSQL at {url} (is it running, and DATABASE_URL right?)"
+            )
+        })
 }

@@ -34,9 +34,23 @@ pub struct Scale {
 
 impl Scale {
     /// CI size: four weeks, a few hundred payments.
-    pub const SMALL: Scale = Scale { weeks: 4, externals: 12, sybils: 22, faucet_users: 6, grant_users: 1, wash_wallets: 4 };
+    pub const SMALL: Scale = Scale {
+        weeks: 4,
+        externals: 12,
+        sybils: 22,
+        faucet_users: 6,
+        grant_users: 1,
+        wash_wallets: 4,
+    };
     /// Demo size: eight weeks, about two thousand payments.
-    pub const MEDIUM: Scale = Scale { weeks: 8, externals: 60, sybils: 40, faucet_users: 24, grant_users: 3, wash_wallets: 10 };
+    pub const MEDIUM: Scale = Scale {
+        weeks: 8,
+        externals: 60,
+        sybils: 40,
+        faucet_users: 24,
+        grant_users: 3,
+        wash_wallets: 10,
+    };
 
     /// `small` or `medium`.
     pub fn named(name: &str) -> Option<Scale> {
@@ -183,7 +197,11 @@ impl PayPath {
             PayPath::Upto { via: v, .. } => format!("upto/{}", via(v)),
             PayPath::Escrow { refund, end, .. } => format!(
                 "escrow/{}{}",
-                if *end == EscrowEnd::Void { "void" } else { "reclaim" },
+                if *end == EscrowEnd::Void {
+                    "void"
+                } else {
+                    "reclaim"
+                },
                 if *refund > 0 { "+refund" } else { "" }
             ),
         }
@@ -294,7 +312,9 @@ impl Rng {
 
     /// `x` scaled by a factor in `[1 - spread, 1 + spread]`.
     pub fn jitter(&mut self, x: u64, spread: f64) -> u64 {
-        ((x as f64) * (1.0 + spread * (2.0 * self.unit() - 1.0))).round().max(1.0) as u64
+        ((x as f64) * (1.0 + spread * (2.0 * self.unit() - 1.0)))
+            .round()
+            .max(1.0) as u64
     }
 }
 
@@ -344,18 +364,43 @@ struct Builder {
 impl Builder {
     fn actor(&mut self, name: String, kind: Kind, payer_class: Option<Class>) -> ActorId {
         let signer = derive_signer(&self.seed, &name);
-        self.actors.push(Actor { name, kind, signer, payer_class });
+        self.actors.push(Actor {
+            name,
+            kind,
+            signer,
+            payer_class,
+        });
         self.actors.len() - 1
     }
 
     fn fund(&mut self, day: u32, stage: usize, from: ActorId, to: ActorId, token: Tok, milli: u64) {
         debug_assert!(milli >= tokens(1), "funding below the dust threshold");
-        self.days[day as usize].funding[stage].push(Transfer { from, to, token, milli });
+        self.days[day as usize].funding[stage].push(Transfer {
+            from,
+            to,
+            token,
+            milli,
+        });
     }
 
-    fn pay(&mut self, day: u32, payer: ActorId, payee: ActorId, token: Tok, milli: u64, path: PayPath) {
+    fn pay(
+        &mut self,
+        day: u32,
+        payer: ActorId,
+        payee: ActorId,
+        token: Tok,
+        milli: u64,
+        path: PayPath,
+    ) {
         let class = self.actors[payer].payer_class.expect("payers have a class");
-        self.days[day as usize].payments.push(Payment { payer, payee, token, milli, path, class });
+        self.days[day as usize].payments.push(Payment {
+            payer,
+            payee,
+            token,
+            milli,
+            path,
+            class,
+        });
     }
 
     /// A path for an agent whose style is 0 (exact), 1 (metered) or 2 (long jobs in escrow).
@@ -363,19 +408,66 @@ impl Builder {
         let via = if batch { Via::Batch } else { Via::Direct };
         let roll = self.rng.unit();
         let kind = match style {
-            0 => if roll < 0.8 { 0 } else if roll < 0.95 { 1 } else { 2 },
-            1 => if roll < 0.2 { 0 } else if roll < 0.9 { 1 } else { 2 },
-            _ => if roll < 0.25 { 0 } else if roll < 0.4 { 1 } else { 2 },
+            0 => {
+                if roll < 0.8 {
+                    0
+                } else if roll < 0.95 {
+                    1
+                } else {
+                    2
+                }
+            }
+            1 => {
+                if roll < 0.2 {
+                    0
+                } else if roll < 0.9 {
+                    1
+                } else {
+                    2
+                }
+            }
+            _ => {
+                if roll < 0.25 {
+                    0
+                } else if roll < 0.4 {
+                    1
+                } else {
+                    2
+                }
+            }
         };
         match kind {
             0 => PayPath::Exact(via),
-            1 => PayPath::Upto { via, used: (milli as f64 * (0.3 + 0.7 * self.rng.unit())).round().max(1.0) as u64 },
+            1 => PayPath::Upto {
+                via,
+                used: (milli as f64 * (0.3 + 0.7 * self.rng.unit()))
+                    .round()
+                    .max(1.0) as u64,
+            },
             _ => {
-                let captured = (milli as f64 * (0.4 + 0.5 * self.rng.unit())).round().max(2.0) as u64;
-                let captures = if self.rng.chance(0.5) { vec![captured] } else { vec![captured / 2, captured - captured / 2] };
-                let refund = if self.rng.chance(0.3) { captured / 4 } else { 0 };
-                let end = if self.rng.chance(0.65) { EscrowEnd::Void } else { EscrowEnd::Reclaim };
-                PayPath::Escrow { captures, refund, end }
+                let captured = (milli as f64 * (0.4 + 0.5 * self.rng.unit()))
+                    .round()
+                    .max(2.0) as u64;
+                let captures = if self.rng.chance(0.5) {
+                    vec![captured]
+                } else {
+                    vec![captured / 2, captured - captured / 2]
+                };
+                let refund = if self.rng.chance(0.3) {
+                    captured / 4
+                } else {
+                    0
+                };
+                let end = if self.rng.chance(0.65) {
+                    EscrowEnd::Void
+                } else {
+                    EscrowEnd::Reclaim
+                };
+                PayPath::Escrow {
+                    captures,
+                    refund,
+                    end,
+                }
             }
         }
     }
@@ -397,13 +489,21 @@ pub fn build(seed: &str, scale: Scale) -> Plan {
         mints: Vec::new(),
         days: vec![Day::default(); days as usize],
     };
-    let p: Vec<ActorId> = ["llm-chat", "image-gen", "embeddings", "code-review", "speech"]
-        .iter()
-        .map(|n| b.actor(format!("provider-{n}"), Kind::Provider, None))
-        .collect();
+    let p: Vec<ActorId> = [
+        "llm-chat",
+        "image-gen",
+        "embeddings",
+        "code-review",
+        "speech",
+    ]
+    .iter()
+    .map(|n| b.actor(format!("provider-{n}"), Kind::Provider, None))
+    .collect();
     // The self-paying provider's only payments are to itself.
     b.actors[p[providers::SELF_PAYER]].payer_class = Some(Class::SelfPayment);
-    let exchanges: Vec<ActorId> = (0..2).map(|i| b.actor(format!("exchange-hot-wallet-{i}"), Kind::Exchange, None)).collect();
+    let exchanges: Vec<ActorId> = (0..2)
+        .map(|i| b.actor(format!("exchange-hot-wallet-{i}"), Kind::Exchange, None))
+        .collect();
     for &e in &exchanges {
         for t in Tok::ALL {
             b.mints.push((e, t, tokens(10_000_000)));
@@ -417,7 +517,11 @@ pub fn build(seed: &str, scale: Scale) -> Plan {
     // Providers keep a float from an exchange (the withdrawal makes an exchange their first
     // funder, which links them to nobody).
     for (i, &pv) in p.iter().enumerate() {
-        let float = if i == providers::WASHER { tokens(500) } else { tokens(30) };
+        let float = if i == providers::WASHER {
+            tokens(500)
+        } else {
+            tokens(30)
+        };
         b.fund(0, 0, exchanges[i % 2], pv, Tok::Usdc, float);
     }
 
@@ -429,7 +533,13 @@ pub fn build(seed: &str, scale: Scale) -> Plan {
     self_payments(&mut b, &p);
     cash_outs(&mut b, &p, &exchanges);
 
-    Plan { seed: seed.to_string(), scale, actors: b.actors, mints: b.mints, days: b.days }
+    Plan {
+        seed: seed.to_string(),
+        scale,
+        actors: b.actors,
+        mints: b.mints,
+        days: b.days,
+    }
 }
 
 /// Treasury, team, test agents, the faucet with its users and the grant users.
@@ -439,7 +549,14 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
     for w in 0..b.scale.weeks {
         let pv = p[b.rng.range(0, providers::COUNT as u64 - 1) as usize];
         let amount = b.rng.jitter(tokens(20), 0.3);
-        b.pay(w * 7 + 2, treasury, pv, Tok::Usdc, amount, PayPath::Exact(Via::Direct));
+        b.pay(
+            w * 7 + 2,
+            treasury,
+            pv,
+            Tok::Usdc,
+            amount,
+            PayPath::Exact(Via::Direct),
+        );
     }
     for i in 0..2 {
         let team = b.actor(format!("team-{i}"), Kind::Team, Some(Class::Internal));
@@ -455,13 +572,21 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
     }
     // Test agents exercise every path every day, in both tokens.
     for i in 0..2 {
-        let agent = b.actor(format!("test-agent-{i}"), Kind::TestAgent, Some(Class::Internal));
+        let agent = b.actor(
+            format!("test-agent-{i}"),
+            Kind::TestAgent,
+            Some(Class::Internal),
+        );
         b.fund(0, 0, treasury, agent, Tok::Usdc, tokens(1_000));
         b.fund(0, 0, treasury, agent, Tok::Opg, tokens(1_000));
         for d in 0..days {
             for k in 0..2u32 {
                 let pv = p[((d + k + i) as usize) % providers::COUNT];
-                let token = if (d + k) % 3 == 0 { Tok::Opg } else { Tok::Usdc };
+                let token = if (d + k) % 3 == 0 {
+                    Tok::Opg
+                } else {
+                    Tok::Usdc
+                };
                 let path = b.path(((d + k) % 3) as u8, 50, (d + k + i) % 2 == 0);
                 b.pay(d, agent, pv, token, 50, path);
             }
@@ -472,7 +597,11 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
     // Airdrop waves: users arrive in the first weeks, burn their drip within days, most leave.
     let waves = (b.scale.weeks - 1).max(1);
     for i in 0..b.scale.faucet_users {
-        let user = b.actor(format!("faucet-user-{i}"), Kind::FaucetUser, Some(Class::ProjectFunded));
+        let user = b.actor(
+            format!("faucet-user-{i}"),
+            Kind::FaucetUser,
+            Some(Class::ProjectFunded),
+        );
         let start = (i as u32 % waves) * 7 + b.rng.range(0, 2) as u32;
         let active = b.rng.range(3, 10) as u32;
         let mut spend = 0;
@@ -486,10 +615,21 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
                 spend += amount;
             }
         }
-        b.fund(start, 1, faucet, user, Tok::Usdc, (spend * 5 / 4).max(tokens(25)));
+        b.fund(
+            start,
+            1,
+            faucet,
+            user,
+            Tok::Usdc,
+            (spend * 5 / 4).max(tokens(25)),
+        );
     }
     for i in 0..b.scale.grant_users {
-        let user = b.actor(format!("grant-user-{i}"), Kind::GrantUser, Some(Class::ProjectFunded));
+        let user = b.actor(
+            format!("grant-user-{i}"),
+            Kind::GrantUser,
+            Some(Class::ProjectFunded),
+        );
         let start = b.rng.range(1, 6) as u32;
         let mut spend = 0;
         for d in start..days {
@@ -501,7 +641,14 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
                 b.pay(d, user, pv, Tok::Usdc, amount, path);
             }
         }
-        b.fund(start, 0, treasury, user, Tok::Usdc, spend * 5 / 4 + tokens(2));
+        b.fund(
+            start,
+            0,
+            treasury,
+            user,
+            Tok::Usdc,
+            spend * 5 / 4 + tokens(2),
+        );
     }
 }
 
@@ -510,7 +657,11 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
 fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
     let days = b.scale.days();
     for i in 0..b.scale.externals {
-        let agent = b.actor(format!("external-agent-{i}"), Kind::ExternalAgent, Some(Class::External));
+        let agent = b.actor(
+            format!("external-agent-{i}"),
+            Kind::ExternalAgent,
+            Some(Class::External),
+        );
         let start = b.rng.range(0, (days as u64 * 6 / 10).max(1)) as u32;
         let lifecycle = b.rng.unit();
         let (end, growth) = if lifecycle < 0.25 {
@@ -529,8 +680,16 @@ fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
                 mine.push(pv);
             }
         }
-        let token = if b.rng.chance(0.75) { Tok::Usdc } else { Tok::Opg };
-        let base = if token == Tok::Usdc { b.rng.range(20, 1_500) } else { b.rng.range(100, 5_000) };
+        let token = if b.rng.chance(0.75) {
+            Tok::Usdc
+        } else {
+            Tok::Opg
+        };
+        let base = if token == Tok::Usdc {
+            b.rng.range(20, 1_500)
+        } else {
+            b.rng.range(100, 5_000)
+        };
         let style = b.rng.range(0, 2) as u8;
         let batch = b.rng.chance(0.4);
         let exchange = exchanges[i % exchanges.len()];
@@ -546,7 +705,14 @@ fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
                 let pv = mine[b.rng.range(0, mine.len() as u64 - 1) as usize];
                 let amount = b.rng.jitter(base, 0.3);
                 let path = b.path(style, amount, batch);
-                let pay = Payment { payer: agent, payee: pv, token, milli: amount, path, class: Class::External };
+                let pay = Payment {
+                    payer: agent,
+                    payee: pv,
+                    token,
+                    milli: amount,
+                    path,
+                    class: Class::External,
+                };
                 week_spend[((d - start) / 7) as usize] += outlay(&pay);
                 b.days[d as usize].payments.push(pay);
             }
@@ -554,7 +720,14 @@ fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
         for (w, spend) in week_spend.iter().enumerate() {
             let day = start + 7 * w as u32;
             if day < end && *spend > 0 || w == 0 {
-                b.fund(day.min(days - 1), 0, exchange, agent, token, spend * 5 / 4 + tokens(2));
+                b.fund(
+                    day.min(days - 1),
+                    0,
+                    exchange,
+                    agent,
+                    token,
+                    spend * 5 / 4 + tokens(2),
+                );
             }
         }
     }
@@ -574,18 +747,34 @@ fn wash_loop(b: &mut Builder, p: &[ActorId]) {
             if n == b.scale.wash_wallets {
                 break;
             }
-            let w = b.actor(format!("wash-wallet-{n}"), Kind::WashWallet, Some(Class::SelfDealing));
+            let w = b.actor(
+                format!("wash-wallet-{n}"),
+                Kind::WashWallet,
+                Some(Class::SelfDealing),
+            );
             n += 1;
             let funded = tokens(12);
             b.fund(start, 1, washer, w, Tok::Usdc, funded);
             let mut spent = 0;
             for d in start..start + 4 {
                 for _ in 0..2 {
-                    b.pay(d, w, washer, Tok::Usdc, tokens(1), PayPath::Exact(Via::Direct));
+                    b.pay(
+                        d,
+                        w,
+                        washer,
+                        Tok::Usdc,
+                        tokens(1),
+                        PayPath::Exact(Via::Direct),
+                    );
                     spent += tokens(1);
                 }
             }
-            b.days[(start + 3) as usize].after.push(Transfer { from: w, to: washer, token: Tok::Usdc, milli: funded - spent });
+            b.days[(start + 3) as usize].after.push(Transfer {
+                from: w,
+                to: washer,
+                token: Tok::Usdc,
+                milli: funded - spent,
+            });
         }
     }
 }
@@ -598,9 +787,20 @@ fn sybil_farm(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
     let funder = b.actor("sybil-funder".into(), Kind::SybilFunder, None);
     let start = (days / 3).max(1);
     let each = tokens(5);
-    b.fund(start, 0, exchanges[0], funder, Tok::Usdc, each * b.scale.sybils as u64 + tokens(1));
+    b.fund(
+        start,
+        0,
+        exchanges[0],
+        funder,
+        Tok::Usdc,
+        each * b.scale.sybils as u64 + tokens(1),
+    );
     for i in 0..b.scale.sybils {
-        let s = b.actor(format!("sybil-{i}"), Kind::Sybil, Some(Class::SuspectedSybil));
+        let s = b.actor(
+            format!("sybil-{i}"),
+            Kind::Sybil,
+            Some(Class::SuspectedSybil),
+        );
         b.fund(start, 1, funder, s, Tok::Usdc, each);
         for d in [start, start + 1, start + 2, start + 4] {
             if d < days {
@@ -614,7 +814,11 @@ fn sybil_farm(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
 fn declared_wallet(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
     let days = b.scale.days();
     let declarer = p[providers::DECLARER];
-    let w = b.actor("declared-wallet".into(), Kind::DeclaredWallet, Some(Class::SelfDealing));
+    let w = b.actor(
+        "declared-wallet".into(),
+        Kind::DeclaredWallet,
+        Some(Class::SelfDealing),
+    );
     b.days[1].declarations.push((declarer, w));
     let mut spend = 0;
     for d in (2..days).step_by(2) {
@@ -651,7 +855,12 @@ fn cash_outs(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
                 let deposit = revenue * 2 / 5;
                 if deposit >= tokens(1) {
                     let last = w * 7 + 6;
-                    b.days[last as usize].after.push(Transfer { from: pv, to: exchanges[0], token: t, milli: deposit });
+                    b.days[last as usize].after.push(Transfer {
+                        from: pv,
+                        to: exchanges[0],
+                        token: t,
+                        milli: deposit,
+                    });
                 }
             }
         }
@@ -661,7 +870,10 @@ fn cash_outs(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
 impl Plan {
     /// The actors that pay, with their intended class.
     pub fn payers(&self) -> impl Iterator<Item = (ActorId, &Actor, Class)> {
-        self.actors.iter().enumerate().filter_map(|(i, a)| a.payer_class.map(|c| (i, a, c)))
+        self.actors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.payer_class.map(|c| (i, a, c)))
     }
 
     /// Every exchange hot wallet.
@@ -705,7 +917,16 @@ mod tests {
         for (x, y) in a.actors.iter().zip(&b.actors) {
             assert_eq!(x.signer.address(), y.signer.address());
         }
-        assert_eq!(a.days.iter().map(|d| d.payments.clone()).collect::<Vec<_>>(), b.days.iter().map(|d| d.payments.clone()).collect::<Vec<_>>());
+        assert_eq!(
+            a.days
+                .iter()
+                .map(|d| d.payments.clone())
+                .collect::<Vec<_>>(),
+            b.days
+                .iter()
+                .map(|d| d.payments.clone())
+                .collect::<Vec<_>>()
+        );
         let c = build("t", Scale::SMALL);
         assert_ne!(a.actors[0].signer.address(), c.actors[0].signer.address());
     }
@@ -718,7 +939,15 @@ mod tests {
             let classes: HashSet<Class> = payments.iter().map(|p| p.class).collect();
             assert_eq!(classes.len(), Class::ALL.len(), "{classes:?}");
             let labels: HashSet<String> = payments.iter().map(|p| p.path.label()).collect();
-            for l in ["exact/direct", "exact/batch", "upto/direct", "upto/batch", "escrow/void", "escrow/reclaim", "escrow/void+refund"] {
+            for l in [
+                "exact/direct",
+                "exact/batch",
+                "upto/direct",
+                "upto/batch",
+                "escrow/void",
+                "escrow/reclaim",
+                "escrow/void+refund",
+            ] {
                 assert!(labels.contains(l), "{l} missing from {labels:?}");
             }
             let sybils = plan.actors.iter().filter(|a| a.kind == Kind::Sybil).count();
@@ -732,9 +961,16 @@ mod tests {
     fn scales() -> Vec<Scale> {
         let mut v = vec![Scale::SMALL, Scale::MEDIUM];
         for weeks in [2, 3, 5, 26] {
-            v.push(Scale { weeks, ..Scale::SMALL });
+            v.push(Scale {
+                weeks,
+                ..Scale::SMALL
+            });
         }
-        v.push(Scale { externals: 0, sybils: 5, ..Scale::SMALL });
+        v.push(Scale {
+            externals: 0,
+            sybils: 5,
+            ..Scale::SMALL
+        });
         v
     }
 
@@ -760,16 +996,24 @@ mod tests {
                 for x in &day.payments {
                     *bal.entry((x.payer, x.token)).or_default() -= x.milli as i128;
                     let b = bal[&(x.payer, x.token)];
-                    assert!(b >= 0, "day {d}: {} overdraws {:?} ({b})", plan.actors[x.payer].name, x.token);
+                    assert!(
+                        b >= 0,
+                        "day {d}: {} overdraws {:?} ({b})",
+                        plan.actors[x.payer].name,
+                        x.token
+                    );
                     // The payee side receives what settles (fees are at most 1%); the rest returns.
                     let settled = x.settled_milli() as i128;
                     *bal.entry((x.payee, x.token)).or_default() += settled * 99 / 100;
                     // A void returns the rest the same day, a reclaim two days later.
                     match &x.path {
-                        PayPath::Escrow { end: EscrowEnd::Reclaim, .. } => {
-                            returns.push((d + 2, (x.payer, x.token), x.milli as i128 - settled))
+                        PayPath::Escrow {
+                            end: EscrowEnd::Reclaim,
+                            ..
+                        } => returns.push((d + 2, (x.payer, x.token), x.milli as i128 - settled)),
+                        _ => {
+                            *bal.entry((x.payer, x.token)).or_default() += x.milli as i128 - settled
                         }
-                        _ => *bal.entry((x.payer, x.token)).or_default() += x.milli as i128 - settled,
                     }
                     if let PayPath::Escrow { refund, .. } = x.path {
                         *bal.entry((x.payee, x.token)).or_default() -= refund as i128;
@@ -778,7 +1022,11 @@ mod tests {
                 }
                 for t in &day.after {
                     *bal.entry((t.from, t.token)).or_default() -= t.milli as i128;
-                    assert!(bal[&(t.from, t.token)] >= 0, "day {d}: {} overdraws on transfer", plan.actors[t.from].name);
+                    assert!(
+                        bal[&(t.from, t.token)] >= 0,
+                        "day {d}: {} overdraws on transfer",
+                        plan.actors[t.from].name
+                    );
                     *bal.entry((t.to, t.token)).or_default() += t.milli as i128;
                 }
                 for ((a, _), b) in &bal {

@@ -34,7 +34,12 @@ impl Progress {
             Mode::Auto | Mode::Lines => (None, true),
             Mode::Off => (None, false),
         };
-        Self { bar, lines, days: AtomicU64::new(0), payments: AtomicU64::new(0) }
+        Self {
+            bar,
+            lines,
+            days: AtomicU64::new(0),
+            payments: AtomicU64::new(0),
+        }
     }
 
     /// A stage before the days start.
@@ -52,9 +57,11 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.set_length(payments);
             b.set_style(
-                ProgressStyle::with_template("{spinner} {msg:32} [{bar:30}] {pos}/{len} payments, {elapsed}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} {msg:32} [{bar:30}] {pos}/{len} payments, {elapsed}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
             );
             b.set_message(format!("simulating day 1/{days}"));
         } else if self.lines {
@@ -74,7 +81,10 @@ impl Progress {
     pub fn day_done(&self, day: u64, settled: u64, batches: u64) {
         let days = self.days.load(Ordering::Relaxed);
         match &self.bar {
-            Some(b) => b.set_message(format!("day {}/{days}, {batches} batches", (day + 1).min(days))),
+            Some(b) => b.set_message(format!(
+                "day {}/{days}, {batches} batches",
+                (day + 1).min(days)
+            )),
             None if self.lines && (day % 7 == 0 || day == days) => {
                 eprintln!("x402-sim: week {} done (day {day}/{days}): {settled} payments settled, {batches} batches", day.div_ceil(7))
             }

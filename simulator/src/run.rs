@@ -11,8 +11,10 @@ use futures::{StreamExt, TryStreamExt};
 use x402_client::budget::Budget;
 use x402_client::pay::{pay, PayOptions};
 use x402_client::permit::evidence_hash;
-use x402_client::requirements::{caip2, scheme_of_mode, PaymentRequired, PaymentRequirements, SettlementExtra};
 use x402_client::permit::PaymentMode;
+use x402_client::requirements::{
+    caip2, scheme_of_mode, PaymentRequired, PaymentRequirements, SettlementExtra,
+};
 
 use crate::chain::{Chain, ChainError, TokenInfo};
 use crate::facilitator::{Facilitator, FacilitatorError};
@@ -57,7 +59,10 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { concurrency: 12, max_fee_bps: 100 }
+        Self {
+            concurrency: 12,
+            max_fee_bps: 100,
+        }
     }
 }
 
@@ -136,7 +141,16 @@ struct Outcome {
 
 impl Outcome {
     fn refused(payer: ActorId, msg: String) -> Self {
-        Self { payer, truth: None, refused: Some(msg), batch_id: None, captures: 0, voided: false, refund: None, reclaim: None }
+        Self {
+            payer,
+            truth: None,
+            refused: Some(msg),
+            batch_id: None,
+            captures: 0,
+            voided: false,
+            refund: None,
+            reclaim: None,
+        }
     }
 }
 
@@ -146,7 +160,12 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
     for t in Tok::ALL {
         tokens.insert(t, env.chain.deployment.token(t.symbol())?.clone());
     }
-    let ctx = Ctx { env, plan, tokens, requests: AtomicU64::new(0) };
+    let ctx = Ctx {
+        env,
+        plan,
+        tokens,
+        requests: AtomicU64::new(0),
+    };
     let mut stats = Stats::default();
     let mut truth = Truth {
         chain_id: env.chain.deployment.chain_id,
@@ -160,8 +179,17 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
 
     // Registry labels cannot be given twice: a second run of the same seed on the same
     // deployment would stop half-way, so refuse it up front.
-    let treasury = plan.actors.iter().find(|a| a.kind == Kind::Treasury).expect("the plan has a treasury");
-    if !env.chain.roles_of(treasury.signer.address()).await?.is_zero() {
+    let treasury = plan
+        .actors
+        .iter()
+        .find(|a| a.kind == Kind::Treasury)
+        .expect("the plan has a treasury");
+    if !env
+        .chain
+        .roles_of(treasury.signer.address())
+        .await?
+        .is_zero()
+    {
         return Err(RunError::AlreadyRun(plan.seed.clone()));
     }
     progress.stage("setting up wallets, tokens and registry labels");
@@ -170,11 +198,20 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
     progress.start_days(plan.days.len() as u64, plan.payment_count() as u64);
     for (d, day) in plan.days.iter().enumerate() {
         // 08:00 on simulated day d, counted from the start.
-        env.chain.travel_to(t0 + d as u64 * 86_400 + if d == 0 { 0 } else { 8 * 3600 }).await?;
+        env.chain
+            .travel_to(t0 + d as u64 * 86_400 + if d == 0 { 0 } else { 8 * 3600 })
+            .await?;
         let (_, now) = env.chain.head().await?;
         last_block = last_block.max(reclaim_due(&ctx, &mut open, now, &mut stats).await?);
         for (payee, wallet) in &day.declarations {
-            let b = env.chain.declare_wallet(ctx.addr(*payee), ctx.addr(*wallet), "our settlement wallet (simulated)").await?;
+            let b = env
+                .chain
+                .declare_wallet(
+                    ctx.addr(*payee),
+                    ctx.addr(*wallet),
+                    "our settlement wallet (simulated)",
+                )
+                .await?;
             last_block = last_block.max(b);
         }
         for stage in &day.funding {
@@ -185,20 +222,21 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
         for p in &day.payments {
             by_payer.entry(p.payer).or_default().push(p);
         }
-        let outcomes: Vec<Vec<Outcome>> = futures::stream::iter(by_payer.into_values().map(|list| {
-            let ctx = &ctx;
-            async move {
-                let mut out = Vec::with_capacity(list.len());
-                for p in list {
-                    out.push(pay_one(ctx, p, d as u32, now).await?);
-                    progress.payment();
+        let outcomes: Vec<Vec<Outcome>> =
+            futures::stream::iter(by_payer.into_values().map(|list| {
+                let ctx = &ctx;
+                async move {
+                    let mut out = Vec::with_capacity(list.len());
+                    for p in list {
+                        out.push(pay_one(ctx, p, d as u32, now).await?);
+                        progress.payment();
+                    }
+                    Ok::<_, RunError>(out)
                 }
-                Ok::<_, RunError>(out)
-            }
-        }))
-        .buffer_unordered(env.options.concurrency.max(1))
-        .try_collect()
-        .await?;
+            }))
+            .buffer_unordered(env.options.concurrency.max(1))
+            .try_collect()
+            .await?;
         let mut refunds = Vec::new();
         for o in outcomes.into_iter().flatten() {
             if let Some(msg) = o.refused {
@@ -248,7 +286,10 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
     env.chain.mine(TAIL_BLOCKS).await?;
     stats.batches = batches.len() as u64;
     truth.last_block = last_block;
-    progress.finish(&format!("{} payments settled, {} batches", stats.payments, stats.batches));
+    progress.finish(&format!(
+        "{} payments settled, {} batches",
+        stats.payments, stats.batches
+    ));
     Ok((truth, stats))
 }
 
@@ -258,13 +299,19 @@ async fn set_up(ctx: &Ctx<'_>) -> Result<u64, RunError> {
     let chain = &ctx.env.chain;
     let plan = ctx.plan;
     let ether = U256::from(10u64).pow(U256::from(20u64));
-    futures::stream::iter(plan.actors.iter().map(|a| chain.set_ether(a.signer.address(), ether)))
-        .buffer_unordered(16)
-        .try_collect::<Vec<_>>()
-        .await?;
+    futures::stream::iter(
+        plan.actors
+            .iter()
+            .map(|a| chain.set_ether(a.signer.address(), ether)),
+    )
+    .buffer_unordered(16)
+    .try_collect::<Vec<_>>()
+    .await?;
     let mut last = 0;
     for (to, t, milli) in &plan.mints {
-        last = chain.mint(ctx.tokens[t].address, ctx.addr(*to), ctx.units(*t, *milli)).await?;
+        last = chain
+            .mint(ctx.tokens[t].address, ctx.addr(*to), ctx.units(*t, *milli))
+            .await?;
     }
     let d = &chain.deployment;
     let approvals = plan.actors.iter().map(|a| async move {
@@ -281,7 +328,10 @@ async fn set_up(ctx: &Ctx<'_>) -> Result<u64, RunError> {
         }
         Ok::<u64, ChainError>(last)
     });
-    let blocks: Vec<u64> = futures::stream::iter(approvals).buffer_unordered(16).try_collect().await?;
+    let blocks: Vec<u64> = futures::stream::iter(approvals)
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
     last = last.max(blocks.into_iter().max().unwrap_or(0));
     let mut wallets = Vec::new();
     let mut roles = Vec::new();
@@ -297,7 +347,11 @@ async fn set_up(ctx: &Ctx<'_>) -> Result<u64, RunError> {
             roles.push(4);
         }
     }
-    last = last.max(chain.label_many(wallets, roles, "project wallet (simulated economy)").await?);
+    last = last.max(
+        chain
+            .label_many(wallets, roles, "project wallet (simulated economy)")
+            .await?,
+    );
     Ok(last)
 }
 
@@ -311,7 +365,16 @@ async fn transfers(ctx: &Ctx<'_>, list: &[Transfer], stats: &mut Stats) -> Resul
         let mut last = 0;
         for t in ts {
             let token = ctx.tokens[&t.token].address;
-            last = ctx.env.chain.transfer(token, ctx.addr(t.from), ctx.addr(t.to), ctx.units(t.token, t.milli)).await?;
+            last = ctx
+                .env
+                .chain
+                .transfer(
+                    token,
+                    ctx.addr(t.from),
+                    ctx.addr(t.to),
+                    ctx.units(t.token, t.milli),
+                )
+                .await?;
         }
         Ok::<u64, ChainError>(last)
     }))
@@ -323,7 +386,12 @@ async fn transfers(ctx: &Ctx<'_>, list: &[Transfer], stats: &mut Stats) -> Resul
 }
 
 /// Payers reclaim their escrows whose authorization expired.
-async fn reclaim_due(ctx: &Ctx<'_>, open: &mut Vec<OpenEscrow>, now: u64, stats: &mut Stats) -> Result<u64, RunError> {
+async fn reclaim_due(
+    ctx: &Ctx<'_>,
+    open: &mut Vec<OpenEscrow>,
+    now: u64,
+    stats: &mut Stats,
+) -> Result<u64, RunError> {
     let mut last = 0;
     let (due, rest): (Vec<_>, Vec<_>) = open.drain(..).partition(|e| e.expiry < now);
     *open = rest;
@@ -346,7 +414,11 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
         PayPath::Upto { via, .. } => (PaymentMode::Upto, *via),
         PayPath::Escrow { .. } => (PaymentMode::Escrow, Via::Direct),
     };
-    let fac = if via == Via::Batch { &ctx.env.batch } else { &ctx.env.direct };
+    let fac = if via == Via::Batch {
+        &ctx.env.batch
+    } else {
+        &ctx.env.direct
+    };
     let token = &ctx.tokens[&p.token];
     let n = ctx.requests.fetch_add(1, Ordering::Relaxed);
     let request = format!("{}/{}/{}/request-{n}", plan.seed, payer.name, payee.name);
@@ -373,86 +445,148 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
             name: Some(token.symbol.clone()),
         },
     };
-    let required = PaymentRequired { x402_version: 2, error: None, resource: None, accepts: vec![req], extensions: None };
+    let required = PaymentRequired {
+        x402_version: 2,
+        error: None,
+        resource: None,
+        accepts: vec![req],
+        extensions: None,
+    };
     // The agent's own spending cap: generous, it is the provider's price that varies.
     let mut budget = Budget::new(U256::MAX, U256::MAX);
     // The chain's clock, not the machine's: the simulation runs weeks ahead of the wall clock.
-    let payment = pay(&payer.signer, &required, &mut budget, &PayOptions { now: Some(now), ..Default::default() }).await?;
+    let payment = pay(
+        &payer.signer,
+        &required,
+        &mut budget,
+        &PayOptions {
+            now: Some(now),
+            ..Default::default()
+        },
+    )
+    .await?;
     let req = &payment.requirements;
-    let what = format!("{} -> {} ({}, day {day})", payer.name, payee.name, p.path.label());
+    let what = format!(
+        "{} -> {} ({}, day {day})",
+        payer.name,
+        payee.name,
+        p.path.label()
+    );
     let v = fac.verify(&payment.payload, req).await?;
     if !v.is_valid {
-        return Ok(Outcome::refused(p.payer, format!(
-            "{what}: verify refused: {} {}",
-            v.invalid_reason.unwrap_or_default(),
-            v.invalid_message.unwrap_or_default()
-        )));
+        return Ok(Outcome::refused(
+            p.payer,
+            format!(
+                "{what}: verify refused: {} {}",
+                v.invalid_reason.unwrap_or_default(),
+                v.invalid_message.unwrap_or_default()
+            ),
+        ));
     }
     // The provider runs the inference and commits to what it answered.
     let evidence = |part: usize| {
         let response = keccak256(format!("{request}/response/{part}").as_bytes());
-        evidence_hash(request_hash, response, &format!("{}-model-v1", payee.name), &[])
+        evidence_hash(
+            request_hash,
+            response,
+            &format!("{}-model-v1", payee.name),
+            &[],
+        )
     };
-    let mut outcome = Outcome { payer: p.payer, truth: None, refused: None, batch_id: None, captures: 0, voided: false, refund: None, reclaim: None };
+    let mut outcome = Outcome {
+        payer: p.payer,
+        truth: None,
+        refused: None,
+        batch_id: None,
+        captures: 0,
+        voided: false,
+        refund: None,
+        reclaim: None,
+    };
     let settled = match &p.path {
         PayPath::Exact(_) | PayPath::Upto { .. } => {
             let amount = match &p.path {
                 PayPath::Upto { used, .. } => Some(ctx.units(p.token, *used)),
                 _ => None,
             };
-            let s = fac.settle(&payment.payload, req, evidence(0), amount).await?;
+            let s = fac
+                .settle(&payment.payload, req, evidence(0), amount)
+                .await?;
             if !s.success {
-                return Ok(Outcome::refused(p.payer, format!(
-                    "{what}: settle failed: {} {}",
-                    s.error_reason.unwrap_or_default(),
-                    s.error_message.unwrap_or_default()
-                )));
+                return Ok(Outcome::refused(
+                    p.payer,
+                    format!(
+                        "{what}: settle failed: {} {}",
+                        s.error_reason.unwrap_or_default(),
+                        s.error_message.unwrap_or_default()
+                    ),
+                ));
             }
             outcome.batch_id = s.batch_id.clone();
             amount.unwrap_or(req.amount)
         }
-        PayPath::Escrow { captures, refund, end } => {
+        PayPath::Escrow {
+            captures,
+            refund,
+            end,
+        } => {
             let s = fac.authorize(&payment.payload, req).await?;
             if !s.success {
-                return Ok(Outcome::refused(p.payer, format!(
-                    "{what}: authorize failed: {} {}",
-                    s.error_reason.unwrap_or_default(),
-                    s.error_message.unwrap_or_default()
-                )));
+                return Ok(Outcome::refused(
+                    p.payer,
+                    format!(
+                        "{what}: authorize failed: {} {}",
+                        s.error_reason.unwrap_or_default(),
+                        s.error_message.unwrap_or_default()
+                    ),
+                ));
             }
             let mut total = U256::ZERO;
             for (i, c) in captures.iter().enumerate() {
                 let amount = ctx.units(p.token, *c);
                 let a = fac.capture(payment.payment_id, amount, evidence(i)).await?;
                 if !a.success {
-                    return Ok(Outcome::refused(p.payer, format!(
-                        "{what}: capture failed: {} {}",
-                        a.error_reason.unwrap_or_default(),
-                        a.error_message.unwrap_or_default()
-                    )));
+                    return Ok(Outcome::refused(
+                        p.payer,
+                        format!(
+                            "{what}: capture failed: {} {}",
+                            a.error_reason.unwrap_or_default(),
+                            a.error_message.unwrap_or_default()
+                        ),
+                    ));
                 }
                 total += amount;
                 outcome.captures += 1;
             }
             if *refund > 0 {
-                outcome.refund = Some((payee.signer.address(), payment.payment_id, ctx.units(p.token, *refund)));
+                outcome.refund = Some((
+                    payee.signer.address(),
+                    payment.payment_id,
+                    ctx.units(p.token, *refund),
+                ));
             }
             match end {
                 EscrowEnd::Void => {
                     let a = fac.void(payment.payment_id).await?;
                     if !a.success {
-                        return Ok(Outcome::refused(p.payer, format!(
-                            "{what}: void failed: {} {}",
-                            a.error_reason.unwrap_or_default(),
-                            a.error_message.unwrap_or_default()
-                        )));
+                        return Ok(Outcome::refused(
+                            p.payer,
+                            format!(
+                                "{what}: void failed: {} {}",
+                                a.error_reason.unwrap_or_default(),
+                                a.error_message.unwrap_or_default()
+                            ),
+                        ));
                     }
                     outcome.voided = true;
                 }
                 EscrowEnd::Reclaim => {
                     let w = &payment.payload.payload.permit2_authorization.witness;
-                    outcome.reclaim =
-                        Some(OpenEscrow { payer: payer.signer.address(), id: payment.payment_id, expiry: w.authorization_expiry });
+                    outcome.reclaim = Some(OpenEscrow {
+                        payer: payer.signer.address(),
+                        id: payment.payment_id,
+                        expiry: w.authorization_expiry,
+                    });
                 }
             }
             total

@@ -66,11 +66,26 @@ pub struct Scores {
 }
 
 /// Compares `truth` with `predicted` (class names as the classifier writes them).
-pub fn compare<K: Ord + std::hash::Hash>(truth: &BTreeMap<K, Class>, predicted: &HashMap<K, String>) -> Scores {
+pub fn compare<K: Ord + std::hash::Hash>(
+    truth: &BTreeMap<K, Class>,
+    predicted: &HashMap<K, String>,
+) -> Scores {
     let mut s = Scores::default();
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut per: BTreeMap<Class, ClassScore> =
-        Class::ALL.iter().map(|c| (*c, ClassScore { class: *c, truth: 0, predicted: 0, correct: 0 })).collect();
+    let mut per: BTreeMap<Class, ClassScore> = Class::ALL
+        .iter()
+        .map(|c| {
+            (
+                *c,
+                ClassScore {
+                    class: *c,
+                    truth: 0,
+                    predicted: 0,
+                    correct: 0,
+                },
+            )
+        })
+        .collect();
     for (k, t) in truth {
         per.get_mut(t).expect("every class").truth += 1;
         match predicted.get(k) {
@@ -82,13 +97,18 @@ pub fn compare<K: Ord + std::hash::Hash>(truth: &BTreeMap<K, Class>, predicted: 
                 if p == t.as_str() {
                     per.get_mut(t).expect("every class").correct += 1;
                 } else {
-                    *confusions.entry((t.as_str().to_string(), p.clone())).or_default() += 1;
+                    *confusions
+                        .entry((t.as_str().to_string(), p.clone()))
+                        .or_default() += 1;
                 }
             }
         }
     }
     s.classes = per.into_values().collect();
-    s.confusions = confusions.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    s.confusions = confusions
+        .into_iter()
+        .map(|((a, b), n)| (a, b, n))
+        .collect();
     s
 }
 
@@ -102,18 +122,24 @@ pub struct Score {
 }
 
 /// Waits until the classifier has classified `block` of `chain_id`.
-pub async fn wait_for_classifier(pool: &PgPool, chain_id: u64, block: u64, timeout: Duration) -> Result<(), ScoreError> {
+pub async fn wait_for_classifier(
+    pool: &PgPool,
+    chain_id: u64,
+    block: u64,
+    timeout: Duration,
+) -> Result<(), ScoreError> {
     let start = Instant::now();
     loop {
-        let at: Option<i64> = sqlx::query_scalar("select last_block from classifier_state where chain_id = $1")
-        .bind(chain_id as i64)
-        .fetch_optional(pool)
-        .await
-        // The table appears with the classifier's first migration: missing means "not yet".
-        .or_else(|e| match &e {
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(None),
-            _ => Err(e),
-        })?;
+        let at: Option<i64> =
+            sqlx::query_scalar("select last_block from classifier_state where chain_id = $1")
+                .bind(chain_id as i64)
+                .fetch_optional(pool)
+                .await
+                // The table appears with the classifier's first migration: missing means "not yet".
+                .or_else(|e| match &e {
+                    sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(None),
+                    _ => Err(e),
+                })?;
         if at.is_some_and(|b| b >= block as i64) {
             return Ok(());
         }
@@ -131,7 +157,10 @@ pub async fn wait_for_classifier(pool: &PgPool, chain_id: u64, block: u64, timeo
 /// Reads the classifier's verdicts for the simulated payments and payers and scores them.
 pub async fn score(pool: &PgPool, truth: &Truth) -> Result<Score, ScoreError> {
     let chain = truth.chain_id as i64;
-    let rows = sqlx::query("select payment_id, class from payment_classes where chain_id = $1").bind(chain).fetch_all(pool).await?;
+    let rows = sqlx::query("select payment_id, class from payment_classes where chain_id = $1")
+        .bind(chain)
+        .fetch_all(pool)
+        .await?;
     let mut by_payment = HashMap::new();
     for r in rows {
         let id: Vec<u8> = r.get(0);
@@ -139,7 +168,10 @@ pub async fn score(pool: &PgPool, truth: &Truth) -> Result<Score, ScoreError> {
             by_payment.insert(B256::from_slice(&id), r.get::<String, _>(1));
         }
     }
-    let rows = sqlx::query("select payer, class from payer_classes where chain_id = $1").bind(chain).fetch_all(pool).await?;
+    let rows = sqlx::query("select payer, class from payer_classes where chain_id = $1")
+        .bind(chain)
+        .fetch_all(pool)
+        .await?;
     let mut by_payer = HashMap::new();
     for r in rows {
         let a: Vec<u8> = r.get(0);
@@ -147,9 +179,14 @@ pub async fn score(pool: &PgPool, truth: &Truth) -> Result<Score, ScoreError> {
             by_payer.insert(Address::from_slice(&a), r.get::<String, _>(1));
         }
     }
-    let payment_truth: BTreeMap<B256, Class> = truth.payments.iter().map(|(k, v)| (*k, v.class)).collect();
-    let payer_truth: BTreeMap<Address, Class> = truth.payers.iter().map(|(k, v)| (*k, v.class)).collect();
-    Ok(Score { payments: compare(&payment_truth, &by_payment), payers: compare(&payer_truth, &by_payer) })
+    let payment_truth: BTreeMap<B256, Class> =
+        truth.payments.iter().map(|(k, v)| (*k, v.class)).collect();
+    let payer_truth: BTreeMap<Address, Class> =
+        truth.payers.iter().map(|(k, v)| (*k, v.class)).collect();
+    Ok(Score {
+        payments: compare(&payment_truth, &by_payment),
+        payers: compare(&payer_truth, &by_payer),
+    })
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -161,7 +198,15 @@ pub fn render_score(s: &Score) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<16} {:>9} {:>9} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8}\n",
-        "class", "payments", "predicted", "precision", "recall", "payers", "predicted", "precision", "recall"
+        "class",
+        "payments",
+        "predicted",
+        "precision",
+        "recall",
+        "payers",
+        "predicted",
+        "precision",
+        "recall"
     ));
     for (p, w) in s.payments.classes.iter().zip(&s.payers.classes) {
         out.push_str(&format!(
@@ -207,7 +252,10 @@ pub struct SummaryRow {
 }
 
 /// What the classifier concluded about every indexed payment of `chain_id`, per token and class.
-pub async fn summary(pool: &PgPool, chain_id: u64) -> Result<Vec<(Vec<u8>, SummaryRow)>, ScoreError> {
+pub async fn summary(
+    pool: &PgPool,
+    chain_id: u64,
+) -> Result<Vec<(Vec<u8>, SummaryRow)>, ScoreError> {
     let rows = sqlx::query(
         "select p.token, c.class, count(*), sum(p.settled_amount)::text, count(distinct p.payer)
          from payments p join payment_classes c on c.chain_id = p.chain_id and c.payment_id = p.payment_id
@@ -252,14 +300,24 @@ pub fn render_summary(rows: &[(Vec<u8>, SummaryRow)], tokens: &[TokenInfo]) -> S
         by_token.entry(t.clone()).or_default().push(r);
     }
     for (token, list) in by_token {
-        let info = tokens.iter().find(|t| t.address.as_slice() == token.as_slice());
-        let (symbol, decimals) = info.map_or((format!("0x{}", alloy::primitives::hex::encode(&token)), 0), |t| (t.symbol.clone(), t.decimals));
+        let info = tokens
+            .iter()
+            .find(|t| t.address.as_slice() == token.as_slice());
+        let (symbol, decimals) = info.map_or(
+            (format!("0x{}", alloy::primitives::hex::encode(&token)), 0),
+            |t| (t.symbol.clone(), t.decimals),
+        );
         let total: U256 = list.iter().map(|r| r.volume).fold(U256::ZERO, |a, b| a + b);
         out.push_str(&format!(
             "{:<16} {:>9} {:>16} {:>8} {:>7}   ({symbol})\n",
             "class", "payments", "volume", "share", "payers"
         ));
-        let order = |c: &str| Class::ALL.iter().position(|x| x.as_str() == c).unwrap_or(usize::MAX);
+        let order = |c: &str| {
+            Class::ALL
+                .iter()
+                .position(|x| x.as_str() == c)
+                .unwrap_or(usize::MAX)
+        };
         let mut list = list;
         list.sort_by_key(|r| order(&r.class));
         for r in &list {
@@ -279,7 +337,13 @@ pub fn render_summary(rows: &[(Vec<u8>, SummaryRow)], tokens: &[TokenInfo]) -> S
             ));
         }
         let n: i64 = list.iter().map(|r| r.payments).sum();
-        out.push_str(&format!("{:<16} {:>9} {:>16} {:>7.2}%\n\n", "total", n, format_amount(total, decimals), 100.0));
+        out.push_str(&format!(
+            "{:<16} {:>9} {:>16} {:>7.2}%\n\n",
+            "total",
+            n,
+            format_amount(total, decimals),
+            100.0
+        ));
     }
     out
 }
@@ -290,13 +354,30 @@ mod tests {
 
     #[test]
     fn precision_and_recall() {
-        let truth: BTreeMap<u32, Class> =
-            [(1, Class::External), (2, Class::External), (3, Class::SuspectedSybil), (4, Class::Internal)].into();
-        let predicted: HashMap<u32, String> =
-            [(1, "external".to_string()), (2, "suspected_sybil".to_string()), (3, "suspected_sybil".to_string())].into();
+        let truth: BTreeMap<u32, Class> = [
+            (1, Class::External),
+            (2, Class::External),
+            (3, Class::SuspectedSybil),
+            (4, Class::Internal),
+        ]
+        .into();
+        let predicted: HashMap<u32, String> = [
+            (1, "external".to_string()),
+            (2, "suspected_sybil".to_string()),
+            (3, "suspected_sybil".to_string()),
+        ]
+        .into();
         let s = compare(&truth, &predicted);
         let get = |c: Class| s.classes.iter().find(|x| x.class == c).unwrap().clone();
-        assert_eq!(get(Class::External), ClassScore { class: Class::External, truth: 2, predicted: 1, correct: 1 });
+        assert_eq!(
+            get(Class::External),
+            ClassScore {
+                class: Class::External,
+                truth: 2,
+                predicted: 1,
+                correct: 1
+            }
+        );
         assert_eq!(get(Class::External).precision(), Some(1.0));
         assert_eq!(get(Class::External).recall(), Some(0.5));
         assert_eq!(get(Class::SuspectedSybil).precision(), Some(0.5));
@@ -304,22 +385,53 @@ mod tests {
         assert_eq!(get(Class::Internal).recall(), Some(0.0));
         assert_eq!(get(Class::Internal).precision(), None);
         assert_eq!(s.missing, 1);
-        assert_eq!(s.confusions, vec![("external".into(), "suspected_sybil".into(), 1)]);
+        assert_eq!(
+            s.confusions,
+            vec![("external".into(), "suspected_sybil".into(), 1)]
+        );
     }
 
     #[test]
     fn amounts_and_shares() {
         assert_eq!(format_amount(U256::from(1_234_567u64), 6), "1.23");
         assert_eq!(format_amount(U256::from(5u64), 6), "0.00");
-        let usdc = TokenInfo { symbol: "USDC".into(), address: Address::repeat_byte(1), decimals: 6 };
-        let row = |class: &str, payments, volume: u64| {
-            (usdc.address.to_vec(), SummaryRow { token: String::new(), class: class.into(), payments, volume: U256::from(volume), payers: 1 })
+        let usdc = TokenInfo {
+            symbol: "USDC".into(),
+            address: Address::repeat_byte(1),
+            decimals: 6,
         };
-        let text = render_summary(&[row("suspected_sybil", 3, 1_000_000), row("external", 1, 3_000_000)], &[usdc]);
+        let row = |class: &str, payments, volume: u64| {
+            (
+                usdc.address.to_vec(),
+                SummaryRow {
+                    token: String::new(),
+                    class: class.into(),
+                    payments,
+                    volume: U256::from(volume),
+                    payers: 1,
+                },
+            )
+        };
+        let text = render_summary(
+            &[
+                row("suspected_sybil", 3, 1_000_000),
+                row("external", 1, 3_000_000),
+            ],
+            &[usdc],
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].contains("(USDC)"));
-        assert!(lines[1].starts_with("suspected_sybil") && lines[1].contains("25.00%"), "{text}");
-        assert!(lines[2].starts_with("external") && lines[2].contains("75.00%"), "{text}");
-        assert!(lines[3].starts_with("total") && lines[3].contains("4.00"), "{text}");
+        assert!(
+            lines[1].starts_with("suspected_sybil") && lines[1].contains("25.00%"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("external") && lines[2].contains("75.00%"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("total") && lines[3].contains("4.00"),
+            "{text}"
+        );
     }
 }

@@ -30,8 +30,14 @@ pub enum Class {
 
 impl Class {
     /// Every class, in the classifier's rule order.
-    pub const ALL: [Class; 6] =
-        [Class::SelfPayment, Class::Internal, Class::SelfDealing, Class::ProjectFunded, Class::SuspectedSybil, Class::External];
+    pub const ALL: [Class; 6] = [
+        Class::SelfPayment,
+        Class::Internal,
+        Class::SelfDealing,
+        Class::ProjectFunded,
+        Class::SuspectedSybil,
+        Class::External,
+    ];
 
     /// The classifier's name of the class (`payment_classes.class`).
     pub fn as_str(self) -> &'static str {
@@ -130,7 +136,10 @@ pub enum TruthError {
 impl Truth {
     /// Writes the truth as pretty JSON (creating the directory).
     pub fn write_json(&self, path: &Path) -> Result<(), TruthError> {
-        let io = |source| TruthError::Io { path: path.display().to_string(), source };
+        let io = |source| TruthError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -140,9 +149,14 @@ impl Truth {
 
     /// Reads a truth file written by [`Self::write_json`].
     pub fn read_json(path: &Path) -> Result<Self, TruthError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| TruthError::Io { path: path.display().to_string(), source })?;
-        serde_json::from_str(&text).map_err(|source| TruthError::Parse { path: path.display().to_string(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| TruthError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| TruthError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
     /// Replaces this chain's rows of `sim_truth` (one row per payer and per payment).
@@ -166,8 +180,12 @@ impl Truth {
         .execute(&mut *tx)
         .await?;
         let chain = self.chain_id as i64;
-        sqlx::query("delete from sim_truth where chain_id = $1").bind(chain).execute(&mut *tx).await?;
-        let (mut kinds, mut ids, mut classes, mut payers, mut details) = (vec![], vec![], vec![], vec![], vec![]);
+        sqlx::query("delete from sim_truth where chain_id = $1")
+            .bind(chain)
+            .execute(&mut *tx)
+            .await?;
+        let (mut kinds, mut ids, mut classes, mut payers, mut details) =
+            (vec![], vec![], vec![], vec![], vec![]);
         for p in self.payers.values() {
             kinds.push("payer".to_string());
             ids.push(p.address.to_vec());
@@ -205,21 +223,47 @@ mod tests {
 
     #[test]
     fn class_names_are_the_classifiers() {
-        let names: Vec<_> = Class::ALL.iter().map(|c| serde_json::to_string(c).unwrap()).collect();
+        let names: Vec<_> = Class::ALL
+            .iter()
+            .map(|c| serde_json::to_string(c).unwrap())
+            .collect();
         assert_eq!(
             names,
-            ["\"self_payment\"", "\"internal\"", "\"self_dealing\"", "\"project_funded\"", "\"suspected_sybil\"", "\"external\""]
+            [
+                "\"self_payment\"",
+                "\"internal\"",
+                "\"self_dealing\"",
+                "\"project_funded\"",
+                "\"suspected_sybil\"",
+                "\"external\""
+            ]
         );
         for c in Class::ALL {
-            assert_eq!(format!("\"{}\"", c.as_str()), serde_json::to_string(&c).unwrap());
+            assert_eq!(
+                format!("\"{}\"", c.as_str()),
+                serde_json::to_string(&c).unwrap()
+            );
         }
     }
 
     #[test]
     fn json_round_trip() {
-        let mut t = Truth { chain_id: 31337, seed: "s".into(), scale: "small".into(), last_block: 9, ..Default::default() };
+        let mut t = Truth {
+            chain_id: 31337,
+            seed: "s".into(),
+            scale: "small".into(),
+            last_block: 9,
+            ..Default::default()
+        };
         let a = Address::repeat_byte(1);
-        t.payers.insert(a, PayerTruth { address: a, class: Class::External, actor: "external-agent-0".into() });
+        t.payers.insert(
+            a,
+            PayerTruth {
+                address: a,
+                class: Class::External,
+                actor: "external-agent-0".into(),
+            },
+        );
         let id = B256::repeat_byte(2);
         t.payments.insert(
             id,
@@ -239,7 +283,10 @@ mod tests {
         t.write_json(&path).unwrap();
         assert_eq!(Truth::read_json(&path).unwrap(), t);
         std::fs::write(&path, "{}").unwrap();
-        assert!(Truth::read_json(&path).unwrap_err().to_string().contains("not a simulator truth file"));
+        assert!(Truth::read_json(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a simulator truth file"));
         std::fs::remove_dir_all(dir).ok();
     }
 }

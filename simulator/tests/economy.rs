@@ -35,7 +35,8 @@ const MIN_SCORE: f64 = 0.9;
 
 /// Starts a facilitator service on a free port; it stops when the test's runtime ends.
 async fn facilitator(chain: &DevChain, db: &TestDb, key: &str, batching: bool) -> String {
-    let (contracts, chain_id) = Contracts::from_deployment_file(&chain.deployment_file).expect("deployment file");
+    let (contracts, chain_id) =
+        Contracts::from_deployment_file(&chain.deployment_file).expect("deployment file");
     let settle = SettleConfig {
         fee_bps: if batching { 10 } else { 25 },
         batching,
@@ -55,7 +56,13 @@ async fn facilitator(chain: &DevChain, db: &TestDb, key: &str, batching: bool) -
     .expect("facilitator service starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, x402_facilitator::api::router(Arc::clone(&service))).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            x402_facilitator::api::router(Arc::clone(&service)),
+        )
+        .await
+    });
     format!("http://{addr}")
 }
 
@@ -67,7 +74,10 @@ fn check(what: &str, scores: &score::Scores) -> Vec<String> {
     for c in scores.classes.iter().filter(|c| c.truth > 0) {
         let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));
         if p < MIN_SCORE || r < MIN_SCORE {
-            failures.push(format!("{what} of class {}: precision {p:.3}, recall {r:.3} (need {MIN_SCORE})", c.class));
+            failures.push(format!(
+                "{what} of class {}: precision {p:.3}, recall {r:.3} (need {MIN_SCORE})",
+                c.class
+            ));
         }
     }
     failures
@@ -76,32 +86,85 @@ fn check(what: &str, scores: &score::Scores) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_classifier_recovers_the_simulated_economy() {
     let chain = DevChain::start().await.expect("anvil + deploy script");
-    let db = TestDb::create().await.expect("database for the indexer and classifier");
-    let (fac_db, batch_db) = (TestDb::create().await.unwrap(), TestDb::create().await.unwrap());
+    let db = TestDb::create()
+        .await
+        .expect("database for the indexer and classifier");
+    let (fac_db, batch_db) = (
+        TestDb::create().await.unwrap(),
+        TestDb::create().await.unwrap(),
+    );
     // The indexer's migrations first: its migrator refuses versions of other crates.
-    x402_indexer::migrate(&db.url(), &CancellationToken::new()).await.expect("indexer migrations");
+    x402_indexer::migrate(&db.url(), &CancellationToken::new())
+        .await
+        .expect("indexer migrations");
 
-    let direct = Facilitator::connect(&facilitator(&chain, &fac_db, DIRECT_KEY, false).await).await.unwrap();
-    let batch = Facilitator::connect(&facilitator(&chain, &batch_db, BATCH_KEY, true).await).await.unwrap();
+    let direct = Facilitator::connect(&facilitator(&chain, &fac_db, DIRECT_KEY, false).await)
+        .await
+        .unwrap();
+    let batch = Facilitator::connect(&facilitator(&chain, &batch_db, BATCH_KEY, true).await)
+        .await
+        .unwrap();
     let plan = build("ci", Scale::SMALL);
     let deployment = Deployment::read(&chain.deployment_file).unwrap();
     let owner = x402_simulator::ANVIL_OWNER_KEY.parse().unwrap();
-    let sim_chain = Chain::connect(&chain.anvil.url(), deployment, owner, plan.actors.iter().map(|a| a.signer.clone()))
-        .await
-        .expect("simulator connects");
-    let env = Env { chain: sim_chain, direct, batch, options: RunOptions::default() };
+    let sim_chain = Chain::connect(
+        &chain.anvil.url(),
+        deployment,
+        owner,
+        plan.actors.iter().map(|a| a.signer.clone()),
+    )
+    .await
+    .expect("simulator connects");
+    let env = Env {
+        chain: sim_chain,
+        direct,
+        batch,
+        options: RunOptions::default(),
+    };
     let started = std::time::Instant::now();
-    let (truth, stats) = x402_simulator::run::run(&env, &plan, &Progress::new(Mode::Lines)).await.expect("simulation runs");
-    eprintln!("simulation: {:.1} s, {stats:?}", started.elapsed().as_secs_f64());
-    assert!(stats.refused.is_empty(), "refused payments: {:#?}", stats.refused);
+    let (truth, stats) = x402_simulator::run::run(&env, &plan, &Progress::new(Mode::Lines))
+        .await
+        .expect("simulation runs");
+    eprintln!(
+        "simulation: {:.1} s, {stats:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        stats.refused.is_empty(),
+        "refused payments: {:#?}",
+        stats.refused
+    );
     assert_eq!(stats.payments as usize, plan.payment_count());
-    for path in ["exact/direct", "exact/batch", "upto/direct", "upto/batch", "escrow/void", "escrow/reclaim"] {
-        assert!(stats.by_path.get(path).copied().unwrap_or(0) > 0, "no {path} payment: {:?}", stats.by_path);
+    for path in [
+        "exact/direct",
+        "exact/batch",
+        "upto/direct",
+        "upto/batch",
+        "escrow/void",
+        "escrow/reclaim",
+    ] {
+        assert!(
+            stats.by_path.get(path).copied().unwrap_or(0) > 0,
+            "no {path} payment: {:?}",
+            stats.by_path
+        );
     }
-    assert!(stats.batches > 0 && stats.captures > 0 && stats.voids > 0 && stats.refunds > 0 && stats.reclaims > 0, "{stats:?}");
+    assert!(
+        stats.batches > 0
+            && stats.captures > 0
+            && stats.voids > 0
+            && stats.refunds > 0
+            && stats.reclaims > 0,
+        "{stats:?}"
+    );
     // A second run of the same economy on the same deployment is refused before it sends anything.
-    let again = x402_simulator::run::run(&env, &plan, &Progress::new(Mode::Off)).await.unwrap_err();
-    assert!(again.to_string().contains("already ran on this deployment"), "{again}");
+    let again = x402_simulator::run::run(&env, &plan, &Progress::new(Mode::Off))
+        .await
+        .unwrap_err();
+    assert!(
+        again.to_string().contains("already ran on this deployment"),
+        "{again}"
+    );
 
     let mut config = x402_indexer::Config::for_deployment(
         chain.anvil.url().parse().unwrap(),
@@ -110,40 +173,76 @@ async fn the_classifier_recovers_the_simulated_economy() {
     );
     config.exit_when_caught_up = true;
     config.progress = x402_indexer::config::ProgressMode::Off;
-    tokio::time::timeout(Duration::from_secs(180), x402_indexer::run(config, CancellationToken::new()))
-        .await
-        .expect("indexer caught up in time")
-        .expect("indexer ran");
+    tokio::time::timeout(
+        Duration::from_secs(180),
+        x402_indexer::run(config, CancellationToken::new()),
+    )
+    .await
+    .expect("indexer caught up in time")
+    .expect("indexer ran");
 
     let pool = x402_classifier::db::connect(&db.url()).await.unwrap();
     x402_classifier::db::migrate(&pool).await.unwrap();
-    let labels_file = x402_testkit::paths::scratch_dir("sim-labels").unwrap().join("labels.toml");
+    let labels_file = x402_testkit::paths::scratch_dir("sim-labels")
+        .unwrap()
+        .join("labels.toml");
     std::fs::write(&labels_file, plan.labels_toml(truth.chain_id)).unwrap();
-    let labels = x402_classifier::labels::read_label_file(&labels_file, truth.chain_id as i64).expect("labels file parses");
-    assert_eq!(x402_classifier::db::write::import_file_labels(&pool, &labels).await.unwrap(), 2);
-    let step = Follower::new(pool.clone(), RuleConfig::default(), Some(truth.chain_id as i64))
-        .from_scratch("simulator test")
-        .await
-        .expect("classification");
+    let labels = x402_classifier::labels::read_label_file(&labels_file, truth.chain_id as i64)
+        .expect("labels file parses");
+    assert_eq!(
+        x402_classifier::db::write::import_file_labels(&pool, &labels)
+            .await
+            .unwrap(),
+        2
+    );
+    let step = Follower::new(
+        pool.clone(),
+        RuleConfig::default(),
+        Some(truth.chain_id as i64),
+    )
+    .from_scratch("simulator test")
+    .await
+    .expect("classification");
     assert!(matches!(step, Step::Full { .. }), "{step:?}");
-    score::wait_for_classifier(&pool, truth.chain_id, truth.last_block, Duration::from_secs(5))
-        .await
-        .expect("the classifier covered the simulation's last block");
+    score::wait_for_classifier(
+        &pool,
+        truth.chain_id,
+        truth.last_block,
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the classifier covered the simulation's last block");
 
     truth.write_table(&pool).await.unwrap();
-    let rows: i64 = sqlx::query_scalar("select count(*) from sim_truth").fetch_one(&pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("select count(*) from sim_truth")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(rows as usize, truth.payers.len() + truth.payments.len());
 
     let s = score::score(&pool, &truth).await.unwrap();
     eprintln!("{}", score::render_score(&s));
-    let present: Vec<Class> = s.payments.classes.iter().filter(|c| c.truth > 0).map(|c| c.class).collect();
+    let present: Vec<Class> = s
+        .payments
+        .classes
+        .iter()
+        .filter(|c| c.truth > 0)
+        .map(|c| c.class)
+        .collect();
     assert_eq!(present, Class::ALL.to_vec(), "the economy has every class");
     let mut failures = check("payments", &s.payments);
     failures.extend(check("payers", &s.payers));
-    assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), score::render_score(&s));
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        failures.join("\n"),
+        score::render_score(&s)
+    );
 
     // The truth file round-trips for `x402-sim report`.
-    let file = x402_testkit::paths::scratch_dir("sim-truth").unwrap().join("truth.json");
+    let file = x402_testkit::paths::scratch_dir("sim-truth")
+        .unwrap()
+        .join("truth.json");
     truth.write_json(&file).unwrap();
     assert_eq!(Truth::read_json(&file).unwrap(), truth);
 }
