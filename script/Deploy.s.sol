@@ -34,12 +34,14 @@ pragma solidity ^0.8.24;
 ///     "tokens": [                          // payment tokens, in PAYMENT_TOKENS order (local: OPG, USDC)
 ///       { "address": "0x…", "symbol": "OPG", "decimals": 18 }
 ///     ],
-///     "abi": {                             // forge artifacts, relative to the repository root; each
-///                                          //   file's "abi" field is the contract ABI
-///       "settlement": "out/X402Settlement.sol/X402Settlement.json",
-///       "registry": "out/EcosystemRegistry.sol/EcosystemRegistry.json",
-///       "permit2": "out/Permit2.sol/Permit2.json",
-///       "token": "out/IERC20Metadata.sol/IERC20Metadata.json"
+///     "abi": {                             // ABI files (JSON arrays), relative to the repository root:
+///                                          //   the committed bindings/abi/ copies, which `node script/abi.js
+///                                          //   check` keeps equal to forge's artifacts (whose own file names
+///                                          //   vary with the compiler profiles a build used)
+///       "settlement": "bindings/abi/X402Settlement.json",
+///       "registry": "bindings/abi/EcosystemRegistry.json",
+///       "permit2": "bindings/abi/Permit2.json",
+///       "token": "bindings/abi/IERC20.json"
 ///     }
 ///   }
 ///
@@ -59,10 +61,10 @@ contract Deploy is Script {
     uint256 internal constant LOCAL_CHAIN_ID = 31337;
 
     // Forge artifacts the off-chain services load ABIs from (checked to exist before writing).
-    string internal constant SETTLEMENT_ARTIFACT = "out/X402Settlement.sol/X402Settlement.json";
-    string internal constant REGISTRY_ARTIFACT = "out/EcosystemRegistry.sol/EcosystemRegistry.json";
-    string internal constant PERMIT2_ARTIFACT = "out/Permit2.sol/Permit2.json";
-    string internal constant TOKEN_ARTIFACT = "out/IERC20Metadata.sol/IERC20Metadata.json";
+    string internal constant SETTLEMENT_ARTIFACT = "bindings/abi/X402Settlement.json";
+    string internal constant REGISTRY_ARTIFACT = "bindings/abi/EcosystemRegistry.json";
+    string internal constant PERMIT2_ARTIFACT = "bindings/abi/Permit2.json";
+    string internal constant TOKEN_ARTIFACT = "bindings/abi/IERC20.json";
 
     /// @notice Everything one deployment produced; `run` returns it so tests can check it.
     struct Deployment {
@@ -199,7 +201,7 @@ contract Deploy is Script {
     }
 
     function _artifact(string memory path) internal view returns (string memory) {
-        require(vm.exists(path), string.concat("forge artifact ", path, " is missing: run forge build"));
+        require(vm.exists(path), string.concat("ABI file ", path, " is missing: run `node script/abi.js export`"));
         return path;
     }
 }
