@@ -225,6 +225,12 @@ impl<'a> Ctx<'a> {
         let sybil = cluster.filter(|c| c.suspected && c.group.binary_search(&a).is_ok());
         let sybil_ev = sybil.map(|c| self.cluster_brief(c));
         let path = self.funding_path(a);
+        // Where the funding path leads, as payment rows repeat it: the address only when it is not
+        // the first funder itself.
+        let traced_brief = match first_funder {
+            Some(f) if path.1["address"] == json!(self.addr(f)) => json!({ "kind": path.1["kind"] }),
+            _ => json!({ "address": path.1["address"], "kind": path.1["kind"] }),
+        };
 
         let mut verdicts = Vec::with_capacity(pays.len());
         let mut by_class: BTreeMap<Class, (usize, u128)> = BTreeMap::new();
@@ -275,15 +281,19 @@ impl<'a> Ctx<'a> {
                     Some(e) => {
                         let fe = first_in.expect("first funding");
                         let _ = e;
+                        // The payer evidence carries the funding path hop by hop with its labels;
+                        // a million payment rows carry only where it leads.
                         rules.push((
                             Flag::ExternalFunding,
-                            json!({ "first_funding": hop(g, self.inputs, fe), "traced_to": path.1.clone() }),
+                            json!({
+                                "first_funder": self.addr(g.edges[fe as usize].from),
+                                "traced_to": traced_brief,
+                            }),
                         ));
                     }
                     None => rules.push((
                         Flag::NoHistory,
-                        json!({ "reason": format!(
-                            "no incoming transfer of at least the dust threshold at or before block {}", p.block) }),
+                        json!({ "no_funding_at_or_before_block": p.block }),
                     )),
                 }
             }
@@ -294,10 +304,7 @@ impl<'a> Ctx<'a> {
             for (f, v) in rules {
                 rmap.insert(f.as_str().to_string(), v);
             }
-            let mut ev = json!({ "class_rule": flags[0].as_str(), "rules": Value::Object(rmap) });
-            if spend.fifo > 0.0 || spend.haircut > 0.0 {
-                ev["project_share"] = json!({ "fifo": round4(spend.fifo), "haircut": round4(spend.haircut) });
-            }
+            let ev = json!({ "class_rule": flags[0].as_str(), "rules": Value::Object(rmap) });
             let e = by_class.entry(class).or_default();
             e.0 += 1;
             e.1 += p.amount;
@@ -401,10 +408,12 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|(v, amt)| {
                 let a = &self.g.addrs[*v as usize];
+                let label = self.inputs.labels.of(a).find(|l| l.kind == crate::labels::LabelKind::Ecosystem);
                 json!({
                     "wallet": hex0x(a),
                     "amount": amt.to_string(),
-                    "labels": self.inputs.labels.of(a).map(|l| l.to_json()).collect::<Vec<_>>(),
+                    "role": label.and_then(|l| l.role.clone()),
+                    "label_source": label.map(|l| l.source.as_str()),
                 })
             })
             .collect();

@@ -127,13 +127,15 @@ pub struct Follower {
     chain_id: Option<i64>,
     inputs: Option<Inputs>,
     payment_index: HashMap<Hash32, usize>,
-    fingerprints: Fingerprints,
+    /// Fingerprints of the in-memory baseline; computed when the first incremental step needs them
+    /// (a one-shot from-scratch run never does).
+    fingerprints: Option<Fingerprints>,
 }
 
 impl Follower {
     /// A follower of `chain_id` (the only indexed chain when `None`).
     pub fn new(pool: PgPool, cfg: RuleConfig, chain_id: Option<i64>) -> Follower {
-        Follower { pool, cfg, chain_id, inputs: None, payment_index: HashMap::new(), fingerprints: Fingerprints::default() }
+        Follower { pool, cfg, chain_id, inputs: None, payment_index: HashMap::new(), fingerprints: None }
     }
 
     /// Classifies everything up to the checkpoint, replacing all stored verdicts.
@@ -143,21 +145,30 @@ impl Follower {
     }
 
     async fn full(&mut self, cp: &Checkpoint, reason: &str) -> Result<Step, DbError> {
+        let t = std::time::Instant::now();
         let inputs = load::inputs(&self.pool, cp).await?;
+        let loaded = t.elapsed().as_secs_f64();
         let cfg = self.cfg.clone();
-        let (inputs, out, fp) = tokio::task::spawn_blocking(move || {
+        let (inputs, out) = tokio::task::spawn_blocking(move || {
             let prepared = prepare(&inputs, &cfg);
             let out = evaluate(&prepared, &inputs, &cfg, None);
-            let fp = Fingerprints::of(&prepared, &inputs, &cfg);
-            (inputs, out, fp)
+            (inputs, out)
         })
         .await
         .expect("classification task panicked");
+        let computed = t.elapsed().as_secs_f64() - loaded;
         write::replace_all(&self.pool, cp.chain_id, &out, &inputs.labels, cp.block, &cp.hash).await?;
+        tracing::info!(
+            load_s = loaded,
+            compute_s = computed,
+            write_s = t.elapsed().as_secs_f64() - loaded - computed,
+            payments = out.payments.len(),
+            "full classification"
+        );
         let n = out.payments.len();
         self.payment_index = inputs.payments.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.inputs = Some(inputs);
-        self.fingerprints = fp;
+        self.fingerprints = None;
         Ok(Step::Full { block: cp.block, reason: reason.to_string(), payments: n })
     }
 
@@ -165,17 +176,9 @@ impl Follower {
     async fn baseline(&mut self, cp: &Checkpoint, upto: i64) -> Result<(), DbError> {
         let baseline = Checkpoint { block: upto, ..cp.clone() };
         let inputs = load::inputs(&self.pool, &baseline).await?;
-        let cfg = self.cfg.clone();
-        let (inputs, fp) = tokio::task::spawn_blocking(move || {
-            let prepared = prepare(&inputs, &cfg);
-            let fp = Fingerprints::of(&prepared, &inputs, &cfg);
-            (inputs, fp)
-        })
-        .await
-        .expect("classification task panicked");
         self.payment_index = inputs.payments.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         self.inputs = Some(inputs);
-        self.fingerprints = fp;
+        self.fingerprints = None;
         Ok(())
     }
 
@@ -218,6 +221,20 @@ impl Follower {
         )?;
 
         let mut inputs = self.inputs.take().expect("baseline loaded");
+        let old = match self.fingerprints.take() {
+            Some(f) => f,
+            None => {
+                let cfg = self.cfg.clone();
+                let (back, f) = tokio::task::spawn_blocking(move || {
+                    let f = Fingerprints::of(&prepare(&inputs, &cfg), &inputs, &cfg);
+                    (inputs, f)
+                })
+                .await
+                .expect("classification task panicked");
+                inputs = back;
+                f
+            }
+        };
         let mut changed: BTreeSet<Addr> = BTreeSet::new();
         let mut starts: BTreeSet<Addr> = BTreeSet::new();
         for p in new_payments {
@@ -245,7 +262,6 @@ impl Follower {
         inputs.labels = labels;
 
         let cfg = self.cfg.clone();
-        let old = std::mem::take(&mut self.fingerprints);
         let (inputs, out, fp, payers) = tokio::task::spawn_blocking(move || {
             let prepared = prepare(&inputs, &cfg);
             let fp = Fingerprints::of(&prepared, &inputs, &cfg);
@@ -258,7 +274,7 @@ impl Follower {
         write::upsert(&self.pool, cp.chain_id, &out, cp.block, &cp.hash).await?;
         let n = out.payments.len();
         self.inputs = Some(inputs);
-        self.fingerprints = fp;
+        self.fingerprints = Some(fp);
         Ok(Step::Incremental { from: state.last_block, to: cp.block, payers, payments: n })
     }
 }

@@ -206,7 +206,8 @@ fn project_funded_by_fifo_share_with_haircut_reported() {
     assert_eq!(e["fifo_share"], 0.8);
     assert_eq!(e["haircut_share"], 0.9091);
     assert_eq!(e["sources"][0]["wallet"], hex0x(&treasury));
-    assert_eq!(e["sources"][0]["labels"][0]["role"], "treasury");
+    assert_eq!(e["sources"][0]["role"], "treasury");
+    assert_eq!(e["sources"][0]["label_source"], "file");
     let payer = out.payers.iter().find(|p| p.payer == x).unwrap();
     assert_eq!(payer.class, Class::ProjectFunded);
     assert_eq!(payer.evidence["project_share"]["fifo"], 0.8);
@@ -323,10 +324,32 @@ fn external_traced_to_exchange() {
     assert_eq!(v.class, Class::External);
     assert_eq!(v.flags, vec![Flag::ExternalFunding]);
     let e = rule(v, Flag::ExternalFunding);
-    assert_eq!(e["first_funding"]["tx"], hex0x(&tx));
+    assert_eq!(e["first_funder"], hex0x(&addr(EXCHANGE)));
+    // The payer profile carries the funding path hop by hop.
+    let payer = out.payers.iter().find(|p| p.payer == x).unwrap();
+    assert_eq!(payer.evidence["funding_path"]["hops"][0]["tx"], hex0x(&tx));
+    assert_eq!(payer.evidence["funding_path"]["traced_to"]["label"]["kind"], "exchange");
     assert_eq!(e["traced_to"]["kind"], "exchange");
-    assert_eq!(e["traced_to"]["address"], hex0x(&addr(EXCHANGE)));
+    // The address is repeated only when the path goes further than the first funder.
+    assert!(e["traced_to"]["address"].is_null());
     assert_eq!(v.project_share, 0.0);
+
+    // Funded through an unlabelled wallet that was itself funded by the exchange.
+    let (relay, y) = (addr(7), addr(8));
+    w.transfer(addr(EXCHANGE), relay, 100 * U);
+    let hop2 = w.transfer(relay, y, 50 * U);
+    let id2 = w.pay(y, payee, 5 * U);
+    let out = run(&w);
+    let v = verdict(&out, &id2);
+    assert_eq!(v.class, Class::External);
+    let e = rule(v, Flag::ExternalFunding);
+    assert_eq!(e["first_funder"], hex0x(&relay));
+    assert_eq!(e["traced_to"]["address"], hex0x(&addr(EXCHANGE)));
+    let payer = out.payers.iter().find(|p| p.payer == y).unwrap();
+    let hops = payer.evidence["funding_path"]["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 2);
+    assert_eq!(hops[0]["tx"], hex0x(&hop2));
+    assert_eq!(hops[1]["from"], hex0x(&addr(EXCHANGE)));
 }
 
 #[test]
@@ -442,4 +465,68 @@ fn settlement_plumbing_is_not_funding() {
     let id = w.pay(b, payee, 5 * U);
     let out = run(&w);
     assert_eq!(verdict(&out, &id).class, Class::External);
+}
+
+// ------------------------------------------------------------------ determinism
+
+/// A world exercising every rule at once.
+fn busy_world() -> World {
+    let mut w = world();
+    let (treasury, payee) = (addr(1), addr(2));
+    w.file_label(treasury, LabelKind::Ecosystem, Some("treasury"));
+    w.transfer(addr(EXCHANGE), payee, 100 * U);
+    w.transfer(addr(EXCHANGE), treasury, 10_000 * U);
+    farm(&mut w, 100, 6, 3, true);
+    for i in 0..10 {
+        let x = addr(200 + i);
+        match i % 4 {
+            0 => w.transfer(addr(EXCHANGE), x, 50 * U),
+            1 => w.transfer(treasury, x, 50 * U),
+            2 => w.transfer(payee, x, 50 * U),
+            _ => [0; 32],
+        };
+        w.pay(x, payee, (i as u128 + 1) * U);
+        w.pay(x, addr(4), U);
+    }
+    w.declare(payee, addr(203), true);
+    w
+}
+
+#[test]
+fn same_input_gives_identical_output_whatever_the_row_order() {
+    let w = busy_world();
+    let cfg = RuleConfig::default();
+    let a = classify(&w.inputs(), &cfg, None);
+    let b = classify(&w.inputs(), &cfg, None);
+    let mut shuffled = w.inputs();
+    shuffled.payments.reverse();
+    shuffled.transfers.reverse();
+    shuffled.declarations.reverse();
+    let c = classify(&shuffled, &cfg, None);
+    for other in [&b, &c] {
+        assert_eq!(a.payers, other.payers);
+        assert_eq!(a.clusters, other.clusters);
+        // Payment order follows payer then chronology, not input order.
+        assert_eq!(a.payments, other.payments);
+        assert_eq!(a.rule_version, other.rule_version);
+        assert_eq!(a.label_version, other.label_version);
+    }
+    let classes: std::collections::BTreeSet<_> = a.payments.iter().map(|p| p.class).collect();
+    assert!(classes.len() >= 5, "{classes:?}");
+}
+
+#[test]
+fn scoped_evaluation_matches_full_evaluation_for_those_payers() {
+    let w = busy_world();
+    let cfg = RuleConfig::default();
+    let full = classify(&w.inputs(), &cfg, None);
+    let scope: std::collections::BTreeSet<_> = [addr(201), addr(103)].into_iter().collect();
+    let part = classify(&w.inputs(), &cfg, Some(&scope));
+    assert_eq!(part.payers.len(), 2);
+    for p in &part.payers {
+        assert_eq!(Some(p), full.payers.iter().find(|f| f.payer == p.payer));
+    }
+    for p in &part.payments {
+        assert_eq!(Some(p), full.payments.iter().find(|f| f.id == p.id));
+    }
 }

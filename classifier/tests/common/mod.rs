@@ -136,3 +136,31 @@ impl World {
         }
     }
 }
+
+pub mod pg;
+
+impl World {
+    /// Writes everything not yet written (payments/transfers/events after `written` blocks) into the
+    /// indexer tables and moves the checkpoint to the current block.
+    pub async fn commit(&mut self, db: &pg::TestDb, written: &mut i64) {
+        use x402_classifier::db::seed::{self, Seed};
+        let after = *written;
+        let s = Seed {
+            chain_id: self.chain_id,
+            facilitator: [0xFA; 20],
+            payments: self.payments.iter().filter(|p| p.block > after).cloned().collect(),
+            transfers: self.transfers.iter().filter(|t| t.block > after).cloned().collect(),
+            declarations: self.declarations.iter().filter(|d| d.block > after).cloned().collect(),
+            registry: self.registry.iter().filter(|r| r.block > after).cloned().collect(),
+        };
+        seed::write(&db.pool, &s).await.unwrap();
+        self.mine();
+        seed::set_checkpoint(&db.pool, self.chain_id, self.block, &self.settlement, &[0x4E; 20]).await.unwrap();
+        *written = self.block;
+    }
+
+    /// Imports the file labels (the labels-file path of `labels import`).
+    pub async fn import_file_labels(&self, db: &pg::TestDb) {
+        x402_classifier::db::write::import_file_labels(&db.pool, &self.file).await.unwrap();
+    }
+}
