@@ -166,13 +166,39 @@ impl Traffic {
         Ok(block.header.timestamp)
     }
 
-    async fn mined(&mut self, what: &str, pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>) -> Result<TransactionReceipt> {
-        let receipt = pending.get_receipt().await.chain_context(format!("{what}: waiting for the receipt"))?;
-        if !receipt.status() {
-            return Err(Error::Chain { context: what.to_string(), message: format!("transaction {} reverted", receipt.transaction_hash) });
-        }
+    /// Waits for a sent transaction's receipt by asking for it directly (anvil mines on send, so
+    /// it is usually there at once; alloy's block-watching `get_receipt` would wait for a poll
+    /// tick) and fails when it reverted.
+    async fn mined(
+        &mut self,
+        what: &str,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<TransactionReceipt> {
+        let receipt = self.receipt(what, *pending.tx_hash()).await?;
         self.counts.transactions += 1;
         Ok(receipt)
+    }
+
+    async fn receipt(&self, what: &str, hash: alloy::primitives::TxHash) -> Result<TransactionReceipt> {
+        let started = std::time::Instant::now();
+        let timeout = std::time::Duration::from_secs(120);
+        loop {
+            let found = self
+                .provider
+                .get_transaction_receipt(hash)
+                .await
+                .chain_context(format!("{what}: reading the receipt of {hash}"))?;
+            if let Some(receipt) = found {
+                if !receipt.status() {
+                    return Err(Error::Chain { context: what.to_string(), message: format!("transaction {hash} reverted") });
+                }
+                return Ok(receipt);
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::Timeout { what: format!("{what}: transaction {hash} to be mined"), after: timeout });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Adds `payers` payer and `payees` payee wallets: ether for gas, `tokens_per_payer` whole
@@ -199,6 +225,9 @@ impl Traffic {
             self.rpc.set_balance(s.address(), ether).await?;
         }
         let tokens = self.deployment.tokens.clone();
+        // Send everything first and check the receipts after: one round trip per transaction
+        // instead of two (the nonce filler reads the pending nonce, so order is kept).
+        let mut sent = Vec::new();
         for p in &new_payers {
             for t in &tokens {
                 let amount = U256::from(tokens_per_payer) * U256::from(10u64).pow(U256::from(t.decimals));
@@ -208,14 +237,14 @@ impl Traffic {
                     .send()
                     .await
                     .chain_context(format!("minting {} to {}", t.symbol, p.address()))?;
-                self.mined("mint", mint).await?;
+                sent.push(("mint", *mint.tx_hash()));
                 let approve = IERC20::new(t.address, self.provider.clone())
                     .approve(self.deployment.permit2, U256::MAX)
                     .from(p.address())
                     .send()
                     .await
                     .chain_context(format!("approving Permit2 for {}", p.address()))?;
-                self.mined("approve Permit2", approve).await?;
+                sent.push(("approve Permit2", *approve.tx_hash()));
             }
         }
         for p in &new_payees {
@@ -226,8 +255,12 @@ impl Traffic {
                     .send()
                     .await
                     .chain_context(format!("payee {} approving the settlement contract", p.address()))?;
-                self.mined("payee approve", approve).await?;
+                sent.push(("payee approve", *approve.tx_hash()));
             }
+        }
+        for (what, hash) in sent {
+            self.receipt(what, hash).await?;
+            self.counts.transactions += 1;
         }
         Ok(())
     }
