@@ -264,35 +264,32 @@ impl Store {
     /// end (failing with [`StoreError::CheckpointMoved`] if it is not at `prev`), inserts blocks and
     /// rows, refolds touched payments, prunes blocks that left the reorg window.
     pub async fn commit_range(&self, prev: Checkpoint, batch: &RangeBatch, reorg_window: u64) -> Result<(), StoreError> {
+        self.commit_range_after(prev, batch, reorg_window, None, None).await
+    }
+
+    /// [`Self::commit_range`] that may overlap with the commit of the previous range (on another
+    /// connection). The row inserts, which do not depend on earlier ranges, run at once; then,
+    /// once `predecessor` fires (the previous commit holds the checkpoint row lock), this
+    /// transaction locks the checkpoint row, which waits for the previous commit to finish, and
+    /// checks it is at `prev`; `locked` fires once this transaction holds the lock. The escrow
+    /// recompute reads history only after that, so it sees every earlier range. If the previous
+    /// commit fails, this one finds the checkpoint elsewhere and fails too.
+    pub async fn commit_range_after(
+        &self,
+        prev: Checkpoint,
+        batch: &RangeBatch,
+        reorg_window: u64,
+        predecessor: Option<tokio::sync::oneshot::Receiver<()>>,
+        locked: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Losing the last commits in a PostgreSQL crash is harmless: rows and checkpoint vanish
         // together, the next compare-and-set fails and the indexer re-indexes from the stored
         // checkpoint. Not waiting for the WAL flush keeps commits off the disk's latency.
         sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
-        // First write: takes the checkpoint row lock, so two indexers on one chain serialize
-        // and the second finds the checkpoint moved.
-        let updated = sqlx::query(
-            "UPDATE checkpoint SET block_number = $2, block_hash = $3, updated_at = now()
-             WHERE chain_id = $1 AND block_number = $4 AND block_hash = $5",
-        )
-        .bind(self.chain_id)
-        .bind(batch.to as i64)
-        .bind(batch.to_hash.to_vec())
-        .bind(prev.block_number)
-        .bind(prev.block_hash.to_vec())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated != 1 {
-            let found: Option<i64> = sqlx::query_scalar("SELECT block_number FROM checkpoint WHERE chain_id = $1")
-                .bind(self.chain_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(StoreError::CheckpointMoved { expected: prev.block_number, found });
-        }
         write::insert_blocks(&mut tx, self.chain_id, &batch.blocks).await?;
         write::insert_rows(&mut tx, self.chain_id, &batch.rows).await?;
-        // Charges fold set-based (fast path); escrow lifecycles are recomputed from history.
+        // Charges fold set-based (fast path) from this range's own rows.
         if !batch.rows.charges.is_empty() {
             sqlx::query("SELECT fold_charges($1, $2, $3)")
                 .bind(self.chain_id)
@@ -301,6 +298,30 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(predecessor) = predecessor {
+            // Err: the previous commit gave up before locking; the check below then fails.
+            predecessor.await.ok();
+        }
+        // Locks the checkpoint row: two indexers on one chain (or two overlapping commits)
+        // serialize here, and whoever finds the checkpoint moved gives up.
+        let row = sqlx::query("SELECT block_number, block_hash FROM checkpoint WHERE chain_id = $1 FOR UPDATE")
+            .bind(self.chain_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let found = row.map(|r| Checkpoint { block_number: r.get(0), block_hash: b256(r.get::<Vec<u8>, _>(1)) });
+        if found != Some(prev) {
+            return Err(StoreError::CheckpointMoved { expected: prev.block_number, found: found.map(|c| c.block_number) });
+        }
+        sqlx::query("UPDATE checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1")
+            .bind(self.chain_id)
+            .bind(batch.to as i64)
+            .bind(batch.to_hash.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        if let Some(locked) = locked {
+            locked.send(()).ok();
+        }
+        // Escrow lifecycles are recomputed from the whole history, now including every earlier range.
         let escrows = batch.rows.touched_escrow_ids();
         if !escrows.is_empty() {
             sqlx::query("SELECT recompute_payments($1, $2)")

@@ -47,6 +47,10 @@ pub enum SyncError {
         /// Configured window.
         window: u64,
     },
+    /// The next block does not follow the checkpoint (handled inside the sync loop by
+    /// comparing the stored window with the chain; never returned by [`Indexer::run`]).
+    #[error("the chain head reorganised")]
+    HeadReorg,
     /// A fetch task panicked (a bug): logged, and the session starts over.
     #[error("fetch task failed: {0}")]
     Task(String),
@@ -250,41 +254,91 @@ impl Indexer {
         let _stop_producer = cancel.drop_guard();
 
         let mut progress = Progress::start(self.config.progress, first, target);
-        while let Some(item) = rx.recv().await {
-            for batch in item? {
-                if self.cancel.is_cancelled() {
-                    // Abandon cleanly between transactions; the checkpoint is consistent.
-                    return Err(SyncError::Cancelled);
-                }
-                if let Some(false) = fetch::follows(&batch, cp.block_hash) {
-                    tracing::warn!(block = batch.from, "new block does not follow the checkpoint: reorg");
-                    return self.verify_window(cp, false).await;
-                }
-                let started = std::time::Instant::now();
-                self.store.commit_range(cp, &batch, self.config.reorg_window).await?;
-                self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-                tracing::debug!(from = batch.from, to = batch.to, rows = batch.rows.len(), ms = started.elapsed().as_millis() as u64, "committed range");
-                self.metrics.commits.inc();
-                let mut events = 0u64;
-                for (table, n) in batch.rows.counts() {
-                    if n > 0 {
-                        events += n as u64;
-                        if table == "skipped_logs" {
-                            self.metrics.skipped_logs.inc_by(n as u64);
-                        } else {
-                            self.metrics.events.with_label_values(&[table]).inc_by(n as u64);
-                        }
+        // Commits overlap by one: range N+1 inserts its rows on a second connection while range N
+        // commits; the checkpoint lock orders them (see Store::commit_range_after).
+        let mut in_flight: Option<InFlight> = None;
+        // Where the checkpoint will be once every in-flight commit succeeds.
+        let mut expected = cp;
+        let outcome: Result<(), SyncError> = async {
+            while let Some(item) = rx.recv().await {
+                for batch in item? {
+                    if self.cancel.is_cancelled() {
+                        // Abandon cleanly between transactions; the checkpoint is consistent.
+                        return Err(SyncError::Cancelled);
+                    }
+                    if let Some(false) = fetch::follows(&batch, expected.block_hash) {
+                        tracing::warn!(block = batch.from, "new block does not follow the checkpoint: reorg");
+                        return Err(SyncError::HeadReorg);
+                    }
+                    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+                    let predecessor = in_flight.as_mut().and_then(|f| f.locked.take());
+                    let next = Checkpoint { block_number: batch.to as i64, block_hash: batch.to_hash };
+                    let store = self.store.clone();
+                    let window = self.config.reorg_window;
+                    let prev = expected;
+                    let counts = batch.rows.counts();
+                    let to = batch.to;
+                    let task = tokio::spawn(async move {
+                        let started = std::time::Instant::now();
+                        store.commit_range_after(prev, &batch, window, predecessor, Some(locked_tx)).await?;
+                        tracing::debug!(from = batch.from, to = batch.to, rows = batch.rows.len(), ms = started.elapsed().as_millis() as u64, "committed range");
+                        Ok::<_, StoreError>(started.elapsed())
+                    });
+                    expected = next;
+                    let new = InFlight { task, locked: Some(locked_rx), checkpoint: next, counts, to };
+                    if let Some(done) = in_flight.replace(new) {
+                        cp = self.finish_commit(done, &mut progress).await?;
                     }
                 }
-                cp = Checkpoint { block_number: batch.to as i64, block_hash: batch.to_hash };
-                self.metrics.set_indexed(cp.block_number);
-                self.metrics.range_span.set(self.span.current() as i64);
-                self.health.set_checkpoint(cp.block_number);
-                progress.committed(batch.to, events);
             }
+            Ok(())
+        }
+        .await;
+        // Whatever happened, let the last commit finish (or fail) before anything else touches
+        // the database.
+        if let Some(done) = in_flight.take() {
+            match self.finish_commit(done, &mut progress).await {
+                Ok(c) => cp = c,
+                Err(e) if outcome.is_ok() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        match outcome {
+            Ok(()) => {}
+            Err(SyncError::HeadReorg) => {
+                return self.verify_window(cp, false).await;
+            }
+            Err(e) => return Err(e),
         }
         producer.await.ok();
         progress.finish(cp.block_number.max(0) as u64);
+        Ok(cp)
+    }
+
+    /// Waits for a commit and records its outcome; returns the new checkpoint.
+    async fn finish_commit(&self, done: InFlight, progress: &mut Progress) -> Result<Checkpoint, SyncError> {
+        let elapsed = match done.task.await {
+            Ok(result) => result?,
+            Err(e) => return Err(SyncError::Task(e.to_string())),
+        };
+        self.metrics.commit_seconds.observe(elapsed.as_secs_f64());
+        self.metrics.commits.inc();
+        let mut events = 0u64;
+        for (table, n) in done.counts {
+            if n > 0 {
+                events += n as u64;
+                if table == "skipped_logs" {
+                    self.metrics.skipped_logs.inc_by(n as u64);
+                } else {
+                    self.metrics.events.with_label_values(&[table]).inc_by(n as u64);
+                }
+            }
+        }
+        let cp = done.checkpoint;
+        self.metrics.set_indexed(cp.block_number);
+        self.metrics.range_span.set(self.span.current() as i64);
+        self.health.set_checkpoint(cp.block_number);
+        progress.committed(done.to, events);
         Ok(cp)
     }
 
@@ -334,6 +388,19 @@ impl Indexer {
         );
         Ok(Checkpoint { block_number: ancestor.number as i64, block_hash: ancestor.hash })
     }
+}
+
+/// A commit running in its own task.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<Duration, StoreError>>,
+    /// Fires once the commit holds the checkpoint lock (taken by the next commit).
+    locked: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// The checkpoint once it succeeds.
+    checkpoint: Checkpoint,
+    /// Rows per table, for metrics.
+    counts: [(&'static str, usize); 16],
+    /// Last block of the range.
+    to: u64,
 }
 
 /// A spawned task that is aborted when its handle is dropped.
