@@ -77,3 +77,44 @@ async fn ready_handler(State(s): State<AppState>) -> impl IntoResponse {
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::transports::http::reqwest;
+
+    #[tokio::test]
+    async fn ready_only_once_caught_up_and_metrics_render() {
+        let metrics = Metrics::new();
+        let health = Arc::new(Health::default());
+        let cancel = CancellationToken::new();
+        let (addr, handle) =
+            serve("127.0.0.1:0".parse().unwrap(), metrics.clone(), health.clone(), cancel.clone()).await.unwrap();
+        let get = |path: &'static str| async move {
+            let resp = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        };
+
+        health.set_head(120);
+        health.set_checkpoint(100);
+        let (status, body) = get("/ready").await;
+        assert_eq!(status, 503);
+        assert!(body.contains("\"lag\":20"), "{body}");
+        assert_eq!(get("/health").await.0, 200);
+
+        health.set_checkpoint(120);
+        health.set_ready(true);
+        assert_eq!(get("/ready").await.0, 200);
+
+        metrics.set_head(120);
+        metrics.set_indexed(100);
+        metrics.events.with_label_values(&["charges"]).inc_by(3);
+        let (status, text) = get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(text.contains("x402_indexer_head_lag_blocks 20"), "{text}");
+        assert!(text.contains("x402_indexer_events_total{table=\"charges\"} 3"), "{text}");
+
+        cancel.cancel();
+        handle.await.unwrap();
+    }
+}
