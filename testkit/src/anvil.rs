@@ -25,7 +25,8 @@ pub struct AnvilOptions {
     pub extra_args: Vec<String>,
 }
 
-/// A running anvil. Dropping it kills the process.
+/// A running anvil. Dropping it kills the process and deletes its log (kept when the test panics
+/// or `X402_KEEP_LOGS=1`).
 #[derive(Debug)]
 pub struct Anvil {
     child: Option<Child>,
@@ -131,6 +132,12 @@ impl Drop for Anvil {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // The log only matters when something went wrong; keep it then, or on request.
+        if !std::thread::panicking() && std::env::var("X402_KEEP_LOGS").map_or(true, |v| v != "1") {
+            if let Some(dir) = self.log.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
     }
 }
