@@ -34,6 +34,9 @@ struct Args {
     /// Seconds of /verify load (after a 2-second warm-up).
     #[arg(long, default_value_t = 10)]
     verify_secs: u64,
+    /// Also measure latency with the clients paced to this total rate (verifications/s; 0 skips).
+    #[arg(long, default_value_t = 1000)]
+    verify_rate: u64,
     /// Payments to settle in the batching run.
     #[arg(long, default_value_t = 3000)]
     settle_payments: usize,
@@ -118,7 +121,7 @@ async fn start_facilitator(args: &Args, chain: &DevChain, db: &TestDb, extra: &[
         .args(["--database-url", &db.url(), "--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
         .env("FACILITATOR_PRIVATE_KEY", wallets::FACILITATOR_KEY)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,x402_facilitator::batcher=info")
         .stdout(Stdio::from(out.try_clone()?))
         .stderr(Stdio::from(out))
         .spawn()
@@ -145,7 +148,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: usize, secs: u64) -> Result<(f64, Duration, usize)> {
+/// `clients` concurrent clients for `secs` seconds; with `rate` > 0 each client paces itself so
+/// that together they send `rate` requests per second (open loop), else as fast as answered.
+async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: usize, secs: u64, rate: u64) -> Result<(f64, Duration, usize)> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     // Warm-up: connections, caches.
     let run = |dur: Duration| {
@@ -163,7 +168,14 @@ async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: us
                         let mut lat = Vec::new();
                         let mut invalid = 0usize;
                         let mut i = c;
+                        let interval = (rate > 0).then(|| Duration::from_secs_f64(clients as f64 / rate as f64));
+                        let begin = Instant::now() + interval.map(|d| d.mul_f64(c as f64 / clients as f64)).unwrap_or_default();
+                        let mut sent = 0u32;
                         while Instant::now() < stop {
+                            if let Some(d) = interval {
+                                tokio::time::sleep_until((begin + d * sent).into()).await;
+                                sent += 1;
+                            }
                             let b = bodies[i % bodies.len()].clone();
                             i += clients;
                             let t = Instant::now();
@@ -270,16 +282,28 @@ async fn main() -> Result<()> {
         args.batch_max_wait_ms.to_string(),
         "--receipt-poll-ms".into(),
         "100".into(),
+        // One-second blocks: a batch unmined for 3 blocks is re-sent with higher fees.
+        "--bump-after-secs".into(),
+        "3".into(),
     ];
     let (_f, url) = start_facilitator(&args, &chain, &db, &batch_args).await?;
 
     eprintln!("verify: {} clients for {} s", args.verify_clients, args.verify_secs);
-    let (per_s, p99, invalid) = verify_load(&url, verify_bodies, args.verify_clients, args.verify_secs).await?;
+    let (per_s, p99, invalid) = verify_load(&url, verify_bodies.clone(), args.verify_clients, args.verify_secs, 0).await?;
     if invalid > 0 {
         bail!("{invalid} verifications were not valid: the benchmark payments must all verify");
     }
     println!("BENCH facilitator_verify_per_s {per_s:.0} verifications/s");
     println!("BENCH facilitator_verify_p99_ms {:.1} ms", p99.as_secs_f64() * 1000.0);
+    if args.verify_rate > 0 {
+        eprintln!("verify: {} clients paced to {} verifications/s for {} s", args.verify_clients, args.verify_rate, args.verify_secs);
+        let (paced, p99, invalid) = verify_load(&url, verify_bodies, args.verify_clients, args.verify_secs, args.verify_rate).await?;
+        if invalid > 0 {
+            bail!("{invalid} paced verifications were not valid");
+        }
+        eprintln!("paced run achieved {paced:.0} verifications/s");
+        println!("BENCH facilitator_verify_p99_at_{}_per_s_ms {:.1} ms", args.verify_rate, p99.as_secs_f64() * 1000.0);
+    }
 
     let provider = chain.anvil.provider();
     provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await?;
@@ -289,6 +313,17 @@ async fn main() -> Result<()> {
     let (per_s, ok, p50) = settle_load(&url, settle_bodies, args.settle_clients).await?;
     let end_block = provider.get_block_number().await?;
     eprintln!("settled {ok}/{} over blocks {start_block}..{end_block}; median settle latency {:.0} ms", args.settle_payments, p50.as_secs_f64() * 1000.0);
+    for n in start_block..=end_block {
+        if let Some(b) = provider.get_block_by_number(n.into()).await? {
+            eprintln!(
+                "  block {n}: {} transactions, gas used {} of {}, base fee {:?}",
+                b.transactions.len(),
+                b.header.gas_used,
+                b.header.gas_limit,
+                b.header.base_fee_per_gas
+            );
+        }
+    }
     if ok < args.settle_payments {
         bail!("only {ok} of {} payments settled", args.settle_payments);
     }
