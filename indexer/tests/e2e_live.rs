@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use x402_testkit::traffic::PaymentMode;
+use x402_testkit::anvil::AnvilOptions;
 use x402_testkit::scenario::{IndexerSettings, Scenario, ScenarioOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_x402-indexer");
@@ -35,6 +36,29 @@ async fn live_following_while_traffic_runs() -> anyhow::Result<()> {
     assert!(indexer.try_status().is_none(), "the indexer stopped:\n{}", indexer.log_tail(30));
     let status = indexer.terminate(Duration::from_secs(20)).await?;
     assert!(status.success(), "SIGTERM did not stop the indexer cleanly ({status}):\n{}", indexer.log_tail(30));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_mining_with_reorgs_while_following() -> anyhow::Result<()> {
+    // Blocks every 250 ms whether or not there is traffic, as on a real chain: the head moves
+    // under the indexer all the time, and reorgs hit a chain that keeps growing.
+    let opts = ScenarioOptions {
+        anvil: AnvilOptions { block_time: Some(Duration::from_millis(250)), ..AnvilOptions::default() },
+        ..ScenarioOptions::default()
+    };
+    let mut s = Scenario::start(BIN, "e2e-interval", opts).await?;
+    s.traffic.anvil().mine(25).await?;
+    let mut indexer = s.indexer.spawn_index(&[])?;
+    for depth in [2u64, 6] {
+        s.traffic.charge_batch(8, 1, true).await?;
+        s.traffic.charge(PaymentMode::Upto).await?;
+        s.assert_synced(SYNC).await?;
+        s.traffic.anvil().reorg(depth).await?;
+        s.traffic.charge(PaymentMode::Exact).await?;
+        s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("after reorg {depth}: {e}\n{}", indexer.log_tail(30)))?;
+    }
+    assert!(indexer.try_status().is_none(), "the indexer stopped:\n{}", indexer.log_tail(30));
     Ok(())
 }
 
