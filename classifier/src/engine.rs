@@ -25,14 +25,22 @@ pub struct PaymentVerdict {
     pub class: Class,
     /// Every rule that fired, in rule order.
     pub flags: Vec<Flag>,
-    /// Why each rule fired.
-    pub evidence: Value,
+    /// Why each rule fired, as compact JSON text (a million of these are written per run; text
+    /// keeps them small in memory). [`PaymentVerdict::evidence_json`] parses it.
+    pub evidence: String,
     /// FIFO share of the spent tokens from ecosystem wallets.
     pub project_share: f64,
     /// Haircut share of the same.
     pub haircut_share: f64,
     /// The payer's funding cluster, if any.
     pub cluster_id: Option<i64>,
+}
+
+impl PaymentVerdict {
+    /// The evidence as a JSON value.
+    pub fn evidence_json(&self) -> Value {
+        serde_json::from_str(&self.evidence).expect("evidence is JSON the engine wrote")
+    }
 }
 
 /// One payer's verdict.
@@ -93,9 +101,20 @@ pub struct Prepared {
 
 /// Runs the global passes.
 pub fn prepare(inputs: &Inputs, cfg: &RuleConfig) -> Prepared {
+    let t = std::time::Instant::now();
     let graph = Graph::build(inputs, cfg);
+    let t_graph = t.elapsed().as_secs_f64();
     let provenance = Provenance::compute(&graph, inputs, cfg.evidence_max_items);
+    let t_prov = t.elapsed().as_secs_f64() - t_graph;
     let clusters = Clusters::compute(&graph, cfg, inputs.chain_id);
+    tracing::debug!(
+        graph_s = t_graph,
+        provenance_s = t_prov,
+        clusters_s = t.elapsed().as_secs_f64() - t_graph - t_prov,
+        nodes = graph.len(),
+        edges = graph.edges.len(),
+        "prepared"
+    );
     Prepared { graph, provenance, clusters }
 }
 
@@ -322,7 +341,7 @@ impl<'a> Ctx<'a> {
                 payer: raw.payer,
                 class,
                 flags,
-                evidence: ev,
+                evidence: ev.to_string(),
                 project_share: spend.fifo,
                 haircut_share: spend.haircut,
                 cluster_id: cluster.map(|c| c.id),

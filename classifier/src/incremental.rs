@@ -151,7 +151,9 @@ impl Follower {
         let cfg = self.cfg.clone();
         let (inputs, out) = tokio::task::spawn_blocking(move || {
             let prepared = prepare(&inputs, &cfg);
+            let t = std::time::Instant::now();
             let out = evaluate(&prepared, &inputs, &cfg, None);
+            tracing::debug!(evaluate_s = t.elapsed().as_secs_f64(), "evaluated");
             (inputs, out)
         })
         .await

@@ -123,7 +123,7 @@ fn report(step: &Step) {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx::query=error,sqlx::postgres::notice=warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -18,8 +18,8 @@ fn verdict<'a>(out: &'a Output, id: &Hash32) -> &'a PaymentVerdict {
     out.payments.iter().find(|p| &p.id == id).expect("payment classified")
 }
 
-fn rule<'a>(v: &'a PaymentVerdict, flag: Flag) -> &'a Value {
-    let r = &v.evidence["rules"][flag.as_str()];
+fn rule(v: &PaymentVerdict, flag: Flag) -> Value {
+    let r = v.evidence_json()["rules"][flag.as_str()].clone();
     assert!(!r.is_null(), "no evidence for {flag:?} in {}", v.evidence);
     r
 }
@@ -44,7 +44,7 @@ fn self_payment() {
     assert_eq!(v.class, Class::SelfPayment);
     assert_eq!(v.flags, vec![Flag::SelfPayment]);
     assert_eq!(rule(v, Flag::SelfPayment)["payee"], hex0x(&a));
-    assert_eq!(v.evidence["class_rule"], "self_payment");
+    assert_eq!(v.evidence_json()["class_rule"], "self_payment");
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn internal_wallet_from_registry_label_at_payment_block() {
     let v = verdict(&out, &after);
     assert_eq!(v.class, Class::Internal);
     assert_eq!(v.flags[0], Flag::InternalWallet);
-    let label = &rule(v, Flag::InternalWallet)["label"];
+    let label = rule(v, Flag::InternalWallet)["label"].clone();
     assert_eq!(label["registry_tx"], hex0x(&tx));
     assert_eq!(label["role"], "treasury");
     assert_eq!(label["source"], "registry");

@@ -2,7 +2,7 @@
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::copy::{copy_rows, copy_rows_parallel, CopyBuf};
+use super::copy::{copy_rows, CopyBuf};
 use super::DbError;
 use crate::engine::{ClusterRow, Output, PayerVerdict, PaymentVerdict};
 use crate::labels::LabelSet;
@@ -38,7 +38,7 @@ pub async fn state(pool: &PgPool, chain_id: i64) -> Result<Option<State>, DbErro
 
 fn payment_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PaymentVerdict) {
     b.plain(chain_id).bytes(&v.id).plain(v.class.as_str()).ident_array(v.flags.iter().map(|f| f.as_str()));
-    b.text(&v.evidence.to_string());
+    b.text(&v.evidence);
     b.plain(format_args!("{:.6}", v.project_share)).plain(format_args!("{:.6}", v.haircut_share));
     match v.cluster_id {
         Some(c) => b.plain(c),
@@ -149,7 +149,7 @@ pub async fn replace_all(
     if others {
         sqlx::query("delete from payment_classes where chain_id = $1").bind(chain_id).execute(&mut *tx).await?;
         sqlx::query("delete from payer_classes where chain_id = $1").bind(chain_id).execute(&mut *tx).await?;
-        copy_rows_parallel(&mut tx, &format!("copy payment_classes ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
+        copy_rows(&mut tx, &format!("copy payment_classes ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
             payment_row(b, chain_id, out, v)
         })
         .await?;
@@ -159,13 +159,14 @@ pub async fn replace_all(
         sqlx::query("truncate payment_classes, payer_classes").execute(&mut *tx).await?;
         sqlx::query("alter table payment_classes drop constraint payment_classes_pkey").execute(&mut *tx).await?;
         sqlx::query("drop index payment_classes_class_idx").execute(&mut *tx).await?;
-        copy_rows_parallel(
+        copy_rows(
             &mut tx,
             &format!("copy payment_classes ({PAYMENT_COLS}) from stdin with (freeze)"),
             &out.payments,
             |b, v| payment_row(b, chain_id, out, v),
         )
         .await?;
+        tracing::debug!("payment rows copied");
         sqlx::query("alter table payment_classes add primary key (chain_id, payment_id)").execute(&mut *tx).await?;
         sqlx::query("create index payment_classes_class_idx on payment_classes (chain_id, class)").execute(&mut *tx).await?;
     }
@@ -173,6 +174,7 @@ pub async fn replace_all(
         payer_row(b, chain_id, out, v)
     })
     .await?;
+    tracing::debug!("payment and payer rows copied");
     write_clusters(&mut tx, chain_id, out).await?;
     write_labels(&mut tx, chain_id, labels).await?;
     save_state(&mut tx, chain_id, out, block, hash).await?;
@@ -192,7 +194,7 @@ pub async fn upsert(pool: &PgPool, chain_id: i64, out: &Output, block: i64, hash
     sqlx::query("create temp table if not exists payer_classes_in (like payer_classes including defaults) on commit drop")
         .execute(&mut *tx)
         .await?;
-    copy_rows_parallel(&mut tx, &format!("copy payment_classes_in ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
+    copy_rows(&mut tx, &format!("copy payment_classes_in ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
         payment_row(b, chain_id, out, v)
     })
     .await?;
