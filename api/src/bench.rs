@@ -63,17 +63,29 @@ pub enum BenchError {
 /// Runs `scenario` against `base` with `clients` concurrent clients for `duration`, after one
 /// sequential warm-up pass over every path (which also checks each answers 200; with `no_cache`
 /// the pass warms nothing, it only checks).
-pub async fn run(base: &str, scenario: &Scenario, clients: usize, duration: Duration) -> Result<Outcome, BenchError> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().map_err(|source| {
-        BenchError::Http { url: base.to_string(), source }
-    })?;
+pub async fn run(
+    base: &str,
+    scenario: &Scenario,
+    clients: usize,
+    duration: Duration,
+) -> Result<Outcome, BenchError> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .map_err(|source| BenchError::Http {
+            url: base.to_string(),
+            source,
+        })?;
     let checks = if scenario.no_cache { 20 } else { usize::MAX };
     for p in scenario.paths.iter().take(checks) {
         let url = format!("{base}{p}");
         let resp = request(&http, &url, scenario.no_cache)
             .send()
             .await
-            .map_err(|source| BenchError::Http { url: url.clone(), source })?;
+            .map_err(|source| BenchError::Http {
+                url: url.clone(),
+                source,
+            })?;
         let status = resp.status().as_u16();
         if status != 200 {
             let body = resp.text().await.unwrap_or_default();
@@ -81,7 +93,9 @@ pub async fn run(base: &str, scenario: &Scenario, clients: usize, duration: Dura
         }
         let _ = resp.bytes().await;
     }
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")));
+    let hist = Arc::new(Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+    ));
     let failures = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let paths = Arc::new(scenario.paths.clone());
     let no_cache = scenario.no_cache;
@@ -89,13 +103,26 @@ pub async fn run(base: &str, scenario: &Scenario, clients: usize, duration: Dura
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (http, hist, failures, paths, base) = (http.clone(), hist.clone(), failures.clone(), paths.clone(), base.to_string());
+        let (http, hist, failures, paths, base) = (
+            http.clone(),
+            hist.clone(),
+            failures.clone(),
+            paths.clone(),
+            base.to_string(),
+        );
         tasks.push(tokio::spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+            let mut local =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             while Instant::now() < deadline {
-                let path = paths.choose(&mut rand::rng()).expect("scenario has paths").clone();
+                let path = paths
+                    .choose(&mut rand::rng())
+                    .expect("scenario has paths")
+                    .clone();
                 let t0 = Instant::now();
-                let ok = match request(&http, &format!("{base}{path}"), no_cache).send().await {
+                let ok = match request(&http, &format!("{base}{path}"), no_cache)
+                    .send()
+                    .await
+                {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
                 };
@@ -134,7 +161,11 @@ fn request(http: &reqwest::Client, url: &str, no_cache: bool) -> reqwest::Reques
 
 /// Measures `paths` one at a time with the cache bypassed (`Cache-Control: no-cache`), so the
 /// figure is the cost of computing an answer from the read model. Returns the median, ms.
-pub async fn uncached_median(base: &str, paths: &[String], rounds: usize) -> Result<f64, BenchError> {
+pub async fn uncached_median(
+    base: &str,
+    paths: &[String],
+    rounds: usize,
+) -> Result<f64, BenchError> {
     let http = reqwest::Client::new();
     let mut samples = Vec::new();
     for _ in 0..rounds {
@@ -146,7 +177,10 @@ pub async fn uncached_median(base: &str, paths: &[String], rounds: usize) -> Res
                 .header("cache-control", "no-cache")
                 .send()
                 .await
-                .map_err(|source| BenchError::Http { url: url.clone(), source })?;
+                .map_err(|source| BenchError::Http {
+                    url: url.clone(),
+                    source,
+                })?;
             let _ = resp.bytes().await;
             samples.push(t0.elapsed().as_secs_f64() * 1000.0);
         }

@@ -40,7 +40,9 @@ impl ResponseCache {
             inner: Cache::builder()
                 .max_capacity(capacity)
                 // Weighed by body size, so a few large CSV pages cannot crowd out memory.
-                .weigher(|k: &String, v: &Arc<Rendered>| (k.len() + v.body.len()).try_into().unwrap_or(u32::MAX))
+                .weigher(|k: &String, v: &Arc<Rendered>| {
+                    (k.len() + v.body.len()).try_into().unwrap_or(u32::MAX)
+                })
                 .time_to_live(ttl.max(Duration::from_millis(1)))
                 .build(),
         }
@@ -48,7 +50,11 @@ impl ResponseCache {
 
     /// The cached body for `key`, computing it with `compute` on a miss (once for concurrent
     /// misses). Errors are not cached.
-    pub async fn get_or_compute<F>(&self, key: String, compute: F) -> Result<Arc<Rendered>, ApiError>
+    pub async fn get_or_compute<F>(
+        &self,
+        key: String,
+        compute: F,
+    ) -> Result<Arc<Rendered>, ApiError>
     where
         F: std::future::Future<Output = Result<Rendered, ApiError>>,
     {

@@ -2,13 +2,13 @@
 //! evidence, the Merkle inclusion proof) and one payer's profile (with the full explanation of its
 //! class).
 
+use crate::merkle::{evidence_leaf, verify_proof, EvidenceTree};
 use alloy_primitives::B256;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use utoipa::ToSchema;
-use crate::merkle::{evidence_leaf, verify_proof, EvidenceTree};
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{hex_bytes, ser_hex, ser_opt_hex};
@@ -195,7 +195,9 @@ pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDe
     .bind(id.as_slice())
     .fetch_optional(pool)
     .await?;
-    let Some(r) = row else { return Err(ApiError::NotFound(format!("payment {id}"))) };
+    let Some(r) = row else {
+        return Err(ApiError::NotFound(format!("payment {id}")));
+    };
 
     let events: Vec<PaymentEvent> = sqlx::query_as(
         "select * from (
@@ -222,7 +224,9 @@ pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDe
     .await?;
 
     let inclusion_proof = match (&r.batch_id, &r.evidence_hash) {
-        (Some(batch), Some(ev)) if batch != "0" => inclusion_proof(pool, chain, batch, id, B256::from_slice(ev)).await?,
+        (Some(batch), Some(ev)) if batch != "0" => {
+            inclusion_proof(pool, chain, batch, id, B256::from_slice(ev)).await?
+        }
         _ => None,
     };
     let classification = r.class.map(|class| Classification {
@@ -267,7 +271,13 @@ pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDe
 /// Rebuilds the batch's evidence tree from its settled items in log order (the contract builds
 /// it in item order over settled items, and logs follow item order) and proves `id`'s leaf.
 /// `None` when the batch committed no root (all zero) or is not indexed.
-async fn inclusion_proof(pool: &PgPool, chain: i64, batch: &str, id: B256, evidence: B256) -> ApiResult<Option<InclusionProof>> {
+async fn inclusion_proof(
+    pool: &PgPool,
+    chain: i64,
+    batch: &str,
+    id: B256,
+    evidence: B256,
+) -> ApiResult<Option<InclusionProof>> {
     let root: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
         "select evidence_root, tx_hash from batches where chain_id = $1 and batch_id = $2::numeric
          order by block_number desc, log_index desc limit 1",
@@ -276,7 +286,9 @@ async fn inclusion_proof(pool: &PgPool, chain: i64, batch: &str, id: B256, evide
     .bind(batch)
     .fetch_optional(pool)
     .await?;
-    let Some((root, batch_tx)) = root else { return Ok(None) };
+    let Some((root, batch_tx)) = root else {
+        return Ok(None);
+    };
     let root = B256::from_slice(&root);
     if root == B256::ZERO {
         return Ok(None);
@@ -289,8 +301,13 @@ async fn inclusion_proof(pool: &PgPool, chain: i64, batch: &str, id: B256, evide
     .bind(batch)
     .fetch_all(pool)
     .await?;
-    let items: Vec<(B256, B256)> = items.iter().map(|(p, e)| (B256::from_slice(p), B256::from_slice(e))).collect();
-    let Some(index) = items.iter().position(|(p, _)| *p == id) else { return Ok(None) };
+    let items: Vec<(B256, B256)> = items
+        .iter()
+        .map(|(p, e)| (B256::from_slice(p), B256::from_slice(e)))
+        .collect();
+    let Some(index) = items.iter().position(|(p, _)| *p == id) else {
+        return Ok(None);
+    };
     let tree = EvidenceTree::from_items(&items);
     let proof = tree.proof(index).unwrap_or_default();
     let leaf = evidence_leaf(id, evidence);
@@ -468,7 +485,11 @@ struct ProfileRow {
 /// Loads a payer's profile in one statement of primary-key lookups: the aggregates come
 /// precomputed from `api_payer_stats` (maintained by the refresh), the verdict, cluster, example
 /// evidence and labels from the classifier's tables.
-pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) -> ApiResult<PayerProfile> {
+pub async fn payer(
+    pool: &PgPool,
+    chain: i64,
+    payer: alloy_primitives::Address,
+) -> ApiResult<PayerProfile> {
     let row: ProfileRow = sqlx::query_as(
         "select s.payments, s.volume::text as volume, s.active_days, s.payees, s.first_day, s.last_day,
                 s.class_keys, s.class_payments, s.class_volumes, s.payee_keys, s.payee_payments,
@@ -503,20 +524,34 @@ pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) 
         return Err(ApiError::NotFound(format!("payer {payer}")));
     }
     let labels: Vec<LabelOut> = match row.labels {
-        Some(v) => serde_json::from_value(v).map_err(|e| ApiError::Internal(format!("reading labels: {e}")))?,
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| ApiError::Internal(format!("reading labels: {e}")))?,
         None => Vec::new(),
     };
 
-    let zip_shares = |keys: Vec<String>, n: Option<Vec<i64>>, v: Option<Vec<String>>| -> Vec<Share> {
-        keys.into_iter()
-            .zip(n.unwrap_or_default())
-            .zip(v.unwrap_or_default())
-            .map(|((key, payments), volume)| Share { key, payments, volume })
-            .collect()
-    };
-    let by_class = zip_shares(row.class_keys.unwrap_or_default(), row.class_payments, row.class_volumes);
+    let zip_shares =
+        |keys: Vec<String>, n: Option<Vec<i64>>, v: Option<Vec<String>>| -> Vec<Share> {
+            keys.into_iter()
+                .zip(n.unwrap_or_default())
+                .zip(v.unwrap_or_default())
+                .map(|((key, payments), volume)| Share {
+                    key,
+                    payments,
+                    volume,
+                })
+                .collect()
+        };
+    let by_class = zip_shares(
+        row.class_keys.unwrap_or_default(),
+        row.class_payments,
+        row.class_volumes,
+    );
     let top_payees = zip_shares(
-        row.payee_keys.unwrap_or_default().iter().map(|p| hex_bytes(p)).collect(),
+        row.payee_keys
+            .unwrap_or_default()
+            .iter()
+            .map(|p| hex_bytes(p))
+            .collect(),
         row.payee_payments,
         row.payee_volumes,
     );
@@ -546,7 +581,13 @@ pub async fn payer(pool: &PgPool, chain: i64, payer: alloy_primitives::Address) 
         }),
         _ => None,
     };
-    let explanation = explain(verdict.as_ref(), &by_class, &payment_flags, payments, cluster.as_ref());
+    let explanation = explain(
+        verdict.as_ref(),
+        &by_class,
+        &payment_flags,
+        payments,
+        cluster.as_ref(),
+    );
     Ok(PayerProfile {
         payer: payer.to_checksum(None),
         verdict,
@@ -583,7 +624,11 @@ fn explain(
     let mut out = Vec::new();
     match verdict {
         Some(v) => {
-            let fired = if v.flags.is_empty() { "no rule fired".to_string() } else { format!("rules fired: {}", v.flags.join(", ")) };
+            let fired = if v.flags.is_empty() {
+                "no rule fired".to_string()
+            } else {
+                format!("rules fired: {}", v.flags.join(", "))
+            };
             out.push(format!(
                 "Classified `{}` (rule set {}, labels {}); {fired}.",
                 v.class, v.rule_version, v.label_version
@@ -592,15 +637,25 @@ fn explain(
                 out.push(format!("First funded by {f}."));
             }
         }
-        None => out.push("Not classified yet: the classifier has not reached this payer's payments.".into()),
+        None => out.push(
+            "Not classified yet: the classifier has not reached this payer's payments.".into(),
+        ),
     }
     if !by_class.is_empty() {
-        let parts: Vec<String> =
-            by_class.iter().map(|s| format!("{} {} ({} units)", s.payments, s.key, s.volume)).collect();
-        out.push(format!("Its {payments} payments by class: {}.", parts.join(", ")));
+        let parts: Vec<String> = by_class
+            .iter()
+            .map(|s| format!("{} {} ({} units)", s.payments, s.key, s.volume))
+            .collect();
+        out.push(format!(
+            "Its {payments} payments by class: {}.",
+            parts.join(", ")
+        ));
     }
     for f in flags {
-        out.push(format!("`{}` fired on {} of its {} payments.", f.flag, f.payments, payments));
+        out.push(format!(
+            "`{}` fired on {} of its {} payments.",
+            f.flag, f.payments, payments
+        ));
     }
     if let Some(c) = cluster {
         out.push(format!(

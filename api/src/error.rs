@@ -30,7 +30,10 @@ pub enum ApiError {
 impl ApiError {
     /// A 400 naming `param` and the `rule` it broke.
     pub fn bad(param: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self::BadParam { param: param.into(), rule: rule.into() }
+        Self::BadParam {
+            param: param.into(),
+            rule: rule.into(),
+        }
     }
 
     /// The HTTP status this error maps to.
@@ -91,14 +94,20 @@ impl IntoResponse for ApiError {
                     kind: "internal",
                     title: "Internal error",
                     status: status.as_u16(),
-                    detail: "the server failed to answer; the request id in the logs has the cause".into(),
+                    detail: "the server failed to answer; the request id in the logs has the cause"
+                        .into(),
                     param: None,
                     rule: None,
                 }
             }
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
     }
 }
 

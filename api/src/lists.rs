@@ -88,7 +88,12 @@ pub async fn payments(
     after: Option<PaymentCursor>,
     limit: i64,
 ) -> ApiResult<PaymentPage> {
-    let Some(w) = w else { return Ok(PaymentPage { items: vec![], next_cursor: None }) };
+    let Some(w) = w else {
+        return Ok(PaymentPage {
+            items: vec![],
+            next_cursor: None,
+        });
+    };
     let (after_t, after_id) = match &after {
         Some(c) => (
             DateTime::<Utc>::from_timestamp_micros(c.t),
@@ -109,13 +114,14 @@ pub async fn payments(
                  and ($9::timestamptz is null or (f.ts, f.payment_id) < ($9, $10))
                order by f.ts desc, f.payment_id desc
                limit $11";
-    let mut items: Vec<PaymentItem> = bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
-        .bind(payer)
-        .bind(after_t)
-        .bind(after_id)
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?;
+    let mut items: Vec<PaymentItem> =
+        bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
+            .bind(payer)
+            .bind(after_t)
+            .bind(after_id)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|last| {
@@ -140,7 +146,10 @@ pub struct VolumeCursor {
 }
 
 fn volume_cursor(volume: &str, addr: &[u8]) -> String {
-    encode_cursor(&VolumeCursor { v: volume.to_string(), a: alloy_primitives::hex::encode(addr) })
+    encode_cursor(&VolumeCursor {
+        v: volume.to_string(),
+        a: alloy_primitives::hex::encode(addr),
+    })
 }
 
 fn cursor_binds(after: &Option<VolumeCursor>) -> (Option<String>, Option<Vec<u8>>) {
@@ -197,7 +206,12 @@ pub async fn payers(
     after: Option<VolumeCursor>,
     limit: i64,
 ) -> ApiResult<PayerPage> {
-    let Some(w) = w else { return Ok(PayerPage { items: vec![], next_cursor: None }) };
+    let Some(w) = w else {
+        return Ok(PayerPage {
+            items: vec![],
+            next_cursor: None,
+        });
+    };
     let (after_v, after_a) = cursor_binds(&after);
     let sql = "with agg as (
                  select payer, sum(payments)::int8 as payments, sum(volume) as vol,
@@ -216,12 +230,13 @@ pub async fn payers(
                where $8::numeric is null or a.vol < $8::numeric or (a.vol = $8::numeric and a.payer > $9)
                order by a.vol desc, a.payer asc
                limit $10";
-    let mut items: Vec<PayerItem> = bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
-        .bind(after_v)
-        .bind(after_a)
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?;
+    let mut items: Vec<PayerItem> =
+        bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
+            .bind(after_v)
+            .bind(after_a)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|l| volume_cursor(&l.volume, &l.payer))
@@ -285,7 +300,12 @@ pub async fn payees(
     after: Option<VolumeCursor>,
     limit: i64,
 ) -> ApiResult<PayeePage> {
-    let Some(w) = w else { return Ok(PayeePage { items: vec![], next_cursor: None }) };
+    let Some(w) = w else {
+        return Ok(PayeePage {
+            items: vec![],
+            next_cursor: None,
+        });
+    };
     let (after_v, after_a) = cursor_binds(&after);
     let sql = "with agg as (
                  select payee, sum(payments)::int8 as payments, sum(volume) as vol,
@@ -337,8 +357,11 @@ pub async fn payees(
     let items = rows
         .into_iter()
         .map(|r| {
-            let (payers, external_payers) =
-                counts.iter().find(|c| c.0 == r.payee).map(|c| (c.1, c.2)).unwrap_or((0, 0));
+            let (payers, external_payers) = counts
+                .iter()
+                .find(|c| c.0 == r.payee)
+                .map(|c| (c.1, c.2))
+                .unwrap_or((0, 0));
             PayeeItem {
                 organic_share: ratio(r.organic_f, r.volume_f),
                 organic_share_count: ratio(r.organic_payments as f64, r.payments as f64),
@@ -365,7 +388,9 @@ pub fn valid_volume_cursor(c: &VolumeCursor) -> bool {
 
 /// Checks a payment cursor's shape.
 pub fn valid_payment_cursor(c: &PaymentCursor) -> bool {
-    c.id.len() == 64 && alloy_primitives::hex::decode(&c.id).is_ok() && DateTime::<Utc>::from_timestamp_micros(c.t).is_some()
+    c.id.len() == 64
+        && alloy_primitives::hex::decode(&c.id).is_ok()
+        && DateTime::<Utc>::from_timestamp_micros(c.t).is_some()
 }
 
 /// Renders an address column for messages.

@@ -14,7 +14,11 @@ use x402_api::server::{self, ServeConfig};
 use x402_api::{migrate, rollup};
 
 #[derive(Parser)]
-#[command(name = "x402-api", version, about = "Organic-demand HTTP API over indexed and classified x402 payments")]
+#[command(
+    name = "x402-api",
+    version,
+    about = "Organic-demand HTTP API over indexed and classified x402 payments"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,7 +27,11 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct Db {
     /// PostgreSQL holding the indexer's and classifier's tables.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/x402_settle")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/x402_settle"
+    )]
     database_url: String,
     /// Chain whose payments are served.
     #[arg(long, env = "CHAIN_ID", default_value_t = 31337)]
@@ -95,12 +103,25 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .init();
     match Cli::parse().command {
-        Command::Serve { db, listen, static_dir, deployment, cache_ttl_ms, poll_ms, no_refresh, db_connections } => {
+        Command::Serve {
+            db,
+            listen,
+            static_dir,
+            deployment,
+            cache_ttl_ms,
+            poll_ms,
+            no_refresh,
+            db_connections,
+        } => {
             let pool = connect(&db.database_url, db_connections).await?;
-            migrate(&pool).await.context("applying the API migrations (did the indexer and classifier migrate first?)")?;
+            migrate(&pool).await.context(
+                "applying the API migrations (did the indexer and classifier migrate first?)",
+            )?;
             let cfg = ServeConfig {
                 listen,
                 chain_id: db.chain_id,
@@ -114,14 +135,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate { db } => {
             let pool = connect(&db.database_url, 2).await?;
-            migrate(&pool).await.context("applying the API migrations")?;
+            migrate(&pool)
+                .await
+                .context("applying the API migrations")?;
             println!("api migrations applied");
         }
         Command::Refresh { db, full } => {
             let pool = connect(&db.database_url, 2).await?;
-            migrate(&pool).await.context("applying the API migrations")?;
+            migrate(&pool)
+                .await
+                .context("applying the API migrations")?;
             let t0 = std::time::Instant::now();
-            let o = if full { rollup::rebuild(&pool, db.chain_id).await? } else { rollup::refresh(&pool, db.chain_id).await? };
+            let o = if full {
+                rollup::rebuild(&pool, db.chain_id).await?
+            } else {
+                rollup::refresh(&pool, db.chain_id).await?
+            };
             println!(
                 "refreshed {} days ({} payments) in {:.1}s; generation {}",
                 o.days,
@@ -130,9 +159,23 @@ async fn main() -> anyhow::Result<()> {
                 o.generation
             );
         }
-        Command::Bench { db, url, clients, seconds, payers } => {
+        Command::Bench {
+            db,
+            url,
+            clients,
+            seconds,
+            payers,
+        } => {
             let pool = connect(&db.database_url, 2).await?;
-            run_bench(&pool, db.chain_id, url.trim_end_matches('/'), clients, Duration::from_secs(seconds), payers).await?;
+            run_bench(
+                &pool,
+                db.chain_id,
+                url.trim_end_matches('/'),
+                clients,
+                Duration::from_secs(seconds),
+                payers,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -140,7 +183,9 @@ async fn main() -> anyhow::Result<()> {
 
 async fn connect(url: &str, max: u32) -> anyhow::Result<sqlx::PgPool> {
     use sqlx::ConnectOptions;
-    let opts: sqlx::postgres::PgConnectOptions = url.parse().with_context(|| format!("parsing database URL {url}"))?;
+    let opts: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .with_context(|| format!("parsing database URL {url}"))?;
     // Metric queries and refreshes take seconds by design (their answers are cached): log them
     // at debug, not as warnings.
     let opts = opts.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
@@ -158,7 +203,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -180,21 +226,30 @@ async fn run_bench(
 ) -> anyhow::Result<()> {
     let hex = |b: &Vec<u8>| format!("0x{}", alloy_primitives::hex::encode(b));
     let tokens: Vec<Vec<u8>> =
-        sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1").bind(chain).fetch_all(pool).await?;
+        sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1")
+            .bind(chain)
+            .fetch_all(pool)
+            .await?;
     let payees: Vec<Vec<u8>> = sqlx::query_scalar(
         "select payee from api_daily_stats where chain_id = $1 group by payee order by sum(volume) desc limit 5",
     )
     .bind(chain)
     .fetch_all(pool)
     .await?;
-    let facilitators: Vec<Vec<u8>> =
-        sqlx::query_scalar("select distinct facilitator from api_daily_stats where chain_id = $1 limit 3")
-            .bind(chain)
-            .fetch_all(pool)
-            .await?;
+    let facilitators: Vec<Vec<u8>> = sqlx::query_scalar(
+        "select distinct facilitator from api_daily_stats where chain_id = $1 limit 3",
+    )
+    .bind(chain)
+    .fetch_all(pool)
+    .await?;
     let bounds: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
-        sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1").bind(chain).fetch_one(pool).await?;
-    let (Some(_first), Some(last)) = bounds else { bail!("the read model is empty: load data and run `x402-api refresh` first") };
+        sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1")
+            .bind(chain)
+            .fetch_one(pool)
+            .await?;
+    let (Some(_first), Some(last)) = bounds else {
+        bail!("the read model is empty: load data and run `x402-api refresh` first")
+    };
     let payers: Vec<Vec<u8>> = sqlx::query_scalar(
         "select payer from (select distinct payer from api_payer_days where chain_id = $1) p order by random() limit $2",
     )
@@ -202,31 +257,77 @@ async fn run_bench(
     .bind(payer_sample)
     .fetch_all(pool)
     .await?;
-    let count: i64 = sqlx::query_scalar("select count(*) from api_payment_facts where chain_id = $1").bind(chain).fetch_one(pool).await?;
-    let distinct_payers: i64 =
-        sqlx::query_scalar("select count(distinct payer) from api_payment_facts where chain_id = $1").bind(chain).fetch_one(pool).await?;
-    println!("dataset: {count} payments, {distinct_payers} payers, {} tokens, last day {last}", tokens.len());
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from api_payment_facts where chain_id = $1")
+            .bind(chain)
+            .fetch_one(pool)
+            .await?;
+    let distinct_payers: i64 = sqlx::query_scalar(
+        "select count(distinct payer) from api_payment_facts where chain_id = $1",
+    )
+    .bind(chain)
+    .fetch_one(pool)
+    .await?;
+    println!(
+        "dataset: {count} payments, {distinct_payers} payers, {} tokens, last day {last}",
+        tokens.len()
+    );
 
     // The filter mixes a dashboard produces: everything, organic only, per token, per payee, per
     // facilitator, the last 30 and 7 days.
     let last30 = format!("from={}&to={last}", last - chrono::Days::new(29));
     let last7 = format!("from={}&to={last}", last - chrono::Days::new(6));
-    let mut filters = vec![String::new(), "class=external".into(), last30.clone(), last7, format!("{last30}&class=external")];
+    let mut filters = vec![
+        String::new(),
+        "class=external".into(),
+        last30.clone(),
+        last7,
+        format!("{last30}&class=external"),
+    ];
     filters.extend(tokens.iter().map(|t| format!("token={}", hex(t))));
     filters.extend(payees.iter().map(|p| format!("payee={}", hex(p))));
-    filters.extend(facilitators.iter().map(|f| format!("facilitator={}", hex(f))));
+    filters.extend(
+        facilitators
+            .iter()
+            .map(|f| format!("facilitator={}", hex(f))),
+    );
     let with = |path: &str, q: &str, extra: &str| {
         let qs: Vec<&str> = [q, extra].into_iter().filter(|s| !s.is_empty()).collect();
-        if qs.is_empty() { path.to_string() } else { format!("{path}?{}", qs.join("&")) }
+        if qs.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{}", qs.join("&"))
+        }
     };
-    let summary = Scenario { name: "api_summary".into(), paths: filters.iter().map(|f| with("/v1/metrics/summary", f, "")).collect(), no_cache: false };
-    let mut series_paths: Vec<String> = filters.iter().map(|f| with("/v1/metrics/series", f, "")).collect();
-    series_paths.extend(filters.iter().map(|f| with("/v1/metrics/series", f, "interval=week")));
-    let series = Scenario { name: "api_series".into(), paths: series_paths, no_cache: false };
+    let summary = Scenario {
+        name: "api_summary".into(),
+        paths: filters
+            .iter()
+            .map(|f| with("/v1/metrics/summary", f, ""))
+            .collect(),
+        no_cache: false,
+    };
+    let mut series_paths: Vec<String> = filters
+        .iter()
+        .map(|f| with("/v1/metrics/series", f, ""))
+        .collect();
+    series_paths.extend(
+        filters
+            .iter()
+            .map(|f| with("/v1/metrics/series", f, "interval=week")),
+    );
+    let series = Scenario {
+        name: "api_series".into(),
+        paths: series_paths,
+        no_cache: false,
+    };
     // Profiles rarely repeat: every request bypasses the cache, so this is the database's cost.
     let profile = Scenario {
         name: "api_payer_profile".into(),
-        paths: payers.iter().map(|p| format!("/v1/payers/{}", hex(p))).collect(),
+        paths: payers
+            .iter()
+            .map(|p| format!("/v1/payers/{}", hex(p)))
+            .collect(),
         no_cache: true,
     };
 

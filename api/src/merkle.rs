@@ -35,12 +35,21 @@ pub struct EvidenceTree {
 impl EvidenceTree {
     /// Builds the tree over `(paymentId, evidenceHash)` items in order.
     pub fn from_items(items: &[(B256, B256)]) -> Self {
-        let mut levels = vec![items.iter().map(|(p, e)| evidence_leaf(*p, *e)).collect::<Vec<_>>()];
+        let mut levels = vec![items
+            .iter()
+            .map(|(p, e)| evidence_leaf(*p, *e))
+            .collect::<Vec<_>>()];
         while levels.last().is_some_and(|l| l.len() > 1) {
             let below = levels.last().expect("non-empty");
             let above = below
                 .chunks(2)
-                .map(|pair| if let [a, b] = pair { hash_pair(*a, *b) } else { pair[0] })
+                .map(|pair| {
+                    if let [a, b] = pair {
+                        hash_pair(*a, *b)
+                    } else {
+                        pair[0]
+                    }
+                })
                 .collect();
             levels.push(above);
         }
@@ -49,7 +58,11 @@ impl EvidenceTree {
 
     /// The root (zero for no items, as the contract emits).
     pub fn root(&self) -> B256 {
-        self.levels.last().and_then(|l| l.first()).copied().unwrap_or(B256::ZERO)
+        self.levels
+            .last()
+            .and_then(|l| l.first())
+            .copied()
+            .unwrap_or(B256::ZERO)
     }
 
     /// Siblings from leaf `index` to the root; levels where the node is carried up add nothing.
@@ -79,7 +92,9 @@ mod tests {
     use super::*;
 
     fn items(n: usize) -> Vec<(B256, B256)> {
-        (0..n).map(|i| (keccak256(format!("id{i}")), keccak256(format!("ev{i}")))).collect()
+        (0..n)
+            .map(|i| (keccak256(format!("id{i}")), keccak256(format!("ev{i}"))))
+            .collect()
     }
 
     #[test]
@@ -88,13 +103,22 @@ mod tests {
         let l: Vec<B256> = it.iter().map(|(a, b)| evidence_leaf(*a, *b)).collect();
         assert_eq!(EvidenceTree::from_items(&[]).root(), B256::ZERO);
         assert_eq!(EvidenceTree::from_items(&it[..1]).root(), l[0]);
-        assert_eq!(EvidenceTree::from_items(&it[..3]).root(), hash_pair(hash_pair(l[0], l[1]), l[2]));
+        assert_eq!(
+            EvidenceTree::from_items(&it[..3]).root(),
+            hash_pair(hash_pair(l[0], l[1]), l[2])
+        );
         // 5 leaves: (01)(23)4 -> ((01)(23)) 4 -> root.
-        let want = hash_pair(hash_pair(hash_pair(l[0], l[1]), hash_pair(l[2], l[3])), l[4]);
+        let want = hash_pair(
+            hash_pair(hash_pair(l[0], l[1]), hash_pair(l[2], l[3])),
+            l[4],
+        );
         let t = EvidenceTree::from_items(&it);
         assert_eq!(t.root(), want);
         // The carried-up leaf's proof has one element only.
-        assert_eq!(t.proof(4).unwrap(), vec![hash_pair(hash_pair(l[0], l[1]), hash_pair(l[2], l[3]))]);
+        assert_eq!(
+            t.proof(4).unwrap(),
+            vec![hash_pair(hash_pair(l[0], l[1]), hash_pair(l[2], l[3]))]
+        );
     }
 
     #[test]
@@ -105,7 +129,11 @@ mod tests {
             for (i, (id, ev)) in it.iter().enumerate() {
                 let p = t.proof(i).unwrap();
                 assert!(verify_proof(&p, t.root(), evidence_leaf(*id, *ev)));
-                assert!(!verify_proof(&p, t.root(), evidence_leaf(*id, keccak256("forged"))));
+                assert!(!verify_proof(
+                    &p,
+                    t.root(),
+                    evidence_leaf(*id, keccak256("forged"))
+                ));
             }
             assert!(t.proof(n).is_none());
         }

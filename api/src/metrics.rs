@@ -50,7 +50,10 @@ impl Window {
         let from = f.from.or(bounds.map(|b| b.0))?;
         let to = f.to.or(bounds.map(|b| b.1))?;
         // A one-sided window beyond the data is empty, not inverted.
-        Some(Self { from, to: to.max(from) })
+        Some(Self {
+            from,
+            to: to.max(from),
+        })
     }
 
     /// Number of days.
@@ -264,16 +267,33 @@ async fn class_rows(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiRes
          from api_daily_stats where {WHERE_ALL}
          group by grouping sets ((class), ())"
     );
-    Ok(bind_filters!(sqlx::query_as::<_, ClassRow>(&sql), chain, w, f, f.class_names()).fetch_all(pool).await?)
+    Ok(bind_filters!(
+        sqlx::query_as::<_, ClassRow>(&sql),
+        chain,
+        w,
+        f,
+        f.class_names()
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Distinct payers per class; `None` class = all.
-async fn unique_payers(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Vec<(Option<String>, i64)>> {
+async fn unique_payers(
+    pool: &PgPool,
+    chain: i64,
+    w: Window,
+    f: &Filters,
+) -> ApiResult<Vec<(Option<String>, i64)>> {
     let sql = format!(
         "select class, count(distinct payer) from api_payer_days where {WHERE_ALL}
          group by grouping sets ((class), ())"
     );
-    Ok(bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names()).fetch_all(pool).await?)
+    Ok(
+        bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names())
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// Payer activity over the activity classes.
@@ -302,8 +322,17 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
             (select count(*) from (select distinct payer, payee from act) x)::int8,
             (select count(*) from firsts where first_day >= $2)::int8"
     );
-    let (payer_days, payer_weeks, payer_months, payers, repeat, pairs, new): (i64, i64, i64, i64, i64, i64, i64) =
-        bind_filters!(sqlx::query_as(&sql), chain, w, f, &classes).fetch_one(pool).await?;
+    let (payer_days, payer_weeks, payer_months, payers, repeat, pairs, new): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = bind_filters!(sqlx::query_as(&sql), chain, w, f, &classes)
+        .fetch_one(pool)
+        .await?;
     let weeks = Interval::Week.periods(w).len() as f64;
     let months = Interval::Month.periods(w).len() as f64;
     let dap = ratio(payer_days as f64, w.days() as f64);
@@ -324,14 +353,38 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
 }
 
 /// Per-payer and per-payee volumes, for concentration.
-async fn concentrations(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<ConcentrationPair> {
-    let payers_sql = format!("select sum(volume)::float8 from api_payer_days where {WHERE_ALL} group by payer");
-    let payees_sql = format!("select sum(volume)::float8 from api_daily_stats where {WHERE_ALL} group by payee");
+async fn concentrations(
+    pool: &PgPool,
+    chain: i64,
+    w: Window,
+    f: &Filters,
+) -> ApiResult<ConcentrationPair> {
+    let payers_sql =
+        format!("select sum(volume)::float8 from api_payer_days where {WHERE_ALL} group by payer");
+    let payees_sql =
+        format!("select sum(volume)::float8 from api_daily_stats where {WHERE_ALL} group by payee");
     let (payers, payees): (Vec<f64>, Vec<f64>) = tokio::try_join!(
-        bind_filters!(sqlx::query_scalar(&payers_sql), chain, w, f, f.class_names()).fetch_all(pool),
-        bind_filters!(sqlx::query_scalar(&payees_sql), chain, w, f, f.class_names()).fetch_all(pool),
+        bind_filters!(
+            sqlx::query_scalar(&payers_sql),
+            chain,
+            w,
+            f,
+            f.class_names()
+        )
+        .fetch_all(pool),
+        bind_filters!(
+            sqlx::query_scalar(&payees_sql),
+            chain,
+            w,
+            f,
+            f.class_names()
+        )
+        .fetch_all(pool),
     )?;
-    Ok(ConcentrationPair { payers: concentration(&payers), payees: concentration(&payees) })
+    Ok(ConcentrationPair {
+        payers: concentration(&payers),
+        payees: concentration(&payees),
+    })
 }
 
 async fn median(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Option<String>> {
@@ -339,11 +392,22 @@ async fn median(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<
         "select (percentile_disc(0.5) within group (order by amount))::text
          from api_payment_facts where {WHERE_ALL}"
     );
-    Ok(bind_filters!(sqlx::query_scalar(&sql), chain, w, f, f.class_names()).fetch_one(pool).await?)
+    Ok(
+        bind_filters!(sqlx::query_scalar(&sql), chain, w, f, f.class_names())
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 async fn coverage_versions(pool: &PgPool, chain: i64) -> ApiResult<Coverage> {
-    type Row = (Option<String>, Option<String>, Option<i64>, Option<DateTime<Utc>>, Option<i64>, Option<DateTime<Utc>>);
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+    );
     let row: Row = sqlx::query_as(
         "select s.rule_version, s.label_version, s.last_block, s.updated_at, r.generation, r.refreshed_at
          from (select 1) one
@@ -365,10 +429,19 @@ async fn coverage_versions(pool: &PgPool, chain: i64) -> ApiResult<Coverage> {
 }
 
 /// Computes the summary.
-pub async fn summary(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters) -> ApiResult<Summary> {
+pub async fn summary(
+    pool: &PgPool,
+    chain: i64,
+    w: Option<Window>,
+    f: &Filters,
+) -> ApiResult<Summary> {
     let mut coverage = coverage_versions(pool, chain).await?;
     let Some(w) = w else {
-        return Ok(Summary { by_class: zero_classes(), coverage, ..Default::default() });
+        return Ok(Summary {
+            by_class: zero_classes(),
+            coverage,
+            ..Default::default()
+        });
     };
     let (classes, uniques, activity, conc, median) = tokio::try_join!(
         class_rows(pool, chain, w, f),
@@ -382,7 +455,11 @@ pub async fn summary(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters) 
     let mut by_class = zero_classes();
     for r in classes.iter() {
         let Some(c) = &r.class else { continue };
-        let uniq = uniques.iter().find(|(k, _)| k.as_deref() == Some(c)).map(|u| u.1).unwrap_or(0);
+        let uniq = uniques
+            .iter()
+            .find(|(k, _)| k.as_deref() == Some(c))
+            .map(|u| u.1)
+            .unwrap_or(0);
         by_class.insert(
             c.clone(),
             ClassTotals {
@@ -394,28 +471,50 @@ pub async fn summary(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters) 
             },
         );
     }
-    let ext = by_class.get(Class::External.as_str()).cloned().unwrap_or_default();
-    let unattributed = by_class.get(Class::Unattributed.as_str()).cloned().unwrap_or_default();
-    let unclassified = by_class.get(Class::Unclassified.as_str()).cloned().unwrap_or_default();
+    let ext = by_class
+        .get(Class::External.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let unattributed = by_class
+        .get(Class::Unattributed.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let unclassified = by_class
+        .get(Class::Unclassified.as_str())
+        .cloned()
+        .unwrap_or_default();
     coverage.unattributed_volume_share = unattributed.volume_share;
     coverage.unattributed_count_share = unattributed.count_share;
     coverage.unclassified_count = unclassified.count;
     coverage.unclassified_volume_share = unclassified.volume_share;
     Ok(Summary {
         window: Some(w),
-        gross: Totals { volume: total.map(|t| t.volume.clone()).unwrap_or_else(|| "0".into()), count: gross_count },
+        gross: Totals {
+            volume: total
+                .map(|t| t.volume.clone())
+                .unwrap_or_else(|| "0".into()),
+            count: gross_count,
+        },
         organic: Organic {
             volume: ext.volume.clone(),
             count: ext.count,
             volume_share: ext.volume_share,
             count_share: ext.count_share,
-            taint_adjusted_volume: total.map(|t| t.taint_adjusted.clone()).unwrap_or_else(|| "0".into()),
+            taint_adjusted_volume: total
+                .map(|t| t.taint_adjusted.clone())
+                .unwrap_or_else(|| "0".into()),
         },
         by_class,
-        unique_payers: uniques.iter().find(|(k, _)| k.is_none()).map(|u| u.1).unwrap_or(0),
+        unique_payers: uniques
+            .iter()
+            .find(|(k, _)| k.is_none())
+            .map(|u| u.1)
+            .unwrap_or(0),
         payer_activity: activity,
         payment_size: PaymentSize {
-            average: total.and_then(|t| t.average.clone()).unwrap_or_else(|| "0".into()),
+            average: total
+                .and_then(|t| t.average.clone())
+                .unwrap_or_else(|| "0".into()),
             median: median.unwrap_or_else(|| "0".into()),
         },
         concentration: conc,
@@ -426,7 +525,15 @@ pub async fn summary(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters) 
 fn zero_classes() -> BTreeMap<String, ClassTotals> {
     Class::ALL
         .iter()
-        .map(|c| (c.as_str().to_string(), ClassTotals { volume: "0".into(), ..Default::default() }))
+        .map(|c| {
+            (
+                c.as_str().to_string(),
+                ClassTotals {
+                    volume: "0".into(),
+                    ..Default::default()
+                },
+            )
+        })
         .collect()
 }
 
@@ -494,10 +601,20 @@ struct PeriodClassRow {
 }
 
 /// Computes a series.
-pub async fn series(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters, iv: Interval) -> ApiResult<Series> {
+pub async fn series(
+    pool: &PgPool,
+    chain: i64,
+    w: Option<Window>,
+    f: &Filters,
+    iv: Interval,
+) -> ApiResult<Series> {
     let activity_classes = f.activity_classes();
     let Some(w) = w else {
-        return Ok(Series { interval: Some(iv), activity_classes, ..Default::default() });
+        return Ok(Series {
+            interval: Some(iv),
+            activity_classes,
+            ..Default::default()
+        });
     };
     // The unit is one of three constants, passed as a bind value anyway.
     let class_sql = format!(
@@ -525,10 +642,20 @@ pub async fn series(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters, i
          from act a join firsts f on f.payer = a.payer group by a.period"
     );
     let unit = iv.unit();
-    let (class_rows, payer_rows, active_rows): (Vec<PeriodClassRow>, Vec<(NaiveDate, i64)>, Vec<(NaiveDate, i64, i64)>) = tokio::try_join!(
-        bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names()).bind(unit).fetch_all(pool),
-        bind_filters!(sqlx::query_as(&payers_sql), chain, w, f, f.class_names()).bind(unit).fetch_all(pool),
-        bind_filters!(sqlx::query_as(&active_sql), chain, w, f, &activity_classes).bind(unit).fetch_all(pool),
+    let (class_rows, payer_rows, active_rows): (
+        Vec<PeriodClassRow>,
+        Vec<(NaiveDate, i64)>,
+        Vec<(NaiveDate, i64, i64)>,
+    ) = tokio::try_join!(
+        bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names())
+            .bind(unit)
+            .fetch_all(pool),
+        bind_filters!(sqlx::query_as(&payers_sql), chain, w, f, f.class_names())
+            .bind(unit)
+            .fetch_all(pool),
+        bind_filters!(sqlx::query_as(&active_sql), chain, w, f, &activity_classes)
+            .bind(unit)
+            .fetch_all(pool),
     )?;
 
     let mut points = Vec::new();
@@ -538,34 +665,66 @@ pub async fn series(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters, i
         let gross_f: f64 = rows.iter().map(|r| r.volume_f).sum();
         let mut by_class: BTreeMap<String, PeriodClass> = Class::ALL
             .iter()
-            .map(|c| (c.as_str().to_string(), PeriodClass { volume: "0".into(), count: 0 }))
+            .map(|c| {
+                (
+                    c.as_str().to_string(),
+                    PeriodClass {
+                        volume: "0".into(),
+                        count: 0,
+                    },
+                )
+            })
             .collect();
         let mut gross = num::Sum::default();
         let mut taint = num::Sum::default();
         for r in &rows {
-            by_class.insert(r.class.clone(), PeriodClass { volume: r.volume.clone(), count: r.count });
+            by_class.insert(
+                r.class.clone(),
+                PeriodClass {
+                    volume: r.volume.clone(),
+                    count: r.count,
+                },
+            );
             gross.add(&r.volume);
             taint.add(&r.taint_adjusted);
         }
         let ext_row = rows.iter().find(|r| r.class == Class::External.as_str());
-        let (active, new) = active_rows.iter().find(|r| r.0 == period).map(|r| (r.1, r.2)).unwrap_or((0, 0));
+        let (active, new) = active_rows
+            .iter()
+            .find(|r| r.0 == period)
+            .map(|r| (r.1, r.2))
+            .unwrap_or((0, 0));
         points.push(SeriesPoint {
             period,
             gross_volume: gross.to_string(),
             gross_count,
-            organic_volume: ext_row.map(|r| r.volume.clone()).unwrap_or_else(|| "0".into()),
+            organic_volume: ext_row
+                .map(|r| r.volume.clone())
+                .unwrap_or_else(|| "0".into()),
             organic_count: ext_row.map(|r| r.count).unwrap_or(0),
             organic_share_volume: ratio(ext_row.map(|r| r.volume_f).unwrap_or(0.0), gross_f),
-            organic_share_count: ratio(ext_row.map(|r| r.count).unwrap_or(0) as f64, gross_count as f64),
+            organic_share_count: ratio(
+                ext_row.map(|r| r.count).unwrap_or(0) as f64,
+                gross_count as f64,
+            ),
             taint_adjusted_organic_volume: taint.to_string(),
-            unique_payers: payer_rows.iter().find(|r| r.0 == period).map(|r| r.1).unwrap_or(0),
+            unique_payers: payer_rows
+                .iter()
+                .find(|r| r.0 == period)
+                .map(|r| r.1)
+                .unwrap_or(0),
             active_payers: active,
             new_payers: new,
             returning_payers: active - new,
             by_class,
         });
     }
-    Ok(Series { interval: Some(iv), window: Some(w), activity_classes, points })
+    Ok(Series {
+        interval: Some(iv),
+        window: Some(w),
+        activity_classes,
+        points,
+    })
 }
 
 /// One cohort's activity k weeks after its first week.
@@ -602,10 +761,20 @@ pub struct Retention {
 
 /// Computes cohort retention: payers grouped by the ISO week of their first payment (within
 /// the window; earlier payers are not new), followed for `weeks` weeks.
-pub async fn retention(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters, weeks: i64) -> ApiResult<Retention> {
+pub async fn retention(
+    pool: &PgPool,
+    chain: i64,
+    w: Option<Window>,
+    f: &Filters,
+    weeks: i64,
+) -> ApiResult<Retention> {
     let classes = f.activity_classes();
     let Some(w) = w else {
-        return Ok(Retention { classes, weeks, ..Default::default() });
+        return Ok(Retention {
+            classes,
+            weeks,
+            ..Default::default()
+        });
     };
     let sql = "with wk as (
             select payer, date_trunc('week', day::timestamp)::date as week, sum(volume) as volume
@@ -620,10 +789,11 @@ pub async fn retention(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters
          from wk join firsts f on f.payer = wk.payer
          where f.cohort >= date_trunc('week', $2::date::timestamp)::date and wk.week - f.cohort <= 7 * $8
          group by 1, 2 order by 1, 2";
-    let rows: Vec<(NaiveDate, i64, i64, String, f64)> = bind_filters!(sqlx::query_as(sql), chain, w, f, &classes)
-        .bind(weeks as i32)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(NaiveDate, i64, i64, String, f64)> =
+        bind_filters!(sqlx::query_as(sql), chain, w, f, &classes)
+            .bind(weeks as i32)
+            .fetch_all(pool)
+            .await?;
     let last_week = Interval::Week.start(w.to);
     let mut cells = Vec::new();
     for cohort in rows.iter().filter(|r| r.1 == 0) {
@@ -645,7 +815,12 @@ pub async fn retention(pool: &PgPool, chain: i64, w: Option<Window>, f: &Filters
             });
         }
     }
-    Ok(Retention { window: Some(w), classes, weeks, cells })
+    Ok(Retention {
+        window: Some(w),
+        classes,
+        weeks,
+        cells,
+    })
 }
 
 /// Exact decimal sums of non-negative integer strings (volumes exceed every machine integer).
@@ -679,7 +854,13 @@ mod num {
 
     impl fmt::Display for Sum {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let s: String = self.0.iter().rev().skip_while(|d| **d == 0).map(|d| (b'0' + d) as char).collect();
+            let s: String = self
+                .0
+                .iter()
+                .rev()
+                .skip_while(|d| **d == 0)
+                .map(|d| (b'0' + d) as char)
+                .collect();
             f.write_str(if s.is_empty() { "0" } else { &s })
         }
     }
@@ -706,9 +887,18 @@ mod tests {
     fn periods_cover_window() {
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         // 2026-11-18 is a Wednesday.
-        let w = Window { from: d("2026-11-18"), to: d("2026-12-01") };
-        assert_eq!(Interval::Week.periods(w), vec![d("2026-11-16"), d("2026-11-23"), d("2026-11-30")]);
-        assert_eq!(Interval::Month.periods(w), vec![d("2026-11-01"), d("2026-12-01")]);
+        let w = Window {
+            from: d("2026-11-18"),
+            to: d("2026-12-01"),
+        };
+        assert_eq!(
+            Interval::Week.periods(w),
+            vec![d("2026-11-16"), d("2026-11-23"), d("2026-11-30")]
+        );
+        assert_eq!(
+            Interval::Month.periods(w),
+            vec![d("2026-11-01"), d("2026-12-01")]
+        );
         assert_eq!(Interval::Day.periods(w).len(), 14);
         assert_eq!(w.days(), 14);
     }

@@ -69,35 +69,49 @@ impl fmt::Display for Class {
 impl FromStr for Class {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Class::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = Class::ALL.iter().map(|c| c.as_str()).collect();
-            format!("`{s}` is not a class; expected one of {}", names.join(", "))
-        })
+        Class::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Class::ALL.iter().map(|c| c.as_str()).collect();
+                format!("`{s}` is not a class; expected one of {}", names.join(", "))
+            })
     }
 }
 
 /// Parses a 20-byte address written as `0x` + 40 hex digits. Mixed case must be a valid
 /// EIP-55 checksum (a typo in a checksummed address is caught instead of silently matching nothing).
 pub fn parse_address(param: &str, s: &str) -> Result<Address, ApiError> {
-    let hex = s
-        .strip_prefix("0x")
-        .ok_or_else(|| ApiError::bad(param, "must be a 0x-prefixed 20-byte hex address (0x + 40 hex digits)"))?;
+    let hex = s.strip_prefix("0x").ok_or_else(|| {
+        ApiError::bad(
+            param,
+            "must be a 0x-prefixed 20-byte hex address (0x + 40 hex digits)",
+        )
+    })?;
     if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad(param, "must be a 0x-prefixed 20-byte hex address (0x + 40 hex digits)"));
+        return Err(ApiError::bad(
+            param,
+            "must be a 0x-prefixed 20-byte hex address (0x + 40 hex digits)",
+        ));
     }
-    let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
+    let mixed =
+        hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
     if mixed {
         return Address::parse_checksummed(s, None)
             .map_err(|_| ApiError::bad(param, "mixed-case address fails its EIP-55 checksum"));
     }
-    Address::from_str(s).map_err(|_| ApiError::bad(param, "must be a 0x-prefixed 20-byte hex address"))
+    Address::from_str(s)
+        .map_err(|_| ApiError::bad(param, "must be a 0x-prefixed 20-byte hex address"))
 }
 
 /// Parses a 32-byte hash written as `0x` + 64 hex digits.
 pub fn parse_b256(param: &str, s: &str) -> Result<B256, ApiError> {
     let hex = s.strip_prefix("0x").unwrap_or("");
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad(param, "must be a 0x-prefixed 32-byte hex value (0x + 64 hex digits)"));
+        return Err(ApiError::bad(
+            param,
+            "must be a 0x-prefixed 32-byte hex value (0x + 64 hex digits)",
+        ));
     }
     B256::from_str(s).map_err(|_| ApiError::bad(param, "must be a 0x-prefixed 32-byte hex value"))
 }

@@ -31,12 +31,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> 
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query).map(ValidQuery).map_err(|e| {
-            let msg = e.to_string();
-            // serde names the field between backticks ("unknown field `x`", "duplicate field `x`").
-            let param = msg.split('`').nth(1).unwrap_or("query").to_string();
-            ApiError::bad(param, msg)
-        })
+        serde_urlencoded::from_str(query)
+            .map(ValidQuery)
+            .map_err(|e| {
+                let msg = e.to_string();
+                // serde names the field between backticks ("unknown field `x`", "duplicate field `x`").
+                let param = msg.split('`').nth(1).unwrap_or("query").to_string();
+                ApiError::bad(param, msg)
+            })
     }
 }
 
@@ -133,7 +135,10 @@ impl Filters {
         let to = raw.to.map(|s| parse_date("to", s)).transpose()?;
         if let (Some(f), Some(t)) = (from, to) {
             if t < f {
-                return Err(ApiError::bad("to", format!("must not be before `from` ({f}); got {t}")));
+                return Err(ApiError::bad(
+                    "to",
+                    format!("must not be before `from` ({f}); got {t}"),
+                ));
             }
         }
         let token = raw.token.map(|s| parse_address("token", s)).transpose()?;
@@ -141,14 +146,27 @@ impl Filters {
             if !known_tokens.contains(&t) {
                 return Err(ApiError::bad(
                     "token",
-                    format!("{t} is not a token any payment was made in (known tokens: {})", list(known_tokens)),
+                    format!(
+                        "{t} is not a token any payment was made in (known tokens: {})",
+                        list(known_tokens)
+                    ),
                 ));
             }
         }
         let payee = raw.payee.map(|s| parse_address("payee", s)).transpose()?;
-        let facilitator = raw.facilitator.map(|s| parse_address("facilitator", s)).transpose()?;
+        let facilitator = raw
+            .facilitator
+            .map(|s| parse_address("facilitator", s))
+            .transpose()?;
         let classes = raw.class.map(parse_classes).transpose()?;
-        Ok(Self { from, to, token, payee, facilitator, classes })
+        Ok(Self {
+            from,
+            to,
+            token,
+            payee,
+            facilitator,
+            classes,
+        })
     }
 
     /// Token filter as a bind value.
@@ -165,13 +183,16 @@ impl Filters {
     }
     /// Class filter as a bind value.
     pub fn class_names(&self) -> Option<Vec<String>> {
-        self.classes.as_ref().map(|cs| cs.iter().map(|c| c.as_str().to_string()).collect())
+        self.classes
+            .as_ref()
+            .map(|cs| cs.iter().map(|c| c.as_str().to_string()).collect())
     }
     /// The classes whose payers the payer-activity metrics count: the class filter when given,
     /// else `external` (active payers, new vs returning, repeat rate and retention are about
     /// organic demand unless the analyst asks for other classes).
     pub fn activity_classes(&self) -> Vec<String> {
-        self.class_names().unwrap_or_else(|| vec![Class::External.as_str().to_string()])
+        self.class_names()
+            .unwrap_or_else(|| vec![Class::External.as_str().to_string()])
     }
 }
 
@@ -179,7 +200,11 @@ fn list(tokens: &[Address]) -> String {
     if tokens.is_empty() {
         return "none yet".into();
     }
-    tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    tokens
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Parses a `YYYY-MM-DD` date.
@@ -191,7 +216,10 @@ pub fn parse_date(param: &str, s: &str) -> Result<NaiveDate, ApiError> {
 fn parse_classes(s: &str) -> Result<Vec<Class>, ApiError> {
     let mut out = Vec::new();
     for part in s.split(',') {
-        let c: Class = part.trim().parse().map_err(|e: String| ApiError::bad("class", e))?;
+        let c: Class = part
+            .trim()
+            .parse()
+            .map_err(|e: String| ApiError::bad("class", e))?;
         out.push(c);
     }
     out.sort();
@@ -201,9 +229,13 @@ fn parse_classes(s: &str) -> Result<Vec<Class>, ApiError> {
 
 /// Parses `limit` (page size), 1..=MAX_PAGE_SIZE.
 pub fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
-    let Some(s) = raw else { return Ok(DEFAULT_PAGE_SIZE) };
+    let Some(s) = raw else {
+        return Ok(DEFAULT_PAGE_SIZE);
+    };
     let rule = format!("must be an integer between 1 and {MAX_PAGE_SIZE}");
-    let n: i64 = s.parse().map_err(|_| ApiError::bad("limit", format!("{rule}; got `{s}`")))?;
+    let n: i64 = s
+        .parse()
+        .map_err(|_| ApiError::bad("limit", format!("{rule}; got `{s}`")))?;
     if !(1..=MAX_PAGE_SIZE).contains(&n) {
         return Err(ApiError::bad("limit", format!("{rule}; got {n}")));
     }
@@ -211,10 +243,18 @@ pub fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
 }
 
 /// Parses an integer parameter within bounds.
-pub fn parse_int(param: &str, raw: Option<&str>, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
+pub fn parse_int(
+    param: &str,
+    raw: Option<&str>,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
     let Some(s) = raw else { return Ok(default) };
     let rule = format!("must be an integer between {min} and {max}");
-    let n: i64 = s.parse().map_err(|_| ApiError::bad(param, format!("{rule}; got `{s}`")))?;
+    let n: i64 = s
+        .parse()
+        .map_err(|_| ApiError::bad(param, format!("{rule}; got `{s}`")))?;
     if !(min..=max).contains(&n) {
         return Err(ApiError::bad(param, format!("{rule}; got {n}")));
     }
@@ -229,7 +269,12 @@ pub fn encode_cursor<T: Serialize>(position: &T) -> String {
 
 /// Decodes a cursor issued by [`encode_cursor`] for the same endpoint.
 pub fn decode_cursor<T: for<'de> Deserialize<'de>>(raw: &str) -> Result<T, ApiError> {
-    let bad = || ApiError::bad("cursor", "must be a `next_cursor` value returned by this endpoint");
+    let bad = || {
+        ApiError::bad(
+            "cursor",
+            "must be a `next_cursor` value returned by this endpoint",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     serde_json::from_slice(&bytes).map_err(|_| bad())
 }
@@ -248,11 +293,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Format {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        let explicit = url_pairs(query).find(|(k, _)| k == "format").map(|(_, v)| v);
+        let explicit = url_pairs(query)
+            .find(|(k, _)| k == "format")
+            .map(|(_, v)| v);
         match explicit.as_deref() {
             Some("csv") => return Ok(Format::Csv),
             Some("json") => return Ok(Format::Json),
-            Some(other) => return Err(ApiError::bad("format", format!("must be `json` or `csv`; got `{other}`"))),
+            Some(other) => {
+                return Err(ApiError::bad(
+                    "format",
+                    format!("must be `json` or `csv`; got `{other}`"),
+                ))
+            }
             None => {}
         }
         let accepts_csv = parts
@@ -261,12 +313,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Format {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.split(',').any(|m| m.trim().starts_with("text/csv")));
-        Ok(if accepts_csv { Format::Csv } else { Format::Json })
+        Ok(if accepts_csv {
+            Format::Csv
+        } else {
+            Format::Json
+        })
     }
 }
 
 fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default().into_iter()
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
 }
 
 #[cfg(test)]
@@ -275,10 +333,16 @@ mod tests {
 
     #[test]
     fn classes_parse_sorted_and_reject_unknown() {
-        let raw = RawFilters { class: Some("external, internal,external"), ..Default::default() };
+        let raw = RawFilters {
+            class: Some("external, internal,external"),
+            ..Default::default()
+        };
         let f = Filters::parse(raw, &[]).unwrap();
         assert_eq!(f.classes, Some(vec![Class::Internal, Class::External]));
-        let raw = RawFilters { class: Some("organic"), ..Default::default() };
+        let raw = RawFilters {
+            class: Some("organic"),
+            ..Default::default()
+        };
         match Filters::parse(raw, &[]) {
             Err(ApiError::BadParam { param, rule }) => {
                 assert_eq!(param, "class");
@@ -290,14 +354,23 @@ mod tests {
 
     #[test]
     fn inverted_window_names_to() {
-        let raw = RawFilters { from: Some("2026-02-02"), to: Some("2026-02-01"), ..Default::default() };
-        assert!(matches!(Filters::parse(raw, &[]), Err(ApiError::BadParam { param, .. }) if param == "to"));
+        let raw = RawFilters {
+            from: Some("2026-02-02"),
+            to: Some("2026-02-01"),
+            ..Default::default()
+        };
+        assert!(
+            matches!(Filters::parse(raw, &[]), Err(ApiError::BadParam { param, .. }) if param == "to")
+        );
     }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let c = encode_cursor(&(5i64, "x".to_string()));
-        assert_eq!(decode_cursor::<(i64, String)>(&c).unwrap(), (5, "x".to_string()));
+        assert_eq!(
+            decode_cursor::<(i64, String)>(&c).unwrap(),
+            (5, "x".to_string())
+        );
         assert!(decode_cursor::<(i64, String)>("not a cursor!").is_err());
         assert!(decode_cursor::<(i64, String)>(&encode_cursor(&"other shape")).is_err());
     }

@@ -26,14 +26,17 @@ pub fn render<T: Serialize>(format: Format, value: &T, table: Option<&str>) -> A
         Format::Json => Ok(Rendered {
             content_type: JSON,
             body: Bytes::from(
-                serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?,
+                serde_json::to_vec(value)
+                    .map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?,
             ),
         }),
         Format::Csv => {
             // Re-read the JSON into an order-keeping tree so columns follow the structs' field
             // order (`period` first, ...), not the alphabetical order of `serde_json::Value`.
-            let bytes = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?;
-            let doc: Node = serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(format!("re-reading response: {e}")))?;
+            let bytes = serde_json::to_vec(value)
+                .map_err(|e| ApiError::Internal(format!("serializing response: {e}")))?;
+            let doc: Node = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::Internal(format!("re-reading response: {e}")))?;
             let rows = match table.and_then(|t| doc.get(t)).and_then(Node::as_array) {
                 Some(items) => items.iter().map(flatten).collect::<Vec<_>>(),
                 None => flatten(&doc)
@@ -41,7 +44,10 @@ pub fn render<T: Serialize>(format: Format, value: &T, table: Option<&str>) -> A
                     .map(|(k, v)| vec![("field".to_string(), k), ("value".to_string(), v)])
                     .collect(),
             };
-            Ok(Rendered { content_type: CSV, body: Bytes::from(to_csv(&rows)?) })
+            Ok(Rendered {
+                content_type: CSV,
+                body: Bytes::from(to_csv(&rows)?),
+            })
         }
     }
 }
@@ -135,7 +141,13 @@ fn flatten(v: &Node) -> Vec<(String, String)> {
 }
 
 fn walk(prefix: &str, v: &Node, out: &mut Vec<(String, String)>) {
-    let key = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
     match v {
         Node::Object(fields) => {
             for (k, child) in fields {
@@ -144,7 +156,16 @@ fn walk(prefix: &str, v: &Node, out: &mut Vec<(String, String)>) {
         }
         // Lists of scalars (flags, versions) fit one cell; lists of objects get indexed columns.
         Node::Array(items) if items.iter().all(|i| !i.is_container()) => {
-            let cells: Vec<String> = items.iter().map(|i| if let Node::Scalar(s) = i { scalar(s) } else { String::new() }).collect();
+            let cells: Vec<String> = items
+                .iter()
+                .map(|i| {
+                    if let Node::Scalar(s) = i {
+                        scalar(s)
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect();
             out.push((prefix.to_string(), cells.join(";")));
         }
         Node::Array(items) => {
@@ -178,10 +199,16 @@ fn to_csv(rows: &[Vec<(String, String)>]) -> ApiResult<Vec<u8>> {
     let fail = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
     w.write_record(&header).map_err(fail)?;
     for row in rows {
-        let record = header.iter().map(|h| row.iter().find(|(k, _)| k == h).map(|(_, v)| v.as_str()).unwrap_or(""));
+        let record = header.iter().map(|h| {
+            row.iter()
+                .find(|(k, _)| k == h)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        });
         w.write_record(record).map_err(fail)?;
     }
-    w.into_inner().map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
+    w.into_inner()
+        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
 }
 
 #[cfg(test)]
@@ -205,8 +232,16 @@ mod tests {
     fn table_rows_flatten_to_dotted_columns_in_field_order() {
         let v = Page {
             items: vec![
-                Row { day: "2026-01-01", by_class: json!({"external": {"volume": "5"}}), flags: vec!["a", "b"] },
-                Row { day: "2026-01-02", by_class: json!({"external": {"volume": "7"}, "internal": {"volume": "1"}}), flags: vec![] },
+                Row {
+                    day: "2026-01-01",
+                    by_class: json!({"external": {"volume": "5"}}),
+                    flags: vec!["a", "b"],
+                },
+                Row {
+                    day: "2026-01-02",
+                    by_class: json!({"external": {"volume": "7"}, "internal": {"volume": "1"}}),
+                    flags: vec![],
+                },
             ],
         };
         let r = render(Format::Csv, &v, Some("items")).unwrap();
@@ -220,6 +255,9 @@ mod tests {
     #[test]
     fn documents_become_field_value_rows() {
         let r = render(Format::Csv, &json!({"a": {"b": 1}, "c": "x,y"}), None).unwrap();
-        assert_eq!(String::from_utf8(r.body.to_vec()).unwrap(), "field,value\na.b,1\nc,\"x,y\"\n");
+        assert_eq!(
+            String::from_utf8(r.body.to_vec()).unwrap(),
+            "field,value\na.b,1\nc,\"x,y\"\n"
+        );
     }
 }

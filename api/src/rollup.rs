@@ -45,7 +45,10 @@ pub async fn rebuild(pool: &PgPool, chain_id: i64) -> Result<RefreshOutcome, Ref
 async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome, RefreshError> {
     let mut tx = pool.begin().await?;
     // Key: a constant tag mixed with the chain, so other advisory-lock users do not collide.
-    sqlx::query("select pg_advisory_xact_lock(7000000 + $1)").bind(chain_id).execute(&mut *tx).await?;
+    sqlx::query("select pg_advisory_xact_lock(7000000 + $1)")
+        .bind(chain_id)
+        .execute(&mut *tx)
+        .await?;
 
     let source: (Option<DateTime<Utc>>, Option<i64>) = sqlx::query_as(
         "select (select updated_at from classifier_state where chain_id = $1),
@@ -64,7 +67,12 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
     let days: Vec<NaiveDate> = match &seen {
         _ if full => {
             // Days no longer in payments at all must go too, so start from an empty model.
-            for table in ["api_payment_facts", "api_daily_stats", "api_payer_days", "api_payer_stats"] {
+            for table in [
+                "api_payment_facts",
+                "api_daily_stats",
+                "api_payer_days",
+                "api_payer_stats",
+            ] {
                 // Table names come from this constant list, never from input.
                 sqlx::query(&format!("delete from {table} where chain_id = $1"))
                     .bind(chain_id)
@@ -77,7 +85,11 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
         Some((seen_cls, seen_block, generation)) => {
             if (seen_cls, seen_block) == (&source.0, &source.1) {
                 tx.rollback().await?;
-                return Ok(RefreshOutcome { days: 0, payments: 0, generation: *generation });
+                return Ok(RefreshOutcome {
+                    days: 0,
+                    payments: 0,
+                    generation: *generation,
+                });
             }
             // The classifier writes its verdicts (classified_at = now()) and its state
             // (updated_at = now()) in one transaction, one transaction at a time: every verdict
@@ -90,14 +102,17 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
             let block_since = if seen_block == &source.1 {
                 i64::MAX
             } else {
-                seen_block.map(|b| b - REORG_SLACK_BLOCKS).unwrap_or(i64::MIN)
+                seen_block
+                    .map(|b| b - REORG_SLACK_BLOCKS)
+                    .unwrap_or(i64::MIN)
             };
-            let mut days: Vec<NaiveDate> = sqlx::query_scalar("select api_changed_days($1, $2, $3)")
-                .bind(chain_id)
-                .bind(cls_since)
-                .bind(block_since)
-                .fetch_all(&mut *tx)
-                .await?;
+            let mut days: Vec<NaiveDate> =
+                sqlx::query_scalar("select api_changed_days($1, $2, $3)")
+                    .bind(chain_id)
+                    .bind(cls_since)
+                    .bind(block_since)
+                    .fetch_all(&mut *tx)
+                    .await?;
             // Days the read model has but the source lost entirely (a reorg removed every
             // payment of a day) are caught by the block-days branch of api_changed_days.
             days.sort();
@@ -112,15 +127,21 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
         // Payers active on the rebuilt days, before and after: their profiles change.
         let payers_sql = "select coalesce(array_agg(distinct payer), '{}') from api_payer_days
                           where chain_id = $1 and day = any ($2)";
-        let before: Vec<Vec<u8>> =
-            sqlx::query_scalar(payers_sql).bind(chain_id).bind(&days).fetch_one(&mut *tx).await?;
+        let before: Vec<Vec<u8>> = sqlx::query_scalar(payers_sql)
+            .bind(chain_id)
+            .bind(&days)
+            .fetch_one(&mut *tx)
+            .await?;
         let n = sqlx::query_scalar("select api_refresh_days($1, $2)")
             .bind(chain_id)
             .bind(&days)
             .fetch_one(&mut *tx)
             .await?;
-        let mut payers: Vec<Vec<u8>> =
-            sqlx::query_scalar(payers_sql).bind(chain_id).bind(&days).fetch_one(&mut *tx).await?;
+        let mut payers: Vec<Vec<u8>> = sqlx::query_scalar(payers_sql)
+            .bind(chain_id)
+            .bind(&days)
+            .fetch_one(&mut *tx)
+            .await?;
         payers.extend(before);
         payers.sort();
         payers.dedup();
@@ -149,10 +170,17 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(RefreshOutcome { days: days.len(), payments, generation })
+    Ok(RefreshOutcome {
+        days: days.len(),
+        payments,
+        generation,
+    })
 }
 
-async fn all_days(tx: &mut sqlx::PgConnection, chain_id: i64) -> Result<Vec<NaiveDate>, sqlx::Error> {
+async fn all_days(
+    tx: &mut sqlx::PgConnection,
+    chain_id: i64,
+) -> Result<Vec<NaiveDate>, sqlx::Error> {
     sqlx::query_scalar(
         "select distinct (first_block_time at time zone 'UTC')::date from payments where chain_id = $1 order by 1",
     )

@@ -24,7 +24,9 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::lists::{self, PayeePage, PayerPage, PaymentCursor, PaymentPage, VolumeCursor};
 use crate::metrics::{self, Interval, Retention, Series, Summary, Window};
 use crate::model::{parse_address, parse_b256};
-use crate::params::{decode_cursor, parse_int, parse_limit, query_params, Filters, Format, HasFilters, ValidQuery};
+use crate::params::{
+    decode_cursor, parse_int, parse_limit, query_params, Filters, Format, HasFilters, ValidQuery,
+};
 use crate::render::{render, respond};
 use crate::state::AppState;
 
@@ -91,7 +93,11 @@ async fn scope(st: &AppState, q: &impl HasFilters) -> ApiResult<Scope> {
     let meta = st.meta().await;
     let filters = Filters::parse(q.raw_filters(), &meta.tokens)?;
     let window = Window::resolve(&filters, meta.bounds);
-    Ok(Scope { filters, window, generation: meta.generation })
+    Ok(Scope {
+        filters,
+        window,
+        generation: meta.generation,
+    })
 }
 
 /// Answers from the cache, computing and rendering on a miss. The key holds the generation,
@@ -115,13 +121,19 @@ pub struct NoCache(pub bool);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for NoCache {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         let no_cache = parts
             .headers
             .get_all(header::CACHE_CONTROL)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-cache")));
+            .any(|v| {
+                v.split(',')
+                    .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
+            });
         Ok(NoCache(no_cache))
     }
 }
@@ -130,9 +142,17 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for NoCache {
 #[utoipa::path(get, path = "/v1/metrics/summary", tag = "metrics", params(SummaryQuery),
     responses((status = 200, description = "Summary (JSON, or field,value CSV)", body = Summary),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn summary(State(st): State<AppState>, ValidQuery(q): ValidQuery<SummaryQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn summary(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<SummaryQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let s = scope(&st, &q).await?;
-    let key = format!("{}|summary|{fmt:?}|{:?}|{:?}", s.generation, s.filters, s.window);
+    let key = format!(
+        "{}|summary|{fmt:?}|{:?}|{:?}",
+        s.generation, s.filters, s.window
+    );
     cached(&st, nc, key, async {
         let v = metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters).await?;
         render(fmt, &v, None)
@@ -145,7 +165,10 @@ fn parse_interval(raw: Option<&str>) -> ApiResult<Interval> {
         None | Some("day") => Ok(Interval::Day),
         Some("week") => Ok(Interval::Week),
         Some("month") => Ok(Interval::Month),
-        Some(other) => Err(ApiError::bad("interval", format!("must be `day`, `week` or `month`; got `{other}`"))),
+        Some(other) => Err(ApiError::bad(
+            "interval",
+            format!("must be `day`, `week` or `month`; got `{other}`"),
+        )),
     }
 }
 
@@ -153,7 +176,12 @@ fn parse_interval(raw: Option<&str>) -> ApiResult<Interval> {
 #[utoipa::path(get, path = "/v1/metrics/series", tag = "metrics", params(SeriesQuery),
     responses((status = 200, description = "One point per period (CSV: one row per period)", body = Series),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn series(State(st): State<AppState>, ValidQuery(q): ValidQuery<SeriesQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn series(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<SeriesQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let iv = parse_interval(q.interval.as_deref())?;
     series_of(&st, &q, iv, fmt, nc).await
 }
@@ -162,7 +190,12 @@ pub async fn series(State(st): State<AppState>, ValidQuery(q): ValidQuery<Series
 #[utoipa::path(get, path = "/v1/metrics/daily", tag = "metrics", params(SummaryQuery),
     responses((status = 200, description = "One point per UTC day", body = Series),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn daily(State(st): State<AppState>, ValidQuery(q): ValidQuery<SummaryQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn daily(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<SummaryQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     series_of(&st, &q, Interval::Day, fmt, nc).await
 }
 
@@ -170,7 +203,12 @@ pub async fn daily(State(st): State<AppState>, ValidQuery(q): ValidQuery<Summary
 #[utoipa::path(get, path = "/v1/metrics/weekly", tag = "metrics", params(SummaryQuery),
     responses((status = 200, description = "One point per ISO week", body = Series),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn weekly(State(st): State<AppState>, ValidQuery(q): ValidQuery<SummaryQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn weekly(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<SummaryQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     series_of(&st, &q, Interval::Week, fmt, nc).await
 }
 
@@ -178,13 +216,27 @@ pub async fn weekly(State(st): State<AppState>, ValidQuery(q): ValidQuery<Summar
 #[utoipa::path(get, path = "/v1/metrics/monthly", tag = "metrics", params(SummaryQuery),
     responses((status = 200, description = "One point per calendar month", body = Series),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn monthly(State(st): State<AppState>, ValidQuery(q): ValidQuery<SummaryQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn monthly(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<SummaryQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     series_of(&st, &q, Interval::Month, fmt, nc).await
 }
 
-async fn series_of(st: &AppState, q: &impl HasFilters, iv: Interval, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+async fn series_of(
+    st: &AppState,
+    q: &impl HasFilters,
+    iv: Interval,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let s = scope(st, q).await?;
-    let key = format!("{}|series|{fmt:?}|{:?}|{:?}|{iv:?}", s.generation, s.filters, s.window);
+    let key = format!(
+        "{}|series|{fmt:?}|{:?}|{:?}|{iv:?}",
+        s.generation, s.filters, s.window
+    );
     cached(st, nc, key, async {
         let v = metrics::series(st.pool(), st.chain_id(), s.window, &s.filters, iv).await?;
         render(fmt, &v, Some("points"))
@@ -196,10 +248,18 @@ async fn series_of(st: &AppState, q: &impl HasFilters, iv: Interval, fmt: Format
 #[utoipa::path(get, path = "/v1/metrics/retention", tag = "metrics", params(RetentionQuery),
     responses((status = 200, description = "One row per cohort and week offset", body = Retention),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn retention(State(st): State<AppState>, ValidQuery(q): ValidQuery<RetentionQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn retention(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<RetentionQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let weeks = parse_int("weeks", q.weeks.as_deref(), 8, 0, 52)?;
     let s = scope(&st, &q).await?;
-    let key = format!("{}|retention|{fmt:?}|{:?}|{:?}|{weeks}", s.generation, s.filters, s.window);
+    let key = format!(
+        "{}|retention|{fmt:?}|{:?}|{:?}|{weeks}",
+        s.generation, s.filters, s.window
+    );
     cached(&st, nc, key, async {
         let v = metrics::retention(st.pool(), st.chain_id(), s.window, &s.filters, weeks).await?;
         render(fmt, &v, Some("cells"))
@@ -211,24 +271,44 @@ pub async fn retention(State(st): State<AppState>, ValidQuery(q): ValidQuery<Ret
 #[utoipa::path(get, path = "/v1/payments", tag = "lists", params(PaymentsQuery),
     responses((status = 200, description = "A page of payments", body = PaymentPage),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn payments(State(st): State<AppState>, ValidQuery(q): ValidQuery<PaymentsQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn payments(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<PaymentsQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let limit = parse_limit(q.limit.as_deref())?;
-    let payer = q.payer.as_deref().map(|p| parse_address("payer", p)).transpose()?;
+    let payer = q
+        .payer
+        .as_deref()
+        .map(|p| parse_address("payer", p))
+        .transpose()?;
     let after: Option<PaymentCursor> = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    if after.as_ref().is_some_and(|c| !lists::valid_payment_cursor(c)) {
-        return Err(ApiError::bad("cursor", "must be a `next_cursor` value returned by this endpoint"));
+    if after
+        .as_ref()
+        .is_some_and(|c| !lists::valid_payment_cursor(c))
+    {
+        return Err(ApiError::bad(
+            "cursor",
+            "must be a `next_cursor` value returned by this endpoint",
+        ));
     }
     let s = scope(&st, &q).await?;
     let key = format!(
         "{}|payments|{fmt:?}|{:?}|{:?}|{payer:?}|{:?}|{limit}",
-        s.generation,
-        s.filters,
-        s.window,
-        q.cursor
+        s.generation, s.filters, s.window, q.cursor
     );
     cached(&st, nc, key, async {
-        let v = lists::payments(st.pool(), st.chain_id(), s.window, &s.filters, payer.map(|p| p.to_vec()), after, limit)
-            .await?;
+        let v = lists::payments(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            payer.map(|p| p.to_vec()),
+            after,
+            limit,
+        )
+        .await?;
         render(fmt, &v, Some("items"))
     })
     .await
@@ -237,7 +317,10 @@ pub async fn payments(State(st): State<AppState>, ValidQuery(q): ValidQuery<Paym
 fn volume_cursor(raw: Option<&str>) -> ApiResult<Option<VolumeCursor>> {
     let c: Option<VolumeCursor> = raw.map(decode_cursor).transpose()?;
     if c.as_ref().is_some_and(|c| !lists::valid_volume_cursor(c)) {
-        return Err(ApiError::bad("cursor", "must be a `next_cursor` value returned by this endpoint"));
+        return Err(ApiError::bad(
+            "cursor",
+            "must be a `next_cursor` value returned by this endpoint",
+        ));
     }
     Ok(c)
 }
@@ -246,11 +329,19 @@ fn volume_cursor(raw: Option<&str>) -> ApiResult<Option<VolumeCursor>> {
 #[utoipa::path(get, path = "/v1/payers", tag = "lists", params(ListQuery),
     responses((status = 200, description = "A page of payers", body = PayerPage),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn payers(State(st): State<AppState>, ValidQuery(q): ValidQuery<ListQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn payers(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<ListQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let limit = parse_limit(q.limit.as_deref())?;
     let after = volume_cursor(q.cursor.as_deref())?;
     let s = scope(&st, &q).await?;
-    let key = format!("{}|payers|{fmt:?}|{:?}|{:?}|{:?}|{limit}", s.generation, s.filters, s.window, q.cursor);
+    let key = format!(
+        "{}|payers|{fmt:?}|{:?}|{:?}|{:?}|{limit}",
+        s.generation, s.filters, s.window, q.cursor
+    );
     cached(&st, nc, key, async {
         let v = lists::payers(st.pool(), st.chain_id(), s.window, &s.filters, after, limit).await?;
         render(fmt, &v, Some("items"))
@@ -262,11 +353,19 @@ pub async fn payers(State(st): State<AppState>, ValidQuery(q): ValidQuery<ListQu
 #[utoipa::path(get, path = "/v1/payees", tag = "lists", params(ListQuery),
     responses((status = 200, description = "A page of payees", body = PayeePage),
               (status = 400, description = "Invalid parameter", body = Problem)))]
-pub async fn payees(State(st): State<AppState>, ValidQuery(q): ValidQuery<ListQuery>, fmt: Format, nc: NoCache) -> ApiResult<Response> {
+pub async fn payees(
+    State(st): State<AppState>,
+    ValidQuery(q): ValidQuery<ListQuery>,
+    fmt: Format,
+    nc: NoCache,
+) -> ApiResult<Response> {
     let limit = parse_limit(q.limit.as_deref())?;
     let after = volume_cursor(q.cursor.as_deref())?;
     let s = scope(&st, &q).await?;
-    let key = format!("{}|payees|{fmt:?}|{:?}|{:?}|{:?}|{limit}", s.generation, s.filters, s.window, q.cursor);
+    let key = format!(
+        "{}|payees|{fmt:?}|{:?}|{:?}|{:?}|{limit}",
+        s.generation, s.filters, s.window, q.cursor
+    );
     cached(&st, nc, key, async {
         let v = lists::payees(st.pool(), st.chain_id(), s.window, &s.filters, after, limit).await?;
         render(fmt, &v, Some("items"))
@@ -346,7 +445,11 @@ pub async fn tokens(State(st): State<AppState>) -> Json<Tokens> {
         .iter()
         .map(|a| {
             let m = st.token_meta().iter().find(|t| t.address == *a);
-            TokenOut { address: a.to_checksum(None), symbol: m.and_then(|m| m.symbol.clone()), decimals: m.and_then(|m| m.decimals) }
+            TokenOut {
+                address: a.to_checksum(None),
+                symbol: m.and_then(|m| m.symbol.clone()),
+                decimals: m.and_then(|m| m.decimals),
+            }
         })
         .collect();
     Json(Tokens { tokens })

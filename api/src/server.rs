@@ -57,7 +57,12 @@ pub async fn tick(state: &AppState, refresh: bool) {
     if refresh {
         match rollup::refresh(state.pool(), state.chain_id()).await {
             Ok(o) if o.days > 0 => {
-                tracing::info!(days = o.days, payments = o.payments, generation = o.generation, "read model refreshed")
+                tracing::info!(
+                    days = o.days,
+                    payments = o.payments,
+                    generation = o.generation,
+                    "read model refreshed"
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "read model refresh failed; retrying next tick"),
@@ -69,10 +74,19 @@ pub async fn tick(state: &AppState, refresh: bool) {
 }
 
 /// Serves until `shutdown` resolves.
-pub async fn serve(pool: sqlx::PgPool, cfg: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+pub async fn serve(
+    pool: sqlx::PgPool,
+    cfg: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     if cfg.refresh {
         let o = rollup::refresh(&pool, cfg.chain_id).await?;
-        tracing::info!(days = o.days, payments = o.payments, generation = o.generation, "read model ready");
+        tracing::info!(
+            days = o.days,
+            payments = o.payments,
+            generation = o.generation,
+            "read model ready"
+        );
     }
     let tokens = match &cfg.deployment {
         Some(path) => crate::state::read_deployment_tokens(path).map_err(ServeError::Deployment)?,
@@ -92,7 +106,12 @@ pub async fn serve(pool: sqlx::PgPool, cfg: ServeConfig, shutdown: impl Future<O
         })
     };
     let app = crate::router(state, cfg.static_dir.clone());
-    let listener = TcpListener::bind(cfg.listen).await.map_err(|source| ServeError::Io { addr: cfg.listen, source })?;
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServeError::Io {
+            addr: cfg.listen,
+            source,
+        })?;
     let addr = listener.local_addr().unwrap_or(cfg.listen);
     tracing::info!(%addr, chain_id = cfg.chain_id, "x402-api listening");
     let result = axum::serve(listener, app)

@@ -41,8 +41,10 @@ pub fn read_deployment_tokens(path: &std::path::Path) -> Result<Vec<TokenMeta>, 
         #[serde(default)]
         tokens: Vec<TokenMeta>,
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let d: Deployment = serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let d: Deployment =
+        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
     Ok(d.tokens)
 }
 
@@ -68,7 +70,12 @@ impl AppState {
 
     /// Like [`AppState::new`], with display metadata for the deployment's tokens (which also
     /// count as known tokens before any payment is made in them).
-    pub async fn with_tokens(pool: PgPool, chain_id: i64, cache_ttl: Duration, token_meta: Vec<TokenMeta>) -> ApiResult<Self> {
+    pub async fn with_tokens(
+        pool: PgPool,
+        chain_id: i64,
+        cache_ttl: Duration,
+        token_meta: Vec<TokenMeta>,
+    ) -> ApiResult<Self> {
         let state = Self {
             inner: Arc::new(Inner {
                 pool,
@@ -112,19 +119,21 @@ impl AppState {
     pub async fn sync(&self) -> ApiResult<bool> {
         let pool = &self.inner.pool;
         let chain = self.inner.chain_id;
-        let generation: i64 =
-            sqlx::query_scalar("select coalesce((select generation from api_refresh_state where chain_id = $1), 0)")
-                .bind(chain)
-                .fetch_one(pool)
-                .await?;
+        let generation: i64 = sqlx::query_scalar(
+            "select coalesce((select generation from api_refresh_state where chain_id = $1), 0)",
+        )
+        .bind(chain)
+        .fetch_one(pool)
+        .await?;
         if generation == self.inner.meta.read().await.generation && generation != 0 {
             return Ok(false);
         }
-        let tokens: Vec<Vec<u8>> =
-            sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1 order by token")
-                .bind(chain)
-                .fetch_all(pool)
-                .await?;
+        let tokens: Vec<Vec<u8>> = sqlx::query_scalar(
+            "select distinct token from api_daily_stats where chain_id = $1 order by token",
+        )
+        .bind(chain)
+        .fetch_all(pool)
+        .await?;
         let bounds: (Option<NaiveDate>, Option<NaiveDate>) =
             sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1")
                 .bind(chain)

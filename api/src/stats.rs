@@ -29,14 +29,22 @@ pub fn concentration(volumes: &[f64]) -> Concentration {
     let n = v.len();
     let total: f64 = v.iter().sum();
     if n == 0 || total <= 0.0 {
-        return Concentration { holders: n as u64, ..Default::default() };
+        return Concentration {
+            holders: n as u64,
+            ..Default::default()
+        };
     }
     // Descending for top-N.
     v.sort_by(|a, b| b.total_cmp(a));
     let top = |k: usize| v.iter().take(k).sum::<f64>() / total;
     let hhi: f64 = v.iter().map(|x| (x / total).powi(2)).sum();
     // Gini over ascending order: G = 2 * sum(i * x_i) / (n * sum x) - (n + 1) / n, i = 1..n.
-    let weighted: f64 = v.iter().rev().enumerate().map(|(i, x)| (i as f64 + 1.0) * x).sum();
+    let weighted: f64 = v
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, x)| (i as f64 + 1.0) * x)
+        .sum();
     let nf = n as f64;
     let gini = (2.0 * weighted) / (nf * total) - (nf + 1.0) / nf;
     Concentration {

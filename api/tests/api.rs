@@ -71,7 +71,12 @@ async fn summary_matches_hand_computed_truth() {
     close(&p["top1_share"], 1000.0 / GROSS);
     close(&p["top5_share"], 2780.0 / GROSS);
     close(&p["top10_share"], 1.0);
-    let hhi = (1000f64.powi(2) + 500f64.powi(2) + 480f64.powi(2) + 2.0 * 400f64.powi(2) + 250f64.powi(2) + 50f64.powi(2))
+    let hhi = (1000f64.powi(2)
+        + 500f64.powi(2)
+        + 480f64.powi(2)
+        + 2.0 * 400f64.powi(2)
+        + 250f64.powi(2)
+        + 50f64.powi(2))
         / GROSS.powi(2);
     close(&p["hhi"], hhi);
     close(&p["effective_holders"], 1.0 / hhi);
@@ -81,7 +86,10 @@ async fn summary_matches_hand_computed_truth() {
     let q = &s["concentration"]["payees"];
     assert_eq!(q["holders"], 4);
     close(&q["top1_share"], 1150.0 / GROSS);
-    close(&q["hhi"], (1150f64.powi(2) + 1080f64.powi(2) + 800f64.powi(2) + 50f64.powi(2)) / GROSS.powi(2));
+    close(
+        &q["hhi"],
+        (1150f64.powi(2) + 1080f64.powi(2) + 800f64.powi(2) + 50f64.powi(2)) / GROSS.powi(2),
+    );
 
     let c = &s["coverage"];
     close(&c["unattributed_volume_share"], 250.0 / GROSS);
@@ -98,33 +106,48 @@ async fn summary_matches_hand_computed_truth() {
 async fn summary_filters() {
     let fx = Fixture::new().await;
     // Token T2 holds only the self-payment.
-    let s = fx.ok(&format!("/v1/metrics/summary?token={}", lc(token_2()))).await;
+    let s = fx
+        .ok(&format!("/v1/metrics/summary?token={}", lc(token_2())))
+        .await;
     assert_eq!(s["gross"]["volume"], "50");
     assert_eq!(s["by_class"]["self_payment"]["count"], 1);
     close(&s["organic"]["volume_share"], 0.0);
     // Facilitator F2 settled only C's internal payment.
-    let s = fx.ok(&format!("/v1/metrics/summary?facilitator={}", lc(fac_2()))).await;
+    let s = fx
+        .ok(&format!("/v1/metrics/summary?facilitator={}", lc(fac_2())))
+        .await;
     assert_eq!(s["gross"]["volume"], "400");
     assert_eq!(s["by_class"]["internal"]["count"], 1);
     // Payee P1: 100 + 100 + 300 + 400 + 250.
-    let s = fx.ok(&format!("/v1/metrics/summary?payee={}", lc(payee_1()))).await;
+    let s = fx
+        .ok(&format!("/v1/metrics/summary?payee={}", lc(payee_1())))
+        .await;
     assert_eq!(s["gross"]["volume"], "1150");
     assert_eq!(s["organic"]["volume"], "500");
     // Class filter: the activity metrics follow it.
-    let s = fx.ok("/v1/metrics/summary?class=external,project_funded").await;
+    let s = fx
+        .ok("/v1/metrics/summary?class=external,project_funded")
+        .await;
     assert_eq!(s["gross"]["volume"], "2300");
     assert_eq!(s["organic"]["taint_adjusted_volume"], "2000");
-    assert_eq!(s["payer_activity"]["classes"], serde_json::json!(["project_funded", "external"]));
+    assert_eq!(
+        s["payer_activity"]["classes"],
+        serde_json::json!(["project_funded", "external"])
+    );
     assert_eq!(s["payer_activity"]["payers"], 4);
     // Window 11-10..11-17: active externals A (10), B (11), G (17); only G is new.
-    let s = fx.ok("/v1/metrics/summary?from=2026-11-10&to=2026-11-17").await;
+    let s = fx
+        .ok("/v1/metrics/summary?from=2026-11-10&to=2026-11-17")
+        .await;
     assert_eq!(s["gross"]["volume"], "2180");
     assert_eq!(s["payer_activity"]["payers"], 3);
     assert_eq!(s["payer_activity"]["new_payers"], 1);
     assert_eq!(s["payer_activity"]["returning_payers"], 2);
     assert_eq!(s["payer_activity"]["repeat_payers"], 0);
     // A window without payments answers zeros, not an error.
-    let s = fx.ok("/v1/metrics/summary?from=2027-01-01&to=2027-01-31").await;
+    let s = fx
+        .ok("/v1/metrics/summary?from=2027-01-01&to=2027-01-31")
+        .await;
     assert_eq!(s["gross"]["count"], 0);
     assert_eq!(s["gross"]["volume"], "0");
     assert_eq!(s["payment_size"]["median"], "0");
@@ -135,7 +158,11 @@ async fn series_daily_weekly_monthly() {
     let fx = Fixture::new().await;
     let d = fx.ok("/v1/metrics/daily").await;
     let points = d["points"].as_array().unwrap();
-    assert_eq!(points.len(), 16, "every day of the window, with or without payments");
+    assert_eq!(
+        points.len(),
+        16,
+        "every day of the window, with or without payments"
+    );
     let day = |p: &str| points.iter().find(|x| x["period"] == p).unwrap().clone();
     // 11-10: A 200 external, D 500 project-funded (0.6), E 50 self-payment.
     let p = day("2026-11-10");
@@ -159,7 +186,13 @@ async fn series_daily_weekly_monthly() {
 
     let w = fx.ok("/v1/metrics/weekly").await;
     let weeks: Vec<&Value> = w["points"].as_array().unwrap().iter().collect();
-    assert_eq!(weeks.iter().map(|p| p["period"].as_str().unwrap()).collect::<Vec<_>>(), ["2026-11-02", "2026-11-09", "2026-11-16"]);
+    assert_eq!(
+        weeks
+            .iter()
+            .map(|p| p["period"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["2026-11-02", "2026-11-09", "2026-11-16"]
+    );
     assert_eq!(weeks[0]["gross_volume"], "900");
     assert_eq!(weeks[0]["active_payers"], 2);
     assert_eq!(weeks[0]["new_payers"], 2);
@@ -218,7 +251,12 @@ async fn cohort_retention() {
 async fn payments_keyset_pagination() {
     let fx = Fixture::new().await;
     let all = fx.ok("/v1/payments?limit=100").await;
-    let ids: Vec<String> = all["items"].as_array().unwrap().iter().map(|i| i["payment_id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["payment_id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 11);
     assert!(all["next_cursor"].is_null());
     // Newest first: 17th 12:20 (12), 17th 12:10 (10), 16th (9), 11th (8), then the batch.
@@ -228,8 +266,16 @@ async fn payments_keyset_pagination() {
     let first = &all["items"][0];
     assert_eq!(first["class"], "unclassified");
     assert_eq!(first["amount"], "80");
-    assert_eq!(first["payer"].as_str().unwrap().to_lowercase(), lc(payer_a()));
-    let ext = all["items"].as_array().unwrap().iter().find(|i| i["payment_id"] == pid(1).to_string()).unwrap();
+    assert_eq!(
+        first["payer"].as_str().unwrap().to_lowercase(),
+        lc(payer_a())
+    );
+    let ext = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["payment_id"] == pid(1).to_string())
+        .unwrap();
     assert_eq!(ext["flags"], serde_json::json!(["funded_by_exchange"]));
     assert_eq!(ext["evidence_hash"], evidence(1).to_string());
 
@@ -239,19 +285,38 @@ async fn payments_keyset_pagination() {
         let page = fx.ok(&uri).await;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
-        paged.extend(items.iter().map(|i| i["payment_id"].as_str().unwrap().to_string()));
+        paged.extend(
+            items
+                .iter()
+                .map(|i| i["payment_id"].as_str().unwrap().to_string()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => uri = format!("/v1/payments?limit=3&cursor={c}"),
             None => break,
         }
     }
-    assert_eq!(paged, ids, "pages concatenate to the full list, no gaps or repeats");
+    assert_eq!(
+        paged, ids,
+        "pages concatenate to the full list, no gaps or repeats"
+    );
 
-    let a = fx.ok(&format!("/v1/payments?payer={}", lc(payer_a()))).await;
+    let a = fx
+        .ok(&format!("/v1/payments?payer={}", lc(payer_a())))
+        .await;
     assert_eq!(a["items"].as_array().unwrap().len(), 4);
-    let ext = fx.ok("/v1/payments?class=external&from=2026-11-03&to=2026-11-10").await;
-    let got: Vec<&str> = ext["items"].as_array().unwrap().iter().map(|i| i["payment_id"].as_str().unwrap()).collect();
-    assert_eq!(got, [pid(3).to_string(), pid(4).to_string(), pid(2).to_string()]);
+    let ext = fx
+        .ok("/v1/payments?class=external&from=2026-11-03&to=2026-11-10")
+        .await;
+    let got: Vec<&str> = ext["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["payment_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        [pid(3).to_string(), pid(4).to_string(), pid(2).to_string()]
+    );
 }
 
 #[tokio::test]
@@ -259,11 +324,24 @@ async fn payers_and_payees_lists() {
     let fx = Fixture::new().await;
     let all = fx.ok("/v1/payers?limit=100").await;
     let items = all["items"].as_array().unwrap();
-    let order: Vec<String> = items.iter().map(|i| i["payer"].as_str().unwrap().to_lowercase()).collect();
+    let order: Vec<String> = items
+        .iter()
+        .map(|i| i["payer"].as_str().unwrap().to_lowercase())
+        .collect();
     // Volume desc, ties (B and C at 400) by address.
     assert_eq!(
         order,
-        [payer_g(), payer_d(), payer_a(), payer_b(), payer_c(), payer_f(), payer_e()].map(lc).to_vec()
+        [
+            payer_g(),
+            payer_d(),
+            payer_a(),
+            payer_b(),
+            payer_c(),
+            payer_f(),
+            payer_e()
+        ]
+        .map(lc)
+        .to_vec()
     );
     let a = &items[2];
     assert_eq!(a["class"], "external");
@@ -273,14 +351,23 @@ async fn payers_and_payees_lists() {
     assert_eq!(a["active_days"], 4);
     assert_eq!(a["first_day"], "2026-11-02");
     assert_eq!(a["last_day"], "2026-11-17");
-    assert_eq!(a["payment_classes"], serde_json::json!(["external", "unclassified"]));
+    assert_eq!(
+        a["payment_classes"],
+        serde_json::json!(["external", "unclassified"])
+    );
     assert!(items[5]["class"].is_null(), "F has no payer verdict");
 
     let mut paged = Vec::new();
     let mut uri = "/v1/payers?limit=2".to_string();
     loop {
         let page = fx.ok(&uri).await;
-        paged.extend(page["items"].as_array().unwrap().iter().map(|i| i["payer"].as_str().unwrap().to_lowercase()));
+        paged.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["payer"].as_str().unwrap().to_lowercase()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => uri = format!("/v1/payers?limit=2&cursor={c}"),
             None => break,
@@ -291,8 +378,13 @@ async fn payers_and_payees_lists() {
     let payees = fx.ok("/v1/payees").await;
     let items = payees["items"].as_array().unwrap();
     assert_eq!(
-        items.iter().map(|i| i["payee"].as_str().unwrap().to_lowercase()).collect::<Vec<_>>(),
-        [payee_1(), payee_3(), payee_2(), payer_e()].map(lc).to_vec()
+        items
+            .iter()
+            .map(|i| i["payee"].as_str().unwrap().to_lowercase())
+            .collect::<Vec<_>>(),
+        [payee_1(), payee_3(), payee_2(), payer_e()]
+            .map(lc)
+            .to_vec()
     );
     let p1 = &items[0];
     assert_eq!(p1["volume"], "1150");
@@ -302,8 +394,16 @@ async fn payers_and_payees_lists() {
     assert_eq!(p1["payers"], 4);
     assert_eq!(p1["external_payers"], 2);
     let page = fx.ok("/v1/payees?limit=1").await;
-    let next = fx.ok(&format!("/v1/payees?limit=1&cursor={}", page["next_cursor"].as_str().unwrap())).await;
-    assert_eq!(next["items"][0]["payee"].as_str().unwrap().to_lowercase(), lc(payee_3()));
+    let next = fx
+        .ok(&format!(
+            "/v1/payees?limit=1&cursor={}",
+            page["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        next["items"][0]["payee"].as_str().unwrap().to_lowercase(),
+        lc(payee_3())
+    );
 }
 
 #[tokio::test]
@@ -311,39 +411,81 @@ async fn payer_profile_explains_the_class() {
     let fx = Fixture::new().await;
     let d = fx.ok(&format!("/v1/payers/{}", lc(payer_d()))).await;
     assert_eq!(d["verdict"]["class"], "project_funded");
-    assert_eq!(d["verdict"]["flags"], serde_json::json!(["project_funded_fifo"]));
+    assert_eq!(
+        d["verdict"]["flags"],
+        serde_json::json!(["project_funded_fifo"])
+    );
     assert_eq!(d["verdict"]["evidence"]["why"], "project_funded verdict");
-    assert_eq!(d["verdict"]["first_funder"].as_str().unwrap().to_lowercase(), lc(funder_x()));
+    assert_eq!(
+        d["verdict"]["first_funder"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        lc(funder_x())
+    );
     assert_eq!(d["cluster"]["cluster_id"], 7);
     assert_eq!(d["cluster"]["members"], 3);
     assert_eq!(d["cluster"]["stats"]["paying_members"], 1);
-    assert_eq!(d["payment_flags"], serde_json::json!([{"flag": "project_funded_fifo", "payments": 1}]));
+    assert_eq!(
+        d["payment_flags"],
+        serde_json::json!([{"flag": "project_funded_fifo", "payments": 1}])
+    );
     assert_eq!(d["example_payment"]["payment_id"], pid(6).to_string());
     assert_eq!(d["example_payment"]["evidence"]["payment"], 6);
-    let text = d["explanation"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<Vec<_>>().join("\n");
-    assert!(text.contains("project_funded") && text.contains("rules-1") && text.contains("cluster 7"), "{text}");
+    let text = d["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("project_funded") && text.contains("rules-1") && text.contains("cluster 7"),
+        "{text}"
+    );
 
     let a = fx.ok(&format!("/v1/payers/{}", lc(payer_a()))).await;
     assert_eq!(a["payments"], 4);
     assert_eq!(a["volume"], "480");
     assert_eq!(a["active_days"], 4);
     assert_eq!(a["payees"], 3);
-    assert_eq!(a["by_class"], serde_json::json!([{"key": "external", "payments": 3, "volume": "400"}, {"key": "unclassified", "payments": 1, "volume": "80"}]));
+    assert_eq!(
+        a["by_class"],
+        serde_json::json!([{"key": "external", "payments": 3, "volume": "400"}, {"key": "unclassified", "payments": 1, "volume": "80"}])
+    );
     // P1 and P2 tie at 200 (ordered by address), then P3 at 80.
     let top: Vec<(String, String)> = a["top_payees"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["key"].as_str().unwrap().to_lowercase(), p["volume"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["key"].as_str().unwrap().to_lowercase(),
+                p["volume"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(top, vec![(lc(payee_1()), "200".into()), (lc(payee_2()), "200".into()), (lc(payee_3()), "80".into())]);
-    assert_eq!(a["payment_flags"], serde_json::json!([{"flag": "funded_by_exchange", "payments": 3}]));
+    assert_eq!(
+        top,
+        vec![
+            (lc(payee_1()), "200".into()),
+            (lc(payee_2()), "200".into()),
+            (lc(payee_3()), "80".into())
+        ]
+    );
+    assert_eq!(
+        a["payment_flags"],
+        serde_json::json!([{"flag": "funded_by_exchange", "payments": 3}])
+    );
     assert!(a["cluster"].is_null());
 
     let c = fx.ok(&format!("/v1/payers/{}", lc(payer_c()))).await;
     assert_eq!(c["labels"][0]["kind"], "ecosystem");
     assert_eq!(c["labels"][0]["role"], "treasury");
-    assert_eq!(c["labels"][0]["registry_tx"], alloy_primitives::keccak256("label-tx").to_string());
+    assert_eq!(
+        c["labels"][0]["registry_tx"],
+        alloy_primitives::keccak256("label-tx").to_string()
+    );
 
     // F paid but has no payer verdict yet: still a profile.
     let f = fx.ok(&format!("/v1/payers/{}", lc(payer_f()))).await;
@@ -375,10 +517,15 @@ async fn payment_detail_with_inclusion_proof() {
     assert_eq!(proof["leaf_count"], 3);
     // Hand check: the proof of leaf 1 is [leaf 0, leaf 2].
     let leaf = |n: u32| {
-        alloy_primitives::keccak256(alloy_primitives::keccak256([pid(n).as_slice(), evidence(n).as_slice()].concat()))
+        alloy_primitives::keccak256(alloy_primitives::keccak256(
+            [pid(n).as_slice(), evidence(n).as_slice()].concat(),
+        ))
     };
     assert_eq!(proof["leaf"], leaf(6).to_string());
-    assert_eq!(proof["proof"], serde_json::json!([leaf(3).to_string(), leaf(7).to_string()]));
+    assert_eq!(
+        proof["proof"],
+        serde_json::json!([leaf(3).to_string(), leaf(7).to_string()])
+    );
     // The carried-up third leaf proves with one sibling.
     let p7 = fx.ok(&format!("/v1/payments/{}", pid(7))).await;
     assert_eq!(p7["inclusion_proof"]["proof"].as_array().unwrap().len(), 1);
@@ -399,26 +546,55 @@ async fn bad_parameters_are_400_naming_the_parameter() {
     let fx = Fixture::new().await;
     let rule = fx.bad("/v1/metrics/summary?class=organic", "class").await;
     assert!(rule.contains("external"), "lists the valid classes: {rule}");
-    fx.bad("/v1/metrics/summary?from=2026-11-10&to=2026-11-01", "to").await;
+    fx.bad("/v1/metrics/summary?from=2026-11-10&to=2026-11-01", "to")
+        .await;
     fx.bad("/v1/metrics/summary?from=2026-13-01", "from").await;
     fx.bad("/v1/metrics/summary?to=yesterday", "to").await;
     fx.bad("/v1/metrics/summary?payee=0x1234", "payee").await;
-    fx.bad("/v1/metrics/summary?facilitator=a0000000000000000000000000000000000000081", "facilitator").await;
-    fx.bad("/v1/metrics/summary?payee=0xZZ00000000000000000000000000000000000051", "payee").await;
+    fx.bad(
+        "/v1/metrics/summary?facilitator=a0000000000000000000000000000000000000081",
+        "facilitator",
+    )
+    .await;
+    fx.bad(
+        "/v1/metrics/summary?payee=0xZZ00000000000000000000000000000000000051",
+        "payee",
+    )
+    .await;
     // A mixed-case address must carry a valid EIP-55 checksum.
     let good = payee_1().to_checksum(None);
     let flipped: String = good
         .char_indices()
-        .map(|(i, ch)| if i > 1 && ch.is_ascii_alphabetic() { if ch.is_uppercase() { ch.to_ascii_lowercase() } else { ch.to_ascii_uppercase() } } else { ch })
+        .map(|(i, ch)| {
+            if i > 1 && ch.is_ascii_alphabetic() {
+                if ch.is_uppercase() {
+                    ch.to_ascii_lowercase()
+                } else {
+                    ch.to_ascii_uppercase()
+                }
+            } else {
+                ch
+            }
+        })
         .collect();
-    if flipped != good && flipped.chars().any(|c| c.is_ascii_uppercase()) && flipped.chars().skip(2).any(|c| c.is_ascii_lowercase()) {
-        fx.bad(&format!("/v1/metrics/summary?payee={flipped}"), "payee").await;
+    if flipped != good
+        && flipped.chars().any(|c| c.is_ascii_uppercase())
+        && flipped.chars().skip(2).any(|c| c.is_ascii_lowercase())
+    {
+        fx.bad(&format!("/v1/metrics/summary?payee={flipped}"), "payee")
+            .await;
     }
     fx.ok(&format!("/v1/metrics/summary?payee={good}")).await;
-    let rule = fx.bad(&format!("/v1/metrics/summary?token={}", lc(addr(0x99))), "token").await;
+    let rule = fx
+        .bad(
+            &format!("/v1/metrics/summary?token={}", lc(addr(0x99))),
+            "token",
+        )
+        .await;
     assert!(rule.contains("not a token"), "{rule}");
     fx.bad("/v1/metrics/summary?bogus=1", "bogus").await;
-    fx.bad("/v1/metrics/summary?class=external&class=internal", "class").await;
+    fx.bad("/v1/metrics/summary?class=external&class=internal", "class")
+        .await;
     fx.bad("/v1/metrics/summary?format=xml", "format").await;
     fx.bad("/v1/metrics/series?interval=year", "interval").await;
     fx.bad("/v1/metrics/daily?interval=week", "interval").await;
@@ -435,12 +611,20 @@ async fn bad_parameters_are_400_naming_the_parameter() {
     fx.bad("/v1/payers?cursor=abc", "cursor").await;
     // A payment cursor is not a payer cursor.
     let page = fx.ok("/v1/payments?limit=1").await;
-    fx.bad(&format!("/v1/payers?cursor={}", page["next_cursor"].as_str().unwrap()), "cursor").await;
+    fx.bad(
+        &format!(
+            "/v1/payers?cursor={}",
+            page["next_cursor"].as_str().unwrap()
+        ),
+        "cursor",
+    )
+    .await;
     fx.bad("/v1/payees?class=nope", "class").await;
     fx.bad("/v1/payers/0xnothex", "address").await;
     fx.bad("/v1/payers/0x0a", "address").await;
     fx.bad("/v1/payments/0x1234", "payment_id").await;
-    fx.bad(&format!("/v1/payments/{}?from=2026-11-01", pid(1)), "from").await;
+    fx.bad(&format!("/v1/payments/{}?from=2026-11-01", pid(1)), "from")
+        .await;
     // Unknown routes are problems too.
     let (status, v) = fx.get("/v1/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -453,11 +637,18 @@ async fn csv_for_every_list_and_series() {
     let csv = |body: Vec<u8>| String::from_utf8(body).unwrap();
     let (status, headers, body) = fx.raw("/v1/metrics/daily?format=csv", &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = csv(body);
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert!(header.contains(&"period") && header.contains(&"gross_volume") && header.contains(&"by_class.external.volume"));
+    assert!(
+        header.contains(&"period")
+            && header.contains(&"gross_volume")
+            && header.contains(&"by_class.external.volume")
+    );
     assert_eq!(lines.count(), 16, "one row per day");
     let row = text.lines().find(|l| l.contains("2026-11-10")).unwrap();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
@@ -466,8 +657,13 @@ async fn csv_for_every_list_and_series() {
     assert_eq!(cells[col("by_class.project_funded.volume")], "500");
 
     // Accept: text/csv works too.
-    let (_, headers, body) = fx.raw("/v1/metrics/weekly", &[("accept", "text/csv")]).await;
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let (_, headers, body) = fx
+        .raw("/v1/metrics/weekly", &[("accept", "text/csv")])
+        .await;
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     assert_eq!(csv(body).lines().count(), 4);
 
     for (uri, rows) in [
@@ -479,7 +675,13 @@ async fn csv_for_every_list_and_series() {
     ] {
         let (status, headers, body) = fx.raw(uri, &[]).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"), "{uri}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv"),
+            "{uri}"
+        );
         assert_eq!(csv(body).lines().count(), rows + 1, "{uri}");
     }
     let (_, _, body) = fx.raw("/v1/payers?format=csv", &[]).await;
@@ -512,17 +714,41 @@ async fn openapi_gzip_cors_request_id_status_tokens() {
         "/v1/tokens",
         "/v1/status",
     ] {
-        assert!(doc["paths"][path]["get"].is_object(), "{path} missing from the OpenAPI document");
+        assert!(
+            doc["paths"][path]["get"].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
-    let params = doc["paths"]["/v1/payments"]["get"]["parameters"].as_array().unwrap();
+    let params = doc["paths"]["/v1/payments"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
     let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for n in ["from", "to", "token", "payee", "facilitator", "class", "payer", "cursor", "limit", "format"] {
+    for n in [
+        "from",
+        "to",
+        "token",
+        "payee",
+        "facilitator",
+        "class",
+        "payer",
+        "cursor",
+        "limit",
+        "format",
+    ] {
         assert!(names.contains(&n), "{n} not documented: {names:?}");
     }
     assert!(doc["components"]["schemas"]["Summary"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 
-    let (status, headers, body) = fx.raw("/v1/metrics/daily", &[("accept-encoding", "gzip"), ("origin", "https://example.org")]).await;
+    let (status, headers, body) = fx
+        .raw(
+            "/v1/metrics/daily",
+            &[
+                ("accept-encoding", "gzip"),
+                ("origin", "https://example.org"),
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-encoding"], "gzip");
     assert_eq!(headers["access-control-allow-origin"], "*");
@@ -539,7 +765,12 @@ async fn openapi_gzip_cors_request_id_status_tokens() {
     assert_eq!(status["generation"], 1);
     assert_eq!(status["data_window"]["from"], "2026-11-02");
     let tokens = fx.ok("/v1/tokens").await;
-    let list: Vec<String> = tokens["tokens"].as_array().unwrap().iter().map(|t| t["address"].as_str().unwrap().to_lowercase()).collect();
+    let list: Vec<String> = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["address"].as_str().unwrap().to_lowercase())
+        .collect();
     assert_eq!(list, vec![lc(token_1()), lc(token_2())]);
 }
 
@@ -565,9 +796,15 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     .await
     .unwrap();
     // Cached: still the old answer until the read model moves.
-    assert_eq!(fx.ok("/v1/metrics/summary").await["organic"]["volume"], "1800");
+    assert_eq!(
+        fx.ok("/v1/metrics/summary").await["organic"]["volume"],
+        "1800"
+    );
     let unchanged = x402_api::rollup::refresh(&fx.db.pool, CHAIN).await.unwrap();
-    assert_eq!(unchanged.days, 0, "classifier_state did not move: nothing to do");
+    assert_eq!(
+        unchanged.days, 0,
+        "classifier_state did not move: nothing to do"
+    );
     sqlx::query("update classifier_state set label_version = 'labels-2', updated_at = now() where chain_id = $1")
         .bind(CHAIN)
         .execute(&fx.db.pool)
@@ -584,8 +821,14 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     assert_eq!(after["coverage"]["read_model_generation"], 2);
     // F's precomputed profile followed too.
     let f = fx.ok(&format!("/v1/payers/{}", lc(payer_f()))).await;
-    assert_eq!(f["by_class"], serde_json::json!([{"key": "external", "payments": 1, "volume": "250"}]));
-    assert_eq!(f["payment_flags"], serde_json::json!([{"flag": "funded_by_exchange", "payments": 1}]));
+    assert_eq!(
+        f["by_class"],
+        serde_json::json!([{"key": "external", "payments": 1, "volume": "250"}])
+    );
+    assert_eq!(
+        f["payment_flags"],
+        serde_json::json!([{"flag": "funded_by_exchange", "payments": 1}])
+    );
     // A full rebuild gives the same figures.
     x402_api::rollup::rebuild(&fx.db.pool, CHAIN).await.unwrap();
     fx.state.sync().await.unwrap();
@@ -604,8 +847,14 @@ async fn no_cache_header_recomputes() {
         .execute(&fx.db.pool)
         .await
         .unwrap();
-    assert_eq!(fx.ok("/v1/metrics/summary").await["gross"]["count"], 11, "cached");
-    let (_, _, body) = fx.raw("/v1/metrics/summary", &[("cache-control", "no-cache")]).await;
+    assert_eq!(
+        fx.ok("/v1/metrics/summary").await["gross"]["count"],
+        11,
+        "cached"
+    );
+    let (_, _, body) = fx
+        .raw("/v1/metrics/summary", &[("cache-control", "no-cache")])
+        .await;
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["gross"]["count"], 9, "recomputed");
 }
@@ -620,11 +869,22 @@ async fn static_dir_is_served_under_root() {
     use tower::ServiceExt;
     let resp = app
         .clone()
-        .oneshot(axum::http::Request::get("/index.html").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            axum::http::Request::get("/index.html")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = app.oneshot(axum::http::Request::get("/v1/status").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+    let resp = app
+        .oneshot(
+            axum::http::Request::get("/v1/status")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -27,16 +27,26 @@ pub struct TestDb {
 }
 
 fn server() -> String {
-    std::env::var("X402_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("X402_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 impl TestDb {
     pub async fn new() -> Self {
         let name = format!("x402_test_{:016x}", rand::random::<u64>());
-        let mut admin = PgConnection::connect(&format!("{}/postgres", server())).await.expect("PostgreSQL is up");
-        sqlx::query(&format!("create database \"{name}\"")).execute(&mut admin).await.unwrap();
+        let mut admin = PgConnection::connect(&format!("{}/postgres", server()))
+            .await
+            .expect("PostgreSQL is up");
+        sqlx::query(&format!("create database \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         admin.close().await.ok();
-        let pool = PgPoolOptions::new().max_connections(8).connect(&format!("{}/{name}", server())).await.unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&format!("{}/{name}", server()))
+            .await
+            .unwrap();
         let mut indexer = sqlx::migrate!("../indexer/migrations");
         indexer.set_ignore_missing(true);
         indexer.run(&pool).await.expect("indexer migrations");
@@ -53,13 +63,21 @@ impl Drop for TestDb {
         let name = self.name.clone();
         let pool = self.pool.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             // The pool's connections belong to the test's runtime, which is blocked on this
             // thread: never await them here; FORCE ends them server-side.
             drop(pool);
             rt.block_on(async {
-                let mut admin = PgConnection::connect(&format!("{}/postgres", server())).await.ok()?;
-                sqlx::query(&format!("drop database if exists \"{name}\" with (force)")).execute(&mut admin).await.ok()
+                let mut admin = PgConnection::connect(&format!("{}/postgres", server()))
+                    .await
+                    .ok()?;
+                sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -88,21 +106,51 @@ pub fn evidence(n: u32) -> B256 {
 }
 
 // Actors of the small economy.
-pub fn payer_a() -> Address { addr(0x0a) }
-pub fn payer_b() -> Address { addr(0x0b) }
-pub fn payer_c() -> Address { addr(0x0c) }
-pub fn payer_d() -> Address { addr(0x0d) }
-pub fn payer_e() -> Address { addr(0x0e) }
-pub fn payer_f() -> Address { addr(0x0f) }
-pub fn payer_g() -> Address { addr(0x10) }
-pub fn payee_1() -> Address { addr(0x51) }
-pub fn payee_2() -> Address { addr(0x52) }
-pub fn payee_3() -> Address { addr(0x53) }
-pub fn token_1() -> Address { addr(0x71) }
-pub fn token_2() -> Address { addr(0x72) }
-pub fn fac_1() -> Address { addr(0x81) }
-pub fn fac_2() -> Address { addr(0x82) }
-pub fn funder_x() -> Address { addr(0x91) }
+pub fn payer_a() -> Address {
+    addr(0x0a)
+}
+pub fn payer_b() -> Address {
+    addr(0x0b)
+}
+pub fn payer_c() -> Address {
+    addr(0x0c)
+}
+pub fn payer_d() -> Address {
+    addr(0x0d)
+}
+pub fn payer_e() -> Address {
+    addr(0x0e)
+}
+pub fn payer_f() -> Address {
+    addr(0x0f)
+}
+pub fn payer_g() -> Address {
+    addr(0x10)
+}
+pub fn payee_1() -> Address {
+    addr(0x51)
+}
+pub fn payee_2() -> Address {
+    addr(0x52)
+}
+pub fn payee_3() -> Address {
+    addr(0x53)
+}
+pub fn token_1() -> Address {
+    addr(0x71)
+}
+pub fn token_2() -> Address {
+    addr(0x72)
+}
+pub fn fac_1() -> Address {
+    addr(0x81)
+}
+pub fn fac_2() -> Address {
+    addr(0x82)
+}
+pub fn funder_x() -> Address {
+    addr(0x91)
+}
 
 /// One charge of the economy.
 pub struct Charge {
@@ -124,21 +172,151 @@ const EXT: Option<(&str, &[&str], f64)> = Some(("external", &["funded_by_exchang
 /// The small economy (see tests/api.rs for the hand-computed truth).
 pub fn economy() -> Vec<Charge> {
     let c = |n, day, minute, payer, payee, token, facilitator, amount, class, batch| Charge {
-        n, day, minute, payer, payee, token, facilitator, amount, class, batch,
+        n,
+        day,
+        minute,
+        payer,
+        payee,
+        token,
+        facilitator,
+        amount,
+        class,
+        batch,
     };
     vec![
-        c(1, "2026-11-02", 10, payer_a(), payee_1(), token_1(), fac_1(), 100, EXT, 0),
-        c(2, "2026-11-03", 10, payer_a(), payee_1(), token_1(), fac_1(), 100, EXT, 0),
+        c(
+            1,
+            "2026-11-02",
+            10,
+            payer_a(),
+            payee_1(),
+            token_1(),
+            fac_1(),
+            100,
+            EXT,
+            0,
+        ),
+        c(
+            2,
+            "2026-11-03",
+            10,
+            payer_a(),
+            payee_1(),
+            token_1(),
+            fac_1(),
+            100,
+            EXT,
+            0,
+        ),
         // Payments 3, 6 and 7 settle in batch 1 (one transaction, evidence root committed).
-        c(3, "2026-11-10", 30, payer_a(), payee_2(), token_1(), fac_1(), 200, EXT, 1),
-        c(4, "2026-11-03", 20, payer_b(), payee_1(), token_1(), fac_1(), 300, EXT, 0),
-        c(5, "2026-11-02", 20, payer_c(), payee_1(), token_1(), fac_2(), 400, Some(("internal", &["ecosystem_wallet"], 0.0)), 0),
-        c(6, "2026-11-10", 30, payer_d(), payee_2(), token_1(), fac_1(), 500, Some(("project_funded", &["project_funded_fifo"], 0.6)), 1),
-        c(7, "2026-11-10", 30, payer_e(), payer_e(), token_2(), fac_1(), 50, Some(("self_payment", &["self_payment"], 0.0)), 1),
-        c(8, "2026-11-11", 10, payer_b(), payee_2(), token_1(), fac_1(), 100, EXT, 0),
-        c(9, "2026-11-16", 10, payer_f(), payee_1(), token_1(), fac_1(), 250, Some(("unattributed", &[], 0.0)), 0),
-        c(10, "2026-11-17", 10, payer_g(), payee_3(), token_1(), fac_1(), 1000, EXT, 0),
-        c(12, "2026-11-17", 20, payer_a(), payee_3(), token_1(), fac_1(), 80, None, 0),
+        c(
+            3,
+            "2026-11-10",
+            30,
+            payer_a(),
+            payee_2(),
+            token_1(),
+            fac_1(),
+            200,
+            EXT,
+            1,
+        ),
+        c(
+            4,
+            "2026-11-03",
+            20,
+            payer_b(),
+            payee_1(),
+            token_1(),
+            fac_1(),
+            300,
+            EXT,
+            0,
+        ),
+        c(
+            5,
+            "2026-11-02",
+            20,
+            payer_c(),
+            payee_1(),
+            token_1(),
+            fac_2(),
+            400,
+            Some(("internal", &["ecosystem_wallet"], 0.0)),
+            0,
+        ),
+        c(
+            6,
+            "2026-11-10",
+            30,
+            payer_d(),
+            payee_2(),
+            token_1(),
+            fac_1(),
+            500,
+            Some(("project_funded", &["project_funded_fifo"], 0.6)),
+            1,
+        ),
+        c(
+            7,
+            "2026-11-10",
+            30,
+            payer_e(),
+            payer_e(),
+            token_2(),
+            fac_1(),
+            50,
+            Some(("self_payment", &["self_payment"], 0.0)),
+            1,
+        ),
+        c(
+            8,
+            "2026-11-11",
+            10,
+            payer_b(),
+            payee_2(),
+            token_1(),
+            fac_1(),
+            100,
+            EXT,
+            0,
+        ),
+        c(
+            9,
+            "2026-11-16",
+            10,
+            payer_f(),
+            payee_1(),
+            token_1(),
+            fac_1(),
+            250,
+            Some(("unattributed", &[], 0.0)),
+            0,
+        ),
+        c(
+            10,
+            "2026-11-17",
+            10,
+            payer_g(),
+            payee_3(),
+            token_1(),
+            fac_1(),
+            1000,
+            EXT,
+            0,
+        ),
+        c(
+            12,
+            "2026-11-17",
+            20,
+            payer_a(),
+            payee_3(),
+            token_1(),
+            fac_1(),
+            80,
+            None,
+            0,
+        ),
     ]
 }
 
@@ -159,7 +337,11 @@ pub async fn seed(pool: &PgPool) {
         } else {
             (100 + i as i64, 0, ts(ch.day, ch.minute))
         };
-        let tx = if ch.batch == 1 { keccak256("batch-tx") } else { keccak256(format!("tx-{}", ch.n)) };
+        let tx = if ch.batch == 1 {
+            keccak256("batch-tx")
+        } else {
+            keccak256(format!("tx-{}", ch.n))
+        };
         sqlx::query(
             "insert into charges (chain_id, block_number, block_hash, block_time, tx_hash, log_index, payment_id,
                 payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee,
@@ -203,10 +385,17 @@ pub async fn seed(pool: &PgPool) {
     .execute(pool)
     .await
     .unwrap();
-    sqlx::query("select recompute_payments($1, $2)").bind(CHAIN).bind(&ids).execute(pool).await.unwrap();
+    sqlx::query("select recompute_payments($1, $2)")
+        .bind(CHAIN)
+        .bind(&ids)
+        .execute(pool)
+        .await
+        .unwrap();
 
     for ch in economy() {
-        let Some((class, flags, share)) = ch.class else { continue };
+        let Some((class, flags, share)) = ch.class else {
+            continue;
+        };
         let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
         sqlx::query(
             "insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share,
@@ -227,7 +416,12 @@ pub async fn seed(pool: &PgPool) {
         (payer_a(), "external", &["funded_by_exchange"], None),
         (payer_b(), "external", &["funded_by_exchange"], None),
         (payer_c(), "internal", &["ecosystem_wallet"], None),
-        (payer_d(), "project_funded", &["project_funded_fifo"], Some(7)),
+        (
+            payer_d(),
+            "project_funded",
+            &["project_funded_fifo"],
+            Some(7),
+        ),
         (payer_e(), "self_payment", &["self_payment"], None),
         (payer_g(), "external", &["funded_by_exchange"], None),
     ];
@@ -315,22 +509,39 @@ impl Fixture {
     }
 
     /// GET `uri` with optional extra headers; returns status, headers and body bytes.
-    pub async fn raw(&self, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    pub async fn raw(
+        &self,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let mut req = Request::get(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = self.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         (status, headers, body)
     }
 
     /// GET `uri` expecting JSON.
     pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
         let (status, _, body) = self.raw(uri, &[]).await;
-        let v = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+        let v = serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body))
+        });
         (status, v)
     }
 
