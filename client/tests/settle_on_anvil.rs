@@ -14,17 +14,31 @@ use x402_testkit::{DevChain, Traffic};
 
 async fn setup() -> anyhow::Result<(DevChain, Traffic)> {
     let chain = DevChain::start().await?;
-    let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "client-settle").await?;
+    let mut traffic = Traffic::new(
+        &chain.anvil.url(),
+        chain.deployment.clone(),
+        "client-settle",
+    )
+    .await?;
     traffic.fund(3, 2, 1_000_000).await?;
     Ok((chain, traffic))
 }
 
 async fn chain_time(traffic: &Traffic) -> anyhow::Result<u64> {
-    let block = traffic.provider().get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await?;
+    let block = traffic
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?;
     Ok(block.expect("latest block").header.timestamp)
 }
 
-fn permit(chain: &DevChain, traffic: &Traffic, nonce: u64, mode: PaymentMode, now: u64) -> PaymentPermit {
+fn permit(
+    chain: &DevChain,
+    traffic: &Traffic,
+    nonce: u64,
+    mode: PaymentMode,
+    now: u64,
+) -> PaymentPermit {
     let d = &chain.deployment;
     PaymentPermit {
         chain_id: d.chain_id,
@@ -52,14 +66,27 @@ async fn signed_charge_settles_with_the_predicted_payment_id() -> anyhow::Result
     let (chain, traffic) = setup().await?;
     let now = chain_time(&traffic).await?;
     let payer = traffic.payers[0].clone();
-    let signed = permit(&chain, &traffic, 42, PaymentMode::Exact, now).sign(&payer).await?;
+    let signed = permit(&chain, &traffic, 42, PaymentMode::Exact, now)
+        .sign(&payer)
+        .await?;
     assert_eq!(signed.recover_payer()?, payer.address());
 
     let settlement = X402Settlement::new(chain.deployment.settlement, traffic.provider().clone());
-    let on_chain_id = settlement.paymentIdOf(payer.address(), U256::from(42u64)).call().await?;
-    assert_eq!(on_chain_id, signed.payment_id, "paymentIdOf disagrees with the client");
+    let on_chain_id = settlement
+        .paymentIdOf(payer.address(), U256::from(42u64))
+        .call()
+        .await?;
+    assert_eq!(
+        on_chain_id, signed.payment_id,
+        "paymentIdOf disagrees with the client"
+    );
 
-    let evidence = evidence_hash(signed.permit.terms.request_hash, keccak256("response"), "model-a", b"");
+    let evidence = evidence_hash(
+        signed.permit.terms.request_hash,
+        keccak256("response"),
+        "model-a",
+        b"",
+    );
     let receipt = settlement
         .charge(signed.to_call()?, signed.permit.amount, 100, evidence)
         .from(traffic.facilitator())
@@ -95,7 +122,9 @@ async fn tampered_witness_is_rejected() -> anyhow::Result<()> {
     let (chain, traffic) = setup().await?;
     let now = chain_time(&traffic).await?;
     let payer = traffic.payers[1].clone();
-    let mut signed = permit(&chain, &traffic, 7, PaymentMode::Upto, now).sign(&payer).await?;
+    let mut signed = permit(&chain, &traffic, 7, PaymentMode::Upto, now)
+        .sign(&payer)
+        .await?;
     // Redirect the funds after signing: the witness hash no longer matches the signature.
     signed.permit.terms.payee = traffic.payees[1].address();
     let settlement = X402Settlement::new(chain.deployment.settlement, traffic.provider().clone());
@@ -117,9 +146,16 @@ async fn batch_evidence_root_and_proofs_match_the_contract() -> anyhow::Result<(
     let mut settled = Vec::new();
     for i in 0..5u64 {
         let payer = &traffic.payers[(i % 3) as usize];
-        let signed = permit(&chain, &traffic, 100 + i, PaymentMode::Exact, now).sign_sync(payer, payer.address())?;
+        let signed = permit(&chain, &traffic, 100 + i, PaymentMode::Exact, now)
+            .sign_sync(payer, payer.address())?;
         let ev = keccak256(format!("evidence {i}"));
-        assert_eq!(settlement.evidenceLeaf(signed.payment_id, ev).call().await?, evidence_leaf(signed.payment_id, ev));
+        assert_eq!(
+            settlement
+                .evidenceLeaf(signed.payment_id, ev)
+                .call()
+                .await?,
+            evidence_leaf(signed.payment_id, ev)
+        );
         settled.push((signed.payment_id, ev));
         items.push(IX402Settlement::BatchItem {
             payment: signed.to_call()?,
@@ -149,14 +185,31 @@ async fn batch_evidence_root_and_proofs_match_the_contract() -> anyhow::Result<(
         .expect("a BatchSettled event");
     assert_eq!(batch.itemCount, U256::from(6u64));
     assert_eq!(batch.settledCount, U256::from(5u64));
-    assert!(logs.iter().any(|l| l.topic0() == Some(&X402Settlement::BatchItemFailed::SIGNATURE_HASH)));
+    assert!(logs
+        .iter()
+        .any(|l| l.topic0() == Some(&X402Settlement::BatchItemFailed::SIGNATURE_HASH)));
 
     let tree = EvidenceTree::from_items(&settled);
-    assert_eq!(batch.evidenceRoot, tree.root(), "client and contract Merkle roots differ");
+    assert_eq!(
+        batch.evidenceRoot,
+        tree.root(),
+        "client and contract Merkle roots differ"
+    );
     for (i, (id, ev)) in settled.iter().enumerate() {
         let proof = tree.proof(i).expect("in range");
-        assert!(settlement.verifyEvidence(batch.batchId, *id, *ev, proof.clone()).call().await?, "proof {i}");
-        assert!(!settlement.verifyEvidence(batch.batchId, *id, keccak256("forged"), proof).call().await?);
+        assert!(
+            settlement
+                .verifyEvidence(batch.batchId, *id, *ev, proof.clone())
+                .call()
+                .await?,
+            "proof {i}"
+        );
+        assert!(
+            !settlement
+                .verifyEvidence(batch.batchId, *id, keccak256("forged"), proof)
+                .call()
+                .await?
+        );
     }
     Ok(())
 }
@@ -189,7 +242,13 @@ async fn policy_signature_is_accepted_once() -> anyhow::Result<()> {
     // Anyone may submit it: the facilitator pays the gas.
     let submit = || {
         settlement
-            .setSpendingPolicyBySig(payer.address(), token, signed.permit.policy(), U256::from(signed.permit.deadline), signed.signature.clone())
+            .setSpendingPolicyBySig(
+                payer.address(),
+                token,
+                signed.permit.policy(),
+                U256::from(signed.permit.deadline),
+                signed.signature.clone(),
+            )
             .from(traffic.facilitator())
     };
     let receipt = submit().send().await?.get_receipt().await?;
@@ -200,8 +259,20 @@ async fn policy_signature_is_accepted_once() -> anyhow::Result<()> {
         .iter()
         .find_map(|l| X402Settlement::SpendingPolicySet::decode_log(&l.inner).ok())
         .expect("a SpendingPolicySet event");
-    assert_eq!((set.payer, set.maxPerPayment, set.maxPerPeriod, set.period), (payer.address(), 5_000, 20_000, 3600));
-    assert_eq!(settlement.remainingBudget(payer.address(), token).call().await?, U256::from(5_000u64));
-    assert!(submit().send().await.is_err(), "a policy signature was accepted twice");
+    assert_eq!(
+        (set.payer, set.maxPerPayment, set.maxPerPeriod, set.period),
+        (payer.address(), 5_000, 20_000, 3600)
+    );
+    assert_eq!(
+        settlement
+            .remainingBudget(payer.address(), token)
+            .call()
+            .await?,
+        U256::from(5_000u64)
+    );
+    assert!(
+        submit().send().await.is_err(),
+        "a policy signature was accepted twice"
+    );
     Ok(())
 }

@@ -29,33 +29,51 @@ const FILLED: &[&str] = &[
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backfill_of_a_populated_chain_equals_the_chain_and_replays_harmlessly() -> anyhow::Result<()> {
+async fn backfill_of_a_populated_chain_equals_the_chain_and_replays_harmlessly(
+) -> anyhow::Result<()> {
     let mut s = Scenario::start(BIN, "e2e-backfill", ScenarioOptions::default()).await?;
     for _ in 0..3 {
         s.traffic.round().await?;
     }
     s.traffic.charge_batch(40, 2, true).await?;
 
-    s.indexer.index_until_caught_up(Duration::from_secs(90)).await?;
+    s.indexer
+        .index_until_caught_up(Duration::from_secs(90))
+        .await?;
     let first = s.assert_synced(Duration::from_secs(5)).await?;
     for table in FILLED {
-        assert!(first.truth.count(table) > 0, "the populated chain has no {table} rows");
+        assert!(
+            first.truth.count(table) > 0,
+            "the populated chain has no {table} rows"
+        );
     }
-    assert!(first.truth.total() > 150, "only {} rows: traffic did not run", first.truth.total());
+    assert!(
+        first.truth.total() > 150,
+        "only {} rows: traffic did not run",
+        first.truth.total()
+    );
 
     // Running again from the checkpoint finds nothing new and must not duplicate anything.
-    s.indexer.index_until_caught_up(Duration::from_secs(60)).await?;
+    s.indexer
+        .index_until_caught_up(Duration::from_secs(60))
+        .await?;
     let again = s.assert_synced(Duration::from_secs(5)).await?;
     assert_eq!(again.truth, first.truth);
 
     // More traffic, then resume: only the new blocks are added.
     s.traffic.round().await?;
-    s.indexer.index_until_caught_up(Duration::from_secs(60)).await?;
+    s.indexer
+        .index_until_caught_up(Duration::from_secs(60))
+        .await?;
     let resumed = s.assert_synced(Duration::from_secs(5)).await?;
     assert!(resumed.truth.total() > first.truth.total());
 
     let status = s.indexer.status().await?;
-    assert!(status.contains(&resumed.to_block.to_string()), "status does not show checkpoint {}:\n{status}", resumed.to_block);
+    assert!(
+        status.contains(&resumed.to_block.to_string()),
+        "status does not show checkpoint {}:\n{status}",
+        resumed.to_block
+    );
     Ok(())
 }
 
@@ -64,7 +82,12 @@ async fn kill_9_mid_backfill_then_restart() -> anyhow::Result<()> {
     // One block per range and one range at a time: the backfill takes many commits, so the kill
     // lands between two of them (or inside one).
     let opts = ScenarioOptions {
-        indexer: IndexerSettings { initial_blocks: 1, max_blocks: 1, concurrency: 1, ..IndexerSettings::default() },
+        indexer: IndexerSettings {
+            initial_blocks: 1,
+            max_blocks: 1,
+            concurrency: 1,
+            ..IndexerSettings::default()
+        },
         ..ScenarioOptions::default()
     };
     let mut s = Scenario::start(BIN, "e2e-kill9", opts).await?;
@@ -86,15 +109,24 @@ async fn kill_9_mid_backfill_then_restart() -> anyhow::Result<()> {
         let mut p = s.indexer.spawn_index(&["--progress", "off"])?;
         let mut seen = Vec::new();
         loop {
-            let cp = truth::checkpoint(&s.pool, chain_id).await?.map(|(n, _)| n).unwrap_or(0);
+            let cp = truth::checkpoint(&s.pool, chain_id)
+                .await?
+                .map(|(n, _)| n)
+                .unwrap_or(0);
             seen.push(cp);
             if cp >= target.max(start + 1) {
                 break;
             }
             if let Some(status) = p.try_status() {
-                anyhow::bail!("the indexer exited ({status}) before the kill:\n{}", p.log_tail(40));
+                anyhow::bail!(
+                    "the indexer exited ({status}) before the kill:\n{}",
+                    p.log_tail(40)
+                );
             }
-            anyhow::ensure!(Instant::now() < deadline, "backfill too slow to reach block {target}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "backfill too slow to reach block {target}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         p.kill9()?;
@@ -109,7 +141,9 @@ async fn kill_9_mid_backfill_then_restart() -> anyhow::Result<()> {
             "the backfill finished before kill #{kills} (target {target}, head {head}, checkpoints seen {seen:?}): slow it down"
         );
     }
-    s.indexer.index_until_caught_up(Duration::from_secs(120)).await?;
+    s.indexer
+        .index_until_caught_up(Duration::from_secs(120))
+        .await?;
     let done = s.assert_synced(Duration::from_secs(5)).await?;
     assert_eq!(done.to_block, head);
     assert!(done.truth.count("charges") >= 4 * 12);

@@ -14,8 +14,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_x402-indexer");
 const SYNC: Duration = Duration::from_secs(150);
 
 /// Backfill a populated chain, then follow new traffic, all under `faults`; returns the counters.
-async fn run_under(seed: &str, faults: Faults, settings: IndexerSettings) -> anyhow::Result<std::sync::Arc<FaultStats>> {
-    let opts = ScenarioOptions { proxy: true, indexer: settings, ..ScenarioOptions::default() };
+async fn run_under(
+    seed: &str,
+    faults: Faults,
+    settings: IndexerSettings,
+) -> anyhow::Result<std::sync::Arc<FaultStats>> {
+    let opts = ScenarioOptions {
+        proxy: true,
+        indexer: settings,
+        ..ScenarioOptions::default()
+    };
     let mut s = Scenario::start(BIN, seed, opts).await?;
     let proxy = s.proxy.as_ref().expect("asked for a proxy");
     s.traffic.round().await?;
@@ -29,9 +37,15 @@ async fn run_under(seed: &str, faults: Faults, settings: IndexerSettings) -> any
     let mut indexer = s.indexer.spawn_index(&[])?;
     for _ in 0..2 {
         s.traffic.round().await?;
-        s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
+        s.assert_synced(SYNC)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
     }
-    assert!(indexer.try_status().is_none(), "the indexer gave up under faults:\n{}", indexer.log_tail(30));
+    assert!(
+        indexer.try_status().is_none(),
+        "the indexer gave up under faults:\n{}",
+        indexer.log_tail(30)
+    );
     let stats = proxy.stats();
     eprintln!("{seed}: {}", stats.summary());
     Ok(stats)
@@ -41,12 +55,24 @@ async fn run_under(seed: &str, faults: Faults, settings: IndexerSettings) -> any
 async fn rate_limits_and_server_errors_are_retried() -> anyhow::Result<()> {
     let stats = run_under(
         "e2e-fault-429-500",
-        Faults { http_429_every: 3, http_500_every: 5, ..Faults::default() },
+        Faults {
+            http_429_every: 3,
+            http_500_every: 5,
+            ..Faults::default()
+        },
         IndexerSettings::default(),
     )
     .await?;
-    assert!(stats.http_429.load(Ordering::Relaxed) >= 3, "{}", stats.summary());
-    assert!(stats.http_500.load(Ordering::Relaxed) >= 2, "{}", stats.summary());
+    assert!(
+        stats.http_429.load(Ordering::Relaxed) >= 3,
+        "{}",
+        stats.summary()
+    );
+    assert!(
+        stats.http_500.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }
 
@@ -54,11 +80,22 @@ async fn rate_limits_and_server_errors_are_retried() -> anyhow::Result<()> {
 async fn hung_requests_time_out_and_are_retried() -> anyhow::Result<()> {
     let stats = run_under(
         "e2e-fault-hang",
-        Faults { hang_every: 7, hang_for: Duration::from_secs(4), ..Faults::default() },
-        IndexerSettings { rpc_timeout_secs: 1, ..IndexerSettings::default() },
+        Faults {
+            hang_every: 7,
+            hang_for: Duration::from_secs(4),
+            ..Faults::default()
+        },
+        IndexerSettings {
+            rpc_timeout_secs: 1,
+            ..IndexerSettings::default()
+        },
     )
     .await?;
-    assert!(stats.hangs.load(Ordering::Relaxed) >= 2, "{}", stats.summary());
+    assert!(
+        stats.hangs.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }
 
@@ -66,11 +103,19 @@ async fn hung_requests_time_out_and_are_retried() -> anyhow::Result<()> {
 async fn truncated_bodies_are_retried_never_taken_as_empty() -> anyhow::Result<()> {
     let stats = run_under(
         "e2e-fault-truncate",
-        Faults { truncate_every: 2, methods: vec!["eth_getLogs".into()], ..Faults::default() },
+        Faults {
+            truncate_every: 2,
+            methods: vec!["eth_getLogs".into()],
+            ..Faults::default()
+        },
         IndexerSettings::default(),
     )
     .await?;
-    assert!(stats.truncated.load(Ordering::Relaxed) >= 3, "{}", stats.summary());
+    assert!(
+        stats.truncated.load(Ordering::Relaxed) >= 3,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }
 
@@ -81,13 +126,21 @@ async fn truncated_header_batches_are_retried() -> anyhow::Result<()> {
         "e2e-fault-truncate-headers",
         Faults {
             truncate_every: 3,
-            methods: vec!["eth_getBlockByNumber".into(), "eth_blockNumber".into(), "eth_getBlockByHash".into()],
+            methods: vec![
+                "eth_getBlockByNumber".into(),
+                "eth_blockNumber".into(),
+                "eth_getBlockByHash".into(),
+            ],
             ..Faults::default()
         },
         IndexerSettings::default(),
     )
     .await?;
-    assert!(stats.truncated.load(Ordering::Relaxed) >= 2, "{}", stats.summary());
+    assert!(
+        stats.truncated.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }
 
@@ -95,11 +148,19 @@ async fn truncated_header_batches_are_retried() -> anyhow::Result<()> {
 async fn duplicated_logs_are_stored_once() -> anyhow::Result<()> {
     let stats = run_under(
         "e2e-fault-duplicates",
-        Faults { duplicate_logs_every: 1, methods: vec!["eth_getLogs".into()], ..Faults::default() },
+        Faults {
+            duplicate_logs_every: 1,
+            methods: vec!["eth_getLogs".into()],
+            ..Faults::default()
+        },
         IndexerSettings::default(),
     )
     .await?;
-    assert!(stats.duplicated.load(Ordering::Relaxed) >= 3, "{}", stats.summary());
+    assert!(
+        stats.duplicated.load(Ordering::Relaxed) >= 3,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }
 
@@ -107,11 +168,21 @@ async fn duplicated_logs_are_stored_once() -> anyhow::Result<()> {
 async fn range_too_large_errors_shrink_the_span() -> anyhow::Result<()> {
     let stats = run_under(
         "e2e-fault-range",
-        Faults { max_log_range: Some(4), ..Faults::default() },
-        IndexerSettings { initial_blocks: 1_000, ..IndexerSettings::default() },
+        Faults {
+            max_log_range: Some(4),
+            ..Faults::default()
+        },
+        IndexerSettings {
+            initial_blocks: 1_000,
+            ..IndexerSettings::default()
+        },
     )
     .await?;
-    assert!(stats.range_errors.load(Ordering::Relaxed) >= 1, "{}", stats.summary());
+    assert!(
+        stats.range_errors.load(Ordering::Relaxed) >= 1,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }
 
@@ -127,10 +198,16 @@ async fn everything_at_once() -> anyhow::Result<()> {
             truncate_every: 5,
             duplicate_logs_every: 3,
             max_log_range: Some(8),
-            range_error_message: Some("Log response size exceeded. Try a block range up to 8 blocks".into()),
+            range_error_message: Some(
+                "Log response size exceeded. Try a block range up to 8 blocks".into(),
+            ),
             methods: Vec::new(),
         },
-        IndexerSettings { rpc_timeout_secs: 1, initial_blocks: 50, ..IndexerSettings::default() },
+        IndexerSettings {
+            rpc_timeout_secs: 1,
+            initial_blocks: 50,
+            ..IndexerSettings::default()
+        },
     )
     .await?;
     assert!(stats.injected() >= 10, "{}", stats.summary());

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use x402_testkit::traffic::PaymentMode;
 use x402_testkit::anvil::AnvilOptions;
 use x402_testkit::scenario::{IndexerSettings, Scenario, ScenarioOptions};
+use x402_testkit::traffic::PaymentMode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_x402-indexer");
 const SYNC: Duration = Duration::from_secs(60);
@@ -33,9 +33,17 @@ async fn live_following_while_traffic_runs() -> anyhow::Result<()> {
     s.traffic.charge_batch(30, 1, true).await?;
     let report = s.assert_synced(SYNC).await?;
     assert!(report.truth.count("charges") >= 4 * 8 + 30);
-    assert!(indexer.try_status().is_none(), "the indexer stopped:\n{}", indexer.log_tail(30));
+    assert!(
+        indexer.try_status().is_none(),
+        "the indexer stopped:\n{}",
+        indexer.log_tail(30)
+    );
     let status = indexer.terminate(Duration::from_secs(20)).await?;
-    assert!(status.success(), "SIGTERM did not stop the indexer cleanly ({status}):\n{}", indexer.log_tail(30));
+    assert!(
+        status.success(),
+        "SIGTERM did not stop the indexer cleanly ({status}):\n{}",
+        indexer.log_tail(30)
+    );
     Ok(())
 }
 
@@ -44,7 +52,10 @@ async fn interval_mining_with_reorgs_while_following() -> anyhow::Result<()> {
     // Blocks every 250 ms whether or not there is traffic, as on a real chain: the head moves
     // under the indexer all the time, and reorgs hit a chain that keeps growing.
     let opts = ScenarioOptions {
-        anvil: AnvilOptions { block_time: Some(Duration::from_millis(250)), ..AnvilOptions::default() },
+        anvil: AnvilOptions {
+            block_time: Some(Duration::from_millis(250)),
+            ..AnvilOptions::default()
+        },
         ..ScenarioOptions::default()
     };
     let mut s = Scenario::start(BIN, "e2e-interval", opts).await?;
@@ -56,9 +67,15 @@ async fn interval_mining_with_reorgs_while_following() -> anyhow::Result<()> {
         s.assert_synced(SYNC).await?;
         s.traffic.anvil().reorg(depth).await?;
         s.traffic.charge(PaymentMode::Exact).await?;
-        s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("after reorg {depth}: {e}\n{}", indexer.log_tail(30)))?;
+        s.assert_synced(SYNC)
+            .await
+            .map_err(|e| anyhow::anyhow!("after reorg {depth}: {e}\n{}", indexer.log_tail(30)))?;
     }
-    assert!(indexer.try_status().is_none(), "the indexer stopped:\n{}", indexer.log_tail(30));
+    assert!(
+        indexer.try_status().is_none(),
+        "the indexer stopped:\n{}",
+        indexer.log_tail(30)
+    );
     Ok(())
 }
 
@@ -77,8 +94,14 @@ async fn reorgs_of_depth_1_to_20_while_following() -> anyhow::Result<()> {
         let before = s.assert_synced(SYNC).await?;
         s.traffic.anvil().reorg(depth).await?;
         // Same height, new hashes, the events gone: the indexer must notice without a new block.
-        let after = s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("after reorg {depth}: {e}\n{}", indexer.log_tail(30)))?;
-        assert!(after.truth.total() < before.truth.total(), "reorg {depth} removed no events: the test proves nothing");
+        let after = s
+            .assert_synced(SYNC)
+            .await
+            .map_err(|e| anyhow::anyhow!("after reorg {depth}: {e}\n{}", indexer.log_tail(30)))?;
+        assert!(
+            after.truth.total() < before.truth.total(),
+            "reorg {depth} removed no events: the test proves nothing"
+        );
         // And it keeps following on the new branch.
         s.traffic.charge(PaymentMode::Exact).await?;
         s.assert_synced(SYNC).await?;
@@ -91,11 +114,17 @@ async fn reorgs_of_depth_1_to_20_while_following() -> anyhow::Result<()> {
         s.traffic.anvil().rollback(depth).await?;
         s.traffic.charge_batch(5, 0, true).await?;
         s.traffic.charge(PaymentMode::Upto).await?;
-        s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("after rollback {depth}: {e}\n{}", indexer.log_tail(30)))?;
+        s.assert_synced(SYNC).await.map_err(|e| {
+            anyhow::anyhow!("after rollback {depth}: {e}\n{}", indexer.log_tail(30))
+        })?;
         checked += 1;
     }
     assert_eq!(checked, 9);
-    assert!(indexer.try_status().is_none(), "the indexer stopped:\n{}", indexer.log_tail(30));
+    assert!(
+        indexer.try_status().is_none(),
+        "the indexer stopped:\n{}",
+        indexer.log_tail(30)
+    );
     Ok(())
 }
 
@@ -113,7 +142,10 @@ async fn reorg_while_the_indexer_is_stopped() -> anyhow::Result<()> {
     s.traffic.charge(PaymentMode::Exact).await?;
     s.traffic.charge_batch(4, 0, false).await?;
     // The stale rows are still there: the check must see them.
-    assert!(s.assert_consistent().await.is_err(), "the reorg changed nothing the database holds");
+    assert!(
+        s.assert_consistent().await.is_err(),
+        "the reorg changed nothing the database holds"
+    );
 
     s.indexer.index_until_caught_up(SYNC).await?;
     let after = s.assert_synced(SYNC).await?;
@@ -124,7 +156,11 @@ async fn reorg_while_the_indexer_is_stopped() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reorg_deeper_than_the_window_stops_the_indexer() -> anyhow::Result<()> {
     let opts = ScenarioOptions {
-        indexer: IndexerSettings { finality_depth: 3, reorg_window: 5, ..IndexerSettings::default() },
+        indexer: IndexerSettings {
+            finality_depth: 3,
+            reorg_window: 5,
+            ..IndexerSettings::default()
+        },
         ..ScenarioOptions::default()
     };
     let mut s = Scenario::start(BIN, "e2e-deep-reorg", opts).await?;
@@ -135,8 +171,14 @@ async fn a_reorg_deeper_than_the_window_stops_the_indexer() -> anyhow::Result<()
     s.traffic.anvil().reorg(12).await?;
     s.traffic.charge(PaymentMode::Exact).await?;
     let status = indexer.wait(SYNC).await?;
-    assert!(!status.success(), "the indexer kept going after a reorg deeper than its window");
+    assert!(
+        !status.success(),
+        "the indexer kept going after a reorg deeper than its window"
+    );
     let log = indexer.log_tail(20).to_lowercase();
-    assert!(log.contains("reorg") && log.contains("window"), "no clear error in the log:\n{log}");
+    assert!(
+        log.contains("reorg") && log.contains("window"),
+        "no clear error in the log:\n{log}"
+    );
     Ok(())
 }

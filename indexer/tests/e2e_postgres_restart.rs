@@ -19,7 +19,12 @@ async fn postgres_restarts_under_a_running_indexer() -> anyhow::Result<()> {
     let opts = ScenarioOptions {
         pg_server: Some(pg.server_url()),
         // Slow backfill (one block per range) so the first restart lands in its middle.
-        indexer: IndexerSettings { initial_blocks: 1, max_blocks: 1, concurrency: 1, ..IndexerSettings::default() },
+        indexer: IndexerSettings {
+            initial_blocks: 1,
+            max_blocks: 1,
+            concurrency: 1,
+            ..IndexerSettings::default()
+        },
         ..ScenarioOptions::default()
     };
     let mut s = Scenario::start(BIN, "e2e-pg-restart", opts).await?;
@@ -35,20 +40,35 @@ async fn postgres_restarts_under_a_running_indexer() -> anyhow::Result<()> {
     // 1. Mid-backfill.
     let deadline = std::time::Instant::now() + SYNC;
     loop {
-        let cp = truth::checkpoint(&s.pool, chain_id).await?.map_or(0, |(n, _)| n);
+        let cp = truth::checkpoint(&s.pool, chain_id)
+            .await?
+            .map_or(0, |(n, _)| n);
         if cp > head / 4 {
-            anyhow::ensure!(cp < head, "backfill finished before the restart: slow it down");
+            anyhow::ensure!(
+                cp < head,
+                "backfill finished before the restart: slow it down"
+            );
             break;
         }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "backfill did not progress:\n{}", indexer.log_tail(30));
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "backfill did not progress:\n{}",
+            indexer.log_tail(30)
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     eprintln!("{:?}: restarting mid-backfill", t0.elapsed());
     pg.stop()?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(indexer.try_status().is_none(), "the indexer died with the database:\n{}", indexer.log_tail(30));
+    assert!(
+        indexer.try_status().is_none(),
+        "the indexer died with the database:\n{}",
+        indexer.log_tail(30)
+    );
     pg.start_again()?;
-    s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
+    s.assert_synced(SYNC)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
 
     // 2. While following, with traffic arriving during the outage.
     eprintln!("{:?}: caught up; restarting while following", t0.elapsed());
@@ -58,9 +78,16 @@ async fn postgres_restarts_under_a_running_indexer() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     pg.start_again()?;
     s.traffic.round().await?;
-    let report = s.assert_synced(SYNC).await.map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
+    let report = s
+        .assert_synced(SYNC)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
     eprintln!("{:?}: caught up again", t0.elapsed());
     assert!(report.truth.count("charges") >= 3 * 8 + 10);
-    assert!(indexer.try_status().is_none(), "the indexer stopped:\n{}", indexer.log_tail(30));
+    assert!(
+        indexer.try_status().is_none(),
+        "the indexer stopped:\n{}",
+        indexer.log_tail(30)
+    );
     Ok(())
 }

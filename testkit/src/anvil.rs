@@ -68,7 +68,11 @@ impl Anvil {
             "starting {} (run `bash script/setup.sh` to install Foundry from npm)",
             bin.display()
         ))?;
-        let mut anvil = Self { child: Some(child), port: 0, log };
+        let mut anvil = Self {
+            child: Some(child),
+            port: 0,
+            log,
+        };
         anvil.port = anvil.wait_for_port(Duration::from_secs(30))?;
         Ok(anvil)
     }
@@ -77,15 +81,29 @@ impl Anvil {
         let start = Instant::now();
         loop {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            if let Some(rest) = text.lines().find_map(|l| l.trim().strip_prefix("Listening on ")) {
+            if let Some(rest) = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Listening on "))
+            {
                 let port = rest.rsplit(':').next().and_then(|p| p.trim().parse().ok());
-                return port.ok_or_else(|| Error::Setup(format!("cannot parse anvil's address from {rest:?}")));
+                return port.ok_or_else(|| {
+                    Error::Setup(format!("cannot parse anvil's address from {rest:?}"))
+                });
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                return Err(Error::Setup(format!("anvil exited with {status} before listening:\n{text}")));
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                return Err(Error::Setup(format!(
+                    "anvil exited with {status} before listening:\n{text}"
+                )));
             }
             if start.elapsed() > timeout {
-                return Err(Error::Timeout { what: "anvil to listen".into(), after: timeout });
+                return Err(Error::Timeout {
+                    what: "anvil to listen".into(),
+                    after: timeout,
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -113,7 +131,9 @@ impl Anvil {
 
     /// A read-only provider (no wallet).
     pub fn provider(&self) -> DynProvider {
-        ProviderBuilder::new().connect_http(self.url().parse().expect("a valid URL")).erased()
+        ProviderBuilder::new()
+            .connect_http(self.url().parse().expect("a valid URL"))
+            .erased()
     }
 
     /// Stops anvil with SIGTERM and waits, so `--dump-state` gets written.

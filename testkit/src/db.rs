@@ -72,11 +72,15 @@ impl TestDb {
 
 async fn admin_connection(server: &str) -> Result<sqlx::PgConnection> {
     let url = format!("{server}/postgres");
-    let opts = url.parse::<PgConnectOptions>().context(format!("parsing {url}"))?;
+    let opts = url
+        .parse::<PgConnectOptions>()
+        .context(format!("parsing {url}"))?;
     opts.disable_statement_logging()
         .connect()
         .await
-        .context(format!("connecting to {url} (is PostgreSQL running? see script/setup.sh)"))
+        .context(format!(
+            "connecting to {url} (is PostgreSQL running? see script/setup.sh)"
+        ))
 }
 
 impl Drop for TestDb {
@@ -88,7 +92,10 @@ impl Drop for TestDb {
         let (server, name) = (self.server.clone(), self.name.clone());
         // Drop runs inside the test's runtime, which cannot block on itself: use a private one.
         let handle = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut admin = admin_connection(&server).await.ok()?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

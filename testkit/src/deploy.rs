@@ -71,12 +71,25 @@ pub async fn deploy(rpc_url: &str, out_file: &Path) -> Result<Deployment> {
     // run compiles them and the others find its cache, instead of all compiling at once into the
     // same out/ directory.
     let lock_path = root.join("target/x402-testkit/deploy.lock");
-    std::fs::create_dir_all(lock_path.parent().expect("has a parent")).context("creating target/x402-testkit")?;
-    let lock = std::fs::File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
-    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
-        .await
-        .map_err(|e| Error::Setup(format!("waiting for the deploy lock: {e}")))?
-        .context(format!("locking {}", lock_path.display()))?;
+    std::fs::create_dir_all(lock_path.parent().expect("has a parent"))
+        .context("creating target/x402-testkit")?;
+    let lock =
+        std::fs::File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
+    let lock = tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsRawFd;
+        // flock(2) rather than File::lock, which needs a newer Rust than the workspace's MSRV;
+        // the lock is released when the file is closed.
+        // SAFETY: flock on a descriptor this closure owns has no memory-safety preconditions.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        if rc == 0 {
+            Ok(lock)
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    })
+    .await
+    .map_err(|e| Error::Setup(format!("waiting for the deploy lock: {e}")))?
+    .context(format!("locking {}", lock_path.display()))?;
     let output = tokio::process::Command::new("bash")
         .arg(root.join("script/deploy-local.sh"))
         .current_dir(&root)
@@ -97,7 +110,8 @@ pub async fn deploy(rpc_url: &str, out_file: &Path) -> Result<Deployment> {
             String::from_utf8_lossy(&output.stderr)
         )));
     }
-    let copied = std::fs::copy(&written, out_file).context(format!("copying {rel} to {}", out_file.display()));
+    let copied = std::fs::copy(&written, out_file)
+        .context(format!("copying {rel} to {}", out_file.display()));
     let _ = std::fs::remove_file(&written);
     copied?;
     Deployment::read(out_file)
@@ -123,14 +137,23 @@ impl DevChain {
     /// Starts anvil with `opts` and deploys with the real deploy script.
     pub async fn start_with(opts: AnvilOptions) -> Result<Self> {
         let anvil = Anvil::spawn_with(opts)?;
-        let dir = paths::scratch_dir("deploy").context("creating the deployment's scratch directory")?;
+        let dir =
+            paths::scratch_dir("deploy").context("creating the deployment's scratch directory")?;
         let deployment_file = dir.join("deployment.json");
         let deployment = deploy(&anvil.url(), &deployment_file).await?;
-        Ok(Self { anvil, deployment, deployment_file })
+        Ok(Self {
+            anvil,
+            deployment,
+            deployment_file,
+        })
     }
 
     /// Starts anvil from a state dumped earlier with its deployments file (see [`Self::dump`]).
-    pub async fn load(state: &Path, deployment_file: &Path, mut opts: AnvilOptions) -> Result<Self> {
+    pub async fn load(
+        state: &Path,
+        deployment_file: &Path,
+        mut opts: AnvilOptions,
+    ) -> Result<Self> {
         opts.load_state = Some(state.to_path_buf());
         let anvil = Anvil::spawn_with(opts)?;
         let deployment = Deployment::read(deployment_file)?;
@@ -146,6 +169,10 @@ impl DevChain {
                 deployment.settlement
             )));
         }
-        Ok(Self { anvil, deployment, deployment_file: deployment_file.to_path_buf() })
+        Ok(Self {
+            anvil,
+            deployment,
+            deployment_file: deployment_file.to_path_buf(),
+        })
     }
 }

@@ -56,13 +56,19 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for std::result::Result<T, std::io::Error> {
     fn context(self, context: impl Into<String>) -> Result<T> {
-        self.map_err(|source| Error::Io { context: context.into(), source })
+        self.map_err(|source| Error::Io {
+            context: context.into(),
+            source,
+        })
     }
 }
 
 impl<T> Context<T> for std::result::Result<T, sqlx::Error> {
     fn context(self, context: impl Into<String>) -> Result<T> {
-        self.map_err(|source| Error::Sql { context: context.into(), source })
+        self.map_err(|source| Error::Sql {
+            context: context.into(),
+            source,
+        })
     }
 }
 
@@ -74,6 +80,9 @@ pub(crate) trait ChainContext<T> {
 
 impl<T, E: std::fmt::Display> ChainContext<T> for std::result::Result<T, E> {
     fn chain_context(self, context: impl Into<String>) -> Result<T> {
-        self.map_err(|e| Error::Chain { context: context.into(), message: e.to_string() })
+        self.map_err(|e| Error::Chain {
+            context: context.into(),
+            message: e.to_string(),
+        })
     }
 }

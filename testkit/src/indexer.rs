@@ -30,7 +30,12 @@ pub struct IndexerCmd {
 
 impl IndexerCmd {
     /// A command for this binary, chain, database and deployment.
-    pub fn new(bin: impl Into<PathBuf>, rpc_url: &str, database_url: &str, deployment: &Path) -> Result<Self> {
+    pub fn new(
+        bin: impl Into<PathBuf>,
+        rpc_url: &str,
+        database_url: &str,
+        deployment: &Path,
+    ) -> Result<Self> {
         Ok(Self {
             bin: bin.into(),
             rpc_url: rpc_url.to_string(),
@@ -45,7 +50,8 @@ impl IndexerCmd {
                 ("RUST_BACKTRACE".into(), "0".into()),
                 ("RUST_LIB_BACKTRACE".into(), "0".into()),
             ],
-            log_dir: paths::scratch_dir("indexer").context("creating the indexer's log directory")?,
+            log_dir: paths::scratch_dir("indexer")
+                .context("creating the indexer's log directory")?,
         })
     }
 
@@ -58,7 +64,12 @@ impl IndexerCmd {
     fn command(&self, subcommand: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.arg(subcommand)
-            .args(["--rpc-url", &self.rpc_url, "--database-url", &self.database_url])
+            .args([
+                "--rpc-url",
+                &self.rpc_url,
+                "--database-url",
+                &self.database_url,
+            ])
             .arg("--deployment")
             .arg(&self.deployment)
             .args(&self.global_args)
@@ -93,26 +104,43 @@ impl IndexerCmd {
             .output()
             .await
             .context(format!("running {} status", self.bin.display()))?;
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         if !out.status.success() {
-            return Err(Error::Setup(format!("x402-indexer status failed ({}):\n{text}", out.status)));
+            return Err(Error::Setup(format!(
+                "x402-indexer status failed ({}):\n{text}",
+                out.status
+            )));
         }
         Ok(text)
     }
 
     /// Starts `index` (backfill then follow) in the background; `args` go after the configured ones.
     pub fn spawn_index(&self, args: &[&str]) -> Result<IndexerProcess> {
-        let log = self.log_dir.join(format!("index-{}.log", crate::unique_suffix()));
+        let log = self
+            .log_dir
+            .join(format!("index-{}.log", crate::unique_suffix()));
         let out = std::fs::File::create(&log).context(format!("creating {}", log.display()))?;
         let err = out.try_clone().context("duplicating the log handle")?;
-        let extra: Vec<&str> = self.extra_args.iter().map(String::as_str).chain(args.iter().copied()).collect();
+        let extra: Vec<&str> = self
+            .extra_args
+            .iter()
+            .map(String::as_str)
+            .chain(args.iter().copied())
+            .collect();
         let child = self
             .command("index", &extra)
             .stdout(out)
             .stderr(err)
             .spawn()
             .context(format!("starting {} index", self.bin.display()))?;
-        Ok(IndexerProcess { child: Some(child), log })
+        Ok(IndexerProcess {
+            child: Some(child),
+            log,
+        })
     }
 
     /// Runs `index --exit-when-caught-up` and waits for it to exit successfully.
@@ -120,7 +148,10 @@ impl IndexerCmd {
         let mut p = self.spawn_index(&["--exit-when-caught-up"])?;
         let status = p.wait(timeout).await?;
         if !status.success() {
-            return Err(Error::Setup(format!("x402-indexer index exited with {status}:\n{}", p.log_tail(60))));
+            return Err(Error::Setup(format!(
+                "x402-indexer index exited with {status}:\n{}",
+                p.log_tail(60)
+            )));
         }
         Ok(())
     }
@@ -158,7 +189,9 @@ impl IndexerProcess {
 
     /// Whether it has exited (and how).
     pub fn try_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Sends a signal to the process.
@@ -172,7 +205,10 @@ impl IndexerProcess {
     /// `kill -9`: no chance to clean up, as in a crash or OOM kill.
     pub fn kill9(&mut self) -> Result<std::process::ExitStatus> {
         self.signal(libc::SIGKILL);
-        let mut child = self.child.take().ok_or_else(|| Error::Setup("indexer already stopped".into()))?;
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| Error::Setup("indexer already stopped".into()))?;
         child.wait().context("reaping the killed indexer")
     }
 

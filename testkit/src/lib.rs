@@ -24,7 +24,7 @@ pub mod wallets;
 
 pub use anvil::{Anvil, AnvilOptions, AnvilRpc};
 pub use db::TestDb;
-pub use deploy::{DevChain, Deployment, TokenInfo};
+pub use deploy::{Deployment, DevChain, TokenInfo};
 pub use error::{Error, Result};
 pub use indexer::{IndexerCmd, IndexerProcess};
 pub use proxy::{FaultStats, Faults, FaultyProxy};
@@ -42,6 +42,11 @@ pub fn unique_suffix() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 /// The repository root (the workspace that holds this crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit sits one level below the root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit sits one level below the root")
+        .to_path_buf()
 }
 
 /// A Foundry tool from `node_modules/.bin` (anvil, forge, cast), or `$X402_<TOOL>` when set.
@@ -17,7 +20,9 @@ pub fn foundry_tool(name: &str) -> PathBuf {
 
 /// A private scratch directory for one test or run, under `target/x402-testkit/`.
 pub fn scratch_dir(label: &str) -> std::io::Result<PathBuf> {
-    let dir = repo_root().join("target/x402-testkit").join(format!("{label}-{}", crate::unique_suffix()));
+    let dir = repo_root()
+        .join("target/x402-testkit")
+        .join(format!("{label}-{}", crate::unique_suffix()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }

@@ -24,7 +24,12 @@ fn pg_bin_dir() -> Result<PathBuf> {
         .filter(|p| p.join("initdb").exists())
         .collect();
     versions.sort();
-    versions.pop().ok_or_else(|| Error::Setup("no initdb under /usr/lib/postgresql/*/bin: install postgresql or set X402_PG_BIN".into()))
+    versions.pop().ok_or_else(|| {
+        Error::Setup(
+            "no initdb under /usr/lib/postgresql/*/bin: install postgresql or set X402_PG_BIN"
+                .into(),
+        )
+    })
 }
 
 fn free_port() -> Result<u16> {
@@ -38,17 +43,39 @@ impl PrivatePostgres {
         let bin = pg_bin_dir()?;
         let dir = std::env::temp_dir().join(format!("x402-pg-{}", crate::unique_suffix()));
         std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-        let pg = Self { dir, bin, port: free_port()? };
+        let pg = Self {
+            dir,
+            bin,
+            port: free_port()?,
+        };
         if is_root() {
             // initdb refuses to run as root: the cluster belongs to the postgres user.
-            let status = Command::new("chown").arg("postgres:postgres").arg(&pg.dir).status().context("chown of the cluster directory")?;
+            let status = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&pg.dir)
+                .status()
+                .context("chown of the cluster directory")?;
             if !status.success() {
-                return Err(Error::Setup(format!("chown postgres {} failed", pg.dir.display())));
+                return Err(Error::Setup(format!(
+                    "chown postgres {} failed",
+                    pg.dir.display()
+                )));
             }
         }
         pg.run(
             "initdb",
-            &["-D", &pg.data(), "-A", "trust", "-U", "postgres", "--no-sync", "--no-instructions", "-E", "UTF8"],
+            &[
+                "-D",
+                &pg.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "--no-instructions",
+                "-E",
+                "UTF8",
+            ],
         )?;
         pg.ctl("start")?;
         Ok(pg)
@@ -67,7 +94,11 @@ impl PrivatePostgres {
         } else {
             Command::new(&path)
         };
-        let out = cmd.args(args).current_dir(&self.dir).output().context(format!("running {tool}"))?;
+        let out = cmd
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .context(format!("running {tool}"))?;
         if !out.status.success() {
             let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
             return Err(Error::Setup(format!(
@@ -88,9 +119,15 @@ impl PrivatePostgres {
         );
         let log = self.dir.join("server.log").display().to_string();
         match action {
-            "start" => self.run("pg_ctl", &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"]),
+            "start" => self.run(
+                "pg_ctl",
+                &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"],
+            ),
             "stop" => self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]),
-            "kill" => self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]),
+            "kill" => self.run(
+                "pg_ctl",
+                &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+            ),
             other => Err(Error::Setup(format!("unknown pg_ctl action {other}"))),
         }
     }

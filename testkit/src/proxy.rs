@@ -67,10 +67,17 @@ pub struct FaultStats {
 impl FaultStats {
     /// Total faults injected of every kind.
     pub fn injected(&self) -> u64 {
-        [&self.http_429, &self.http_500, &self.hangs, &self.truncated, &self.duplicated, &self.range_errors]
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
+        [
+            &self.http_429,
+            &self.http_500,
+            &self.hangs,
+            &self.truncated,
+            &self.duplicated,
+            &self.range_errors,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
     }
 
     /// One line for test logs.
@@ -109,15 +116,22 @@ pub struct FaultyProxy {
 
 impl std::fmt::Debug for FaultyProxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaultyProxy").field("addr", &self.addr).field("upstream", &self.shared.upstream).finish()
+        f.debug_struct("FaultyProxy")
+            .field("addr", &self.addr)
+            .field("upstream", &self.shared.upstream)
+            .finish()
     }
 }
 
 impl FaultyProxy {
     /// Starts a proxy in front of `upstream` (an HTTP JSON-RPC URL), with no faults yet.
     pub async fn start(upstream: &str) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the proxy")?;
-        let addr = listener.local_addr().context("reading the proxy's address")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the proxy")?;
+        let addr = listener
+            .local_addr()
+            .context("reading the proxy's address")?;
         let shared = Arc::new(Shared {
             upstream: upstream.to_string(),
             client: reqwest::Client::new(),
@@ -125,7 +139,9 @@ impl FaultyProxy {
             since_set: AtomicU64::new(0),
             stats: Arc::new(FaultStats::default()),
         });
-        let app = axum::Router::new().fallback(handle).with_state(shared.clone());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -213,26 +229,49 @@ async fn handle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 
     if hits(faults.http_429_every, n) {
         stats.http_429.fetch_add(1, Ordering::Relaxed);
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], "rate limited by x402-testkit proxy")
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "rate limited by x402-testkit proxy",
+        )
             .into_response();
     }
     if hits(faults.http_500_every, n) {
         stats.http_500.fetch_add(1, Ordering::Relaxed);
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error injected by x402-testkit proxy").into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error injected by x402-testkit proxy",
+        )
+            .into_response();
     }
     if hits(faults.hang_every, n) {
         stats.hangs.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(faults.hang_for).await;
-        return (StatusCode::GATEWAY_TIMEOUT, "upstream hang injected by x402-testkit proxy").into_response();
+        return (
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream hang injected by x402-testkit proxy",
+        )
+            .into_response();
     }
 
     // Range errors are answered without asking anvil, per call (a batch may mix good and bad).
-    let message = faults.range_error_message.clone().unwrap_or_else(|| "query returned more than 10000 results".into());
-    let too_large = |call: &Value| faults.max_log_range.is_some_and(|max| log_span(call).is_some_and(|span| span > max));
+    let message = faults
+        .range_error_message
+        .clone()
+        .unwrap_or_else(|| "query returned more than 10000 results".into());
+    let too_large = |call: &Value| {
+        faults
+            .max_log_range
+            .is_some_and(|max| log_span(call).is_some_and(|span| span > max))
+    };
     let response_body = match &request {
         Value::Object(_) if too_large(&request) => {
             stats.range_errors.fetch_add(1, Ordering::Relaxed);
-            return json_response(range_error(request.get("id").unwrap_or(&Value::Null), &message).to_string().into());
+            return json_response(
+                range_error(request.get("id").unwrap_or(&Value::Null), &message)
+                    .to_string()
+                    .into(),
+            );
         }
         Value::Array(calls) if calls.iter().any(too_large) => {
             let ok: Vec<Value> = calls.iter().filter(|c| !too_large(c)).cloned().collect();
@@ -246,7 +285,10 @@ async fn handle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             };
             for call in calls.iter().filter(|c| too_large(c)) {
                 stats.range_errors.fetch_add(1, Ordering::Relaxed);
-                answers.push(range_error(call.get("id").unwrap_or(&Value::Null), &message));
+                answers.push(range_error(
+                    call.get("id").unwrap_or(&Value::Null),
+                    &message,
+                ));
             }
             Bytes::from(Value::Array(answers).to_string())
         }
@@ -303,7 +345,12 @@ fn duplicate_logs(request: &Value, body: &[u8]) -> Option<Bytes> {
 }
 
 fn json_response(body: Bytes) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 async fn forward(s: &Shared, body: Bytes) -> Response {
@@ -321,7 +368,13 @@ async fn upstream(s: &Shared, body: Bytes) -> std::result::Result<Bytes, Respons
         .body(body)
         .send()
         .await;
-    let bad_gateway = |e: reqwest::Error| (StatusCode::BAD_GATEWAY, format!("proxy upstream error: {e}")).into_response();
+    let bad_gateway = |e: reqwest::Error| {
+        (
+            StatusCode::BAD_GATEWAY,
+            format!("proxy upstream error: {e}"),
+        )
+            .into_response()
+    };
     match sent {
         Ok(r) => r.bytes().await.map_err(bad_gateway),
         Err(e) => Err(bad_gateway(e)),
@@ -344,7 +397,8 @@ mod tests {
     fn duplicates_only_get_logs_answers() {
         let req = json!([{"id":1,"method":"eth_getLogs"},{"id":2,"method":"eth_chainId"}]);
         let body = json!([{"id":1,"result":[{"a":1},{"b":2}]},{"id":2,"result":"0x1"}]).to_string();
-        let out: Value = serde_json::from_slice(&duplicate_logs(&req, body.as_bytes()).unwrap()).unwrap();
+        let out: Value =
+            serde_json::from_slice(&duplicate_logs(&req, body.as_bytes()).unwrap()).unwrap();
         assert_eq!(out[0]["result"].as_array().unwrap().len(), 4);
         assert_eq!(out[0]["result"][1], json!({"a":1}));
         assert_eq!(out[1]["result"], json!("0x1"));

@@ -128,29 +128,60 @@ impl Scenario {
             Some(server) => TestDb::create_on(server).await?,
             None => TestDb::create().await?,
         };
-        let proxy = if opts.proxy { Some(FaultyProxy::start(&chain.anvil.url()).await?) } else { None };
-        let rpc_url = proxy.as_ref().map_or_else(|| chain.anvil.url(), FaultyProxy::url);
+        let proxy = if opts.proxy {
+            Some(FaultyProxy::start(&chain.anvil.url()).await?)
+        } else {
+            None
+        };
+        let rpc_url = proxy
+            .as_ref()
+            .map_or_else(|| chain.anvil.url(), FaultyProxy::url);
         let dir = paths::scratch_dir("scenario").context("creating the scenario directory")?;
         let config_file = dir.join("indexer.toml");
-        std::fs::write(&config_file, opts.indexer.to_toml()).context("writing the indexer config")?;
-        let mut indexer = IndexerCmd::new(indexer_bin, &rpc_url, &db.url(), &chain.deployment_file)?;
-        indexer.global_args = vec!["--config".into(), config_file.display().to_string(), "--http-addr=".into()];
+        std::fs::write(&config_file, opts.indexer.to_toml())
+            .context("writing the indexer config")?;
+        let mut indexer =
+            IndexerCmd::new(indexer_bin, &rpc_url, &db.url(), &chain.deployment_file)?;
+        indexer.global_args = vec![
+            "--config".into(),
+            config_file.display().to_string(),
+            "--http-addr=".into(),
+        ];
         indexer.migrate().await?;
         let pool = db.pool().await?;
         let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), seed).await?;
         traffic.fund(opts.payers, opts.payees, 1_000_000).await?;
-        Ok(Self { traffic, proxy, indexer, pool, db, chain, config_file })
+        Ok(Self {
+            traffic,
+            proxy,
+            indexer,
+            pool,
+            db,
+            chain,
+            config_file,
+        })
     }
 
     /// Waits until the checkpoint is the head, then checks the database against the chain.
     pub async fn assert_synced(&self, timeout: Duration) -> Result<TruthReport> {
         let provider = self.chain.anvil.provider();
-        truth::wait_until_indexed(&self.pool, &provider, self.chain.deployment.chain_id, timeout).await?;
+        truth::wait_until_indexed(
+            &self.pool,
+            &provider,
+            self.chain.deployment.chain_id,
+            timeout,
+        )
+        .await?;
         truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await
     }
 
     /// Checks the database against the chain up to the current checkpoint, without waiting.
     pub async fn assert_consistent(&self) -> Result<TruthReport> {
-        truth::assert_db_matches_chain(&self.pool, &self.chain.anvil.provider(), &self.chain.deployment).await
+        truth::assert_db_matches_chain(
+            &self.pool,
+            &self.chain.anvil.provider(),
+            &self.chain.deployment,
+        )
+        .await
     }
 }

@@ -88,12 +88,17 @@ pub struct Traffic {
 
 impl std::fmt::Debug for Traffic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Traffic").field("payers", &self.payers.len()).field("counts", &self.counts).finish()
+        f.debug_struct("Traffic")
+            .field("payers", &self.payers.len())
+            .field("counts", &self.counts)
+            .finish()
     }
 }
 
 fn provider_for(rpc_url: &str, wallet: EthereumWallet) -> Result<DynProvider> {
-    let url = rpc_url.parse().map_err(|e| Error::Setup(format!("bad RPC URL {rpc_url}: {e}")))?;
+    let url = rpc_url
+        .parse()
+        .map_err(|e| Error::Setup(format!("bad RPC URL {rpc_url}: {e}")))?;
     // Simple nonce management reads the nonce from the chain for every transaction, so the
     // generator keeps working after a reorg or rollback drops its transactions.
     Ok(ProviderBuilder::new()
@@ -115,7 +120,9 @@ impl Traffic {
         wallet.register_signer(facilitator.clone());
         let provider = provider_for(rpc_url, wallet)?;
         let chain_id = provider.get_chain_id().await.chain_context("eth_chainId")?;
-        let plain = ProviderBuilder::new().connect_http(rpc_url.parse().expect("checked above")).erased();
+        let plain = ProviderBuilder::new()
+            .connect_http(rpc_url.parse().expect("checked above"))
+            .erased();
         Ok(Self {
             provider,
             rpc: AnvilRpc::new(plain),
@@ -128,7 +135,8 @@ impl Traffic {
             next_nonce: Vec::new(),
             escrows: Vec::new(),
             counts: TrafficCounts::default(),
-            rng: u64::from_le_bytes(keccak256(seed.as_bytes())[..8].try_into().expect("8 bytes")) | 1,
+            rng: u64::from_le_bytes(keccak256(seed.as_bytes())[..8].try_into().expect("8 bytes"))
+                | 1,
             seed: seed.to_string(),
             rpc_url: rpc_url.to_string(),
         })
@@ -179,7 +187,11 @@ impl Traffic {
         Ok(receipt)
     }
 
-    async fn receipt(&self, what: &str, hash: alloy::primitives::TxHash) -> Result<TransactionReceipt> {
+    async fn receipt(
+        &self,
+        what: &str,
+        hash: alloy::primitives::TxHash,
+    ) -> Result<TransactionReceipt> {
         let started = std::time::Instant::now();
         let timeout = std::time::Duration::from_secs(120);
         loop {
@@ -190,12 +202,18 @@ impl Traffic {
                 .chain_context(format!("{what}: reading the receipt of {hash}"))?;
             if let Some(receipt) = found {
                 if !receipt.status() {
-                    return Err(Error::Chain { context: what.to_string(), message: format!("transaction {hash} reverted") });
+                    return Err(Error::Chain {
+                        context: what.to_string(),
+                        message: format!("transaction {hash} reverted"),
+                    });
                 }
                 return Ok(receipt);
             }
             if started.elapsed() > timeout {
-                return Err(Error::Timeout { what: format!("{what}: transaction {hash} to be mined"), after: timeout });
+                return Err(Error::Timeout {
+                    what: format!("{what}: transaction {hash} to be mined"),
+                    after: timeout,
+                });
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -204,15 +222,22 @@ impl Traffic {
     /// Adds `payers` payer and `payees` payee wallets: ether for gas, `tokens_per_payer` whole
     /// tokens of every payment token minted to each payer, Permit2 approved for every token, and
     /// each payee's approval of the settlement contract (for refunds).
-    pub async fn fund(&mut self, payers: usize, payees: usize, tokens_per_payer: u64) -> Result<()> {
+    pub async fn fund(
+        &mut self,
+        payers: usize,
+        payees: usize,
+        tokens_per_payer: u64,
+    ) -> Result<()> {
         let start_payer = self.payers.len();
         let start_payee = self.payees.len();
         let mut wallet = EthereumWallet::new(self.deployer.clone());
         wallet.register_signer(self.facilitator.clone());
-        let new_payers: Vec<_> =
-            (start_payer..start_payer + payers).map(|i| wallets::derived(&format!("{}/payer", self.seed), i as u64)).collect();
-        let new_payees: Vec<_> =
-            (start_payee..start_payee + payees).map(|i| wallets::derived(&format!("{}/payee", self.seed), i as u64)).collect();
+        let new_payers: Vec<_> = (start_payer..start_payer + payers)
+            .map(|i| wallets::derived(&format!("{}/payer", self.seed), i as u64))
+            .collect();
+        let new_payees: Vec<_> = (start_payee..start_payee + payees)
+            .map(|i| wallets::derived(&format!("{}/payee", self.seed), i as u64))
+            .collect();
         self.payers.extend(new_payers.iter().cloned());
         self.payees.extend(new_payees.iter().cloned());
         self.next_nonce.resize(self.payers.len(), 0);
@@ -230,7 +255,8 @@ impl Traffic {
         let mut sent = Vec::new();
         for p in &new_payers {
             for t in &tokens {
-                let amount = U256::from(tokens_per_payer) * U256::from(10u64).pow(U256::from(t.decimals));
+                let amount =
+                    U256::from(tokens_per_payer) * U256::from(10u64).pow(U256::from(t.decimals));
                 let mint = demo::IDemoToken::new(t.address, self.provider.clone())
                     .mint(p.address(), amount)
                     .from(self.deployer.address())
@@ -254,7 +280,10 @@ impl Traffic {
                     .from(p.address())
                     .send()
                     .await
-                    .chain_context(format!("payee {} approving the settlement contract", p.address()))?;
+                    .chain_context(format!(
+                        "payee {} approving the settlement contract",
+                        p.address()
+                    ))?;
                 sent.push(("payee approve", *approve.tx_hash()));
             }
         }
@@ -338,7 +367,9 @@ impl Traffic {
 
     fn need_wallets(&self) -> Result<()> {
         if self.payers.is_empty() || self.payees.is_empty() {
-            return Err(Error::Setup("call Traffic::fund before sending payments".into()));
+            return Err(Error::Setup(
+                "call Traffic::fund before sending payments".into(),
+            ));
         }
         Ok(())
     }
@@ -348,8 +379,14 @@ impl Traffic {
         self.need_wallets()?;
         let (payer, payee) = (self.pick(self.payers.len()), self.pick(self.payees.len()));
         let (token, max) = self.random_token();
-        let signed = self.sign_payment(payer, payee, token, max, mode, (0, 0)).await?;
-        let amount = if mode == PaymentMode::Upto { max * U256::from(3u64) / U256::from(4u64) } else { max };
+        let signed = self
+            .sign_payment(payer, payee, token, max, mode, (0, 0))
+            .await?;
+        let amount = if mode == PaymentMode::Upto {
+            max * U256::from(3u64) / U256::from(4u64)
+        } else {
+            max
+        };
         let call = signed.to_call().map_err(|e| Error::Setup(e.to_string()))?;
         let evidence = keccak256(signed.payment_id);
         let pending = self
@@ -365,16 +402,28 @@ impl Traffic {
     }
 
     /// Signs `items` Exact/Upto payments, round-robin over the payers.
-    pub fn sign_batch(&mut self, items: usize, now: u64) -> Result<Vec<IX402Settlement::BatchItem>> {
+    pub fn sign_batch(
+        &mut self,
+        items: usize,
+        now: u64,
+    ) -> Result<Vec<IX402Settlement::BatchItem>> {
         self.need_wallets()?;
         let mut out = Vec::with_capacity(items);
         for i in 0..items {
             let payer = (self.counts.charges as usize + i) % self.payers.len();
             let payee = self.pick(self.payees.len());
             let (token, max) = self.random_token();
-            let mode = if i % 2 == 0 { PaymentMode::Exact } else { PaymentMode::Upto };
+            let mode = if i % 2 == 0 {
+                PaymentMode::Exact
+            } else {
+                PaymentMode::Upto
+            };
             let signed = self.sign_payment_at(payer, payee, token, max, mode, (0, 0), now)?;
-            let amount = if mode == PaymentMode::Upto { max / U256::from(2u64) } else { max };
+            let amount = if mode == PaymentMode::Upto {
+                max / U256::from(2u64)
+            } else {
+                max
+            };
             out.push(IX402Settlement::BatchItem {
                 payment: signed.to_call().map_err(|e| Error::Setup(e.to_string()))?,
                 amount,
@@ -387,7 +436,12 @@ impl Traffic {
 
     /// One `chargeBatch` of `items` payments; with `failing > 0`, that many extra items replay an
     /// already-used nonce so the batch also emits `BatchItemFailed`.
-    pub async fn charge_batch(&mut self, items: usize, failing: usize, commit_root: bool) -> Result<TransactionReceipt> {
+    pub async fn charge_batch(
+        &mut self,
+        items: usize,
+        failing: usize,
+        commit_root: bool,
+    ) -> Result<TransactionReceipt> {
         let now = self.chain_time().await?;
         let mut batch = self.sign_batch(items, now)?;
         for i in 0..failing.min(items) {
@@ -402,7 +456,11 @@ impl Traffic {
     }
 
     /// Sends a signed batch as the facilitator, with a gas limit sized to it (no estimate round).
-    pub async fn send_batch(&mut self, batch: Vec<IX402Settlement::BatchItem>, commit_root: bool) -> Result<TransactionReceipt> {
+    pub async fn send_batch(
+        &mut self,
+        batch: Vec<IX402Settlement::BatchItem>,
+        commit_root: bool,
+    ) -> Result<TransactionReceipt> {
         let gas = 200_000 + BATCH_GAS_PER_ITEM * batch.len() as u64;
         let pending = self
             .settlement()
@@ -424,7 +482,14 @@ impl Traffic {
         let (token, max) = self.random_token();
         let now = self.chain_time().await?;
         let signed = self
-            .sign_payment(payer, payee, token, max, PaymentMode::Escrow, (now + auth_secs, now + 2 * auth_secs))
+            .sign_payment(
+                payer,
+                payee,
+                token,
+                max,
+                PaymentMode::Escrow,
+                (now + auth_secs, now + 2 * auth_secs),
+            )
             .await?;
         let call = signed.to_call().map_err(|e| Error::Setup(e.to_string()))?;
         let pending = self
@@ -436,7 +501,14 @@ impl Traffic {
             .chain_context("authorize")?;
         self.mined("authorize", pending).await?;
         self.counts.escrow_ops += 1;
-        let escrow = OpenEscrow { payment_id: signed.payment_id, payer, payee, token, authorized: max, captured: U256::ZERO };
+        let escrow = OpenEscrow {
+            payment_id: signed.payment_id,
+            payer,
+            payee,
+            token,
+            authorized: max,
+            captured: U256::ZERO,
+        };
         self.escrows.push(escrow.clone());
         Ok(escrow)
     }
@@ -460,8 +532,13 @@ impl Traffic {
     /// The facilitator voids an escrow (returns the rest to the payer).
     pub async fn void(&mut self, escrow: usize) -> Result<TransactionReceipt> {
         let id = self.escrows[escrow].payment_id;
-        let pending =
-            self.settlement().void(id).from(self.facilitator.address()).send().await.chain_context("void")?;
+        let pending = self
+            .settlement()
+            .void(id)
+            .from(self.facilitator.address())
+            .send()
+            .await
+            .chain_context("void")?;
         let receipt = self.mined("void", pending).await?;
         self.counts.escrow_ops += 1;
         Ok(receipt)
@@ -521,7 +598,8 @@ impl Traffic {
     pub async fn settings(&mut self) -> Result<()> {
         self.need_wallets()?;
         let registry = EcosystemRegistry::new(self.deployment.registry, self.provider.clone());
-        let labeled = wallets::derived(&format!("{}/labeled", self.seed), self.next_random()).address();
+        let labeled =
+            wallets::derived(&format!("{}/labeled", self.seed), self.next_random()).address();
         let role = (self.next_random() % 8) as u8;
         let pending = registry
             .label(labeled, role, "testkit label".into())
@@ -539,7 +617,8 @@ impl Traffic {
         self.mined("unlabel", pending).await?;
 
         let payee = self.pick(self.payees.len());
-        let declared = wallets::derived(&format!("{}/declared", self.seed), self.next_random()).address();
+        let declared =
+            wallets::derived(&format!("{}/declared", self.seed), self.next_random()).address();
         let pending = registry
             .declareWallet(declared, true, "testkit declared".into())
             .from(self.payees[payee].address())
@@ -550,7 +629,11 @@ impl Traffic {
 
         let payer = self.pick(self.payers.len());
         let token = self.deployment.tokens[0].address;
-        let policy = IX402Settlement::SpendingPolicy { maxPerPayment: u128::MAX / 4, maxPerPeriod: u128::MAX / 2, period: 86_400 };
+        let policy = IX402Settlement::SpendingPolicy {
+            maxPerPayment: u128::MAX / 4,
+            maxPerPeriod: u128::MAX / 2,
+            period: 86_400,
+        };
         let pending = self
             .settlement()
             .setSpendingPolicy(token, policy)

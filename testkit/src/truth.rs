@@ -76,7 +76,9 @@ pub const LOG_TABLES: &[&str] = &[
 
 /// The table a log belongs to, by emitter and first topic.
 pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
-    let Some(topic0) = log.topics().first().copied() else { return "skipped_logs" };
+    let Some(topic0) = log.topics().first().copied() else {
+        return "skipped_logs";
+    };
     let addr = log.address();
     if addr == deployment.settlement {
         match topic0 {
@@ -110,17 +112,25 @@ pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
 }
 
 fn key_of(log: &Log) -> Result<LogKey> {
-    let missing = |what: &str| Error::Setup(format!("anvil returned a log without {what}: {log:?}"));
+    let missing =
+        |what: &str| Error::Setup(format!("anvil returned a log without {what}: {log:?}"));
     Ok(LogKey {
         block_number: log.block_number.ok_or_else(|| missing("blockNumber"))?,
         log_index: log.log_index.ok_or_else(|| missing("logIndex"))?,
         block_hash: log.block_hash.ok_or_else(|| missing("blockHash"))?,
-        tx_hash: log.transaction_hash.ok_or_else(|| missing("transactionHash"))?,
+        tx_hash: log
+            .transaction_hash
+            .ok_or_else(|| missing("transactionHash"))?,
     })
 }
 
 /// Reads the truth from the chain over `[from, to]`.
-pub async fn from_chain(provider: &DynProvider, deployment: &Deployment, from: u64, to: u64) -> Result<GroundTruth> {
+pub async fn from_chain(
+    provider: &DynProvider,
+    deployment: &Deployment,
+    from: u64,
+    to: u64,
+) -> Result<GroundTruth> {
     let mut truth = GroundTruth::default();
     for t in LOG_TABLES {
         truth.tables.insert(t, BTreeSet::new());
@@ -129,18 +139,31 @@ pub async fn from_chain(provider: &DynProvider, deployment: &Deployment, from: u
     let mut start = from;
     while start <= to {
         let end = to.min(start + TRUTH_RANGE - 1);
-        let contracts = Filter::new().from_block(start).to_block(end).address(vec![deployment.settlement, deployment.registry]);
+        let contracts = Filter::new()
+            .from_block(start)
+            .to_block(end)
+            .address(vec![deployment.settlement, deployment.registry]);
         let transfers = Filter::new()
             .from_block(start)
             .to_block(end)
             .address(tokens.clone())
             .event_signature(IERC20::Transfer::SIGNATURE_HASH);
         for filter in [contracts, transfers] {
-            let logs = provider.get_logs(&filter).await.chain_context(format!("eth_getLogs {start}..={end}"))?;
+            let logs = provider
+                .get_logs(&filter)
+                .await
+                .chain_context(format!("eth_getLogs {start}..={end}"))?;
             for log in &logs {
                 let table = table_for(log, deployment);
-                if !truth.tables.get_mut(table).expect("every table is present").insert(key_of(log)?) {
-                    return Err(Error::Setup(format!("the node itself returned a log twice: {log:?}")));
+                if !truth
+                    .tables
+                    .get_mut(table)
+                    .expect("every table is present")
+                    .insert(key_of(log)?)
+                {
+                    return Err(Error::Setup(format!(
+                        "the node itself returned a log twice: {log:?}"
+                    )));
                 }
             }
         }
@@ -166,13 +189,20 @@ pub async fn from_db(pool: &PgPool, chain_id: u64, to: u64) -> Result<GroundTrut
             let bytes32 = |col: &str| -> Result<B256> {
                 let v: Vec<u8> = row.try_get(col).context(format!("{table}.{col}"))?;
                 if v.len() != 32 {
-                    return Err(Error::Mismatch(format!("{table}.{col} holds {} bytes, not 32", v.len())));
+                    return Err(Error::Mismatch(format!(
+                        "{table}.{col} holds {} bytes, not 32",
+                        v.len()
+                    )));
                 }
                 Ok(B256::from_slice(&v))
             };
             let key = LogKey {
-                block_number: row.try_get::<i64, _>("block_number").context(format!("{table}.block_number"))? as u64,
-                log_index: row.try_get::<i32, _>("log_index").context(format!("{table}.log_index"))? as u64,
+                block_number: row
+                    .try_get::<i64, _>("block_number")
+                    .context(format!("{table}.block_number"))? as u64,
+                log_index: row
+                    .try_get::<i32, _>("log_index")
+                    .context(format!("{table}.log_index"))? as u64,
                 block_hash: bytes32("block_hash")?,
                 tx_hash: bytes32("tx_hash")?,
             };
@@ -192,7 +222,10 @@ pub fn diff(chain: &GroundTruth, db: &GroundTruth) -> Option<String> {
     for (table, rows) in &db.tables {
         for r in rows {
             if let Some(other) = all_db.insert((r.block_number, r.log_index), table) {
-                out += &format!("log {}:{} is stored in both {other} and {table}\n", r.block_number, r.log_index);
+                out += &format!(
+                    "log {}:{} is stored in both {other} and {table}\n",
+                    r.block_number, r.log_index
+                );
             }
         }
     }
@@ -205,7 +238,11 @@ pub fn diff(chain: &GroundTruth, db: &GroundTruth) -> Option<String> {
         if missing.is_empty() && extra.is_empty() {
             continue;
         }
-        out += &format!("{table}: chain has {}, database has {}\n", want.len(), got.len());
+        out += &format!(
+            "{table}: chain has {}, database has {}\n",
+            want.len(),
+            got.len()
+        );
         for m in missing.iter().take(10) {
             out += &format!("  missing {m:?}\n");
         }
@@ -224,14 +261,21 @@ pub async fn checkpoint(pool: &PgPool, chain_id: u64) -> Result<Option<(u64, B25
         .await
         .context("reading the checkpoint")?;
     let Some(r) = row else { return Ok(None) };
-    let n: i64 = r.try_get("block_number").context("checkpoint.block_number")?;
+    let n: i64 = r
+        .try_get("block_number")
+        .context("checkpoint.block_number")?;
     let h: Vec<u8> = r.try_get("block_hash").context("checkpoint.block_hash")?;
     // A checkpoint below block 0 (start block 0, nothing committed yet) means "nothing indexed".
     Ok(u64::try_from(n).ok().map(|n| (n, B256::from_slice(&h))))
 }
 
 /// Waits until the indexer's checkpoint is the chain's current head (same number and hash).
-pub async fn wait_until_indexed(pool: &PgPool, provider: &DynProvider, chain_id: u64, timeout: Duration) -> Result<u64> {
+pub async fn wait_until_indexed(
+    pool: &PgPool,
+    provider: &DynProvider,
+    chain_id: u64,
+    timeout: Duration,
+) -> Result<u64> {
     let start = Instant::now();
     let mut last = None;
     loop {
@@ -272,7 +316,11 @@ pub struct TruthReport {
 /// Compares the database with the chain up to the indexer's checkpoint, which must itself be on
 /// the canonical chain; also checks that every row's block is recorded in `blocks` with the same
 /// hash and that `payments` holds exactly the charged or authorized payment ids.
-pub async fn assert_db_matches_chain(pool: &PgPool, provider: &DynProvider, deployment: &Deployment) -> Result<TruthReport> {
+pub async fn assert_db_matches_chain(
+    pool: &PgPool,
+    provider: &DynProvider,
+    deployment: &Deployment,
+) -> Result<TruthReport> {
     let chain_id = deployment.chain_id;
     let (to, hash) = checkpoint(pool, chain_id)
         .await?
@@ -281,7 +329,9 @@ pub async fn assert_db_matches_chain(pool: &PgPool, provider: &DynProvider, depl
         .get_block_by_number(to.into())
         .await
         .chain_context(format!("reading block {to}"))?
-        .ok_or_else(|| Error::Mismatch(format!("checkpoint block {to} is above the chain's head")))?;
+        .ok_or_else(|| {
+            Error::Mismatch(format!("checkpoint block {to} is above the chain's head"))
+        })?;
     if canonical.header.hash != hash {
         return Err(Error::Mismatch(format!(
             "checkpoint {to} has hash {hash}, the canonical block is {}",
@@ -308,7 +358,9 @@ pub async fn assert_db_matches_chain(pool: &PgPool, provider: &DynProvider, depl
     .await
     .context("checking rows against blocks")?;
     if orphan_blocks != 0 {
-        return Err(Error::Mismatch(format!("{orphan_blocks} rows name a block hash that `blocks` does not hold")));
+        return Err(Error::Mismatch(format!(
+            "{orphan_blocks} rows name a block hash that `blocks` does not hold"
+        )));
     }
 
     let payments_off: i64 = sqlx::query_scalar(
@@ -327,7 +379,10 @@ pub async fn assert_db_matches_chain(pool: &PgPool, provider: &DynProvider, depl
             "payments differs from the charged/authorized payment ids in {payments_off} ids"
         )));
     }
-    Ok(TruthReport { to_block: to, truth: chain })
+    Ok(TruthReport {
+        to_block: to,
+        truth: chain,
+    })
 }
 
 #[cfg(test)]
@@ -335,7 +390,12 @@ mod tests {
     use super::*;
 
     fn key(block: u64, index: u64, hash: u8) -> LogKey {
-        LogKey { block_number: block, log_index: index, block_hash: B256::repeat_byte(hash), tx_hash: B256::repeat_byte(0xaa) }
+        LogKey {
+            block_number: block,
+            log_index: index,
+            block_hash: B256::repeat_byte(hash),
+            tx_hash: B256::repeat_byte(0xaa),
+        }
     }
 
     fn truth(rows: &[(&'static str, LogKey)]) -> GroundTruth {
@@ -356,10 +416,17 @@ mod tests {
     fn missing_extra_stale_and_misfiled_rows_are_reported() {
         let chain = truth(&[("charges", key(5, 0, 1)), ("token_transfers", key(6, 0, 2))]);
         // Row of an orphaned block (stale hash), a missing transfer, and a log in the wrong table.
-        let db = truth(&[("charges", key(5, 0, 9)), ("skipped_logs", key(7, 0, 3)), ("batches", key(7, 0, 3))]);
+        let db = truth(&[
+            ("charges", key(5, 0, 9)),
+            ("skipped_logs", key(7, 0, 3)),
+            ("batches", key(7, 0, 3)),
+        ]);
         let d = diff(&chain, &db).expect("a difference");
         assert!(d.contains("charges: chain has 1, database has 1"), "{d}");
-        assert!(d.contains("token_transfers: chain has 1, database has 0"), "{d}");
+        assert!(
+            d.contains("token_transfers: chain has 1, database has 0"),
+            "{d}"
+        );
         assert!(d.contains("stored in both"), "{d}");
     }
 }

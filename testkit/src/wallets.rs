@@ -6,7 +6,8 @@ use alloy::signers::local::PrivateKeySigner;
 /// anvil's first development key: the deployer (owns the demo tokens, the settlement and registry).
 pub const DEPLOYER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 /// anvil's second development key: the facilitator the traffic generator settles as.
-pub const FACILITATOR_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub const FACILITATOR_KEY: &str =
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// The deployer's signer.
 pub fn deployer() -> PrivateKeySigner {

@@ -71,7 +71,10 @@ pub const WITNESS_TYPE_STRING: &str = concat!(
 );
 
 /// Permit2's EIP-712 domain: name "Permit2", no version, the chain id and Permit2's address.
-pub fn permit2_domain(chain_id: u64, permit2: alloy::primitives::Address) -> alloy::sol_types::Eip712Domain {
+pub fn permit2_domain(
+    chain_id: u64,
+    permit2: alloy::primitives::Address,
+) -> alloy::sol_types::Eip712Domain {
     alloy::sol_types::Eip712Domain::new(
         Some("Permit2".into()),
         None,
@@ -135,9 +138,14 @@ mod tests {
 
     /// The Solidity string constant `name` in `file` (a single-line `"..."` literal).
     fn solidity_constant(file: &str, name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let start = text.find(&format!("{name} =")).unwrap_or_else(|| panic!("{file} defines no {name}"));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let start = text
+            .find(&format!("{name} ="))
+            .unwrap_or_else(|| panic!("{file} defines no {name}"));
         let rest = &text[start..];
         let open = rest.find('"').expect("a string literal") + 1;
         let close = open + rest[open..].find('"').expect("a closing quote");
@@ -147,13 +155,22 @@ mod tests {
     #[test]
     fn witness_strings_match_the_solidity_constants() {
         let lib = "contracts/libraries/PaymentTermsHash.sol";
-        assert_eq!(solidity_constant(lib, "WITNESS_TYPE_STRING"), WITNESS_TYPE_STRING);
-        assert_eq!(solidity_constant(lib, "PAYMENT_TERMS_TYPE"), PaymentTerms::eip712_encode_type());
+        assert_eq!(
+            solidity_constant(lib, "WITNESS_TYPE_STRING"),
+            WITNESS_TYPE_STRING
+        );
+        assert_eq!(
+            solidity_constant(lib, "PAYMENT_TERMS_TYPE"),
+            PaymentTerms::eip712_encode_type()
+        );
     }
 
     #[test]
     fn policy_type_matches_interface_doc() {
-        assert_eq!(SetSpendingPolicy::eip712_encode_type(), documented("SetSpendingPolicy"));
+        assert_eq!(
+            SetSpendingPolicy::eip712_encode_type(),
+            documented("SetSpendingPolicy")
+        );
     }
 
     #[test]

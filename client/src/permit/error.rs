@@ -18,6 +18,9 @@ pub enum PermitError {
 
 impl PermitError {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::InvalidField { field, reason: reason.into() }
+        Self::InvalidField {
+            field,
+            reason: reason.into(),
+        }
     }
 }

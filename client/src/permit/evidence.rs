@@ -39,12 +39,22 @@ pub struct Evidence {
 impl Evidence {
     /// The evidence hash recorded on-chain for this inference.
     pub fn hash(&self) -> B256 {
-        evidence_hash(self.request_hash, self.response_hash, &self.model_id, &self.attestation)
+        evidence_hash(
+            self.request_hash,
+            self.response_hash,
+            &self.model_id,
+            &self.attestation,
+        )
     }
 }
 
 /// The evidence hash (see the module docs for the exact encoding).
-pub fn evidence_hash(request_hash: B256, response_hash: B256, model_id: &str, attestation: &[u8]) -> B256 {
+pub fn evidence_hash(
+    request_hash: B256,
+    response_hash: B256,
+    model_id: &str,
+    attestation: &[u8],
+) -> B256 {
     InferenceEvidence {
         requestHash: request_hash,
         responseHash: response_hash,
@@ -65,9 +75,19 @@ mod tests {
         let (req, resp) = (keccak256(b"req"), keccak256(b"resp"));
         let type_hash =
             keccak256("InferenceEvidence(bytes32 requestHash,bytes32 responseHash,string modelId,bytes attestation)");
-        let want = keccak256((type_hash, req, resp, keccak256("model-x"), keccak256(b"quote")).abi_encode());
+        let want = keccak256(
+            (
+                type_hash,
+                req,
+                resp,
+                keccak256("model-x"),
+                keccak256(b"quote"),
+            )
+                .abi_encode(),
+        );
         assert_eq!(evidence_hash(req, resp, "model-x", b"quote"), want);
-        let empty = keccak256((type_hash, req, resp, keccak256("model-x"), keccak256(b"")).abi_encode());
+        let empty =
+            keccak256((type_hash, req, resp, keccak256("model-x"), keccak256(b"")).abi_encode());
         assert_eq!(evidence_hash(req, resp, "model-x", b""), empty);
     }
 

@@ -52,7 +52,12 @@ impl EvidenceTree {
 
     /// Builds the tree over the settled items' `(paymentId, evidenceHash)`, in item order.
     pub fn from_items(items: &[(B256, B256)]) -> Self {
-        Self::from_leaves(items.iter().map(|(id, ev)| evidence_leaf(*id, *ev)).collect())
+        Self::from_leaves(
+            items
+                .iter()
+                .map(|(id, ev)| evidence_leaf(*id, *ev))
+                .collect(),
+        )
     }
 
     /// Number of leaves.
@@ -67,7 +72,11 @@ impl EvidenceTree {
 
     /// The root; zero for an empty tree (what the contract emits when nothing settled).
     pub fn root(&self) -> B256 {
-        self.levels.last().and_then(|l| l.first()).copied().unwrap_or(B256::ZERO)
+        self.levels
+            .last()
+            .and_then(|l| l.first())
+            .copied()
+            .unwrap_or(B256::ZERO)
     }
 
     /// Sibling hashes from leaf `index` up to the root, or `None` when out of range.
@@ -119,9 +128,15 @@ mod tests {
         let it = items(3);
         let l: Vec<B256> = it.iter().map(|(a, b)| evidence_leaf(*a, *b)).collect();
         assert_eq!(EvidenceTree::from_items(&it[..1]).root(), l[0]);
-        assert_eq!(EvidenceTree::from_items(&it[..2]).root(), hash_pair(l[0], l[1]));
+        assert_eq!(
+            EvidenceTree::from_items(&it[..2]).root(),
+            hash_pair(l[0], l[1])
+        );
         // Odd node carried up: root = H(H(l0,l1), l2).
-        assert_eq!(EvidenceTree::from_items(&it).root(), hash_pair(hash_pair(l[0], l[1]), l[2]));
+        assert_eq!(
+            EvidenceTree::from_items(&it).root(),
+            hash_pair(hash_pair(l[0], l[1]), l[2])
+        );
     }
 
     #[test]
@@ -133,7 +148,11 @@ mod tests {
                 let proof = tree.proof(i).unwrap();
                 let leaf = evidence_leaf(*id, *ev);
                 assert!(verify_proof(&proof, tree.root(), leaf), "n={n} i={i}");
-                assert!(!verify_proof(&proof, tree.root(), evidence_leaf(*id, keccak256("forged"))));
+                assert!(!verify_proof(
+                    &proof,
+                    tree.root(),
+                    evidence_leaf(*id, keccak256("forged"))
+                ));
             }
             assert!(tree.proof(n).is_none());
         }

@@ -43,16 +43,28 @@ impl SpendingPolicyPermit {
     /// Rejects a policy the contract would reject with `InvalidPolicy`, naming the field.
     pub fn validate(&self) -> Result<(), PermitError> {
         if self.payer == Address::ZERO {
-            return Err(PermitError::invalid("payer", "must not be the zero address"));
+            return Err(PermitError::invalid(
+                "payer",
+                "must not be the zero address",
+            ));
         }
         if self.token == Address::ZERO {
-            return Err(PermitError::invalid("token", "must not be the zero address"));
+            return Err(PermitError::invalid(
+                "token",
+                "must not be the zero address",
+            ));
         }
         if self.max_per_period != 0 && self.period == 0 {
-            return Err(PermitError::invalid("period", "must be non-zero when maxPerPeriod is set"));
+            return Err(PermitError::invalid(
+                "period",
+                "must be non-zero when maxPerPeriod is set",
+            ));
         }
         if self.deadline == 0 {
-            return Err(PermitError::invalid("deadline", "must be a unix time in the future, not 0"));
+            return Err(PermitError::invalid(
+                "deadline",
+                "must be a unix time in the future, not 0",
+            ));
         }
         Ok(())
     }
@@ -82,10 +94,16 @@ impl SpendingPolicyPermit {
     }
 
     /// Signs with any alloy signer; the signer must be `payer`.
-    pub async fn sign<S: Signer + ?Sized>(self, signer: &S) -> Result<PolicySignature, PermitError> {
+    pub async fn sign<S: Signer + ?Sized>(
+        self,
+        signer: &S,
+    ) -> Result<PolicySignature, PermitError> {
         self.check_signer(signer.address())?;
         let sig = signer.sign_hash(&self.signing_hash()?).await?;
-        Ok(PolicySignature { permit: self, signature: Bytes::copy_from_slice(&sig.as_bytes()) })
+        Ok(PolicySignature {
+            permit: self,
+            signature: Bytes::copy_from_slice(&sig.as_bytes()),
+        })
     }
 
     /// Signs synchronously with a local key whose address is `signer_address`.
@@ -96,14 +114,20 @@ impl SpendingPolicyPermit {
     ) -> Result<PolicySignature, PermitError> {
         self.check_signer(signer_address)?;
         let sig = signer.sign_hash_sync(&self.signing_hash()?)?;
-        Ok(PolicySignature { permit: self, signature: Bytes::copy_from_slice(&sig.as_bytes()) })
+        Ok(PolicySignature {
+            permit: self,
+            signature: Bytes::copy_from_slice(&sig.as_bytes()),
+        })
     }
 
     fn check_signer(&self, signer: Address) -> Result<(), PermitError> {
         if signer != self.payer {
             return Err(PermitError::invalid(
                 "payer",
-                format!("{} differs from the signer {signer}: only the payer can sign its policy", self.payer),
+                format!(
+                    "{} differs from the signer {signer}: only the payer can sign its policy",
+                    self.payer
+                ),
             ));
         }
         Ok(())
@@ -142,10 +166,15 @@ mod tests {
     #[test]
     fn signs_and_recovers() {
         let signer = PrivateKeySigner::random();
-        let signed = sample(signer.address()).sign_sync(&signer, signer.address()).unwrap();
+        let signed = sample(signer.address())
+            .sign_sync(&signer, signer.address())
+            .unwrap();
         let sig = alloy::primitives::Signature::from_raw(&signed.signature).unwrap();
         let hash = signed.permit.signing_hash().unwrap();
-        assert_eq!(sig.recover_address_from_prehash(&hash).unwrap(), signer.address());
+        assert_eq!(
+            sig.recover_address_from_prehash(&hash).unwrap(),
+            signer.address()
+        );
     }
 
     #[test]
@@ -159,7 +188,9 @@ mod tests {
         let mut p = sample(signer.address());
         p.period = 0;
         match p.validate() {
-            Err(PermitError::InvalidField { field: "period", .. }) => {}
+            Err(PermitError::InvalidField {
+                field: "period", ..
+            }) => {}
             other => panic!("expected period error, got {other:?}"),
         }
     }

@@ -33,7 +33,10 @@ impl TryFrom<u8> for PaymentMode {
             0 => Ok(Self::Exact),
             1 => Ok(Self::Upto),
             2 => Ok(Self::Escrow),
-            other => Err(PermitError::invalid("mode", format!("{other} is not a PaymentMode (0 exact, 1 upto, 2 escrow)"))),
+            other => Err(PermitError::invalid(
+                "mode",
+                format!("{other} is not a PaymentMode (0 exact, 1 upto, 2 escrow)"),
+            )),
         }
     }
 }
@@ -101,7 +104,10 @@ pub fn payment_id(chain_id: u64, settlement: Address, payer: Address, nonce: U25
 
 fn u48(field: &'static str, value: u64) -> Result<U48, PermitError> {
     if value > MAX_U48 {
-        return Err(PermitError::invalid(field, format!("{value} does not fit in uint48 (max {MAX_U48})")));
+        return Err(PermitError::invalid(
+            field,
+            format!("{value} does not fit in uint48 (max {MAX_U48})"),
+        ));
     }
     Ok(U48::from(value))
 }
@@ -112,22 +118,40 @@ impl PaymentPermit {
     pub fn validate(&self) -> Result<(), PermitError> {
         let t = &self.terms;
         if self.amount.is_zero() {
-            return Err(PermitError::invalid("permitted.amount", "must be greater than zero"));
+            return Err(PermitError::invalid(
+                "permitted.amount",
+                "must be greater than zero",
+            ));
         }
         if self.token == Address::ZERO {
-            return Err(PermitError::invalid("permitted.token", "must not be the zero address"));
+            return Err(PermitError::invalid(
+                "permitted.token",
+                "must not be the zero address",
+            ));
         }
         if self.settlement == Address::ZERO {
-            return Err(PermitError::invalid("spender", "must be the settlement contract, not the zero address"));
+            return Err(PermitError::invalid(
+                "spender",
+                "must be the settlement contract, not the zero address",
+            ));
         }
         if self.permit2 == Address::ZERO {
-            return Err(PermitError::invalid("permit2", "must be Permit2's address, not the zero address"));
+            return Err(PermitError::invalid(
+                "permit2",
+                "must be Permit2's address, not the zero address",
+            ));
         }
         if t.payee == Address::ZERO {
-            return Err(PermitError::invalid("witness.payee", "must not be the zero address"));
+            return Err(PermitError::invalid(
+                "witness.payee",
+                "must not be the zero address",
+            ));
         }
         if t.facilitator == Address::ZERO {
-            return Err(PermitError::invalid("witness.facilitator", "must not be the zero address"));
+            return Err(PermitError::invalid(
+                "witness.facilitator",
+                "must not be the zero address",
+            ));
         }
         if t.max_facilitator_fee_bps > MAX_BPS {
             return Err(PermitError::invalid(
@@ -136,19 +160,28 @@ impl PaymentPermit {
             ));
         }
         if self.deadline == 0 {
-            return Err(PermitError::invalid("deadline", "must be a unix time in the future, not 0"));
+            return Err(PermitError::invalid(
+                "deadline",
+                "must be a unix time in the future, not 0",
+            ));
         }
         u48("witness.validAfter", t.valid_after)?;
         u48("witness.authorizationExpiry", t.authorization_expiry)?;
         u48("witness.refundExpiry", t.refund_expiry)?;
         if t.mode == PaymentMode::Escrow {
             if t.authorization_expiry == 0 {
-                return Err(PermitError::invalid("witness.authorizationExpiry", "an escrow payment needs one (unix time)"));
+                return Err(PermitError::invalid(
+                    "witness.authorizationExpiry",
+                    "an escrow payment needs one (unix time)",
+                ));
             }
             if t.refund_expiry < t.authorization_expiry {
                 return Err(PermitError::invalid(
                     "witness.refundExpiry",
-                    format!("{} is before authorizationExpiry {}", t.refund_expiry, t.authorization_expiry),
+                    format!(
+                        "{} is before authorizationExpiry {}",
+                        t.refund_expiry, t.authorization_expiry
+                    ),
                 ));
             }
         }
@@ -165,7 +198,10 @@ impl PaymentPermit {
         self.validate()?;
         let t = &self.terms;
         Ok(eip712::PermitWitnessTransferFrom {
-            permitted: eip712::TokenPermissions { token: self.token, amount: self.amount },
+            permitted: eip712::TokenPermissions {
+                token: self.token,
+                amount: self.amount,
+            },
             spender: self.settlement,
             nonce: self.nonce,
             deadline: U256::from(self.deadline),
@@ -200,7 +236,11 @@ impl PaymentPermit {
     }
 
     /// Signs synchronously (for local keys; used to sign many payments quickly).
-    pub fn sign_sync<S: SignerSync + ?Sized>(self, signer: &S, payer: Address) -> Result<SignedPayment, PermitError> {
+    pub fn sign_sync<S: SignerSync + ?Sized>(
+        self,
+        signer: &S,
+        payer: Address,
+    ) -> Result<SignedPayment, PermitError> {
         let hash = self.signing_hash()?;
         let signature = signer.sign_hash_sync(&hash)?;
         Ok(self.into_signed(payer, signature))
@@ -218,7 +258,9 @@ impl PaymentPermit {
 
 impl SignedPayment {
     /// The `SignedPayment` argument of `charge`, `chargeBatch` and `authorize`.
-    pub fn to_call(&self) -> Result<x402_bindings::settlement::IX402Settlement::SignedPayment, PermitError> {
+    pub fn to_call(
+        &self,
+    ) -> Result<x402_bindings::settlement::IX402Settlement::SignedPayment, PermitError> {
         let typed = self.permit.typed_data()?;
         let w = typed.witness;
         Ok(x402_bindings::settlement::IX402Settlement::SignedPayment {
@@ -248,10 +290,12 @@ impl SignedPayment {
     /// Recovers the signer from the signature, to check a payment before trusting it.
     pub fn recover_payer(&self) -> Result<Address, PermitError> {
         let hash = self.permit.signing_hash()?;
-        let sig = alloy::primitives::Signature::from_raw(&self.signature)
-            .map_err(|e| PermitError::invalid("signature", format!("not a 65-byte r||s||v signature: {e}")))?;
-        sig.recover_address_from_prehash(&hash)
-            .map_err(|e| PermitError::invalid("signature", format!("does not recover to an address: {e}")))
+        let sig = alloy::primitives::Signature::from_raw(&self.signature).map_err(|e| {
+            PermitError::invalid("signature", format!("not a 65-byte r||s||v signature: {e}"))
+        })?;
+        sig.recover_address_from_prehash(&hash).map_err(|e| {
+            PermitError::invalid("signature", format!("does not recover to an address: {e}"))
+        })
     }
 }
 
@@ -302,14 +346,24 @@ mod tests {
         let signed = sample().sign_sync(&signer, signer.address()).unwrap();
         assert_eq!(signed.signature.len(), 65);
         assert_eq!(signed.recover_payer().unwrap(), signer.address());
-        assert_eq!(signed.payment_id, payment_id(31337, signed.permit.settlement, signer.address(), U256::from(7u64)));
+        assert_eq!(
+            signed.payment_id,
+            payment_id(
+                31337,
+                signed.permit.settlement,
+                signer.address(),
+                U256::from(7u64)
+            )
+        );
     }
 
     #[test]
     fn async_and_sync_signing_agree() {
         let signer = PrivateKeySigner::random();
         let sync = sample().sign_sync(&signer, signer.address()).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let asynced = rt.block_on(sample().sign(&signer)).unwrap();
         assert_eq!(sync, asynced);
     }
@@ -343,16 +397,27 @@ mod tests {
         p.settlement = address!("1111111111111111111111111111111111111112");
         variants.push(("spender", p));
         for (field, p) in variants {
-            assert_ne!(p.signing_hash().unwrap(), base, "{field} is not covered by the signature");
+            assert_ne!(
+                p.signing_hash().unwrap(),
+                base,
+                "{field} is not covered by the signature"
+            );
         }
     }
 
     #[test]
     fn bad_fields_are_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut PaymentPermit)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut PaymentPermit)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("permitted.amount", Box::new(|p| p.amount = U256::ZERO)),
-            ("witness.maxFacilitatorFeeBps", Box::new(|p| p.terms.max_facilitator_fee_bps = 10_001)),
-            ("witness.validAfter", Box::new(|p| p.terms.valid_after = 1 << 48)),
+            (
+                "witness.maxFacilitatorFeeBps",
+                Box::new(|p| p.terms.max_facilitator_fee_bps = 10_001),
+            ),
+            (
+                "witness.validAfter",
+                Box::new(|p| p.terms.valid_after = 1 << 48),
+            ),
             ("deadline", Box::new(|p| p.deadline = 0)),
             ("witness.payee", Box::new(|p| p.terms.payee = Address::ZERO)),
             (

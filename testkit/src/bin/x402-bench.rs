@@ -29,7 +29,10 @@ use x402_testkit::{paths, truth, DevChain, IndexerCmd, TestDb, Traffic};
 const GAS_LIMIT: u64 = 2_000_000_000;
 
 #[derive(Debug, Parser)]
-#[command(name = "x402-bench", about = "Indexer backfill benchmark (see script/bench-indexer.sh)")]
+#[command(
+    name = "x402-bench",
+    about = "Indexer backfill benchmark (see script/bench-indexer.sh)"
+)]
 struct Args {
     /// The indexer binary to measure (a release build).
     #[arg(long)]
@@ -62,14 +65,21 @@ fn cache_key(args: &Args) -> Result<String> {
     let root = paths::repo_root();
     let mut files = Vec::new();
     collect_files(&root.join("contracts"), &mut files)?;
-    for f in ["script/Deploy.s.sol", "script/deploy-local.sh", "foundry.toml", "package-lock.json"] {
+    for f in [
+        "script/Deploy.s.sol",
+        "script/deploy-local.sh",
+        "foundry.toml",
+        "package-lock.json",
+    ] {
         files.push(root.join(f));
     }
     files.sort();
     let mut h = DefaultHasher::new();
     for f in &files {
         f.strip_prefix(&root).unwrap_or(f).hash(&mut h);
-        std::fs::read(f).with_context(|| format!("reading {}", f.display()))?.hash(&mut h);
+        std::fs::read(f)
+            .with_context(|| format!("reading {}", f.display()))?
+            .hash(&mut h);
     }
     (args.events, args.batch_items, args.payers, "seed-v1").hash(&mut h);
     Ok(format!("{:016x}", h.finish()))
@@ -103,9 +113,22 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     traffic.fund(args.payers, 20, 1_000_000_000).await?;
     traffic.settings().await?;
     let (head, _) = AnvilRpc::new(chain.anvil.provider()).head().await?;
-    let mut events = truth::from_chain(&chain.anvil.provider(), &chain.deployment, chain.deployment.deploy_block, head).await?.total();
-    eprintln!("x402-bench: funded {} payers in {:.1?} ({events} logs so far)", args.payers, started.elapsed());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let mut events = truth::from_chain(
+        &chain.anvil.provider(),
+        &chain.deployment,
+        chain.deployment.deploy_block,
+        head,
+    )
+    .await?
+    .total();
+    eprintln!(
+        "x402-bench: funded {} payers in {:.1?} ({events} logs so far)",
+        args.payers,
+        started.elapsed()
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
     let mut batches = 0;
     while events < args.events {
         let batch = traffic.sign_batch(args.batch_items, now)?;
@@ -113,10 +136,16 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         events += receipt.inner.logs().len();
         batches += 1;
         if batches % 20 == 0 {
-            eprintln!("x402-bench: seeded {events} logs in {batches} batches ({:.1?})", started.elapsed());
+            eprintln!(
+                "x402-bench: seeded {events} logs in {batches} batches ({:.1?})",
+                started.elapsed()
+            );
         }
     }
-    eprintln!("x402-bench: seeded {events} logs in {:.1?}; saving the state", started.elapsed());
+    eprintln!(
+        "x402-bench: seeded {events} logs in {:.1?}; saving the state",
+        started.elapsed()
+    );
     let DevChain { anvil, .. } = chain;
     anvil.stop()?;
     std::fs::rename(&partial, dir.join("state.json")).context("anvil wrote no state dump")?;
@@ -125,7 +154,9 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
 
 /// Peak resident set of a live process, in KiB (`VmHWM`), or 0 once it is gone.
 fn peak_rss_kib(pid: u32) -> u64 {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return 0 };
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -136,30 +167,57 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    ensure!(args.indexer.exists(), "--indexer {} does not exist: build it with cargo build --release -p x402-indexer", args.indexer.display());
-    let dir = paths::repo_root().join(&args.state_dir).join(cache_key(&args)?);
+    ensure!(
+        args.indexer.exists(),
+        "--indexer {} does not exist: build it with cargo build --release -p x402-indexer",
+        args.indexer.display()
+    );
+    let dir = paths::repo_root()
+        .join(&args.state_dir)
+        .join(cache_key(&args)?);
     if args.reseed || !dir.join("state.json").exists() {
         eprintln!("x402-bench: seeding a new chain into {}", dir.display());
         seed(&args, &dir).await?;
     } else {
-        eprintln!("x402-bench: using the seeded chain cached in {}", dir.display());
+        eprintln!(
+            "x402-bench: using the seeded chain cached in {}",
+            dir.display()
+        );
     }
     let load_started = Instant::now();
     let chain = DevChain::load(
         &dir.join("state.json"),
         &dir.join("deployment.json"),
-        AnvilOptions { gas_limit: Some(GAS_LIMIT), ..AnvilOptions::default() },
+        AnvilOptions {
+            gas_limit: Some(GAS_LIMIT),
+            ..AnvilOptions::default()
+        },
     )
     .await?;
     let rpc = AnvilRpc::new(chain.anvil.provider());
     let (head, _) = rpc.head().await?;
-    eprintln!("x402-bench: anvil loaded {head} blocks in {:.1?}", load_started.elapsed());
+    eprintln!(
+        "x402-bench: anvil loaded {head} blocks in {:.1?}",
+        load_started.elapsed()
+    );
 
     let db = TestDb::create().await?;
     let config = dir.join("indexer.toml");
-    std::fs::write(&config, format!("poll_interval_ms = {}\n", args.poll_interval_ms))?;
-    let mut cmd = IndexerCmd::new(&args.indexer, &chain.anvil.url(), &db.url(), &chain.deployment_file)?;
-    cmd.global_args = vec!["--config".into(), config.display().to_string(), "--http-addr=".into()];
+    std::fs::write(
+        &config,
+        format!("poll_interval_ms = {}\n", args.poll_interval_ms),
+    )?;
+    let mut cmd = IndexerCmd::new(
+        &args.indexer,
+        &chain.anvil.url(),
+        &db.url(),
+        &chain.deployment_file,
+    )?;
+    cmd.global_args = vec![
+        "--config".into(),
+        config.display().to_string(),
+        "--http-addr=".into(),
+    ];
     cmd.migrate().await?;
 
     // The timed part: a fresh database to caught-up.
@@ -175,15 +233,30 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let elapsed = started.elapsed();
-    ensure!(status.success(), "the indexer failed ({status}):\n{}", p.log_tail(40));
-    eprintln!("x402-bench: backfill took {elapsed:.2?} (indexer log: {})", p.log_path().display());
+    ensure!(
+        status.success(),
+        "the indexer failed ({status}):\n{}",
+        p.log_tail(40)
+    );
+    eprintln!(
+        "x402-bench: backfill took {elapsed:.2?} (indexer log: {})",
+        p.log_path().display()
+    );
 
     // Correctness, untimed: every log on the chain is in the database exactly once.
     let pool = db.pool().await?;
-    let report = truth::assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment).await?;
-    ensure!(report.to_block == head, "the indexer stopped at block {} of {head}", report.to_block);
+    let report =
+        truth::assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment).await?;
+    ensure!(
+        report.to_block == head,
+        "the indexer stopped at block {} of {head}",
+        report.to_block
+    );
     let events = report.truth.total();
-    println!("BENCH indexer_backfill_events_per_s {:.0} events/s", events as f64 / elapsed.as_secs_f64());
+    println!(
+        "BENCH indexer_backfill_events_per_s {:.0} events/s",
+        events as f64 / elapsed.as_secs_f64()
+    );
     println!("BENCH indexer_backfill_events {events} events");
     println!("BENCH indexer_peak_rss_mb {:.1} MB", peak as f64 / 1024.0);
 
@@ -195,12 +268,24 @@ async fn main() -> Result<()> {
 }
 
 /// Median time from a payment being mined to the checkpoint covering its block, live mode.
-async fn head_latency_p50(args: &Args, chain: &DevChain, cmd: &IndexerCmd, pool: &sqlx::PgPool) -> Result<f64> {
-    let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "bench-live").await?;
+async fn head_latency_p50(
+    args: &Args,
+    chain: &DevChain,
+    cmd: &IndexerCmd,
+    pool: &sqlx::PgPool,
+) -> Result<f64> {
+    let mut traffic =
+        Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "bench-live").await?;
     traffic.fund(2, 1, 1_000).await?;
     let mut p = cmd.spawn_index(&["--progress", "off"])?;
     let provider = chain.anvil.provider();
-    truth::wait_until_indexed(pool, &provider, chain.deployment.chain_id, Duration::from_secs(120)).await?;
+    truth::wait_until_indexed(
+        pool,
+        &provider,
+        chain.deployment.chain_id,
+        Duration::from_secs(120),
+    )
+    .await?;
     let mut samples = Vec::with_capacity(args.latency_samples);
     for _ in 0..args.latency_samples {
         // automine: the block exists when the send returns, so the clock starts at the send.
@@ -208,10 +293,17 @@ async fn head_latency_p50(args: &Args, chain: &DevChain, cmd: &IndexerCmd, pool:
         let receipt = traffic.charge(PaymentMode::Exact).await?;
         let block = receipt.block_number.context("a mined receipt")?;
         loop {
-            if truth::checkpoint(pool, chain.deployment.chain_id).await?.is_some_and(|(n, _)| n >= block) {
+            if truth::checkpoint(pool, chain.deployment.chain_id)
+                .await?
+                .is_some_and(|(n, _)| n >= block)
+            {
                 break;
             }
-            ensure!(sent.elapsed() < Duration::from_secs(30), "live indexing stalled:\n{}", p.log_tail(20));
+            ensure!(
+                sent.elapsed() < Duration::from_secs(30),
+                "live indexing stalled:\n{}",
+                p.log_tail(20)
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         samples.push(sent.elapsed().as_secs_f64() * 1000.0);
@@ -220,6 +312,9 @@ async fn head_latency_p50(args: &Args, chain: &DevChain, cmd: &IndexerCmd, pool:
     }
     p.terminate(Duration::from_secs(20)).await?;
     samples.sort_by(f64::total_cmp);
-    eprintln!("x402-bench: head latency samples (ms, poll interval {} ms): {samples:.0?}", args.poll_interval_ms);
+    eprintln!(
+        "x402-bench: head latency samples (ms, poll interval {} ms): {samples:.0?}",
+        args.poll_interval_ms
+    );
     Ok(samples[samples.len() / 2])
 }
