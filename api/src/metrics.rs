@@ -590,6 +590,11 @@ pub struct Series {
     pub points: Vec<SeriesPoint>,
 }
 
+/// (period, distinct payers).
+type PeriodCount = (NaiveDate, i64);
+/// (period, active payers, new payers).
+type PeriodActive = (NaiveDate, i64, i64);
+
 #[derive(sqlx::FromRow)]
 struct PeriodClassRow {
     period: NaiveDate,
@@ -644,8 +649,8 @@ pub async fn series(
     let unit = iv.unit();
     let (class_rows, payer_rows, active_rows): (
         Vec<PeriodClassRow>,
-        Vec<(NaiveDate, i64)>,
-        Vec<(NaiveDate, i64, i64)>,
+        Vec<PeriodCount>,
+        Vec<PeriodActive>,
     ) = tokio::try_join!(
         bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names())
             .bind(unit)

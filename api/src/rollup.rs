@@ -79,9 +79,9 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
                     .execute(&mut *tx)
                     .await?;
             }
-            all_days(&mut *tx, chain_id).await?
+            all_days(&mut tx, chain_id).await?
         }
-        None => all_days(&mut *tx, chain_id).await?,
+        None => all_days(&mut tx, chain_id).await?,
         Some((seen_cls, seen_block, generation)) => {
             if (seen_cls, seen_block) == (&source.0, &source.1) {
                 tx.rollback().await?;

@@ -15,7 +15,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::cache::Rendered;
@@ -479,7 +479,8 @@ pub struct Status {
     responses((status = 200, description = "Status", body = Status)))]
 pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
     let meta = st.meta().await;
-    let row: Option<(Option<DateTime<Utc>>, Option<i64>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    type Row = (Option<DateTime<Utc>>, Option<i64>, Option<DateTime<Utc>>);
+    let row: Option<Row> = sqlx::query_as(
         "select refreshed_at, checkpoint_block, classifier_updated_at from api_refresh_state where chain_id = $1",
     )
     .bind(st.chain_id())
@@ -544,10 +545,16 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
     app.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %req.uri())
-            }))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<_>| {
+                        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                        tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %req.uri())
+                    })
+                    // One line per response (status, latency) inside the span, so with the
+                    // request id.
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(CompressionLayer::new())
             .layer(
