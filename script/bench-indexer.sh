@@ -28,8 +28,6 @@ bash "$ROOT/script/setup.sh"
 info "building x402-indexer and x402-bench (release)"
 cargo build --release --quiet -p x402-indexer --bin x402-indexer -p x402-testkit --bin x402-bench \
   || die "release build failed"
-# forge compiles the contracts once here rather than inside the timed run's deploy.
-forge build --quiet || die "forge build failed"
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 args=(

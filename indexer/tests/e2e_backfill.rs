@@ -9,7 +9,7 @@ use x402_testkit::truth;
 
 const BIN: &str = env!("CARGO_BIN_EXE_x402-indexer");
 
-/// Tables every populated chain fills (protocol fee changes need the owner; not generated here).
+/// Tables every populated chain fills: every event kind the indexer stores.
 const FILLED: &[&str] = &[
     "charges",
     "authorizations",
@@ -22,6 +22,7 @@ const FILLED: &[&str] = &[
     "batches",
     "spending_policies",
     "splits",
+    "protocol_fee_changes",
     "registry_labels",
     "declared_wallets",
     "token_transfers",

@@ -593,10 +593,22 @@ impl Traffic {
         Ok(())
     }
 
-    /// Registry and settings events: the owner labels a wallet, a payee declares one, a payer sets
-    /// a (generous) spending policy and a payee registers a split.
+    /// Registry and settings events: the owner sets a protocol fee (so payments also pay the
+    /// treasury), labels and unlabels a wallet, a payee declares one, a payer sets a (generous)
+    /// spending policy and a payee registers a split.
     pub async fn settings(&mut self) -> Result<()> {
         self.need_wallets()?;
+        let bps = 5 + (self.next_random() % 20) as u16;
+        let treasury = wallets::derived(&format!("{}/treasury", self.seed), 0).address();
+        let pending = self
+            .settlement()
+            .setProtocolFee(bps, treasury)
+            .from(self.deployer.address())
+            .send()
+            .await
+            .chain_context("setProtocolFee")?;
+        self.mined("setProtocolFee", pending).await?;
+
         let registry = EcosystemRegistry::new(self.deployment.registry, self.provider.clone());
         let labeled =
             wallets::derived(&format!("{}/labeled", self.seed), self.next_random()).address();

@@ -81,7 +81,7 @@ fn cache_key(args: &Args) -> Result<String> {
             .with_context(|| format!("reading {}", f.display()))?
             .hash(&mut h);
     }
-    (args.events, args.batch_items, args.payers, "seed-v1").hash(&mut h);
+    (args.events, args.batch_items, args.payers, "seed-v2").hash(&mut h);
     Ok(format!("{:016x}", h.finish()))
 }
 
