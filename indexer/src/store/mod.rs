@@ -15,8 +15,14 @@ pub use columns::{insert_sql, Kind};
 use crate::decode::Rows;
 use crate::rpc::BlockHeader;
 
-/// The migrations in `indexer/migrations`, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The migrations in `indexer/migrations`, embedded in the binary. Other crates keep their own
+/// migrations (other version numbers) in the same `_sqlx_migrations` table, so applied versions
+/// this binary does not know are ignored.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
 
 /// Tables holding event rows (all keyed by chain_id, block_number, log_index).
 pub const EVENT_TABLES: [&str; 16] = [
@@ -166,8 +172,11 @@ impl Store {
     }
 
     /// Applies pending migrations.
+    ///
+    /// The classifier, API and facilitator keep their own migrations in the same
+    /// `_sqlx_migrations` table, so versions this binary does not know are expected there.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        migrator().run(&self.pool).await?;
         Ok(())
     }
 
