@@ -162,9 +162,9 @@ impl Truth {
     /// Replaces this chain's rows of `sim_truth` (one row per payer and per payment).
     ///
     /// The table is created here with `CREATE TABLE IF NOT EXISTS` rather than by a sqlx
-    /// migration: the crates share `_sqlx_migrations`, and the indexer's migrator refuses a
-    /// database holding versions it does not know, so a simulator migration would stop the
-    /// indexer from restarting on the demo database.
+    /// migration: it is the simulator's data, not part of any service's schema, and the crates
+    /// share `_sqlx_migrations`, where a simulator version would be one more foreign entry for
+    /// every service's migrator to tolerate.
     pub async fn write_table(&self, pool: &PgPool) -> Result<(), TruthError> {
         let mut tx = pool.begin().await?;
         sqlx::query(

@@ -93,7 +93,7 @@ async fn the_classifier_recovers_the_simulated_economy() {
         TestDb::create().await.unwrap(),
         TestDb::create().await.unwrap(),
     );
-    // The indexer's migrations first: its migrator refuses versions of other crates.
+    // The indexer's schema first: the classifier's builds on it.
     x402_indexer::migrate(&db.url(), &CancellationToken::new())
         .await
         .expect("indexer migrations");
