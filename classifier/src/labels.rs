@@ -222,7 +222,7 @@ impl FileLabel {
 #[derive(Debug, thiserror::Error)]
 pub enum LabelFileError {
     /// The file could not be read.
-    #[error("cannot read labels file {path}: {source}")]
+    #[error("cannot read labels file {path}")]
     Read {
         /// The file.
         path: String,

@@ -110,9 +110,8 @@ impl Provenance {
 }
 
 fn classify_sender(g: &Graph, inputs: &Inputs, from: Node, block: i64) -> Sender {
-    match g.blocked[from as usize] {
-        Some(Blocker::Mint | Blocker::Pool) => return Sender::Reset,
-        _ => {}
+    if let Some(Blocker::Mint | Blocker::Pool) = g.blocked[from as usize] {
+        return Sender::Reset;
     }
     if g.has_ecosystem[from as usize] && inputs.labels.ecosystem_at(&g.addrs[from as usize], block).is_some() {
         Sender::Source

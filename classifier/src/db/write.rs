@@ -70,7 +70,7 @@ const PAYER_COLS: &str =
 async fn write_clusters(tx: &mut Transaction<'_, Postgres>, chain_id: i64, out: &Output) -> Result<(), DbError> {
     sqlx::query("delete from funding_clusters where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
     copy_rows(
-        &mut **tx,
+        tx,
         "copy funding_clusters (chain_id, cluster_id, root_funder, members, stats) from stdin",
         &out.clusters,
         |b, c| cluster_row(b, chain_id, c),
@@ -82,7 +82,7 @@ async fn write_clusters(tx: &mut Transaction<'_, Postgres>, chain_id: i64, out: 
 async fn write_labels(tx: &mut Transaction<'_, Postgres>, chain_id: i64, labels: &LabelSet) -> Result<(), DbError> {
     sqlx::query("delete from labels where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
     copy_rows(
-        &mut **tx,
+        tx,
         "copy labels (chain_id, address, kind, role, source, valid_from_block, valid_to_block, note, registry_tx, unlabel_tx) from stdin",
         labels.all(),
         |b, l| {
