@@ -152,12 +152,21 @@ async fn main() -> Result<()> {
             let mut f = Follower::new(pool, cfg, cli.chain_id);
             let mut tick = tokio::time::interval(Duration::from_millis((*poll_ms).max(50)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut waiting = false;
             loop {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => { info!("stopping"); break; }
                     _ = tick.tick() => {
                         match f.step().await {
-                            Ok(step) => if !matches!(step, Step::UpToDate { .. }) { report(&step) },
+                            // Say once that the indexer has not committed anything yet, not every tick.
+                            Ok(Step::NoCheckpoint) => {
+                                if !waiting { report(&Step::NoCheckpoint) }
+                                waiting = true;
+                            }
+                            Ok(step) => {
+                                waiting = false;
+                                if !matches!(step, Step::UpToDate { .. }) { report(&step) }
+                            }
                             // Transient database trouble: log and retry on the next tick.
                             Err(e) => warn!(error = %e, "classification step failed; retrying"),
                         }
