@@ -152,6 +152,28 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Seeded states weigh hundreds of MB: keep only the current one.
+fn remove_stale_states(current: &Path) -> Result<()> {
+    let Some(parent) = current.parent() else {
+        return Ok(());
+    };
+    for entry in std::fs::read_dir(parent)? {
+        let path = entry?.path();
+        // Only directories this tool wrote (they hold a state dump and its deployment file).
+        if path != current
+            && path.join("deployment.json").exists()
+            && path.join("state.json").exists()
+        {
+            eprintln!(
+                "x402-bench: removing the outdated seeded state {}",
+                path.display()
+            );
+            std::fs::remove_dir_all(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Peak resident set of a live process, in KiB (`VmHWM`), or 0 once it is gone.
 fn peak_rss_kib(pid: u32) -> u64 {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
@@ -178,6 +200,7 @@ async fn main() -> Result<()> {
     if args.reseed || !dir.join("state.json").exists() {
         eprintln!("x402-bench: seeding a new chain into {}", dir.display());
         seed(&args, &dir).await?;
+        remove_stale_states(&dir)?;
     } else {
         eprintln!(
             "x402-bench: using the seeded chain cached in {}",
