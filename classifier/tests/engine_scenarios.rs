@@ -530,3 +530,22 @@ fn scoped_evaluation_matches_full_evaluation_for_those_payers() {
         assert_eq!(Some(p), full.payments.iter().find(|f| f.id == p.id));
     }
 }
+
+#[test]
+fn guard_hub_funder_does_not_make_a_sybil_cluster() {
+    // The same farm shape, but its funder funded as many wallets as the hub threshold: it is
+    // treated like an exchange, so the wallets are not one cluster.
+    let mut w = world();
+    let ids = farm(&mut w, 100, 12, 1, true);
+    let cfg = RuleConfig { hub_min_children: 12, ..RuleConfig::default() };
+    let out = classify(&w.inputs(), &cfg, None);
+    for id in &ids {
+        let v = verdict(&out, id);
+        assert_eq!(v.class, Class::External, "{}", v.evidence);
+        assert!(v.cluster_id.is_none());
+        assert_eq!(rule(v, Flag::ExternalFunding)["traced_to"]["kind"], "hub");
+    }
+    // One wallet fewer than the threshold: a suspected farm.
+    let out = classify(&w.inputs(), &RuleConfig { hub_min_children: 13, ..RuleConfig::default() }, None);
+    assert_eq!(verdict(&out, &ids[0]).class, Class::SuspectedSybil);
+}
