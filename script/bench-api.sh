@@ -61,7 +61,7 @@ fi
 "$api" migrate --database-url "$url" >/dev/null
 psql_db -c "vacuum analyze"
 # `refresh` prints "refreshed D days (P payments) in S s; generation G".
-"$api" refresh --full --database-url "$url" | tee /dev/stderr \
+"$api" refresh --full --database-url "$url" | tee -a /dev/stderr \
   | sed -n 's/.* in \([0-9.]*\)s;.*/BENCH api_refresh_full_seconds \1 s/p'
 psql_db -c "vacuum analyze api_payment_facts, api_daily_stats, api_payer_days"
 

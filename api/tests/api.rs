@@ -888,3 +888,47 @@ async fn static_dir_is_served_under_root() {
     assert_eq!(resp.status(), StatusCode::OK);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A `MakeWriter` collecting log output in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn request_ids_appear_in_logs() {
+    let fx = Fixture::new().await;
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (status, headers, _) = fx
+        .raw("/v1/metrics/summary", &[("x-request-id", "req-e2-42")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-request-id"], "req-e2-42");
+    // A generated id is logged too.
+    let (_, headers, _) = fx.raw("/v1/metrics/summary?class=nope", &[]).await;
+    let generated = headers["x-request-id"].to_str().unwrap().to_string();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("request_id=req-e2-42"), "{text}");
+    assert!(text.contains(&format!("request_id={generated}")), "{text}");
+    assert!(text.contains("status=400"), "{text}");
+}
