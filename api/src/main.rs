@@ -57,8 +57,9 @@ enum Command {
         /// model's generation, so a refresh retires them at once; the TTL only bounds memory.
         #[arg(long, env = "API_CACHE_TTL_MS", default_value_t = 300_000)]
         cache_ttl_ms: u64,
-        /// How often to look for new classifications and blocks, ms.
-        #[arg(long, env = "API_POLL_MS", default_value_t = 2_000)]
+        /// How often to look for new classifications and blocks, ms. Each change rebuilds the
+        /// touched days and retires the response cache, so this trades freshness for load.
+        #[arg(long, env = "API_POLL_MS", default_value_t = 5_000)]
         poll_ms: u64,
         /// Do not refresh the read model (another API process does); only follow its generation.
         #[arg(long)]

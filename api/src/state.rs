@@ -155,3 +155,26 @@ impl AppState {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_deployment_tokens() {
+        let path = std::env::temp_dir().join(format!("x402-api-deployment-{}.json", std::process::id()));
+        std::fs::write(
+            &path,
+            r#"{"chainId": 31337, "tokens": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "OPG", "decimals": 18}]}"#,
+        )
+        .unwrap();
+        let tokens = read_deployment_tokens(&path).unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].symbol.as_deref(), Some("OPG"));
+        assert_eq!(tokens[0].decimals, Some(18));
+        std::fs::write(&path, "not json").unwrap();
+        assert!(read_deployment_tokens(&path).unwrap_err().contains("parsing"));
+        std::fs::remove_file(&path).ok();
+        assert!(read_deployment_tokens(&path).unwrap_err().contains("reading"));
+    }
+}

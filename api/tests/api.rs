@@ -932,3 +932,63 @@ async fn request_ids_appear_in_logs() {
     assert!(text.contains(&format!("request_id={generated}")), "{text}");
     assert!(text.contains("status=400"), "{text}");
 }
+
+#[tokio::test]
+async fn tokens_carry_deployment_metadata_and_count_as_known() {
+    let fx = Fixture::new().await;
+    let extra = addr(0x73); // in the deployment, no payments yet
+    let meta = vec![
+        x402_api::state::TokenMeta {
+            address: token_1(),
+            symbol: Some("OPG".into()),
+            decimals: Some(18),
+        },
+        x402_api::state::TokenMeta {
+            address: extra,
+            symbol: Some("USDC".into()),
+            decimals: Some(6),
+        },
+    ];
+    let state = x402_api::AppState::with_tokens(
+        fx.db.pool.clone(),
+        CHAIN,
+        std::time::Duration::from_secs(60),
+        meta,
+    )
+    .await
+    .unwrap();
+    let app = x402_api::router(state, None);
+    let get = |uri: String| {
+        let app = app.clone();
+        async move {
+            let resp = tower::ServiceExt::oneshot(
+                app,
+                axum::http::Request::get(uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+            let status = resp.status();
+            let body = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let (_, tokens) = get("/v1/tokens".into()).await;
+    let t1 = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["address"].as_str().unwrap().to_lowercase() == lc(token_1()))
+        .unwrap();
+    assert_eq!(t1["symbol"], "OPG");
+    assert_eq!(t1["decimals"], 18);
+    assert_eq!(tokens["tokens"].as_array().unwrap().len(), 3);
+    // A deployment token without payments is a valid filter (zeros), not a 400.
+    let (status, s) = get(format!("/v1/metrics/summary?token={}", lc(extra))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s["gross"]["count"], 0);
+}
