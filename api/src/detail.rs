@@ -413,11 +413,25 @@ pub struct PaymentEvidence {
     pub evidence: Value,
 }
 
+/// A payer's payments in one token.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct TokenVolume {
+    /// The token (EIP-55).
+    pub token: String,
+    /// Payments in it.
+    pub payments: i64,
+    /// Volume, raw units of this token.
+    pub volume: String,
+}
+
 /// A payer's profile.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PayerProfile {
     /// The payer.
     pub payer: String,
+    /// The `token` filter the totals, classes, payees and flags count (null = every token, whose
+    /// raw units do not add up across tokens of different decimals: read `volume_by_token`).
+    pub token: Option<String>,
     /// Its verdict (null until classified).
     pub verdict: Option<PayerVerdict>,
     /// Plain-language reasons, derived from the verdict and the payments' flags.
@@ -428,8 +442,11 @@ pub struct PayerProfile {
     pub cluster: Option<ClusterOut>,
     /// Payments counted.
     pub payments: i64,
-    /// Volume, raw token units.
+    /// Volume, raw units of `token`. Without a `token` filter this sums raw units across
+    /// tokens and is only meaningful when `volume_by_token` has a single entry.
     pub volume: String,
+    /// Payments and volume per token (every token, whatever the filter), largest count first.
+    pub volume_by_token: Vec<TokenVolume>,
     /// Days with a payment.
     pub active_days: i64,
     /// Distinct payees.
@@ -482,15 +499,65 @@ struct ProfileRow {
     labels: Option<Value>,
 }
 
+/// The profile aggregates of one payer in one token, computed from `api_payer_days` (the
+/// precomputed `api_payer_stats` spans every token).
+#[derive(sqlx::FromRow)]
+struct TokenAggRow {
+    payments: Option<i64>,
+    volume: Option<String>,
+    active_days: Option<i64>,
+    payees: Option<i64>,
+    first_day: Option<NaiveDate>,
+    last_day: Option<NaiveDate>,
+    class_keys: Option<Vec<String>>,
+    class_payments: Option<Vec<i64>>,
+    class_volumes: Option<Vec<String>>,
+    payee_keys: Option<Vec<Vec<u8>>>,
+    payee_payments: Option<Vec<i64>>,
+    payee_volumes: Option<Vec<String>>,
+    flag_keys: Option<Vec<String>>,
+    flag_payments: Option<Vec<i64>>,
+}
+
+/// Same shape and order as `api_refresh_payer_stats`, restricted to one token. One payer's rows
+/// are few and reached through the `(chain_id, payer, ...)` indexes, so this stays cheap.
+const TOKEN_AGG_SQL: &str = "
+    with d as (select day, payee, class, payments, volume from api_payer_days
+               where chain_id = $1 and payer = $2 and token = $3)
+    select (select sum(payments)::int8 from d) as payments,
+           (select sum(volume)::text from d) as volume,
+           (select count(distinct day)::int8 from d) as active_days,
+           (select count(distinct payee)::int8 from d) as payees,
+           (select min(day) from d) as first_day, (select max(day) from d) as last_day,
+           bc.keys as class_keys, bc.n as class_payments, bc.v as class_volumes,
+           tp.keys as payee_keys, tp.n as payee_payments, tp.v as payee_volumes,
+           fl.keys as flag_keys, fl.n as flag_payments
+    from (select array_agg(class order by v desc, class) as keys, array_agg(n order by v desc, class) as n,
+                 array_agg(v::text order by v desc, class) as v
+          from (select class, sum(payments)::int8 as n, sum(volume) as v from d group by class) x) bc,
+         (select array_agg(payee order by v desc, payee) as keys, array_agg(n order by v desc, payee) as n,
+                 array_agg(v::text order by v desc, payee) as v
+          from (select payee, sum(payments)::int8 as n, sum(volume) as v from d
+                group by payee order by sum(volume) desc, payee limit 10) x) tp,
+         (select array_agg(flag order by n desc, flag) as keys, array_agg(n order by n desc, flag) as n
+          from (select flag, count(*)::int8 as n
+                from api_payment_facts f
+                join payment_classes pc on pc.chain_id = f.chain_id and pc.payment_id = f.payment_id
+                cross join unnest(pc.flags) as flag
+                where f.chain_id = $1 and f.payer = $2 and f.token = $3
+                group by flag) x) fl";
+
 /// Loads a payer's profile in one statement of primary-key lookups: the aggregates come
 /// precomputed from `api_payer_stats` (maintained by the refresh), the verdict, cluster, example
-/// evidence and labels from the classifier's tables.
+/// evidence and labels from the classifier's tables. With a `token`, the aggregates are
+/// recomputed for that token alone; `volume_by_token` is always read from `api_payer_days`.
 pub async fn payer(
     pool: &PgPool,
     chain: i64,
     payer: alloy_primitives::Address,
+    token: Option<alloy_primitives::Address>,
 ) -> ApiResult<PayerProfile> {
-    let row: ProfileRow = sqlx::query_as(
+    let mut row: ProfileRow = sqlx::query_as(
         "select s.payments, s.volume::text as volume, s.active_days, s.payees, s.first_day, s.last_day,
                 s.class_keys, s.class_payments, s.class_volumes, s.payee_keys, s.payee_payments,
                 s.payee_volumes, s.flag_keys, s.flag_payments,
@@ -522,6 +589,44 @@ pub async fn payer(
     .await?;
     if row.payments.is_none() && row.v_class.is_none() {
         return Err(ApiError::NotFound(format!("payer {payer}")));
+    }
+    let by_token: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
+        "select token, sum(payments)::int8, sum(volume)::text from api_payer_days
+         where chain_id = $1 and payer = $2 group by token order by sum(payments) desc, token",
+    )
+    .bind(chain)
+    .bind(payer.as_slice())
+    .fetch_all(pool)
+    .await?;
+    let volume_by_token = by_token
+        .into_iter()
+        .map(|(t, payments, volume)| TokenVolume {
+            token: alloy_primitives::Address::from_slice(&t).to_checksum(None),
+            payments,
+            volume,
+        })
+        .collect();
+    if let Some(t) = token {
+        let a: TokenAggRow = sqlx::query_as(TOKEN_AGG_SQL)
+            .bind(chain)
+            .bind(payer.as_slice())
+            .bind(t.as_slice())
+            .fetch_one(pool)
+            .await?;
+        row.payments = Some(a.payments.unwrap_or(0));
+        row.volume = a.volume;
+        row.active_days = a.active_days;
+        row.payees = a.payees;
+        row.first_day = a.first_day;
+        row.last_day = a.last_day;
+        row.class_keys = a.class_keys;
+        row.class_payments = a.class_payments;
+        row.class_volumes = a.class_volumes;
+        row.payee_keys = a.payee_keys;
+        row.payee_payments = a.payee_payments;
+        row.payee_volumes = a.payee_volumes;
+        row.flag_keys = a.flag_keys;
+        row.flag_payments = a.flag_payments;
     }
     let labels: Vec<LabelOut> = match row.labels {
         Some(v) => serde_json::from_value(v)
@@ -590,12 +695,14 @@ pub async fn payer(
     );
     Ok(PayerProfile {
         payer: payer.to_checksum(None),
+        token: token.map(|t| t.to_checksum(None)),
         verdict,
         explanation,
         labels,
         cluster,
         payments,
         volume: row.volume.unwrap_or_else(|| "0".into()),
+        volume_by_token,
         active_days: row.active_days.unwrap_or(0),
         payees: row.payees.unwrap_or(0),
         first_day: row.first_day,

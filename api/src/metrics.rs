@@ -745,10 +745,11 @@ pub struct CohortCell {
     pub active_payers: i64,
     /// active_payers / cohort_size.
     pub retention: f64,
-    /// The cohort's volume in week `week`, raw token units.
-    pub revenue: String,
-    /// Revenue in week `week` / revenue in week 0.
-    pub revenue_retention: f64,
+    /// The cohort's volume in week `week`, raw units of the `token` filter. Null without a
+    /// `token` filter: raw units of tokens with different decimals do not add up.
+    pub revenue: Option<String>,
+    /// Revenue in week `week` / revenue in week 0. Null without a `token` filter (see `revenue`).
+    pub revenue_retention: Option<f64>,
 }
 
 /// The cohort retention table.
@@ -800,6 +801,8 @@ pub async fn retention(
             .fetch_all(pool)
             .await?;
     let last_week = Interval::Week.start(w.to);
+    // Revenue only means something in one token's units (OPG has 18 decimals, USDC 6).
+    let per_token = f.token.is_some();
     let mut cells = Vec::new();
     for cohort in rows.iter().filter(|r| r.1 == 0) {
         let (start, size, rev0) = (cohort.0, cohort.2, cohort.4);
@@ -815,8 +818,8 @@ pub async fn retention(
                 week: k,
                 active_payers: hit.map(|h| h.2).unwrap_or(0),
                 retention: ratio(hit.map(|h| h.2).unwrap_or(0) as f64, size as f64),
-                revenue: hit.map(|h| h.3.clone()).unwrap_or_else(|| "0".into()),
-                revenue_retention: ratio(hit.map(|h| h.4).unwrap_or(0.0), rev0),
+                revenue: per_token.then(|| hit.map(|h| h.3.clone()).unwrap_or_else(|| "0".into())),
+                revenue_retention: per_token.then(|| ratio(hit.map(|h| h.4).unwrap_or(0.0), rev0)),
             });
         }
     }

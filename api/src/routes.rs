@@ -25,7 +25,8 @@ use crate::lists::{self, PayeePage, PayerPage, PaymentCursor, PaymentPage, Volum
 use crate::metrics::{self, Interval, Retention, Series, Summary, Window};
 use crate::model::{parse_address, parse_b256};
 use crate::params::{
-    decode_cursor, parse_int, parse_limit, query_params, Filters, Format, HasFilters, ValidQuery,
+    decode_cursor, parse_int, parse_limit, query_params, Filters, Format, HasFilters, RawFilters,
+    ValidQuery,
 };
 use crate::render::{render, respond};
 use crate::state::AppState;
@@ -71,6 +72,18 @@ query_params! {
         /// Page size, 1..=1000 (default 50).
         limit
     }
+}
+
+/// Parameters of `/v1/payers/{address}`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PayerQuery {
+    /// Only payments in this token (0x address of a token seen in payments): the totals, classes,
+    /// payees and flags then count that token alone. `volume_by_token` always lists every token.
+    pub token: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
 }
 
 /// Parameters of the single-item endpoints.
@@ -246,7 +259,7 @@ async fn series_of(
 
 /// Cohort retention.
 #[utoipa::path(get, path = "/v1/metrics/retention", tag = "metrics", params(RetentionQuery),
-    responses((status = 200, description = "One row per cohort and week offset", body = Retention),
+    responses((status = 200, description = "One row per cohort and week offset. `revenue` and `revenue_retention` are null unless `token` is set: raw units of tokens with different decimals do not add up.", body = Retention),
               (status = 400, description = "Invalid parameter", body = Problem)))]
 pub async fn retention(
     State(st): State<AppState>,
@@ -374,22 +387,32 @@ pub async fn payees(
 }
 
 /// A payer's profile with the full explanation of its class.
-#[utoipa::path(get, path = "/v1/payers/{address}", tag = "drill-down", params(("address" = String, Path, description = "Payer address (0x + 40 hex)"), ItemQuery),
+#[utoipa::path(get, path = "/v1/payers/{address}", tag = "drill-down", params(("address" = String, Path, description = "Payer address (0x + 40 hex)"), PayerQuery),
     responses((status = 200, description = "The profile", body = PayerProfile),
               (status = 400, description = "Invalid parameter", body = Problem),
               (status = 404, description = "No payments and no verdict for this address", body = Problem)))]
 pub async fn payer(
     State(st): State<AppState>,
     Path(address): Path<String>,
-    ValidQuery(_q): ValidQuery<ItemQuery>,
+    ValidQuery(q): ValidQuery<PayerQuery>,
     fmt: Format,
     nc: NoCache,
 ) -> ApiResult<Response> {
     let payer = parse_address("address", &address)?;
-    let generation = st.meta().await.generation;
-    let key = format!("{generation}|payer|{fmt:?}|{payer}");
+    let meta = st.meta().await;
+    // Validated like every other endpoint's `token` (malformed or unknown -> 400 naming it).
+    let token = Filters::parse(
+        RawFilters {
+            token: q.token.as_deref(),
+            ..Default::default()
+        },
+        &meta.tokens,
+    )?
+    .token;
+    let generation = meta.generation;
+    let key = format!("{generation}|payer|{fmt:?}|{payer}|{token:?}");
     cached(&st, nc, key, async {
-        let v = detail::payer(st.pool(), st.chain_id(), payer).await?;
+        let v = detail::payer(st.pool(), st.chain_id(), payer, token).await?;
         render(fmt, &v, None)
     })
     .await

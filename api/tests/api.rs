@@ -210,11 +210,11 @@ async fn series_daily_weekly_monthly() {
     assert_eq!(m["points"][0]["active_payers"], 3);
 }
 
-#[tokio::test]
-async fn cohort_retention() {
-    let fx = Fixture::new().await;
-    let r = fx.ok("/v1/metrics/retention?weeks=4").await;
-    let cells: Vec<(String, i64, i64, f64, String, f64)> = r["cells"]
+/// The retention cells as (cohort, week, active payers, retention, revenue, revenue retention).
+type Cell = (String, i64, i64, f64, Option<String>, Option<f64>);
+
+fn cells(r: &Value) -> Vec<Cell> {
+    r["cells"]
         .as_array()
         .unwrap()
         .iter()
@@ -224,27 +224,245 @@ async fn cohort_retention() {
                 c["week"].as_i64().unwrap(),
                 c["active_payers"].as_i64().unwrap(),
                 c["retention"].as_f64().unwrap(),
-                c["revenue"].as_str().unwrap().to_string(),
-                c["revenue_retention"].as_f64().unwrap(),
+                c["revenue"].as_str().map(str::to_string),
+                c["revenue_retention"].as_f64(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn cohort_retention() {
+    let fx = Fixture::new().await;
+    // Every external payment is in T1, so the T1 table is the whole story.
+    let r = fx
+        .ok(&format!(
+            "/v1/metrics/retention?weeks=4&token={}",
+            lc(token_1())
+        ))
+        .await;
     // Cohort of week 11-02: A and B (week 0 revenue 100+100+300 = 500; week 1: 200+100 = 300;
     // week 2: none). Cohort of week 11-16: G (1000). Week 1 of the last cohort is not observable.
+    let s = |v: &str| Some(v.to_string());
     assert_eq!(
-        cells,
+        cells(&r),
         vec![
-            ("2026-11-02".into(), 0, 2, 1.0, "500".into(), 1.0),
-            ("2026-11-02".into(), 1, 2, 1.0, "300".into(), 0.6),
-            ("2026-11-02".into(), 2, 0, 0.0, "0".into(), 0.0),
-            ("2026-11-16".into(), 0, 1, 1.0, "1000".into(), 1.0),
+            ("2026-11-02".into(), 0, 2, 1.0, s("500"), Some(1.0)),
+            ("2026-11-02".into(), 1, 2, 1.0, s("300"), Some(0.6)),
+            ("2026-11-02".into(), 2, 0, 0.0, s("0"), Some(0.0)),
+            ("2026-11-16".into(), 0, 1, 1.0, s("1000"), Some(1.0)),
         ]
     );
     assert_eq!(r["cells"][0]["cohort_size"], 2);
+    // Without a token filter the payer retention is the same, but revenue is null: raw units of
+    // tokens with different decimals do not add up.
+    let r = fx.ok("/v1/metrics/retention?weeks=4").await;
+    assert_eq!(
+        cells(&r),
+        vec![
+            ("2026-11-02".into(), 0, 2, 1.0, None, None),
+            ("2026-11-02".into(), 1, 2, 1.0, None, None),
+            ("2026-11-02".into(), 2, 0, 0.0, None, None),
+            ("2026-11-16".into(), 0, 1, 1.0, None, None),
+        ]
+    );
+    assert!(r["cells"][0]["revenue"].is_null());
     // Cohorts start inside the window: from 11-09 leaves only G's cohort (A and B started earlier).
     let r = fx.ok("/v1/metrics/retention?from=2026-11-09").await;
     assert_eq!(r["cells"].as_array().unwrap().len(), 1);
     assert_eq!(r["cells"][0]["cohort"], "2026-11-16");
+}
+
+/// Adds payment 13 as the indexer and the classifier would: A pays P3 7 raw units of T2 on
+/// 2026-11-17, classified external; then rebuilds the read model and reloads the metadata.
+async fn a_also_pays_in_token_2(fx: &Fixture) {
+    let pool = &fx.db.pool;
+    let time = chrono::NaiveDate::from_ymd_opt(2026, 11, 17)
+        .unwrap()
+        .and_hms_opt(12, 30, 0)
+        .unwrap()
+        .and_utc();
+    sqlx::query(
+        "insert into charges (chain_id, block_number, block_hash, block_time, tx_hash, log_index, payment_id,
+            payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee,
+            request_hash, evidence_hash, batch_id)
+         values ($1, 500, $2, $3, $4, 0, $5, $6, $7, $8, $9, 0, 7, 7, 0, 0, $10, $11, 0)",
+    )
+    .bind(CHAIN)
+    .bind(alloy_primitives::keccak256("block-500").as_slice())
+    .bind(time)
+    .bind(alloy_primitives::keccak256("tx-13").as_slice())
+    .bind(pid(13).as_slice())
+    .bind(payer_a().as_slice())
+    .bind(payee_3().as_slice())
+    .bind(token_2().as_slice())
+    .bind(fac_1().as_slice())
+    .bind(alloy_primitives::keccak256("request-13").as_slice())
+    .bind(evidence(13).as_slice())
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("select recompute_payments($1, $2)")
+        .bind(CHAIN)
+        .bind(vec![pid(13).to_vec()])
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share,
+            cluster_id, rule_version, label_version)
+         values ($1, $2, 'external', '{funded_by_exchange}', '{\"payment\": 13}', 0, 0, null, 'rules-1', 'labels-1')",
+    )
+    .bind(CHAIN)
+    .bind(pid(13).as_slice())
+    .execute(pool)
+    .await
+    .unwrap();
+    x402_api::rollup::rebuild(pool, CHAIN).await.unwrap();
+    assert!(
+        fx.state.sync().await.unwrap(),
+        "the rebuild moves the generation"
+    );
+}
+
+#[tokio::test]
+async fn payer_profile_per_token() {
+    let fx = Fixture::new().await;
+    a_also_pays_in_token_2(&fx).await;
+    let by_token = serde_json::json!([
+        {"token": token_1().to_checksum(None), "payments": 4, "volume": "480"},
+        {"token": token_2().to_checksum(None), "payments": 1, "volume": "7"},
+    ]);
+
+    // No filter: the breakdown says what the raw total (480 + 7) is made of.
+    let a = fx.ok(&format!("/v1/payers/{}", lc(payer_a()))).await;
+    assert!(a["token"].is_null());
+    assert_eq!(a["payments"], 5);
+    assert_eq!(a["volume"], "487");
+    assert_eq!(a["volume_by_token"], by_token);
+
+    // T1: the totals, classes, payees and flags count T1 alone; the breakdown stays complete.
+    let t1 = fx
+        .ok(&format!(
+            "/v1/payers/{}?token={}",
+            lc(payer_a()),
+            lc(token_1())
+        ))
+        .await;
+    assert_eq!(t1["token"], token_1().to_checksum(None));
+    assert_eq!(t1["payments"], 4);
+    assert_eq!(t1["volume"], "480");
+    assert_eq!(t1["active_days"], 4);
+    assert_eq!(t1["payees"], 3);
+    assert_eq!(t1["first_day"], "2026-11-02");
+    assert_eq!(t1["last_day"], "2026-11-17");
+    assert_eq!(
+        t1["by_class"],
+        serde_json::json!([{"key": "external", "payments": 3, "volume": "400"}, {"key": "unclassified", "payments": 1, "volume": "80"}])
+    );
+    assert_eq!(
+        t1["top_payees"][2]["volume"], "80",
+        "P3 without the T2 payment"
+    );
+    assert_eq!(
+        t1["payment_flags"],
+        serde_json::json!([{"flag": "funded_by_exchange", "payments": 3}])
+    );
+    assert_eq!(t1["volume_by_token"], by_token);
+    assert_eq!(
+        t1["verdict"]["class"], "external",
+        "the verdict is the payer's, unfiltered"
+    );
+
+    // T2: the single payment.
+    let t2 = fx
+        .ok(&format!(
+            "/v1/payers/{}?token={}",
+            lc(payer_a()),
+            token_2().to_checksum(None)
+        ))
+        .await;
+    assert_eq!(t2["payments"], 1);
+    assert_eq!(t2["volume"], "7");
+    assert_eq!(t2["active_days"], 1);
+    assert_eq!(t2["payees"], 1);
+    assert_eq!(t2["first_day"], "2026-11-17");
+    assert_eq!(t2["last_day"], "2026-11-17");
+    assert_eq!(
+        t2["by_class"],
+        serde_json::json!([{"key": "external", "payments": 1, "volume": "7"}])
+    );
+    assert_eq!(
+        t2["top_payees"],
+        serde_json::json!([{"key": payee_3().to_checksum(None), "payments": 1, "volume": "7"}])
+    );
+    assert_eq!(
+        t2["payment_flags"],
+        serde_json::json!([{"flag": "funded_by_exchange", "payments": 1}])
+    );
+
+    // A payer with no payment in the token: zeros, not a mixed total (and still a profile).
+    let e = fx
+        .ok(&format!(
+            "/v1/payers/{}?token={}",
+            lc(payer_e()),
+            lc(token_1())
+        ))
+        .await;
+    assert_eq!(e["payments"], 0);
+    assert_eq!(e["volume"], "0");
+    assert_eq!(e["by_class"], serde_json::json!([]));
+    assert_eq!(
+        e["volume_by_token"],
+        serde_json::json!([{"token": token_2().to_checksum(None), "payments": 1, "volume": "50"}])
+    );
+
+    // The token is validated like everywhere else.
+    let rule = fx
+        .bad(
+            &format!("/v1/payers/{}?token={}", lc(payer_a()), lc(addr(0x99))),
+            "token",
+        )
+        .await;
+    assert!(rule.contains("not a token"), "{rule}");
+    fx.bad(&format!("/v1/payers/{}?token=0x12", lc(payer_a())), "token")
+        .await;
+    fx.bad(&format!("/v1/payers/{}?payee=0x12", lc(payer_a())), "payee")
+        .await;
+}
+
+#[tokio::test]
+async fn cohort_revenue_per_token_never_mixes_tokens() {
+    let fx = Fixture::new().await;
+    a_also_pays_in_token_2(&fx).await;
+    // No filter: A's T2 payment on 11-17 makes the 11-02 cohort active in week 2, and no revenue
+    // is reported rather than 0 + 7 raw units of another token.
+    let r = fx.ok("/v1/metrics/retention?weeks=4").await;
+    let all = cells(&r);
+    assert_eq!(all[2], ("2026-11-02".into(), 2, 1, 0.5, None, None));
+    assert!(all.iter().all(|c| c.4.is_none() && c.5.is_none()));
+    // T1: A paid nothing in T1 in week 2 of its cohort (80 of it unclassified, not external).
+    let r = fx
+        .ok(&format!(
+            "/v1/metrics/retention?weeks=4&token={}",
+            lc(token_1())
+        ))
+        .await;
+    assert_eq!(
+        cells(&r)[2],
+        ("2026-11-02".into(), 2, 0, 0.0, Some("0".into()), Some(0.0))
+    );
+    // T2: A's first T2 payment makes it a cohort of its own, in T2's units.
+    let r = fx
+        .ok(&format!(
+            "/v1/metrics/retention?weeks=4&token={}",
+            lc(token_2())
+        ))
+        .await;
+    assert_eq!(
+        cells(&r),
+        vec![("2026-11-16".into(), 0, 1, 1.0, Some("7".into()), Some(1.0))]
+    );
 }
 
 #[tokio::test]
