@@ -288,9 +288,13 @@ interface WirePaymentDetail {
   } | null;
 }
 
-/** A payer's profile, with the FIFO/haircut shares of its example payment (a second call). */
-export async function payerProfile(address: string, decimals: number): Promise<PayerProfile> {
-  const r = await getJson<WireProfile>(`/v1/payers/${address}`);
+/**
+ * A payer's profile, with the FIFO/haircut shares of its example payment (a second call). Its
+ * totals are asked for in `token` alone: raw units of tokens with different decimals do not add
+ * up, and the drill-down shows them in that token's units.
+ */
+export async function payerProfile(address: string, decimals: number, token?: string): Promise<PayerProfile> {
+  const r = await getJson<WireProfile>(`/v1/payers/${address}`, { token });
   const v = r.verdict;
   let example: PayerProfile["example"] = null;
   if (r.example_payment) {

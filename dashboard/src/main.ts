@@ -226,7 +226,7 @@ async function openPayer(address: string): Promise<void> {
   writeFilters(formFilters(), address);
   try {
     const token = resolveToken(formFilters());
-    const profile = await api.payerProfile(address, token?.decimals ?? 0);
+    const profile = await api.payerProfile(address, token?.decimals ?? 0, token?.address);
     if (mine !== drillGeneration) return;
     renderProfile(body, profile, token);
     panel.dataset.state = "ready";
