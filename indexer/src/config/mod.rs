@@ -67,7 +67,7 @@ pub struct RangeLimits {
 
 impl Default for RangeLimits {
     fn default() -> Self {
-        Self { initial_blocks: 100, min_blocks: 1, max_blocks: 100_000, target_logs: 5_000 }
+        Self { initial_blocks: 10, min_blocks: 1, max_blocks: 100_000, target_logs: 5_000 }
     }
 }
 

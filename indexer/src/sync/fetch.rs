@@ -7,7 +7,8 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use alloy::sol_types::SolEvent;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
+use tokio::sync::mpsc;
 use x402_bindings::IERC20;
 
 use super::span::SpanController;
@@ -31,20 +32,23 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// Fetches and decodes `[from, to]` into one batch, or into several consecutive batches when
-    /// the node refuses the span or the response outgrows the cap (the parts are fetched two at a
-    /// time and committed separately, so a dense stretch never becomes one giant transaction).
-    /// Headers of every block at or above `all_headers_from` are fetched too (the reorg window);
-    /// below it only blocks with logs and each batch's last block.
+    /// Fetches and decodes `[from, to]` and sends it to `out` as one batch, or as several
+    /// consecutive batches when the node refuses the span or the response outgrows the cap (the
+    /// parts are fetched two at a time and sent as each is ready, in order, so a dense stretch
+    /// never becomes one giant transaction and commits start with its first part). Headers of
+    /// every block at or above `all_headers_from` are fetched too (the reorg window); below it
+    /// only blocks with logs and each batch's last block.
     ///
     /// Returns [`SyncError::ChainChanged`] when the answers contradict each other (a reorg
     /// happened while fetching, or the RPC lied): the caller starts over from the checkpoint.
-    pub fn fetch(
-        &self,
+    /// A closed `out` (the writer stopped) ends the fetch quietly.
+    pub fn fetch<'a>(
+        &'a self,
         from: u64,
         to: u64,
         all_headers_from: u64,
-    ) -> futures::future::BoxFuture<'_, Result<Vec<RangeBatch>, SyncError>> {
+        out: &'a mpsc::Sender<Result<RangeBatch, SyncError>>,
+    ) -> futures::future::BoxFuture<'a, Result<(), SyncError>> {
         Box::pin(async move {
             let started = std::time::Instant::now();
             let span = to - from + 1;
@@ -61,18 +65,19 @@ impl Fetcher {
                         total_ms = started.elapsed().as_millis() as u64,
                         "fetched range"
                     );
-                    Ok(vec![batch])
+                    out.send(Ok(batch)).await.ok();
+                    Ok(())
                 }
                 Err(e @ (RpcError::RangeTooLarge(_) | RpcError::ResponseTooLarge { .. })) => {
                     if span == 1 {
                         // One block cannot be split: wait and retry rather than skip it.
                         tracing::error!(block = from, error = %e, "node refuses the logs of a single block (or they exceed the response cap); retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        return self.fetch(from, to, all_headers_from).await;
+                        return self.fetch(from, to, all_headers_from, out).await;
                     }
                     let part = match e {
-                        // The size is known: aim each part at half the cap in one step.
-                        RpcError::ResponseTooLarge { bytes, limit } => self.span.too_large_by(span, bytes, limit / 2),
+                        // The size is known: aim each part at a quarter of the cap in one step.
+                        RpcError::ResponseTooLarge { bytes, limit } => self.span.too_large_by(span, bytes, limit / 4),
                         _ => self.span.too_large(span),
                     }
                     .clamp(1, span - 1);
@@ -84,12 +89,26 @@ impl Fetcher {
                         parts.push((start, end));
                         start = end + 1;
                     }
-                    let nested: Vec<Vec<RangeBatch>> = futures::stream::iter(parts)
-                        .map(|(a, b)| self.fetch(a, b, all_headers_from))
-                        .buffered(2)
-                        .try_collect()
-                        .await?;
-                    Ok(nested.into_iter().flatten().collect())
+                    // Two parts at a time, each into its own channel, forwarded in order. A part
+                    // sends at most one batch per block, so a channel as long as the part never
+                    // blocks its fetch (which this task awaits before draining it); memory stays
+                    // bounded by the part's own logs.
+                    let mut fetches = futures::stream::iter(parts)
+                        .map(|(a, b)| async move {
+                            let (tx, rx) = mpsc::channel((b - a + 2) as usize);
+                            (self.fetch(a, b, all_headers_from, &tx).await, rx)
+                        })
+                        .buffered(2);
+                    while let Some((result, mut rx)) = fetches.next().await {
+                        rx.close();
+                        while let Some(batch) = rx.recv().await {
+                            if out.send(batch).await.is_err() {
+                                return Ok(());
+                            }
+                        }
+                        result?;
+                    }
+                    Ok(())
                 }
                 Err(e) => Err(e.into()),
             }

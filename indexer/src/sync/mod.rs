@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -214,39 +213,49 @@ impl Indexer {
             ),
             span: self.span.clone(),
         });
-        let (tx, mut rx) = mpsc::channel::<Result<Vec<RangeBatch>, SyncError>>(self.config.fetch.channel_capacity);
+        let (tx, mut rx) = mpsc::channel::<Result<RangeBatch, SyncError>>(self.config.fetch.channel_capacity);
         let span = self.span.clone();
         let concurrency = self.config.fetch.concurrency;
         let cancel = self.cancel.child_token();
         let producer_cancel = cancel.clone();
         let producer = tokio::spawn(async move {
-            // Ranges are planned lazily, so each uses the span learned from the previous ones.
-            let ranges = futures::stream::unfold(first, move |next| {
-                let span = span.clone();
-                async move {
-                    (next <= target).then(|| {
-                        let to = next.saturating_add(span.current() - 1).min(target);
-                        ((next, to), to + 1)
-                    })
-                }
-            });
-            let mut fetched = Box::pin(ranges
-                .map(|(from, to)| {
-                    // A task per range: JSON parsing and decoding of concurrent ranges run on all
-                    // cores; aborted when dropped (shutdown, error), never left retrying alone.
-                    let fetcher = fetcher.clone();
-                    AbortOnDrop(tokio::spawn(async move { fetcher.fetch(from, to, all_headers_from).await }))
-                })
-                .buffered(concurrency));
+            // Up to `concurrency` ranges in flight, each in its own task (JSON parsing and
+            // decoding run on all cores) sending its batches, in order, into its own small
+            // channel; the producer forwards them range by range, so commits stay in order and
+            // start as soon as the first part of a split range is there. Ranges are planned
+            // lazily, each with the span learned from the previous ones.
+            let mut next = first;
+            let mut in_flight: std::collections::VecDeque<(mpsc::Receiver<Result<RangeBatch, SyncError>>, AbortOnDrop)> =
+                std::collections::VecDeque::new();
             loop {
+                while in_flight.len() < concurrency && next <= target {
+                    let from = next;
+                    let to = from.saturating_add(span.current() - 1).min(target);
+                    next = to + 1;
+                    let (part_tx, part_rx) = mpsc::channel(2);
+                    let fetcher = fetcher.clone();
+                    let task = tokio::spawn(async move {
+                        if let Err(e) = fetcher.fetch(from, to, all_headers_from, &part_tx).await {
+                            part_tx.send(Err(e)).await.ok();
+                        }
+                    });
+                    in_flight.push_back((part_rx, AbortOnDrop(task)));
+                }
+                let Some((front, _)) = in_flight.front_mut() else { return };
                 let item = tokio::select! {
-                    item = fetched.next() => item,
+                    item = front.recv() => item,
                     _ = producer_cancel.cancelled() => return,
                 };
-                let Some(item) = item else { return };
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
+                match item {
+                    None => {
+                        in_flight.pop_front();
+                    }
+                    Some(item) => {
+                        let failed = item.is_err();
+                        if tx.send(item).await.is_err() || failed {
+                            return;
+                        }
+                    }
                 }
             }
         });
@@ -261,7 +270,8 @@ impl Indexer {
         let mut expected = cp;
         let outcome: Result<(), SyncError> = async {
             while let Some(item) = rx.recv().await {
-                for batch in item? {
+                {
+                    let batch = item?;
                     if self.cancel.is_cancelled() {
                         // Abandon cleanly between transactions; the checkpoint is consistent.
                         return Err(SyncError::Cancelled);
@@ -403,23 +413,12 @@ struct InFlight {
     to: u64,
 }
 
-/// A spawned task that is aborted when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<Result<T, SyncError>>);
+/// A spawned task that is aborted when its handle is dropped (shutdown, error), so no fetch is
+/// left retrying on its own.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
-impl<T> Drop for AbortOnDrop<T> {
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-impl<T> std::future::Future for AbortOnDrop<T> {
-    type Output = Result<T, SyncError>;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
-            Ok(result) => result,
-            Err(e) if e.is_cancelled() => Err(SyncError::Cancelled),
-            Err(e) => Err(SyncError::Task(e.to_string())),
-        })
     }
 }
