@@ -31,7 +31,10 @@ async fn run_under(
     s.traffic.round().await?;
     proxy.set_faults(faults.clone());
 
-    s.indexer.index_until_caught_up(SYNC).await?;
+    s.indexer
+        .index_until_caught_up(SYNC)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\nproxy: {}", proxy.stats().summary()))?;
     s.assert_synced(SYNC).await?;
 
     let mut indexer = s.indexer.spawn_index(&[])?;

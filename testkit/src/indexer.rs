@@ -227,8 +227,17 @@ impl IndexerProcess {
                 return Ok(status);
             }
             if start.elapsed() > timeout {
+                let tail = self.log_tail(40);
+                let tail = if tail.is_empty() {
+                    "(the indexer wrote nothing)".to_string()
+                } else {
+                    tail
+                };
                 return Err(Error::Timeout {
-                    what: format!("the indexer to exit; log tail:\n{}", self.log_tail(40)),
+                    what: format!(
+                        "the indexer (pid {:?}) to exit; log tail:\n{tail}",
+                        self.pid()
+                    ),
                     after: timeout,
                 });
             }
