@@ -2,7 +2,7 @@
 //! evidence, the Merkle inclusion proof) and one payer's profile (with the full explanation of its
 //! class).
 
-use crate::merkle::{evidence_leaf, verify_proof, EvidenceTree};
+use x402_evidence::{evidence_leaf, verify_proof, EvidenceTree};
 use alloy_primitives::B256;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

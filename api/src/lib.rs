@@ -13,7 +13,6 @@ pub mod cache;
 pub mod detail;
 pub mod error;
 pub mod lists;
-pub mod merkle;
 pub mod metrics;
 pub mod model;
 pub mod params;
