@@ -2,13 +2,13 @@
 //! evidence, the Merkle inclusion proof) and one payer's profile (with the full explanation of its
 //! class).
 
-use x402_evidence::{evidence_leaf, verify_proof, EvidenceTree};
 use alloy_primitives::B256;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use utoipa::ToSchema;
+use x402_evidence::{evidence_leaf, verify_proof, EvidenceTree};
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{hex_bytes, ser_hex, ser_opt_hex};
@@ -587,10 +587,13 @@ fn shares(p: &Pricing, parts: &[PartRow], key: impl Fn(&PartRow) -> String) -> V
         .into_iter()
         .map(|k| {
             let mine: Vec<&PartRow> = parts.iter().filter(|r| key(r) == k).collect();
-            let volume = p.money(
-                mine.iter()
-                    .map(|r| (r.token.as_slice(), Some(r.volume.as_str()), r.usd.as_deref())),
-            );
+            let volume = p.money(mine.iter().map(|r| {
+                (
+                    r.token.as_slice(),
+                    Some(r.volume.as_str()),
+                    r.usd.as_deref(),
+                )
+            }));
             let refunded = p.money(mine.iter().map(|r| {
                 (
                     r.token.as_slice(),
@@ -794,7 +797,11 @@ fn brief(m: &Money) -> String {
     if let Some(usd) = &m.usd {
         parts.push(format!("{usd} USD"));
     }
-    for t in m.tokens.iter().filter(|t| t.usd.is_none() || m.tokens.len() == 1) {
+    for t in m
+        .tokens
+        .iter()
+        .filter(|t| t.usd.is_none() || m.tokens.len() == 1)
+    {
         let name = t.symbol.clone().unwrap_or_else(|| t.token.clone());
         let unpriced = if t.usd.is_none() { ", unpriced" } else { "" };
         parts.push(format!("{} raw units of {name}{unpriced}", t.raw));

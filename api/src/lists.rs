@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use crate::error::ApiResult;
 use crate::metrics::{bind_filters, Window, ENTITY};
-use crate::money::{bind_prices, px_cte, Money, PriceNote, Pricing};
 use crate::model::{hex_bytes, ser_hex, ser_opt_hex};
+use crate::money::{bind_prices, px_cte, Money, PriceNote, Pricing};
 use crate::params::{encode_cursor, Filters};
 use crate::stats::ratio;
 
@@ -448,7 +448,8 @@ pub async fn payees(
                from agg
                where $12::numeric is null or sort_key < $12::numeric
                      or (sort_key = $12::numeric and payee > $13)
-               order by sort_key desc, payee asc
+               -- agg.sort_key: the numeric, not the text column of the same name.
+               order by agg.sort_key desc, payee asc
                limit $14",
         px = px_cte(8)
     );
@@ -481,8 +482,28 @@ pub async fn payees(
     let counts_q = bind_filters!(sqlx::query_as(&counts_sql), chain, w, f, f.class_names());
     let (counts, gross, organic): (Vec<(Vec<u8>, i64, i64, i64, i64)>, _, _) = tokio::try_join!(
         async { Ok::<_, crate::ApiError>(counts_q.bind(&page).fetch_all(pool).await?) },
-        page_money(pool, chain, w, f, p, "api_daily_stats", "payee", &page, false),
-        page_money(pool, chain, w, f, p, "api_daily_stats", "payee", &page, true),
+        page_money(
+            pool,
+            chain,
+            w,
+            f,
+            p,
+            "api_daily_stats",
+            "payee",
+            &page,
+            false
+        ),
+        page_money(
+            pool,
+            chain,
+            w,
+            f,
+            p,
+            "api_daily_stats",
+            "payee",
+            &page,
+            true
+        ),
     )?;
     let items = rows
         .into_iter()

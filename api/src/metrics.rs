@@ -425,9 +425,24 @@ async fn concentrations(
             px = px_cte(8)
         )
     };
-    let (payers_sql, payees_sql) = (of("api_payer_days", "payer"), of("api_daily_stats", "payee"));
-    let payers_q = bind_filters!(sqlx::query_scalar(&payers_sql), chain, w, f, f.class_names());
-    let payees_q = bind_filters!(sqlx::query_scalar(&payees_sql), chain, w, f, f.class_names());
+    let (payers_sql, payees_sql) = (
+        of("api_payer_days", "payer"),
+        of("api_daily_stats", "payee"),
+    );
+    let payers_q = bind_filters!(
+        sqlx::query_scalar(&payers_sql),
+        chain,
+        w,
+        f,
+        f.class_names()
+    );
+    let payees_q = bind_filters!(
+        sqlx::query_scalar(&payees_sql),
+        chain,
+        w,
+        f,
+        f.class_names()
+    );
     let (payers, payees): (Vec<f64>, Vec<f64>) = tokio::try_join!(
         bind_prices!(payers_q, p).fetch_all(pool),
         bind_prices!(payees_q, p).fetch_all(pool),
@@ -515,7 +530,11 @@ pub async fn summary(
         sizes(pool, chain, w, f),
     )?;
     fn part(r: &ClassTokenRow) -> (&[u8], Option<&str>, Option<&str>) {
-        (r.token.as_slice(), Some(r.volume.as_str()), r.usd.as_deref())
+        (
+            r.token.as_slice(),
+            Some(r.volume.as_str()),
+            r.usd.as_deref(),
+        )
     }
     let gross_money = p.money(rows.iter().map(part));
     let gross_count: i64 = rows.iter().map(|r| r.count).sum();
@@ -549,10 +568,13 @@ pub async fn summary(
     coverage.unclassified_count = unclassified.count;
     coverage.unclassified_volume_share = unclassified.volume_share;
     // The rollup stores taint-adjusted volume only for external and project-funded payments.
-    let taint = p.money(
-        rows.iter()
-            .map(|r| (r.token.as_slice(), Some(r.taint.as_str()), r.taint_usd.as_deref())),
-    );
+    let taint = p.money(rows.iter().map(|r| {
+        (
+            r.token.as_slice(),
+            Some(r.taint.as_str()),
+            r.taint_usd.as_deref(),
+        )
+    }));
     let (all_payers, all_entities) = uniques
         .iter()
         .find(|(k, _, _)| k.is_none())
@@ -758,7 +780,8 @@ pub async fn series(
          from act a join firsts f on f.payer = a.payer group by a.period"
     );
     let unit = iv.unit();
-    let class_q = bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names()).bind(unit);
+    let class_q =
+        bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names()).bind(unit);
     let (class_rows, payer_rows, active_rows): (
         Vec<PeriodClassRow>,
         Vec<PeriodCount>,
@@ -774,7 +797,11 @@ pub async fn series(
     )?;
 
     fn part(r: &PeriodClassRow) -> (&[u8], Option<&str>, Option<&str>) {
-        (r.token.as_slice(), Some(r.volume.as_str()), r.usd.as_deref())
+        (
+            r.token.as_slice(),
+            Some(r.volume.as_str()),
+            r.usd.as_deref(),
+        )
     }
     let mut points = Vec::new();
     for period in iv.periods(w) {
@@ -795,10 +822,13 @@ pub async fn series(
                 )
             })
             .collect();
-        let taint = p.money(
-            rows.iter()
-                .map(|r| (r.token.as_slice(), Some(r.taint.as_str()), r.taint_usd.as_deref())),
-        );
+        let taint = p.money(rows.iter().map(|r| {
+            (
+                r.token.as_slice(),
+                Some(r.taint.as_str()),
+                r.taint_usd.as_deref(),
+            )
+        }));
         let ext = by_class
             .get(Class::External.as_str())
             .cloned()

@@ -154,7 +154,10 @@ impl Pricing {
             self.segments.iter().map(|s| s.token.to_vec()).collect(),
             self.segments.iter().map(|s| s.from).collect(),
             self.segments.iter().map(|s| s.to).collect(),
-            self.segments.iter().map(|s| plain(&s.usd_per_raw)).collect(),
+            self.segments
+                .iter()
+                .map(|s| plain(&s.usd_per_raw))
+                .collect(),
         )
     }
 
@@ -278,10 +281,7 @@ impl Pricing {
                 let t = t.to_checksum(None);
                 (part.raw_of(&t), whole.raw_of(&t))
             }
-            None => (
-                dec(part.usd.as_deref())?,
-                dec(whole.usd.as_deref())?,
-            ),
+            None => (dec(part.usd.as_deref())?, dec(whole.usd.as_deref())?),
         };
         if w.is_zero() {
             return Some(0.0);
@@ -320,7 +320,10 @@ mod tests {
         let book = PriceBook::build(&tokens, None, &[]).unwrap();
         let known = [tokens[0].address, tokens[1].address];
         let p = Pricing::new(&book, &tokens, &known, None, None);
-        assert_eq!(p.note().unpriced_tokens, vec![tokens[1].address.to_checksum(None)]);
+        assert_eq!(
+            p.note().unpriced_tokens,
+            vec![tokens[1].address.to_checksum(None)]
+        );
         let (a, b) = (tokens[0].address.to_vec(), tokens[1].address.to_vec());
         let m = p.money([
             (a.as_slice(), Some("1500000"), Some("1.5")),

@@ -82,8 +82,12 @@ fn last_day() -> NaiveDate {
 
 /// Parses a non-negative USD price.
 fn parse_price(input: &str, s: &str) -> Result<BigDecimal, PriceError> {
-    let p = BigDecimal::from_str(s.trim())
-        .map_err(|_| err(input, format!("`{s}` is not a decimal USD price (e.g. 0.42)")))?;
+    let p = BigDecimal::from_str(s.trim()).map_err(|_| {
+        err(
+            input,
+            format!("`{s}` is not a decimal USD price (e.g. 0.42)"),
+        )
+    })?;
     if p < BigDecimal::from(0) {
         return Err(err(input, format!("price {s} is negative")));
     }
@@ -93,13 +97,21 @@ fn parse_price(input: &str, s: &str) -> Result<BigDecimal, PriceError> {
 /// Resolves a symbol or address against the deployment's tokens; returns the address and decimals.
 fn resolve(input: &str, key: &str, tokens: &[TokenMeta]) -> Result<(Address, u8), PriceError> {
     let found: Vec<&TokenMeta> = if key.starts_with("0x") {
-        let a = Address::from_str(key)
-            .map_err(|_| err(input, format!("`{key}` is not a 0x-prefixed 20-byte address")))?;
+        let a = Address::from_str(key).map_err(|_| {
+            err(
+                input,
+                format!("`{key}` is not a 0x-prefixed 20-byte address"),
+            )
+        })?;
         tokens.iter().filter(|t| t.address == a).collect()
     } else {
         tokens
             .iter()
-            .filter(|t| t.symbol.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(key)))
+            .filter(|t| {
+                t.symbol
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(key))
+            })
             .collect()
     };
     let known = || {
@@ -177,8 +189,9 @@ impl PriceBook {
                         let mut series = Vec::new();
                         for (day, v) in days {
                             let at = format!("{input}.\"{day}\"");
-                            let d = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                                .map_err(|_| err(&at, "keys of a daily series are dates YYYY-MM-DD"))?;
+                            let d = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| {
+                                err(&at, "keys of a daily series are dates YYYY-MM-DD")
+                            })?;
                             series.push((d, parse_price(&at, &scalar(&at, &v)?)?));
                         }
                         if series.is_empty() {
@@ -284,7 +297,9 @@ impl PriceBook {
             .iter()
             .map(|(a, (_, p))| match p {
                 TokenPrice::Par => format!("{} at par (stablecoin, deployment file)", name(a)),
-                TokenPrice::Fixed(p) => format!("{} at {} USD (configured)", name(a), p.normalized()),
+                TokenPrice::Fixed(p) => {
+                    format!("{} at {} USD (configured)", name(a), p.normalized())
+                }
                 TokenPrice::Daily(s) => format!(
                     "{} daily from {} (price file; a day takes the latest earlier price)",
                     name(a),
@@ -304,7 +319,10 @@ fn scalar(input: &str, v: &toml::Value) -> Result<String, PriceError> {
         toml::Value::Float(f) => Ok(format!("{f}")),
         other => Err(err(
             input,
-            format!("expected a USD price or a table of daily prices, got {}", other.type_str()),
+            format!(
+                "expected a USD price or a table of daily prices, got {}",
+                other.type_str()
+            ),
         )),
     }
 }
@@ -328,39 +346,73 @@ mod tests {
 
     #[test]
     fn sources_in_order_and_exact_per_raw_prices() {
-        let tokens = [meta(1, "USDC", 6, true), meta(2, "OPG", 18, false), meta(3, "WETH", 18, false)];
+        let tokens = [
+            meta(1, "USDC", 6, true),
+            meta(2, "OPG", 18, false),
+            meta(3, "WETH", 18, false),
+        ];
         let file = "OPG = \"0.5\"\n[WETH]\n\"2026-11-10\" = \"3000\"\n\"2026-11-01\" = 2900.25\n";
-        let book = PriceBook::build(&tokens, Some(("prices.toml", file)), &[("opg".into(), "0.42".into())]).unwrap();
+        let book = PriceBook::build(
+            &tokens,
+            Some(("prices.toml", file)),
+            &[("opg".into(), "0.42".into())],
+        )
+        .unwrap();
         assert_eq!(book.price(&tokens[0].address), Some(&TokenPrice::Par));
         // The flag overrides the file.
-        assert_eq!(book.price(&tokens[1].address), Some(&TokenPrice::Fixed(BigDecimal::from_str("0.42").unwrap())));
+        assert_eq!(
+            book.price(&tokens[1].address),
+            Some(&TokenPrice::Fixed(BigDecimal::from_str("0.42").unwrap()))
+        );
         let segs = book.segments(Some(d("2026-11-05")));
         let usdc = segs.iter().find(|s| s.token == tokens[0].address).unwrap();
         assert_eq!(usdc.usd_per_raw, BigDecimal::from_str("0.000001").unwrap());
         let opg = segs.iter().find(|s| s.token == tokens[1].address).unwrap();
-        assert_eq!(opg.usd_per_raw, BigDecimal::from_str("0.00000000000000000042").unwrap());
-        let weth: Vec<&Segment> = segs.iter().filter(|s| s.token == tokens[2].address).collect();
+        assert_eq!(
+            opg.usd_per_raw,
+            BigDecimal::from_str("0.00000000000000000042").unwrap()
+        );
+        let weth: Vec<&Segment> = segs
+            .iter()
+            .filter(|s| s.token == tokens[2].address)
+            .collect();
         assert_eq!(weth.len(), 2);
-        assert_eq!((weth[0].from, weth[0].to), (d("2026-11-01"), d("2026-11-10")));
-        assert_eq!(weth[0].usd_per_raw, BigDecimal::from_str("0.00000000000000290025").unwrap());
+        assert_eq!(
+            (weth[0].from, weth[0].to),
+            (d("2026-11-01"), d("2026-11-10"))
+        );
+        assert_eq!(
+            weth[0].usd_per_raw,
+            BigDecimal::from_str("0.00000000000000290025").unwrap()
+        );
         // A window starting before the series leaves the token unpriced.
-        assert!(book.segments(Some(d("2026-10-31"))).iter().all(|s| s.token != tokens[2].address));
+        assert!(book
+            .segments(Some(d("2026-10-31")))
+            .iter()
+            .all(|s| s.token != tokens[2].address));
     }
 
     #[test]
     fn bad_inputs_name_themselves() {
         let tokens = [meta(1, "USDC", 6, true)];
         let e = PriceBook::build(&tokens, None, &[("DAI".into(), "1".into())]).unwrap_err();
-        assert!(e.to_string().contains("DAI") && e.to_string().contains("USDC"), "{e}");
+        assert!(
+            e.to_string().contains("DAI") && e.to_string().contains("USDC"),
+            "{e}"
+        );
         let e = PriceBook::build(&tokens, None, &[("USDC".into(), "-1".into())]).unwrap_err();
         assert!(e.to_string().contains("negative"), "{e}");
         let e = PriceBook::build(&tokens, None, &[("USDC".into(), "one".into())]).unwrap_err();
         assert!(e.to_string().contains("not a decimal"), "{e}");
-        let e = PriceBook::build(&tokens, Some(("p.toml", "[USDC]\n\"11/02\" = 1\n")), &[]).unwrap_err();
+        let e = PriceBook::build(&tokens, Some(("p.toml", "[USDC]\n\"11/02\" = 1\n")), &[])
+            .unwrap_err();
         assert!(e.to_string().contains("YYYY-MM-DD"), "{e}");
         let e = PriceBook::build(&tokens, Some(("p.toml", "USDC = [1]\n")), &[]).unwrap_err();
         assert!(e.to_string().contains("p.toml"), "{e}");
         assert!(parse_price_flag("OPG").is_err());
-        assert_eq!(parse_price_flag("OPG=0.4").unwrap(), ("OPG".into(), "0.4".into()));
+        assert_eq!(
+            parse_price_flag("OPG=0.4").unwrap(),
+            ("OPG".into(), "0.4".into())
+        );
     }
 }

@@ -171,7 +171,8 @@ pub async fn summary(
         s.generation, s.filters, s.window
     );
     cached(&st, nc, key, async {
-        let v = metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing).await?;
+        let v =
+            metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing).await?;
         render(fmt, &v, None)
     })
     .await
@@ -255,8 +256,15 @@ async fn series_of(
         s.generation, s.filters, s.window
     );
     cached(st, nc, key, async {
-        let v = metrics::series(st.pool(), st.chain_id(), s.window, &s.filters, iv, &s.pricing)
-            .await?;
+        let v = metrics::series(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            iv,
+            &s.pricing,
+        )
+        .await?;
         render(fmt, &v, Some("points"))
     })
     .await
@@ -361,8 +369,16 @@ pub async fn payers(
         s.generation, s.filters, s.window, q.cursor
     );
     cached(&st, nc, key, async {
-        let v = lists::payers(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing, after, limit)
-            .await?;
+        let v = lists::payers(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            &s.pricing,
+            after,
+            limit,
+        )
+        .await?;
         render(fmt, &v, Some("items"))
     })
     .await
@@ -386,8 +402,16 @@ pub async fn payees(
         s.generation, s.filters, s.window, q.cursor
     );
     cached(&st, nc, key, async {
-        let v = lists::payees(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing, after, limit)
-            .await?;
+        let v = lists::payees(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            &s.pricing,
+            after,
+            limit,
+        )
+        .await?;
         render(fmt, &v, Some("items"))
     })
     .await

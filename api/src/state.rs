@@ -206,7 +206,8 @@ mod tests {
 
     #[test]
     fn reads_deployment_tokens() {
-        let path = std::env::temp_dir().join(format!("x402-api-deployment-{}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("x402-api-deployment-{}.json", std::process::id()));
         std::fs::write(
             &path,
             r#"{"chainId": 31337, "tokens": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "OPG", "decimals": 18}]}"#,
@@ -224,8 +225,12 @@ mod tests {
         .unwrap();
         assert!(read_deployment_tokens(&path).unwrap()[0].stablecoin);
         std::fs::write(&path, "not json").unwrap();
-        assert!(read_deployment_tokens(&path).unwrap_err().contains("parsing"));
+        assert!(read_deployment_tokens(&path)
+            .unwrap_err()
+            .contains("parsing"));
         std::fs::remove_file(&path).ok();
-        assert!(read_deployment_tokens(&path).unwrap_err().contains("reading"));
+        assert!(read_deployment_tokens(&path)
+            .unwrap_err()
+            .contains("reading"));
     }
 }

@@ -73,16 +73,25 @@ async fn summary_matches_hand_computed_truth() {
     close(&s["organic"]["volume_share"], 1800.0 / GROSS);
     close(&s["organic"]["count_share"], 6.0 / 11.0);
     // 1800 x (1 - 0) + 500 x (1 - 0.6).
-    assert_eq!(raw(&s["organic"]["taint_adjusted_volume"], token_1()), "2000");
+    assert_eq!(
+        raw(&s["organic"]["taint_adjusted_volume"], token_1()),
+        "2000"
+    );
     assert_eq!(s["organic"]["taint_adjusted_volume"]["usd"], "0.002");
     let bc = &s["by_class"];
     assert_eq!(raw(&bc["internal"]["volume"], token_1()), "400");
     assert_eq!(bc["project_funded"]["count"], 1);
     assert_eq!(raw(&bc["self_payment"]["volume"], token_2()), "50");
-    assert_eq!(bc["self_payment"]["volume"]["usd"], "0", "only unpriced volume");
+    assert_eq!(
+        bc["self_payment"]["volume"]["usd"], "0",
+        "only unpriced volume"
+    );
     close(&bc["self_payment"]["volume_share"], 0.0);
     assert_eq!(bc["suspected_sybil"]["count"], 0);
-    assert_eq!(bc["suspected_sybil"]["volume"]["tokens"], serde_json::json!([]));
+    assert_eq!(
+        bc["suspected_sybil"]["volume"]["tokens"],
+        serde_json::json!([])
+    );
     assert_eq!(raw(&bc["unclassified"]["volume"], token_1()), "80");
     assert_eq!(bc["external"]["unique_payers"], 3);
     assert_eq!(bc["external"]["unique_entities"], 3);
@@ -126,8 +135,9 @@ async fn summary_matches_hand_computed_truth() {
     close(&p["top1_share"], 1000.0 / GROSS);
     close(&p["top5_share"], 2780.0 / GROSS);
     close(&p["top10_share"], 1.0);
-    let hhi = (1000f64.powi(2) + 500f64.powi(2) + 480f64.powi(2) + 2.0 * 400f64.powi(2) + 250f64.powi(2))
-        / GROSS.powi(2);
+    let hhi =
+        (1000f64.powi(2) + 500f64.powi(2) + 480f64.powi(2) + 2.0 * 400f64.powi(2) + 250f64.powi(2))
+            / GROSS.powi(2);
     close(&p["hhi"], hhi);
     close(&p["effective_holders"], 1.0 / hhi);
     // Ascending 250 400 400 480 500 1000: sum(i x_i) = 12670; G = 2*12670/(6*3030) - 7/6.
@@ -190,7 +200,10 @@ async fn summary_filters() {
         .ok("/v1/metrics/summary?class=external,project_funded")
         .await;
     assert_eq!(raw(&s["gross"]["volume"], token_1()), "2300");
-    assert_eq!(raw(&s["organic"]["taint_adjusted_volume"], token_1()), "2000");
+    assert_eq!(
+        raw(&s["organic"]["taint_adjusted_volume"], token_1()),
+        "2000"
+    );
     assert_eq!(
         s["payer_activity"]["classes"],
         serde_json::json!(["project_funded", "external"])
@@ -243,7 +256,10 @@ async fn series_daily_weekly_monthly() {
     assert_eq!(p["active_payers"], 1);
     assert_eq!(p["new_payers"], 0);
     assert_eq!(p["returning_payers"], 1);
-    assert_eq!(raw(&p["by_class"]["project_funded"]["volume"], token_1()), "500");
+    assert_eq!(
+        raw(&p["by_class"]["project_funded"]["volume"], token_1()),
+        "500"
+    );
     let empty = day("2026-11-05");
     assert_eq!(empty["gross_count"], 0);
     assert_eq!(empty["gross_volume"]["usd"], "0");
@@ -281,7 +297,10 @@ async fn series_daily_weekly_monthly() {
         .ok(&format!("/v1/metrics/monthly?token={}", lc(token_1())))
         .await;
     assert_eq!(t["unit"], "raw units of USDC");
-    assert_eq!(tokens_of(&t["points"][0]["gross_volume"]), vec![lc(token_1())]);
+    assert_eq!(
+        tokens_of(&t["points"][0]["gross_volume"]),
+        vec![lc(token_1())]
+    );
     close(&t["points"][0]["organic_share_volume"], 1800.0 / GROSS);
 }
 
@@ -418,7 +437,10 @@ async fn payer_profile_per_token() {
     assert_eq!(raw(&a["volume"], token_2()), "7");
     assert_eq!(a["volume"]["usd"], "0.00048");
     assert_eq!(a["volume_by_token"], by_token);
-    assert!(a["amount_basis"].as_str().unwrap().starts_with("net settled"));
+    assert!(a["amount_basis"]
+        .as_str()
+        .unwrap()
+        .starts_with("net settled"));
 
     // T1: the totals, classes, payees and flags count T1 alone; the breakdown stays complete.
     let t1 = fx
@@ -438,14 +460,20 @@ async fn payer_profile_per_token() {
     assert_eq!(t1["last_day"], "2026-11-17");
     assert_eq!(
         shares(&t1["by_class"], token_1()),
-        vec![("external".into(), 3, "400".into()), ("unclassified".into(), 1, "80".into())]
+        vec![
+            ("external".into(), 3, "400".into()),
+            ("unclassified".into(), 1, "80".into())
+        ]
     );
     assert_eq!(
         raw(&t1["top_payees"][2]["volume"], token_1()),
         "80",
         "P3 without the T2 payment"
     );
-    assert_eq!(tokens_of(&t1["top_payees"][2]["volume"]), vec![lc(token_1())]);
+    assert_eq!(
+        tokens_of(&t1["top_payees"][2]["volume"]),
+        vec![lc(token_1())]
+    );
     assert_eq!(
         t1["payment_flags"],
         serde_json::json!([{"flag": "funded_by_exchange", "payments": 3}])
@@ -761,7 +789,10 @@ async fn payer_profile_explains_the_class() {
     assert_eq!(a["payees"], 3);
     assert_eq!(
         shares(&a["by_class"], token_1()),
-        vec![("external".into(), 3, "400".into()), ("unclassified".into(), 1, "80".into())]
+        vec![
+            ("external".into(), 3, "400".into()),
+            ("unclassified".into(), 1, "80".into())
+        ]
     );
     assert_eq!(a["by_class"][0]["volume"]["usd"], "0.0004");
     // P1 and P2 tie at 200 (ordered by address), then P3 at 80.
@@ -970,8 +1001,15 @@ async fn csv_for_every_list_and_series() {
     assert_eq!(cells[col("gross_volume.tokens.0.raw")], "700");
     assert_eq!(cells[col("gross_volume.tokens.0.symbol")], "USDC");
     assert_eq!(cells[col("gross_volume.tokens.1.raw")], "50");
-    assert_eq!(cells[col("gross_volume.tokens.1.usd")], "", "T2 is unpriced");
-    assert_eq!(cells[col("by_class.project_funded.volume.tokens.0.raw")], "500");
+    assert_eq!(
+        cells[col("gross_volume.tokens.1.usd")],
+        "",
+        "T2 is unpriced"
+    );
+    assert_eq!(
+        cells[col("by_class.project_funded.volume.tokens.0.raw")],
+        "500"
+    );
 
     // Accept: text/csv works too.
     let (_, headers, body) = fx
@@ -1009,9 +1047,18 @@ async fn csv_for_every_list_and_series() {
     let (_, _, body) = fx.raw("/v1/metrics/summary?format=csv", &[]).await;
     let text = csv(body);
     assert!(text.starts_with("field,value\n"));
-    assert!(text.lines().any(|l| l == "gross.volume.usd,0.00303"), "{text}");
-    assert!(text.lines().any(|l| l == "gross.volume.tokens.0.raw,3030"), "{text}");
-    assert!(text.lines().any(|l| l == "gross.volume.tokens.1.raw,50"), "{text}");
+    assert!(
+        text.lines().any(|l| l == "gross.volume.usd,0.00303"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "gross.volume.tokens.0.raw,3030"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "gross.volume.tokens.1.raw,50"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -1122,7 +1169,10 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     .unwrap();
     // Cached: still the old answer until the read model moves.
     assert_eq!(
-        raw(&fx.ok("/v1/metrics/summary").await["organic"]["volume"], token_1()),
+        raw(
+            &fx.ok("/v1/metrics/summary").await["organic"]["volume"],
+            token_1()
+        ),
         "1800"
     );
     let unchanged = x402_api::rollup::refresh(&fx.db.pool, CHAIN).await.unwrap();
@@ -1321,5 +1371,8 @@ async fn tokens_carry_deployment_metadata_and_count_as_known() {
     assert_eq!(s["gross"]["count"], 0);
     // The stablecoin of that deployment is priced at par, even with no payments yet.
     assert_eq!(s["gross"]["volume"]["usd"], "0");
-    assert_eq!(s["prices"]["priced_tokens"], serde_json::json!([extra.to_checksum(None)]));
+    assert_eq!(
+        s["prices"]["priced_tokens"],
+        serde_json::json!([extra.to_checksum(None)])
+    );
 }

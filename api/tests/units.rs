@@ -32,8 +32,22 @@ async fn two_token_economy() -> Fixture {
     let rows = [
         (1, payer_a(), payee_1(), token_1(), "5000000", "external"),
         (2, payer_c(), payee_1(), token_1(), "15000000", "internal"),
-        (3, payer_b(), payee_2(), token_2(), "10000000000000000000", "external"),
-        (4, payer_d(), payee_2(), token_3(), "1000000000000000000", "external"),
+        (
+            3,
+            payer_b(),
+            payee_2(),
+            token_2(),
+            "10000000000000000000",
+            "external",
+        ),
+        (
+            4,
+            payer_d(),
+            payee_2(),
+            token_3(),
+            "1000000000000000000",
+            "external",
+        ),
     ];
     for (n, payer, payee, token, amount, class) in rows {
         pay(
@@ -71,7 +85,10 @@ async fn organic_share_adds_usd_not_raw_units_of_different_decimals() {
     let fx = two_token_economy().await;
     let s = fx.ok("/v1/metrics/summary").await;
     let share = s["organic"]["volume_share"].as_f64().unwrap();
-    assert!((share - 0.4).abs() < 1e-12, "organic share {share}, want 0.4");
+    assert!(
+        (share - 0.4).abs() < 1e-12,
+        "organic share {share}, want 0.4"
+    );
     // The old figure, raw units added across 6 and 18 decimals.
     let raw_sum_share = (5e6 + 1e19 + 1e18) / (2e7 + 1e19 + 1e18);
     assert!((share - raw_sum_share).abs() > 0.5);
@@ -87,8 +104,14 @@ async fn organic_share_adds_usd_not_raw_units_of_different_decimals() {
         s["prices"]["unpriced_tokens"],
         serde_json::json!([token_3().to_checksum(None)])
     );
-    assert!(s["prices"]["source"].as_str().unwrap().contains("OPG at 0.5 USD"));
-    assert_eq!(raw(&s["organic"]["volume"], token_2()), "10000000000000000000");
+    assert!(s["prices"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("OPG at 0.5 USD"));
+    assert_eq!(
+        raw(&s["organic"]["volume"], token_2()),
+        "10000000000000000000"
+    );
     assert_eq!(s["by_class"]["internal"]["volume"]["usd"], "15");
     let internal = s["by_class"]["internal"]["volume_share"].as_f64().unwrap();
     assert!((internal - 0.6).abs() < 1e-12);
@@ -116,7 +139,10 @@ async fn organic_share_adds_usd_not_raw_units_of_different_decimals() {
         .ok(&format!("/v1/metrics/summary?token={}", lc(token_3())))
         .await;
     assert!(t3["gross"]["volume"]["usd"].is_null());
-    assert_eq!(raw(&t3["gross"]["volume"], token_3()), "1000000000000000000");
+    assert_eq!(
+        raw(&t3["gross"]["volume"], token_3()),
+        "1000000000000000000"
+    );
     assert!((t3["organic"]["volume_share"].as_f64().unwrap() - 1.0).abs() < 1e-12);
 }
 
@@ -131,7 +157,7 @@ async fn lists_rank_by_usd_and_page_through_decimal_cursors() {
         .iter()
         .map(|i| i["payee"].as_str().unwrap().to_lowercase())
         .collect();
-    assert_eq!(order, vec![lc(payee_1()), lc(payee_2())]);
+    assert_eq!(order, vec![lc(payee_1()), lc(payee_2())], "{payees}");
     let p2 = &payees["items"][1];
     assert_eq!(p2["volume"]["usd"], "5");
     assert_eq!(raw(&p2["volume"], token_3()), "1000000000000000000");
@@ -167,9 +193,7 @@ async fn lists_rank_by_usd_and_page_through_decimal_cursors() {
     }
     assert_eq!(paged, want, "keyset paging over fractional USD keys");
     // With a token filter the list ranks by that token's raw units.
-    let t2 = fx
-        .ok(&format!("/v1/payers?token={}", lc(token_2())))
-        .await;
+    let t2 = fx.ok(&format!("/v1/payers?token={}", lc(token_2()))).await;
     assert_eq!(t2["unit"], "raw units of OPG");
     assert_eq!(t2["items"].as_array().unwrap().len(), 1);
 }
@@ -181,7 +205,10 @@ async fn cluster_ids_above_2_pow_53_are_strings() {
     let a = fx.ok(&format!("/v1/payers/{}", lc(payer_a()))).await;
     assert_eq!(a["cluster"]["cluster_id"], want.as_str());
     assert_eq!(a["cluster"]["stats"]["cluster_id"], want.as_str());
-    assert_eq!(a["verdict"]["evidence"]["cluster"]["cluster_id"], want.as_str());
+    assert_eq!(
+        a["verdict"]["evidence"]["cluster"]["cluster_id"],
+        want.as_str()
+    );
     assert_eq!(
         a["example_payment"]["evidence"]["cluster"]["cluster_id"],
         want.as_str()
@@ -192,7 +219,10 @@ async fn cluster_ids_above_2_pow_53_are_strings() {
     // The OpenAPI schema says so too.
     let doc = fx.ok("/openapi.json").await;
     let s = &doc["components"]["schemas"];
-    assert_eq!(s["ClusterOut"]["properties"]["cluster_id"]["type"], "string");
+    assert_eq!(
+        s["ClusterOut"]["properties"]["cluster_id"]["type"],
+        "string"
+    );
     let c = &s["Classification"]["properties"]["cluster_id"];
     assert!(c.to_string().contains("string"), "{c}");
 }
@@ -225,7 +255,10 @@ async fn daily_prices_apply_per_day_and_a_late_series_leaves_the_token_unpriced(
     assert!(s["prices"]["unpriced_tokens"]
         .to_string()
         .contains(&token_2().to_checksum(None)));
-    assert_eq!(raw(&s["gross"]["volume"], token_2()), "11000000000000000000");
+    assert_eq!(
+        raw(&s["gross"]["volume"], token_2()),
+        "11000000000000000000"
+    );
 }
 
 #[tokio::test]
@@ -234,7 +267,12 @@ async fn taint_adjusted_volume_is_exact_and_never_above_what_it_adjusts() {
     // Huge amounts and shares near and beyond 1 (a float8 share would round 1 - 1e-20 to 1 and
     // zero the first payment out; a share outside [0, 1] must be clamped).
     let cases = [
-        (1, "123456789012345678901234567890123", "project_funded", "0.99999999999999999999"),
+        (
+            1,
+            "123456789012345678901234567890123",
+            "project_funded",
+            "0.99999999999999999999",
+        ),
         (2, "99999999999999999999999999999999999999", "external", "0"),
         (3, "1000", "project_funded", "1.5"),
         (4, "1000", "project_funded", "-0.5"),
@@ -267,11 +305,15 @@ async fn taint_adjusted_volume_is_exact_and_never_above_what_it_adjusts() {
     );
     let adjusted = BigDecimal::from_str(&raw(&s["by_class"]["external"]["volume"], token_1()))
         .unwrap()
-        + BigDecimal::from_str(&raw(&s["by_class"]["project_funded"]["volume"], token_1())).unwrap();
+        + BigDecimal::from_str(&raw(&s["by_class"]["project_funded"]["volume"], token_1()))
+            .unwrap();
     assert!(BigDecimal::from_str(&taint).unwrap() <= adjusted);
     // The series carries the same exact figure.
     let d = fx.ok("/v1/metrics/daily").await;
-    assert_eq!(raw(&d["points"][0]["taint_adjusted_organic_volume"], token_1()), taint);
+    assert_eq!(
+        raw(&d["points"][0]["taint_adjusted_organic_volume"], token_1()),
+        taint
+    );
 }
 
 #[tokio::test]
@@ -308,14 +350,22 @@ async fn entities_merge_wallets_the_evidence_ties_together() {
     // P1's payers A, B, C, F are 3 entities; its external payers A, B one.
     let payees = fx.ok("/v1/payees").await;
     let p1 = &payees["items"][0];
-    assert_eq!((p1["payers"].as_i64(), p1["entities"].as_i64()), (Some(4), Some(3)));
+    assert_eq!(
+        (p1["payers"].as_i64(), p1["entities"].as_i64()),
+        (Some(4), Some(3))
+    );
     assert_eq!(p1["external_entities"], 1);
     let payers = fx.ok("/v1/payers?limit=100").await;
     let b = payers["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["payer"].as_str().unwrap().eq_ignore_ascii_case(&lc(payer_b())))
+        .find(|i| {
+            i["payer"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&lc(payer_b()))
+        })
         .unwrap();
     assert_eq!(b["entity_id"], lc(payer_a()));
     let profile = fx.ok(&format!("/v1/payers/{}", lc(payer_b()))).await;
@@ -369,9 +419,17 @@ async fn profile_amounts_are_net_of_refunds_like_the_metrics() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["payer"].as_str().unwrap().eq_ignore_ascii_case(&lc(payer_a())))
+        .find(|i| {
+            i["payer"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&lc(payer_a()))
+        })
         .unwrap();
     assert_eq!(raw(&mine["volume"], token_1()), "370");
     let text = a["explanation"].to_string();
-    assert!(text.contains("net of refunds") && text.contains("Refunded"), "{text}");
+    assert!(
+        text.contains("net of refunds") && text.contains("Refunded"),
+        "{text}"
+    );
 }

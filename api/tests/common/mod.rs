@@ -188,7 +188,12 @@ pub fn raw(m: &Value, token: Address) -> String {
         .as_array()
         .unwrap_or_else(|| panic!("not a money: {m}"))
         .iter()
-        .find(|t| t["token"].as_str().unwrap().eq_ignore_ascii_case(&lc(token)))
+        .find(|t| {
+            t["token"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&lc(token))
+        })
         .unwrap_or_else(|| panic!("no {token} in {m}"))["raw"]
         .as_str()
         .unwrap()
