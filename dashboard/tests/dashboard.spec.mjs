@@ -198,9 +198,9 @@ describe("dashboard", () => {
     }));
     assert.deepEqual(path, { hops: "2", end: "exchange" });
     assert.ok(d.hexes.includes(lower(sybil[1].fundingTx)));
-    // Cluster ids are 63-bit: the page shows the API's exact digits, not a float-rounded number.
+    // Cluster ids are 63-bit: the API sends them as strings and the page shows the exact digits.
     const raw = await (await fetch(`${api.base}/v1/payers/${sybil[0]}`)).text();
-    const clusterId = raw.match(/"cluster_id":(\d+)/)[1];
+    const clusterId = raw.match(/"cluster_id":"(\d+)"/)[1];
     assert.match(d.text, new RegExp(`Cluster id${clusterId}`));
     mkdirSync(RUN_DIR, { recursive: true });
     await page.screenshot({ path: join(RUN_DIR, "dashboard.png"), fullPage: true });
