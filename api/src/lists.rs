@@ -167,6 +167,11 @@ fn cursor_binds(after: &Option<VolumeCursor>) -> (Option<String>, Option<Vec<u8>
 const SORT_VALUE: &str =
     "case when $4::bytea is not null then sum(volume) else coalesce(sum(volume * px_usd), 0) end";
 
+/// (holder, token, raw volume, USD volume) rows of one page of holders.
+type HolderTokenRows = Vec<(Vec<u8>, Vec<u8>, String, Option<String>)>;
+/// (payee, payers, entities, external payers, external entities).
+type PayeeCounts = Vec<(Vec<u8>, i64, i64, i64, i64)>;
+
 /// Per-holder, per-token volume of one page of holders (`$12`), for their [`Money`].
 #[allow(clippy::too_many_arguments)] // the filters of the page's query, bound as they are
 async fn page_money(
@@ -179,7 +184,7 @@ async fn page_money(
     holder: &str,
     page: &[Vec<u8>],
     organic_only: bool,
-) -> ApiResult<Vec<(Vec<u8>, Vec<u8>, String, Option<String>)>> {
+) -> ApiResult<HolderTokenRows> {
     let organic = if organic_only {
         "and class = 'external'"
     } else {
@@ -200,11 +205,7 @@ async fn page_money(
     Ok(bind_prices!(q, p).bind(page).fetch_all(pool).await?)
 }
 
-fn money_of(
-    p: &Pricing,
-    rows: &[(Vec<u8>, Vec<u8>, String, Option<String>)],
-    holder: &[u8],
-) -> Money {
+fn money_of(p: &Pricing, rows: &HolderTokenRows, holder: &[u8]) -> Money {
     p.money(
         rows.iter()
             .filter(|r| r.0 == holder)
@@ -480,7 +481,7 @@ pub async fn payees(
          group by d.payee"
     );
     let counts_q = bind_filters!(sqlx::query_as(&counts_sql), chain, w, f, f.class_names());
-    let (counts, gross, organic): (Vec<(Vec<u8>, i64, i64, i64, i64)>, _, _) = tokio::try_join!(
+    let (counts, gross, organic): (PayeeCounts, _, _) = tokio::try_join!(
         async { Ok::<_, crate::ApiError>(counts_q.bind(&page).fetch_all(pool).await?) },
         page_money(
             pool,

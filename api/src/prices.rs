@@ -88,7 +88,7 @@ fn parse_price(input: &str, s: &str) -> Result<BigDecimal, PriceError> {
             format!("`{s}` is not a decimal USD price (e.g. 0.42)"),
         )
     })?;
-    if p < BigDecimal::from(0) {
+    if p.sign() == bigdecimal::num_bigint::Sign::Minus {
         return Err(err(input, format!("price {s} is negative")));
     }
     Ok(p)
