@@ -791,25 +791,33 @@ pub async fn payer(
     })
 }
 
-/// A money in words: USD over the priced tokens, then the raw units of each unpriced token.
+/// A money in words: USD over the priced tokens (with their raw units), then each unpriced token's
+/// raw units, e.g. "15 USD (15000000 raw units of USDC) and 7 raw units of OPG, unpriced".
 fn brief(m: &Money) -> String {
-    let mut parts = Vec::new();
-    if let Some(usd) = &m.usd {
-        parts.push(format!("{usd} USD"));
-    }
-    for t in m
+    let raw = |t: &crate::money::TokenAmount| {
+        let name = t.symbol.clone().unwrap_or_else(|| t.token.clone());
+        format!("{} raw units of {name}", t.raw)
+    };
+    let priced: Vec<String> = m
         .tokens
         .iter()
-        .filter(|t| t.usd.is_none() || m.tokens.len() == 1)
-    {
-        let name = t.symbol.clone().unwrap_or_else(|| t.token.clone());
-        let unpriced = if t.usd.is_none() { ", unpriced" } else { "" };
-        parts.push(format!("{} raw units of {name}{unpriced}", t.raw));
+        .filter(|t| t.usd.is_some())
+        .map(raw)
+        .collect();
+    let mut out = match &m.usd {
+        Some(usd) if !priced.is_empty() => format!("{usd} USD ({})", priced.join(", ")),
+        _ => String::new(),
+    };
+    for t in m.tokens.iter().filter(|t| t.usd.is_none()) {
+        if !out.is_empty() {
+            out.push_str(" and ");
+        }
+        out.push_str(&format!("{}, unpriced", raw(t)));
     }
-    if parts.is_empty() {
+    if out.is_empty() {
         "0".into()
     } else {
-        parts.join(" + ")
+        out
     }
 }
 
