@@ -716,7 +716,7 @@ impl<'a> Ctx<'a> {
     /// pair's payments: every transfer into `a` after its first payment to `b` counts for what
     /// came from `b`'s side, the largest of: all of it when sent by `b`'s side directly; what an
     /// amount-conserving (or short) path from `b`'s side brings; what provenance says passed
-    /// through `b`'s side (FIFO or pro rata). Each return is allocated once, to the earliest earlier
+    /// through `b`'s side (FIFO or pro rata). Each return is allocated once, to the latest earlier
     /// payments of the pair not yet covered (and within `flow_back_window_secs` of them when set).
     fn pair_flow(&self, a: Node, b: Node, token: u32, pays: &[u32]) -> PairFlow {
         let g = self.g;
@@ -737,7 +737,8 @@ impl<'a> Ctx<'a> {
         let ins = g.in_edges.get(a);
         let start = ins.partition_point(|&e| g.edges[e as usize].block <= first.block);
         let mut budget = 20_000usize;
-        let mut cursor = 0usize;
+        let mut stack: Vec<usize> = Vec::new();
+        let mut next = 0usize;
         for &e in &ins[start..] {
             let edge = &g.edges[e as usize];
             if edge.token != token || edge.native {
@@ -772,20 +773,17 @@ impl<'a> Ctx<'a> {
             }
             let ri = flow.returns.len();
             let mut rest = counted;
-            // Earliest uncovered payments before the return (cursor skips fully covered ones).
-            while cursor < mine.len() && left[cursor] == 0 {
-                cursor += 1;
+            // The payments before the return join the stack of uncovered payments; the return
+            // covers the latest first (a cashback right after a payment is that payment's).
+            while next < mine.len() && g.pays[mine[next] as usize].block < edge.block {
+                stack.push(next);
+                next += 1;
             }
-            for k in cursor..mine.len() {
-                if rest == 0 {
-                    break;
-                }
+            while rest > 0 {
+                let Some(&k) = stack.last() else { break };
                 let p = &g.pays[mine[k] as usize];
-                if p.block >= edge.block {
-                    break;
-                }
-                if left[k] == 0 || (cfg.flow_back_window_secs > 0 && edge.time > p.time.saturating_add(cfg.flow_back_window_secs)) {
-                    continue;
+                if cfg.flow_back_window_secs > 0 && edge.time > p.time.saturating_add(cfg.flow_back_window_secs) {
+                    break; // every payment below is older still
                 }
                 let take = rest.min(left[k]);
                 left[k] -= take;
@@ -793,6 +791,9 @@ impl<'a> Ctx<'a> {
                 let slot = flow.per_payment.entry(mine[k]).or_default();
                 slot.0 += take;
                 slot.1.push((ri, take));
+                if left[k] == 0 {
+                    stack.pop();
+                }
             }
             let used = counted - rest;
             if used > 0 {

@@ -149,7 +149,7 @@ fn slow_wash_return_after_eight_days_is_self_dealing() {
     w.wait(86_400);
     w.transfer(m, x, 90 * U);
     let out = run(&w);
-    // 270 of 300 came back; each return counts once, against the earliest payments not yet covered.
+    // 270 of 300 came back; each return counts once, against the latest payments not yet covered.
     let mut back = 0u128;
     for id in &paid {
         let v = verdict(&out, id);
@@ -207,9 +207,9 @@ fn one_return_is_counted_once_across_payments() {
     w.transfer(payee, x, 60 * U);
     let out = run(&w);
     let classes: Vec<Class> = paid.iter().map(|id| verdict(&out, id).class).collect();
-    // The 60 returned covers 60% of one payment, not of all three.
-    assert_eq!(classes, vec![Class::SelfDealing, Class::External, Class::External], "{classes:?}");
-    let f = rule(verdict(&out, &paid[0]), "flow_back");
+    // The 60 returned covers 60% of one payment (the latest before it), not of all three.
+    assert_eq!(classes, vec![Class::External, Class::External, Class::SelfDealing], "{classes:?}");
+    let f = rule(verdict(&out, &paid[2]), "flow_back");
     assert_eq!(f["amount_back"], (60 * U).to_string());
     assert_eq!(payer(&out, x).class, Class::External);
 }
