@@ -25,7 +25,7 @@ fn verdict<'a>(out: &'a Output, id: &Hash32) -> &'a PaymentVerdict {
     out.payments.iter().find(|p| &p.id == id).expect("payment classified")
 }
 
-fn payer<'a>(out: &'a Output, a: Addr) -> &'a PayerVerdict {
+fn payer(out: &Output, a: Addr) -> &PayerVerdict {
     out.payers.iter().find(|p| p.payer == a).expect("payer classified")
 }
 

@@ -397,7 +397,8 @@ async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_en
         .unwrap();
     }
     follower(&db).from_scratch("native table").await.unwrap();
-    let rows: Vec<(String, Option<String>, Option<Vec<u8>>, String)> =
+    type Row = (String, Option<String>, Option<Vec<u8>>, String);
+    let rows: Vec<Row> =
         sqlx::query_as("select entity_id, entity_reason, first_funder, class from payer_classes order by payer")
             .fetch_all(&db.pool)
             .await
