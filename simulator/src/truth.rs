@@ -67,6 +67,13 @@ pub struct PayerTruth {
     pub class: Class,
     /// Which actor of the economy it is (e.g. `external-agent-3`, `sybil-12`).
     pub actor: String,
+    /// The scenario it belongs to (`standard`, or one of [`crate::adversary::SCENARIOS`]).
+    #[serde(default = "standard")]
+    pub scenario: String,
+}
+
+fn standard() -> String {
+    "standard".into()
 }
 
 /// One settled payment (a charge or an escrow).
@@ -262,6 +269,7 @@ mod tests {
                 address: a,
                 class: Class::External,
                 actor: "external-agent-0".into(),
+                scenario: "standard".into(),
             },
         );
         let id = B256::repeat_byte(2);
