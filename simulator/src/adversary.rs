@@ -23,7 +23,9 @@
 
 use std::ops::Range;
 
-use crate::plan::{tokens, ActorId, Builder, Kind, NativeTransfer, PayPath, Rng, Tok, Transfer, Via};
+use crate::plan::{
+    tokens, ActorId, Builder, Kind, NativeTransfer, PayPath, Rng, Tok, Transfer, Via,
+};
 use crate::truth::Class;
 
 /// The adversarial scenarios' names, in the order they are built.
@@ -206,8 +208,8 @@ fn deep_funding(b: &mut Builder, p: &Payees) {
             &Spending {
                 payees: &[p.deep],
                 days: arrived..last_day(b) + 1,
-                chance: 0.7,
-                per_day: 2,
+                chance: 0.6,
+                per_day: 1,
                 amount: (500, 3_000),
                 style: None,
             },
@@ -236,22 +238,21 @@ fn slow_wash(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
                 .filter(|(day, _)| *day == d)
                 .map(|(_, m)| m)
                 .sum::<u64>();
-            let mut paid = 0;
-            for _ in 0..b.rng.range(1, 2) {
-                let amount = b.rng.range(2_000, 5_000);
-                if amount <= balance {
-                    b.pay(
-                        d,
-                        payer,
-                        p.slow_wash,
-                        Tok::Usdc,
-                        amount,
-                        PayPath::Exact(Via::Direct),
-                    );
-                    balance -= amount;
-                    paid += amount;
-                }
+            // One payment a day, while the balance (returns included) covers it.
+            let amount = b.rng.range(2_500, 6_000);
+            if amount > balance {
+                continue;
             }
+            b.pay(
+                d,
+                payer,
+                p.slow_wash,
+                Tok::Usdc,
+                amount,
+                PayPath::Exact(Via::Direct),
+            );
+            balance -= amount;
+            let paid = amount;
             let back = paid * SLOW_RETURN_PCT / 100;
             if back >= tokens(1) {
                 let on = d + SLOW_RETURN_DAYS;
@@ -406,9 +407,9 @@ struct Habit {
     base: (u64, u64),
 }
 
-/// Most agents: from a payment every third day to nearly daily, 0.5 to 12 tokens.
+/// Most agents: from a payment every fifth day to every other day, 0.5 to 12 tokens.
 const USUAL: Habit = Habit {
-    rate: (0.3, 0.9),
+    rate: (0.2, 0.6),
     base: (500, 12_000),
 };
 
@@ -458,7 +459,14 @@ fn organic(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) -> Vec<ActorId> {
     b.scenario = "organic";
     let days = b.scale.days();
     let n = b.scale.externals / 2 + 4;
-    let honest_payees = [p.deep, p.slow_wash, p.long_wash, p.plain[0], p.plain[1], p.plain[2]];
+    let honest_payees = [
+        p.deep,
+        p.slow_wash,
+        p.long_wash,
+        p.plain[0],
+        p.plain[1],
+        p.plain[2],
+    ];
     (0..n)
         .map(|i| {
             let agent = b.actor(
@@ -480,7 +488,14 @@ fn organic(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) -> Vec<ActorId> {
                     let d = b.rng.range(start as u64, days as u64 - 1) as u32;
                     let amount = b.rng.range(500, 2_000);
                     b.fund(d, 0, exchanges[i % 2], agent, Tok::Usdc, tokens(3));
-                    b.pay(d, agent, p.farmed, Tok::Usdc, amount, PayPath::Exact(Via::Direct));
+                    b.pay(
+                        d,
+                        agent,
+                        p.farmed,
+                        Tok::Usdc,
+                        amount,
+                        PayPath::Exact(Via::Direct),
+                    );
                 }
             }
             agent
@@ -526,9 +541,9 @@ fn farm_wallets(
         b.fund(day, 1, funder, w, Tok::Usdc, amount);
         total += amount;
         let start = day + b.rng.range(0, 2) as u32;
-        let lo = b.rng.range(300, 1_500);
+        let lo = b.rng.range(500, 2_000);
         let hi = lo + b.rng.range(500, 3_000);
-        let chance = 0.25 + 0.5 * b.rng.unit();
+        let chance = 0.12 + 0.3 * b.rng.unit();
         spend(
             b,
             w,
@@ -560,7 +575,9 @@ fn spread_farm(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
     b.scenario = "spread-farm";
     let funder = b.actor("spread-farm-funder".into(), Kind::Adversary, None);
     let plain = p.plain;
-    let total = farm_wallets(b, "spread-farm", SPREAD_FARM, funder, |i| vec![plain[i % 3]]);
+    let total = farm_wallets(b, "spread-farm", SPREAD_FARM, funder, |i| {
+        vec![plain[i % 3]]
+    });
     b.fund(0, 0, exchanges[1], funder, Tok::Usdc, total + tokens(1));
 }
 
@@ -586,9 +603,9 @@ fn gas_farm(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
         let day = b.rng.range(1, (days as u64 * 2 / 3).max(2)) as u32;
         let amount = b.rng.range(tokens(12), tokens(45));
         b.fund(day, 0, exchanges[i % 2], w, Tok::Usdc, amount);
-        let lo = b.rng.range(300, 1_500);
+        let lo = b.rng.range(500, 2_000);
         let hi = lo + b.rng.range(500, 3_000);
-        let chance = 0.25 + 0.5 * b.rng.unit();
+        let chance = 0.12 + 0.3 * b.rng.unit();
         let payees = [p.plain[1 + i % 2]];
         spend(
             b,
@@ -611,11 +628,11 @@ fn gas_farm(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
 fn cashback(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
     b.scenario = "cashback";
     let n = 6 + b.scale.externals / 12;
-    // Regular customers (10 to 60 tokens a week), so most weeks' cashback is a funding edge
+    // Regular customers (8 to 45 tokens a week), so most weeks' cashback is a funding edge
     // (a whole token or more), not dust.
     let habit = Habit {
-        rate: (0.5, 0.9),
-        base: (2_000, 8_000),
+        rate: (0.4, 0.7),
+        base: (3_000, 9_000),
     };
     for i in 0..n {
         let c = b.actor(
@@ -707,7 +724,14 @@ fn launch(b: &mut Builder, p: &Payees, exchanges: &[ActorId], organic: &[ActorId
     // amount each, covered by an extra exchange withdrawal that morning.
     for (k, &a) in organic.iter().take(4).enumerate() {
         let amount = b.rng.range(1_000, 4_000);
-        b.fund(launch_day, 0, exchanges[k % 2], a, Tok::Usdc, amount.max(tokens(1)) + tokens(1));
+        b.fund(
+            launch_day,
+            0,
+            exchanges[k % 2],
+            a,
+            Tok::Usdc,
+            amount.max(tokens(1)) + tokens(1),
+        );
         b.pay(
             launch_day,
             a,

@@ -340,7 +340,12 @@ impl Chain {
     }
 
     /// `from` sends `wei` of ether to `to` in a plain transaction.
-    pub async fn send_ether(&self, from: Address, to: Address, wei: U256) -> Result<u64, ChainError> {
+    pub async fn send_ether(
+        &self,
+        from: Address,
+        to: Address,
+        wei: U256,
+    ) -> Result<u64, ChainError> {
         let what = format!("{from} sending {wei} wei to {to}");
         let tx = alloy::rpc::types::TransactionRequest::default()
             .from(from)

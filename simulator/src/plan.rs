@@ -1214,11 +1214,15 @@ mod tests {
             let to = |t: &Transfer| plan.actors[t.to].name.as_str();
             assert_eq!(dust.len(), 2 * 30 + 2);
             assert_eq!(
-                dust.iter().filter(|t| to(t).starts_with("drip-fed-") && t.milli == 990).count(),
+                dust.iter()
+                    .filter(|t| to(t).starts_with("drip-fed-") && t.milli == 990)
+                    .count(),
                 60
             );
             assert_eq!(
-                dust.iter().filter(|t| to(t).starts_with("dusted-agent-")).count(),
+                dust.iter()
+                    .filter(|t| to(t).starts_with("dusted-agent-"))
+                    .count(),
                 2
             );
         }
@@ -1238,7 +1242,11 @@ mod tests {
             assert_eq!(a.payments[..], b.payments[..a.payments.len()]);
         }
         let names: HashSet<&str> = combined.actors.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names.len(), combined.actors.len(), "a name used twice is one wallet");
+        assert_eq!(
+            names.len(),
+            combined.actors.len(),
+            "a name used twice is one wallet"
+        );
     }
 
     /// The adversarial economy has the scenarios of issue 13 with their sizes and truths.
@@ -1269,8 +1277,16 @@ mod tests {
             assert_eq!(payers(scenario), vec![class; n], "{scenario}");
         }
         assert_eq!(expect.map(|e| e.0), crate::adversary::SCENARIOS);
+        // About the standard economy's size, so CI runs both in similar time.
+        let n = plan.payment_count();
+        assert!((450..=750).contains(&n), "{n} payments");
         // Every planned payer pays.
-        let paying: HashSet<ActorId> = plan.days.iter().flat_map(|d| &d.payments).map(|p| p.payer).collect();
+        let paying: HashSet<ActorId> = plan
+            .days
+            .iter()
+            .flat_map(|d| &d.payments)
+            .map(|p| p.payer)
+            .collect();
         for (i, a, _) in plan.payers() {
             assert!(paying.contains(&i), "{} never pays", a.name);
         }
@@ -1300,7 +1316,11 @@ mod tests {
                 *counts.entry(*a).or_default() += 1;
             }
             let top = counts.values().max().copied().unwrap_or(0);
-            assert!(amounts.len() > 40 && top * 10 < amounts.len(), "{farm}: {top} of {}", amounts.len());
+            assert!(
+                amounts.len() > 40 && top * 10 < amounts.len(),
+                "{farm}: {top} of {}",
+                amounts.len()
+            );
         }
     }
 
@@ -1313,16 +1333,33 @@ mod tests {
         let slow = named("slow-wash-0");
         let washer = named("provider-slow-rinse");
         for (d, day) in plan.days.iter().enumerate() {
-            let paid: u64 = day.payments.iter().filter(|p| p.payer == slow).map(|p| p.milli).sum();
+            let paid: u64 = day
+                .payments
+                .iter()
+                .filter(|p| p.payer == slow)
+                .map(|p| p.milli)
+                .sum();
             let back: u64 = plan
                 .days
                 .get(d + 8)
-                .map(|x| x.after.iter().flatten().filter(|t| t.from == washer && t.to == slow).map(|t| t.milli).sum())
+                .map(|x| {
+                    x.after
+                        .iter()
+                        .flatten()
+                        .filter(|t| t.from == washer && t.to == slow)
+                        .map(|t| t.milli)
+                        .sum()
+                })
                 .unwrap_or(0);
             if paid >= 2_000 && d + 8 < plan.days.len() {
                 assert_eq!(back, paid * 9 / 10, "day {d}");
             }
-            let early: u64 = day.after.iter().flatten().filter(|t| t.from == washer && t.to == slow).count() as u64;
+            let early: u64 = day
+                .after
+                .iter()
+                .flatten()
+                .filter(|t| t.from == washer && t.to == slow)
+                .count() as u64;
             assert!(d >= 9 || early == 0, "a return within 8 days on day {d}");
         }
         let long = named("long-wash-0");
@@ -1332,8 +1369,12 @@ mod tests {
                 for stage in &day.after {
                     assert!(stage.iter().any(|t| t.milli == p.milli));
                 }
-                assert!(day.after[0].iter().any(|t| t.from == p.payee && t.milli == p.milli));
-                assert!(day.after[3].iter().any(|t| t.to == long && t.milli == p.milli));
+                assert!(day.after[0]
+                    .iter()
+                    .any(|t| t.from == p.payee && t.milli == p.milli));
+                assert!(day.after[3]
+                    .iter()
+                    .any(|t| t.to == long && t.milli == p.milli));
             }
         }
     }

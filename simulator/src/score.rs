@@ -205,7 +205,11 @@ pub async fn wait_for_classifier(
 
 /// Reads the classifier's verdicts for the simulated payments and payers and scores them;
 /// `tokens` gives the decimals of the truth's token symbols.
-pub async fn score(pool: &PgPool, truth: &Truth, tokens: &[TokenInfo]) -> Result<Score, ScoreError> {
+pub async fn score(
+    pool: &PgPool,
+    truth: &Truth,
+    tokens: &[TokenInfo],
+) -> Result<Score, ScoreError> {
     let chain = truth.chain_id as i64;
     let rows = sqlx::query("select payment_id, class from payment_classes where chain_id = $1")
         .bind(chain)
@@ -305,7 +309,9 @@ fn scenarios(
         let Some(payer) = truth.payers.get(&p.payer) else {
             continue;
         };
-        if let Some(row) = rows.get_mut(&(order(&payer.scenario), payer.scenario.clone(), payer.class)) {
+        if let Some(row) =
+            rows.get_mut(&(order(&payer.scenario), payer.scenario.clone(), payer.class))
+        {
             row.payments += 1;
             if by_payment.get(&p.payment_id).map(String::as_str) == Some(p.class.as_str()) {
                 row.payments_correct += 1;
@@ -377,7 +383,8 @@ pub fn render_score(s: &Score) -> String {
             "scenario", "truth", "payers", "payments", "payers classified as (payments right)"
         ));
         for r in &s.scenarios {
-            let verdicts: Vec<String> = r.verdicts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            let verdicts: Vec<String> =
+                r.verdicts.iter().map(|(c, n)| format!("{c} {n}")).collect();
             out.push_str(&format!(
                 "{:<18} {:<16} {:>6} {:>9}   {} ({}/{})\n",
                 r.scenario,
@@ -425,7 +432,10 @@ pub fn render_matrix(title: &str, scores: &Scores, fmt: impl Fn(u128) -> String)
         out.push_str(&format!("{:<16}", t.as_str()));
         for c in &columns {
             let w = scores.matrix.get(&(t, c.clone())).copied().unwrap_or(0);
-            out.push_str(&format!(" {:>12}", if w == 0 { ".".into() } else { fmt(w) }));
+            out.push_str(&format!(
+                " {:>12}",
+                if w == 0 { ".".into() } else { fmt(w) }
+            ));
         }
         out.push('\n');
     }
@@ -598,6 +608,126 @@ mod tests {
         assert_eq!(
             s.confusions,
             vec![("external".into(), "suspected_sybil".into(), 1u128)]
+        );
+    }
+
+    /// Volume counts each payment by its amount, per token; scenarios list their payers' verdicts;
+    /// the matrix keeps agreements and missing verdicts.
+    #[test]
+    fn volume_scenarios_and_matrix() {
+        use crate::truth::{PayerTruth, PaymentTruth};
+        let mut truth = Truth::default();
+        let (farm, organic) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        for (a, class, scenario) in [
+            (farm, Class::SuspectedSybil, "random-farm"),
+            (organic, Class::External, "organic"),
+        ] {
+            truth.payers.insert(
+                a,
+                PayerTruth {
+                    address: a,
+                    class,
+                    actor: scenario.into(),
+                    scenario: scenario.into(),
+                },
+            );
+        }
+        // The farm pays 1 USDC nine times, the organic agent 91 USDC once and 5 OPG once.
+        let mut by_payment = HashMap::new();
+        let mut add =
+            |i: u8, payer: Address, class: Class, token: &str, amount: u128, verdict: &str| {
+                let id = B256::repeat_byte(i);
+                truth.payments.insert(
+                    id,
+                    PaymentTruth {
+                        payment_id: id,
+                        payer,
+                        payee: Address::ZERO,
+                        class,
+                        path: "exact/direct".into(),
+                        token: token.into(),
+                        amount: amount.to_string(),
+                        day: 0,
+                    },
+                );
+                by_payment.insert(id, verdict.to_string());
+            };
+        for i in 0..9 {
+            add(
+                10 + i,
+                farm,
+                Class::SuspectedSybil,
+                "USDC",
+                1_000_000,
+                "external",
+            );
+        }
+        add(1, organic, Class::External, "USDC", 91_000_000, "external");
+        add(
+            2,
+            organic,
+            Class::External,
+            "OPG",
+            5 * 10u128.pow(18),
+            "external",
+        );
+        let by_payer: HashMap<Address, String> = [(farm, "external".to_string())].into();
+        let tokens = [
+            TokenInfo {
+                symbol: "USDC".into(),
+                address: Address::repeat_byte(9),
+                decimals: 6,
+            },
+            TokenInfo {
+                symbol: "OPG".into(),
+                address: Address::repeat_byte(8),
+                decimals: 18,
+            },
+        ];
+        let s = evaluate(&truth, &by_payment, &by_payer, &tokens);
+        // Over payments, external precision is 2/11; over USDC volume 91/100; OPG apart.
+        assert_eq!(
+            s.payments.class(Class::External).precision(),
+            Some(2.0 / 11.0)
+        );
+        assert_eq!(s.volume.len(), 2);
+        let (symbol, decimals, usdc) = &s.volume[1];
+        assert_eq!((symbol.as_str(), *decimals), ("USDC", 6));
+        assert_eq!(usdc.class(Class::External).precision(), Some(0.91));
+        assert_eq!(usdc.class(Class::SuspectedSybil).recall(), Some(0.0));
+        assert_eq!(s.volume[0].2.class(Class::External).precision(), Some(1.0));
+        // The organic agent has no payer verdict: missing, and `none` in the matrix.
+        assert_eq!(s.payers.missing, 1);
+        assert_eq!(s.payers.matrix[&(Class::External, "none".to_string())], 1);
+        assert_eq!(
+            s.payers.matrix[&(Class::SuspectedSybil, "external".to_string())],
+            1
+        );
+        assert_eq!(s.scenarios.len(), 2);
+        assert_eq!(s.scenarios[0].scenario, "random-farm");
+        assert_eq!(
+            s.scenarios[0].verdicts,
+            [("external".to_string(), 1)].into()
+        );
+        assert_eq!(
+            (s.scenarios[0].payments, s.scenarios[0].payments_correct),
+            (9, 0)
+        );
+        assert_eq!(
+            (s.scenarios[1].payments, s.scenarios[1].payments_correct),
+            (2, 2)
+        );
+        let text = render_score(&s);
+        assert!(
+            text.contains("(volume, USDC)") && text.contains("(volume, OPG)"),
+            "{text}"
+        );
+        assert!(text.contains("random-farm"), "{text}");
+        let m = render_matrices(&s);
+        assert!(
+            m.lines()
+                .any(|l| l.starts_with("suspected_sybil") && l.contains("9.00")),
+            "{m}"
         );
     }
 

@@ -29,9 +29,9 @@ use x402_facilitator::config::{Contracts, SettleConfig};
 use x402_facilitator::service::{Service, ServiceConfig};
 use x402_simulator::chain::{Chain, Deployment};
 use x402_simulator::facilitator::Facilitator;
+use x402_simulator::plan::Plan;
 use x402_simulator::progress::{Mode, Progress};
 use x402_simulator::run::{Env, RunOptions};
-use x402_simulator::plan::Plan;
 use x402_simulator::{build, build_economy, score, Class, Economy, Scale, Truth};
 use x402_testkit::{DevChain, TestDb};
 
@@ -149,10 +149,9 @@ impl Stack {
     /// Drives `plan`; every planned payment settles.
     async fn simulate(&self, plan: &Plan) -> (Truth, x402_simulator::run::Stats) {
         let started = std::time::Instant::now();
-        let (truth, stats) =
-            x402_simulator::run::run(&self.env, plan, &Progress::new(Mode::Lines))
-                .await
-                .expect("simulation runs");
+        let (truth, stats) = x402_simulator::run::run(&self.env, plan, &Progress::new(Mode::Lines))
+            .await
+            .expect("simulation runs");
         eprintln!(
             "simulation: {:.1} s, {stats:?}",
             started.elapsed().as_secs_f64()
@@ -313,7 +312,10 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
         let nonce = alloy::providers::Provider::get_transaction_count(stack.env.chain.reader(), to)
             .await
             .unwrap();
-        assert!(nonce >= 2, "{to} sent its approvals with the ether it was sent");
+        assert!(
+            nonce >= 2,
+            "{to} sent its approvals with the ether it was sent"
+        );
         assert_eq!(plan.actors[n.from].signer.address(), gas_funder);
     }
 
@@ -326,7 +328,6 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
         score::render_score(&s),
         score::render_matrices(&s)
     );
-    eprintln!("{report}");
     let present: Vec<Class> = s
         .payers
         .classes
@@ -350,9 +351,10 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
         .map(|(t, _, v)| (format!("{t} volume"), v))
         .collect();
     let mut failures = Vec::new();
-    for (what, side) in [("payers".to_string(), &s.payers)].into_iter().chain(
-        volume.iter().map(|(w, v)| (w.clone(), *v)),
-    ) {
+    for (what, side) in [("payers".to_string(), &s.payers)]
+        .into_iter()
+        .chain(volume.iter().map(|(w, v)| (w.clone(), *v)))
+    {
         let external = side.class(Class::External);
         let p = external.precision().unwrap_or(0.0);
         if p < MIN_EXTERNAL_PRECISION {
@@ -362,9 +364,6 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
         }
         failures.extend(check(&what, side));
     }
-    assert!(
-        failures.is_empty(),
-        "{}\n\n{report}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{}\n\n{report}", failures.join("\n"));
+    eprintln!("{report}");
 }
