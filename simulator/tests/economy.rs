@@ -11,11 +11,11 @@
 //! rule regressing on a group of actors (the smallest groups, a self-paying provider and a
 //! declared wallet, make up more than 10% of their classes) fails the test.
 //!
-//! Adversarial economy (`simulator/src/adversary.rs`, issue 13): `external` precision >= 0.95
-//! over payers and over volume (what the organic figure is made of), and precision and recall
-//! >= 0.9 over payers and over volume for every class present. Built from the adversary's side,
-//! not from the rules: the smallest scenarios (two or three wallets) are each more than 10% of
-//! their class's payers, so a pattern the rules miss fails the test.
+//! Adversarial economy (`simulator/src/adversary.rs`, issue 13): `external` precision of at
+//! least 0.95 over payers and over volume (what the organic figure is made of), and precision
+//! and recall of at least 0.9 over payers and over volume for every class present. Built from
+//! the adversary's side, not from the rules: the smallest scenarios (two or three wallets) are
+//! each more than 10% of their class's payers, so a pattern the rules miss fails the test.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
