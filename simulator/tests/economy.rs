@@ -5,7 +5,8 @@
 //! classifier classifying with the simulator's exchange labels imported, and the classifier's
 //! verdicts scored against the simulator's ground truth.
 //!
-//! Standard economy: precision and recall >= 0.9 per class present, for payments and for payers.
+//! Standard economy: precision and recall >= 0.9 per class present, for payments, for payers
+//! and for each token's volume.
 //! Every actor of the economy is built to match exactly one rule (see `simulator/src/plan.rs`),
 //! so a correct classifier scores 1.0; 0.9 tolerates threshold tuning at the margins while any
 //! rule regressing on a group of actors (the smallest groups, a self-paying provider and a
@@ -276,6 +277,10 @@ async fn the_classifier_recovers_the_simulated_economy() {
     assert_eq!(present, Class::ALL.to_vec(), "the economy has every class");
     let mut failures = check("payments", &s.payments);
     failures.extend(check("payers", &s.payers));
+    assert_eq!(s.volume.len(), 2, "both tokens' volume is scored");
+    for (token, _, v) in &s.volume {
+        failures.extend(check(&format!("{token} volume"), v));
+    }
     assert!(
         failures.is_empty(),
         "{}\n{}",
