@@ -295,9 +295,12 @@ async fn main() -> Result<()> {
             );
             print!("{}", score::render_score(&s));
             if let Some(min) = min_score {
-                let sides = [("payments", &s.payments), ("payers", &s.payers)]
-                    .into_iter()
-                    .chain(s.volume.iter().map(|(t, _, v)| (t.as_str(), v)));
+                let sides = [
+                    ("payments".to_string(), &s.payments),
+                    ("payers".to_string(), &s.payers),
+                ]
+                .into_iter()
+                .chain(s.volume.iter().map(|(t, _, v)| (format!("{t} volume"), v)));
                 for (what, side) in sides {
                     for c in side.classes.iter().filter(|c| c.truth > 0) {
                         let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));

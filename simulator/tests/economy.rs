@@ -262,6 +262,15 @@ async fn the_classifier_recovers_the_simulated_economy() {
         .await
         .unwrap();
     assert_eq!(rows as usize, truth.payers.len() + truth.payments.len());
+    let standard: i64 =
+        sqlx::query_scalar("select count(*) from sim_truth where scenario = 'standard'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        standard, rows,
+        "every row of the standard economy names its scenario"
+    );
 
     let s = score::score(&pool, &truth, &env.chain.deployment.tokens)
         .await
@@ -325,6 +334,18 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
     }
 
     let pool = stack.classify(&plan, &truth).await;
+    truth.write_table(&pool).await.unwrap();
+    let scenarios: Vec<String> = sqlx::query_scalar(
+        "select distinct scenario from sim_truth where kind = 'payer' order by scenario",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut expected = x402_simulator::adversary::SCENARIOS
+        .map(String::from)
+        .to_vec();
+    expected.sort();
+    assert_eq!(scenarios, expected, "every scenario's payers paid");
     let s = score::score(&pool, &truth, &stack.env.chain.deployment.tokens)
         .await
         .unwrap();
