@@ -16,7 +16,7 @@
 //! | `spread-farm` | funder + 25 | one funder, random amounts and starts, spread over 3 payees | `suspected_sybil` |
 //! | `gas-farm` | gas wallet + 10 | tokens from exchanges, ether for gas from one wallet (real transfers) | `suspected_sybil` |
 //! | `cashback` | 7 (11 medium) | exchange-funded customers of a payee that pays 10% cashback weekly | `external` |
-//! | `launch` | 10 (18 medium) | unrelated exchange-funded wallets paying a new payee on its launch day, different amounts | `external` |
+//! | `launch` | 10 (18 medium) | unrelated wallets (tokens and gas from exchanges) paying a new payee on its launch day, different amounts | `external` |
 //! | `organic` | 10 (34 medium) | the adversary's payees' real customers, exchange-funded, own schedules | `external` |
 //!
 //! Everything is in USDC. Fits any length the CLI allows (two weeks or more).
@@ -677,7 +677,8 @@ fn cashback(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
 }
 
 /// A new payee's launch day: unrelated wallets, withdrawn from exchanges on different days in
-/// different amounts, pay it on that day, and four existing organic agents try it too.
+/// different amounts (their gas too), pay it on that day, and four existing organic agents try
+/// it too.
 fn launch(b: &mut Builder, p: &Payees, exchanges: &[ActorId], organic: &[ActorId]) {
     b.scenario = "launch";
     let days = b.scale.days();
@@ -693,6 +694,14 @@ fn launch(b: &mut Builder, p: &Payees, exchanges: &[ActorId], organic: &[ActorId
         let amount = b.rng.range(tokens(10), tokens(60));
         let exchange = exchanges[b.rng.range(0, 1) as usize];
         b.fund(funded_on, 0, exchange, u, Tok::Usdc, amount);
+        // Their ether for gas is withdrawn from an exchange too (real transfers): a common
+        // source of gas that is an exchange links nobody.
+        let wei = b.rng.range(5, 40) as u128 * 1_000_000_000_000_000;
+        b.native.push(NativeTransfer {
+            from: exchange,
+            to: u,
+            wei,
+        });
         let first = b.rng.range(500, 8_000);
         b.pay(
             launch_day,

@@ -1290,10 +1290,20 @@ mod tests {
         for (i, a, _) in plan.payers() {
             assert!(paying.contains(&i), "{} never pays", a.name);
         }
-        // The gas farm's wallets get their ether from one wallet, in real transfers.
-        let gas: HashSet<ActorId> = plan.native.iter().map(|n| n.from).collect();
-        assert_eq!(gas.len(), 1);
-        assert_eq!(plan.native.len(), 10);
+        // The gas farm's wallets get their ether from one wallet, the launch users theirs from
+        // the exchanges, in real transfers.
+        let from = |scenario: &str| -> Vec<&str> {
+            plan.native
+                .iter()
+                .filter(|n| plan.actors[n.to].scenario == scenario)
+                .map(|n| plan.actors[n.from].name.as_str())
+                .collect()
+        };
+        assert_eq!(from("gas-farm"), vec!["gas-farm-funder"; 10]);
+        let launch = from("launch");
+        assert_eq!(launch.len(), 10);
+        assert!(launch.iter().all(|f| f.starts_with("exchange-hot-wallet-")));
+        assert_eq!(plan.native.len(), 20);
         // The spread farm pays three payees, nine or eight wallets each.
         let mut per_payee: BTreeMap<ActorId, HashSet<ActorId>> = BTreeMap::new();
         for p in plan.days.iter().flat_map(|d| &d.payments) {

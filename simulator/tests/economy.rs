@@ -313,14 +313,8 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
     let plan = build_economy("ci", Scale::SMALL, Economy::Adversarial);
     let stack = Stack::start(&plan).await;
     let (truth, _) = stack.simulate(&plan).await;
-    // The gas farm's ether arrived in real transactions, from one wallet.
-    let gas_funder = plan
-        .actors
-        .iter()
-        .find(|a| a.name == "gas-farm-funder")
-        .unwrap()
-        .signer
-        .address();
+    // The ether of the gas farm (from one wallet) and of the launch users (from the exchanges)
+    // arrived in real transactions, and paid for the wallets' approvals.
     for n in &plan.native {
         let to = plan.actors[n.to].signer.address();
         let nonce = alloy::providers::Provider::get_transaction_count(stack.env.chain.reader(), to)
@@ -330,7 +324,6 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
             nonce >= 2,
             "{to} sent its approvals with the ether it was sent"
         );
-        assert_eq!(plan.actors[n.from].signer.address(), gas_funder);
     }
 
     let pool = stack.classify(&plan, &truth).await;
