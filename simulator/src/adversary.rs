@@ -6,7 +6,7 @@
 //!
 //! | scenario | wallets (small) | built as | truth |
 //! |---|---|---|---|
-//! | `deep-funding` | 3 payers, 9 relays | payee -> m1 -> m2 (-> m3 -> m4) -> payer, which pays that payee | `self_dealing` |
+//! | `deep-funding` | 4 payers, 11 relays + a vault | payee (or a wallet it declared) -> m1 -> m2 (-> m3 -> m4) -> payer, which pays that payee | `self_dealing` |
 //! | `slow-wash` | 3 | exchange-funded; the payee returns 90% of each day's payments 8 days later | `self_dealing` |
 //! | `long-wash` | 3 payers, 9 relays | the payee returns each payment the same day over 4 hops of the same amount | `self_dealing` |
 //! | `mixed-provenance` | 3 payers, 2 relays | 60% from the treasury over 2 relays, 40% from an exchange, in varied order | `project_funded` |
@@ -100,7 +100,7 @@ pub(crate) fn scenarios(b: &mut Builder, exchanges: &[ActorId], treasury: ActorI
         cashback: payee(b, "cashback-chat", 30, 1),
         launch: payee(b, "fresh-launch", 30, 0),
     };
-    deep_funding(b, &p);
+    deep_funding(b, &p, exchanges);
     slow_wash(b, &p, exchanges);
     long_wash(b, &p, exchanges);
     mixed_provenance(b, &p, exchanges, treasury);
@@ -176,10 +176,21 @@ fn last_day(b: &Builder) -> u32 {
     b.scale.days() - 1
 }
 
-/// Funds from the payee reach the payer over 3, 4 and 5 hops (each relay keeps a little).
-fn deep_funding(b: &mut Builder, p: &Payees) {
+/// Funds from the payee reach the payer over 3, 4 and 5 hops (each relay keeps a little), and
+/// from a wallet the payee declared over 3.
+fn deep_funding(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
     b.scenario = "deep-funding";
-    for (k, depth) in [3u32, 4, 5].into_iter().enumerate() {
+    // A wallet the payee declared in the registry (a "vault" filled from an exchange): its
+    // tokens are the payee's own, though they never passed through the payee's address.
+    let vault = b.actor("deep-pockets-vault".into(), Kind::Adversary, None);
+    b.fund(0, 0, exchanges[1], vault, Tok::Usdc, tokens(100));
+    b.days[0].declarations.push((p.deep, vault));
+    for (k, depth, origin) in [
+        (0, 3u32, p.deep),
+        (1, 4, p.deep),
+        (2, 5, p.deep),
+        (3, 3, vault),
+    ] {
         let payer = b.actor(
             format!("deep-funded-{k}"),
             Kind::Adversary,
@@ -187,7 +198,7 @@ fn deep_funding(b: &mut Builder, p: &Payees) {
         );
         let start = 1 + k as u32;
         let mut amount = tokens(b.rng.range(40, 70));
-        let mut from = p.deep;
+        let mut from = origin;
         for hop in 0..depth {
             let to = if hop + 1 == depth {
                 payer
