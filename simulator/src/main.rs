@@ -61,13 +61,16 @@ enum EconomyArg {
 }
 
 impl EconomyArgs {
-    fn plan(&self) -> Result<Plan> {
-        let economy = match self.economy {
+    fn economy(&self) -> Economy {
+        match self.economy {
             EconomyArg::Standard => Economy::Standard,
             EconomyArg::Adversarial => Economy::Adversarial,
             EconomyArg::Combined => Economy::Combined,
-        };
-        Ok(build_economy(&self.seed, self.scale()?, economy))
+        }
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        Ok(build_economy(&self.seed, self.scale()?, self.economy()))
     }
 
     fn scale(&self) -> Result<Scale> {
@@ -245,8 +248,9 @@ async fn main() -> Result<()> {
                 truth.write_table(pool).await?;
             }
             println!(
-                "simulated {} weeks in {:.0} s: {} payments from {} payers ({}), {} batches, {} captures, {} voids, {} refunds, {} reclaims, {} transfers; truth in {}",
+                "simulated {} weeks of the {} economy in {:.0} s: {} payments from {} payers ({}), {} batches, {} captures, {} voids, {} refunds, {} reclaims, {} transfers; truth in {}",
                 plan.scale.weeks,
+                economy.economy().name(),
                 started.elapsed().as_secs_f64(),
                 stats.payments,
                 truth.payers.len(),

@@ -306,11 +306,6 @@ impl Economy {
             Economy::Combined => "combined",
         }
     }
-
-    /// The economy called `name`.
-    pub fn named(name: &str) -> Option<Economy> {
-        Self::ALL.into_iter().find(|e| e.name() == name)
-    }
 }
 
 /// The whole economy.
