@@ -172,16 +172,18 @@ impl Scenario {
             timeout,
         )
         .await?;
-        truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await
+        let report =
+            truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await?;
+        truth::assert_native_transfers_match(&self.pool, &provider, &self.chain.deployment).await?;
+        Ok(report)
     }
 
     /// Checks the database against the chain up to the current checkpoint, without waiting.
     pub async fn assert_consistent(&self) -> Result<TruthReport> {
-        truth::assert_db_matches_chain(
-            &self.pool,
-            &self.chain.anvil.provider(),
-            &self.chain.deployment,
-        )
-        .await
+        let provider = self.chain.anvil.provider();
+        let report =
+            truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await?;
+        truth::assert_native_transfers_match(&self.pool, &provider, &self.chain.deployment).await?;
+        Ok(report)
     }
 }
