@@ -209,6 +209,7 @@ async fn everything_at_once() -> anyhow::Result<()> {
             lagging_logs_every: 4,
             lag_blocks: 2,
             lagging: Lagging::Cut,
+            null_receipts_every: 3,
         },
         IndexerSettings {
             rpc_timeout_secs: 1,
@@ -324,5 +325,31 @@ async fn a_node_that_only_lags_gets_no_range_committed() -> anyhow::Result<()> {
             indexer.log_tail(30)
         );
     }
+    Ok(())
+}
+
+/// Blocks with their transactions and receipts (native transfers, EIP-3009 senders): failures,
+/// cut-off bodies and `null` receipts (a node that has not seen the transaction) are retried,
+/// never taken as "no transfer".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_and_receipt_faults_are_retried() -> anyhow::Result<()> {
+    let stats = run_under(
+        "e2e-fault-receipts",
+        Faults {
+            methods: vec!["eth_getTransactionReceipt".into(), "eth_getBlockByNumber".into()],
+            http_500_every: 5,
+            truncate_every: 4,
+            null_receipts_every: 3,
+            ..Faults::default()
+        },
+        IndexerSettings::default(),
+    )
+    .await?;
+    assert!(
+        stats.null_receipts.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
+    assert!(stats.truncated.load(Ordering::Relaxed) >= 2, "{}", stats.summary());
     Ok(())
 }

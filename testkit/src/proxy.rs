@@ -49,6 +49,9 @@ pub struct Faults {
     pub lag_blocks: u64,
     /// What the lagging node answers for a range reaching above its head.
     pub lagging: Lagging,
+    /// Every n-th matching request answers `null` for each `eth_getTransactionReceipt` in it, as a
+    /// node that has not seen the transaction yet does (status 200, no error).
+    pub null_receipts_every: u64,
 }
 
 /// How a lagging node answers `eth_getLogs` for a range reaching above its own head.
@@ -82,6 +85,8 @@ pub struct FaultStats {
     pub range_errors: AtomicU64,
     /// `eth_getLogs` answers of the lagging node that left out logs, or said "unknown block".
     pub lossy: AtomicU64,
+    /// Answers with `null` receipts.
+    pub null_receipts: AtomicU64,
     /// Requests answered by anvil unmodified.
     pub passed: AtomicU64,
 }
@@ -97,6 +102,7 @@ impl FaultStats {
             &self.duplicated,
             &self.range_errors,
             &self.lossy,
+            &self.null_receipts,
         ]
         .iter()
         .map(|c| c.load(Ordering::Relaxed))
@@ -107,7 +113,7 @@ impl FaultStats {
     pub fn summary(&self) -> String {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "requests={} matched={} 429={} 500={} hangs={} truncated={} duplicated={} range_errors={} lossy={} passed={}",
+            "requests={} matched={} 429={} 500={} hangs={} truncated={} duplicated={} range_errors={} lossy={} null_receipts={} passed={}",
             g(&self.requests),
             g(&self.matched),
             g(&self.http_429),
@@ -117,6 +123,7 @@ impl FaultStats {
             g(&self.duplicated),
             g(&self.range_errors),
             g(&self.lossy),
+            g(&self.null_receipts),
             g(&self.passed)
         )
     }
@@ -337,6 +344,14 @@ async fn handle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             Err(resp) => return resp,
         }
     }
+    if hits(faults.null_receipts_every, n)
+        && methods.iter().any(|m| m == "eth_getTransactionReceipt")
+    {
+        if let Some(nulled) = null_receipts(&request, &response_body) {
+            stats.null_receipts.fetch_add(1, Ordering::Relaxed);
+            return json_response(nulled);
+        }
+    }
     if hits(faults.duplicate_logs_every, n) && methods.iter().any(|m| m == "eth_getLogs") {
         if let Some(doubled) = duplicate_logs(&request, &response_body) {
             stats.duplicated.fetch_add(1, Ordering::Relaxed);
@@ -374,6 +389,33 @@ fn duplicate_logs(request: &Value, body: &[u8]) -> Option<Bytes> {
     match &mut answer {
         Value::Array(items) => items.iter_mut().for_each(&mut double),
         one => double(one),
+    }
+    changed.then(|| Bytes::from(answer.to_string()))
+}
+
+/// Replaces the result of every `eth_getTransactionReceipt` answer in `body` with `null`.
+fn null_receipts(request: &Value, body: &[u8]) -> Option<Bytes> {
+    let mut answer: Value = serde_json::from_slice(body).ok()?;
+    let ids: Vec<Value> = match request {
+        Value::Array(calls) => calls
+            .iter()
+            .filter(|c| c.get("method").and_then(Value::as_str) == Some("eth_getTransactionReceipt"))
+            .filter_map(|c| c.get("id").cloned())
+            .collect(),
+        one => one.get("id").cloned().into_iter().collect(),
+    };
+    let mut changed = false;
+    let mut null = |item: &mut Value| {
+        if ids.contains(item.get("id").unwrap_or(&Value::Null)) {
+            if let Some(r) = item.get_mut("result") {
+                changed |= !r.is_null();
+                *r = Value::Null;
+            }
+        }
+    };
+    match &mut answer {
+        Value::Array(items) => items.iter_mut().for_each(&mut null),
+        one => null(one),
     }
     changed.then(|| Bytes::from(answer.to_string()))
 }
