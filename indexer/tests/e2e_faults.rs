@@ -336,7 +336,10 @@ async fn block_and_receipt_faults_are_retried() -> anyhow::Result<()> {
     let stats = run_under(
         "e2e-fault-receipts",
         Faults {
-            methods: vec!["eth_getTransactionReceipt".into(), "eth_getBlockByNumber".into()],
+            methods: vec![
+                "eth_getTransactionReceipt".into(),
+                "eth_getBlockByNumber".into(),
+            ],
             http_500_every: 5,
             truncate_every: 4,
             null_receipts_every: 3,
@@ -350,6 +353,10 @@ async fn block_and_receipt_faults_are_retried() -> anyhow::Result<()> {
         "{}",
         stats.summary()
     );
-    assert!(stats.truncated.load(Ordering::Relaxed) >= 2, "{}", stats.summary());
+    assert!(
+        stats.truncated.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }

@@ -12,6 +12,7 @@
 pub mod anvil;
 pub mod db;
 pub mod deploy;
+pub mod eip3009;
 mod error;
 pub mod indexer;
 pub mod paths;

@@ -399,7 +399,9 @@ fn null_receipts(request: &Value, body: &[u8]) -> Option<Bytes> {
     let ids: Vec<Value> = match request {
         Value::Array(calls) => calls
             .iter()
-            .filter(|c| c.get("method").and_then(Value::as_str) == Some("eth_getTransactionReceipt"))
+            .filter(|c| {
+                c.get("method").and_then(Value::as_str) == Some("eth_getTransactionReceipt")
+            })
             .filter_map(|c| c.get("id").cloned())
             .collect(),
         one => one.get("id").cloned().into_iter().collect(),

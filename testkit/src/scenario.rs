@@ -35,6 +35,12 @@ pub struct IndexerSettings {
     pub rpc_timeout_secs: u64,
     /// `fetch.max_backoff_secs`.
     pub max_backoff_secs: u64,
+    /// `native_transfers.enabled` (`None`: the indexer's default, on for anvil).
+    pub native_transfers: Option<bool>,
+    /// `tokens`, overriding the deployment file's list (`None`: the deployment's).
+    pub tokens: Option<Vec<alloy::primitives::Address>>,
+    /// `eip3009.facilitators_file` (a file the scenario writes; `None`: no list).
+    pub facilitators: Option<Vec<alloy::primitives::Address>>,
 }
 
 impl Default for IndexerSettings {
@@ -48,25 +54,49 @@ impl Default for IndexerSettings {
             concurrency: 4,
             rpc_timeout_secs: 5,
             max_backoff_secs: 1,
+            native_transfers: None,
+            tokens: None,
+            facilitators: None,
         }
     }
 }
 
 impl IndexerSettings {
-    /// The TOML file contents.
-    pub fn to_toml(&self) -> String {
-        format!(
-            "finality_depth = {}\nreorg_window = {}\npoll_interval_ms = {}\n\n[range]\ninitial_blocks = {}\nmax_blocks = {}\n\n\
+    /// The TOML file contents; `dir` holds the files it refers to (the facilitator list).
+    pub fn to_toml(&self, dir: &std::path::Path) -> Result<String> {
+        let mut top = format!(
+            "finality_depth = {}\nreorg_window = {}\npoll_interval_ms = {}\n",
+            self.finality_depth, self.reorg_window, self.poll_interval_ms
+        );
+        if let Some(tokens) = &self.tokens {
+            let list: Vec<String> = tokens.iter().map(|t| format!("\"{t}\"")).collect();
+            top += &format!("tokens = [{}]\n", list.join(", "));
+        }
+        let mut text = format!(
+            "{top}\n[range]\ninitial_blocks = {}\nmax_blocks = {}\n\n\
              [fetch]\nconcurrency = {}\nrpc_timeout_secs = {}\nmax_backoff_secs = {}\n",
-            self.finality_depth,
-            self.reorg_window,
-            self.poll_interval_ms,
             self.initial_blocks,
             self.max_blocks,
             self.concurrency,
             self.rpc_timeout_secs,
             self.max_backoff_secs
-        )
+        );
+        if let Some(on) = self.native_transfers {
+            text += &format!("\n[native_transfers]\nenabled = {on}\n");
+        }
+        if let Some(list) = &self.facilitators {
+            let file = dir.join("facilitators.toml");
+            let entries: Vec<String> = list
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    format!("[[facilitator]]\naddress = \"{a}\"\nname = \"test facilitator {i}\"\n")
+                })
+                .collect();
+            std::fs::write(&file, entries.join("\n")).context("writing the facilitator list")?;
+            text += &format!("\n[eip3009]\nfacilitators_file = \"{}\"\n", file.display());
+        }
+        Ok(text)
     }
 }
 
@@ -138,7 +168,7 @@ impl Scenario {
             .map_or_else(|| chain.anvil.url(), FaultyProxy::url);
         let dir = paths::scratch_dir("scenario").context("creating the scenario directory")?;
         let config_file = dir.join("indexer.toml");
-        std::fs::write(&config_file, opts.indexer.to_toml())
+        std::fs::write(&config_file, opts.indexer.to_toml(&dir)?)
             .context("writing the indexer config")?;
         let mut indexer =
             IndexerCmd::new(indexer_bin, &rpc_url, &db.url(), &chain.deployment_file)?;
@@ -160,6 +190,17 @@ impl Scenario {
             chain,
             config_file,
         })
+    }
+
+    /// Rewrites the indexer's configuration file (e.g. to add a token deployed after the start);
+    /// indexer processes started afterwards read it.
+    pub fn reconfigure(&self, settings: &IndexerSettings) -> Result<()> {
+        let dir = self
+            .config_file
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        std::fs::write(&self.config_file, settings.to_toml(dir)?)
+            .context("rewriting the indexer config")
     }
 
     /// Waits until the checkpoint is the head, then checks the database against the chain.
