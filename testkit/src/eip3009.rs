@@ -3,6 +3,7 @@
 //! paying the gas. Works with any EIP-3009 token that exposes its `DOMAIN_SEPARATOR()` (Circle's
 //! FiatToken does).
 
+use alloy::network::EthereumWallet;
 use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionReceipt;
@@ -105,14 +106,16 @@ pub fn sign(
     })
 }
 
-/// Submits `auth` to `token` from `sender` (a facilitator's EOA; the provider must hold its key)
-/// and waits for the receipt, which must succeed.
+/// Submits `auth` to `token` from `sender` (a facilitator's EOA, which pays the gas) on the chain
+/// at `rpc_url` and waits for the receipt, which must succeed.
 pub async fn submit(
-    provider: &DynProvider,
+    rpc_url: &str,
+    sender: &PrivateKeySigner,
     token: Address,
-    sender: Address,
     auth: &Authorization,
 ) -> Result<TransactionReceipt> {
+    let provider = crate::traffic::provider_for(rpc_url, EthereumWallet::from(sender.clone()))?;
+    let sender = sender.address();
     let t = IEip3009Token::new(token, provider.clone());
     let pending = t
         .transferWithAuthorization(

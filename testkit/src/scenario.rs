@@ -147,6 +147,9 @@ pub struct Scenario {
     pub chain: DevChain,
     /// The indexer's config file.
     pub config_file: PathBuf,
+    /// Whether the indexer records native transfers (then the checks compare them with the
+    /// chain; otherwise `native_transfers` must stay empty).
+    pub native_transfers: bool,
 }
 
 impl Scenario {
@@ -189,6 +192,7 @@ impl Scenario {
             db,
             chain,
             config_file,
+            native_transfers: opts.indexer.native_transfers != Some(false),
         })
     }
 
@@ -215,7 +219,7 @@ impl Scenario {
         .await?;
         let report =
             truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await?;
-        truth::assert_native_transfers_match(&self.pool, &provider, &self.chain.deployment).await?;
+        self.check_native_transfers().await?;
         Ok(report)
     }
 
@@ -224,7 +228,25 @@ impl Scenario {
         let provider = self.chain.anvil.provider();
         let report =
             truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await?;
-        truth::assert_native_transfers_match(&self.pool, &provider, &self.chain.deployment).await?;
+        self.check_native_transfers().await?;
         Ok(report)
+    }
+
+    async fn check_native_transfers(&self) -> Result<()> {
+        let provider = self.chain.anvil.provider();
+        if self.native_transfers {
+            truth::assert_native_transfers_match(&self.pool, &provider, &self.chain.deployment)
+                .await?;
+        } else {
+            let stored =
+                truth::native_transfers_from_db(&self.pool, self.chain.deployment.chain_id).await?;
+            if !stored.is_empty() {
+                return Err(crate::Error::Mismatch(format!(
+                    "native transfers are off but {} were stored",
+                    stored.len()
+                )));
+            }
+        }
+        Ok(())
     }
 }

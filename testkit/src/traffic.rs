@@ -95,7 +95,7 @@ impl std::fmt::Debug for Traffic {
     }
 }
 
-fn provider_for(rpc_url: &str, wallet: EthereumWallet) -> Result<DynProvider> {
+pub(crate) fn provider_for(rpc_url: &str, wallet: EthereumWallet) -> Result<DynProvider> {
     let url = rpc_url
         .parse()
         .map_err(|e| Error::Setup(format!("bad RPC URL {rpc_url}: {e}")))?;
