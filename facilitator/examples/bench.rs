@@ -3,7 +3,9 @@
 //!
 //! 1. `/verify` at `--verify-clients` concurrent clients for `--verify-secs` seconds, over a pool
 //!    of valid signed payments: throughput and p99 latency.
-//! 2. Settlement with batching on anvil mining a block every second: `--settle-payments`
+//! 2. `/verify` of standard x402 EIP-3009 payloads (USDC `TransferWithAuthorization`, the x402
+//!    SDK's default) at the same concurrency: throughput and p99.
+//! 3. Settlement with batching on anvil mining a block every second: `--settle-payments`
 //!    payments sent by `--settle-clients` concurrent clients; payments settled per second from
 //!    the first request to the last answer.
 //!
@@ -126,6 +128,52 @@ async fn bodies(
             "x402Version": 2, "paymentPayload": p.payload, "paymentRequirements": req,
             "evidenceHash": keccak256(format!("bench evidence {i}")),
         });
+        out.push(axum::body::Bytes::from(serde_json::to_vec(&body)?));
+    }
+    Ok(out)
+}
+
+/// Signs `n` standard x402 `exact` EIP-3009 payloads (as `@x402/evm`'s client builds them),
+/// round-robin over the payers; returns the `/verify` bodies.
+fn eip3009_bodies(chain: &DevChain, traffic: &Traffic, n: usize) -> Result<Vec<axum::body::Bytes>> {
+    use alloy::signers::SignerSync;
+    let token = chain.deployment.token("USDC")?.address;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let signer = &traffic.payers[i % traffic.payers.len()];
+        let payee = traffic.payees[i % traffic.payees.len()].address();
+        let amount = U256::from(1_000 + i as u64 % 1_000);
+        let req = serde_json::json!({
+            "scheme": "exact", "network": caip2(chain.deployment.chain_id), "amount": amount.to_string(),
+            "asset": token, "payTo": payee, "maxTimeoutSeconds": 3600,
+            "extra": {"name": "USD Coin", "version": "2"},
+        });
+        let p = x402_facilitator::eip3009::Eip3009Payment {
+            payment_id: Default::default(),
+            payer: signer.address(),
+            payee,
+            token,
+            amount,
+            valid_after: U256::from(now - 600),
+            valid_before: U256::from(now + 3600),
+            nonce: keccak256(format!("bench eip3009 {i}")),
+            signature: Default::default(),
+            domain_name: "USD Coin".into(),
+            domain_version: "2".into(),
+            x402_version: 2,
+        };
+        let sig = signer.sign_hash_sync(&p.digest(chain.deployment.chain_id))?;
+        let payload = serde_json::json!({
+            "x402Version": 2, "accepted": req,
+            "payload": {"signature": format!("0x{}", alloy::hex::encode(sig.as_bytes())), "authorization": {
+                "from": p.payer, "to": payee, "value": amount.to_string(), "validAfter": (now - 600).to_string(),
+                "validBefore": (now + 3600).to_string(), "nonce": p.nonce}},
+            "extensions": {"evidence": {"info": {"evidenceHash": keccak256(format!("bench evidence {i}"))}}},
+        });
+        let body = serde_json::json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req});
         out.push(axum::body::Bytes::from(serde_json::to_vec(&body)?));
     }
     Ok(out)
@@ -355,6 +403,7 @@ async fn main() -> Result<()> {
 
     eprintln!("signing payments");
     let verify_bodies = Arc::new(bodies(&chain, &traffic, 4096, 0).await?);
+    let eip3009_verify_bodies = Arc::new(eip3009_bodies(&chain, &traffic, 4096)?);
     let settle_bodies = bodies(&chain, &traffic, args.settle_payments, 1_000_000).await?;
 
     let batch_args = vec![
@@ -414,6 +463,27 @@ async fn main() -> Result<()> {
             p99.as_secs_f64() * 1000.0
         );
     }
+
+    eprintln!(
+        "verify (EIP-3009): {} clients for {} s",
+        args.verify_clients, args.verify_secs
+    );
+    let (per_s, p99, invalid) = verify_load(
+        &url,
+        eip3009_verify_bodies,
+        args.verify_clients,
+        args.verify_secs,
+        0,
+    )
+    .await?;
+    if invalid > 0 {
+        bail!("{invalid} EIP-3009 verifications were not valid: the benchmark payments must all verify");
+    }
+    println!("BENCH facilitator_verify_eip3009_per_s {per_s:.0} verifications/s");
+    println!(
+        "BENCH facilitator_verify_eip3009_p99_ms {:.1} ms",
+        p99.as_secs_f64() * 1000.0
+    );
 
     let provider = chain.anvil.provider();
     provider
