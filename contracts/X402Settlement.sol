@@ -14,6 +14,7 @@ import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol"
 
 import {IX402Settlement} from "./interfaces/IX402Settlement.sol";
 import {PaymentTermsHash} from "./libraries/PaymentTermsHash.sol";
+import {Eip3009Settlement} from "./settlement/Eip3009Settlement.sol";
 
 /// @title X402Settlement
 /// @notice Settles x402 pay-per-inference payments that payers sign as Permit2 witness transfers, pays
@@ -32,7 +33,7 @@ import {PaymentTermsHash} from "./libraries/PaymentTermsHash.sol";
 ///
 /// Limits of the packed storage: escrowed amounts (`authorized`, `captured`, `refunded`) are stored as
 /// `uint96` (7.9e28 base units, 79 billion tokens at 18 decimals); `authorize` rejects larger maxima.
-contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransient, EIP712 {
+contract X402Settlement is IX402Settlement, Ownable2Step, ReentrancyGuardTransient, EIP712, Eip3009Settlement {
     using SafeERC20 for IERC20;
 
     // ---------------------------------------------------------------- constants

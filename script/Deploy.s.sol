@@ -6,8 +6,9 @@ pragma solidity ^0.8.24;
 ///   forge script script/Deploy.s.sol --rpc-url $RPC_URL --broadcast --private-key $DEPLOYER_KEY
 ///   (or script/deploy-local.sh, which wraps exactly that for a local anvil)
 ///
-/// On chain 31337 (anvil) it deploys Permit2 from source, the two demo tokens (Demo OPG, Demo USDC,
-/// minted by the deployer), X402Settlement and EcosystemRegistry. On any other chain it deploys
+/// On chain 31337 (anvil) it deploys Permit2 from source, the two demo tokens (Demo OPG, and USDC:
+/// Circle's FiatToken v2.2 from the npm artifacts, see FiatTokenDeployer.sol; the deployer holds every
+/// FiatToken role and mints both), X402Settlement and EcosystemRegistry. On any other chain it deploys
 /// only X402Settlement and EcosystemRegistry, against an existing Permit2 and existing tokens.
 ///
 /// Environment (all optional on 31337):
@@ -53,9 +54,9 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 
 import {EcosystemRegistry} from "../contracts/EcosystemRegistry.sol";
 import {DemoOPG} from "../contracts/tokens/DemoOPG.sol";
-import {DemoUSDC} from "../contracts/tokens/DemoUSDC.sol";
+import {FiatTokenDeployer, IFiatTokenV2_2} from "./FiatTokenDeployer.sol";
 
-contract Deploy is Script {
+contract Deploy is Script, FiatTokenDeployer {
     /// Permit2's address on every public chain.
     address internal constant CANONICAL_PERMIT2 = 0x000000000022D473030F116dDEE9F6B43aC78BA3;
     uint256 internal constant LOCAL_CHAIN_ID = 31337;
@@ -98,7 +99,10 @@ contract Deploy is Script {
             d.tokens = new address[](2);
             // Owned by the deployer, who funds the demo wallets.
             d.tokens[0] = address(new DemoOPG(d.deployer));
-            d.tokens[1] = address(new DemoUSDC(d.deployer));
+            // Circle's FiatToken v2.2, as USDC on Base: EIP-3009, EIP-2612, blocklisting. The deployer
+            // holds every role and is its minter (it funds the demo wallets by minting).
+            d.tokens[1] = _deployFiatToken(d.deployer);
+            IFiatTokenV2_2(d.tokens[1]).configureMinter(d.deployer, type(uint256).max);
         } else {
             d.permit2 = _envAddress("PERMIT2", CANONICAL_PERMIT2);
             require(d.permit2.code.length > 0, string.concat("PERMIT2 ", vm.toString(d.permit2), " has no code"));

@@ -3,7 +3,8 @@
 # anvil, then batched settlement throughput on anvil with 1-second blocks. Real contracts
 # (deployed by script/deploy-local.sh), real PostgreSQL, release builds.
 # Prints `BENCH facilitator_verify_per_s`, `BENCH facilitator_verify_p99_ms`,
-# `BENCH facilitator_settle_per_s`. Extra arguments go to the load generator
+# `BENCH facilitator_verify_eip3009_per_s`, `BENCH facilitator_verify_eip3009_p99_ms` (standard x402
+# EIP-3009 USDC payloads at the same 64 clients), `BENCH facilitator_settle_per_s`. Extra arguments go to the load generator
 # (e.g. `--verify-secs 20 --settle-payments 6000`; see `--help`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -25,6 +25,15 @@ fi
 
 info "cargo build (once, for all crates and tests)"
 cargo build --workspace --all-targets --locked || die "Rust build failed (output above)"
+# The unmodified x402 SDK (pinned in facilitator/sdk-e2e/package-lock.json) for the facilitator's
+# SDK end-to-end test (facilitator/tests/sdk_e2e.rs); installed again only when the lock changed.
+SDK_DIR="$ROOT/facilitator/sdk-e2e"
+if ! cmp -s "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"; then
+  info "npm ci (x402 SDK for the facilitator's SDK end-to-end test)"
+  npm ci --prefix "$SDK_DIR" --no-audit --no-fund --loglevel=error \
+    || die "npm ci in facilitator/sdk-e2e failed (output above): the npm registry must be reachable"
+  cp "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"
+fi
 info "cargo nextest"
 cargo nextest run --workspace --no-fail-fast "$@" || die "Rust tests failed (output above)"
 info "dashboard browser test"

@@ -3,7 +3,9 @@
 //!
 //! 1. `/verify` at `--verify-clients` concurrent clients for `--verify-secs` seconds, over a pool
 //!    of valid signed payments: throughput and p99 latency.
-//! 2. Settlement with batching on anvil mining a block every second: `--settle-payments`
+//! 2. `/verify` of standard x402 EIP-3009 payloads (USDC `TransferWithAuthorization`, the x402
+//!    SDK's default) at the same concurrency: throughput and p99.
+//! 3. Settlement with batching on anvil mining a block every second: `--settle-payments`
 //!    payments sent by `--settle-clients` concurrent clients; payments settled per second from
 //!    the first request to the last answer.
 //!
@@ -66,7 +68,12 @@ impl Drop for Facilitator {
     }
 }
 
-fn requirements(chain: &DevChain, token: alloy::primitives::Address, payee: alloy::primitives::Address, i: usize) -> PaymentRequirements {
+fn requirements(
+    chain: &DevChain,
+    token: alloy::primitives::Address,
+    payee: alloy::primitives::Address,
+    i: usize,
+) -> PaymentRequirements {
     let d = &chain.deployment;
     PaymentRequirements {
         scheme: if i % 2 == 0 { "exact" } else { "upto" }.into(),
@@ -92,13 +99,29 @@ fn requirements(chain: &DevChain, token: alloy::primitives::Address, payee: allo
 }
 
 /// Signs `n` payments round-robin over the payers; returns the request bodies.
-async fn bodies(chain: &DevChain, traffic: &Traffic, n: usize, offset: usize) -> Result<Vec<axum::body::Bytes>> {
+async fn bodies(
+    chain: &DevChain,
+    traffic: &Traffic,
+    n: usize,
+    offset: usize,
+) -> Result<Vec<axum::body::Bytes>> {
     let token = chain.deployment.token("USDC")?.address;
     let mut out = Vec::with_capacity(n);
     for i in offset..offset + n {
-        let req = requirements(chain, token, traffic.payees[i % traffic.payees.len()].address(), i);
+        let req = requirements(
+            chain,
+            token,
+            traffic.payees[i % traffic.payees.len()].address(),
+            i,
+        );
         let signer = &traffic.payers[i % traffic.payers.len()];
-        let required = PaymentRequired { x402_version: 2, error: None, resource: None, accepts: vec![req.clone()], extensions: None };
+        let required = PaymentRequired {
+            x402_version: 2,
+            error: None,
+            resource: None,
+            accepts: vec![req.clone()],
+            extensions: None,
+        };
         let mut budget = Budget::new(U256::MAX, U256::MAX);
         let p = pay(signer, &required, &mut budget, &PayOptions::default()).await?;
         let body = serde_json::json!({
@@ -110,15 +133,73 @@ async fn bodies(chain: &DevChain, traffic: &Traffic, n: usize, offset: usize) ->
     Ok(out)
 }
 
-async fn start_facilitator(args: &Args, chain: &DevChain, db: &TestDb, extra: &[String]) -> Result<(Facilitator, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+/// Signs `n` standard x402 `exact` EIP-3009 payloads (as `@x402/evm`'s client builds them),
+/// round-robin over the payers; returns the `/verify` bodies.
+fn eip3009_bodies(chain: &DevChain, traffic: &Traffic, n: usize) -> Result<Vec<axum::body::Bytes>> {
+    use alloy::signers::SignerSync;
+    let token = chain.deployment.token("USDC")?.address;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let signer = &traffic.payers[i % traffic.payers.len()];
+        let payee = traffic.payees[i % traffic.payees.len()].address();
+        let amount = U256::from(1_000 + i as u64 % 1_000);
+        let req = serde_json::json!({
+            "scheme": "exact", "network": caip2(chain.deployment.chain_id), "amount": amount.to_string(),
+            "asset": token, "payTo": payee, "maxTimeoutSeconds": 3600,
+            "extra": {"name": "USD Coin", "version": "2"},
+        });
+        let p = x402_facilitator::eip3009::Eip3009Payment {
+            payment_id: Default::default(),
+            payer: signer.address(),
+            payee,
+            token,
+            amount,
+            valid_after: U256::from(now - 600),
+            valid_before: U256::from(now + 3600),
+            nonce: keccak256(format!("bench eip3009 {i}")),
+            signature: Default::default(),
+            domain_name: "USD Coin".into(),
+            domain_version: "2".into(),
+            x402_version: 2,
+        };
+        let sig = signer.sign_hash_sync(&p.digest(chain.deployment.chain_id))?;
+        let payload = serde_json::json!({
+            "x402Version": 2, "accepted": req,
+            "payload": {"signature": format!("0x{}", alloy::hex::encode(sig.as_bytes())), "authorization": {
+                "from": p.payer, "to": payee, "value": amount.to_string(), "validAfter": (now - 600).to_string(),
+                "validBefore": (now + 3600).to_string(), "nonce": p.nonce}},
+            "extensions": {"evidence": {"info": {"evidenceHash": keccak256(format!("bench evidence {i}"))}}},
+        });
+        let body = serde_json::json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req});
+        out.push(axum::body::Bytes::from(serde_json::to_vec(&body)?));
+    }
+    Ok(out)
+}
+
+async fn start_facilitator(
+    args: &Args,
+    chain: &DevChain,
+    db: &TestDb,
+    extra: &[String],
+) -> Result<(Facilitator, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let log = x402_testkit::paths::scratch_dir("bench-facilitator")?.join("facilitator.log");
     let out = std::fs::File::create(&log)?;
     let child = Command::new(&args.facilitator_bin)
         .args(["--rpc-url", &chain.anvil.url()])
         .arg("--deployment")
         .arg(&chain.deployment_file)
-        .args(["--database-url", &db.url(), "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            &db.url(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .args(extra)
         .env("FACILITATOR_PRIVATE_KEY", wallets::FACILITATOR_KEY)
         .env("RUST_LOG", "warn,x402_facilitator::batcher=info")
@@ -130,7 +211,13 @@ async fn start_facilitator(args: &Args, chain: &DevChain, db: &TestDb, extra: &[
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !http.get(format!("{url}/supported")).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
+    while !http
+        .get(format!("{url}/supported"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+    {
         if Instant::now() > deadline {
             bail!("facilitator did not start; log: {}", log.display());
         }
@@ -150,8 +237,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// `clients` concurrent clients for `secs` seconds; with `rate` > 0 each client paces itself so
 /// that together they send `rate` requests per second (open loop), else as fast as answered.
-async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: usize, secs: u64, rate: u64) -> Result<(f64, Duration, usize)> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+async fn verify_load(
+    url: &str,
+    bodies: Arc<Vec<axum::body::Bytes>>,
+    clients: usize,
+    secs: u64,
+    rate: u64,
+) -> Result<(f64, Duration, usize)> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
     // Warm-up: connections, caches.
     let run = |dur: Duration| {
         let http = http.clone();
@@ -168,8 +263,12 @@ async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: us
                         let mut lat = Vec::new();
                         let mut invalid = 0usize;
                         let mut i = c;
-                        let interval = (rate > 0).then(|| Duration::from_secs_f64(clients as f64 / rate as f64));
-                        let begin = Instant::now() + interval.map(|d| d.mul_f64(c as f64 / clients as f64)).unwrap_or_default();
+                        let interval = (rate > 0)
+                            .then(|| Duration::from_secs_f64(clients as f64 / rate as f64));
+                        let begin = Instant::now()
+                            + interval
+                                .map(|d| d.mul_f64(c as f64 / clients as f64))
+                                .unwrap_or_default();
                         let mut sent = 0u32;
                         while Instant::now() < stop {
                             if let Some(d) = interval {
@@ -179,9 +278,18 @@ async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: us
                             let b = bodies[i % bodies.len()].clone();
                             i += clients;
                             let t = Instant::now();
-                            let r = http.post(&url).header("content-type", "application/json").body(b).send().await;
+                            let r = http
+                                .post(&url)
+                                .header("content-type", "application/json")
+                                .body(b)
+                                .send()
+                                .await;
                             let ok = match r {
-                                Ok(r) => r.json::<serde_json::Value>().await.map(|v| v["isValid"] == true).unwrap_or(false),
+                                Ok(r) => r
+                                    .json::<serde_json::Value>()
+                                    .await
+                                    .map(|v| v["isValid"] == true)
+                                    .unwrap_or(false),
                                 Err(_) => false,
                             };
                             lat.push(t.elapsed());
@@ -211,8 +319,15 @@ async fn verify_load(url: &str, bodies: Arc<Vec<axum::body::Bytes>>, clients: us
     Ok((lat.len() as f64 / elapsed, percentile(&lat, 0.99), invalid))
 }
 
-async fn settle_load(url: &str, bodies: Vec<axum::body::Bytes>, clients: usize) -> Result<(f64, usize, Duration)> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).timeout(Duration::from_secs(120)).build()?;
+async fn settle_load(
+    url: &str,
+    bodies: Vec<axum::body::Bytes>,
+    clients: usize,
+) -> Result<(f64, usize, Duration)> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(120))
+        .build()?;
     let queue = Arc::new(tokio::sync::Mutex::new(bodies.into_iter()));
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
@@ -225,9 +340,16 @@ async fn settle_load(url: &str, bodies: Vec<axum::body::Bytes>, clients: usize) 
                 let mut failed = Vec::new();
                 let mut lat = Vec::new();
                 loop {
-                    let Some(b) = queue.lock().await.next() else { break };
+                    let Some(b) = queue.lock().await.next() else {
+                        break;
+                    };
                     let t = Instant::now();
-                    let r = http.post(&url).header("content-type", "application/json").body(b).send().await;
+                    let r = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(b)
+                        .send()
+                        .await;
                     match r {
                         Ok(r) => {
                             let v: serde_json::Value = r.json().await.unwrap_or_default();
@@ -265,13 +387,23 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     eprintln!("starting anvil and deploying");
     // Funding runs on automine; the settle phase switches anvil to a block every second.
-    let chain = DevChain::start_with(AnvilOptions { gas_limit: Some(args.gas_limit), ..Default::default() }).await?;
-    let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), &format!("bench-{}", x402_testkit::unique_suffix())).await?;
+    let chain = DevChain::start_with(AnvilOptions {
+        gas_limit: Some(args.gas_limit),
+        ..Default::default()
+    })
+    .await?;
+    let mut traffic = Traffic::new(
+        &chain.anvil.url(),
+        chain.deployment.clone(),
+        &format!("bench-{}", x402_testkit::unique_suffix()),
+    )
+    .await?;
     traffic.fund(args.payers, 4, 1_000_000).await?;
     let db = TestDb::create().await?;
 
     eprintln!("signing payments");
     let verify_bodies = Arc::new(bodies(&chain, &traffic, 4096, 0).await?);
+    let eip3009_verify_bodies = Arc::new(eip3009_bodies(&chain, &traffic, 4096)?);
     let settle_bodies = bodies(&chain, &traffic, args.settle_payments, 1_000_000).await?;
 
     let batch_args = vec![
@@ -288,31 +420,90 @@ async fn main() -> Result<()> {
     ];
     let (_f, url) = start_facilitator(&args, &chain, &db, &batch_args).await?;
 
-    eprintln!("verify: {} clients for {} s", args.verify_clients, args.verify_secs);
-    let (per_s, p99, invalid) = verify_load(&url, verify_bodies.clone(), args.verify_clients, args.verify_secs, 0).await?;
+    eprintln!(
+        "verify: {} clients for {} s",
+        args.verify_clients, args.verify_secs
+    );
+    let (per_s, p99, invalid) = verify_load(
+        &url,
+        verify_bodies.clone(),
+        args.verify_clients,
+        args.verify_secs,
+        0,
+    )
+    .await?;
     if invalid > 0 {
         bail!("{invalid} verifications were not valid: the benchmark payments must all verify");
     }
     println!("BENCH facilitator_verify_per_s {per_s:.0} verifications/s");
-    println!("BENCH facilitator_verify_p99_ms {:.1} ms", p99.as_secs_f64() * 1000.0);
+    println!(
+        "BENCH facilitator_verify_p99_ms {:.1} ms",
+        p99.as_secs_f64() * 1000.0
+    );
     if args.verify_rate > 0 {
-        eprintln!("verify: {} clients paced to {} verifications/s for {} s", args.verify_clients, args.verify_rate, args.verify_secs);
-        let (paced, p99, invalid) = verify_load(&url, verify_bodies, args.verify_clients, args.verify_secs, args.verify_rate).await?;
+        eprintln!(
+            "verify: {} clients paced to {} verifications/s for {} s",
+            args.verify_clients, args.verify_rate, args.verify_secs
+        );
+        let (paced, p99, invalid) = verify_load(
+            &url,
+            verify_bodies,
+            args.verify_clients,
+            args.verify_secs,
+            args.verify_rate,
+        )
+        .await?;
         if invalid > 0 {
             bail!("{invalid} paced verifications were not valid");
         }
         eprintln!("paced run achieved {paced:.0} verifications/s");
-        println!("BENCH facilitator_verify_p99_at_{}_per_s_ms {:.1} ms", args.verify_rate, p99.as_secs_f64() * 1000.0);
+        println!(
+            "BENCH facilitator_verify_p99_at_{}_per_s_ms {:.1} ms",
+            args.verify_rate,
+            p99.as_secs_f64() * 1000.0
+        );
     }
 
+    eprintln!(
+        "verify (EIP-3009): {} clients for {} s",
+        args.verify_clients, args.verify_secs
+    );
+    let (per_s, p99, invalid) = verify_load(
+        &url,
+        eip3009_verify_bodies,
+        args.verify_clients,
+        args.verify_secs,
+        0,
+    )
+    .await?;
+    if invalid > 0 {
+        bail!("{invalid} EIP-3009 verifications were not valid: the benchmark payments must all verify");
+    }
+    println!("BENCH facilitator_verify_eip3009_per_s {per_s:.0} verifications/s");
+    println!(
+        "BENCH facilitator_verify_eip3009_p99_ms {:.1} ms",
+        p99.as_secs_f64() * 1000.0
+    );
+
     let provider = chain.anvil.provider();
-    provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await?;
-    provider.raw_request::<_, ()>("evm_setIntervalMining".into(), (1u64,)).await?;
-    eprintln!("settle: {} payments, {} clients, 1-second blocks", args.settle_payments, args.settle_clients);
+    provider
+        .raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+        .await?;
+    provider
+        .raw_request::<_, ()>("evm_setIntervalMining".into(), (1u64,))
+        .await?;
+    eprintln!(
+        "settle: {} payments, {} clients, 1-second blocks",
+        args.settle_payments, args.settle_clients
+    );
     let start_block = provider.get_block_number().await?;
     let (per_s, ok, p50) = settle_load(&url, settle_bodies, args.settle_clients).await?;
     let end_block = provider.get_block_number().await?;
-    eprintln!("settled {ok}/{} over blocks {start_block}..{end_block}; median settle latency {:.0} ms", args.settle_payments, p50.as_secs_f64() * 1000.0);
+    eprintln!(
+        "settled {ok}/{} over blocks {start_block}..{end_block}; median settle latency {:.0} ms",
+        args.settle_payments,
+        p50.as_secs_f64() * 1000.0
+    );
     for n in start_block..=end_block {
         if let Some(b) = provider.get_block_by_number(n.into()).await? {
             eprintln!(

@@ -67,25 +67,59 @@ pub struct Batcher {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("payment_id", &self.payment_id).finish()
+        f.debug_struct("Job")
+            .field("payment_id", &self.payment_id)
+            .finish()
     }
 }
 
 impl Batcher {
     /// Starts the batching task.
-    pub fn spawn(submitter: Arc<Submitter>, settlement: Address, max_items: usize, max_wait: Duration, metrics: Metrics) -> Self {
+    pub fn spawn(
+        submitter: Arc<Submitter>,
+        settlement: Address,
+        max_items: usize,
+        max_wait: Duration,
+        metrics: Metrics,
+    ) -> Self {
         let (queue, rx) = mpsc::channel(max_items.max(1) * 16);
-        tokio::spawn(collect(rx, submitter, settlement, max_items.max(1), max_wait, metrics));
+        tokio::spawn(collect(
+            rx,
+            submitter,
+            settlement,
+            max_items.max(1),
+            max_wait,
+            metrics,
+        ));
         Self { queue }
     }
 
     /// Queues one item and waits for its result.
-    pub async fn settle(&self, item: x402_bindings::settlement::IX402Settlement::BatchItem, payment_id: B256) -> BatchResult {
+    pub async fn settle(
+        &self,
+        item: x402_bindings::settlement::IX402Settlement::BatchItem,
+        payment_id: B256,
+    ) -> BatchResult {
         let (reply, rx) = oneshot::channel();
-        if self.queue.send(Job { item, payment_id, reply }).await.is_err() {
-            return BatchResult::Error { message: "the batching task stopped".into(), maybe_mined: false };
+        if self
+            .queue
+            .send(Job {
+                item,
+                payment_id,
+                reply,
+            })
+            .await
+            .is_err()
+        {
+            return BatchResult::Error {
+                message: "the batching task stopped".into(),
+                maybe_mined: false,
+            };
         }
-        rx.await.unwrap_or(BatchResult::Error { message: "the batching task dropped the item".into(), maybe_mined: true })
+        rx.await.unwrap_or(BatchResult::Error {
+            message: "the batching task dropped the item".into(),
+            maybe_mined: true,
+        })
     }
 }
 
@@ -107,47 +141,88 @@ async fn collect(
             }
         }
         metrics.batch_items.observe(jobs.len() as f64);
-        tokio::spawn(submit_batch(jobs, submitter.clone(), settlement, metrics.clone()));
+        tokio::spawn(submit_batch(
+            jobs,
+            submitter.clone(),
+            settlement,
+            metrics.clone(),
+        ));
     }
 }
 
-async fn submit_batch(jobs: Vec<Job>, submitter: Arc<Submitter>, settlement: Address, metrics: Metrics) {
-    let timer = metrics.settle_seconds.with_label_values(&["batch"]).start_timer();
+async fn submit_batch(
+    jobs: Vec<Job>,
+    submitter: Arc<Submitter>,
+    settlement: Address,
+    metrics: Metrics,
+) {
+    let timer = metrics
+        .settle_seconds
+        .with_label_values(&["batch"])
+        .start_timer();
     let items: Vec<_> = jobs.iter().map(|j| j.item.clone()).collect();
-    let call = X402Settlement::chargeBatchCall { items, commitEvidenceRoot: true }.abi_encode();
+    let call = X402Settlement::chargeBatchCall {
+        items,
+        commitEvidenceRoot: true,
+    }
+    .abi_encode();
     let count = jobs.len();
-    let outcome = submitter.submit("chargeBatch", settlement, call.into()).await;
+    let outcome = submitter
+        .submit("chargeBatch", settlement, call.into())
+        .await;
     timer.observe_duration();
     match outcome {
         Ok(receipt) => {
             let results = results_of(&receipt, settlement);
             let tx = receipt.transaction_hash;
             if !receipt.status() {
-                metrics.settle_total.with_label_values(&["batch", "reverted"]).inc();
+                metrics
+                    .settle_total
+                    .with_label_values(&["batch", "reverted"])
+                    .inc();
                 tracing::error!(%tx, count, "chargeBatch reverted");
             } else {
-                metrics.settle_total.with_label_values(&["batch", "mined"]).inc();
+                metrics
+                    .settle_total
+                    .with_label_values(&["batch", "mined"])
+                    .inc();
                 tracing::info!(%tx, count, settled = results.charged.len(), batch_id = %results.batch_id, "batch settled");
             }
             for job in jobs {
                 let r = if !receipt.status() {
                     BatchResult::Reverted { tx }
                 } else if let Some(amount) = results.charged.get(&job.payment_id) {
-                    BatchResult::Settled { tx, batch_id: results.batch_id, amount: *amount }
+                    BatchResult::Settled {
+                        tx,
+                        batch_id: results.batch_id,
+                        amount: *amount,
+                    }
                 } else if let Some(reason) = results.failed.get(&job.payment_id) {
-                    BatchResult::ItemFailed { tx, reason: reason.clone() }
+                    BatchResult::ItemFailed {
+                        tx,
+                        reason: reason.clone(),
+                    }
                 } else {
-                    BatchResult::ItemFailed { tx, reason: "the batch emitted no event for this payment".into() }
+                    BatchResult::ItemFailed {
+                        tx,
+                        reason: "the batch emitted no event for this payment".into(),
+                    }
                 };
                 let _ = job.reply.send(r);
             }
         }
         Err(e) => {
-            metrics.settle_total.with_label_values(&["batch", "error"]).inc();
+            metrics
+                .settle_total
+                .with_label_values(&["batch", "error"])
+                .inc();
             tracing::error!(error = %e, count, "chargeBatch not settled");
             let maybe_mined = matches!(e, SubmitError::NotMined { .. });
             for job in jobs {
-                let _ = job.reply.send(BatchResult::Error { message: e.to_string(), maybe_mined });
+                let _ = job.reply.send(BatchResult::Error {
+                    message: e.to_string(),
+                    maybe_mined,
+                });
             }
         }
     }
@@ -161,7 +236,11 @@ struct BatchEvents {
 }
 
 fn results_of(receipt: &TransactionReceipt, settlement: Address) -> BatchEvents {
-    let mut out = BatchEvents { batch_id: U256::ZERO, charged: HashMap::new(), failed: HashMap::new() };
+    let mut out = BatchEvents {
+        batch_id: U256::ZERO,
+        charged: HashMap::new(),
+        failed: HashMap::new(),
+    };
     for log in receipt.inner.logs() {
         if log.address() != settlement {
             continue;

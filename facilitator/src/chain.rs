@@ -21,6 +21,15 @@ sol! {
     interface IERC1271 {
         function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4 magicValue);
     }
+
+    /// What the EIP-3009 path reads from the token (FiatToken v2.2 implements all of it; a token
+    /// without `isBlacklisted` simply has no blocklist).
+    interface IEip3009Token {
+        function name() external view returns (string);
+        function version() external view returns (string);
+        function authorizationState(address authorizer, bytes32 nonce) external view returns (bool);
+        function isBlacklisted(address account) external view returns (bool);
+    }
 }
 
 /// `IERC1271.isValidSignature.selector`, the value a wallet returns for a valid signature.
@@ -38,7 +47,10 @@ pub struct ChainError {
 
 impl ChainError {
     fn new(what: &'static str, e: impl std::fmt::Display) -> Self {
-        Self { what, message: e.to_string() }
+        Self {
+            what,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -56,7 +68,10 @@ pub fn describe_revert(data: &[u8]) -> String {
     if let Some(reason) = alloy::sol_types::decode_revert_reason(data) {
         return reason;
     }
-    format!("reverted with unknown data {}", Bytes::copy_from_slice(data))
+    format!(
+        "reverted with unknown data {}",
+        Bytes::copy_from_slice(data)
+    )
 }
 
 /// The on-chain state one payment's verification looks at.
@@ -76,6 +91,52 @@ pub struct PaymentState {
     /// What the payer's spending policy still allows in this token.
     pub remaining_budget: U256,
     /// `Ok` when the settlement simulation succeeded, else the decoded revert.
+    pub simulation: Result<(), String>,
+}
+
+/// The inputs of one EIP-3009 verification's batch.
+#[derive(Debug, Clone)]
+pub struct Eip3009Query {
+    /// The authorization's `from`.
+    pub payer: Address,
+    /// The authorization's `to`.
+    pub payee: Address,
+    /// The token.
+    pub token: Address,
+    /// The authorization nonce.
+    pub nonce: B256,
+    /// Also read the token's EIP-712 `name()` and `version()` (not cached yet).
+    pub read_domain: bool,
+    /// The settlement contract.
+    pub settlement: Address,
+    /// The facilitator (caller of the simulation).
+    pub facilitator: Address,
+    /// Calldata of the `chargeWithAuthorization` call to simulate.
+    pub simulation: Bytes,
+    /// When set, also read the payer's code and ask it (EIP-1271) whether it signed this digest.
+    pub erc1271: Option<(B256, Bytes)>,
+}
+
+/// The on-chain state one EIP-3009 payment's verification looks at.
+#[derive(Debug, Clone)]
+pub struct Eip3009State {
+    /// Timestamp of the latest block (the chain's clock).
+    pub timestamp: u64,
+    /// The token's EIP-712 `name()` and `version()`, when asked (None: the call failed).
+    pub domain: Option<(Option<String>, Option<String>)>,
+    /// The payer's balance.
+    pub balance: U256,
+    /// Whether the nonce is used; `None` when the token has no `authorizationState` (no EIP-3009).
+    pub nonce_used: Option<bool>,
+    /// FiatToken blocklist of the payer.
+    pub payer_blacklisted: bool,
+    /// FiatToken blocklist of the payee.
+    pub payee_blacklisted: bool,
+    /// Whether the payer has code (only read when the signature does not recover to it).
+    pub payer_is_contract: bool,
+    /// EIP-1271 answer, when asked.
+    pub erc1271_valid: Option<bool>,
+    /// `Ok` when the simulated `chargeWithAuthorization` succeeded, else the decoded revert.
     pub simulation: Result<(), String>,
 }
 
@@ -131,26 +192,54 @@ impl Chain {
         let latest = BlockNumberOrTag::Latest;
         let mut batch = BatchRequest::new(self.provider.client());
         let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
-            batch.add_call::<_, Bytes>("eth_call", &(tx, latest)).map_err(|e| ChainError::new(what, e))
+            batch
+                .add_call::<_, Bytes>("eth_call", &(tx, latest))
+                .map_err(|e| ChainError::new(what, e))
         };
         // The payer's code only matters when its signature is not a plain ECDSA one.
         let code = match q.erc1271 {
             Some(_) => Some(
-                batch.add_call::<_, Bytes>("eth_getCode", &(q.payer, latest)).map_err(|e| ChainError::new("eth_getCode", e))?,
+                batch
+                    .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
+                    .map_err(|e| ChainError::new("eth_getCode", e))?,
             ),
             None => None,
         };
-        let balance = add(&mut batch, "balanceOf", call_request(None, q.token, IERC20::balanceOfCall { account: q.payer }.abi_encode()))?;
+        let balance = add(
+            &mut batch,
+            "balanceOf",
+            call_request(
+                None,
+                q.token,
+                IERC20::balanceOfCall { account: q.payer }.abi_encode(),
+            ),
+        )?;
         let allowance = add(
             &mut batch,
             "allowance",
-            call_request(None, q.token, IERC20::allowanceCall { owner: q.payer, spender: q.permit2 }.abi_encode()),
+            call_request(
+                None,
+                q.token,
+                IERC20::allowanceCall {
+                    owner: q.payer,
+                    spender: q.permit2,
+                }
+                .abi_encode(),
+            ),
         )?;
         let word = q.nonce >> 8;
         let bitmap = add(
             &mut batch,
             "nonceBitmap",
-            call_request(None, q.permit2, Permit2::nonceBitmapCall { _0: q.payer, _1: word }.abi_encode()),
+            call_request(
+                None,
+                q.permit2,
+                Permit2::nonceBitmapCall {
+                    _0: q.payer,
+                    _1: word,
+                }
+                .abi_encode(),
+            ),
         )?;
         let budget = add(
             &mut batch,
@@ -158,7 +247,11 @@ impl Chain {
             call_request(
                 None,
                 q.settlement,
-                X402Settlement::remainingBudgetCall { payer: q.payer, token: q.token }.abi_encode(),
+                X402Settlement::remainingBudgetCall {
+                    payer: q.payer,
+                    token: q.token,
+                }
+                .abi_encode(),
             ),
         )?;
         let erc1271 = match &q.erc1271 {
@@ -168,33 +261,73 @@ impl Chain {
                 call_request(
                     None,
                     q.payer,
-                    IERC1271::isValidSignatureCall { hash: *digest, signature: sig.clone() }.abi_encode(),
+                    IERC1271::isValidSignatureCall {
+                        hash: *digest,
+                        signature: sig.clone(),
+                    }
+                    .abi_encode(),
                 ),
             )?),
             None => None,
         };
-        let simulation = add(&mut batch, "simulation", call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()))?;
-        batch.send().await.map_err(|e| ChainError::new("batch", e))?;
+        let simulation = add(
+            &mut batch,
+            "simulation",
+            call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()),
+        )?;
+        batch
+            .send()
+            .await
+            .map_err(|e| ChainError::new("batch", e))?;
 
         let payer_is_contract = match code {
-            Some(w) => !w.await.map_err(|e| ChainError::new("eth_getCode", e))?.is_empty(),
+            Some(w) => !w
+                .await
+                .map_err(|e| ChainError::new("eth_getCode", e))?
+                .is_empty(),
             None => false,
         };
         let word_of = |what: &'static str, raw: Bytes| -> Result<U256, ChainError> {
             if raw.len() < 32 {
-                return Err(ChainError::new(what, format!("returned {} bytes, expected a 32-byte word (is the address right?)", raw.len())));
+                return Err(ChainError::new(
+                    what,
+                    format!(
+                        "returned {} bytes, expected a 32-byte word (is the address right?)",
+                        raw.len()
+                    ),
+                ));
             }
             Ok(U256::from_be_slice(&raw[..32]))
         };
-        let balance = word_of("balanceOf", balance.await.map_err(|e| ChainError::new("balanceOf", e))?)?;
-        let allowance = word_of("allowance", allowance.await.map_err(|e| ChainError::new("allowance", e))?)?;
-        let bitmap = word_of("nonceBitmap", bitmap.await.map_err(|e| ChainError::new("nonceBitmap", e))?)?;
-        let remaining_budget = word_of("remainingBudget", budget.await.map_err(|e| ChainError::new("remainingBudget", e))?)?;
+        let balance = word_of(
+            "balanceOf",
+            balance.await.map_err(|e| ChainError::new("balanceOf", e))?,
+        )?;
+        let allowance = word_of(
+            "allowance",
+            allowance
+                .await
+                .map_err(|e| ChainError::new("allowance", e))?,
+        )?;
+        let bitmap = word_of(
+            "nonceBitmap",
+            bitmap
+                .await
+                .map_err(|e| ChainError::new("nonceBitmap", e))?,
+        )?;
+        let remaining_budget = word_of(
+            "remainingBudget",
+            budget
+                .await
+                .map_err(|e| ChainError::new("remainingBudget", e))?,
+        )?;
         let bit = (q.nonce & U256::from(0xffu8)).to::<usize>();
         let nonce_used = bitmap.bit(bit);
         let erc1271_valid = match erc1271 {
             // A wallet that reverts or returns anything but the magic value rejects the signature.
-            Some(w) => Some(matches!(w.await, Ok(raw) if raw.len() >= 4 && raw[..4] == ERC1271_MAGIC)),
+            Some(w) => {
+                Some(matches!(w.await, Ok(raw) if raw.len() >= 4 && raw[..4] == ERC1271_MAGIC))
+            }
             None => None,
         };
         let simulation = match simulation.await {
@@ -218,9 +351,200 @@ impl Chain {
         })
     }
 
+    /// Reads everything one EIP-3009 payment's verification needs in one batch request.
+    pub async fn eip3009_state(&self, q: &Eip3009Query) -> Result<Eip3009State, ChainError> {
+        let latest = BlockNumberOrTag::Latest;
+        let mut batch = BatchRequest::new(self.provider.client());
+        let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
+            batch
+                .add_call::<_, Bytes>("eth_call", &(tx, latest))
+                .map_err(|e| ChainError::new(what, e))
+        };
+        let block = batch
+            .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
+            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
+        let domain = match q.read_domain {
+            true => Some((
+                add(
+                    &mut batch,
+                    "name",
+                    call_request(None, q.token, IEip3009Token::nameCall {}.abi_encode()),
+                )?,
+                add(
+                    &mut batch,
+                    "version",
+                    call_request(None, q.token, IEip3009Token::versionCall {}.abi_encode()),
+                )?,
+            )),
+            false => None,
+        };
+        let balance = add(
+            &mut batch,
+            "balanceOf",
+            call_request(
+                None,
+                q.token,
+                IERC20::balanceOfCall { account: q.payer }.abi_encode(),
+            ),
+        )?;
+        let used = add(
+            &mut batch,
+            "authorizationState",
+            call_request(
+                None,
+                q.token,
+                IEip3009Token::authorizationStateCall {
+                    authorizer: q.payer,
+                    nonce: q.nonce,
+                }
+                .abi_encode(),
+            ),
+        )?;
+        let payer_listed = add(
+            &mut batch,
+            "isBlacklisted",
+            call_request(
+                None,
+                q.token,
+                IEip3009Token::isBlacklistedCall { account: q.payer }.abi_encode(),
+            ),
+        )?;
+        let payee_listed = add(
+            &mut batch,
+            "isBlacklisted",
+            call_request(
+                None,
+                q.token,
+                IEip3009Token::isBlacklistedCall { account: q.payee }.abi_encode(),
+            ),
+        )?;
+        let erc1271 = match &q.erc1271 {
+            Some((digest, sig)) => Some((
+                batch
+                    .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
+                    .map_err(|e| ChainError::new("eth_getCode", e))?,
+                add(
+                    &mut batch,
+                    "isValidSignature",
+                    call_request(
+                        None,
+                        q.payer,
+                        IERC1271::isValidSignatureCall {
+                            hash: *digest,
+                            signature: sig.clone(),
+                        }
+                        .abi_encode(),
+                    ),
+                )?,
+            )),
+            None => None,
+        };
+        let simulation = add(
+            &mut batch,
+            "simulation",
+            call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()),
+        )?;
+        batch
+            .send()
+            .await
+            .map_err(|e| ChainError::new("batch", e))?;
+
+        let block = block
+            .await
+            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
+        let timestamp = block
+            .get("timestamp")
+            .and_then(|t| t.as_str())
+            .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+            .ok_or_else(|| {
+                ChainError::new("eth_getBlockByNumber", "the latest block has no timestamp")
+            })?;
+        let string_of = |raw: Result<Bytes, _>| -> Option<String> {
+            raw.ok().and_then(|b: Bytes| {
+                <alloy::sol_types::sol_data::String as alloy::sol_types::SolType>::abi_decode(&b)
+                    .ok()
+            })
+        };
+        let domain = match domain {
+            Some((name, version)) => Some((string_of(name.await), string_of(version.await))),
+            None => None,
+        };
+        let word_of = |what: &'static str, raw: Bytes| -> Result<U256, ChainError> {
+            if raw.len() < 32 {
+                return Err(ChainError::new(
+                    what,
+                    format!(
+                        "returned {} bytes, expected a 32-byte word (is the token address right?)",
+                        raw.len()
+                    ),
+                ));
+            }
+            Ok(U256::from_be_slice(&raw[..32]))
+        };
+        let balance = word_of(
+            "balanceOf",
+            balance.await.map_err(|e| ChainError::new("balanceOf", e))?,
+        )?;
+        // A token without EIP-3009 reverts (or answers nothing) here.
+        let nonce_used = match used.await {
+            Ok(raw) if raw.len() >= 32 => Some(!U256::from_be_slice(&raw[..32]).is_zero()),
+            _ => None,
+        };
+        // A token without a blocklist reverts here: nobody is listed.
+        let listed = |raw: Result<Bytes, _>| matches!(raw, Ok(b) if b.len() >= 32 && !U256::from_be_slice(&b[..32]).is_zero());
+        let payer_blacklisted = listed(payer_listed.await);
+        let payee_blacklisted = listed(payee_listed.await);
+        let (payer_is_contract, erc1271_valid) = match erc1271 {
+            Some((code, answer)) => (
+                !code
+                    .await
+                    .map_err(|e| ChainError::new("eth_getCode", e))?
+                    .is_empty(),
+                Some(
+                    matches!(answer.await, Ok(raw) if raw.len() >= 4 && raw[..4] == ERC1271_MAGIC),
+                ),
+            ),
+            None => (false, None),
+        };
+        let simulation = match simulation.await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_error_resp() {
+                Some(payload) => Err(match payload.as_revert_data() {
+                    Some(data) => describe_revert(&data),
+                    None => payload.message.to_string(),
+                }),
+                None => return Err(ChainError::new("simulation", e)),
+            },
+        };
+        Ok(Eip3009State {
+            timestamp,
+            domain,
+            balance,
+            nonce_used,
+            payer_blacklisted,
+            payee_blacklisted,
+            payer_is_contract,
+            erc1271_valid,
+            simulation,
+        })
+    }
+
+    /// Whether `address` has code (x402's Permit2 proxies are looked for this way).
+    pub async fn has_code(&self, address: Address) -> Result<bool, ChainError> {
+        Ok(!self
+            .provider
+            .get_code_at(address)
+            .await
+            .map_err(|e| ChainError::new("eth_getCode", e))?
+            .is_empty())
+    }
+
     /// The chain id the node reports.
     pub async fn chain_id(&self) -> Result<u64, ChainError> {
-        self.provider.get_chain_id().await.map_err(|e| ChainError::new("eth_chainId", e))
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(|e| ChainError::new("eth_chainId", e))
     }
 }
 
@@ -231,7 +555,11 @@ mod tests {
 
     #[test]
     fn reverts_are_decoded_by_name() {
-        let data = X402Settlement::NotFacilitator { caller: Address::ZERO, signedFacilitator: Address::repeat_byte(1) }.abi_encode();
+        let data = X402Settlement::NotFacilitator {
+            caller: Address::ZERO,
+            signedFacilitator: Address::repeat_byte(1),
+        }
+        .abi_encode();
         let text = describe_revert(&data);
         assert!(text.contains("NotFacilitator"), "{text}");
         let data = alloy::sol_types::Revert::from("TRANSFER_FROM_FAILED").abi_encode();

@@ -69,9 +69,24 @@ impl Contracts {
     /// Reads `deployments/<chainId>.json`; returns the contracts and the chain id the file is for.
     pub fn from_deployment_file(path: &Path) -> Result<(Self, u64), ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-        let d: DeploymentFile = serde_json::from_str(&text).map_err(|source| ConfigError::Parse { path: shown, source })?;
-        Ok((Self { settlement: d.settlement, permit2: d.permit2, tokens: d.tokens, deploy_block: d.deploy_block }, d.chain_id))
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let d: DeploymentFile =
+            serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: shown,
+                source,
+            })?;
+        Ok((
+            Self {
+                settlement: d.settlement,
+                permit2: d.permit2,
+                tokens: d.tokens,
+                deploy_block: d.deploy_block,
+            },
+            d.chain_id,
+        ))
     }
 
     /// Whether `asset` is accepted.
@@ -125,7 +140,8 @@ mod tests {
 
     #[test]
     fn reads_the_deploy_script_output() {
-        let dir = std::env::temp_dir().join(format!("x402-facilitator-config-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("x402-facilitator-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("31337.json");
         std::fs::write(
@@ -143,7 +159,12 @@ mod tests {
         assert!(c.accepts_token(c.tokens[0].address));
         assert!(!c.accepts_token(Address::ZERO));
         std::fs::write(&path, r#"{"chainId":1}"#).unwrap();
-        let err = Contracts::from_deployment_file(&path).unwrap_err().to_string();
-        assert!(err.contains("permit2") || err.contains("settlement"), "{err}");
+        let err = Contracts::from_deployment_file(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("permit2") || err.contains("settlement"),
+            "{err}"
+        );
     }
 }

@@ -45,7 +45,11 @@ pub struct EscrowView {
 }
 
 impl Settler {
-    fn escrow_response(&self, id: B256, ok: Result<(B256, U256), (Reason, String, Option<B256>)>) -> EscrowResponse {
+    fn escrow_response(
+        &self,
+        id: B256,
+        ok: Result<(B256, U256), (Reason, String, Option<B256>)>,
+    ) -> EscrowResponse {
         let network = self.verifier.network();
         match ok {
             Ok((tx, amount)) => EscrowResponse {
@@ -71,7 +75,10 @@ impl Settler {
 
     /// Reads an escrow; `None` when it does not exist.
     pub async fn escrow(&self, id: B256) -> Result<Option<EscrowView>, String> {
-        let c = X402Settlement::new(self.verifier.contracts().settlement, self.verifier.chain().provider().clone());
+        let c = X402Settlement::new(
+            self.verifier.contracts().settlement,
+            self.verifier.chain().provider().clone(),
+        );
         let e = c.escrowOf(id).call().await.map_err(|e| e.to_string())?;
         if e.payer.is_zero() {
             return Ok(None);
@@ -100,11 +107,17 @@ impl Settler {
             Ok(_) => "success",
             Err((reason, _, _)) => reason.code(),
         };
-        self.metrics.settle_total.with_label_values(&["capture", result]).inc();
+        self.metrics
+            .settle_total
+            .with_label_values(&["capture", result])
+            .inc();
         self.escrow_response(id, r)
     }
 
-    async fn capture_inner(&self, req: &CaptureRequest) -> Result<(B256, U256), (Reason, String, Option<B256>)> {
+    async fn capture_inner(
+        &self,
+        req: &CaptureRequest,
+    ) -> Result<(B256, U256), (Reason, String, Option<B256>)> {
         let id = req.payment_id;
         let unexpected = |e: String| (Reason::UnexpectedSettleError, e, None);
         let escrow = self.escrow(id).await.map_err(unexpected)?;
@@ -112,26 +125,50 @@ impl Settler {
             return Err((Reason::InvalidEscrowState, format!("no escrow {id}"), None));
         };
         if e.facilitator != self.verifier.facilitator() {
-            return Err((Reason::InvalidFacilitator, format!("escrow {id} belongs to facilitator {}", e.facilitator), None));
+            return Err((
+                Reason::InvalidFacilitator,
+                format!("escrow {id} belongs to facilitator {}", e.facilitator),
+                None,
+            ));
         }
         if req.amount.is_zero() {
-            return Err((Reason::InvalidAmount, "capture amount must be above 0".into(), None));
+            return Err((
+                Reason::InvalidAmount,
+                "capture amount must be above 0".into(),
+                None,
+            ));
         }
-        match self.store.claim_capture(id, req.evidence_hash, req.amount).await {
+        match self
+            .store
+            .claim_capture(id, req.evidence_hash, req.amount)
+            .await
+        {
             Err(err) => return Err(unexpected(err.to_string())),
             Ok(Some((true, tx, amount))) => {
                 self.metrics.settle_replayed.inc();
                 return Ok((tx.unwrap_or_default(), amount));
             }
             Ok(Some((false, _, _))) => {
-                return Err((Reason::UnexpectedSettleError, "a capture with this evidence hash is in progress; retry later".into(), None))
+                return Err((
+                    Reason::UnexpectedSettleError,
+                    "a capture with this evidence hash is in progress; retry later".into(),
+                    None,
+                ))
             }
             Ok(None) => {}
         }
         let fee = self.cfg.fee_bps.min(e.max_facilitator_fee_bps);
-        let call = X402Settlement::captureCall { paymentId: id, amount: req.amount, facilitatorFeeBps: fee, evidenceHash: req.evidence_hash };
+        let call = X402Settlement::captureCall {
+            paymentId: id,
+            amount: req.amount,
+            facilitatorFeeBps: fee,
+            evidenceHash: req.evidence_hash,
+        };
         let settlement = self.verifier.contracts().settlement;
-        let result = self.submitter.submit("capture", settlement, call.abi_encode().into()).await;
+        let result = self
+            .submitter
+            .submit("capture", settlement, call.abi_encode().into())
+            .await;
         match result {
             Ok(receipt) if receipt.status() => {
                 let tx = receipt.transaction_hash;
@@ -143,11 +180,19 @@ impl Settler {
             }
             Ok(receipt) => {
                 let _ = self.store.release_capture(id, req.evidence_hash).await;
-                Err((Reason::InvalidTransactionState, "capture reverted on chain".into(), Some(receipt.transaction_hash)))
+                Err((
+                    Reason::InvalidTransactionState,
+                    "capture reverted on chain".into(),
+                    Some(receipt.transaction_hash),
+                ))
             }
             Err(SubmitError::WouldRevert { reason, .. }) => {
                 let _ = self.store.release_capture(id, req.evidence_hash).await;
-                Err((Reason::InvalidEscrowState, format!("capture would revert: {reason}"), None))
+                Err((
+                    Reason::InvalidEscrowState,
+                    format!("capture would revert: {reason}"),
+                    None,
+                ))
             }
             Err(err @ SubmitError::Send { .. }) => {
                 let _ = self.store.release_capture(id, req.evidence_hash).await;
@@ -163,21 +208,36 @@ impl Settler {
         let settlement = self.verifier.contracts().settlement;
         let before = self.escrow(id).await;
         let remaining = match &before {
-            Ok(Some(e)) => e.authorized.parse::<U256>().unwrap_or_default().saturating_sub(e.captured.parse().unwrap_or_default()),
+            Ok(Some(e)) => e
+                .authorized
+                .parse::<U256>()
+                .unwrap_or_default()
+                .saturating_sub(e.captured.parse().unwrap_or_default()),
             _ => U256::ZERO,
         };
         let call = X402Settlement::voidCall { paymentId: id }.abi_encode();
         let r = match self.submitter.submit("void", settlement, call.into()).await {
             Ok(receipt) if receipt.status() => Ok((receipt.transaction_hash, remaining)),
-            Ok(receipt) => Err((Reason::InvalidTransactionState, "void reverted on chain".into(), Some(receipt.transaction_hash))),
-            Err(SubmitError::WouldRevert { reason, .. }) => Err((Reason::InvalidEscrowState, format!("void would revert: {reason}"), None)),
+            Ok(receipt) => Err((
+                Reason::InvalidTransactionState,
+                "void reverted on chain".into(),
+                Some(receipt.transaction_hash),
+            )),
+            Err(SubmitError::WouldRevert { reason, .. }) => Err((
+                Reason::InvalidEscrowState,
+                format!("void would revert: {reason}"),
+                None,
+            )),
             Err(e) => Err((Reason::UnexpectedSettleError, e.to_string(), None)),
         };
         let result = match &r {
             Ok(_) => "success",
             Err((reason, _, _)) => reason.code(),
         };
-        self.metrics.settle_total.with_label_values(&["void", result]).inc();
+        self.metrics
+            .settle_total
+            .with_label_values(&["void", result])
+            .inc();
         self.escrow_response(id, r)
     }
 }

@@ -1,6 +1,9 @@
 //! Prometheus metrics, served as text at `GET /metrics`.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
 
 /// The service's metrics (cheap to clone: every field is a shared handle).
 #[derive(Debug, Clone)]
@@ -26,6 +29,8 @@ pub struct Metrics {
     pub nonce_resync: IntCounter,
     /// Settlements waiting for a batch.
     pub batch_queue: IntGauge,
+    /// Requests refused before any work (401, 413, 429), by status.
+    pub refused_requests: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -37,24 +42,53 @@ impl Default for Metrics {
 impl Metrics {
     /// Registers every metric in a fresh registry.
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("x402_facilitator".into()), None).expect("valid prefix");
-        let latency = vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
-        let verify_total = IntCounterVec::new(Opts::new("verify_total", "Verifications by result"), &["result"]).unwrap();
-        let verify_seconds =
-            Histogram::with_opts(HistogramOpts::new("verify_seconds", "Verification latency").buckets(latency.clone())).unwrap();
-        let settle_total =
-            IntCounterVec::new(Opts::new("settle_total", "Settlements by kind and result"), &["kind", "result"]).unwrap();
-        let settle_seconds =
-            HistogramVec::new(HistogramOpts::new("settle_seconds", "Settlement latency").buckets(latency), &["kind"]).unwrap();
-        let settle_replayed = IntCounter::new("settle_replayed_total", "Settle requests answered from the store").unwrap();
+        let registry =
+            Registry::new_custom(Some("x402_facilitator".into()), None).expect("valid prefix");
+        let latency = vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ];
+        let verify_total = IntCounterVec::new(
+            Opts::new("verify_total", "Verifications by result"),
+            &["result"],
+        )
+        .unwrap();
+        let verify_seconds = Histogram::with_opts(
+            HistogramOpts::new("verify_seconds", "Verification latency").buckets(latency.clone()),
+        )
+        .unwrap();
+        let settle_total = IntCounterVec::new(
+            Opts::new("settle_total", "Settlements by kind and result"),
+            &["kind", "result"],
+        )
+        .unwrap();
+        let settle_seconds = HistogramVec::new(
+            HistogramOpts::new("settle_seconds", "Settlement latency").buckets(latency),
+            &["kind"],
+        )
+        .unwrap();
+        let settle_replayed = IntCounter::new(
+            "settle_replayed_total",
+            "Settle requests answered from the store",
+        )
+        .unwrap();
         let batch_items = Histogram::with_opts(
-            HistogramOpts::new("batch_items", "Items per chargeBatch").buckets(vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 400.0]),
+            HistogramOpts::new("batch_items", "Items per chargeBatch")
+                .buckets(vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 400.0]),
         )
         .unwrap();
         let tx_sent = IntCounter::new("tx_sent_total", "Transactions sent").unwrap();
         let tx_bumped = IntCounter::new("tx_bumped_total", "Fee-bumped re-sends").unwrap();
-        let nonce_resync = IntCounter::new("nonce_resync_total", "Nonce reads from the chain").unwrap();
+        let nonce_resync =
+            IntCounter::new("nonce_resync_total", "Nonce reads from the chain").unwrap();
         let batch_queue = IntGauge::new("batch_queue", "Settlements waiting for a batch").unwrap();
+        let refused_requests = IntCounterVec::new(
+            Opts::new(
+                "refused_requests_total",
+                "Requests refused by key, rate or size",
+            ),
+            &["status"],
+        )
+        .unwrap();
         for c in [
             Box::new(verify_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verify_seconds.clone()),
@@ -66,6 +100,7 @@ impl Metrics {
             Box::new(tx_bumped.clone()),
             Box::new(nonce_resync.clone()),
             Box::new(batch_queue.clone()),
+            Box::new(refused_requests.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -78,6 +113,7 @@ impl Metrics {
             settle_replayed,
             batch_items,
             tx_sent,
+            refused_requests,
             tx_bumped,
             nonce_resync,
             batch_queue,
@@ -87,7 +123,9 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
 }
@@ -99,10 +137,15 @@ mod tests {
     #[test]
     fn renders_registered_metrics() {
         let m = Metrics::new();
-        m.verify_total.with_label_values(&["insufficient_funds"]).inc();
+        m.verify_total
+            .with_label_values(&["insufficient_funds"])
+            .inc();
         m.tx_sent.inc();
         let text = m.render();
-        assert!(text.contains(r#"x402_facilitator_verify_total{result="insufficient_funds"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"x402_facilitator_verify_total{result="insufficient_funds"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("x402_facilitator_tx_sent_total 1"));
     }
 }

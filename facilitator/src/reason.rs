@@ -2,6 +2,10 @@
 //! specification where it has a name (`insufficient_funds`, `invalid_exact_evm_payload_*`,
 //! `invalid_network`, ...) and after x402's Permit2 codes (`invalid_permit2_*`) otherwise.
 //! Every refusal also carries a human-readable message saying what was expected.
+//!
+//! The standard x402 paths answer with the codes of the x402 SDK's own facilitator
+//! (`@x402/evm` 2.27: `invalid_exact_evm_*`, `permit2_*`, `settlement_pending`), so a resource
+//! server built on the SDK sees the same reasons whichever facilitator it uses.
 
 use std::fmt;
 
@@ -62,11 +66,46 @@ pub enum Reason {
     UnexpectedSettleError,
     /// The escrow does not exist, is closed or cannot take this operation.
     InvalidEscrowState,
+    /// EIP-3009: the scheme is not `exact` (the SDK's `invalid_exact_evm_scheme`).
+    Eip3009Scheme,
+    /// EIP-3009: the payload's network differs from the requirements'.
+    Eip3009NetworkMismatch,
+    /// EIP-3009: `extra.name` / `extra.version` (the token's EIP-712 domain) are missing.
+    Eip3009MissingDomain,
+    /// EIP-3009: the signed `to` is not `payTo`.
+    Eip3009RecipientMismatch,
+    /// EIP-3009: the signature is not the payer's (ECDSA or EIP-1271).
+    Eip3009Signature,
+    /// EIP-3009: the signed `value` is not the required amount.
+    Eip3009ValueMismatch,
+    /// EIP-3009: `extra.name` is not the token's EIP-712 name.
+    Eip3009TokenNameMismatch,
+    /// EIP-3009: `extra.version` is not the token's EIP-712 version.
+    Eip3009TokenVersionMismatch,
+    /// EIP-3009: the token does not implement EIP-3009 (`authorizationState` fails).
+    Eip3009NotSupported,
+    /// EIP-3009: the authorization's nonce was used or cancelled.
+    Eip3009NonceUsed,
+    /// EIP-3009: the payer's balance is below the value.
+    Eip3009InsufficientBalance,
+    /// EIP-3009: the simulated settlement reverted.
+    Eip3009SimulationFailed,
+    /// EIP-3009: the settlement transaction reverted.
+    Eip3009TransactionFailed,
+    /// The payer or the payee is on the token's blocklist (FiatToken `isBlacklisted`).
+    BlacklistedAddress,
+    /// A settlement transaction was sent but is not mined yet: retry the same request, which
+    /// answers its outcome (the SDK retries once on this code).
+    SettlementPending,
+    /// x402's Permit2 proxy for this scheme has no code on this chain.
+    Permit2ProxyNotDeployed,
+    /// The payload is neither our Permit2 witness, x402's Permit2 proxy payload, nor EIP-3009.
+    UnsupportedPayloadType,
 }
 
 impl Reason {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 26] = [
+    pub const ALL: [Reason; 43] = [
         Reason::InvalidX402Version,
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
@@ -93,6 +132,23 @@ impl Reason {
         Reason::InvalidTransactionState,
         Reason::UnexpectedSettleError,
         Reason::InvalidEscrowState,
+        Reason::Eip3009Scheme,
+        Reason::Eip3009NetworkMismatch,
+        Reason::Eip3009MissingDomain,
+        Reason::Eip3009RecipientMismatch,
+        Reason::Eip3009Signature,
+        Reason::Eip3009ValueMismatch,
+        Reason::Eip3009TokenNameMismatch,
+        Reason::Eip3009TokenVersionMismatch,
+        Reason::Eip3009NotSupported,
+        Reason::Eip3009NonceUsed,
+        Reason::Eip3009InsufficientBalance,
+        Reason::Eip3009SimulationFailed,
+        Reason::Eip3009TransactionFailed,
+        Reason::BlacklistedAddress,
+        Reason::SettlementPending,
+        Reason::Permit2ProxyNotDeployed,
+        Reason::UnsupportedPayloadType,
     ];
 
     /// The wire code.
@@ -117,13 +173,32 @@ impl Reason {
             Reason::InvalidEscrowExpiry => "invalid_escrow_expiry",
             Reason::NonceAlreadyUsed => "nonce_already_used",
             Reason::InsufficientFunds => "insufficient_funds",
-            Reason::InsufficientAllowance => "insufficient_permit2_allowance",
+            Reason::InsufficientAllowance => "permit2_allowance_required",
             Reason::SpendingPolicyExceeded => "spending_policy_exceeded",
             Reason::SimulationFailed => "simulation_failed",
             Reason::UnexpectedVerifyError => "unexpected_verify_error",
             Reason::InvalidTransactionState => "invalid_transaction_state",
             Reason::UnexpectedSettleError => "unexpected_settle_error",
             Reason::InvalidEscrowState => "invalid_escrow_state",
+            Reason::Eip3009Scheme => "invalid_exact_evm_scheme",
+            Reason::Eip3009NetworkMismatch => "invalid_exact_evm_network_mismatch",
+            Reason::Eip3009MissingDomain => "invalid_exact_evm_missing_eip712_domain",
+            Reason::Eip3009RecipientMismatch => "invalid_exact_evm_recipient_mismatch",
+            Reason::Eip3009Signature => "invalid_exact_evm_signature",
+            Reason::Eip3009ValueMismatch => {
+                "invalid_exact_evm_payload_authorization_value_mismatch"
+            }
+            Reason::Eip3009TokenNameMismatch => "invalid_exact_evm_token_name_mismatch",
+            Reason::Eip3009TokenVersionMismatch => "invalid_exact_evm_token_version_mismatch",
+            Reason::Eip3009NotSupported => "invalid_exact_evm_eip3009_not_supported",
+            Reason::Eip3009NonceUsed => "invalid_exact_evm_nonce_already_used",
+            Reason::Eip3009InsufficientBalance => "invalid_exact_evm_insufficient_balance",
+            Reason::Eip3009SimulationFailed => "invalid_exact_evm_transaction_simulation_failed",
+            Reason::Eip3009TransactionFailed => "invalid_exact_evm_transaction_failed",
+            Reason::BlacklistedAddress => "blacklisted_address",
+            Reason::SettlementPending => "settlement_pending",
+            Reason::Permit2ProxyNotDeployed => "permit2_proxy_not_deployed",
+            Reason::UnsupportedPayloadType => "unsupported_payload_type",
         }
     }
 }
@@ -146,7 +221,10 @@ pub struct Refusal {
 impl Refusal {
     /// A refusal with its message.
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -168,7 +246,11 @@ mod tests {
         let codes: HashSet<_> = Reason::ALL.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), Reason::ALL.len());
         for c in codes {
-            assert!(c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()), "{c}");
+            assert!(
+                c.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()),
+                "{c}"
+            );
         }
     }
 }

@@ -16,17 +16,61 @@ use x402_client::permit::PaymentMode;
 
 use crate::batcher::{BatchResult, Batcher};
 use crate::config::SettleConfig;
+use crate::eip3009::{Eip3009Payment, Eip3009Verifier};
 use crate::metrics::Metrics;
+use crate::proxy::X402Proxies;
 use crate::reason::{Reason, Refusal};
 use crate::store::{Claim, Kind, Record, Store, StoreError};
 use crate::submit::{SubmitError, Submitter};
-use crate::verify::{Rejected, Verifier};
-use crate::wire::{PaymentRequest, SettleResponse};
+use crate::verify::{Rejected, Verified, Verifier};
+use crate::wire::{classify, PayloadKind, PaymentRequest, SettleResponse};
+
+/// A payment that passed its kind's static checks.
+#[derive(Debug, Clone)]
+pub(crate) enum Prepared {
+    /// Our Permit2 witness payment.
+    Permit2(Box<Verified>),
+    /// A standard EIP-3009 authorization.
+    Eip3009(Box<Eip3009Payment>),
+}
+
+impl Prepared {
+    fn id(&self) -> B256 {
+        match self {
+            Prepared::Permit2(v) => v.payment.payment_id,
+            Prepared::Eip3009(p) => p.payment_id,
+        }
+    }
+
+    fn payer(&self) -> Address {
+        match self {
+            Prepared::Permit2(v) => v.payment.payer,
+            Prepared::Eip3009(p) => p.payer,
+        }
+    }
+
+    fn amount(&self) -> U256 {
+        match self {
+            Prepared::Permit2(v) => v.amount,
+            Prepared::Eip3009(p) => p.amount,
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            Prepared::Permit2(v) if v.mode == PaymentMode::Escrow => Kind::Authorize,
+            Prepared::Permit2(_) => Kind::Charge,
+            Prepared::Eip3009(_) => Kind::Authorization,
+        }
+    }
+}
 
 /// Settles verified payments.
 #[derive(Debug)]
 pub struct Settler {
     pub(crate) verifier: Verifier,
+    pub(crate) eip3009: Eip3009Verifier,
+    pub(crate) proxies: X402Proxies,
     pub(crate) submitter: Arc<Submitter>,
     pub(crate) store: Store,
     batcher: Option<Batcher>,
@@ -63,7 +107,15 @@ impl Drop for InflightGuard<'_> {
 
 impl Settler {
     /// A settler; `batching` in `cfg` starts the batcher.
-    pub fn new(verifier: Verifier, submitter: Arc<Submitter>, store: Store, cfg: SettleConfig, metrics: Metrics) -> Self {
+    pub fn new(
+        verifier: Verifier,
+        eip3009: Eip3009Verifier,
+        proxies: X402Proxies,
+        submitter: Arc<Submitter>,
+        store: Store,
+        cfg: SettleConfig,
+        metrics: Metrics,
+    ) -> Self {
         let batcher = cfg.batching.then(|| {
             Batcher::spawn(
                 submitter.clone(),
@@ -73,7 +125,17 @@ impl Settler {
                 metrics.clone(),
             )
         });
-        Self { verifier, submitter, store, batcher, cfg, metrics, inflight: Mutex::new(HashSet::new()) }
+        Self {
+            verifier,
+            eip3009,
+            proxies,
+            submitter,
+            store,
+            batcher,
+            cfg,
+            metrics,
+            inflight: Mutex::new(HashSet::new()),
+        }
     }
 
     /// The verifier.
@@ -121,23 +183,92 @@ impl Settler {
     /// Settles one payment (exact/upto by `charge` or a batch; escrow by `authorize`).
     pub async fn settle(&self, req: &PaymentRequest, modes: &[PaymentMode]) -> SettleResponse {
         let started = Instant::now();
-        let kind_label = if modes.contains(&PaymentMode::Escrow) { "authorize" } else { "charge" };
+        let kind_label = if modes.contains(&PaymentMode::Escrow) {
+            "authorize"
+        } else {
+            "charge"
+        };
         let response = self.settle_inner(req, modes).await;
-        let result = if response.success { "success" } else { response.error_reason.as_deref().unwrap_or("error") };
-        self.metrics.settle_total.with_label_values(&[kind_label, result]).inc();
-        self.metrics.settle_seconds.with_label_values(&[kind_label]).observe(started.elapsed().as_secs_f64());
+        let result = if response.success {
+            "success"
+        } else {
+            response.error_reason.as_deref().unwrap_or("error")
+        };
+        self.metrics
+            .settle_total
+            .with_label_values(&[kind_label, result])
+            .inc();
+        self.metrics
+            .settle_seconds
+            .with_label_values(&[kind_label])
+            .observe(started.elapsed().as_secs_f64());
         response
     }
 
+    /// Classifies a request by its payload and runs the static checks of its kind.
+    pub(crate) fn prepare(
+        &self,
+        req: &PaymentRequest,
+        modes: &[PaymentMode],
+    ) -> Result<(Prepared, B256), Rejected> {
+        let payload = req
+            .payload_json()
+            .map_err(|m| Rejected::bare(Reason::InvalidPayload, m))?;
+        let evidence = req
+            .evidence(&payload)
+            .map_err(|m| Rejected::bare(Reason::InvalidPayload, m))?;
+        let prepared = match classify(&payload) {
+            PayloadKind::Settlement => Prepared::Permit2(Box::new(
+                self.verifier.check_static(req, req.amount, modes)?,
+            )),
+            PayloadKind::Eip3009 => {
+                if !modes.contains(&PaymentMode::Exact) {
+                    return Err(Rejected::bare(
+                        Reason::UnsupportedScheme,
+                        "an EIP-3009 authorization settles scheme exact at /settle only",
+                    ));
+                }
+                let contracts = self.verifier.contracts();
+                let p = self.eip3009.check_static(
+                    &payload,
+                    &req.payment_requirements,
+                    req.amount,
+                    |t| contracts.accepts_token(t),
+                )?;
+                Prepared::Eip3009(Box::new(p))
+            }
+            PayloadKind::X402Permit2 => return Err(self.proxies.refuse(&payload)),
+        };
+        Ok((prepared, evidence))
+    }
+
+    /// `/verify`: every check of the payload's kind, nothing submitted.
+    pub async fn verify(
+        &self,
+        req: &PaymentRequest,
+        modes: &[PaymentMode],
+    ) -> Result<(Address, B256), Rejected> {
+        let (prepared, evidence) = self.prepare(req, modes)?;
+        self.check_chain(&prepared, evidence).await?;
+        Ok((prepared.payer(), prepared.id()))
+    }
+
+    async fn check_chain(&self, prepared: &Prepared, evidence: B256) -> Result<(), Rejected> {
+        match prepared {
+            Prepared::Permit2(v) => self.verifier.check_chain(v, evidence).await,
+            Prepared::Eip3009(p) => self.eip3009.check_chain(p, evidence).await,
+        }
+    }
+
     async fn settle_inner(&self, req: &PaymentRequest, modes: &[PaymentMode]) -> SettleResponse {
-        let v = match self.verifier.check_static(req, req.amount, modes) {
-            Ok(v) => v,
+        let (prepared, evidence) = match self.prepare(req, modes) {
+            Ok(p) => p,
             Err(rej) => return self.failure(rej),
         };
-        let id = v.payment.payment_id;
-        let payer = v.payment.payer;
-        let evidence = req.evidence_hash.unwrap_or_default();
-        let kind = if v.mode == PaymentMode::Escrow { Kind::Authorize } else { Kind::Charge };
+        let id = prepared.id();
+        let payer = prepared.payer();
+        let kind = prepared.kind();
+        let amount = prepared.amount();
         let network = self.verifier.network();
 
         // Claim the payment, or wait for / replay whoever claimed it first. The in-process
@@ -146,7 +277,10 @@ impl Settler {
         let wait_until = Instant::now() + self.cfg.duplicate_wait;
         let in_progress = || {
             self.failure(Rejected {
-                refusal: Refusal::new(Reason::UnexpectedSettleError, "the first settle request for this payment is still in progress; retry later"),
+                refusal: Refusal::new(
+                    Reason::UnexpectedSettleError,
+                    "the first settle request for this payment is still in progress; retry later",
+                ),
                 payer: Some(payer),
                 payment_id: Some(id),
             })
@@ -168,8 +302,15 @@ impl Settler {
                 tokio::time::sleep(self.cfg.receipt_poll / 2).await;
                 continue;
             }
-            let guard = InflightGuard { set: &self.inflight, id };
-            let claim = match self.store.claim(id, kind, payer, v.amount, evidence, &network).await {
+            let guard = InflightGuard {
+                set: &self.inflight,
+                id,
+            };
+            let claim = match self
+                .store
+                .claim(id, kind, payer, amount, evidence, &network)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => return self.store_error(e, payer, id),
             };
@@ -194,8 +335,11 @@ impl Settler {
         };
 
         // Verify against the chain now that nobody else can submit this payment.
-        if let Err(rej) = self.verifier.check_chain(&v, evidence).await {
-            if rej.refusal.reason == Reason::NonceAlreadyUsed {
+        if let Err(rej) = self.check_chain(&prepared, evidence).await {
+            if matches!(
+                rej.refusal.reason,
+                Reason::NonceAlreadyUsed | Reason::Eip3009NonceUsed
+            ) {
                 // Settled by us before a crash (or by a transaction that was not yet recorded)?
                 if let Some(done) = self.settled_by_us(id, kind).await {
                     return done;
@@ -206,59 +350,121 @@ impl Settler {
         }
 
         let fail = |reason: Reason, message: String, tx: Option<B256>| {
-            let mut r = self.failure(Rejected { refusal: Refusal::new(reason, message), payer: Some(payer), payment_id: Some(id) });
+            let mut r = self.failure(Rejected {
+                refusal: Refusal::new(reason, message),
+                payer: Some(payer),
+                payment_id: Some(id),
+            });
             r.transaction = tx.map(|t| t.to_string()).unwrap_or_default();
             r
         };
 
-        match (&self.batcher, v.mode) {
-            (Some(batcher), PaymentMode::Exact | PaymentMode::Upto) => match batcher.settle(v.batch_item(evidence), id).await {
-                BatchResult::Settled { tx, batch_id, amount } => self.record_success(id, payer, tx, amount, Some(batch_id), evidence).await,
-                BatchResult::ItemFailed { tx, reason } => {
-                    if let Some(done) = self.settled_by_us(id, kind).await {
-                        return done;
+        let (label, call, reverted_reason) = match (&self.batcher, &prepared) {
+            (Some(batcher), Prepared::Permit2(v)) if v.mode != PaymentMode::Escrow => {
+                return match batcher.settle(v.batch_item(evidence), id).await {
+                    BatchResult::Settled {
+                        tx,
+                        batch_id,
+                        amount,
+                    } => {
+                        self.record_success(id, payer, tx, amount, Some(batch_id), evidence)
+                            .await
                     }
-                    let _ = self.store.release(id).await;
-                    fail(Reason::InvalidTransactionState, format!("the batch skipped this payment: {reason}"), Some(tx))
-                }
-                BatchResult::Reverted { tx } => {
-                    let _ = self.store.release(id).await;
-                    fail(Reason::InvalidTransactionState, "the batch transaction reverted".into(), Some(tx))
-                }
-                BatchResult::Error { message, maybe_mined } => {
-                    if !maybe_mined {
+                    BatchResult::ItemFailed { tx, reason } => {
+                        if let Some(done) = self.settled_by_us(id, kind).await {
+                            return done;
+                        }
                         let _ = self.store.release(id).await;
+                        fail(
+                            Reason::InvalidTransactionState,
+                            format!("the batch skipped this payment: {reason}"),
+                            Some(tx),
+                        )
                     }
-                    fail(Reason::UnexpectedSettleError, message, None)
-                }
-            },
-            _ => {
-                let label = if v.mode == PaymentMode::Escrow { "authorize" } else { "charge" };
-                let settlement = self.verifier.contracts().settlement;
-                match self.submitter.submit(label, settlement, v.settlement_call(evidence)).await {
-                    Ok(receipt) if receipt.status() => {
-                        self.record_success(id, payer, receipt.transaction_hash, v.amount, None, evidence).await
-                    }
-                    Ok(receipt) => {
+                    BatchResult::Reverted { tx } => {
                         let _ = self.store.release(id).await;
-                        fail(Reason::InvalidTransactionState, format!("{label} reverted on chain"), Some(receipt.transaction_hash))
+                        fail(
+                            Reason::InvalidTransactionState,
+                            "the batch transaction reverted".into(),
+                            Some(tx),
+                        )
                     }
-                    Err(SubmitError::WouldRevert { reason, .. }) => {
-                        let _ = self.store.release(id).await;
-                        fail(Reason::InvalidTransactionState, format!("{label} would revert: {reason}"), None)
+                    BatchResult::Error {
+                        message,
+                        maybe_mined,
+                    } => {
+                        if !maybe_mined {
+                            let _ = self.store.release(id).await;
+                        }
+                        fail(Reason::UnexpectedSettleError, message, None)
                     }
-                    Err(e @ SubmitError::Send { .. }) => {
-                        let _ = self.store.release(id).await;
-                        fail(Reason::UnexpectedSettleError, e.to_string(), None)
-                    }
-                    // Not mined yet: the claim stays; a retry recovers it from the chain.
-                    Err(e @ SubmitError::NotMined { .. }) => fail(Reason::UnexpectedSettleError, e.to_string(), None),
-                }
+                };
+            }
+            (_, Prepared::Permit2(v)) => {
+                let label = if v.mode == PaymentMode::Escrow {
+                    "authorize"
+                } else {
+                    "charge"
+                };
+                (
+                    label,
+                    v.settlement_call(evidence),
+                    Reason::InvalidTransactionState,
+                )
+            }
+            (_, Prepared::Eip3009(p)) => (
+                "chargeWithAuthorization",
+                p.settlement_call(evidence),
+                Reason::Eip3009TransactionFailed,
+            ),
+        };
+        let settlement = self.verifier.contracts().settlement;
+        match self.submitter.submit(label, settlement, call).await {
+            Ok(receipt) if receipt.status() => {
+                self.record_success(id, payer, receipt.transaction_hash, amount, None, evidence)
+                    .await
+            }
+            Ok(receipt) => {
+                let _ = self.store.release(id).await;
+                fail(
+                    reverted_reason,
+                    format!("{label} reverted on chain"),
+                    Some(receipt.transaction_hash),
+                )
+            }
+            Err(SubmitError::WouldRevert { reason, .. }) => {
+                let _ = self.store.release(id).await;
+                fail(
+                    reverted_reason,
+                    format!("{label} would revert: {reason}"),
+                    None,
+                )
+            }
+            Err(e @ SubmitError::Send { .. }) => {
+                let _ = self.store.release(id).await;
+                fail(Reason::UnexpectedSettleError, e.to_string(), None)
+            }
+            // Sent but not mined yet: the claim stays, and the same request retried answers the
+            // outcome (x402's `settlement_pending`, which the SDK retries once).
+            Err(e @ SubmitError::NotMined { .. }) => {
+                let last = match &e {
+                    SubmitError::NotMined { hashes, .. } => hashes.last().copied(),
+                    _ => None,
+                };
+                fail(Reason::SettlementPending, e.to_string(), last)
             }
         }
     }
 
-    async fn record_success(&self, id: B256, payer: Address, tx: B256, amount: U256, batch_id: Option<U256>, evidence: B256) -> SettleResponse {
+    async fn record_success(
+        &self,
+        id: B256,
+        payer: Address,
+        tx: B256,
+        amount: U256,
+        batch_id: Option<U256>,
+        evidence: B256,
+    ) -> SettleResponse {
         if let Err(e) = self.store.mark_settled(id, tx, amount, batch_id).await {
             // The chain is the truth: the payment is settled even if recording it failed; a
             // retry finds it through the chain's events.
@@ -288,7 +494,10 @@ impl Settler {
         let payer = record.as_ref().map(|r| r.payer).unwrap_or_default();
         let evidence = record.map(|r| r.evidence_hash).unwrap_or_default();
         let batch = (!found.batch_id.is_zero()).then_some(found.batch_id);
-        Some(self.record_success(id, payer, found.tx, found.amount, batch, evidence).await)
+        Some(
+            self.record_success(id, payer, found.tx, found.amount, batch, evidence)
+                .await,
+        )
     }
 
     /// Looks the payment's `PaymentCharged` / `PaymentAuthorized` event up on chain.
@@ -297,20 +506,61 @@ impl Settler {
         let signature = match kind {
             Kind::Charge => X402Settlement::PaymentCharged::SIGNATURE_HASH,
             Kind::Authorize => X402Settlement::PaymentAuthorized::SIGNATURE_HASH,
+            Kind::Authorization => X402Settlement::AuthorizationCharged::SIGNATURE_HASH,
         };
-        let filter = Filter::new().address(c.settlement).event_signature(signature).topic1(id).from_block(c.deploy_block);
-        let logs = self.verifier.chain().provider().get_logs(&filter).await.map_err(|e| e.to_string())?;
-        let Some(log) = logs.last() else { return Ok(None) };
+        let filter = Filter::new()
+            .address(c.settlement)
+            .event_signature(signature)
+            .topic1(id)
+            .from_block(c.deploy_block);
+        let logs = self
+            .verifier
+            .chain()
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(log) = logs.last() else {
+            return Ok(None);
+        };
         let tx = log.transaction_hash.unwrap_or_default();
         Ok(match kind {
-            Kind::Charge => log.log_decode::<X402Settlement::PaymentCharged>().ok().map(|l| {
-                let d = l.inner.data;
-                OnChain { tx, amount: d.amount, batch_id: d.batchId, facilitator: d.facilitator }
-            }),
-            Kind::Authorize => log.log_decode::<X402Settlement::PaymentAuthorized>().ok().map(|l| {
-                let d = l.inner.data;
-                OnChain { tx, amount: d.amount, batch_id: U256::ZERO, facilitator: d.facilitator }
-            }),
+            Kind::Charge => log
+                .log_decode::<X402Settlement::PaymentCharged>()
+                .ok()
+                .map(|l| {
+                    let d = l.inner.data;
+                    OnChain {
+                        tx,
+                        amount: d.amount,
+                        batch_id: d.batchId,
+                        facilitator: d.facilitator,
+                    }
+                }),
+            Kind::Authorize => log
+                .log_decode::<X402Settlement::PaymentAuthorized>()
+                .ok()
+                .map(|l| {
+                    let d = l.inner.data;
+                    OnChain {
+                        tx,
+                        amount: d.amount,
+                        batch_id: U256::ZERO,
+                        facilitator: d.facilitator,
+                    }
+                }),
+            Kind::Authorization => log
+                .log_decode::<X402Settlement::AuthorizationCharged>()
+                .ok()
+                .map(|l| {
+                    let d = l.inner.data;
+                    OnChain {
+                        tx,
+                        amount: d.amount,
+                        batch_id: U256::ZERO,
+                        facilitator: d.facilitator,
+                    }
+                }),
         })
     }
 
@@ -324,7 +574,9 @@ impl Settler {
             Ok(Some(found)) => {
                 tracing::info!(payment_id = %r.payment_id, tx = %found.tx, "recovered a settlement from the chain");
                 let batch = (!found.batch_id.is_zero()).then_some(found.batch_id);
-                self.store.mark_settled(r.payment_id, found.tx, found.amount, batch).await
+                self.store
+                    .mark_settled(r.payment_id, found.tx, found.amount, batch)
+                    .await
             }
             Ok(None) => {
                 tracing::info!(payment_id = %r.payment_id, "abandoned claim with no settlement on chain; releasing it");

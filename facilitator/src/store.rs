@@ -37,6 +37,8 @@ pub enum Kind {
     Charge,
     /// Escrow `authorize`.
     Authorize,
+    /// `chargeWithAuthorization` (a standard EIP-3009 payment).
+    Authorization,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
         match self {
             Kind::Charge => "charge",
             Kind::Authorize => "authorize",
+            Kind::Authorization => "authorization",
         }
     }
 }
@@ -103,7 +106,11 @@ fn record(row: &sqlx::postgres::PgRow) -> Record {
     let payer: Vec<u8> = row.get("payer");
     Record {
         payment_id: b256(row.get("payment_id")),
-        kind: if row.get::<String, _>("kind") == "authorize" { Kind::Authorize } else { Kind::Charge },
+        kind: match row.get::<String, _>("kind").as_str() {
+            "authorize" => Kind::Authorize,
+            "authorization" => Kind::Authorization,
+            _ => Kind::Charge,
+        },
         payer: Address::try_from(payer.as_slice()).unwrap_or_default(),
         settled: row.get::<String, _>("status") == "settled",
         amount: u256(row.get("amount")),
@@ -119,7 +126,10 @@ impl Store {
     /// Applies the migrations (ignoring other crates' rows in `_sqlx_migrations`) and returns a
     /// store whose claims carry `owner`.
     pub async fn open(pool: PgPool, owner: String) -> Result<Self, StoreError> {
-        migrator().run(&pool).await.map_err(|e| StoreError { action: "migrating", source: e.into() })?;
+        migrator().run(&pool).await.map_err(|e| StoreError {
+            action: "migrating",
+            source: e.into(),
+        })?;
         Ok(Self { pool, owner })
     }
 
@@ -159,22 +169,32 @@ impl Store {
         match self.get(payment_id).await? {
             Some(r) => Ok(Claim::Taken(Box::new(r))),
             // Released between our insert and read: try again.
-            None => Box::pin(self.claim(payment_id, kind, payer, amount, evidence_hash, network)).await,
+            None => {
+                Box::pin(self.claim(payment_id, kind, payer, amount, evidence_hash, network)).await
+            }
         }
     }
 
     /// The stored row of a payment.
     pub async fn get(&self, payment_id: B256) -> Result<Option<Record>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM facilitator_settlements WHERE payment_id = $1"))
-            .bind(payment_id.as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("read"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM facilitator_settlements WHERE payment_id = $1"
+        ))
+        .bind(payment_id.as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read"))?;
         Ok(row.as_ref().map(record))
     }
 
     /// Records a mined settlement.
-    pub async fn mark_settled(&self, payment_id: B256, tx_hash: B256, amount: U256, batch_id: Option<U256>) -> Result<(), StoreError> {
+    pub async fn mark_settled(
+        &self,
+        payment_id: B256,
+        tx_hash: B256,
+        amount: U256,
+        batch_id: Option<U256>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE facilitator_settlements
              SET status = 'settled', tx_hash = $2, amount = $3::numeric, batch_id = $4::numeric, updated_at = now()
@@ -269,7 +289,12 @@ impl Store {
     }
 
     /// Records a mined capture.
-    pub async fn capture_settled(&self, payment_id: B256, evidence_hash: B256, tx_hash: B256) -> Result<(), StoreError> {
+    pub async fn capture_settled(
+        &self,
+        payment_id: B256,
+        evidence_hash: B256,
+        tx_hash: B256,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE facilitator_captures SET status = 'settled', tx_hash = $3, updated_at = now()
              WHERE payment_id = $1 AND evidence_hash = $2",
@@ -284,7 +309,11 @@ impl Store {
     }
 
     /// Drops a capture claim that captured nothing.
-    pub async fn release_capture(&self, payment_id: B256, evidence_hash: B256) -> Result<(), StoreError> {
+    pub async fn release_capture(
+        &self,
+        payment_id: B256,
+        evidence_hash: B256,
+    ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM facilitator_captures WHERE payment_id = $1 AND evidence_hash = $2 AND status = 'pending'")
             .bind(payment_id.as_slice())
             .bind(evidence_hash.as_slice())

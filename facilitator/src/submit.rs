@@ -80,13 +80,30 @@ const BUMP_PERCENT: u128 = 20;
 
 fn is_nonce_error(msg: &str) -> bool {
     let m = msg.to_ascii_lowercase();
-    m.contains("nonce too low") || m.contains("nonce too high") || m.contains("invalid nonce") || m.contains("already known")
+    m.contains("nonce too low")
+        || m.contains("nonce too high")
+        || m.contains("invalid nonce")
+        || m.contains("already known")
 }
 
 impl Submitter {
     /// A submitter sending from `from` through `provider` (which must sign for `from`).
-    pub fn new(provider: DynProvider<Ethereum>, from: Address, chain_id: u64, cfg: SubmitConfig, metrics: Metrics) -> Self {
-        Self { provider, from, chain_id, next_nonce: Mutex::new(None), block_gas: std::sync::OnceLock::new(), cfg, metrics }
+    pub fn new(
+        provider: DynProvider<Ethereum>,
+        from: Address,
+        chain_id: u64,
+        cfg: SubmitConfig,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            provider,
+            from,
+            chain_id,
+            next_nonce: Mutex::new(None),
+            block_gas: std::sync::OnceLock::new(),
+            cfg,
+            metrics,
+        }
     }
 
     /// The sending address.
@@ -96,14 +113,25 @@ impl Submitter {
 
     /// Sends a call to `to`, re-sending with higher fees while unmined, and returns its receipt
     /// (which may show a revert: the caller decides what that means).
-    pub async fn submit(&self, label: &'static str, to: Address, input: Bytes) -> Result<TransactionReceipt, SubmitError> {
-        let base = TransactionRequest::default().with_from(self.from).with_to(to).with_input(input);
+    pub async fn submit(
+        &self,
+        label: &'static str,
+        to: Address,
+        input: Bytes,
+    ) -> Result<TransactionReceipt, SubmitError> {
+        let base = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(to)
+            .with_input(input);
         let gas = self.gas_limit(label, &base).await?;
         let fees = self
             .provider
             .estimate_eip1559_fees()
             .await
-            .map_err(|e| SubmitError::Send { label, message: format!("fee estimate: {e}") })?;
+            .map_err(|e| SubmitError::Send {
+                label,
+                message: format!("fee estimate: {e}"),
+            })?;
         let mut tx = base
             .with_gas_limit(gas)
             .with_chain_id(self.chain_id)
@@ -130,7 +158,11 @@ impl Submitter {
             let mut floor = 0u128;
             if fee_checked.elapsed() >= Duration::from_secs(1) {
                 fee_checked = Instant::now();
-                if let Ok(Some(b)) = self.provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await {
+                if let Ok(Some(b)) = self
+                    .provider
+                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                    .await
+                {
                     let base = u128::from(b.header.base_fee_per_gas.unwrap_or_default());
                     if base + base / 8 >= max_fee {
                         floor = 2 * base;
@@ -141,7 +173,11 @@ impl Submitter {
                 continue;
             }
             if bumps >= self.cfg.max_bumps {
-                return Err(SubmitError::NotMined { label, bumps, hashes });
+                return Err(SubmitError::NotMined {
+                    label,
+                    bumps,
+                    hashes,
+                });
             }
             bumps += 1;
             let tip = tx.max_priority_fee_per_gas.unwrap_or_default();
@@ -156,7 +192,9 @@ impl Submitter {
                 }
                 // "nonce too low": one of the sent versions was mined meanwhile; keep polling.
                 Err(e) if is_nonce_error(&e.to_string()) => {}
-                Err(e) => tracing::warn!(label, nonce, error = %e, "fee bump refused; keeping the earlier transaction"),
+                Err(e) => {
+                    tracing::warn!(label, nonce, error = %e, "fee bump refused; keeping the earlier transaction")
+                }
             }
             sent_at = Instant::now();
         }
@@ -166,7 +204,11 @@ impl Submitter {
     /// call once, where `eth_estimateGas` binary-searches with ~25 executions: too slow for a
     /// 100-item batch), plus headroom, never above what a block holds. Nodes without
     /// `eth_createAccessList` get `eth_estimateGas`.
-    async fn gas_limit(&self, label: &'static str, tx: &TransactionRequest) -> Result<u64, SubmitError> {
+    async fn gas_limit(
+        &self,
+        label: &'static str,
+        tx: &TransactionRequest,
+    ) -> Result<u64, SubmitError> {
         let block_gas = self.block_gas_limit(label).await?;
         let revert_of = |e: &alloy::transports::TransportError| -> Result<String, SubmitError> {
             // Only a revert means the call itself would fail; anything else (no gas money,
@@ -174,10 +216,18 @@ impl Submitter {
             match e.as_error_resp() {
                 Some(p) => match p.as_revert_data() {
                     Some(d) => Ok(describe_revert(&d)),
-                    None if p.message.to_ascii_lowercase().contains("revert") => Ok(p.message.to_string()),
-                    None => Err(SubmitError::Send { label, message: format!("gas estimate: {}", p.message) }),
+                    None if p.message.to_ascii_lowercase().contains("revert") => {
+                        Ok(p.message.to_string())
+                    }
+                    None => Err(SubmitError::Send {
+                        label,
+                        message: format!("gas estimate: {}", p.message),
+                    }),
                 },
-                None => Err(SubmitError::Send { label, message: e.to_string() }),
+                None => Err(SubmitError::Send {
+                    label,
+                    message: e.to_string(),
+                }),
             }
         };
         let used = match self.provider.create_access_list(tx).await {
@@ -185,14 +235,31 @@ impl Submitter {
                 Some(err) if err.to_ascii_lowercase().contains("revert") => {
                     return Err(SubmitError::WouldRevert { label, reason: err })
                 }
-                Some(err) => return Err(SubmitError::Send { label, message: format!("gas estimate: {err}") }),
+                Some(err) => {
+                    return Err(SubmitError::Send {
+                        label,
+                        message: format!("gas estimate: {err}"),
+                    })
+                }
                 None => r.gas_used.saturating_to::<u64>(),
             },
-            Err(e) if e.as_error_resp().is_some_and(|p| p.code == -32601) => match self.provider.estimate_gas(tx.clone()).await {
-                Ok(g) => g,
-                Err(e) => return Err(SubmitError::WouldRevert { label, reason: revert_of(&e)? }),
-            },
-            Err(e) => return Err(SubmitError::WouldRevert { label, reason: revert_of(&e)? }),
+            Err(e) if e.as_error_resp().is_some_and(|p| p.code == -32601) => {
+                match self.provider.estimate_gas(tx.clone()).await {
+                    Ok(g) => g,
+                    Err(e) => {
+                        return Err(SubmitError::WouldRevert {
+                            label,
+                            reason: revert_of(&e)?,
+                        })
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(SubmitError::WouldRevert {
+                    label,
+                    reason: revert_of(&e)?,
+                })
+            }
         };
         if used > block_gas {
             return Err(SubmitError::Send {
@@ -212,14 +279,24 @@ impl Submitter {
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| SubmitError::Send { label, message: format!("reading the block gas limit: {e}") })?
-            .ok_or_else(|| SubmitError::Send { label, message: "the node has no latest block".into() })?;
+            .map_err(|e| SubmitError::Send {
+                label,
+                message: format!("reading the block gas limit: {e}"),
+            })?
+            .ok_or_else(|| SubmitError::Send {
+                label,
+                message: "the node has no latest block".into(),
+            })?;
         Ok(*self.block_gas.get_or_init(|| block.header.gas_limit))
     }
 
     /// Assigns the next nonce and hands the transaction to the node; resynchronises the nonce
     /// from the chain when the node rejects ours.
-    async fn send_new(&self, label: &'static str, tx: &mut TransactionRequest) -> Result<(u64, TxHash), SubmitError> {
+    async fn send_new(
+        &self,
+        label: &'static str,
+        tx: &mut TransactionRequest,
+    ) -> Result<(u64, TxHash), SubmitError> {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -232,7 +309,10 @@ impl Submitter {
                         .get_transaction_count(self.from)
                         .pending()
                         .await
-                        .map_err(|e| SubmitError::Send { label, message: format!("nonce lookup: {e}") })?;
+                        .map_err(|e| SubmitError::Send {
+                            label,
+                            message: format!("nonce lookup: {e}"),
+                        })?;
                     self.metrics.nonce_resync.inc();
                     n
                 }
@@ -252,7 +332,10 @@ impl Submitter {
                         tracing::warn!(label, nonce, error = %msg, "nonce rejected; resynchronising from the chain");
                         continue;
                     }
-                    return Err(SubmitError::Send { label, message: msg });
+                    return Err(SubmitError::Send {
+                        label,
+                        message: msg,
+                    });
                 }
             }
         }

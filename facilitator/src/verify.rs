@@ -43,14 +43,26 @@ impl Verified {
     }
 
     /// A `chargeBatch` item for this payment.
-    pub fn batch_item(&self, evidence_hash: B256) -> x402_bindings::settlement::IX402Settlement::BatchItem {
-        x402_bindings::settlement::IX402Settlement::BatchItem { payment: self.call_payment(), amount: self.amount, facilitatorFeeBps: self.fee_bps, evidenceHash: evidence_hash }
+    pub fn batch_item(
+        &self,
+        evidence_hash: B256,
+    ) -> x402_bindings::settlement::IX402Settlement::BatchItem {
+        x402_bindings::settlement::IX402Settlement::BatchItem {
+            payment: self.call_payment(),
+            amount: self.amount,
+            facilitatorFeeBps: self.fee_bps,
+            evidenceHash: evidence_hash,
+        }
     }
 
     /// Calldata of the settlement: `charge` (exact, upto) or `authorize` (escrow).
     pub fn settlement_call(&self, evidence_hash: B256) -> Bytes {
         match self.mode {
-            PaymentMode::Escrow => X402Settlement::authorizeCall { payment: self.call_payment() }.abi_encode().into(),
+            PaymentMode::Escrow => X402Settlement::authorizeCall {
+                payment: self.call_payment(),
+            }
+            .abi_encode()
+            .into(),
             _ => X402Settlement::chargeCall {
                 payment: self.call_payment(),
                 amount: self.amount,
@@ -75,8 +87,12 @@ pub struct Rejected {
 }
 
 impl Rejected {
-    fn bare(reason: Reason, message: impl Into<String>) -> Self {
-        Self { refusal: Refusal::new(reason, message), payer: None, payment_id: None }
+    pub(crate) fn bare(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            refusal: Refusal::new(reason, message),
+            payer: None,
+            payment_id: None,
+        }
     }
 }
 
@@ -92,13 +108,21 @@ pub struct Verifier {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Reads the payment payload: an object, or a base64 header string.
 pub fn parse_payload(value: &serde_json::Value) -> Result<PaymentPayload, Rejected> {
     let parsed = match value {
-        serde_json::Value::Null => return Err(Rejected::bare(Reason::InvalidPayload, "paymentPayload is missing")),
+        serde_json::Value::Null => {
+            return Err(Rejected::bare(
+                Reason::InvalidPayload,
+                "paymentPayload is missing",
+            ))
+        }
         serde_json::Value::String(header) => PaymentPayload::decode(header),
         other => serde_json::from_value::<PaymentPayload>(other.clone()).map_err(HeaderError::from),
     };
@@ -107,8 +131,22 @@ pub fn parse_payload(value: &serde_json::Value) -> Result<PaymentPayload, Reject
 
 impl Verifier {
     /// A verifier for `facilitator` settling through `contracts` on `chain_id`.
-    pub fn new(chain: Chain, chain_id: u64, contracts: Contracts, facilitator: Address, fee_bps: u16, min_validity: Duration) -> Self {
-        Self { chain, chain_id, contracts, facilitator, fee_bps, min_validity }
+    pub fn new(
+        chain: Chain,
+        chain_id: u64,
+        contracts: Contracts,
+        facilitator: Address,
+        fee_bps: u16,
+        min_validity: Duration,
+    ) -> Self {
+        Self {
+            chain,
+            chain_id,
+            contracts,
+            facilitator,
+            fee_bps,
+            min_validity,
+        }
     }
 
     /// The CAIP-2 network settled on.
@@ -133,39 +171,71 @@ impl Verifier {
 
     /// The checks that need no chain access. `settle_amount` is the amount a settle request asks
     /// for (`upto` only); `modes` are the payment modes the calling endpoint settles.
-    pub fn check_static(&self, req: &PaymentRequest, settle_amount: Option<U256>, modes: &[PaymentMode]) -> Result<Verified, Rejected> {
+    pub fn check_static(
+        &self,
+        req: &PaymentRequest,
+        settle_amount: Option<U256>,
+        modes: &[PaymentMode],
+    ) -> Result<Verified, Rejected> {
         let payload = parse_payload(&req.payment_payload)?;
         if !(1..=2).contains(&payload.x402_version) {
             return Err(Rejected::bare(
                 Reason::InvalidX402Version,
-                format!("x402Version {} is not supported (1 or 2)", payload.x402_version),
+                format!(
+                    "x402Version {} is not supported (1 or 2)",
+                    payload.x402_version
+                ),
             ));
         }
         let payer = payload.payload.permit2_authorization.from;
-        let with_payer = |reason: Reason, message: String| Rejected { refusal: Refusal::new(reason, message), payer: Some(payer), payment_id: None };
+        let with_payer = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(payer),
+            payment_id: None,
+        };
 
         if req.payment_requirements.is_null() {
-            return Err(with_payer(Reason::InvalidPaymentRequirements, "paymentRequirements is missing".into()));
+            return Err(with_payer(
+                Reason::InvalidPaymentRequirements,
+                "paymentRequirements is missing".into(),
+            ));
         }
         let r: PaymentRequirements = serde_json::from_value(req.payment_requirements.clone())
-            .map_err(|e| with_payer(Reason::InvalidPaymentRequirements, format!("paymentRequirements: {e}")))?;
+            .map_err(|e| {
+                with_payer(
+                    Reason::InvalidPaymentRequirements,
+                    format!("paymentRequirements: {e}"),
+                )
+            })?;
 
         let Some(mode) = r.mode() else {
             return Err(with_payer(
                 Reason::UnsupportedScheme,
-                format!("scheme {:?} is not settled here (exact, upto, escrow)", r.scheme),
+                format!(
+                    "scheme {:?} is not settled here (exact, upto, escrow)",
+                    r.scheme
+                ),
             ));
         };
         if !modes.contains(&mode) {
-            return Err(with_payer(Reason::UnsupportedScheme, format!("scheme {:?} is not settled by this endpoint", r.scheme)));
+            return Err(with_payer(
+                Reason::UnsupportedScheme,
+                format!("scheme {:?} is not settled by this endpoint", r.scheme),
+            ));
         }
         let Some(scheme) = payload.scheme() else {
-            return Err(with_payer(Reason::InvalidPayload, "paymentPayload names no scheme (accepted.scheme or scheme)".into()));
+            return Err(with_payer(
+                Reason::InvalidPayload,
+                "paymentPayload names no scheme (accepted.scheme or scheme)".into(),
+            ));
         };
         if scheme != r.scheme {
             return Err(with_payer(
                 Reason::InvalidScheme,
-                format!("paymentPayload scheme {scheme:?} differs from paymentRequirements.scheme {:?}", r.scheme),
+                format!(
+                    "paymentPayload scheme {scheme:?} differs from paymentRequirements.scheme {:?}",
+                    r.scheme
+                ),
             ));
         }
         if payload.signed_scheme() != Some(r.scheme.as_str()) {
@@ -180,32 +250,59 @@ impl Verifier {
         if r.chain_id() != Some(self.chain_id) {
             return Err(with_payer(
                 Reason::InvalidNetwork,
-                format!("paymentRequirements.network {:?} is not {}", r.network, self.network()),
+                format!(
+                    "paymentRequirements.network {:?} is not {}",
+                    r.network,
+                    self.network()
+                ),
             ));
         }
         if payload.network() != Some(r.network.as_str()) {
             return Err(with_payer(
                 Reason::InvalidNetwork,
-                format!("paymentPayload network {:?} differs from paymentRequirements.network {:?}", payload.network(), r.network),
+                format!(
+                    "paymentPayload network {:?} differs from paymentRequirements.network {:?}",
+                    payload.network(),
+                    r.network
+                ),
             ));
         }
         if r.extra.settlement != self.contracts.settlement {
             return Err(with_payer(
                 Reason::InvalidPaymentRequirements,
-                format!("extra.settlement {} is not this facilitator's settlement contract {}", r.extra.settlement, self.contracts.settlement),
+                format!(
+                    "extra.settlement {} is not this facilitator's settlement contract {}",
+                    r.extra.settlement, self.contracts.settlement
+                ),
             ));
         }
         if r.extra.permit2 != self.contracts.permit2 {
             return Err(with_payer(
                 Reason::InvalidPaymentRequirements,
-                format!("extra.permit2 {} is not Permit2 on this chain ({})", r.extra.permit2, self.contracts.permit2),
+                format!(
+                    "extra.permit2 {} is not Permit2 on this chain ({})",
+                    r.extra.permit2, self.contracts.permit2
+                ),
             ));
         }
         if !self.contracts.accepts_token(r.asset) {
-            return Err(with_payer(Reason::UnsupportedAsset, format!("asset {} is not a token this facilitator settles", r.asset)));
+            return Err(with_payer(
+                Reason::UnsupportedAsset,
+                format!("asset {} is not a token this facilitator settles", r.asset),
+            ));
         }
         if let Some(acc) = &payload.accepted {
-            for (field, same) in [("asset", acc.asset == r.asset), ("payTo", acc.pay_to == r.pay_to), ("amount", acc.amount == r.amount)] {
+            // `upto`: the x402 SDK settles a lower amount by lowering `paymentRequirements.amount`
+            // below the accepted maximum; any other scheme must settle what was accepted.
+            let amount_ok = match mode {
+                PaymentMode::Upto => r.amount <= acc.amount,
+                _ => acc.amount == r.amount,
+            };
+            for (field, same) in [
+                ("asset", acc.asset == r.asset),
+                ("payTo", acc.pay_to == r.pay_to),
+                ("amount", amount_ok),
+            ] {
                 if !same {
                     return Err(with_payer(
                         Reason::InvalidPaymentRequirements,
@@ -215,109 +312,195 @@ impl Verifier {
             }
         }
 
-        let payment = payload.to_signed(self.chain_id, self.contracts.permit2).map_err(|e| match e {
-            HeaderError::Invalid { field, reason } if field.contains("Expiry") => {
-                with_payer(Reason::InvalidEscrowExpiry, format!("{field}: {reason}"))
-            }
-            other => with_payer(Reason::InvalidPayload, other.to_string()),
-        })?;
+        let payment = payload
+            .to_signed(self.chain_id, self.contracts.permit2)
+            .map_err(|e| match e {
+                HeaderError::Invalid { field, reason } if field.contains("Expiry") => {
+                    with_payer(Reason::InvalidEscrowExpiry, format!("{field}: {reason}"))
+                }
+                other => with_payer(Reason::InvalidPayload, other.to_string()),
+            })?;
         let id = payment.payment_id;
-        let fail = |reason: Reason, message: String| Rejected { refusal: Refusal::new(reason, message), payer: Some(payer), payment_id: Some(id) };
+        let fail = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(payer),
+            payment_id: Some(id),
+        };
         let p = &payment.permit;
         let t = &p.terms;
         if p.settlement != self.contracts.settlement {
             return Err(fail(
                 Reason::InvalidPermit2Spender,
-                format!("signed spender {} is not the settlement contract {}", p.settlement, self.contracts.settlement),
+                format!(
+                    "signed spender {} is not the settlement contract {}",
+                    p.settlement, self.contracts.settlement
+                ),
             ));
         }
         if p.token != r.asset {
-            return Err(fail(Reason::InvalidPermit2Token, format!("signed token {} differs from asset {}", p.token, r.asset)));
+            return Err(fail(
+                Reason::InvalidPermit2Token,
+                format!("signed token {} differs from asset {}", p.token, r.asset),
+            ));
         }
         if t.payee != r.pay_to {
-            return Err(fail(Reason::RecipientMismatch, format!("signed payee {} differs from payTo {}", t.payee, r.pay_to)));
+            return Err(fail(
+                Reason::RecipientMismatch,
+                format!("signed payee {} differs from payTo {}", t.payee, r.pay_to),
+            ));
         }
         if t.facilitator != self.facilitator {
             return Err(fail(
                 Reason::InvalidFacilitator,
-                format!("the witness names facilitator {}, this facilitator is {}", t.facilitator, self.facilitator),
+                format!(
+                    "the witness names facilitator {}, this facilitator is {}",
+                    t.facilitator, self.facilitator
+                ),
             ));
         }
         if r.extra.facilitator != self.facilitator {
             return Err(fail(
                 Reason::InvalidFacilitator,
-                format!("extra.facilitator {} is not this facilitator ({})", r.extra.facilitator, self.facilitator),
+                format!(
+                    "extra.facilitator {} is not this facilitator ({})",
+                    r.extra.facilitator, self.facilitator
+                ),
             ));
         }
         if t.request_hash != r.extra.request_hash {
             return Err(fail(
                 Reason::InvalidRequestHash,
-                format!("signed requestHash {} differs from extra.requestHash {}", t.request_hash, r.extra.request_hash),
+                format!(
+                    "signed requestHash {} differs from extra.requestHash {}",
+                    t.request_hash, r.extra.request_hash
+                ),
             ));
         }
         let amount = match mode {
             PaymentMode::Exact => {
                 if p.amount != r.amount {
-                    return Err(fail(Reason::InvalidAmount, format!("signed amount {} is not the required amount {}", p.amount, r.amount)));
+                    return Err(fail(
+                        Reason::InvalidAmount,
+                        format!(
+                            "signed amount {} is not the required amount {}",
+                            p.amount, r.amount
+                        ),
+                    ));
                 }
                 if let Some(a) = settle_amount.filter(|a| *a != p.amount) {
-                    return Err(fail(Reason::InvalidAmount, format!("an exact payment settles its signed amount {}, not {a}", p.amount)));
+                    return Err(fail(
+                        Reason::InvalidAmount,
+                        format!(
+                            "an exact payment settles its signed amount {}, not {a}",
+                            p.amount
+                        ),
+                    ));
                 }
                 p.amount
             }
             PaymentMode::Upto => {
                 if p.amount < r.amount {
-                    return Err(fail(Reason::InvalidAmount, format!("signed maximum {} is below the required maximum {}", p.amount, r.amount)));
+                    return Err(fail(
+                        Reason::InvalidAmount,
+                        format!(
+                            "signed maximum {} is below the required maximum {}",
+                            p.amount, r.amount
+                        ),
+                    ));
                 }
                 let a = settle_amount.unwrap_or(r.amount);
                 if a.is_zero() || a > p.amount {
-                    return Err(fail(Reason::InvalidAmount, format!("settle amount {a} must be above 0 and at most the signed maximum {}", p.amount)));
+                    return Err(fail(
+                        Reason::InvalidAmount,
+                        format!(
+                            "settle amount {a} must be above 0 and at most the signed maximum {}",
+                            p.amount
+                        ),
+                    ));
                 }
                 a
             }
             PaymentMode::Escrow => {
                 if p.amount < r.amount {
-                    return Err(fail(Reason::InvalidAmount, format!("signed maximum {} is below the required amount {}", p.amount, r.amount)));
+                    return Err(fail(
+                        Reason::InvalidAmount,
+                        format!(
+                            "signed maximum {} is below the required amount {}",
+                            p.amount, r.amount
+                        ),
+                    ));
                 }
                 p.amount
             }
         };
         let now = now();
         if t.valid_after > now {
-            return Err(fail(Reason::NotYetValid, format!("validAfter {} is in the future (now {now})", t.valid_after)));
+            return Err(fail(
+                Reason::NotYetValid,
+                format!("validAfter {} is in the future (now {now})", t.valid_after),
+            ));
         }
         let margin = self.min_validity.as_secs();
         if p.deadline < now + margin {
             return Err(fail(
                 Reason::Expired,
-                format!("deadline {} has passed or is less than {margin} s away (now {now})", p.deadline),
+                format!(
+                    "deadline {} has passed or is less than {margin} s away (now {now})",
+                    p.deadline
+                ),
             ));
         }
         if mode == PaymentMode::Escrow && t.authorization_expiry < now + margin {
             return Err(fail(
                 Reason::InvalidEscrowExpiry,
-                format!("authorizationExpiry {} has passed or is less than {margin} s away (now {now})", t.authorization_expiry),
+                format!(
+                    "authorizationExpiry {} has passed or is less than {margin} s away (now {now})",
+                    t.authorization_expiry
+                ),
             ));
         }
         let fee_bps = self.fee_bps.min(t.max_facilitator_fee_bps);
-        Ok(Verified { payment, requirements: r, mode, amount, fee_bps, x402_version: payload.x402_version })
+        Ok(Verified {
+            payment,
+            requirements: r,
+            mode,
+            amount,
+            fee_bps,
+            x402_version: payload.x402_version,
+        })
     }
 
     /// Every check: the static ones, then the signature and the chain state in one batch.
-    pub async fn verify(&self, req: &PaymentRequest, settle_amount: Option<U256>, modes: &[PaymentMode]) -> Result<Verified, Rejected> {
+    pub async fn verify(
+        &self,
+        req: &PaymentRequest,
+        settle_amount: Option<U256>,
+        modes: &[PaymentMode],
+    ) -> Result<Verified, Rejected> {
         let v = self.check_static(req, settle_amount, modes)?;
-        self.check_chain(&v, req.evidence_hash.unwrap_or_default()).await?;
+        self.check_chain(&v, req.evidence_hash.unwrap_or_default())
+            .await?;
         Ok(v)
     }
 
     /// Signature, nonce, balance, allowance, policy and simulation.
     pub async fn check_chain(&self, v: &Verified, evidence_hash: B256) -> Result<(), Rejected> {
         let payer = v.payment.payer;
-        let fail = |reason: Reason, message: String| Rejected { refusal: Refusal::new(reason, message), payer: Some(payer), payment_id: Some(v.payment.payment_id) };
-        let digest = v.payment.permit.signing_hash().map_err(|e| fail(Reason::InvalidPayload, e.to_string()))?;
+        let fail = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(payer),
+            payment_id: Some(v.payment.payment_id),
+        };
+        let digest = v
+            .payment
+            .permit
+            .signing_hash()
+            .map_err(|e| fail(Reason::InvalidPayload, e.to_string()))?;
         // An EOA's signature is checked locally; anything else is asked of the payer's wallet
         // (EIP-1271) in the same batch as the state reads.
-        let recovered = Signature::from_raw(&v.payment.signature).ok().and_then(|s| s.recover_address_from_prehash(&digest).ok());
+        let recovered = Signature::from_raw(&v.payment.signature)
+            .ok()
+            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
         let ecrecover_ok = recovered == Some(payer);
         let query = StateQuery {
             payer,
@@ -329,38 +512,67 @@ impl Verifier {
             simulation: v.settlement_call(evidence_hash),
             erc1271: (!ecrecover_ok).then(|| (digest, v.payment.signature.clone())),
         };
-        let state = self.chain.payment_state(&query).await.map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
+        let state = self
+            .chain
+            .payment_state(&query)
+            .await
+            .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
         if !ecrecover_ok {
             let wallet_ok = state.payer_is_contract && state.erc1271_valid == Some(true);
             if !wallet_ok {
                 let why = match (state.payer_is_contract, recovered) {
                     (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
-                    (false, Some(other)) => format!("the signature recovers to {other}, not the payer {payer}"),
-                    (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
+                    (false, Some(other)) => {
+                        format!("the signature recovers to {other}, not the payer {payer}")
+                    }
+                    (false, None) => {
+                        "the signature is not a valid 65-byte ECDSA signature".to_string()
+                    }
                 };
                 return Err(fail(Reason::InvalidSignature, why));
             }
         }
         if state.nonce_used {
-            return Err(fail(Reason::NonceAlreadyUsed, format!("Permit2 nonce {} of {payer} is already used", v.payment.permit.nonce)));
+            return Err(fail(
+                Reason::NonceAlreadyUsed,
+                format!(
+                    "Permit2 nonce {} of {payer} is already used",
+                    v.payment.permit.nonce
+                ),
+            ));
         }
         if state.balance < v.amount {
-            return Err(fail(Reason::InsufficientFunds, format!("payer balance {} is below the amount {}", state.balance, v.amount)));
+            return Err(fail(
+                Reason::InsufficientFunds,
+                format!(
+                    "payer balance {} is below the amount {}",
+                    state.balance, v.amount
+                ),
+            ));
         }
         if state.allowance < v.amount {
             return Err(fail(
                 Reason::InsufficientAllowance,
-                format!("payer's allowance to Permit2 {} is below the amount {}", state.allowance, v.amount),
+                format!(
+                    "payer's allowance to Permit2 {} is below the amount {}",
+                    state.allowance, v.amount
+                ),
             ));
         }
         if state.remaining_budget < v.amount {
             return Err(fail(
                 Reason::SpendingPolicyExceeded,
-                format!("the payer's spending policy allows {} now, the payment needs {}", state.remaining_budget, v.amount),
+                format!(
+                    "the payer's spending policy allows {} now, the payment needs {}",
+                    state.remaining_budget, v.amount
+                ),
             ));
         }
         if let Err(why) = state.simulation {
-            return Err(fail(Reason::SimulationFailed, format!("simulated settlement reverted: {why}")));
+            return Err(fail(
+                Reason::SimulationFailed,
+                format!("simulated settlement reverted: {why}"),
+            ));
         }
         Ok(())
     }

@@ -30,6 +30,74 @@ pub struct PaymentRequest {
     pub amount: Option<U256>,
 }
 
+/// The x402 extension key under which a resource server attaches the evidence hash to a settle
+/// request: `paymentPayload.extensions.evidence.info.evidenceHash` (0x + 64 hex digits).
+pub const EVIDENCE_EXTENSION: &str = "evidence";
+
+/// Which payment a payload carries, by its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// Our Permit2 witness (`permit2Authorization.witness.payee`), settled by `charge`/`authorize`.
+    Settlement,
+    /// Standard EIP-3009 (`authorization` + `signature`), settled by `chargeWithAuthorization`.
+    Eip3009,
+    /// x402's Permit2 proxy payload (`permit2Authorization.witness.to`).
+    X402Permit2,
+}
+
+impl PaymentRequest {
+    /// The payment payload as JSON, decoding a version 1 base64 header string.
+    pub fn payload_json(&self) -> Result<serde_json::Value, String> {
+        match &self.payment_payload {
+            serde_json::Value::Null => Err("paymentPayload is missing".into()),
+            serde_json::Value::String(header) => {
+                use base64::Engine as _;
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(header.trim())
+                    .map_err(|e| format!("paymentPayload is a string but not base64: {e}"))?;
+                serde_json::from_slice(&raw)
+                    .map_err(|e| format!("paymentPayload (base64) is not JSON: {e}"))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// The evidence hash of a settle request: the top-level `evidenceHash` (our client), else the
+    /// x402 extension `paymentPayload.extensions.evidence.info.evidenceHash`; zero when neither.
+    pub fn evidence(&self, payload: &serde_json::Value) -> Result<B256, String> {
+        if let Some(e) = self.evidence_hash {
+            return Ok(e);
+        }
+        let Some(ext) = payload
+            .get("extensions")
+            .and_then(|x| x.get(EVIDENCE_EXTENSION))
+        else {
+            return Ok(B256::ZERO);
+        };
+        let raw = ext.get("info").and_then(|i| i.get("evidenceHash")).ok_or_else(|| {
+            format!("paymentPayload.extensions.{EVIDENCE_EXTENSION} must be {{\"info\": {{\"evidenceHash\": \"0x…\"}}}}")
+        })?;
+        raw.as_str()
+            .and_then(|s| s.parse::<B256>().ok())
+            .ok_or_else(|| format!("paymentPayload.extensions.{EVIDENCE_EXTENSION}.info.evidenceHash {raw} is not 0x + 64 hex digits"))
+    }
+}
+
+/// Tells the payload kinds apart by their x402 shape.
+pub fn classify(payload: &serde_json::Value) -> PayloadKind {
+    let inner = payload.get("payload");
+    if inner.and_then(|p| p.get("authorization")).is_some() {
+        return PayloadKind::Eip3009;
+    }
+    let witness = inner
+        .and_then(|p| p.get("permit2Authorization"))
+        .and_then(|a| a.get("witness"));
+    match witness {
+        Some(w) if w.get("to").is_some() && w.get("payee").is_none() => PayloadKind::X402Permit2,
+        _ => PayloadKind::Settlement,
+    }
+}
+
 /// Serde for optional decimal amounts.
 mod opt_amount {
     use alloy::primitives::U256;
@@ -131,13 +199,4 @@ pub struct EscrowResponse {
     pub amount: Option<String>,
     /// CAIP-2 network.
     pub network: String,
-}
-
-/// A JSON problem for requests the service cannot interpret at all (not x402 refusals).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Problem {
-    /// Short code.
-    pub error: String,
-    /// Detail.
-    pub message: String,
 }

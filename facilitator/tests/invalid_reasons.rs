@@ -23,7 +23,10 @@ use x402_facilitator::wire::{EscrowResponse, VerifyResponse};
 use x402_testkit::AnvilRpc;
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 alloy::sol! {
@@ -40,9 +43,15 @@ alloy::sol! {
 /// Deploys `tests/mocks/SmartWallet.sol` (EIP-1271) owned by `owner`, funds and approves it.
 async fn smart_wallet(env: &Env, owner: &PrivateKeySigner) -> Address {
     let artifact = x402_testkit::paths::repo_root().join("out/SmartWallet.sol/SmartWallet.json");
-    let text = std::fs::read_to_string(&artifact).unwrap_or_else(|e| panic!("{} missing (run forge build): {e}", artifact.display()));
+    let text = std::fs::read_to_string(&artifact)
+        .unwrap_or_else(|e| panic!("{} missing (run forge build): {e}", artifact.display()));
     let json: Value = serde_json::from_str(&text).unwrap();
-    let mut code: Vec<u8> = json["bytecode"]["object"].as_str().unwrap().parse::<Bytes>().unwrap().to_vec();
+    let mut code: Vec<u8> = json["bytecode"]["object"]
+        .as_str()
+        .unwrap()
+        .parse::<Bytes>()
+        .unwrap()
+        .to_vec();
     code.extend_from_slice(&alloy::sol_types::SolValue::abi_encode(&owner.address()));
     let deployer = env.provider_as(&x402_testkit::wallets::deployer());
     let receipt = deployer
@@ -53,8 +62,18 @@ async fn smart_wallet(env: &Env, owner: &PrivateKeySigner) -> Address {
         .await
         .unwrap();
     let wallet = receipt.contract_address.unwrap();
-    IMintable::new(env.token.address, deployer).mint(wallet, U256::from(100 * USDC)).send().await.unwrap().get_receipt().await.unwrap();
-    AnvilRpc::new(env.reader()).set_balance(owner.address(), U256::from(10u64).pow(U256::from(19u64))).await.unwrap();
+    IMintable::new(env.token.address, deployer)
+        .mint(wallet, U256::from(100 * USDC))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    AnvilRpc::new(env.reader())
+        .set_balance(owner.address(), U256::from(10u64).pow(U256::from(19u64)))
+        .await
+        .unwrap();
     ISmartWallet::new(wallet, env.provider_as(owner))
         .approve(env.token.address, env.chain.deployment.permit2, U256::MAX)
         .send()
@@ -67,10 +86,19 @@ async fn smart_wallet(env: &Env, owner: &PrivateKeySigner) -> Address {
 }
 
 /// A payment from a contract wallet, signed by `key` (the wallet's owner, or not).
-fn wallet_payment(req: &PaymentRequirements, wallet: Address, key: &PrivateKeySigner) -> PaymentPayload {
+fn wallet_payment(
+    req: &PaymentRequirements,
+    wallet: Address,
+    key: &PrivateKeySigner,
+) -> PaymentPayload {
     let permit = permit_for(req, wallet, &PayOptions::default()).unwrap();
     let sig = key.sign_hash_sync(&permit.signing_hash().unwrap()).unwrap();
-    let signed = SignedPayment { payment_id: permit.payment_id(wallet), payer: wallet, signature: Bytes::copy_from_slice(&sig.as_bytes()), permit };
+    let signed = SignedPayment {
+        payment_id: permit.payment_id(wallet),
+        payer: wallet,
+        signature: Bytes::copy_from_slice(&sig.as_bytes()),
+        permit,
+    };
     PaymentPayload::from_signed(&signed, req, None)
 }
 
@@ -100,7 +128,10 @@ async fn every_verify_refusal_has_its_own_code() {
     let mut p = good_v.clone();
     p["payload"]["signature"] = json!("0xzz");
     cases.push((Reason::InvalidPayload, body(&p, &req_v)));
-    cases.push((Reason::InvalidPayload, json!({"paymentRequirements": req_v})));
+    cases.push((
+        Reason::InvalidPayload,
+        json!({"paymentRequirements": req_v}),
+    ));
 
     let mut r = req_v.clone();
     r["payTo"] = json!("not an address");
@@ -131,7 +162,8 @@ async fn every_verify_refusal_has_its_own_code() {
     let opg = env.chain.deployment.token("OPG").unwrap().address;
     let mut opg_req = req.clone();
     opg_req.asset = opg;
-    let mut p = serde_json::to_value(env.sign(&payer, &opg_req, PayOptions::default()).await).unwrap();
+    let mut p =
+        serde_json::to_value(env.sign(&payer, &opg_req, PayOptions::default()).await).unwrap();
     p["accepted"] = req_v.clone();
     cases.push((Reason::InvalidPermit2Token, body(&p, &req_v)));
 
@@ -151,8 +183,12 @@ async fn every_verify_refusal_has_its_own_code() {
 
     let mut elsewhere = req.clone();
     elsewhere.extra.facilitator = other;
-    let p = serde_json::to_value(env.sign(&payer, &elsewhere, PayOptions::default()).await).unwrap();
-    cases.push((Reason::InvalidFacilitator, body(&p, &serde_json::to_value(&elsewhere).unwrap())));
+    let p =
+        serde_json::to_value(env.sign(&payer, &elsewhere, PayOptions::default()).await).unwrap();
+    cases.push((
+        Reason::InvalidFacilitator,
+        body(&p, &serde_json::to_value(&elsewhere).unwrap()),
+    ));
 
     let mut r = req_v.clone();
     r["extra"]["requestHash"] = json!(keccak256("another request"));
@@ -165,21 +201,54 @@ async fn every_verify_refusal_has_its_own_code() {
     p["payload"]["permit2Authorization"]["from"] = json!(env.payer(1).address());
     cases.push((Reason::InvalidSignature, body(&p, &req_v)));
 
-    let p = env.sign(&payer, &req, PayOptions { valid_after: now() + 3600, ..Default::default() }).await;
-    cases.push((Reason::NotYetValid, body(&serde_json::to_value(p).unwrap(), &req_v)));
+    let p = env
+        .sign(
+            &payer,
+            &req,
+            PayOptions {
+                valid_after: now() + 3600,
+                ..Default::default()
+            },
+        )
+        .await;
+    cases.push((
+        Reason::NotYetValid,
+        body(&serde_json::to_value(p).unwrap(), &req_v),
+    ));
 
-    let p = env.sign(&payer, &req, PayOptions { valid_for: Some(2), ..Default::default() }).await;
-    cases.push((Reason::Expired, body(&serde_json::to_value(p).unwrap(), &req_v)));
+    let p = env
+        .sign(
+            &payer,
+            &req,
+            PayOptions {
+                valid_for: Some(2),
+                ..Default::default()
+            },
+        )
+        .await;
+    cases.push((
+        Reason::Expired,
+        body(&serde_json::to_value(p).unwrap(), &req_v),
+    ));
 
     let mut escrow = env.requirements("escrow", U256::from(USDC), "short escrow");
     escrow.extra.authorization_seconds = Some(2);
     let p = env.sign(&payer, &escrow, PayOptions::default()).await;
-    cases.push((Reason::InvalidEscrowExpiry, body(&serde_json::to_value(p).unwrap(), &serde_json::to_value(&escrow).unwrap())));
+    cases.push((
+        Reason::InvalidEscrowExpiry,
+        body(
+            &serde_json::to_value(p).unwrap(),
+            &serde_json::to_value(&escrow).unwrap(),
+        ),
+    ));
 
     // A payer who holds nothing.
     let poor = PrivateKeySigner::random();
     let p = env.sign(&poor, &req, PayOptions::default()).await;
-    cases.push((Reason::InsufficientFunds, body(&serde_json::to_value(p).unwrap(), &req_v)));
+    cases.push((
+        Reason::InsufficientFunds,
+        body(&serde_json::to_value(p).unwrap(), &req_v),
+    ));
 
     // Payer 1 withdraws its Permit2 approval.
     let p1 = env.payer(1);
@@ -192,15 +261,30 @@ async fn every_verify_refusal_has_its_own_code() {
         .await
         .unwrap();
     let p = env.sign(&p1, &req, PayOptions::default()).await;
-    cases.push((Reason::InsufficientAllowance, body(&serde_json::to_value(p).unwrap(), &req_v)));
+    cases.push((
+        Reason::InsufficientAllowance,
+        body(&serde_json::to_value(p).unwrap(), &req_v),
+    ));
 
     // Payer 2 limits itself to half a token per payment, on chain.
     let p2 = env.payer(2);
-    set_policy(env.provider_as(&p2), env.chain.deployment.settlement, env.token.address, Policy { max_per_payment: (USDC / 2) as u128, max_per_period: 0, period: 0 })
-        .await
-        .unwrap();
+    set_policy(
+        env.provider_as(&p2),
+        env.chain.deployment.settlement,
+        env.token.address,
+        Policy {
+            max_per_payment: (USDC / 2) as u128,
+            max_per_period: 0,
+            period: 0,
+        },
+    )
+    .await
+    .unwrap();
     let p = env.sign(&p2, &req, PayOptions::default()).await;
-    cases.push((Reason::SpendingPolicyExceeded, body(&serde_json::to_value(p).unwrap(), &req_v)));
+    cases.push((
+        Reason::SpendingPolicyExceeded,
+        body(&serde_json::to_value(p).unwrap(), &req_v),
+    ));
 
     // EIP-1271: a contract wallet's owner signs (valid); anyone else does not.
     let owner = PrivateKeySigner::random();
@@ -210,21 +294,38 @@ async fn every_verify_refusal_has_its_own_code() {
     assert!(v.is_valid, "an EIP-1271 wallet's payment verifies: {v:?}");
     assert_eq!(v.payer, Some(wallet));
     let by_stranger = wallet_payment(&req, wallet, &PrivateKeySigner::random());
-    cases.push((Reason::InvalidSignature, body(&serde_json::to_value(by_stranger).unwrap(), &req_v)));
+    cases.push((
+        Reason::InvalidSignature,
+        body(&serde_json::to_value(by_stranger).unwrap(), &req_v),
+    ));
 
     for (want, b) in &cases {
         let got: VerifyResponse = env.post(&f, "/verify", b).await;
         assert!(!got.is_valid, "{want} case verified: {b}");
-        assert_eq!(got.invalid_reason.as_deref(), Some(want.code()), "{got:?} for {b}");
-        assert!(got.invalid_message.as_deref().is_some_and(|m| !m.is_empty()));
+        assert_eq!(
+            got.invalid_reason.as_deref(),
+            Some(want.code()),
+            "{got:?} for {b}"
+        );
+        assert!(got
+            .invalid_message
+            .as_deref()
+            .is_some_and(|m| !m.is_empty()));
     }
 
     // Used nonce: the payment settled, then presented again.
-    let s = env.settle(&f, &good, &req, keccak256("evidence"), None).await;
+    let s = env
+        .settle(&f, &good, &req, keccak256("evidence"), None)
+        .await;
     assert!(s.success, "{s:?}");
-    assert_eq!(env.verify(&f, &good, &req).await.invalid_reason.as_deref(), Some(Reason::NonceAlreadyUsed.code()));
+    assert_eq!(
+        env.verify(&f, &good, &req).await.invalid_reason.as_deref(),
+        Some(Reason::NonceAlreadyUsed.code())
+    );
     // The EIP-1271 payment settles too.
-    let s = env.settle(&f, &by_owner, &req, keccak256("wallet evidence"), None).await;
+    let s = env
+        .settle(&f, &by_owner, &req, keccak256("wallet evidence"), None)
+        .await;
     assert!(s.success, "{s:?}\n{}", f.log_text());
 
     // The settlement simulation catches what only the chain knows: here the chain's clock is
@@ -232,31 +333,63 @@ async fn every_verify_refusal_has_its_own_code() {
     let rpc = AnvilRpc::new(env.reader());
     rpc.increase_time(7200).await.unwrap();
     rpc.mine(1).await.unwrap();
-    let p = env.sign(&payer, &req, PayOptions { valid_for: Some(600), ..Default::default() }).await;
+    let p = env
+        .sign(
+            &payer,
+            &req,
+            PayOptions {
+                valid_for: Some(600),
+                ..Default::default()
+            },
+        )
+        .await;
     let v = env.verify(&f, &p, &req).await;
-    assert_eq!(v.invalid_reason.as_deref(), Some(Reason::SimulationFailed.code()), "{v:?}");
+    assert_eq!(
+        v.invalid_reason.as_deref(),
+        Some(Reason::SimulationFailed.code()),
+        "{v:?}"
+    );
     assert!(v.invalid_message.unwrap().contains("SignatureExpired"));
 
     // A body that is not JSON at all is a 400 problem, not an x402 answer.
-    let r = env.http.post(format!("{}/verify", f.url)).body("{not json").send().await.unwrap();
+    let r = env
+        .http
+        .post(format!("{}/verify", f.url))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 
     // Escrow operations on an escrow that does not exist.
     let c: EscrowResponse = env.post(&f, "/escrow/capture", &json!({"paymentId": keccak256("nothing"), "amount": "1", "evidenceHash": keccak256("e")})).await;
-    assert_eq!(c.error_reason.as_deref(), Some(Reason::InvalidEscrowState.code()));
+    assert_eq!(
+        c.error_reason.as_deref(),
+        Some(Reason::InvalidEscrowState.code())
+    );
 
     // With the chain gone, verification cannot read state.
     let pid = env.chain.anvil.pid().unwrap();
-    std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap();
+    std::process::Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let v = env.verify(&f, &good, &req).await;
-    assert_eq!(v.invalid_reason.as_deref(), Some(Reason::UnexpectedVerifyError.code()), "{v:?}");
+    assert_eq!(
+        v.invalid_reason.as_deref(),
+        Some(Reason::UnexpectedVerifyError.code()),
+        "{v:?}"
+    );
 }
 
 #[tokio::test]
 async fn settlement_failures_have_their_own_codes() {
     let env = Env::start(1, None).await;
-    let f = env.facilitator(&["--batch", "--batch-max-wait-ms", "500"]).await;
+    let f = env
+        .facilitator(&["--batch", "--batch-max-wait-ms", "500"])
+        .await;
     let payer = env.payer(0);
     // A period budget of 1.5 tokens: each 1-token payment verifies alone, the second in the
     // same batch exceeds the period and is skipped by the contract.
@@ -264,7 +397,11 @@ async fn settlement_failures_have_their_own_codes() {
         env.provider_as(&payer),
         env.chain.deployment.settlement,
         env.token.address,
-        Policy { max_per_payment: 0, max_per_period: (3 * USDC / 2) as u128, period: 3600 },
+        Policy {
+            max_per_payment: 0,
+            max_per_period: (3 * USDC / 2) as u128,
+            period: 3600,
+        },
     )
     .await
     .unwrap();
@@ -274,13 +411,28 @@ async fn settlement_failures_have_their_own_codes() {
     let pb = env.sign(&payer, &b, PayOptions::default()).await;
     assert!(env.verify(&f, &pa, &a).await.is_valid);
     assert!(env.verify(&f, &pb, &b).await.is_valid);
-    let (ra, rb) = tokio::join!(env.settle(&f, &pa, &a, keccak256("a"), None), env.settle(&f, &pb, &b, keccak256("b"), None));
+    let (ra, rb) = tokio::join!(
+        env.settle(&f, &pa, &a, keccak256("a"), None),
+        env.settle(&f, &pb, &b, keccak256("b"), None)
+    );
     let (won, lost) = if ra.success { (ra, rb) } else { (rb, ra) };
     assert!(won.success, "{won:?}");
     assert!(!lost.success, "{lost:?}");
-    assert_eq!(lost.error_reason.as_deref(), Some(Reason::InvalidTransactionState.code()));
-    assert!(lost.error_message.as_deref().unwrap().contains("PeriodLimitExceeded"), "{lost:?}");
-    assert_eq!(lost.transaction, won.transaction, "both were in the same batch transaction");
+    assert_eq!(
+        lost.error_reason.as_deref(),
+        Some(Reason::InvalidTransactionState.code())
+    );
+    assert!(
+        lost.error_message
+            .as_deref()
+            .unwrap()
+            .contains("PeriodLimitExceeded"),
+        "{lost:?}"
+    );
+    assert_eq!(
+        lost.transaction, won.transaction,
+        "both were in the same batch transaction"
+    );
 
     // A facilitator without gas money cannot send: unexpected_settle_error, nothing claimed.
     let c = env.requirements("exact", U256::from(USDC / 4), "no gas");
@@ -289,9 +441,15 @@ async fn settlement_failures_have_their_own_codes() {
     rpc.set_balance(env.facilitator, U256::ZERO).await.unwrap();
     let r = env.settle(&f, &pc, &c, keccak256("c"), None).await;
     assert!(!r.success);
-    assert_eq!(r.error_reason.as_deref(), Some(Reason::UnexpectedSettleError.code()), "{r:?}");
+    assert_eq!(
+        r.error_reason.as_deref(),
+        Some(Reason::UnexpectedSettleError.code()),
+        "{r:?}"
+    );
     // With gas money back, the same payment settles: the failed attempt left no claim behind.
-    rpc.set_balance(env.facilitator, U256::from(10u64).pow(U256::from(20u64))).await.unwrap();
+    rpc.set_balance(env.facilitator, U256::from(10u64).pow(U256::from(20u64)))
+        .await
+        .unwrap();
     let r = env.settle(&f, &pc, &c, keccak256("c"), None).await;
     assert!(r.success, "{r:?}\n{}", f.log_text());
 }

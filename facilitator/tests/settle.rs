@@ -19,11 +19,33 @@ async fn client_pays_facilitator_verifies_and_settles_with_evidence() {
     let env = Env::start(1, None).await;
     let f = env.facilitator(&["--fee-bps", "50"]).await;
 
-    let supported: serde_json::Value = env.http.get(format!("{}/supported", f.url)).send().await.unwrap().json().await.unwrap();
-    let schemes: HashSet<_> = supported["kinds"].as_array().unwrap().iter().map(|k| k["scheme"].as_str().unwrap().to_string()).collect();
-    assert_eq!(schemes, HashSet::from(["exact".to_string(), "upto".into(), "escrow".into()]));
+    let supported: serde_json::Value = env
+        .http
+        .get(format!("{}/supported", f.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemes: HashSet<_> = supported["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["scheme"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        schemes,
+        HashSet::from(["exact".to_string(), "upto".into(), "escrow".into()])
+    );
     assert_eq!(supported["kinds"][0]["network"], "eip155:31337");
-    assert_eq!(supported["signers"]["eip155:*"][0].as_str().unwrap().to_lowercase(), env.facilitator.to_string().to_lowercase());
+    assert_eq!(
+        supported["signers"]["eip155:*"][0]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        env.facilitator.to_string().to_lowercase()
+    );
 
     let payer = env.payer(0);
     let req = env.requirements("exact", U256::from(2 * USDC), "exact request");
@@ -45,14 +67,23 @@ async fn client_pays_facilitator_verifies_and_settles_with_evidence() {
 
     // The chain moved exactly the amount, the fee went to the facilitator, and the event carries
     // payer, payee, amount, request hash and evidence together.
-    assert_eq!(env.balance(payer.address()).await, payer_before - U256::from(2 * USDC));
+    assert_eq!(
+        env.balance(payer.address()).await,
+        payer_before - U256::from(2 * USDC)
+    );
     let fee = U256::from(2 * USDC) * U256::from(50u64) / U256::from(10_000u64);
     let events = env.charged_events(payment_id).await;
     assert_eq!(events.len(), 1);
     let (tx, ev) = &events[0];
-    assert_eq!(env.balance(env.payee(0)).await, payee_before + U256::from(2 * USDC) - fee - ev.protocolFee);
+    assert_eq!(
+        env.balance(env.payee(0)).await,
+        payee_before + U256::from(2 * USDC) - fee - ev.protocolFee
+    );
     assert_eq!(tx.to_string(), s.transaction);
-    assert_eq!((ev.payer, ev.payee, ev.amount, ev.facilitatorFee), (payer.address(), env.payee(0), U256::from(2 * USDC), fee));
+    assert_eq!(
+        (ev.payer, ev.payee, ev.amount, ev.facilitatorFee),
+        (payer.address(), env.payee(0), U256::from(2 * USDC), fee)
+    );
     assert_eq!(ev.evidenceHash, evidence);
     assert_eq!(ev.requestHash, req.extra.request_hash);
     assert_eq!(ev.facilitator, env.facilitator);
@@ -65,11 +96,27 @@ async fn client_pays_facilitator_verifies_and_settles_with_evidence() {
     let v = env.verify(&f, &payload, &req).await;
     assert_eq!(v.invalid_reason.as_deref(), Some("nonce_already_used"));
 
-    let metrics = env.http.get(format!("{}/metrics", f.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"x402_facilitator_verify_total{result="valid"} 1"#), "{metrics}");
-    assert!(metrics.contains("x402_facilitator_settle_replayed_total 1"), "{metrics}");
+    let metrics = env
+        .http
+        .get(format!("{}/metrics", f.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"x402_facilitator_verify_total{result="valid"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("x402_facilitator_settle_replayed_total 1"),
+        "{metrics}"
+    );
     // The key never reaches the log.
-    assert!(!f.log_text().contains(&x402_testkit::wallets::FACILITATOR_KEY[2..]));
+    assert!(!f
+        .log_text()
+        .contains(&x402_testkit::wallets::FACILITATOR_KEY[2..]));
 }
 
 #[tokio::test]
@@ -78,20 +125,40 @@ async fn upto_settles_the_amount_used_and_v1_payloads_are_accepted() {
     let f = env.facilitator(&[]).await;
     let payer = env.payer(0);
     let req = env.requirements("upto", U256::from(5 * USDC), "upto request");
-    let payload = env.sign(&payer, &req, PayOptions::default()).await.into_v1();
+    let payload = env
+        .sign(&payer, &req, PayOptions::default())
+        .await
+        .into_v1();
     assert_eq!(payload.header().0, "X-PAYMENT");
     let v = env.verify(&f, &payload, &req).await;
     assert!(v.is_valid, "{v:?}");
     let before = env.balance(payer.address()).await;
-    let s = env.settle(&f, &payload, &req, keccak256("upto evidence"), Some(U256::from(3 * USDC / 2))).await;
+    let s = env
+        .settle(
+            &f,
+            &payload,
+            &req,
+            keccak256("upto evidence"),
+            Some(U256::from(3 * USDC / 2)),
+        )
+        .await;
     assert!(s.success, "{s:?}");
-    assert_eq!(env.balance(payer.address()).await, before - U256::from(3 * USDC / 2));
+    assert_eq!(
+        env.balance(payer.address()).await,
+        before - U256::from(3 * USDC / 2)
+    );
     let (_, ev) = &env.charged_events(s.payment_id.unwrap()).await[0];
-    assert_eq!((ev.amount, ev.maxAmount, ev.mode), (U256::from(3 * USDC / 2), U256::from(5 * USDC), 1));
+    assert_eq!(
+        (ev.amount, ev.maxAmount, ev.mode),
+        (U256::from(3 * USDC / 2), U256::from(5 * USDC), 1)
+    );
 
     // A payload sent as the base64 header string (version 1 `paymentHeader`) is read too.
     let req2 = env.requirements("upto", U256::from(USDC), "upto request 2");
-    let p2 = env.sign(&payer, &req2, PayOptions::default()).await.into_v1();
+    let p2 = env
+        .sign(&payer, &req2, PayOptions::default())
+        .await
+        .into_v1();
     let v: x402_facilitator::wire::VerifyResponse = env
         .post(&f, "/verify", &serde_json::json!({"x402Version": 1, "paymentHeader": p2.encode(), "paymentRequirements": req2}))
         .await;
@@ -107,14 +174,32 @@ async fn concurrent_settles_of_one_payment_charge_once() {
     let payload = env.sign(&payer, &req, PayOptions::default()).await;
     let before = env.balance(payer.address()).await;
     let evidence = keccak256("concurrent evidence");
-    let results = futures::future::join_all((0..12).map(|_| env.settle(&f, &payload, &req, evidence, None))).await;
-    let txs: HashSet<_> = results.iter().map(|r| {
-        assert!(r.success, "{r:?}\n{}", f.log_text());
-        r.transaction.clone()
-    }).collect();
-    assert_eq!(txs.len(), 1, "every request answers the same transaction: {txs:?}");
-    assert_eq!(env.balance(payer.address()).await, before - U256::from(USDC), "charged once");
-    assert_eq!(env.charged_events(results[0].payment_id.unwrap()).await.len(), 1);
+    let results =
+        futures::future::join_all((0..12).map(|_| env.settle(&f, &payload, &req, evidence, None)))
+            .await;
+    let txs: HashSet<_> = results
+        .iter()
+        .map(|r| {
+            assert!(r.success, "{r:?}\n{}", f.log_text());
+            r.transaction.clone()
+        })
+        .collect();
+    assert_eq!(
+        txs.len(),
+        1,
+        "every request answers the same transaction: {txs:?}"
+    );
+    assert_eq!(
+        env.balance(payer.address()).await,
+        before - U256::from(USDC),
+        "charged once"
+    );
+    assert_eq!(
+        env.charged_events(results[0].payment_id.unwrap())
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -124,7 +209,9 @@ async fn a_restarted_facilitator_replays_and_recovers_settlements() {
     let payer = env.payer(0);
     let req = env.requirements("exact", U256::from(USDC), "restart");
     let payload = env.sign(&payer, &req, PayOptions::default()).await;
-    let first = env.settle(&f, &payload, &req, keccak256("restart evidence"), None).await;
+    let first = env
+        .settle(&f, &payload, &req, keccak256("restart evidence"), None)
+        .await;
     assert!(first.success, "{first:?}");
     f.kill();
 
@@ -133,7 +220,9 @@ async fn a_restarted_facilitator_replays_and_recovers_settlements() {
     let payer2 = env.payer(1);
     let req2 = env.requirements("exact", U256::from(USDC), "crashed");
     let payload2 = env.sign(&payer2, &req2, PayOptions::default()).await;
-    let signed2 = payload2.to_signed(31337, env.chain.deployment.permit2).unwrap();
+    let signed2 = payload2
+        .to_signed(31337, env.chain.deployment.permit2)
+        .unwrap();
     let pool = env.db.pool().await.unwrap();
     sqlx::query(
         "INSERT INTO facilitator_settlements (payment_id, kind, payer, status, amount, evidence_hash, network, owner)
@@ -157,35 +246,67 @@ async fn a_restarted_facilitator_replays_and_recovers_settlements() {
     assert!(receipt.status());
 
     let f = env.facilitator(&[]).await;
-    let again = env.settle(&f, &payload, &req, keccak256("restart evidence"), None).await;
-    assert_eq!(again, first, "the restarted process answers the first result");
+    let again = env
+        .settle(&f, &payload, &req, keccak256("restart evidence"), None)
+        .await;
+    assert_eq!(
+        again, first,
+        "the restarted process answers the first result"
+    );
     let recovered = env.settle(&f, &payload2, &req2, B256::ZERO, None).await;
     assert!(recovered.success, "{recovered:?}\n{}", f.log_text());
-    assert_eq!(recovered.transaction, receipt.transaction_hash.to_string(), "recovered from the chain, not charged again");
+    assert_eq!(
+        recovered.transaction,
+        receipt.transaction_hash.to_string(),
+        "recovered from the chain, not charged again"
+    );
     assert_eq!(env.charged_events(signed2.payment_id).await.len(), 1);
 }
 
 #[tokio::test]
 async fn batching_settles_many_payments_in_one_transaction_with_an_evidence_root() {
     let env = Env::start(6, None).await;
-    let f = env.facilitator(&["--batch", "--batch-max-items", "50", "--batch-max-wait-ms", "1000"]).await;
+    let f = env
+        .facilitator(&[
+            "--batch",
+            "--batch-max-items",
+            "50",
+            "--batch-max-wait-ms",
+            "1000",
+        ])
+        .await;
     let mut work = Vec::new();
     for i in 0..6 {
-        let req = env.requirements(if i % 2 == 0 { "exact" } else { "upto" }, U256::from(USDC + i as u64), &format!("batch {i}"));
+        let req = env.requirements(
+            if i % 2 == 0 { "exact" } else { "upto" },
+            U256::from(USDC + i as u64),
+            &format!("batch {i}"),
+        );
         let payload = env.sign(&env.payer(i), &req, PayOptions::default()).await;
         work.push((req, payload, keccak256(format!("evidence {i}"))));
     }
-    let results = futures::future::join_all(work.iter().map(|(req, p, ev)| env.settle(&f, p, req, *ev, None))).await;
+    let results = futures::future::join_all(
+        work.iter()
+            .map(|(req, p, ev)| env.settle(&f, p, req, *ev, None)),
+    )
+    .await;
     for r in &results {
         assert!(r.success, "{r:?}\n{}", f.log_text());
     }
     let txs: HashSet<_> = results.iter().map(|r| r.transaction.clone()).collect();
     assert_eq!(txs.len(), 1, "one chargeBatch transaction");
-    assert!(results.iter().all(|r| r.batch_id.is_some() && r.batch_id == results[0].batch_id));
+    assert!(results
+        .iter()
+        .all(|r| r.batch_id.is_some() && r.batch_id == results[0].batch_id));
 
     // The batch's root commits to every (paymentId, evidenceHash), in item order.
     let tx: B256 = results[0].transaction.parse().unwrap();
-    let receipt = env.reader().get_transaction_receipt(tx).await.unwrap().unwrap();
+    let receipt = env
+        .reader()
+        .get_transaction_receipt(tx)
+        .await
+        .unwrap()
+        .unwrap();
     let mut items = Vec::new();
     let mut root = None;
     for log in receipt.inner.logs() {
@@ -224,7 +345,10 @@ async fn escrow_authorizes_captures_with_evidence_and_voids() {
     let a = env.authorize(&f, &payload, &req).await;
     assert!(a.success, "{a:?}\n{}", f.log_text());
     let id = a.payment_id.unwrap();
-    assert_eq!(env.balance(payer.address()).await, before - U256::from(10 * USDC));
+    assert_eq!(
+        env.balance(payer.address()).await,
+        before - U256::from(10 * USDC)
+    );
     // Authorizing again replays.
     assert_eq!(env.authorize(&f, &payload, &req).await, a);
 
@@ -232,8 +356,19 @@ async fn escrow_authorizes_captures_with_evidence_and_voids() {
     let c = env.capture(&f, id, U256::from(4 * USDC), evidence).await;
     assert!(c.success, "{c:?}");
     let replay = env.capture(&f, id, U256::from(4 * USDC), evidence).await;
-    assert_eq!(replay.transaction, c.transaction, "the same evidence captures once");
-    let view: serde_json::Value = env.http.get(format!("{}/escrow/{id}", f.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        replay.transaction, c.transaction,
+        "the same evidence captures once"
+    );
+    let view: serde_json::Value = env
+        .http
+        .get(format!("{}/escrow/{id}", f.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view["captured"], "4000000");
 
     // The capture event carries the evidence.
@@ -244,13 +379,34 @@ async fn escrow_authorizes_captures_with_evidence_and_voids() {
         .from_block(0u64);
     let logs = env.reader().get_logs(&filter).await.unwrap();
     assert_eq!(logs.len(), 1);
-    assert_eq!(logs[0].log_decode::<X402Settlement::PaymentCaptured>().unwrap().inner.data.evidenceHash, evidence);
+    assert_eq!(
+        logs[0]
+            .log_decode::<X402Settlement::PaymentCaptured>()
+            .unwrap()
+            .inner
+            .data
+            .evidenceHash,
+        evidence
+    );
 
-    let v: x402_facilitator::wire::EscrowResponse = env.post(&f, "/escrow/void", &serde_json::json!({"paymentId": id})).await;
+    let v: x402_facilitator::wire::EscrowResponse = env
+        .post(&f, "/escrow/void", &serde_json::json!({"paymentId": id}))
+        .await;
     assert!(v.success, "{v:?}");
     assert_eq!(v.amount.as_deref(), Some("6000000"));
-    assert_eq!(env.balance(payer.address()).await, before - U256::from(4 * USDC));
-    let closed: serde_json::Value = env.http.get(format!("{}/escrow/{id}", f.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        env.balance(payer.address()).await,
+        before - U256::from(4 * USDC)
+    );
+    let closed: serde_json::Value = env
+        .http
+        .get(format!("{}/escrow/{id}", f.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(closed["closed"], true);
 }
 
@@ -276,15 +432,42 @@ async fn a_stuck_transaction_is_re_sent_with_higher_fees() {
         tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
         rpc.mine(1).await.unwrap();
     };
-    let (s, ()) = tokio::join!(env.settle(&f, &payload, &req, keccak256("stuck evidence"), None), miner);
+    let (s, ()) = tokio::join!(
+        env.settle(&f, &payload, &req, keccak256("stuck evidence"), None),
+        miner
+    );
     assert!(s.success, "{s:?}\n{}", f.log_text());
-    let metrics = env.http.get(format!("{}/metrics", f.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metric(&metrics, "x402_facilitator_tx_bumped_total") >= 1.0, "{metrics}");
+    let metrics = env
+        .http
+        .get(format!("{}/metrics", f.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metric(&metrics, "x402_facilitator_tx_bumped_total") >= 1.0,
+        "{metrics}"
+    );
     // The mined transaction is a replacement: it pays more than the first estimate would.
     let tx: B256 = s.transaction.parse().unwrap();
-    let mined = env.reader().get_transaction_by_hash(tx).await.unwrap().unwrap();
-    let first_fee = env.reader().estimate_eip1559_fees().await.unwrap().max_fee_per_gas;
-    assert!(alloy::consensus::Transaction::max_fee_per_gas(&mined) > first_fee, "the mined version is the bumped one");
+    let mined = env
+        .reader()
+        .get_transaction_by_hash(tx)
+        .await
+        .unwrap()
+        .unwrap();
+    let first_fee = env
+        .reader()
+        .estimate_eip1559_fees()
+        .await
+        .unwrap()
+        .max_fee_per_gas;
+    assert!(
+        alloy::consensus::Transaction::max_fee_per_gas(&mined) > first_fee,
+        "the mined version is the bumped one"
+    );
     assert_eq!(env.charged_events(s.payment_id.unwrap()).await.len(), 1);
 }
 
@@ -293,7 +476,15 @@ async fn a_nonce_taken_behind_the_facilitators_back_is_resynchronised() {
     let env = Env::start(2, None).await;
     let f = env.facilitator(&[]).await;
     let req = env.requirements("exact", U256::from(USDC), "nonce a");
-    let a = env.settle(&f, &env.sign(&env.payer(0), &req, PayOptions::default()).await, &req, B256::ZERO, None).await;
+    let a = env
+        .settle(
+            &f,
+            &env.sign(&env.payer(0), &req, PayOptions::default()).await,
+            &req,
+            B256::ZERO,
+            None,
+        )
+        .await;
     assert!(a.success, "{a:?}");
     // Someone else uses the facilitator's key: its local nonce counter is now stale.
     let key = x402_testkit::wallets::facilitator();
@@ -301,10 +492,35 @@ async fn a_nonce_taken_behind_the_facilitators_back_is_resynchronised() {
     let tx = alloy::rpc::types::TransactionRequest::default()
         .to(key.address())
         .value(U256::ZERO);
-    other.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    other
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     let req = env.requirements("exact", U256::from(USDC), "nonce b");
-    let b = env.settle(&f, &env.sign(&env.payer(1), &req, PayOptions::default()).await, &req, B256::ZERO, None).await;
+    let b = env
+        .settle(
+            &f,
+            &env.sign(&env.payer(1), &req, PayOptions::default()).await,
+            &req,
+            B256::ZERO,
+            None,
+        )
+        .await;
     assert!(b.success, "{b:?}\n{}", f.log_text());
-    let metrics = env.http.get(format!("{}/metrics", f.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metric(&metrics, "x402_facilitator_nonce_resync_total") >= 2.0, "{metrics}");
+    let metrics = env
+        .http
+        .get(format!("{}/metrics", f.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metric(&metrics, "x402_facilitator_nonce_resync_total") >= 2.0,
+        "{metrics}"
+    );
 }

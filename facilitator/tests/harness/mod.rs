@@ -50,7 +50,11 @@ impl Drop for Facilitator {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Everything a test talks to.
@@ -75,14 +79,37 @@ pub const USDC: u64 = 1_000_000;
 impl Env {
     /// anvil (automine unless `block_time`), deployment, `payers` funded payers, two payees.
     pub async fn start(payers: usize, block_time: Option<Duration>) -> Self {
-        let chain = DevChain::start_with(AnvilOptions { block_time, ..Default::default() }).await.expect("anvil + deploy");
-        let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), &format!("fac-{}", x402_testkit::unique_suffix()))
+        let chain = DevChain::start_with(AnvilOptions {
+            block_time,
+            ..Default::default()
+        })
+        .await
+        .expect("anvil + deploy");
+        let mut traffic = Traffic::new(
+            &chain.anvil.url(),
+            chain.deployment.clone(),
+            &format!("fac-{}", x402_testkit::unique_suffix()),
+        )
+        .await
+        .expect("traffic");
+        traffic
+            .fund(payers, 2, 1_000)
             .await
-            .expect("traffic");
-        traffic.fund(payers, 2, 1_000).await.expect("funding payers");
+            .expect("funding payers");
         let db = TestDb::create().await.expect("test database");
-        let token = chain.deployment.token("USDC").expect("USDC deployed").clone();
-        Self { chain, traffic, db, token, http: reqwest::Client::new(), facilitator: wallets::facilitator().address() }
+        let token = chain
+            .deployment
+            .token("USDC")
+            .expect("USDC deployed")
+            .clone();
+        Self {
+            chain,
+            traffic,
+            db,
+            token,
+            http: reqwest::Client::new(),
+            facilitator: wallets::facilitator().address(),
+        }
     }
 
     /// Starts the facilitator binary with `extra` arguments and waits until it serves.
@@ -95,7 +122,14 @@ impl Env {
             .args(["--rpc-url", &self.chain.anvil.url()])
             .arg("--deployment")
             .arg(&self.chain.deployment_file)
-            .args(["--database-url", &self.db.url(), "--listen", &format!("127.0.0.1:{port}"), "--receipt-poll-ms", "20"])
+            .args([
+                "--database-url",
+                &self.db.url(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--receipt-poll-ms",
+                "20",
+            ])
             .args(extra)
             .env("FACILITATOR_PRIVATE_KEY", wallets::FACILITATOR_KEY)
             .env("RUST_LOG", "info,x402_facilitator=debug")
@@ -103,7 +137,11 @@ impl Env {
             .stderr(Stdio::from(out))
             .spawn()
             .expect("spawning x402-facilitator");
-        let f = Facilitator { child: Some(child), url: format!("http://127.0.0.1:{port}"), log };
+        let f = Facilitator {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = self.http.get(format!("{}/supported", f.url)).send().await {
@@ -111,7 +149,11 @@ impl Env {
                     return f;
                 }
             }
-            assert!(Instant::now() < deadline, "facilitator did not start:\n{}", f.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "facilitator did not start:\n{}",
+                f.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -153,22 +195,57 @@ impl Env {
     }
 
     /// Signs `req` as `signer` with the client library (budget large enough).
-    pub async fn sign(&self, signer: &PrivateKeySigner, req: &PaymentRequirements, opts: PayOptions) -> PaymentPayload {
-        let required = PaymentRequired { x402_version: 2, error: None, resource: None, accepts: vec![req.clone()], extensions: None };
+    pub async fn sign(
+        &self,
+        signer: &PrivateKeySigner,
+        req: &PaymentRequirements,
+        opts: PayOptions,
+    ) -> PaymentPayload {
+        let required = PaymentRequired {
+            x402_version: 2,
+            error: None,
+            resource: None,
+            accepts: vec![req.clone()],
+            extensions: None,
+        };
         let mut budget = Budget::new(U256::MAX, U256::MAX);
-        pay(signer, &required, &mut budget, &opts).await.expect("signing a payment").payload
+        pay(signer, &required, &mut budget, &opts)
+            .await
+            .expect("signing a payment")
+            .payload
     }
 
     /// POST a JSON body.
-    pub async fn post<T: serde::de::DeserializeOwned>(&self, f: &Facilitator, path: &str, body: &serde_json::Value) -> T {
-        let r = self.http.post(format!("{}{path}", f.url)).json(body).send().await.expect("request");
+    pub async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        f: &Facilitator,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> T {
+        let r = self
+            .http
+            .post(format!("{}{path}", f.url))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
         let status = r.status();
         let text = r.text().await.unwrap();
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} answered {status} {text}: {e}\nlog:\n{}", f.log_text()))
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "{path} answered {status} {text}: {e}\nlog:\n{}",
+                f.log_text()
+            )
+        })
     }
 
     /// `/verify`.
-    pub async fn verify(&self, f: &Facilitator, payload: &PaymentPayload, req: &PaymentRequirements) -> VerifyResponse {
+    pub async fn verify(
+        &self,
+        f: &Facilitator,
+        payload: &PaymentPayload,
+        req: &PaymentRequirements,
+    ) -> VerifyResponse {
         self.post(f, "/verify", &serde_json::json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req})).await
     }
 
@@ -189,12 +266,28 @@ impl Env {
     }
 
     /// `/escrow/authorize`.
-    pub async fn authorize(&self, f: &Facilitator, payload: &PaymentPayload, req: &PaymentRequirements) -> SettleResponse {
-        self.post(f, "/escrow/authorize", &serde_json::json!({"paymentPayload": payload, "paymentRequirements": req})).await
+    pub async fn authorize(
+        &self,
+        f: &Facilitator,
+        payload: &PaymentPayload,
+        req: &PaymentRequirements,
+    ) -> SettleResponse {
+        self.post(
+            f,
+            "/escrow/authorize",
+            &serde_json::json!({"paymentPayload": payload, "paymentRequirements": req}),
+        )
+        .await
     }
 
     /// `/escrow/capture`.
-    pub async fn capture(&self, f: &Facilitator, id: B256, amount: U256, evidence: B256) -> EscrowResponse {
+    pub async fn capture(
+        &self,
+        f: &Facilitator,
+        id: B256,
+        amount: U256,
+        evidence: B256,
+    ) -> EscrowResponse {
         self.post(f, "/escrow/capture", &serde_json::json!({"paymentId": id, "amount": amount.to_string(), "evidenceHash": evidence})).await
     }
 
@@ -208,16 +301,25 @@ impl Env {
 
     /// A read-only provider.
     pub fn reader(&self) -> DynProvider {
-        ProviderBuilder::new().connect_http(self.chain.anvil.url().parse().unwrap()).erased()
+        ProviderBuilder::new()
+            .connect_http(self.chain.anvil.url().parse().unwrap())
+            .erased()
     }
 
     /// USDC balance of `who`.
     pub async fn balance(&self, who: Address) -> U256 {
-        x402_bindings::IERC20::new(self.token.address, self.reader()).balanceOf(who).call().await.unwrap()
+        x402_bindings::IERC20::new(self.token.address, self.reader())
+            .balanceOf(who)
+            .call()
+            .await
+            .unwrap()
     }
 
     /// The `PaymentCharged` events of `payment_id`.
-    pub async fn charged_events(&self, payment_id: B256) -> Vec<(B256, x402_bindings::X402Settlement::PaymentCharged)> {
+    pub async fn charged_events(
+        &self,
+        payment_id: B256,
+    ) -> Vec<(B256, x402_bindings::X402Settlement::PaymentCharged)> {
         use alloy::sol_types::SolEvent;
         let filter = alloy::rpc::types::Filter::new()
             .address(self.chain.deployment.settlement)
@@ -226,7 +328,15 @@ impl Env {
             .from_block(0u64);
         let logs = self.reader().get_logs(&filter).await.unwrap();
         logs.iter()
-            .map(|l| (l.transaction_hash.unwrap(), l.log_decode::<x402_bindings::X402Settlement::PaymentCharged>().unwrap().inner.data))
+            .map(|l| {
+                (
+                    l.transaction_hash.unwrap(),
+                    l.log_decode::<x402_bindings::X402Settlement::PaymentCharged>()
+                        .unwrap()
+                        .inner
+                        .data,
+                )
+            })
             .collect()
     }
 }

@@ -1,0 +1,605 @@
+//! Standard x402 `exact` payments over EIP-3009 (the x402 SDK's default payload for USDC):
+//! `payload.authorization {from, to, value, validAfter, validBefore, nonce}` plus
+//! `payload.signature`, signed as `TransferWithAuthorization` under the token's EIP-712 domain
+//! (`extra.name`, `extra.version`). They settle through `X402Settlement.chargeWithAuthorization`,
+//! which executes the authorization on the token (funds go straight from payer to payee) and
+//! records the evidence hash in the same `AuthorizationCharged` event.
+//!
+//! Refusals use the SDK's reason codes (`invalid_exact_evm_*`). Time is the chain's: the later of
+//! the wall clock and the latest block's timestamp, so a chain ahead of the wall clock (the demo's
+//! time travel) is judged as the token will judge it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alloy::dyn_abi::Eip712Domain;
+use alloy::primitives::{keccak256, Address, Bytes, Signature, B256, U256};
+use alloy::sol_types::{SolCall, SolStruct, SolValue};
+use serde::Deserialize;
+use x402_bindings::X402Settlement;
+use x402_client::requirements::{amount, chain_id_of_network, SCHEME_EXACT};
+
+use crate::chain::{Chain, Eip3009Query};
+use crate::reason::{Reason, Refusal};
+use crate::verify::Rejected;
+
+alloy::sol! {
+    /// EIP-3009's signed message.
+    struct TransferWithAuthorization {
+        address from;
+        address to;
+        uint256 value;
+        uint256 validAfter;
+        uint256 validBefore;
+        bytes32 nonce;
+    }
+}
+
+/// The standard x402 `PaymentRequirements` (any scheme's), as the SDK sends them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StdRequirements {
+    /// Scheme.
+    pub scheme: String,
+    /// CAIP-2 network.
+    pub network: String,
+    /// Amount in the token's smallest unit (v1: `maxAmountRequired`).
+    #[serde(with = "amount", alias = "maxAmountRequired")]
+    pub amount: U256,
+    /// Token.
+    pub asset: Address,
+    /// Payee.
+    pub pay_to: Address,
+    /// Scheme data (`name`, `version` for EIP-3009).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// The signed EIP-3009 authorization on the wire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationJson {
+    /// Payer.
+    pub from: Address,
+    /// Payee.
+    pub to: Address,
+    /// Amount, decimal string.
+    #[serde(with = "amount")]
+    pub value: U256,
+    /// Unix seconds, decimal string.
+    #[serde(with = "amount")]
+    pub valid_after: U256,
+    /// Unix seconds, decimal string.
+    #[serde(with = "amount")]
+    pub valid_before: U256,
+    /// 32-byte nonce.
+    pub nonce: B256,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SchemePayload {
+    signature: Bytes,
+    authorization: AuthorizationJson,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    x402_version: u8,
+    #[serde(default)]
+    accepted: Option<StdRequirements>,
+    #[serde(default)]
+    scheme: Option<String>,
+    #[serde(default)]
+    network: Option<String>,
+    payload: SchemePayload,
+}
+
+/// An EIP-3009 payment that passed the static checks.
+#[derive(Debug, Clone)]
+pub struct Eip3009Payment {
+    /// `keccak256(abi.encode(chainId, settlement, token, payer, nonce))`.
+    pub payment_id: B256,
+    /// The authorization's `from`.
+    pub payer: Address,
+    /// The authorization's `to`.
+    pub payee: Address,
+    /// The token.
+    pub token: Address,
+    /// The value.
+    pub amount: U256,
+    /// `validAfter`.
+    pub valid_after: U256,
+    /// `validBefore`.
+    pub valid_before: U256,
+    /// The nonce.
+    pub nonce: B256,
+    /// The payer's signature.
+    pub signature: Bytes,
+    /// `extra.name`.
+    pub domain_name: String,
+    /// `extra.version`.
+    pub domain_version: String,
+    /// The payload's x402 version.
+    pub x402_version: u8,
+}
+
+impl Eip3009Payment {
+    /// The EIP-712 digest the payer signed, under the token's domain as `extra` names it.
+    pub fn digest(&self, chain_id: u64) -> B256 {
+        let domain = Eip712Domain::new(
+            Some(self.domain_name.clone().into()),
+            Some(self.domain_version.clone().into()),
+            Some(U256::from(chain_id)),
+            Some(self.token),
+            None,
+        );
+        TransferWithAuthorization {
+            from: self.payer,
+            to: self.payee,
+            value: self.amount,
+            validAfter: self.valid_after,
+            validBefore: self.valid_before,
+            nonce: self.nonce,
+        }
+        .eip712_signing_hash(&domain)
+    }
+
+    /// Calldata of `X402Settlement.chargeWithAuthorization`.
+    pub fn settlement_call(&self, evidence_hash: B256) -> Bytes {
+        X402Settlement::chargeWithAuthorizationCall {
+            token: self.token,
+            payer: self.payer,
+            payee: self.payee,
+            amount: self.amount,
+            validAfter: self.valid_after,
+            validBefore: self.valid_before,
+            nonce: self.nonce,
+            signature: self.signature.clone(),
+            evidenceHash: evidence_hash,
+        }
+        .abi_encode()
+        .into()
+    }
+}
+
+/// The id `chargeWithAuthorization` gives a payment.
+pub fn payment_id(
+    chain_id: u64,
+    settlement: Address,
+    token: Address,
+    payer: Address,
+    nonce: B256,
+) -> B256 {
+    keccak256((U256::from(chain_id), settlement, token, payer, nonce).abi_encode())
+}
+
+fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Checks EIP-3009 payments against this facilitator's chain and settlement contract.
+#[derive(Debug, Clone)]
+pub struct Eip3009Verifier {
+    chain: Chain,
+    chain_id: u64,
+    settlement: Address,
+    facilitator: Address,
+    min_validity: u64,
+    /// Each token's EIP-712 (name, version), read once: they are fixed for a deployed token.
+    domains: Arc<Mutex<HashMap<Address, (String, String)>>>,
+}
+
+impl Eip3009Verifier {
+    /// A verifier settling through `settlement` as `facilitator`.
+    pub fn new(
+        chain: Chain,
+        chain_id: u64,
+        settlement: Address,
+        facilitator: Address,
+        min_validity: u64,
+    ) -> Self {
+        Self {
+            chain,
+            chain_id,
+            settlement,
+            facilitator,
+            min_validity,
+            domains: Arc::default(),
+        }
+    }
+
+    /// The checks that need no chain access. `accepts_token` says whether the asset is settled
+    /// here; `settle_amount` is a settle request's explicit amount (exact: must equal the value).
+    pub fn check_static(
+        &self,
+        payload: &serde_json::Value,
+        requirements: &serde_json::Value,
+        settle_amount: Option<U256>,
+        accepts_token: impl Fn(Address) -> bool,
+    ) -> Result<Eip3009Payment, Rejected> {
+        let env: Envelope = serde_json::from_value(payload.clone()).map_err(|e| {
+            Rejected::bare(
+                Reason::InvalidPayload,
+                format!("paymentPayload (EIP-3009): {e}"),
+            )
+        })?;
+        let a = &env.payload.authorization;
+        let payer = a.from;
+        let early = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(payer),
+            payment_id: None,
+        };
+        if !(1..=2).contains(&env.x402_version) {
+            return Err(early(
+                Reason::InvalidX402Version,
+                format!("x402Version {} is not supported (1 or 2)", env.x402_version),
+            ));
+        }
+        if requirements.is_null() {
+            return Err(early(
+                Reason::InvalidPaymentRequirements,
+                "paymentRequirements is missing".into(),
+            ));
+        }
+        let r: StdRequirements = serde_json::from_value(requirements.clone()).map_err(|e| {
+            early(
+                Reason::InvalidPaymentRequirements,
+                format!("paymentRequirements: {e}"),
+            )
+        })?;
+        let scheme = env
+            .accepted
+            .as_ref()
+            .map(|acc| acc.scheme.as_str())
+            .or(env.scheme.as_deref());
+        if r.scheme != SCHEME_EXACT || scheme != Some(SCHEME_EXACT) {
+            return Err(early(
+                Reason::Eip3009Scheme,
+                format!("an EIP-3009 authorization settles scheme \"exact\" only (requirements: {:?}, payload: {scheme:?})", r.scheme),
+            ));
+        }
+        if chain_id_of_network(&r.network) != Some(self.chain_id) {
+            return Err(early(
+                Reason::InvalidNetwork,
+                format!(
+                    "paymentRequirements.network {:?} is not eip155:{}",
+                    r.network, self.chain_id
+                ),
+            ));
+        }
+        let network = env
+            .accepted
+            .as_ref()
+            .map(|acc| acc.network.as_str())
+            .or(env.network.as_deref());
+        if network != Some(r.network.as_str()) {
+            return Err(early(
+                Reason::Eip3009NetworkMismatch,
+                format!("paymentPayload network {network:?} differs from paymentRequirements.network {:?}", r.network),
+            ));
+        }
+        if !accepts_token(r.asset) {
+            return Err(early(
+                Reason::UnsupportedAsset,
+                format!("asset {} is not a token this facilitator settles", r.asset),
+            ));
+        }
+        let text = |key: &str| {
+            r.extra
+                .get(key)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (Some(domain_name), Some(domain_version)) = (text("name"), text("version")) else {
+            return Err(early(
+                Reason::Eip3009MissingDomain,
+                "paymentRequirements.extra must name the token's EIP-712 domain: extra.name and extra.version".into(),
+            ));
+        };
+        if let Some(acc) = &env.accepted {
+            for (field, same) in [
+                ("asset", acc.asset == r.asset),
+                ("payTo", acc.pay_to == r.pay_to),
+                ("amount", acc.amount == r.amount),
+            ] {
+                if !same {
+                    return Err(early(
+                        Reason::InvalidPaymentRequirements,
+                        format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
+                    ));
+                }
+            }
+        }
+        let id = payment_id(self.chain_id, self.settlement, r.asset, payer, a.nonce);
+        let fail = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(payer),
+            payment_id: Some(id),
+        };
+        if a.to != r.pay_to {
+            return Err(fail(
+                Reason::Eip3009RecipientMismatch,
+                format!("authorization.to {} is not payTo {}", a.to, r.pay_to),
+            ));
+        }
+        if a.value != r.amount {
+            return Err(fail(
+                Reason::Eip3009ValueMismatch,
+                format!(
+                    "authorization.value {} is not the required amount {}",
+                    a.value, r.amount
+                ),
+            ));
+        }
+        if let Some(s) = settle_amount.filter(|s| *s != a.value) {
+            return Err(fail(
+                Reason::Eip3009ValueMismatch,
+                format!(
+                    "an exact payment settles its signed value {}, not {s}",
+                    a.value
+                ),
+            ));
+        }
+        if a.value.is_zero() {
+            return Err(fail(
+                Reason::Eip3009ValueMismatch,
+                "authorization.value is 0".into(),
+            ));
+        }
+        // The later of the wall clock and the chain's is checked after the chain read; the wall
+        // clock alone already proves expiry (the chain is never judged earlier than it).
+        let now = wall_clock();
+        if a.valid_before < U256::from(now + self.min_validity) {
+            return Err(fail(
+                Reason::Expired,
+                format!(
+                    "validBefore {} has passed or is less than {} s away (now {now})",
+                    a.valid_before, self.min_validity
+                ),
+            ));
+        }
+        Ok(Eip3009Payment {
+            payment_id: id,
+            payer,
+            payee: a.to,
+            token: r.asset,
+            amount: a.value,
+            valid_after: a.valid_after,
+            valid_before: a.valid_before,
+            nonce: a.nonce,
+            signature: env.payload.signature.clone(),
+            domain_name,
+            domain_version,
+            x402_version: env.x402_version,
+        })
+    }
+
+    /// Domain, signature, time, nonce, blocklist, balance and the settlement's simulation, read
+    /// in one batch.
+    pub async fn check_chain(
+        &self,
+        p: &Eip3009Payment,
+        evidence_hash: B256,
+    ) -> Result<(), Rejected> {
+        let fail = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(p.payer),
+            payment_id: Some(p.payment_id),
+        };
+        let digest = p.digest(self.chain_id);
+        let recovered = Signature::from_raw(&p.signature)
+            .ok()
+            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
+        let ecrecover_ok = recovered == Some(p.payer);
+        let cached = self
+            .domains
+            .lock()
+            .expect("domain cache")
+            .get(&p.token)
+            .cloned();
+        let query = Eip3009Query {
+            payer: p.payer,
+            payee: p.payee,
+            token: p.token,
+            nonce: p.nonce,
+            read_domain: cached.is_none(),
+            settlement: self.settlement,
+            facilitator: self.facilitator,
+            simulation: p.settlement_call(evidence_hash),
+            erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
+        };
+        let state = self
+            .chain
+            .eip3009_state(&query)
+            .await
+            .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
+        let domain = match (cached, &state.domain) {
+            (Some(d), _) => Some(d),
+            (None, Some((Some(name), Some(version)))) => {
+                let d = (name.clone(), version.clone());
+                self.domains
+                    .lock()
+                    .expect("domain cache")
+                    .insert(p.token, d.clone());
+                Some(d)
+            }
+            _ => None,
+        };
+        if let Some((name, version)) = &domain {
+            if *name != p.domain_name {
+                return Err(fail(
+                    Reason::Eip3009TokenNameMismatch,
+                    format!(
+                        "extra.name {:?} is not the token's name {name:?}",
+                        p.domain_name
+                    ),
+                ));
+            }
+            if *version != p.domain_version {
+                return Err(fail(
+                    Reason::Eip3009TokenVersionMismatch,
+                    format!(
+                        "extra.version {:?} is not the token's EIP-712 version {version:?}",
+                        p.domain_version
+                    ),
+                ));
+            }
+        }
+        let Some(nonce_used) = state.nonce_used else {
+            return Err(fail(
+                Reason::Eip3009NotSupported,
+                format!(
+                    "token {} does not implement EIP-3009 (authorizationState failed)",
+                    p.token
+                ),
+            ));
+        };
+        if !ecrecover_ok && !(state.payer_is_contract && state.erc1271_valid == Some(true)) {
+            let why = match (state.payer_is_contract, recovered) {
+                (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
+                (false, Some(other)) => format!(
+                    "the signature recovers to {other}, not the payer {}",
+                    p.payer
+                ),
+                (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
+            };
+            return Err(fail(Reason::Eip3009Signature, why));
+        }
+        let now = wall_clock().max(state.timestamp);
+        if p.valid_before < U256::from(now + self.min_validity) {
+            return Err(fail(
+                Reason::Expired,
+                format!(
+                    "validBefore {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {})",
+                    p.valid_before, self.min_validity, state.timestamp
+                ),
+            ));
+        }
+        if p.valid_after > U256::from(now) {
+            return Err(fail(
+                Reason::NotYetValid,
+                format!(
+                    "validAfter {} is in the future (chain time {now})",
+                    p.valid_after
+                ),
+            ));
+        }
+        if nonce_used {
+            return Err(fail(
+                Reason::Eip3009NonceUsed,
+                format!(
+                    "authorization nonce {} of {} is already used or cancelled",
+                    p.nonce, p.payer
+                ),
+            ));
+        }
+        for (who, address, listed) in [
+            ("payer", p.payer, state.payer_blacklisted),
+            ("payee", p.payee, state.payee_blacklisted),
+        ] {
+            if listed {
+                return Err(fail(
+                    Reason::BlacklistedAddress,
+                    format!("the {who} {address} is on the token's blocklist"),
+                ));
+            }
+        }
+        if state.balance < p.amount {
+            return Err(fail(
+                Reason::Eip3009InsufficientBalance,
+                format!(
+                    "payer balance {} is below the value {}",
+                    state.balance, p.amount
+                ),
+            ));
+        }
+        if let Err(why) = state.simulation {
+            return Err(fail(
+                Reason::Eip3009SimulationFailed,
+                format!("simulated chargeWithAuthorization reverted: {why}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_id_matches_the_contract_encoding() {
+        // keccak256(abi.encode(uint256 chainId, address settlement, address token, address payer, bytes32 nonce))
+        let (s, t, p, n) = (
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            Address::repeat_byte(3),
+            B256::repeat_byte(4),
+        );
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&U256::from(31337u64).to_be_bytes::<32>());
+        for a in [s, t, p] {
+            buf.extend_from_slice(&[0u8; 12]);
+            buf.extend_from_slice(a.as_slice());
+        }
+        buf.extend_from_slice(n.as_slice());
+        assert_eq!(payment_id(31337, s, t, p, n), keccak256(&buf));
+    }
+
+    #[test]
+    fn digest_is_eip712_transfer_with_authorization() {
+        let p = Eip3009Payment {
+            payment_id: B256::ZERO,
+            payer: Address::repeat_byte(1),
+            payee: Address::repeat_byte(2),
+            token: Address::repeat_byte(3),
+            amount: U256::from(10u64),
+            valid_after: U256::ZERO,
+            valid_before: U256::from(100u64),
+            nonce: B256::repeat_byte(9),
+            signature: Bytes::new(),
+            domain_name: "USD Coin".into(),
+            domain_version: "2".into(),
+            x402_version: 2,
+        };
+        let type_hash = keccak256(
+            "TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)",
+        );
+        let struct_hash = keccak256(
+            (
+                type_hash,
+                p.payer,
+                p.payee,
+                p.amount,
+                p.valid_after,
+                p.valid_before,
+                p.nonce,
+            )
+                .abi_encode(),
+        );
+        let domain_type = keccak256(
+            "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+        );
+        let separator = keccak256(
+            (
+                domain_type,
+                keccak256("USD Coin"),
+                keccak256("2"),
+                U256::from(8453u64),
+                p.token,
+            )
+                .abi_encode(),
+        );
+        let mut pre = vec![0x19, 0x01];
+        pre.extend_from_slice(separator.as_slice());
+        pre.extend_from_slice(struct_hash.as_slice());
+        assert_eq!(p.digest(8453), keccak256(&pre));
+    }
+}

@@ -1,0 +1,214 @@
+//! The official x402 SDK, unmodified from npm (`facilitator/sdk-e2e`, `@x402/*` 2.27.0 pinned),
+//! pays and settles through `x402-facilitator`: an `@x402/express` server using our facilitator
+//! URL (with an API key, sent the SDK's way) and `@x402/fetch` / `@x402/evm` clients paying
+//! EIP-3009 USDC (FiatToken v2.2) on anvil. This test prepares the chain and the facilitator, runs
+//! `node facilitator/sdk-e2e/e2e.mjs`, then checks the SDK's answers and the chain.
+
+mod harness;
+
+use std::process::Command;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use harness::Env;
+use serde_json::Value;
+use x402_bindings::X402Settlement::AuthorizationCharged;
+
+alloy::sol! {
+    #[sol(rpc)]
+    interface IBlacklist {
+        function blacklist(address account) external;
+    }
+}
+
+const PRICE: u64 = 1000;
+
+fn sdk_dir() -> std::path::PathBuf {
+    x402_testkit::paths::repo_root().join("facilitator/sdk-e2e")
+}
+
+/// The `AuthorizationCharged` events a transaction emitted.
+async fn charged_in(env: &Env, tx: &str) -> Vec<AuthorizationCharged> {
+    let hash: B256 = tx
+        .parse()
+        .unwrap_or_else(|e| panic!("transaction {tx:?}: {e}"));
+    let receipt = env
+        .reader()
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .expect("mined");
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| {
+            l.address() == env.chain.deployment.settlement
+                && l.topics().first() == Some(&AuthorizationCharged::SIGNATURE_HASH)
+        })
+        .map(|l| l.log_decode::<AuthorizationCharged>().unwrap().inner.data)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_unmodified_x402_sdk_pays_and_settles_through_us() {
+    let dir = sdk_dir();
+    assert!(
+        dir.join("node_modules/@x402/express/package.json").exists(),
+        "the SDK packages are not installed: run `npm ci --prefix facilitator/sdk-e2e` (script/test.sh does)"
+    );
+    let env = Env::start(2, None).await;
+    let payer = env.payer(0);
+    let blocked = env.payer(1);
+    let poor = PrivateKeySigner::random();
+    IBlacklist::new(
+        env.token.address,
+        env.provider_as(&x402_testkit::wallets::deployer()),
+    )
+    .blacklist(blocked.address())
+    .send()
+    .await
+    .unwrap()
+    .get_receipt()
+    .await
+    .unwrap();
+
+    let scratch = x402_testkit::paths::scratch_dir("sdk-e2e").unwrap();
+    let keys = scratch.join("api-keys");
+    let api_key = format!("sdk-e2e-{}", x402_testkit::unique_suffix());
+    std::fs::write(&keys, format!("# test keys\nresource-server:{api_key}\n")).unwrap();
+    let f = env
+        .facilitator(&[
+            "--api-keys-file",
+            keys.to_str().unwrap(),
+            "--require-api-key",
+        ])
+        .await;
+
+    let (payer_before, blocked_before, payee_before) = (
+        env.balance(payer.address()).await,
+        env.balance(blocked.address()).await,
+        env.balance(env.payee(0)).await,
+    );
+    let key_hex = |k: &PrivateKeySigner| format!("0x{}", alloy::hex::encode(k.to_bytes()));
+    let run = tokio::task::spawn_blocking({
+        let (dir, url, payer, blocked, poor) = (
+            dir.clone(),
+            f.url.clone(),
+            key_hex(&payer),
+            key_hex(&blocked),
+            key_hex(&poor),
+        );
+        let (chain, usdc, payee, other) = (
+            env.chain.deployment.chain_id.to_string(),
+            env.token.address.to_string(),
+            env.payee(0).to_string(),
+            env.payee(1).to_string(),
+        );
+        let api_key = api_key.clone();
+        move || {
+            Command::new("node")
+                .arg("e2e.mjs")
+                .current_dir(&dir)
+                .env("FACILITATOR_URL", url)
+                .env("API_KEY", api_key)
+                .env("CHAIN_ID", chain)
+                .env("USDC", usdc)
+                .env("PAYEE", payee)
+                .env("OTHER_PAYEE", other)
+                .env("PAYER_KEY", payer)
+                .env("BLOCKED_KEY", blocked)
+                .env("POOR_KEY", poor)
+                .output()
+                .expect("running node (Node.js 20+ is required)")
+        }
+    });
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the SDK run finished within 180 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "node e2e.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
+        out.status,
+        f.log_text()
+    );
+    eprintln!("SDK results: {stdout}");
+    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("e2e.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}"));
+
+    // Every refusal reached the SDK with the SDK's own reason code.
+    assert_eq!(r["replay"], "invalid_exact_evm_nonce_already_used", "{r}");
+    assert_eq!(
+        r["insufficientBalance"], "invalid_exact_evm_insufficient_balance",
+        "{r}"
+    );
+    assert_eq!(r["blocklisted"], "blacklisted_address", "{r}");
+    assert_eq!(
+        r["expired"], "invalid_exact_evm_payload_authorization_valid_before",
+        "{r}"
+    );
+    assert_eq!(
+        r["wrongPayTo"], "invalid_exact_evm_recipient_mismatch",
+        "{r}"
+    );
+    assert_eq!(
+        r["wrongPayToSettle"], "invalid_exact_evm_recipient_mismatch",
+        "{r}"
+    );
+    assert!(
+        r["withoutKey"].as_str().unwrap_or_default().contains("401"),
+        "no key must be refused: {r}"
+    );
+    let concurrent = r["concurrent"]["transactions"].as_array().unwrap();
+    assert_eq!(
+        concurrent.len(),
+        1,
+        "concurrent settles of one authorization name one transaction: {r}"
+    );
+
+    // Exactly three payments moved money: paid, wrapped, concurrent; nothing for the refusals.
+    let paid = U256::from(3 * PRICE);
+    assert_eq!(env.balance(payer.address()).await, payer_before - paid);
+    assert_eq!(env.balance(env.payee(0)).await, payee_before + paid);
+    assert_eq!(env.balance(blocked.address()).await, blocked_before);
+    assert!(env.balance(poor.address()).await.is_zero());
+
+    // Each went through the settlement contract, with the evidence of its response.
+    for (what, tx, evidence) in [
+        (
+            "paid",
+            r["paid"]["transaction"].as_str().unwrap(),
+            Some(r["paid"]["evidenceHash"].as_str().unwrap()),
+        ),
+        (
+            "wrapped",
+            r["wrapped"]["transaction"].as_str().unwrap(),
+            Some(r["wrapped"]["evidenceHash"].as_str().unwrap()),
+        ),
+        ("concurrent", concurrent[0].as_str().unwrap(), None),
+    ] {
+        let events = charged_in(&env, tx).await;
+        assert_eq!(events.len(), 1, "{what}: one AuthorizationCharged in {tx}");
+        let e = &events[0];
+        assert_eq!(e.payer, payer.address(), "{what}");
+        assert_eq!(e.payee, env.payee(0), "{what}");
+        assert_eq!(e.amount, U256::from(PRICE), "{what}");
+        assert_eq!(e.facilitator, env.facilitator, "{what}");
+        let expected: B256 = evidence.map(|h| h.parse().unwrap()).unwrap_or_default();
+        assert_eq!(
+            e.evidenceHash, expected,
+            "{what}: evidence from the settle request's extension (zero without it)"
+        );
+    }
+    assert_eq!(
+        r["paid"]["payer"].as_str().unwrap(),
+        payer.address().to_checksum(None)
+    );
+    let _: Address = r["paid"]["payer"].as_str().unwrap().parse().unwrap();
+}
