@@ -124,11 +124,13 @@ contract X402Settlement is SpendingPolicies, ProtocolFees {
     /// (`BATCH_RESERVE_GAS + BATCH_RESERVE_GAS_PER_ITEM * items.length`) are left; when not, it stops
     /// there and `BatchSettled.attemptedCount` says how far it got.
     ///
-    /// What a facilitator does: simulate the batch, then send it with a gas limit of at least the
-    /// simulated gas plus `itemGasLimit` plus the reserve (unused gas is not paid). A payer that
-    /// behaved in simulation and burns gas on-chain then costs at most `itemGasLimit`; if the batch
-    /// stopped early (`attemptedCount < itemCount`), drop the items that failed without a reason (out of
-    /// gas) and resubmit the items from `attemptedCount` on, whose nonces are untouched. Only batch
+    /// What a facilitator does: measure the batch with `eth_call` (or a trace) at a generous gas limit
+    /// and check `attemptedCount == itemCount` there; do not rely on `eth_estimateGas`, since with too
+    /// little gas the batch does not revert but stops early. Send it with a gas limit of at least the
+    /// measured gas + 2 * `itemGasLimit` + the reserve (unused gas is not paid): one item that behaved
+    /// in simulation and burns gas on-chain then costs only its own item. When several do, the batch
+    /// may stop early (`attemptedCount < itemCount`): drop the items that failed without a reason (out
+    /// of gas) and resubmit the items from `attemptedCount` on, whose nonces are untouched. Only batch
     /// tokens you trust: facilitator fees of consecutive items in the same token are added up and
     /// transferred once, in the batch's own frame. `BatchItemFailed.reason` carries at most the first
     /// 1,024 bytes of the item's revert data.
