@@ -78,8 +78,9 @@ contract AuthorizeTest is SettlementTestBase {
         fundPayer(wallet, AMOUNT);
         fundPayer(sibling, AMOUNT);
         fundPayer(walletOwner, AMOUNT);
-        IX402Settlement.SignedPayment memory payment =
-            makePayment(walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(wallet, MODE_ESCROW));
+        IX402Settlement.SignedPayment memory payment = makePayment(
+            walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(wallet, MODE_ESCROW)
+        );
 
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
         authorizeAs(facilitator, redirected(payment, walletOwner));
@@ -105,7 +106,9 @@ contract AuthorizeTest is SettlementTestBase {
         terms.refundExpiry = terms.authorizationExpiry;
         IX402Settlement.SignedPayment memory payment = escrowPayment(terms, AMOUNT);
         authorizeAs(facilitator, payment);
-        assertEq(uint8(settlement.escrowOf(escrowRefOf(payment)).status), uint8(IX402Settlement.EscrowStatus.Open));
+        assertEq(
+            uint8(settlement.escrowOf(escrowRefOf(payment)).status), uint8(IX402Settlement.EscrowStatus.Open)
+        );
     }
 
     function test_authorize_chargesPolicyForFullAmount() public {
@@ -119,7 +122,9 @@ contract AuthorizeTest is SettlementTestBase {
         fundPayer(payer, amount);
         IX402Settlement.SignedPayment memory payment = makePayment(amount, MODE_ESCROW);
         authorizeAs(facilitator, payment);
-        assertEq(uint8(settlement.escrowOf(escrowRefOf(payment)).status), uint8(IX402Settlement.EscrowStatus.Open));
+        assertEq(
+            uint8(settlement.escrowOf(escrowRefOf(payment)).status), uint8(IX402Settlement.EscrowStatus.Open)
+        );
         assertEq(token.balanceOf(address(settlement)), amount);
     }
 

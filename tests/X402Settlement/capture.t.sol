@@ -85,7 +85,16 @@ contract CaptureTest is SettlementTestBase {
         uint256 net = AMOUNT - fee - protocolFee;
         vm.expectEmit(address(settlement));
         emit IX402Settlement.PaymentCaptured(
-            id, payer, payee, address(token), facilitator, ref.permit.nonce, AMOUNT, fee, protocolFee, EVIDENCE_HASH
+            id,
+            payer,
+            payee,
+            address(token),
+            facilitator,
+            ref.permit.nonce,
+            AMOUNT,
+            fee,
+            protocolFee,
+            EVIDENCE_HASH
         );
         vm.expectEmit(address(settlement));
         emit IX402Settlement.SplitPaid(id, payee, recipients[0], net * 3_000 / 10_000);
@@ -137,9 +146,7 @@ contract CaptureTest is SettlementTestBase {
     function test_capture_revert_unknownPayment() public {
         IX402Settlement.EscrowRef memory unknown = ref;
         unknown.permit.nonce = 12_345;
-        vm.expectRevert(
-            abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(unknown))
-        );
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(unknown)));
         vm.prank(facilitator);
         settlement.capture(unknown, AMOUNT, FEE_BPS, EVIDENCE_HASH);
     }
@@ -209,7 +216,9 @@ contract CaptureTest is SettlementTestBase {
     /// Protocol fee rounding: rounded up per capture, so capturing an escrow in many small parts never
     /// pays less protocol fee than one capture of the whole, and payer, payee, facilitator, treasury and
     /// escrow always add up.
-    function testFuzz_capture_manySmallCapturesRoundFeeUp(uint256 parts, uint256 partSize, uint16 feeBps) public {
+    function testFuzz_capture_manySmallCapturesRoundFeeUp(uint256 parts, uint256 partSize, uint16 feeBps)
+        public
+    {
         parts = bound(parts, 1, 40);
         partSize = bound(partSize, 1, 500);
         feeBps = uint16(bound(feeBps, 0, MAX_FEE_BPS));

@@ -433,8 +433,9 @@ contract ChargeTest is SettlementTestBase {
         fundPayer(walletOwner, AMOUNT);
 
         for (uint8 mode = MODE_EXACT; mode <= MODE_UPTO; ++mode) {
-            IX402Settlement.SignedPayment memory payment =
-                makePayment(walletOwnerKey, defaultPermit(AMOUNT / 4, nextNonce()), defaultTerms(wallet, mode));
+            IX402Settlement.SignedPayment memory payment = makePayment(
+                walletOwnerKey, defaultPermit(AMOUNT / 4, nextNonce()), defaultTerms(wallet, mode)
+            );
             // The facilitator points the signed payment at the owner's EOA, then at the sibling wallet.
             vm.expectRevert(PERMIT2_INVALID_SIGNER);
             chargeAsFacilitator(redirected(payment, walletOwner), AMOUNT / 4);
@@ -454,8 +455,9 @@ contract ChargeTest is SettlementTestBase {
         address wallet = deploySmartWallet(walletOwner);
         fundPayer(wallet, AMOUNT);
         fundPayer(walletOwner, AMOUNT);
-        IX402Settlement.SignedPayment memory payment =
-            makePayment(walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(walletOwner, MODE_EXACT));
+        IX402Settlement.SignedPayment memory payment = makePayment(
+            walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(walletOwner, MODE_EXACT)
+        );
         payment.terms.payer = wallet;
         vm.expectRevert(PERMIT2_INVALID_CONTRACT_SIGNATURE);
         chargeAsFacilitator(payment, AMOUNT);

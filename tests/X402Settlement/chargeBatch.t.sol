@@ -30,7 +30,9 @@ contract ChargeBatchTest is SettlementTestBase {
         returns (IX402Settlement.BatchItem memory item)
     {
         (address who, uint256 key) = batchPayer(i);
-        item = makeBatchItem(makePayment(key, defaultPermit(amount, nextNonce()), defaultTerms(who, mode)), amount);
+        item = makeBatchItem(
+            makePayment(key, defaultPermit(amount, nextNonce()), defaultTerms(who, mode)), amount
+        );
         item.evidenceHash = keccak256(abi.encode("evidence", i));
     }
 
@@ -133,9 +135,7 @@ contract ChargeBatchTest is SettlementTestBase {
         items[3] = itemFor(3, AMOUNT, MODE_EXACT); // policy exceeded
         (address p3,) = batchPayer(3);
         vm.prank(p3);
-        settlement.setSpendingPolicy(
-            address(token), policyOf(1, 0, 0, 0)
-        );
+        settlement.setSpendingPolicy(address(token), policyOf(1, 0, 0, 0));
         items[4] = itemFor(4, AMOUNT, MODE_ESCROW); // wrong mode
         address rival = makeAddr("rival");
         items[5] = itemFor(5, AMOUNT, MODE_EXACT); // names another facilitator (validly signed)
@@ -429,7 +429,11 @@ contract ChargeBatchTest is SettlementTestBase {
         for (uint256 i; i < count; ++i) {
             if (i == 2) {
                 items[i] = makeBatchItem(
-                    makePayment(burnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(address(burner), MODE_EXACT)),
+                    makePayment(
+                        burnerKey,
+                        defaultPermit(AMOUNT, nextNonce()),
+                        defaultTerms(address(burner), MODE_EXACT)
+                    ),
                     AMOUNT
                 );
             } else {
@@ -455,8 +459,8 @@ contract ChargeBatchTest is SettlementTestBase {
 
         vm.prank(burner.owner());
         burner.setBurning(true);
-        uint256 gasLimit = simulatedGas + 2 * (uint256(ITEM_GAS) + ITEM_GAS / 63) + settlement.BATCH_RESERVE_GAS()
-            + settlement.BATCH_RESERVE_GAS_PER_ITEM() * items.length;
+        uint256 gasLimit = simulatedGas + 2 * (uint256(ITEM_GAS) + ITEM_GAS / 63)
+            + settlement.BATCH_RESERVE_GAS() + settlement.BATCH_RESERVE_GAS_PER_ITEM() * items.length;
         vm.expectEmit(address(settlement));
         emit IX402Settlement.BatchItemFailed(1, 2, idOf(items[2]), address(burner), "");
         vm.expectEmit(true, true, false, false, address(settlement));

@@ -32,7 +32,9 @@ contract ReclaimTest is SettlementTestBase {
         settlement.capture(ref, AMOUNT / 4, FEE_BPS, EVIDENCE_HASH);
         vm.warp(expiry + 30 days);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.PaymentReclaimed(id, payer, payer, payee, facilitator, address(token), AMOUNT - AMOUNT / 4);
+        emit IX402Settlement.PaymentReclaimed(
+            id, payer, payer, payee, facilitator, address(token), AMOUNT - AMOUNT / 4
+        );
         vm.prank(payer);
         settlement.reclaim(ref);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT / 4);

@@ -62,7 +62,9 @@ contract SetSpendingPolicyTest is SettlementTestBase {
     function test_setSpendingPolicy_removeWithZeros() public {
         setPayerPolicy(1, 0, 0);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), policy(0, 0, 0), 1, false, uint48(block.timestamp));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), policy(0, 0, 0), 1, false, uint48(block.timestamp)
+        );
         setPayerPolicy(0, 0, 0);
         assertEq(settlement.remainingBudget(payer, address(token)), type(uint256).max);
         chargeAsFacilitator(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
@@ -208,7 +210,12 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         setPayerPolicy(policyOf(1_000, 5_000, PERIOD, DELAY));
         vm.expectEmit(address(settlement));
         emit IX402Settlement.SpendingPolicySet(
-            payer, address(token), policyOf(100, 500, 2 * PERIOD, 3 * DELAY), 1, false, uint48(block.timestamp)
+            payer,
+            address(token),
+            policyOf(100, 500, 2 * PERIOD, 3 * DELAY),
+            1,
+            false,
+            uint48(block.timestamp)
         );
         setPayerPolicy(policyOf(100, 500, 2 * PERIOD, 3 * DELAY));
         assertEq(remaining(), 100);
@@ -265,7 +272,9 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         setPayerPolicy(1, 0, 0);
         (address other, uint256 otherKey) = makeAddrAndKey("other payer");
         fundPayer(other, AMOUNT);
-        chargeAsFacilitator(makePayment(otherKey, defaultPermit(AMOUNT, 0), defaultTerms(other, MODE_EXACT)), AMOUNT);
+        chargeAsFacilitator(
+            makePayment(otherKey, defaultPermit(AMOUNT, 0), defaultTerms(other, MODE_EXACT)), AMOUNT
+        );
         assertEq(token.balanceOf(other), 0);
     }
 

@@ -6,8 +6,9 @@ import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {X402Settlement} from "../../contracts/X402Settlement.sol";
 
 contract SetSpendingPolicyBySigTest is SettlementTestBase {
-    IX402Settlement.SpendingPolicy internal budget =
-        IX402Settlement.SpendingPolicy({maxPerPayment: 5e6, maxPerPeriod: 20e6, period: 1 days, loosenDelay: 0});
+    IX402Settlement.SpendingPolicy internal budget = IX402Settlement.SpendingPolicy({
+        maxPerPayment: 5e6, maxPerPeriod: 20e6, period: 1 days, loosenDelay: 0
+    });
     uint256 internal deadline;
 
     function setUp() public override {
@@ -24,7 +25,9 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
         assertEq(settlement.DOMAIN_SEPARATOR(), settlementDomainSeparator(address(settlement)));
         bytes memory signature = signPolicy(payerKey, address(token), budget, 0, deadline);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), budget, 0, true, uint48(block.timestamp));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), budget, 0, true, uint48(block.timestamp)
+        );
         submit(payer, budget, signature);
         assertEq(settlement.policyNonces(payer), 1);
         IX402Settlement.SpendingPolicy memory stored = settlement.spendingPolicyOf(payer, address(token));
@@ -98,7 +101,9 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
         bytes memory looseSignature = signPolicy(payerKey, address(token), loose, 0, deadline);
         bytes memory strictSignature = signPolicy(payerKey, address(token), strict, 0, deadline);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), strict, 0, true, uint48(block.timestamp));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), strict, 0, true, uint48(block.timestamp)
+        );
         submit(payer, strict, strictSignature);
         vm.expectRevert(IX402Settlement.InvalidSignature.selector);
         submit(payer, loose, looseSignature);
@@ -111,7 +116,9 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
         setPayerPolicy(policyOf(1e6, 0, 0, 1 days));
         IX402Settlement.SpendingPolicy memory loose = policyOf(1_000e6, 0, 0, 0);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), loose, 1, true, uint48(block.timestamp + 1 days));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), loose, 1, true, uint48(block.timestamp + 1 days)
+        );
         submit(payer, loose, signPolicy(payerKey, address(token), loose, 1, deadline));
         assertEq(settlement.remainingBudget(payer, address(token)), 1e6);
         vm.warp(block.timestamp + 1 days);

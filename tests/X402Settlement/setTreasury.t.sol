@@ -41,7 +41,9 @@ contract SetTreasuryTest is SettlementTestBase {
     }
 
     function test_setTreasury_revert_settlementItself() public {
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.InvalidRecipient.selector, address(settlement)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.InvalidRecipient.selector, address(settlement))
+        );
         vm.prank(owner);
         settlement.setTreasury(address(settlement));
     }

@@ -18,8 +18,9 @@ contract VerifyEvidenceTest is SettlementTestBase {
         for (uint256 i; i < count; ++i) {
             (address who, uint256 key) = makeAddrAndKey(string.concat("payer ", vm.toString(i)));
             fundPayer(who, AMOUNT);
-            items[i] =
-                makeBatchItem(makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(who, MODE_EXACT)), AMOUNT);
+            items[i] = makeBatchItem(
+                makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(who, MODE_EXACT)), AMOUNT
+            );
             items[i].evidenceHash = keccak256(abi.encode("evidence", i));
             ids[i] = paymentIdFor(address(settlement), who, 0);
             leaves[i] = leafFor(ids[i], items[i].evidenceHash);

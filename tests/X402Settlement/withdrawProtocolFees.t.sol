@@ -107,7 +107,9 @@ contract WithdrawProtocolFeesTest is SettlementTestBase {
     }
 
     function test_withdrawProtocolFees_revert_toSettlementOrZero() public {
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.InvalidRecipient.selector, address(settlement)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IX402Settlement.InvalidRecipient.selector, address(settlement))
+        );
         vm.prank(treasury);
         settlement.withdrawProtocolFees(address(usdc), address(settlement));
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.InvalidRecipient.selector, address(0)));
