@@ -7,7 +7,8 @@
 //!   suspected), or
 //! - for some payee, at least `sybil_min_members` of its wallets pay that payee (a *group*) and the
 //!   group meets `sybil_min_criteria` of five criteria: same usual amount, started within one
-//!   window, even payment counts, one funder's fan-out, a captive payee. The members of every such
+//!   window, even payment counts, one funder's fan-out (through non-paying relays), a captive
+//!   payee. The members of every such
 //!   group are suspected.
 
 use std::collections::BTreeMap;
@@ -89,7 +90,8 @@ pub struct Cluster {
     pub members: Vec<Node>,
     /// Members that made payments.
     pub paying: usize,
-    /// Most paying members directly funded by one funder, and that funder.
+    /// Most paying members funded by one funder (directly or through members that never pay), and
+    /// that funder.
     pub fan_out: (usize, Option<Node>),
     /// The payee paid by the most members.
     pub top_payee: Option<Node>,
@@ -265,10 +267,20 @@ fn evaluate(g: &Graph, cfg: &RuleConfig, chain_id: i64, root: Node, members: Vec
             by_payee.entry(p).or_default().push(m);
         }
     }
-    // Fan-out: paying members per direct funder.
+    // Fan-out: paying members per funder, looking through relays (members that fund others but
+    // never pay), so a root that spreads its wallets over a few relays still fans out to all of them.
     let mut fan: BTreeMap<Node, usize> = BTreeMap::new();
     for &m in &payers {
-        if let Some(f) = link_funder(g, m as usize) {
+        let mut f = link_funder(g, m as usize);
+        for _ in 0..members.len() {
+            let Some(x) = f else { break };
+            let relay = g.by_payer.get(x).is_empty() && x != root;
+            match link_funder(g, x as usize) {
+                Some(up) if relay => f = Some(up),
+                _ => break,
+            }
+        }
+        if let Some(f) = f {
             *fan.entry(f).or_default() += 1;
         }
     }

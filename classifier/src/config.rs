@@ -63,8 +63,8 @@ pub struct RuleConfig {
     pub sybil_count_cv_max: f64,
     /// suspected_sybil: how many of the five criteria must hold.
     pub sybil_min_criteria: usize,
-    /// suspected_sybil criterion `fan_out`: one funder directly funded at least this many of the
-    /// cluster's paying wallets.
+    /// suspected_sybil criterion `fan_out`: one funder funded at least this many of the cluster's
+    /// paying wallets, directly or through wallets of the cluster that never pay (relays).
     pub sybil_fan_out: usize,
     /// suspected_sybil criterion `captive_payee`: the group is at least this share of the payee's
     /// distinct payers...

@@ -361,6 +361,49 @@ fn randomised_farm_on_a_captive_payee_is_sybil() {
 }
 
 #[test]
+fn randomised_farm_funded_through_relays_still_fans_out() {
+    let mut w = world();
+    let mut rng = Lcg(13);
+    let (funder, payee) = (addr(100), addr(1));
+    w.transfer(addr(EXCHANGE), funder, 10_000 * U);
+    w.transfer(addr(EXCHANGE), payee, 10 * U);
+    let organic = organic_payers(&mut w, 500, 4, payee, &mut rng);
+    let relays: Vec<Addr> = (90..93).map(addr).collect();
+    for r in &relays {
+        w.transfer(funder, *r, 1_000 * U);
+    }
+    let mut farm_ids = vec![];
+    for i in 0..12u32 {
+        let m = addr(101 + i);
+        w.wait(rng.below(2 * 86_400) as i64 + 3600);
+        w.transfer(
+            relays[(i % 3) as usize],
+            m,
+            (20 + rng.below(60) as u128) * U,
+        );
+        for _ in 0..(1 + rng.below(6)) {
+            w.wait(rng.below(20_000) as i64 + 600);
+            farm_ids.push(w.pay(m, payee, U + rng.below(3 * U as u64) as u128));
+        }
+    }
+    let out = run(&w);
+    for id in &farm_ids {
+        let v = verdict(&out, id);
+        assert_eq!(v.class, Class::SuspectedSybil, "{}", v.evidence);
+    }
+    let row = out
+        .clusters
+        .iter()
+        .find(|r| r.root_funder == funder)
+        .unwrap();
+    assert_eq!(row.stats["fan_out"], 12, "{}", row.stats);
+    assert_eq!(row.stats["fan_out_funder"], hex0x(&funder));
+    for id in &organic {
+        assert_eq!(verdict(&out, id).class, Class::External);
+    }
+}
+
+#[test]
 fn farm_spread_over_three_payees_is_sybil_by_size_across_payees() {
     let mut w = world();
     let mut rng = Lcg(11);
