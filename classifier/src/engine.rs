@@ -488,7 +488,8 @@ impl<'a> Ctx<'a> {
         });
         if let Some(c) = cluster {
             let mut s = c.stats_json(g, cfg);
-            s["cluster_id"] = json!(c.id);
+            // Ids go up to 2^63: a string, so JSON readers limited to 2^53 keep them exact.
+            s["cluster_id"] = json!(c.id.to_string());
             s["root_funder"] = json!(self.addr(c.root));
             s["in_group"] = json!(c.group.binary_search(&a).is_ok());
             s["suspected_member"] = json!(c.flagged.binary_search(&a).is_ok());
@@ -541,7 +542,7 @@ impl<'a> Ctx<'a> {
     fn cluster_brief(&self, c: &Cluster, a: Node) -> Value {
         let grp = c.suspect_group(a).or(c.top.as_ref());
         json!({
-            "cluster_id": c.id,
+            "cluster_id": c.id.to_string(),
             "root_funder": self.addr(c.root),
             "members": c.members.len(),
             "paying_members": c.paying,

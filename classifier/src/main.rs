@@ -363,7 +363,8 @@ async fn main() -> Result<()> {
             if *keep {
                 println!("kept database {name}");
             } else {
-                sqlx::query(&format!("drop database if exists {name}"))
+                // `with (force)`: a session the pool left behind must not keep the database alive.
+                sqlx::query(&format!("drop database if exists {name} with (force)"))
                     .execute(&mut conn)
                     .await?;
             }

@@ -342,8 +342,11 @@ fn randomised_farm_on_a_captive_payee_is_sybil() {
         let v = verdict(&out, id);
         assert_eq!(v.class, Class::SuspectedSybil, "{}", v.evidence);
     }
-    let c = rule(verdict(&out, &farm_ids[0]), "sybil_cluster");
+    let v0 = verdict(&out, &farm_ids[0]);
+    let c = rule(v0, "sybil_cluster");
     assert_eq!(c["root_funder"], hex0x(&funder));
+    // Cluster ids reach 2^63: evidence carries them as strings.
+    assert_eq!(c["cluster_id"], v0.cluster_id.unwrap().to_string());
     let row = out
         .clusters
         .iter()
