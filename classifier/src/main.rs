@@ -281,7 +281,7 @@ async fn main() -> Result<()> {
             } else {
                 ImportMode::Merge
             };
-            let r = db::write::import_file_labels(&pool, &labels, mode).await?;
+            let r = db::write::import_labels(&pool, &labels, mode).await?;
             print_import(file, mode, &r);
         }
         Command::GenBenchData {
@@ -413,7 +413,7 @@ async fn gen_data(
     );
     let t = Instant::now();
     seed::write(pool, &g.seed).await?;
-    db::write::import_file_labels(pool, &g.file_labels, ImportMode::Merge).await?;
+    db::write::import_file_labels(pool, &g.file_labels).await?;
     seed::set_checkpoint(pool, chain_id, g.last_block, &g.settlement, &g.registry).await?;
     println!(
         "wrote {} payments, {} transfers, {} registry events, {} declarations for chain {chain_id} in {:.1} s (checkpoint block {})",

@@ -360,7 +360,7 @@ async fn imported(db: &TestDb) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
-    use x402_classifier::db::write::{import_file_labels, ImportMode};
+    use x402_classifier::db::write::{import_labels, ImportMode};
     let db = TestDb::new().await;
     let w = World::default();
     let first = vec![
@@ -368,7 +368,7 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
         file_label(&w, 2, LabelKind::Bridge, None, "bridge"),
         file_label(&w, 3, LabelKind::Ecosystem, Some("faucet"), "faucet"),
     ];
-    let r = import_file_labels(&db.pool, &first, ImportMode::Merge)
+    let r = import_labels(&db.pool, &first, ImportMode::Merge)
         .await
         .unwrap();
     assert_eq!(
@@ -387,7 +387,7 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
         file_label(&w, 3, LabelKind::Ecosystem, Some("treasury"), "treasury"),
         file_label(&w, 4, LabelKind::Other, Some("vendor"), "vendor"),
     ];
-    let r = import_file_labels(&db.pool, &second, ImportMode::Merge)
+    let r = import_labels(&db.pool, &second, ImportMode::Merge)
         .await
         .unwrap();
     assert_eq!(r.added, second);
@@ -399,7 +399,7 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
     assert!(rows.iter().any(|r| r.2 == "treasury") && !rows.iter().any(|r| r.2 == "faucet"));
 
     // The same file again changes nothing.
-    let r = import_file_labels(&db.pool, &second, ImportMode::Merge)
+    let r = import_labels(&db.pool, &second, ImportMode::Merge)
         .await
         .unwrap();
     assert!(!r.changed());
@@ -407,7 +407,7 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
 
     // --replace: the file becomes the whole imported set; what it does not name is removed.
     let third = vec![file_label(&w, 1, LabelKind::Exchange, None, "cex, renamed")];
-    let r = import_file_labels(&db.pool, &third, ImportMode::Replace)
+    let r = import_labels(&db.pool, &third, ImportMode::Replace)
         .await
         .unwrap();
     assert_eq!(r.added, third);

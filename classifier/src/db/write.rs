@@ -325,10 +325,19 @@ impl ImportReport {
     }
 }
 
+/// Merges `labels` into the earlier imports ([`ImportMode::Merge`], what `labels import` does by
+/// default); returns how many entries were written (new or changed).
+pub async fn import_file_labels(pool: &PgPool, labels: &[FileLabel]) -> Result<u64, DbError> {
+    Ok(import_labels(pool, labels, ImportMode::Merge)
+        .await?
+        .added
+        .len() as u64)
+}
+
 /// Imports labels-file entries: merges them into the earlier imports (or, with
 /// [`ImportMode::Replace`], makes them the whole imported set of their chains), in one
 /// transaction, and reports what was added, replaced and removed.
-pub async fn import_file_labels(
+pub async fn import_labels(
     pool: &PgPool,
     labels: &[FileLabel],
     mode: ImportMode,

@@ -277,8 +277,8 @@ impl World {
 
     /// Imports the file labels (the labels-file path of `labels import`).
     pub async fn import_file_labels(&self, db: &pg::TestDb) {
-        use x402_classifier::db::write::{import_file_labels, ImportMode};
-        import_file_labels(&db.pool, &self.file, ImportMode::Merge)
+        use x402_classifier::db::write::{import_labels, ImportMode};
+        import_labels(&db.pool, &self.file, ImportMode::Merge)
             .await
             .unwrap();
     }
