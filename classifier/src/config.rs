@@ -291,5 +291,24 @@ mod tests {
             ..RuleConfig::default()
         };
         assert!(c.validate().unwrap_err().contains("project_min_share"));
+        let c = RuleConfig {
+            flow_back_conserve_tolerance: 1.0,
+            ..RuleConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .contains("flow_back_conserve_tolerance"));
+        let c = RuleConfig {
+            sybil_captive_share: -0.1,
+            ..RuleConfig::default()
+        };
+        assert!(c.validate().unwrap_err().contains("sybil_captive_share"));
+        let c = RuleConfig::from_toml("native_dust_wei = 1000\nflow_back_window_secs = 604800\n")
+            .unwrap();
+        assert_eq!(
+            (c.native_dust_wei, c.flow_back_window_secs),
+            (1000, 604_800)
+        );
     }
 }
