@@ -3,6 +3,7 @@
 //! silently leaves logs out is caught and asked again), and decoded.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::{Address, BloomInput, B256};
@@ -32,6 +33,8 @@ pub struct Fetcher {
     pub native: Option<NativeScope>,
     /// Turn EIP-3009 authorizations into payments.
     pub eip3009: Option<Eip3009Scope>,
+    /// Set once most bloom matches proved false (a busy chain's saturated blooms).
+    pub blooms_saturated: AtomicBool,
     /// Logs -> rows.
     pub decoder: Decoder,
     /// Adaptive span.
@@ -78,12 +81,14 @@ impl Fetcher {
                     }
                 };
                 // After two lossy answers, stop re-asking for the whole range and take the missing
-                // blocks by hash whatever their number.
-                let by_hash_limit = if lossy_attempts >= 2 {
-                    usize::MAX
-                } else {
-                    MAX_BLOCKS_BY_HASH
-                };
+                // blocks by hash whatever their number; likewise on a chain whose blooms turned
+                // out saturated (most matches false), where re-asking would prove nothing.
+                let by_hash_limit =
+                    if lossy_attempts >= 2 || self.blooms_saturated.load(Ordering::Relaxed) {
+                        usize::MAX
+                    } else {
+                        MAX_BLOCKS_BY_HASH
+                    };
                 match self
                     .assemble(from, to, answers, blocks, all_headers_from, by_hash_limit)
                     .await
@@ -407,6 +412,19 @@ impl Fetcher {
                 .collect();
             if !missing.is_empty() {
                 self.client.lossy_answer_repaired(range, &missing);
+            }
+            // Busy chains fill their blooms: nearly every block then matches every filter. Seen
+            // once, the range is no longer asked again before going by hash.
+            let false_matches = suspects.len() - missing.len();
+            if suspects.len() >= 8
+                && false_matches * 10 >= suspects.len() * 9
+                && !self.blooms_saturated.swap(true, Ordering::Relaxed)
+            {
+                tracing::info!(
+                    blocks = suspects.len(),
+                    false_matches,
+                    "block blooms are saturated on this chain: bloom matches are checked by block hash directly"
+                );
             }
             logs.extend(found.into_iter().flatten());
         }
