@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
+use alloy::sol_types::SolEvent;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 use x402_bindings::X402Settlement;
@@ -55,12 +56,35 @@ async fn assert_payments_match_contract(chain: &DevChain, pool: &sqlx::PgPool) -
     .unwrap();
     for row in &rows {
         let id = B256::from_slice(&row.get::<Vec<u8>, _>(0));
-        let escrow = settlement.escrowOf(id).call().await.unwrap();
+        // The contract keys an escrow by its permit and terms, which only its
+        // `PaymentAuthorized` event carries: read them from the chain, not from the database.
+        let filter = alloy::rpc::types::Filter::new()
+            .address(chain.deployment.settlement)
+            .event_signature(X402Settlement::PaymentAuthorized::SIGNATURE_HASH)
+            .topic1(id)
+            .from_block(0);
+        let logs = provider.get_logs(&filter).await.unwrap();
+        assert_eq!(logs.len(), 1, "one authorization of {id}");
+        let authorized = logs[0]
+            .log_decode::<X402Settlement::PaymentAuthorized>()
+            .unwrap()
+            .inner
+            .data;
+        let escrow = settlement
+            .escrowOf(authorized.escrow.clone())
+            .call()
+            .await
+            .unwrap();
         let amount = |i: usize| row.get::<String, _>(i).parse::<U256>().unwrap();
-        assert_eq!(amount(2), escrow.authorized, "authorized of {id}");
-        assert_eq!(amount(3), escrow.captured, "captured of {id}");
-        assert_eq!(amount(4), escrow.refunded, "refunded of {id}");
-        assert_eq!(row.get::<bool, _>(5), escrow.closed, "closed of {id}");
+        assert_eq!(
+            amount(2),
+            authorized.escrow.permit.permitted.amount,
+            "authorized of {id}"
+        );
+        assert_eq!(amount(3), U256::from(escrow.captured), "captured of {id}");
+        assert_eq!(amount(4), U256::from(escrow.refunded), "refunded of {id}");
+        // EscrowStatus: 1 Open, 2 Closed (voided or reclaimed).
+        assert_eq!(row.get::<bool, _>(5), escrow.status == 2, "closed of {id}");
     }
     let mismatched: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM charges c JOIN payments p USING (chain_id, payment_id)

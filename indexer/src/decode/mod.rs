@@ -139,13 +139,14 @@ impl Decoder {
                 payment_id: e.paymentId,
                 payer: e.payer,
                 payee: e.payee,
-                token: e.token,
-                facilitator: e.facilitator,
-                amount: e.amount,
-                max_facilitator_fee_bps: e.maxFacilitatorFeeBps,
-                authorization_expiry: e.authorizationExpiry.to::<u64>(),
-                refund_expiry: e.refundExpiry.to::<u64>(),
-                request_hash: e.requestHash,
+                token: e.escrow.permit.permitted.token,
+                facilitator: e.escrow.terms.facilitator,
+                // authorize pulls the signed maximum into escrow.
+                amount: e.escrow.permit.permitted.amount,
+                max_facilitator_fee_bps: e.escrow.terms.maxFacilitatorFeeBps,
+                authorization_expiry: e.escrow.terms.authorizationExpiry.to::<u64>(),
+                refund_expiry: e.escrow.terms.refundExpiry.to::<u64>(),
+                request_hash: e.escrow.terms.requestHash,
             }),
             X402SettlementEvents::PaymentCaptured(e) => rows.captures.push(Capture {
                 meta,
@@ -218,9 +219,9 @@ impl Decoder {
                     meta,
                     payer: e.payer,
                     token: e.token,
-                    max_per_payment: alloy::primitives::U256::from(e.maxPerPayment),
-                    max_per_period: alloy::primitives::U256::from(e.maxPerPeriod),
-                    period_seconds: e.period,
+                    max_per_payment: alloy::primitives::U256::from(e.policy.maxPerPayment),
+                    max_per_period: alloy::primitives::U256::from(e.policy.maxPerPeriod),
+                    period_seconds: e.policy.period,
                 })
             }
             X402SettlementEvents::SplitSet(e) => rows.splits.push(Split {
@@ -229,11 +230,43 @@ impl Decoder {
                 recipients: e.recipients,
                 bps: e.bps,
             }),
-            X402SettlementEvents::ProtocolFeeSet(e) => {
+            X402SettlementEvents::ProtocolFeeChanged(e) => {
                 rows.protocol_fee_changes.push(ProtocolFeeChange {
                     meta,
-                    bps: e.bps,
+                    old_bps: e.oldBps,
+                    bps: e.newBps,
+                    effective_at: e.effectiveAt.to::<u64>(),
+                })
+            }
+            X402SettlementEvents::TreasuryChanged(e) => {
+                rows.treasury_changes.push(TreasuryChange {
+                    meta,
+                    old_treasury: e.oldTreasury,
+                    new_treasury: e.newTreasury,
+                })
+            }
+            X402SettlementEvents::ProtocolFeesWithdrawn(e) => {
+                rows.protocol_fee_withdrawals.push(ProtocolFeeWithdrawal {
+                    meta,
+                    token: e.token,
                     treasury: e.treasury,
+                    to: e.to,
+                    amount: e.amount,
+                })
+            }
+            X402SettlementEvents::AuthorizationCharged(e) => {
+                rows.authorization_charges.push(AuthorizationCharge {
+                    meta,
+                    payment_id: e.paymentId,
+                    payer: e.payer,
+                    payee: e.payee,
+                    token: e.token,
+                    facilitator: e.facilitator,
+                    amount: e.amount,
+                    authorization_nonce: e.authorizationNonce,
+                    valid_after: e.validAfter,
+                    valid_before: e.validBefore,
+                    evidence_hash: e.evidenceHash,
                 })
             }
             other => return Err(format!("event not indexed: {}", variant_name(&other))),

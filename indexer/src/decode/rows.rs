@@ -164,13 +164,52 @@ pub struct Split {
     pub bps: Vec<u16>,
 }
 
-/// `ProtocolFeeSet` -> `protocol_fee_changes`.
+/// `ProtocolFeeChanged` -> `protocol_fee_changes` (`bps` is the new fee, from `effective_at`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct ProtocolFeeChange {
     pub meta: LogMeta,
+    pub old_bps: u16,
     pub bps: u16,
+    pub effective_at: u64,
+}
+
+/// `TreasuryChanged` -> `treasury_changes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct TreasuryChange {
+    pub meta: LogMeta,
+    pub old_treasury: Address,
+    pub new_treasury: Address,
+}
+
+/// `ProtocolFeesWithdrawn` -> `protocol_fee_withdrawals`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ProtocolFeeWithdrawal {
+    pub meta: LogMeta,
+    pub token: Address,
     pub treasury: Address,
+    pub to: Address,
+    pub amount: U256,
+}
+
+/// `AuthorizationCharged` -> `authorization_charges` (an EIP-3009 payment settled through the
+/// settlement contract, with evidence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct AuthorizationCharge {
+    pub meta: LogMeta,
+    pub payment_id: B256,
+    pub payer: Address,
+    pub payee: Address,
+    pub token: Address,
+    pub facilitator: Address,
+    pub amount: U256,
+    pub authorization_nonce: B256,
+    pub valid_after: U256,
+    pub valid_before: U256,
+    pub evidence_hash: B256,
 }
 
 /// `WalletLabeled` / `WalletUnlabeled` -> `registry_labels`.
@@ -284,6 +323,9 @@ pub struct Rows {
     pub spending_policies: Vec<SpendingPolicy>,
     pub splits: Vec<Split>,
     pub protocol_fee_changes: Vec<ProtocolFeeChange>,
+    pub treasury_changes: Vec<TreasuryChange>,
+    pub protocol_fee_withdrawals: Vec<ProtocolFeeWithdrawal>,
+    pub authorization_charges: Vec<AuthorizationCharge>,
     pub registry_labels: Vec<RegistryLabel>,
     pub declared_wallets: Vec<DeclaredWallet>,
     pub token_transfers: Vec<TokenTransfer>,
@@ -294,7 +336,7 @@ pub struct Rows {
 
 impl Rows {
     /// Number of rows per table, in a stable order (for metrics and logs).
-    pub fn counts(&self) -> [(&'static str, usize); 18] {
+    pub fn counts(&self) -> [(&'static str, usize); 21] {
         [
             ("charges", self.charges.len()),
             ("authorizations", self.authorizations.len()),
@@ -308,6 +350,9 @@ impl Rows {
             ("spending_policies", self.spending_policies.len()),
             ("splits", self.splits.len()),
             ("protocol_fee_changes", self.protocol_fee_changes.len()),
+            ("treasury_changes", self.treasury_changes.len()),
+            ("protocol_fee_withdrawals", self.protocol_fee_withdrawals.len()),
+            ("authorization_charges", self.authorization_charges.len()),
             ("registry_labels", self.registry_labels.len()),
             ("declared_wallets", self.declared_wallets.len()),
             ("token_transfers", self.token_transfers.len()),
@@ -392,8 +437,12 @@ impl Rows {
             a.tx_to = to;
             a.facilitator_listed = facilitators.contains(&from);
             let payment = match a.transfer {
+                // A transaction to the settlement contract is its `chargeWithAuthorization`:
+                // that payment is indexed from its own `AuthorizationCharged` event.
                 Some((_, payee, _)) => {
-                    payee != settlement && (facilitators.is_empty() || a.facilitator_listed)
+                    payee != settlement
+                        && to != Some(settlement)
+                        && (facilitators.is_empty() || a.facilitator_listed)
                 }
                 None => false,
             };
@@ -440,6 +489,7 @@ impl Rows {
             .chain(self.reclaims.iter().map(|r| r.payment_id))
             .chain(self.refunds.iter().map(|r| r.payment_id))
             .chain(self.split_payments.iter().map(|r| r.payment_id))
+            .chain(self.authorization_charges.iter().map(|r| r.payment_id))
             .collect();
         ids.sort_unstable();
         ids.dedup();

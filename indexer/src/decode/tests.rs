@@ -42,6 +42,7 @@ fn payment_charged_becomes_a_charge_row() {
         payee: PAYEE,
         token: TOKEN,
         facilitator: PAYEE,
+        nonce: U256::from(77),
         mode: 1,
         amount: U256::from(900),
         maxAmount: U256::from(1000),
@@ -72,16 +73,36 @@ fn authorization_expiries_are_unix_seconds() {
         paymentId: ID,
         payer: PAYER,
         payee: PAYEE,
-        token: TOKEN,
-        facilitator: PAYEE,
-        amount: U256::from(1000),
-        maxFacilitatorFeeBps: 250,
-        authorizationExpiry: alloy::primitives::aliases::U48::from(1_800_000_000u64),
-        refundExpiry: alloy::primitives::aliases::U48::from(1_900_000_000u64),
-        requestHash: B256::repeat_byte(3),
+        escrow: x402_bindings::settlement::IX402Settlement::EscrowRef {
+            permit: x402_bindings::ISignatureTransfer::PermitTransferFrom {
+                permitted: x402_bindings::ISignatureTransfer::TokenPermissions {
+                    token: TOKEN,
+                    amount: U256::from(1000),
+                },
+                nonce: U256::from(77),
+                deadline: U256::from(1_900_000_000u64),
+            },
+            terms: x402_bindings::settlement::IX402Settlement::PaymentTerms {
+                payer: PAYER,
+                payee: PAYEE,
+                facilitator: PAYEE,
+                requestHash: B256::repeat_byte(3),
+                maxFacilitatorFeeBps: 250,
+                validAfter: alloy::primitives::aliases::U48::ZERO,
+                mode: 2,
+                authorizationExpiry: alloy::primitives::aliases::U48::from(1_800_000_000u64),
+                refundExpiry: alloy::primitives::aliases::U48::from(1_900_000_000u64),
+            },
+        },
+        protocolFeeBps: 10,
     };
     let rows = decode_one(SETTLEMENT, event.encode_log_data());
     let a = &rows.authorizations[0];
+    assert_eq!(
+        (a.token, a.facilitator, a.amount, a.request_hash),
+        (TOKEN, PAYEE, U256::from(1000), B256::repeat_byte(3)),
+        "token, facilitator, amount and request hash come from the escrow's permit and terms"
+    );
     assert_eq!(
         (
             a.max_facilitator_fee_bps,
@@ -168,6 +189,8 @@ fn unknown_and_malformed_events_are_skipped_not_fatal() {
         paymentId: ID,
         payer: PAYER,
         by: PAYEE,
+        payee: PAYEE,
+        facilitator: PAYEE,
         token: TOKEN,
         amount: U256::from(1),
     }
@@ -347,4 +370,62 @@ fn authorization_used_is_skipped_when_eip3009_is_off() {
         "{}",
         rows.skipped[0].reason
     );
+}
+
+#[test]
+fn authorization_charged_becomes_a_payment_row_with_its_evidence() {
+    let event = X402Settlement::AuthorizationCharged {
+        paymentId: ID,
+        payer: PAYER,
+        payee: PAYEE,
+        token: TOKEN,
+        facilitator: SETTLEMENT,
+        amount: U256::from(2_500_000u64),
+        authorizationNonce: B256::repeat_byte(8),
+        validAfter: U256::ZERO,
+        validBefore: U256::from(1_900_000_000u64),
+        evidenceHash: B256::repeat_byte(4),
+    };
+    let rows = decode_one(SETTLEMENT, event.encode_log_data());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let c = &rows.authorization_charges[0];
+    assert_eq!((c.payment_id, c.payer, c.payee, c.token), (ID, PAYER, PAYEE, TOKEN));
+    assert_eq!(
+        (c.amount, c.authorization_nonce, c.evidence_hash),
+        (U256::from(2_500_000u64), B256::repeat_byte(8), B256::repeat_byte(4))
+    );
+    assert!(
+        rows.touched_payment_ids().contains(&ID),
+        "a reorg must recompute (drop) the payment of a rolled-back authorization charge"
+    );
+}
+
+#[test]
+fn fee_and_treasury_events_keep_old_and_new_values() {
+    let fee = X402Settlement::ProtocolFeeChanged {
+        oldBps: 5,
+        newBps: 20,
+        effectiveAt: alloy::primitives::aliases::U48::from(1_800_000_000u64),
+    };
+    let rows = decode_one(SETTLEMENT, fee.encode_log_data());
+    let f = &rows.protocol_fee_changes[0];
+    assert_eq!((f.old_bps, f.bps, f.effective_at), (5, 20, 1_800_000_000));
+    let treasury = X402Settlement::TreasuryChanged {
+        oldTreasury: PAYER,
+        newTreasury: PAYEE,
+    };
+    let rows = decode_one(SETTLEMENT, treasury.encode_log_data());
+    assert_eq!(
+        (rows.treasury_changes[0].old_treasury, rows.treasury_changes[0].new_treasury),
+        (PAYER, PAYEE)
+    );
+    let withdrawn = X402Settlement::ProtocolFeesWithdrawn {
+        token: TOKEN,
+        treasury: PAYEE,
+        to: PAYER,
+        amount: U256::from(12),
+    };
+    let rows = decode_one(SETTLEMENT, withdrawn.encode_log_data());
+    let w = &rows.protocol_fee_withdrawals[0];
+    assert_eq!((w.token, w.treasury, w.to, w.amount), (TOKEN, PAYEE, PAYER, U256::from(12)));
 }

@@ -26,7 +26,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 
 /// Tables holding rows of indexed blocks, deleted above a reorg's common ancestor: one row per
 /// log (keyed by chain_id, block_number, log_index), and `native_transfers` (one per transaction).
-pub const EVENT_TABLES: [&str; 18] = [
+pub const EVENT_TABLES: [&str; 21] = [
     "charges",
     "authorizations",
     "captures",
@@ -39,6 +39,9 @@ pub const EVENT_TABLES: [&str; 18] = [
     "spending_policies",
     "splits",
     "protocol_fee_changes",
+    "treasury_changes",
+    "protocol_fee_withdrawals",
+    "authorization_charges",
     "registry_labels",
     "declared_wallets",
     "token_transfers",
@@ -48,7 +51,7 @@ pub const EVENT_TABLES: [&str; 18] = [
 ];
 
 /// Event tables with a payment_id feeding the `payments` fold.
-const PAYMENT_TABLES: [&str; 7] = [
+const PAYMENT_TABLES: [&str; 8] = [
     "charges",
     "authorizations",
     "captures",
@@ -56,6 +59,7 @@ const PAYMENT_TABLES: [&str; 7] = [
     "reclaims",
     "refunds",
     "split_payments",
+    "authorization_charges",
 ];
 
 /// A database failure.
@@ -347,6 +351,15 @@ impl Store {
         // Charges fold set-based (fast path) from this range's own rows.
         if !batch.rows.charges.is_empty() {
             sqlx::query("SELECT fold_charges($1, $2, $3)")
+                .bind(self.chain_id)
+                .bind(batch.from as i64)
+                .bind(batch.to as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // EIP-3009 payments settled through the contract: one event each, with evidence.
+        if !batch.rows.authorization_charges.is_empty() {
+            sqlx::query("SELECT fold_authorization_charges($1, $2, $3)")
                 .bind(self.chain_id)
                 .bind(batch.from as i64)
                 .bind(batch.to as i64)

@@ -304,10 +304,64 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
     run!(
         rows.protocol_fee_changes,
         "protocol_fee_changes",
-        &[("bps", Int4), ("treasury", Bytea),],
+        &[("old_bps", Int4), ("bps", Int4), ("effective_at", Int8)],
         |q, r| q
+            .bind(r.iter().map(|x| x.old_bps as i32).collect::<Vec<_>>())
             .bind(r.iter().map(|x| x.bps as i32).collect::<Vec<_>>())
+            .bind(r.iter().map(|x| x.effective_at as i64).collect::<Vec<_>>())
+    );
+
+    run!(
+        rows.treasury_changes,
+        "treasury_changes",
+        &[("old_treasury", Bytea), ("new_treasury", Bytea)],
+        |q, r| q
+            .bind(bytes(r, |x| x.old_treasury))
+            .bind(bytes(r, |x| x.new_treasury))
+    );
+
+    run!(
+        rows.protocol_fee_withdrawals,
+        "protocol_fee_withdrawals",
+        &[
+            ("token", Bytea),
+            ("treasury", Bytea),
+            ("to_address", Bytea),
+            ("amount", Numeric),
+        ],
+        |q, r| q
+            .bind(bytes(r, |x| x.token))
             .bind(bytes(r, |x| x.treasury))
+            .bind(bytes(r, |x| x.to))
+            .bind(numeric(r, |x| x.amount))
+    );
+
+    run!(
+        rows.authorization_charges,
+        "authorization_charges",
+        &[
+            ("payment_id", Bytea),
+            ("payer", Bytea),
+            ("payee", Bytea),
+            ("token", Bytea),
+            ("facilitator", Bytea),
+            ("amount", Numeric),
+            ("authorization_nonce", Bytea),
+            ("valid_after", Numeric),
+            ("valid_before", Numeric),
+            ("evidence_hash", Bytea),
+        ],
+        |q, r| q
+            .bind(bytes(r, |x| x.payment_id))
+            .bind(bytes(r, |x| x.payer))
+            .bind(bytes(r, |x| x.payee))
+            .bind(bytes(r, |x| x.token))
+            .bind(bytes(r, |x| x.facilitator))
+            .bind(numeric(r, |x| x.amount))
+            .bind(bytes(r, |x| x.authorization_nonce))
+            .bind(numeric(r, |x| x.valid_after))
+            .bind(numeric(r, |x| x.valid_before))
+            .bind(bytes(r, |x| x.evidence_hash))
     );
 
     run!(
