@@ -74,9 +74,20 @@ pub fn describe_revert(data: &[u8]) -> String {
     )
 }
 
+/// The `timestamp` of an `eth_getBlockByNumber` answer.
+fn block_timestamp(block: serde_json::Value) -> Result<u64, ChainError> {
+    block
+        .get("timestamp")
+        .and_then(|t| t.as_str())
+        .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+        .ok_or_else(|| ChainError::new("eth_getBlockByNumber", "the latest block has no timestamp"))
+}
+
 /// The on-chain state one payment's verification looks at.
 #[derive(Debug, Clone)]
 pub struct PaymentState {
+    /// Timestamp of the latest block (the chain's clock).
+    pub timestamp: u64,
     /// Whether the payer address has code (a contract wallet); only read when the signature
     /// does not recover to the payer.
     pub payer_is_contract: bool,
@@ -205,6 +216,9 @@ impl Chain {
             ),
             None => None,
         };
+        let block = batch
+            .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
+            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
         let balance = add(
             &mut batch,
             "balanceOf",
@@ -280,6 +294,11 @@ impl Chain {
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
+        let timestamp = block_timestamp(
+            block
+                .await
+                .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+        )?;
         let payer_is_contract = match code {
             Some(w) => !w
                 .await
@@ -341,6 +360,7 @@ impl Chain {
             },
         };
         Ok(PaymentState {
+            timestamp,
             payer_is_contract,
             erc1271_valid,
             balance,
@@ -449,16 +469,11 @@ impl Chain {
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
-        let block = block
-            .await
-            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
-        let timestamp = block
-            .get("timestamp")
-            .and_then(|t| t.as_str())
-            .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
-            .ok_or_else(|| {
-                ChainError::new("eth_getBlockByNumber", "the latest block has no timestamp")
-            })?;
+        let timestamp = block_timestamp(
+            block
+                .await
+                .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+        )?;
         let string_of = |raw: Result<Bytes, _>| -> Option<String> {
             raw.ok().and_then(|b: Bytes| {
                 <alloy::sol_types::sol_data::String as alloy::sol_types::SolType>::abi_decode(&b)

@@ -461,7 +461,8 @@ impl Eip3009Verifier {
                 ),
             ));
         };
-        if !ecrecover_ok && !(state.payer_is_contract && state.erc1271_valid == Some(true)) {
+        let wallet_ok = state.payer_is_contract && state.erc1271_valid == Some(true);
+        if !(ecrecover_ok || wallet_ok) {
             let why = match (state.payer_is_contract, recovered) {
                 (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
                 (false, Some(other)) => format!(

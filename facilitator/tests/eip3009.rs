@@ -2,6 +2,8 @@
 //! verify, settle through `chargeWithAuthorization` with the evidence extension, every refusal
 //! with the SDK's code and nothing charged, idempotency and concurrency.
 
+#![allow(clippy::too_many_arguments)] // the EIP-3009 call of the `sol!` interface below
+
 mod harness;
 
 use std::time::{SystemTime, UNIX_EPOCH};
