@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .PHONY: help setup demo test gas abi bench bench-indexer bench-api bench-classify bench-facilitator
 
 help:
-	@echo "make demo   - local devnet, contracts, indexer, classifier, facilitators, API/dashboard, simulated economy (DEMO_SCALE=small|medium); Ctrl-C stops"
+	@echo "make demo   - local devnet, contracts, indexer, classifier, facilitators, API/dashboard, simulated economy (DEMO_ECONOMY=standard|adversarial|combined, DEMO_SCALE=small|medium); Ctrl-C stops"
 	@echo "make test   - every test: forge build/test, gas snapshots, Rust tests"
 	@echo "make gas    - re-measure gas into snapshots/"
 	@echo "make abi    - re-export bindings/abi from forge build"

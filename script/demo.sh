@@ -9,11 +9,19 @@
 #      serving the dashboard at /;
 #   4. x402-sim drives several simulated weeks of payments through the facilitators, then the
 #      summary (class, payments, volume, share, payers) and the classifier's precision/recall
-#      against the simulator's ground truth are printed;
+#      against the simulator's ground truth (over payments, payers and volume, and per
+#      scenario) are printed;
 #   5. everything keeps serving until Ctrl-C, which stops every process this script started.
 #
-# Usage: script/demo.sh [--scale small|medium] [--seed NAME] [--help]
-# Environment: DEMO_SCALE / DEMO_SEED (defaults of the flags: small, demo),
+# Usage: script/demo.sh [--economy standard|adversarial|combined] [--scale small|medium]
+#                       [--seed NAME] [--help]
+#   --economy  standard: every actor built to match one rule of the product spec (default);
+#              adversarial: payees inflating their numbers the ways simple rules miss (deep
+#              funding, slow and long wash, mixed provenance, sub-dust drips, randomising and
+#              gas-funded farms) beside honest look-alikes (cashback, a launch day);
+#              combined: both on one chain.
+# Environment: DEMO_ECONOMY / DEMO_SCALE / DEMO_SEED (defaults of the flags: standard, small,
+#   demo),
 #   RPC_URL (use a running anvil instead of starting one; it must be anvil), ANVIL_PORT (8545),
 #   DEMO_DATABASE_URL (postgres://postgres@127.0.0.1:5432/x402_demo; the database is recreated),
 #   API_PORT (8080), FACILITATOR_PORT (4020), BATCH_FACILITATOR_PORT (4021),
@@ -31,8 +39,16 @@ usage() {
 # `make demo DEMO_SCALE=medium` works too: make exports command-line variables to the recipe.
 SCALE="${DEMO_SCALE:-small}"
 SEED="${DEMO_SEED:-demo}"
+ECONOMY="${DEMO_ECONOMY:-standard}"
+USAGE="usage: script/demo.sh [--economy standard|adversarial|combined] [--scale small|medium] [--seed NAME]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --economy)
+      [[ $# -ge 2 ]] || die "--economy needs a value: standard, adversarial or combined"
+      ECONOMY="$2"
+      shift 2
+      ;;
+    --economy=*) ECONOMY="${1#*=}"; shift ;;
     --scale)
       [[ $# -ge 2 ]] || die "--scale needs a value: small or medium"
       SCALE="$2"
@@ -46,10 +62,12 @@ while [[ $# -gt 0 ]]; do
       ;;
     --seed=*) SEED="${1#*=}"; shift ;;
     -h | --help) usage; exit 0 ;;
-    *) die "unknown argument '$1' (usage: script/demo.sh [--scale small|medium] [--seed NAME])" ;;
+    *) die "unknown argument '$1' ($USAGE)" ;;
   esac
 done
 [[ "$SCALE" == small || "$SCALE" == medium ]] || die "scale $SCALE (--scale or DEMO_SCALE): use small or medium"
+[[ "$ECONOMY" == standard || "$ECONOMY" == adversarial || "$ECONOMY" == combined ]] \
+  || die "economy $ECONOMY (--economy or DEMO_ECONOMY): use standard, adversarial or combined"
 [[ "$SEED" =~ ^[A-Za-z0-9_.-]+$ ]] || die "seed $SEED (--seed or DEMO_SEED): use letters, digits, '.', '_' or '-'"
 
 ANVIL_PORT="${ANVIL_PORT:-8545}"
@@ -178,7 +196,7 @@ info "labelling the simulated exchanges and starting x402-classifier (log: $RUN_
 CLS=("$BIN/x402-classifier" --database-url "$DEMO_DATABASE_URL" --chain-id "$CHAIN_ID")
 "${CLS[@]}" migrate >"$RUN_DIR/classifier-migrate.log" 2>&1 \
   || die "x402-classifier migrate failed: $(tail -1 "$RUN_DIR/classifier-migrate.log")"
-"$BIN/x402-sim" labels --seed "$SEED" --scale "$SCALE" --chain-id "$CHAIN_ID" --out "$RUN_DIR/sim-labels.toml" >/dev/null
+"$BIN/x402-sim" labels --economy "$ECONOMY" --seed "$SEED" --scale "$SCALE" --chain-id "$CHAIN_ID" --out "$RUN_DIR/sim-labels.toml" >/dev/null
 "${CLS[@]}" labels import "$RUN_DIR/sim-labels.toml" >"$RUN_DIR/classifier-labels.log" 2>&1 \
   || die "x402-classifier labels import failed: $(tail -1 "$RUN_DIR/classifier-labels.log")"
 start classifier "${CLS[@]}" run --poll-ms 1000
@@ -201,8 +219,8 @@ wait_http x402-api "http://127.0.0.1:$API_PORT/" "${PIDS[-1]}"
 info "set-up done in $(elapsed)"
 
 # ---------------------------------------------------------------- the economy
-info "simulating the economy (scale $SCALE, seed $SEED)"
-"$BIN/x402-sim" run --seed "$SEED" --scale "$SCALE" --rpc-url "$RPC_URL" --deployment "$DEPLOYMENT" \
+info "simulating the $ECONOMY economy (scale $SCALE, seed $SEED)"
+"$BIN/x402-sim" run --economy "$ECONOMY" --seed "$SEED" --scale "$SCALE" --rpc-url "$RPC_URL" --deployment "$DEPLOYMENT" \
   --facilitator-url "http://127.0.0.1:$FACILITATOR_PORT" \
   --batch-facilitator-url "http://127.0.0.1:$BATCH_FACILITATOR_PORT" \
   --database-url "$DEMO_DATABASE_URL" --truth-out "$RUN_DIR/sim-truth.json" \

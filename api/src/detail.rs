@@ -2,16 +2,17 @@
 //! evidence, the Merkle inclusion proof) and one payer's profile (with the full explanation of its
 //! class).
 
-use x402_evidence::{evidence_leaf, verify_proof, EvidenceTree};
 use alloy_primitives::B256;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use utoipa::ToSchema;
+use x402_evidence::{evidence_leaf, verify_proof, EvidenceTree};
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{hex_bytes, ser_hex, ser_opt_hex};
+use crate::money::{bind_prices, px_cte, Money, PriceNote, Pricing};
 
 /// A lifecycle event of a payment.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -54,8 +55,8 @@ pub struct Classification {
     pub project_share: Option<f64>,
     /// Haircut (pro-rata) project share.
     pub haircut_share: Option<f64>,
-    /// Funding cluster.
-    pub cluster_id: Option<i64>,
+    /// Funding cluster (decimal string: ids are int8 and may exceed 2^53).
+    pub cluster_id: Option<String>,
     /// Rule-set version.
     pub rule_version: String,
     /// Label-set version.
@@ -232,10 +233,10 @@ pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDe
     let classification = r.class.map(|class| Classification {
         class,
         flags: r.flags.unwrap_or_default(),
-        evidence: r.evidence.unwrap_or(Value::Null),
+        evidence: ids_as_strings(r.evidence.unwrap_or(Value::Null)),
         project_share: r.project_share,
         haircut_share: r.haircut_share,
-        cluster_id: r.cluster_id,
+        cluster_id: r.cluster_id.map(|c| c.to_string()),
         rule_version: r.rule_version.unwrap_or_default(),
         label_version: r.label_version.unwrap_or_default(),
         classified_at: r.classified_at.unwrap_or_default(),
@@ -351,8 +352,10 @@ pub struct Share {
     pub key: String,
     /// Payments.
     pub payments: i64,
-    /// Volume, raw token units.
-    pub volume: String,
+    /// Net volume (settled minus refunded), per token and in USD.
+    pub volume: Money,
+    /// Refunded, per token and in USD (settled = volume + refunded).
+    pub refunded: Money,
 }
 
 /// How often a rule fired on the payer's payments.
@@ -367,8 +370,8 @@ pub struct FlagCount {
 /// The payer's funding cluster.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ClusterOut {
-    /// Cluster id.
-    pub cluster_id: i64,
+    /// Cluster id (decimal string: ids are int8 and may exceed 2^53).
+    pub cluster_id: String,
     /// The cluster's root funder.
     pub root_funder: String,
     /// Members.
@@ -386,11 +389,18 @@ pub struct PayerVerdict {
     pub class: String,
     /// Every flag.
     pub flags: Vec<String>,
-    /// The classifier's explanation.
+    /// The classifier's explanation. Its amounts are the classifier's (settled amounts, before
+    /// refunds); the profile's own figures are net of refunds, with `refunded` beside them.
+    /// Integer ids inside (`cluster_id`) are rendered as decimal strings.
     #[schema(value_type = Object)]
     pub evidence: Value,
     /// First funder.
     pub first_funder: Option<String>,
+    /// The paying entity (lowercase 0x-hex of its smallest wallet; the payer itself when the
+    /// evidence ties it to no other wallet).
+    pub entity_id: String,
+    /// Why the payer's wallets form one entity (null for a single-wallet entity).
+    pub entity_reason: Option<String>,
     /// Rule-set version.
     pub rule_version: String,
     /// Label-set version.
@@ -408,7 +418,7 @@ pub struct PaymentEvidence {
     pub class: String,
     /// Its flags.
     pub flags: Vec<String>,
-    /// Its evidence.
+    /// Its evidence (integer ids as decimal strings).
     #[schema(value_type = Object)]
     pub evidence: Value,
 }
@@ -420,18 +430,28 @@ pub struct TokenVolume {
     pub token: String,
     /// Payments in it.
     pub payments: i64,
-    /// Volume, raw units of this token.
+    /// Net volume, raw units of this token.
     pub volume: String,
 }
+
+/// The amounts every profile figure uses.
+pub const AMOUNT_BASIS: &str = "net settled: settled minus refunded, the same amounts as every metric; `refunded` gives the difference, so settled = volume + refunded";
 
 /// A payer's profile.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PayerProfile {
     /// The payer.
     pub payer: String,
-    /// The `token` filter the totals, classes, payees and flags count (null = every token, whose
-    /// raw units do not add up across tokens of different decimals: read `volume_by_token`).
+    /// The `token` filter the totals, classes, payees and flags count (null = every token).
     pub token: Option<String>,
+    /// The unit payees are ranked in: raw units of `token`, or USD over the priced tokens.
+    pub unit: String,
+    /// The price source and which tokens it prices.
+    pub prices: PriceNote,
+    /// What the amounts are (net of refunds).
+    pub amount_basis: String,
+    /// The paying entity the payer belongs to (the payer itself until classified).
+    pub entity_id: String,
     /// Its verdict (null until classified).
     pub verdict: Option<PayerVerdict>,
     /// Plain-language reasons, derived from the verdict and the payments' flags.
@@ -442,10 +462,11 @@ pub struct PayerProfile {
     pub cluster: Option<ClusterOut>,
     /// Payments counted.
     pub payments: i64,
-    /// Volume, raw units of `token`. Without a `token` filter this sums raw units across
-    /// tokens and is only meaningful when `volume_by_token` has a single entry.
-    pub volume: String,
-    /// Payments and volume per token (every token, whatever the filter), largest count first.
+    /// Net volume, per token and in USD.
+    pub volume: Money,
+    /// Refunded, per token and in USD.
+    pub refunded: Money,
+    /// Payments and net volume per token (every token, whatever the filter), largest count first.
     pub volume_by_token: Vec<TokenVolume>,
     /// Days with a payment.
     pub active_days: i64,
@@ -455,9 +476,9 @@ pub struct PayerProfile {
     pub first_day: Option<NaiveDate>,
     /// Last day with a payment.
     pub last_day: Option<NaiveDate>,
-    /// Its payments by class.
+    /// Its payments by class, largest volume (in `unit`) first.
     pub by_class: Vec<Share>,
-    /// Its largest payees.
+    /// Its 10 largest payees (in `unit`).
     pub top_payees: Vec<Share>,
     /// Flags over its payments.
     pub payment_flags: Vec<FlagCount>,
@@ -468,17 +489,10 @@ pub struct PayerProfile {
 #[derive(sqlx::FromRow)]
 struct ProfileRow {
     payments: Option<i64>,
-    volume: Option<String>,
     active_days: Option<i64>,
     payees: Option<i64>,
     first_day: Option<NaiveDate>,
     last_day: Option<NaiveDate>,
-    class_keys: Option<Vec<String>>,
-    class_payments: Option<Vec<i64>>,
-    class_volumes: Option<Vec<String>>,
-    payee_keys: Option<Vec<Vec<u8>>>,
-    payee_payments: Option<Vec<i64>>,
-    payee_volumes: Option<Vec<String>>,
     flag_keys: Option<Vec<String>>,
     flag_payments: Option<Vec<i64>>,
     v_class: Option<String>,
@@ -486,6 +500,8 @@ struct ProfileRow {
     v_evidence: Option<Value>,
     v_first_funder: Option<Vec<u8>>,
     v_cluster: Option<i64>,
+    v_entity: Option<String>,
+    v_entity_reason: Option<String>,
     v_rule: Option<String>,
     v_label: Option<String>,
     v_at: Option<DateTime<Utc>>,
@@ -504,42 +520,25 @@ struct ProfileRow {
 #[derive(sqlx::FromRow)]
 struct TokenAggRow {
     payments: Option<i64>,
-    volume: Option<String>,
     active_days: Option<i64>,
     payees: Option<i64>,
     first_day: Option<NaiveDate>,
     last_day: Option<NaiveDate>,
-    class_keys: Option<Vec<String>>,
-    class_payments: Option<Vec<i64>>,
-    class_volumes: Option<Vec<String>>,
-    payee_keys: Option<Vec<Vec<u8>>>,
-    payee_payments: Option<Vec<i64>>,
-    payee_volumes: Option<Vec<String>>,
     flag_keys: Option<Vec<String>>,
     flag_payments: Option<Vec<i64>>,
 }
 
-/// Same shape and order as `api_refresh_payer_stats`, restricted to one token. One payer's rows
-/// are few and reached through the `(chain_id, payer, ...)` indexes, so this stays cheap.
+/// Same shape as the matching columns of `api_payer_stats`, restricted to one token. One payer's
+/// rows are few and reached through the `(chain_id, payer, ...)` indexes, so this stays cheap.
 const TOKEN_AGG_SQL: &str = "
-    with d as (select day, payee, class, payments, volume from api_payer_days
+    with d as (select day, payee, payments from api_payer_days
                where chain_id = $1 and payer = $2 and token = $3)
     select (select sum(payments)::int8 from d) as payments,
-           (select sum(volume)::text from d) as volume,
            (select count(distinct day)::int8 from d) as active_days,
            (select count(distinct payee)::int8 from d) as payees,
            (select min(day) from d) as first_day, (select max(day) from d) as last_day,
-           bc.keys as class_keys, bc.n as class_payments, bc.v as class_volumes,
-           tp.keys as payee_keys, tp.n as payee_payments, tp.v as payee_volumes,
            fl.keys as flag_keys, fl.n as flag_payments
-    from (select array_agg(class order by v desc, class) as keys, array_agg(n order by v desc, class) as n,
-                 array_agg(v::text order by v desc, class) as v
-          from (select class, sum(payments)::int8 as n, sum(volume) as v from d group by class) x) bc,
-         (select array_agg(payee order by v desc, payee) as keys, array_agg(n order by v desc, payee) as n,
-                 array_agg(v::text order by v desc, payee) as v
-          from (select payee, sum(payments)::int8 as n, sum(volume) as v from d
-                group by payee order by sum(volume) desc, payee limit 10) x) tp,
-         (select array_agg(flag order by n desc, flag) as keys, array_agg(n order by n desc, flag) as n
+    from (select array_agg(flag order by n desc, flag) as keys, array_agg(n order by n desc, flag) as n
           from (select flag, count(*)::int8 as n
                 from api_payment_facts f
                 join payment_classes pc on pc.chain_id = f.chain_id and pc.payment_id = f.payment_id
@@ -547,22 +546,95 @@ const TOKEN_AGG_SQL: &str = "
                 where f.chain_id = $1 and f.payer = $2 and f.token = $3
                 group by flag) x) fl";
 
-/// Loads a payer's profile in one statement of primary-key lookups: the aggregates come
-/// precomputed from `api_payer_stats` (maintained by the refresh), the verdict, cluster, example
-/// evidence and labels from the classifier's tables. With a `token`, the aggregates are
-/// recomputed for that token alone; `volume_by_token` is always read from `api_payer_days`.
+/// One payer's volume by class, payee and token (the `token` filter's alone when given).
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    class: String,
+    payee: Vec<u8>,
+    token: Vec<u8>,
+    payments: i64,
+    volume: String,
+    usd: Option<String>,
+    refunded: String,
+    refunded_usd: Option<String>,
+}
+
+/// Rewrites integer `cluster_id` values anywhere in an evidence tree as decimal strings: they are
+/// int8 and a JSON number above 2^53 loses digits in JavaScript.
+pub fn ids_as_strings(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| match v {
+                    Value::Number(n) if k == "cluster_id" || k.ends_with("_cluster_id") => {
+                        (k, Value::String(n.to_string()))
+                    }
+                    other => (k, ids_as_strings(other)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(ids_as_strings).collect()),
+        other => other,
+    }
+}
+
+/// Groups the parts by `key` into shares, largest (in the request's unit) first.
+fn shares(p: &Pricing, parts: &[PartRow], key: impl Fn(&PartRow) -> String) -> Vec<Share> {
+    let mut keys: Vec<String> = parts.iter().map(&key).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out: Vec<(f64, Share)> = keys
+        .into_iter()
+        .map(|k| {
+            let mine: Vec<&PartRow> = parts.iter().filter(|r| key(r) == k).collect();
+            let volume = p.money(mine.iter().map(|r| {
+                (
+                    r.token.as_slice(),
+                    Some(r.volume.as_str()),
+                    r.usd.as_deref(),
+                )
+            }));
+            let refunded = p.money(mine.iter().map(|r| {
+                (
+                    r.token.as_slice(),
+                    Some(r.refunded.as_str()),
+                    r.refunded_usd.as_deref(),
+                )
+            }));
+            let share = Share {
+                key: k,
+                payments: mine.iter().map(|r| r.payments).sum(),
+                volume,
+                refunded,
+            };
+            (p.magnitude(&share.volume), share)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.payments.cmp(&a.1.payments))
+            .then(a.1.key.cmp(&b.1.key))
+    });
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Loads a payer's profile: counts and flags precomputed in `api_payer_stats` (maintained by the
+/// refresh), the verdict, cluster, example evidence and labels from the classifier's tables, and
+/// the amounts by class and payee from `api_payer_days` (per token, priced like every metric).
+/// With a `token`, everything counts that token alone; `volume_by_token` always lists every token.
 pub async fn payer(
     pool: &PgPool,
     chain: i64,
     payer: alloy_primitives::Address,
-    token: Option<alloy_primitives::Address>,
+    p: &Pricing,
 ) -> ApiResult<PayerProfile> {
+    let token = p.token;
     let mut row: ProfileRow = sqlx::query_as(
-        "select s.payments, s.volume::text as volume, s.active_days, s.payees, s.first_day, s.last_day,
-                s.class_keys, s.class_payments, s.class_volumes, s.payee_keys, s.payee_payments,
-                s.payee_volumes, s.flag_keys, s.flag_payments,
+        "select s.payments, s.active_days, s.payees, s.first_day, s.last_day,
+                s.flag_keys, s.flag_payments,
                 v.class as v_class, v.flags as v_flags, v.evidence as v_evidence,
-                v.first_funder as v_first_funder, v.cluster_id as v_cluster, v.rule_version as v_rule,
+                v.first_funder as v_first_funder, v.cluster_id as v_cluster,
+                v.entity_id as v_entity, v.entity_reason as v_entity_reason, v.rule_version as v_rule,
                 v.label_version as v_label, v.classified_at as v_at,
                 c.root_funder as c_root, c.members as c_members, c.stats as c_stats,
                 s.example_payment as ex_id, ep.class as ex_class, ep.flags as ex_flags, ep.evidence as ex_evidence,
@@ -606,6 +678,25 @@ pub async fn payer(
             volume,
         })
         .collect();
+    let parts_sql = format!(
+        "with {px}
+         select class, payee, token, sum(payments)::int8 as payments, sum(volume)::text as volume,
+                sum(volume * px_usd)::text as usd, sum(refunded)::text as refunded,
+                sum(refunded * px_usd)::text as refunded_usd
+         from api_payer_days left join px on px_token = token and day >= px_from and day < px_to
+         where chain_id = $1 and payer = $2 and ($3::bytea is null or token = $3)
+         group by class, payee, token",
+        px = px_cte(4)
+    );
+    let parts: Vec<PartRow> = bind_prices!(
+        sqlx::query_as(&parts_sql)
+            .bind(chain)
+            .bind(payer.as_slice())
+            .bind(token.map(|t| t.to_vec())),
+        p
+    )
+    .fetch_all(pool)
+    .await?;
     if let Some(t) = token {
         let a: TokenAggRow = sqlx::query_as(TOKEN_AGG_SQL)
             .bind(chain)
@@ -614,17 +705,10 @@ pub async fn payer(
             .fetch_one(pool)
             .await?;
         row.payments = Some(a.payments.unwrap_or(0));
-        row.volume = a.volume;
         row.active_days = a.active_days;
         row.payees = a.payees;
         row.first_day = a.first_day;
         row.last_day = a.last_day;
-        row.class_keys = a.class_keys;
-        row.class_payments = a.class_payments;
-        row.class_volumes = a.class_volumes;
-        row.payee_keys = a.payee_keys;
-        row.payee_payments = a.payee_payments;
-        row.payee_volumes = a.payee_volumes;
         row.flag_keys = a.flag_keys;
         row.flag_payments = a.flag_payments;
     }
@@ -633,33 +717,11 @@ pub async fn payer(
             .map_err(|e| ApiError::Internal(format!("reading labels: {e}")))?,
         None => Vec::new(),
     };
-
-    let zip_shares =
-        |keys: Vec<String>, n: Option<Vec<i64>>, v: Option<Vec<String>>| -> Vec<Share> {
-            keys.into_iter()
-                .zip(n.unwrap_or_default())
-                .zip(v.unwrap_or_default())
-                .map(|((key, payments), volume)| Share {
-                    key,
-                    payments,
-                    volume,
-                })
-                .collect()
-        };
-    let by_class = zip_shares(
-        row.class_keys.unwrap_or_default(),
-        row.class_payments,
-        row.class_volumes,
-    );
-    let top_payees = zip_shares(
-        row.payee_keys
-            .unwrap_or_default()
-            .iter()
-            .map(|p| hex_bytes(p))
-            .collect(),
-        row.payee_payments,
-        row.payee_volumes,
-    );
+    let by_class = shares(p, &parts, |r| r.class.clone());
+    let mut top_payees = shares(p, &parts, |r| hex_bytes(&r.payee));
+    top_payees.truncate(10);
+    let volume = p.sum(by_class.iter().map(|s| &s.volume));
+    let refunded = p.sum(by_class.iter().map(|s| &s.refunded));
     let payment_flags: Vec<FlagCount> = row
         .flag_keys
         .unwrap_or_default()
@@ -668,21 +730,25 @@ pub async fn payer(
         .map(|(flag, payments)| FlagCount { flag, payments })
         .collect();
     let payments = row.payments.unwrap_or(0);
+    let own_entity = format!("0x{}", alloy_primitives::hex::encode(payer.as_slice()));
+    let entity_id = row.v_entity.clone().unwrap_or(own_entity);
     let verdict = row.v_class.map(|class| PayerVerdict {
         class,
         flags: row.v_flags.unwrap_or_default(),
-        evidence: row.v_evidence.unwrap_or(Value::Null),
+        evidence: ids_as_strings(row.v_evidence.unwrap_or(Value::Null)),
         first_funder: row.v_first_funder.as_deref().map(hex_bytes),
+        entity_id: entity_id.clone(),
+        entity_reason: row.v_entity_reason,
         rule_version: row.v_rule.unwrap_or_default(),
         label_version: row.v_label.unwrap_or_default(),
         classified_at: row.v_at.unwrap_or_default(),
     });
     let cluster = match (row.v_cluster, row.c_root) {
         (Some(id), Some(root)) => Some(ClusterOut {
-            cluster_id: id,
+            cluster_id: id.to_string(),
             root_funder: hex_bytes(&root),
             members: row.c_members.unwrap_or(0),
-            stats: row.c_stats.unwrap_or(Value::Null),
+            stats: ids_as_strings(row.c_stats.unwrap_or(Value::Null)),
         }),
         _ => None,
     };
@@ -692,16 +758,22 @@ pub async fn payer(
         &payment_flags,
         payments,
         cluster.as_ref(),
+        &refunded,
     );
     Ok(PayerProfile {
         payer: payer.to_checksum(None),
         token: token.map(|t| t.to_checksum(None)),
+        unit: p.unit(),
+        prices: p.note(),
+        amount_basis: AMOUNT_BASIS.into(),
+        entity_id,
         verdict,
         explanation,
         labels,
         cluster,
         payments,
-        volume: row.volume.unwrap_or_else(|| "0".into()),
+        volume,
+        refunded,
         volume_by_token,
         active_days: row.active_days.unwrap_or(0),
         payees: row.payees.unwrap_or(0),
@@ -714,9 +786,39 @@ pub async fn payer(
             payment_id: hex_bytes(&id),
             class: row.ex_class.unwrap_or_default(),
             flags: row.ex_flags.unwrap_or_default(),
-            evidence: row.ex_evidence.unwrap_or(Value::Null),
+            evidence: ids_as_strings(row.ex_evidence.unwrap_or(Value::Null)),
         }),
     })
+}
+
+/// A money in words: USD over the priced tokens (with their raw units), then each unpriced token's
+/// raw units, e.g. "15 USD (15000000 raw units of USDC) and 7 raw units of OPG, unpriced".
+fn brief(m: &Money) -> String {
+    let raw = |t: &crate::money::TokenAmount| {
+        let name = t.symbol.clone().unwrap_or_else(|| t.token.clone());
+        format!("{} raw units of {name}", t.raw)
+    };
+    let priced: Vec<String> = m
+        .tokens
+        .iter()
+        .filter(|t| t.usd.is_some())
+        .map(raw)
+        .collect();
+    let mut out = match &m.usd {
+        Some(usd) if !priced.is_empty() => format!("{usd} USD ({})", priced.join(", ")),
+        _ => String::new(),
+    };
+    for t in m.tokens.iter().filter(|t| t.usd.is_none()) {
+        if !out.is_empty() {
+            out.push_str(" and ");
+        }
+        out.push_str(&format!("{}, unpriced", raw(t)));
+    }
+    if out.is_empty() {
+        "0".into()
+    } else {
+        out
+    }
 }
 
 /// Plain-language reasons: the verdict and its flags, how the payments split by class, which
@@ -727,6 +829,7 @@ fn explain(
     flags: &[FlagCount],
     payments: i64,
     cluster: Option<&ClusterOut>,
+    refunded: &Money,
 ) -> Vec<String> {
     let mut out = Vec::new();
     match verdict {
@@ -751,12 +854,18 @@ fn explain(
     if !by_class.is_empty() {
         let parts: Vec<String> = by_class
             .iter()
-            .map(|s| format!("{} {} ({} units)", s.payments, s.key, s.volume))
+            .map(|s| format!("{} {} ({})", s.payments, s.key, brief(&s.volume)))
             .collect();
         out.push(format!(
-            "Its {payments} payments by class: {}.",
+            "Its {payments} payments by class, net of refunds: {}.",
             parts.join(", ")
         ));
+        if refunded.tokens.iter().any(|t| t.raw != "0") {
+            out.push(format!(
+                "Refunded to it: {} (the classifier's evidence counts amounts before refunds).",
+                brief(refunded)
+            ));
+        }
     }
     for f in flags {
         out.push(format!(

@@ -50,9 +50,18 @@ enum Command {
         /// Serve the static files of this directory (the dashboard) under `/`.
         #[arg(long, env = "API_STATIC_DIR")]
         static_dir: Option<PathBuf>,
-        /// deployments/<chainId>.json, for token symbols and decimals.
+        /// deployments/<chainId>.json, for token symbols and decimals (and which tokens are USD
+        /// stablecoins, priced at par: `"stablecoin": true`).
         #[arg(long, env = "API_DEPLOYMENT")]
         deployment: Option<PathBuf>,
+        /// USD price of a token for every day, `TOKEN=USD` (symbol of the deployment file or
+        /// address; repeatable). Overrides the price file and par.
+        #[arg(long = "price", value_name = "TOKEN=USD", value_parser = x402_api::prices::parse_price_flag)]
+        prices: Vec<(String, String)>,
+        /// TOML price file: `TOKEN = "USD"` for one price, or a `[TOKEN]` table of
+        /// `"YYYY-MM-DD" = "USD"` daily prices (a day takes the latest earlier entry).
+        #[arg(long = "prices", env = "API_PRICES", value_name = "FILE")]
+        price_file: Option<PathBuf>,
         /// Lifetime of cached responses, ms (0 disables the cache). Entries are keyed by the read
         /// model's generation, so a refresh retires them at once; the TTL only bounds memory.
         #[arg(long, env = "API_CACHE_TTL_MS", default_value_t = 300_000)]
@@ -114,6 +123,8 @@ async fn main() -> anyhow::Result<()> {
             listen,
             static_dir,
             deployment,
+            prices,
+            price_file,
             cache_ttl_ms,
             poll_ms,
             no_refresh,
@@ -128,6 +139,8 @@ async fn main() -> anyhow::Result<()> {
                 chain_id: db.chain_id,
                 static_dir,
                 deployment,
+                prices,
+                price_file,
                 cache_ttl: Duration::from_millis(cache_ttl_ms),
                 poll_interval: Duration::from_millis(poll_ms.max(50)),
                 refresh: !no_refresh,

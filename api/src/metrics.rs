@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiResult;
 use crate::model::Class;
+use crate::money::{bind_prices, plain, px_cte, Money, PriceNote, Pricing};
 use crate::params::Filters;
 use crate::stats::{concentration, ratio, Concentration};
 
@@ -114,26 +115,33 @@ impl Interval {
     }
 }
 
+/// The paying entity of a payer row `d` joined with its verdict `pc`: the classifier's
+/// `payer_classes.entity_id` (lowercase 0x-hex of the smallest wallet of the entity), or the
+/// wallet itself while the payer has no verdict.
+pub const ENTITY: &str = "coalesce(pc.entity_id, '0x' || encode(d.payer, 'hex'))";
+
 /// Volume and count of one class.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct ClassTotals {
-    /// Sum of amounts, raw token units (decimal string: amounts exceed 2^53).
-    pub volume: String,
+    /// Volume per token (exact raw units) and in USD over the priced tokens.
+    pub volume: Money,
     /// Number of payments.
     pub count: i64,
-    /// Share of the gross volume.
-    pub volume_share: f64,
+    /// Share of the gross volume, in the answer's `unit` (null when nothing in scope is priced).
+    pub volume_share: Option<f64>,
     /// Share of the gross count.
     pub count_share: f64,
     /// Distinct paying wallets.
     pub unique_payers: i64,
+    /// Distinct paying entities (wallets the evidence ties together count once).
+    pub unique_entities: i64,
 }
 
 /// Gross totals.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Totals {
-    /// Sum of amounts, raw token units.
-    pub volume: String,
+    /// Volume per token and in USD.
+    pub volume: Money,
     /// Number of payments.
     pub count: i64,
 }
@@ -141,17 +149,19 @@ pub struct Totals {
 /// Organic (external) demand.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Organic {
-    /// External volume, raw token units.
-    pub volume: String,
+    /// External volume.
+    pub volume: Money,
     /// External payments.
     pub count: i64,
-    /// Organic share by volume: external volume / gross volume.
-    pub volume_share: f64,
+    /// Organic share by volume: external volume / gross volume, in the answer's `unit` (null when
+    /// nothing in scope is priced).
+    pub volume_share: Option<f64>,
     /// Organic share by count: external payments / all payments.
     pub count_share: f64,
     /// Taint-adjusted organic volume: sum of amount x (1 - project share) over external and
-    /// project-funded payments, rounded to whole units.
-    pub taint_adjusted_volume: String,
+    /// project-funded payments, exact (raw units keep their fraction), never above the external
+    /// plus project-funded volume.
+    pub taint_adjusted_volume: Money,
 }
 
 /// Payer activity over the activity classes (the class filter, default `external`).
@@ -161,6 +171,8 @@ pub struct Activity {
     pub classes: Vec<String>,
     /// Distinct payers active in the window.
     pub payers: i64,
+    /// Distinct paying entities active in the window.
+    pub entities: i64,
     /// Mean daily active payers over the window's days.
     pub dap_mean: f64,
     /// Mean weekly active payers over the ISO weeks the window touches.
@@ -181,18 +193,41 @@ pub struct Activity {
     pub payees_per_payer: f64,
 }
 
+/// Payment size in one token.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, sqlx::FromRow)]
+pub struct TokenPaymentSize {
+    /// The token (EIP-55).
+    #[sqlx(skip)]
+    pub token: String,
+    /// Its symbol.
+    #[sqlx(skip)]
+    pub symbol: Option<String>,
+    /// Its decimals.
+    #[sqlx(skip)]
+    pub decimals: Option<u8>,
+    /// Payments in it.
+    pub payments: i64,
+    /// Mean amount, raw units of the token (up to 6 decimals).
+    pub average: String,
+    /// Median amount (the lower middle value for an even count), raw units of the token.
+    pub median: String,
+}
+
 /// Payment size statistics.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct PaymentSize {
-    /// Mean amount, raw token units (up to 6 decimals).
-    pub average: String,
-    /// Median amount (the lower middle value for an even count), raw token units.
-    pub median: String,
+    /// Mean payment in USD over the payments in priced tokens (null when none is priced).
+    pub average_usd: Option<String>,
+    /// Per token, exact raw units (a median does not add across tokens).
+    pub by_token: Vec<TokenPaymentSize>,
 }
 
 /// Concentration of volume among payers and among payees.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct ConcentrationPair {
+    /// The unit of the volumes: raw units of the `token` filter, or USD over the priced tokens
+    /// (holders with only unpriced volume are left out).
+    pub unit: String,
     /// Among payers.
     pub payers: Concentration,
     /// Among payees.
@@ -202,14 +237,14 @@ pub struct ConcentrationPair {
 /// How much of the volume the classification covers, and with which rules and labels.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Coverage {
-    /// Share of the volume classified `unattributed`.
-    pub unattributed_volume_share: f64,
+    /// Share of the volume classified `unattributed` (in the answer's `unit`).
+    pub unattributed_volume_share: Option<f64>,
     /// Share of the payments classified `unattributed`.
     pub unattributed_count_share: f64,
     /// Payments the classifier has not reached yet.
     pub unclassified_count: i64,
-    /// Share of the volume not classified yet.
-    pub unclassified_volume_share: f64,
+    /// Share of the volume not classified yet (in the answer's `unit`).
+    pub unclassified_volume_share: Option<f64>,
     /// Rule-set version of the current classification.
     pub rule_version: Option<String>,
     /// Label-set version of the current classification.
@@ -229,6 +264,11 @@ pub struct Coverage {
 pub struct Summary {
     /// The window the figures cover (null when there is no data and no window was given).
     pub window: Option<Window>,
+    /// The unit of volume shares and concentration: raw units of the `token` filter, or USD over
+    /// the priced tokens.
+    pub unit: String,
+    /// The price source and which tokens in scope it prices.
+    pub prices: PriceNote,
     /// All payments in scope.
     pub gross: Totals,
     /// Per class (every class present, plus zeros for the rest).
@@ -237,6 +277,9 @@ pub struct Summary {
     pub organic: Organic,
     /// Distinct paying wallets, all classes in scope.
     pub unique_payers: i64,
+    /// Distinct paying entities (wallets the evidence ties together: clusters, declared wallets,
+    /// common funders), all classes in scope.
+    pub unique_entities: i64,
     /// Active, new, returning and repeat payers.
     pub payer_activity: Activity,
     /// Average and median payment.
@@ -248,46 +291,50 @@ pub struct Summary {
 }
 
 #[derive(sqlx::FromRow)]
-struct ClassRow {
-    class: Option<String>,
+struct ClassTokenRow {
+    class: String,
+    token: Vec<u8>,
     count: i64,
     volume: String,
-    volume_f: f64,
-    taint_adjusted: String,
-    average: Option<String>,
+    usd: Option<String>,
+    taint: String,
+    taint_usd: Option<String>,
 }
 
-/// Per-class totals; the row with `class = None` is the total.
-async fn class_rows(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Vec<ClassRow>> {
+/// Totals per class and token, with USD where priced.
+async fn class_rows(
+    pool: &PgPool,
+    chain: i64,
+    w: Window,
+    f: &Filters,
+    p: &Pricing,
+) -> ApiResult<Vec<ClassTokenRow>> {
     let sql = format!(
-        "select class, coalesce(sum(payments), 0)::int8 as count, coalesce(sum(volume), 0)::text as volume,
-                coalesce(sum(volume), 0)::float8 as volume_f,
-                coalesce(round(sum(taint_adjusted)), 0)::text as taint_adjusted,
-                round(sum(volume) / nullif(sum(payments), 0), 6)::text as average
-         from api_daily_stats where {WHERE_ALL}
-         group by grouping sets ((class), ())"
+        "with {px}
+         select class, token, sum(payments)::int8 as count, sum(volume)::text as volume,
+                sum(volume * px_usd)::text as usd, sum(taint_adjusted)::text as taint,
+                sum(taint_adjusted * px_usd)::text as taint_usd
+         from api_daily_stats left join px on px_token = token and day >= px_from and day < px_to
+         where {WHERE_ALL}
+         group by class, token",
+        px = px_cte(8)
     );
-    Ok(bind_filters!(
-        sqlx::query_as::<_, ClassRow>(&sql),
-        chain,
-        w,
-        f,
-        f.class_names()
-    )
-    .fetch_all(pool)
-    .await?)
+    let q = bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names());
+    Ok(bind_prices!(q, p).fetch_all(pool).await?)
 }
 
-/// Distinct payers per class; `None` class = all.
+/// Distinct payers and entities per class; `None` class = all.
 async fn unique_payers(
     pool: &PgPool,
     chain: i64,
     w: Window,
     f: &Filters,
-) -> ApiResult<Vec<(Option<String>, i64)>> {
+) -> ApiResult<Vec<(Option<String>, i64, i64)>> {
     let sql = format!(
-        "select class, count(distinct payer) from api_payer_days where {WHERE_ALL}
-         group by grouping sets ((class), ())"
+        "select d.class, count(distinct d.payer)::int8, count(distinct {ENTITY})::int8
+         from (select distinct payer, class from api_payer_days where {WHERE_ALL}) d
+         left join payer_classes pc on pc.chain_id = $1 and pc.payer = d.payer
+         group by grouping sets ((d.class), ())"
     );
     Ok(
         bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names())
@@ -320,9 +367,12 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
             (select count(*) from per_payer)::int8,
             (select count(*) from per_payer where days >= 2)::int8,
             (select count(*) from (select distinct payer, payee from act) x)::int8,
-            (select count(*) from firsts where first_day >= $2)::int8"
+            (select count(*) from firsts where first_day >= $2)::int8,
+            (select count(distinct {ENTITY}) from per_payer d
+               left join payer_classes pc on pc.chain_id = $1 and pc.payer = d.payer)::int8"
     );
-    let (payer_days, payer_weeks, payer_months, payers, repeat, pairs, new): (
+    let (payer_days, payer_weeks, payer_months, payers, repeat, pairs, new, entities): (
+        i64,
         i64,
         i64,
         i64,
@@ -340,6 +390,7 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
     Ok(Activity {
         classes,
         payers,
+        entities,
         dap_mean: dap,
         wap_mean: ratio(payer_weeks as f64, weeks),
         map_mean: map,
@@ -352,49 +403,74 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
     })
 }
 
-/// Per-payer and per-payee volumes, for concentration.
+/// Per-payer and per-payee volumes, for concentration: raw units of the token filter, else USD
+/// over the priced tokens.
 async fn concentrations(
     pool: &PgPool,
     chain: i64,
     w: Window,
     f: &Filters,
+    p: &Pricing,
 ) -> ApiResult<ConcentrationPair> {
-    let payers_sql =
-        format!("select sum(volume)::float8 from api_payer_days where {WHERE_ALL} group by payer");
-    let payees_sql =
-        format!("select sum(volume)::float8 from api_daily_stats where {WHERE_ALL} group by payee");
+    let value = if p.per_token() {
+        "sum(volume)::float8"
+    } else {
+        "coalesce(sum(volume * px_usd), 0)::float8"
+    };
+    let of = |table: &str, holder: &str| {
+        format!(
+            "with {px} select {value} from {table}
+             left join px on px_token = token and day >= px_from and day < px_to
+             where {WHERE_ALL} group by {holder}",
+            px = px_cte(8)
+        )
+    };
+    let (payers_sql, payees_sql) = (
+        of("api_payer_days", "payer"),
+        of("api_daily_stats", "payee"),
+    );
+    let payers_q = bind_filters!(
+        sqlx::query_scalar(&payers_sql),
+        chain,
+        w,
+        f,
+        f.class_names()
+    );
+    let payees_q = bind_filters!(
+        sqlx::query_scalar(&payees_sql),
+        chain,
+        w,
+        f,
+        f.class_names()
+    );
     let (payers, payees): (Vec<f64>, Vec<f64>) = tokio::try_join!(
-        bind_filters!(
-            sqlx::query_scalar(&payers_sql),
-            chain,
-            w,
-            f,
-            f.class_names()
-        )
-        .fetch_all(pool),
-        bind_filters!(
-            sqlx::query_scalar(&payees_sql),
-            chain,
-            w,
-            f,
-            f.class_names()
-        )
-        .fetch_all(pool),
+        bind_prices!(payers_q, p).fetch_all(pool),
+        bind_prices!(payees_q, p).fetch_all(pool),
     )?;
     Ok(ConcentrationPair {
+        unit: p.unit(),
         payers: concentration(&payers),
         payees: concentration(&payees),
     })
 }
 
-async fn median(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Option<String>> {
+#[derive(sqlx::FromRow)]
+struct SizeRow {
+    token: Vec<u8>,
+    #[sqlx(flatten)]
+    size: TokenPaymentSize,
+}
+
+/// Average and median payment per token.
+async fn sizes(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Vec<SizeRow>> {
     let sql = format!(
-        "select (percentile_disc(0.5) within group (order by amount))::text
-         from api_payment_facts where {WHERE_ALL}"
+        "select token, count(*)::int8 as payments, round(avg(amount), 6)::text as average,
+                (percentile_disc(0.5) within group (order by amount))::text as median
+         from api_payment_facts where {WHERE_ALL} group by token order by token"
     );
     Ok(
-        bind_filters!(sqlx::query_scalar(&sql), chain, w, f, f.class_names())
-            .fetch_one(pool)
+        bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names())
+            .fetch_all(pool)
             .await?,
     )
 }
@@ -434,65 +510,107 @@ pub async fn summary(
     chain: i64,
     w: Option<Window>,
     f: &Filters,
+    p: &Pricing,
 ) -> ApiResult<Summary> {
     let mut coverage = coverage_versions(pool, chain).await?;
     let Some(w) = w else {
         return Ok(Summary {
-            by_class: zero_classes(),
+            unit: p.unit(),
+            prices: p.note(),
+            by_class: zero_classes(p),
             coverage,
             ..Default::default()
         });
     };
-    let (classes, uniques, activity, conc, median) = tokio::try_join!(
-        class_rows(pool, chain, w, f),
+    let (rows, uniques, activity, conc, sizes) = tokio::try_join!(
+        class_rows(pool, chain, w, f, p),
         unique_payers(pool, chain, w, f),
         activity(pool, chain, w, f),
-        concentrations(pool, chain, w, f),
-        median(pool, chain, w, f),
+        concentrations(pool, chain, w, f, p),
+        sizes(pool, chain, w, f),
     )?;
-    let total = classes.iter().find(|r| r.class.is_none());
-    let (gross_count, gross_vol_f) = total.map(|t| (t.count, t.volume_f)).unwrap_or((0, 0.0));
-    let mut by_class = zero_classes();
-    for r in classes.iter() {
-        let Some(c) = &r.class else { continue };
-        let uniq = uniques
-            .iter()
-            .find(|(k, _)| k.as_deref() == Some(c))
-            .map(|u| u.1)
-            .unwrap_or(0);
-        by_class.insert(
-            c.clone(),
-            ClassTotals {
-                volume: r.volume.clone(),
-                count: r.count,
-                volume_share: ratio(r.volume_f, gross_vol_f),
-                count_share: ratio(r.count as f64, gross_count as f64),
-                unique_payers: uniq,
-            },
-        );
+    fn part(r: &ClassTokenRow) -> (&[u8], Option<&str>, Option<&str>) {
+        (
+            r.token.as_slice(),
+            Some(r.volume.as_str()),
+            r.usd.as_deref(),
+        )
     }
-    let ext = by_class
-        .get(Class::External.as_str())
-        .cloned()
-        .unwrap_or_default();
-    let unattributed = by_class
-        .get(Class::Unattributed.as_str())
-        .cloned()
-        .unwrap_or_default();
-    let unclassified = by_class
-        .get(Class::Unclassified.as_str())
-        .cloned()
-        .unwrap_or_default();
+    let gross_money = p.money(rows.iter().map(part));
+    let gross_count: i64 = rows.iter().map(|r| r.count).sum();
+    let mut by_class = zero_classes(p);
+    for (name, totals) in by_class.iter_mut() {
+        let mine: Vec<&ClassTokenRow> = rows.iter().filter(|r| &r.class == name).collect();
+        let volume = p.money(mine.iter().map(|r| part(r)));
+        let count: i64 = mine.iter().map(|r| r.count).sum();
+        let (uniq, ents) = uniques
+            .iter()
+            .find(|(k, _, _)| k.as_deref() == Some(name.as_str()))
+            .map(|u| (u.1, u.2))
+            .unwrap_or((0, 0));
+        *totals = ClassTotals {
+            volume_share: p.share(&volume, &gross_money),
+            volume,
+            count,
+            count_share: ratio(count as f64, gross_count as f64),
+            unique_payers: uniq,
+            unique_entities: ents,
+        };
+    }
+    let class = |c: Class| by_class.get(c.as_str()).cloned().unwrap_or_default();
+    let (ext, unattributed, unclassified) = (
+        class(Class::External),
+        class(Class::Unattributed),
+        class(Class::Unclassified),
+    );
     coverage.unattributed_volume_share = unattributed.volume_share;
     coverage.unattributed_count_share = unattributed.count_share;
     coverage.unclassified_count = unclassified.count;
     coverage.unclassified_volume_share = unclassified.volume_share;
+    // The rollup stores taint-adjusted volume only for external and project-funded payments.
+    let taint = p.money(rows.iter().map(|r| {
+        (
+            r.token.as_slice(),
+            Some(r.taint.as_str()),
+            r.taint_usd.as_deref(),
+        )
+    }));
+    let (all_payers, all_entities) = uniques
+        .iter()
+        .find(|(k, _, _)| k.is_none())
+        .map(|u| (u.1, u.2))
+        .unwrap_or((0, 0));
+    let by_token = sizes
+        .into_iter()
+        .map(|s| {
+            let (token, symbol, decimals) = p.token_meta(&s.token);
+            TokenPaymentSize {
+                token,
+                symbol,
+                decimals,
+                ..s.size
+            }
+        })
+        .collect();
+    // Mean USD payment over the payments in priced tokens.
+    let priced_count: i64 = rows
+        .iter()
+        .filter(|r| p.is_priced(&r.token))
+        .map(|r| r.count)
+        .sum();
+    let average_usd = gross_money.usd.as_deref().and_then(dec).map(|u| {
+        if priced_count == 0 {
+            "0".to_string()
+        } else {
+            plain(&(u / bigdecimal::BigDecimal::from(priced_count)).round(6))
+        }
+    });
     Ok(Summary {
         window: Some(w),
+        unit: p.unit(),
+        prices: p.note(),
         gross: Totals {
-            volume: total
-                .map(|t| t.volume.clone())
-                .unwrap_or_else(|| "0".into()),
+            volume: gross_money,
             count: gross_count,
         },
         organic: Organic {
@@ -500,36 +618,33 @@ pub async fn summary(
             count: ext.count,
             volume_share: ext.volume_share,
             count_share: ext.count_share,
-            taint_adjusted_volume: total
-                .map(|t| t.taint_adjusted.clone())
-                .unwrap_or_else(|| "0".into()),
+            taint_adjusted_volume: taint,
         },
         by_class,
-        unique_payers: uniques
-            .iter()
-            .find(|(k, _)| k.is_none())
-            .map(|u| u.1)
-            .unwrap_or(0),
+        unique_payers: all_payers,
+        unique_entities: all_entities,
         payer_activity: activity,
         payment_size: PaymentSize {
-            average: total
-                .and_then(|t| t.average.clone())
-                .unwrap_or_else(|| "0".into()),
-            median: median.unwrap_or_else(|| "0".into()),
+            average_usd,
+            by_token,
         },
         concentration: conc,
         coverage,
     })
 }
 
-fn zero_classes() -> BTreeMap<String, ClassTotals> {
+fn dec(s: &str) -> Option<bigdecimal::BigDecimal> {
+    crate::money::dec(Some(s))
+}
+
+fn zero_classes(p: &Pricing) -> BTreeMap<String, ClassTotals> {
     Class::ALL
         .iter()
         .map(|c| {
             (
                 c.as_str().to_string(),
                 ClassTotals {
-                    volume: "0".into(),
+                    volume: p.money([]),
                     ..Default::default()
                 },
             )
@@ -540,8 +655,8 @@ fn zero_classes() -> BTreeMap<String, ClassTotals> {
 /// Volume and count of one class in one period.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct PeriodClass {
-    /// Volume, raw token units.
-    pub volume: String,
+    /// Volume.
+    pub volume: Money,
     /// Payments.
     pub count: i64,
 }
@@ -552,21 +667,23 @@ pub struct SeriesPoint {
     /// First day of the period.
     pub period: NaiveDate,
     /// All payments in scope: volume.
-    pub gross_volume: String,
+    pub gross_volume: Money,
     /// All payments in scope: count.
     pub gross_count: i64,
     /// External volume.
-    pub organic_volume: String,
+    pub organic_volume: Money,
     /// External payments.
     pub organic_count: i64,
-    /// Organic share by volume.
-    pub organic_share_volume: f64,
+    /// Organic share by volume, in the answer's `unit` (null when nothing in scope is priced).
+    pub organic_share_volume: Option<f64>,
     /// Organic share by count.
     pub organic_share_count: f64,
-    /// Taint-adjusted organic volume (whole units).
-    pub taint_adjusted_organic_volume: String,
+    /// Taint-adjusted organic volume (exact).
+    pub taint_adjusted_organic_volume: Money,
     /// Distinct payers, all classes in scope.
     pub unique_payers: i64,
+    /// Distinct paying entities, all classes in scope.
+    pub unique_entities: i64,
     /// Distinct payers of the activity classes (DAP / WAP / MAP for day / week / month).
     pub active_payers: i64,
     /// Active payers whose first payment ever falls in this period.
@@ -584,14 +701,19 @@ pub struct Series {
     pub interval: Option<Interval>,
     /// The window covered.
     pub window: Option<Window>,
+    /// The unit of volume shares: raw units of the `token` filter, or USD over the priced tokens.
+    pub unit: String,
+    /// The price source and which tokens in scope it prices (for the whole window, so every
+    /// point uses the same tokens).
+    pub prices: PriceNote,
     /// Classes counted as active payers.
     pub activity_classes: Vec<String>,
     /// One point per period, oldest first, including periods without payments.
     pub points: Vec<SeriesPoint>,
 }
 
-/// (period, distinct payers).
-type PeriodCount = (NaiveDate, i64);
+/// (period, distinct payers, distinct entities).
+type PeriodCount = (NaiveDate, i64, i64);
 /// (period, active payers, new payers).
 type PeriodActive = (NaiveDate, i64, i64);
 
@@ -599,10 +721,12 @@ type PeriodActive = (NaiveDate, i64, i64);
 struct PeriodClassRow {
     period: NaiveDate,
     class: String,
+    token: Vec<u8>,
     count: i64,
     volume: String,
-    volume_f: f64,
-    taint_adjusted: String,
+    usd: Option<String>,
+    taint: String,
+    taint_usd: Option<String>,
 }
 
 /// Computes a series.
@@ -612,25 +736,34 @@ pub async fn series(
     w: Option<Window>,
     f: &Filters,
     iv: Interval,
+    p: &Pricing,
 ) -> ApiResult<Series> {
     let activity_classes = f.activity_classes();
     let Some(w) = w else {
         return Ok(Series {
             interval: Some(iv),
+            unit: p.unit(),
+            prices: p.note(),
             activity_classes,
             ..Default::default()
         });
     };
     // The unit is one of three constants, passed as a bind value anyway.
     let class_sql = format!(
-        "select date_trunc($8, day::timestamp)::date as period, class, sum(payments)::int8 as count,
-                sum(volume)::text as volume, sum(volume)::float8 as volume_f,
-                round(sum(taint_adjusted))::text as taint_adjusted
-         from api_daily_stats where {WHERE_ALL} group by 1, 2"
+        "with {px}
+         select date_trunc($8, day::timestamp)::date as period, class, token, sum(payments)::int8 as count,
+                sum(volume)::text as volume, sum(volume * px_usd)::text as usd,
+                sum(taint_adjusted)::text as taint, sum(taint_adjusted * px_usd)::text as taint_usd
+         from api_daily_stats left join px on px_token = token and day >= px_from and day < px_to
+         where {WHERE_ALL} group by 1, 2, 3",
+        px = px_cte(9)
     );
     let payers_sql = format!(
-        "select date_trunc($8, day::timestamp)::date as period, count(distinct payer)::int8
-         from api_payer_days where {WHERE_ALL} group by 1"
+        "select d.period, count(distinct d.payer)::int8, count(distinct {ENTITY})::int8
+         from (select distinct date_trunc($8, day::timestamp)::date as period, payer
+               from api_payer_days where {WHERE_ALL}) d
+         left join payer_classes pc on pc.chain_id = $1 and pc.payer = d.payer
+         group by 1"
     );
     let active_sql = format!(
         "with act as (select distinct date_trunc($8, day::timestamp)::date as period, payer
@@ -647,14 +780,14 @@ pub async fn series(
          from act a join firsts f on f.payer = a.payer group by a.period"
     );
     let unit = iv.unit();
+    let class_q =
+        bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names()).bind(unit);
     let (class_rows, payer_rows, active_rows): (
         Vec<PeriodClassRow>,
         Vec<PeriodCount>,
         Vec<PeriodActive>,
     ) = tokio::try_join!(
-        bind_filters!(sqlx::query_as(&class_sql), chain, w, f, f.class_names())
-            .bind(unit)
-            .fetch_all(pool),
+        bind_prices!(class_q, p).fetch_all(pool),
         bind_filters!(sqlx::query_as(&payers_sql), chain, w, f, f.class_names())
             .bind(unit)
             .fetch_all(pool),
@@ -663,61 +796,64 @@ pub async fn series(
             .fetch_all(pool),
     )?;
 
+    fn part(r: &PeriodClassRow) -> (&[u8], Option<&str>, Option<&str>) {
+        (
+            r.token.as_slice(),
+            Some(r.volume.as_str()),
+            r.usd.as_deref(),
+        )
+    }
     let mut points = Vec::new();
     for period in iv.periods(w) {
         let rows: Vec<&PeriodClassRow> = class_rows.iter().filter(|r| r.period == period).collect();
         let gross_count: i64 = rows.iter().map(|r| r.count).sum();
-        let gross_f: f64 = rows.iter().map(|r| r.volume_f).sum();
-        let mut by_class: BTreeMap<String, PeriodClass> = Class::ALL
+        let gross = p.money(rows.iter().map(|r| part(r)));
+        let by_class: BTreeMap<String, PeriodClass> = Class::ALL
             .iter()
             .map(|c| {
+                let mine: Vec<&&PeriodClassRow> =
+                    rows.iter().filter(|r| r.class == c.as_str()).collect();
                 (
                     c.as_str().to_string(),
                     PeriodClass {
-                        volume: "0".into(),
-                        count: 0,
+                        volume: p.money(mine.iter().map(|r| part(r))),
+                        count: mine.iter().map(|r| r.count).sum(),
                     },
                 )
             })
             .collect();
-        let mut gross = num::Sum::default();
-        let mut taint = num::Sum::default();
-        for r in &rows {
-            by_class.insert(
-                r.class.clone(),
-                PeriodClass {
-                    volume: r.volume.clone(),
-                    count: r.count,
-                },
-            );
-            gross.add(&r.volume);
-            taint.add(&r.taint_adjusted);
-        }
-        let ext_row = rows.iter().find(|r| r.class == Class::External.as_str());
+        let taint = p.money(rows.iter().map(|r| {
+            (
+                r.token.as_slice(),
+                Some(r.taint.as_str()),
+                r.taint_usd.as_deref(),
+            )
+        }));
+        let ext = by_class
+            .get(Class::External.as_str())
+            .cloned()
+            .unwrap_or_default();
         let (active, new) = active_rows
+            .iter()
+            .find(|r| r.0 == period)
+            .map(|r| (r.1, r.2))
+            .unwrap_or((0, 0));
+        let (uniq, ents) = payer_rows
             .iter()
             .find(|r| r.0 == period)
             .map(|r| (r.1, r.2))
             .unwrap_or((0, 0));
         points.push(SeriesPoint {
             period,
-            gross_volume: gross.to_string(),
+            organic_share_volume: p.share(&ext.volume, &gross),
+            gross_volume: gross,
             gross_count,
-            organic_volume: ext_row
-                .map(|r| r.volume.clone())
-                .unwrap_or_else(|| "0".into()),
-            organic_count: ext_row.map(|r| r.count).unwrap_or(0),
-            organic_share_volume: ratio(ext_row.map(|r| r.volume_f).unwrap_or(0.0), gross_f),
-            organic_share_count: ratio(
-                ext_row.map(|r| r.count).unwrap_or(0) as f64,
-                gross_count as f64,
-            ),
-            taint_adjusted_organic_volume: taint.to_string(),
-            unique_payers: payer_rows
-                .iter()
-                .find(|r| r.0 == period)
-                .map(|r| r.1)
-                .unwrap_or(0),
+            organic_volume: ext.volume,
+            organic_count: ext.count,
+            organic_share_count: ratio(ext.count as f64, gross_count as f64),
+            taint_adjusted_organic_volume: taint,
+            unique_payers: uniq,
+            unique_entities: ents,
             active_payers: active,
             new_payers: new,
             returning_payers: active - new,
@@ -727,6 +863,8 @@ pub async fn series(
     Ok(Series {
         interval: Some(iv),
         window: Some(w),
+        unit: p.unit(),
+        prices: p.note(),
         activity_classes,
         points,
     })
@@ -829,62 +967,6 @@ pub async fn retention(
         weeks,
         cells,
     })
-}
-
-/// Exact decimal sums of non-negative integer strings (volumes exceed every machine integer).
-mod num {
-    use std::fmt;
-
-    /// A running sum of non-negative integer decimal strings.
-    #[derive(Debug, Default)]
-    pub struct Sum(Vec<u8>); // little-endian decimal digits
-
-    impl Sum {
-        /// Adds a non-negative integer written in decimal (anything else is ignored).
-        pub fn add(&mut self, s: &str) {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return;
-            }
-            let mut carry = 0u8;
-            let digits: Vec<u8> = s.bytes().rev().map(|b| b - b'0').collect();
-            let n = digits.len().max(self.0.len());
-            self.0.resize(n, 0);
-            for i in 0..n {
-                let d = self.0[i] + digits.get(i).copied().unwrap_or(0) + carry;
-                self.0[i] = d % 10;
-                carry = d / 10;
-            }
-            if carry > 0 {
-                self.0.push(carry);
-            }
-        }
-    }
-
-    impl fmt::Display for Sum {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let s: String = self
-                .0
-                .iter()
-                .rev()
-                .skip_while(|d| **d == 0)
-                .map(|d| (b'0' + d) as char)
-                .collect();
-            f.write_str(if s.is_empty() { "0" } else { &s })
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn adds_big_numbers() {
-            let mut s = super::Sum::default();
-            assert_eq!(s.to_string(), "0");
-            s.add("999999999999999999999999999999");
-            s.add("1");
-            s.add("0");
-            assert_eq!(s.to_string(), "1000000000000000000000000000000");
-        }
-    }
 }
 
 #[cfg(test)]

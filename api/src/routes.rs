@@ -24,6 +24,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::lists::{self, PayeePage, PayerPage, PaymentCursor, PaymentPage, VolumeCursor};
 use crate::metrics::{self, Interval, Retention, Series, Summary, Window};
 use crate::model::{parse_address, parse_b256};
+use crate::money::Pricing;
 use crate::params::{
     decode_cursor, parse_int, parse_limit, query_params, Filters, Format, HasFilters, RawFilters,
     ValidQuery,
@@ -100,16 +101,19 @@ struct Scope {
     filters: Filters,
     window: Option<Window>,
     generation: i64,
+    pricing: Pricing,
 }
 
 async fn scope(st: &AppState, q: &impl HasFilters) -> ApiResult<Scope> {
     let meta = st.meta().await;
     let filters = Filters::parse(q.raw_filters(), &meta.tokens)?;
     let window = Window::resolve(&filters, meta.bounds);
+    let pricing = st.pricing(&meta.tokens, filters.token, window);
     Ok(Scope {
         filters,
         window,
         generation: meta.generation,
+        pricing,
     })
 }
 
@@ -167,7 +171,8 @@ pub async fn summary(
         s.generation, s.filters, s.window
     );
     cached(&st, nc, key, async {
-        let v = metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters).await?;
+        let v =
+            metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing).await?;
         render(fmt, &v, None)
     })
     .await
@@ -251,7 +256,15 @@ async fn series_of(
         s.generation, s.filters, s.window
     );
     cached(st, nc, key, async {
-        let v = metrics::series(st.pool(), st.chain_id(), s.window, &s.filters, iv).await?;
+        let v = metrics::series(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            iv,
+            &s.pricing,
+        )
+        .await?;
         render(fmt, &v, Some("points"))
     })
     .await
@@ -356,7 +369,16 @@ pub async fn payers(
         s.generation, s.filters, s.window, q.cursor
     );
     cached(&st, nc, key, async {
-        let v = lists::payers(st.pool(), st.chain_id(), s.window, &s.filters, after, limit).await?;
+        let v = lists::payers(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            &s.pricing,
+            after,
+            limit,
+        )
+        .await?;
         render(fmt, &v, Some("items"))
     })
     .await
@@ -380,7 +402,16 @@ pub async fn payees(
         s.generation, s.filters, s.window, q.cursor
     );
     cached(&st, nc, key, async {
-        let v = lists::payees(st.pool(), st.chain_id(), s.window, &s.filters, after, limit).await?;
+        let v = lists::payees(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            &s.pricing,
+            after,
+            limit,
+        )
+        .await?;
         render(fmt, &v, Some("items"))
     })
     .await
@@ -410,9 +441,12 @@ pub async fn payer(
     )?
     .token;
     let generation = meta.generation;
+    // Priced over the whole history the profile spans.
+    let window = meta.bounds.map(|(from, to)| Window { from, to });
+    let pricing = st.pricing(&meta.tokens, token, window);
     let key = format!("{generation}|payer|{fmt:?}|{payer}|{token:?}");
     cached(&st, nc, key, async {
-        let v = detail::payer(st.pool(), st.chain_id(), payer, token).await?;
+        let v = detail::payer(st.pool(), st.chain_id(), payer, &pricing).await?;
         render(fmt, &v, None)
     })
     .await
@@ -449,6 +483,11 @@ pub struct TokenOut {
     pub symbol: Option<String>,
     /// Decimals, when the deployment file names them.
     pub decimals: Option<u8>,
+    /// A USD stablecoin per the deployment file (priced at par unless a configured price
+    /// overrides it).
+    pub stablecoin: bool,
+    /// Where its USD price comes from: `par`, `fixed`, `daily`, or null when it has none.
+    pub price_source: Option<String>,
 }
 
 /// The token list.
@@ -472,6 +511,15 @@ pub async fn tokens(State(st): State<AppState>) -> Json<Tokens> {
                 address: a.to_checksum(None),
                 symbol: m.and_then(|m| m.symbol.clone()),
                 decimals: m.and_then(|m| m.decimals),
+                stablecoin: m.is_some_and(|m| m.stablecoin),
+                price_source: st.prices().price(a).map(|p| {
+                    match p {
+                        crate::prices::TokenPrice::Par => "par",
+                        crate::prices::TokenPrice::Fixed(_) => "fixed",
+                        crate::prices::TokenPrice::Daily(_) => "daily",
+                    }
+                    .to_string()
+                }),
             }
         })
         .collect();
@@ -525,7 +573,7 @@ pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "x402-settle organic-demand API", version = "1",
-         description = "Gross vs organic x402 payment volume, payer activity, retention, concentration and the evidence behind every classification. Amounts are raw token units as decimal strings; days are UTC."),
+         description = "Gross vs organic x402 payment volume, payer activity, retention, concentration and the evidence behind every classification. Every amount carries its unit: per token in exact raw units (decimal strings, with symbol and decimals) and in USD over the tokens the configured price source prices (stablecoins at par, configured prices); unpriced tokens are listed and left out of USD totals. Integer ids that may exceed 2^53 are strings. Days are UTC."),
     paths(summary, series, daily, weekly, monthly, retention, payments, payers, payees, payer, payment, tokens, status),
     components(schemas(Problem)),
     tags((name = "metrics", description = "Aggregates"), (name = "lists", description = "Paginated lists"),

@@ -22,6 +22,10 @@ pub struct ServeConfig {
     pub static_dir: Option<PathBuf>,
     /// `deployments/<chainId>.json`, for token symbols and decimals.
     pub deployment: Option<PathBuf>,
+    /// `--price TOKEN=USD` values.
+    pub prices: Vec<(String, String)>,
+    /// The TOML price file.
+    pub price_file: Option<PathBuf>,
     /// How long a cached response lives (zero disables the cache).
     pub cache_ttl: Duration,
     /// How often to check the classifier and indexer for changes.
@@ -47,6 +51,9 @@ pub enum ServeError {
     /// The deployment file could not be read.
     #[error("deployment file: {0}")]
     Deployment(String),
+    /// The price configuration is invalid.
+    #[error("price source: {0}")]
+    Prices(#[from] crate::prices::PriceError),
     /// The first refresh failed.
     #[error(transparent)]
     Refresh(#[from] rollup::RefreshError),
@@ -92,7 +99,9 @@ pub async fn serve(
         Some(path) => crate::state::read_deployment_tokens(path).map_err(ServeError::Deployment)?,
         None => Vec::new(),
     };
-    let state = AppState::with_tokens(pool, cfg.chain_id, cfg.cache_ttl, tokens).await?;
+    let prices = crate::prices::PriceBook::load(&tokens, cfg.price_file.as_deref(), &cfg.prices)?;
+    tracing::info!(source = %prices.describe(&tokens), "USD prices");
+    let state = AppState::with_prices(pool, cfg.chain_id, cfg.cache_ttl, tokens, prices).await?;
     let background = {
         let state = state.clone();
         let (every, refresh) = (cfg.poll_interval, cfg.refresh);

@@ -11,6 +11,9 @@ use tokio::sync::RwLock;
 
 use crate::cache::ResponseCache;
 use crate::error::ApiResult;
+use crate::metrics::Window;
+use crate::money::Pricing;
+use crate::prices::PriceBook;
 
 /// Metadata derived from the read model, reloaded on every generation change.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +35,10 @@ pub struct TokenMeta {
     pub symbol: Option<String>,
     /// Decimals.
     pub decimals: Option<u8>,
+    /// A USD stablecoin: priced at par (1 USD per whole token) unless a configured price
+    /// overrides it. Optional in the file (`"stablecoin": true`), false when absent.
+    #[serde(default)]
+    pub stablecoin: bool,
 }
 
 /// Reads the tokens of a `deployments/<chainId>.json` file (`{"tokens": [{address, symbol, decimals}]}`).
@@ -60,6 +67,7 @@ struct Inner {
     cache: ResponseCache,
     meta: RwLock<Meta>,
     token_meta: Vec<TokenMeta>,
+    prices: PriceBook,
 }
 
 impl AppState {
@@ -69,12 +77,25 @@ impl AppState {
     }
 
     /// Like [`AppState::new`], with display metadata for the deployment's tokens (which also
-    /// count as known tokens before any payment is made in them).
+    /// count as known tokens before any payment is made in them); its stablecoins are priced at par.
     pub async fn with_tokens(
         pool: PgPool,
         chain_id: i64,
         cache_ttl: Duration,
         token_meta: Vec<TokenMeta>,
+    ) -> ApiResult<Self> {
+        let prices = PriceBook::build(&token_meta, None, &[])
+            .map_err(|e| crate::ApiError::Internal(e.to_string()))?;
+        Self::with_prices(pool, chain_id, cache_ttl, token_meta, prices).await
+    }
+
+    /// Like [`AppState::with_tokens`], with the USD price source.
+    pub async fn with_prices(
+        pool: PgPool,
+        chain_id: i64,
+        cache_ttl: Duration,
+        token_meta: Vec<TokenMeta>,
+        prices: PriceBook,
     ) -> ApiResult<Self> {
         let state = Self {
             inner: Arc::new(Inner {
@@ -83,6 +104,7 @@ impl AppState {
                 cache: ResponseCache::new(cache_ttl),
                 meta: RwLock::new(Meta::default()),
                 token_meta,
+                prices,
             }),
         };
         state.sync().await?;
@@ -107,6 +129,28 @@ impl AppState {
     /// Display metadata of the deployment's tokens.
     pub fn token_meta(&self) -> &[TokenMeta] {
         &self.inner.token_meta
+    }
+
+    /// The USD price source.
+    pub fn prices(&self) -> &PriceBook {
+        &self.inner.prices
+    }
+
+    /// The units of a request: its token filter (if any) over the known tokens, priced for the
+    /// window.
+    pub fn pricing(
+        &self,
+        known: &[Address],
+        token: Option<Address>,
+        window: Option<Window>,
+    ) -> Pricing {
+        Pricing::new(
+            &self.inner.prices,
+            &self.inner.token_meta,
+            known,
+            token,
+            window.map(|w| w.from),
+        )
     }
 
     /// A copy of the current metadata.
@@ -162,7 +206,8 @@ mod tests {
 
     #[test]
     fn reads_deployment_tokens() {
-        let path = std::env::temp_dir().join(format!("x402-api-deployment-{}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("x402-api-deployment-{}.json", std::process::id()));
         std::fs::write(
             &path,
             r#"{"chainId": 31337, "tokens": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "OPG", "decimals": 18}]}"#,
@@ -172,9 +217,20 @@ mod tests {
         assert_eq!(tokens.len(), 1);
         assert_eq!(tokens[0].symbol.as_deref(), Some("OPG"));
         assert_eq!(tokens[0].decimals, Some(18));
+        assert!(!tokens[0].stablecoin);
+        std::fs::write(
+            &path,
+            r#"{"tokens": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "USDC", "decimals": 6, "stablecoin": true}]}"#,
+        )
+        .unwrap();
+        assert!(read_deployment_tokens(&path).unwrap()[0].stablecoin);
         std::fs::write(&path, "not json").unwrap();
-        assert!(read_deployment_tokens(&path).unwrap_err().contains("parsing"));
+        assert!(read_deployment_tokens(&path)
+            .unwrap_err()
+            .contains("parsing"));
         std::fs::remove_file(&path).ok();
-        assert!(read_deployment_tokens(&path).unwrap_err().contains("reading"));
+        assert!(read_deployment_tokens(&path)
+            .unwrap_err()
+            .contains("reading"));
     }
 }

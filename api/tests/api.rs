@@ -21,7 +21,24 @@ use axum::http::StatusCode;
 use common::*;
 use serde_json::Value;
 
-const GROSS: f64 = 3080.0;
+/// T1's gross volume: every payment but the self-payment in T2 (whose 50 raw units of an
+/// 18-decimal token the old code added to T1's 6-decimal units).
+const GROSS: f64 = 3030.0;
+
+/// (key, payments, raw volume in `token`) of a profile's `by_class` or `top_payees`.
+fn shares(v: &Value, token: alloy_primitives::Address) -> Vec<(String, i64, String)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_lowercase(),
+                s["payments"].as_i64().unwrap(),
+                raw(&s["volume"], token),
+            )
+        })
+        .collect()
+}
 
 #[tokio::test]
 async fn summary_matches_hand_computed_truth() {
@@ -29,28 +46,65 @@ async fn summary_matches_hand_computed_truth() {
     let s = fx.ok("/v1/metrics/summary").await;
     assert_eq!(s["window"]["from"], "2026-11-02");
     assert_eq!(s["window"]["to"], "2026-11-17");
-    assert_eq!(s["gross"]["volume"], "3080");
+    assert_eq!(s["unit"], "USD over the priced tokens");
+    // T1 is a stablecoin (par); T2 and T3 have no price: listed and left out of USD.
+    assert_eq!(
+        s["prices"]["unpriced_tokens"],
+        serde_json::json!([token_2().to_checksum(None), token_3().to_checksum(None)])
+    );
+    assert_eq!(
+        s["prices"]["priced_tokens"],
+        serde_json::json!([token_1().to_checksum(None)])
+    );
+    let g = &s["gross"]["volume"];
+    assert_eq!(raw(g, token_1()), "3030");
+    assert_eq!(raw(g, token_2()), "50");
+    // 3030 raw units of a 6-decimal token at 1 USD.
+    assert_eq!(g["usd"], "0.00303");
+    assert_eq!(
+        g["tokens"][0],
+        serde_json::json!({"token": token_1().to_checksum(None), "symbol": "USDC", "decimals": 6, "raw": "3030", "usd": "0.00303"})
+    );
+    assert!(g["tokens"][1]["usd"].is_null(), "T2 is unpriced");
     assert_eq!(s["gross"]["count"], 11);
-    assert_eq!(s["organic"]["volume"], "1800");
+    assert_eq!(raw(&s["organic"]["volume"], token_1()), "1800");
+    assert_eq!(s["organic"]["volume"]["usd"], "0.0018");
     assert_eq!(s["organic"]["count"], 6);
     close(&s["organic"]["volume_share"], 1800.0 / GROSS);
     close(&s["organic"]["count_share"], 6.0 / 11.0);
     // 1800 x (1 - 0) + 500 x (1 - 0.6).
-    assert_eq!(s["organic"]["taint_adjusted_volume"], "2000");
+    assert_eq!(
+        raw(&s["organic"]["taint_adjusted_volume"], token_1()),
+        "2000"
+    );
+    assert_eq!(s["organic"]["taint_adjusted_volume"]["usd"], "0.002");
     let bc = &s["by_class"];
-    assert_eq!(bc["internal"]["volume"], "400");
+    assert_eq!(raw(&bc["internal"]["volume"], token_1()), "400");
     assert_eq!(bc["project_funded"]["count"], 1);
-    assert_eq!(bc["self_payment"]["volume"], "50");
+    assert_eq!(raw(&bc["self_payment"]["volume"], token_2()), "50");
+    assert_eq!(
+        bc["self_payment"]["volume"]["usd"], "0",
+        "only unpriced volume"
+    );
+    close(&bc["self_payment"]["volume_share"], 0.0);
     assert_eq!(bc["suspected_sybil"]["count"], 0);
-    assert_eq!(bc["unclassified"]["volume"], "80");
+    assert_eq!(
+        bc["suspected_sybil"]["volume"]["tokens"],
+        serde_json::json!([])
+    );
+    assert_eq!(raw(&bc["unclassified"]["volume"], token_1()), "80");
     assert_eq!(bc["external"]["unique_payers"], 3);
+    assert_eq!(bc["external"]["unique_entities"], 3);
     assert_eq!(bc["unclassified"]["unique_payers"], 1);
     assert_eq!(s["unique_payers"], 7);
+    // No verdict ties wallets together: every wallet is its own entity.
+    assert_eq!(s["unique_entities"], 7);
 
     // External activity over the 16 days 11-02..11-17: payer-days A{02,03,10} B{03,11} G{17}.
     let a = &s["payer_activity"];
     assert_eq!(a["classes"], serde_json::json!(["external"]));
     assert_eq!(a["payers"], 3);
+    assert_eq!(a["entities"], 3);
     close(&a["dap_mean"], 6.0 / 16.0);
     close(&a["wap_mean"], 5.0 / 3.0); // weeks of 11-02, 11-09, 11-16: A2 + B2 + G1
     close(&a["map_mean"], 3.0);
@@ -61,34 +115,40 @@ async fn summary_matches_hand_computed_truth() {
     close(&a["repeat_rate"], 2.0 / 3.0);
     close(&a["payees_per_payer"], 5.0 / 3.0);
 
-    // Sorted amounts 50 80 100 100 100 200 250 300 400 500 1000: median 200; mean 3080 / 11 = 280.
-    assert_eq!(s["payment_size"]["median"], "200");
-    assert_eq!(s["payment_size"]["average"], "280.000000");
+    // T1 amounts 80 100 100 100 200 250 300 400 500 1000: median 200, mean 303; T2: one 50.
+    let size = &s["payment_size"];
+    assert_eq!(
+        size["by_token"],
+        serde_json::json!([
+            {"token": token_1().to_checksum(None), "symbol": "USDC", "decimals": 6, "payments": 10, "average": "303.000000", "median": "200"},
+            {"token": token_2().to_checksum(None), "symbol": "OPG", "decimals": 18, "payments": 1, "average": "50.000000", "median": "50"},
+        ])
+    );
+    // 0.00303 USD over the 10 payments in priced tokens.
+    assert_eq!(size["average_usd"], "0.000303");
 
-    // Payers: G 1000, D 500, A 480, B 400, C 400, F 250, E 50.
+    // In USD over the priced tokens: E's T2 volume is unpriced, so E holds nothing.
+    // Payers: G 1000, D 500, A 480, B 400, C 400, F 250.
+    assert_eq!(s["concentration"]["unit"], "USD over the priced tokens");
     let p = &s["concentration"]["payers"];
-    assert_eq!(p["holders"], 7);
+    assert_eq!(p["holders"], 6);
     close(&p["top1_share"], 1000.0 / GROSS);
     close(&p["top5_share"], 2780.0 / GROSS);
     close(&p["top10_share"], 1.0);
-    let hhi = (1000f64.powi(2)
-        + 500f64.powi(2)
-        + 480f64.powi(2)
-        + 2.0 * 400f64.powi(2)
-        + 250f64.powi(2)
-        + 50f64.powi(2))
-        / GROSS.powi(2);
+    let hhi =
+        (1000f64.powi(2) + 500f64.powi(2) + 480f64.powi(2) + 2.0 * 400f64.powi(2) + 250f64.powi(2))
+            / GROSS.powi(2);
     close(&p["hhi"], hhi);
     close(&p["effective_holders"], 1.0 / hhi);
-    // Ascending 50 250 400 400 480 500 1000: sum(i x_i) = 15750; G = 2*15750/(7*3080) - 8/7.
-    close(&p["gini"], 2.0 * 15750.0 / (7.0 * GROSS) - 8.0 / 7.0);
-    // Payees: P1 1150, P3 1080, P2 800, E 50.
+    // Ascending 250 400 400 480 500 1000: sum(i x_i) = 12670; G = 2*12670/(6*3030) - 7/6.
+    close(&p["gini"], 2.0 * 12670.0 / (6.0 * GROSS) - 7.0 / 6.0);
+    // Payees: P1 1150, P3 1080, P2 800 (E's self-payment is unpriced).
     let q = &s["concentration"]["payees"];
-    assert_eq!(q["holders"], 4);
+    assert_eq!(q["holders"], 3);
     close(&q["top1_share"], 1150.0 / GROSS);
     close(
         &q["hhi"],
-        (1150f64.powi(2) + 1080f64.powi(2) + 800f64.powi(2) + 50f64.powi(2)) / GROSS.powi(2),
+        (1150f64.powi(2) + 1080f64.powi(2) + 800f64.powi(2)) / GROSS.powi(2),
     );
 
     let c = &s["coverage"];
@@ -105,31 +165,45 @@ async fn summary_matches_hand_computed_truth() {
 #[tokio::test]
 async fn summary_filters() {
     let fx = Fixture::new().await;
-    // Token T2 holds only the self-payment.
+    // Token T2 holds only the self-payment: exact raw units of T2, shares in T2's units.
     let s = fx
         .ok(&format!("/v1/metrics/summary?token={}", lc(token_2())))
         .await;
-    assert_eq!(s["gross"]["volume"], "50");
+    assert_eq!(s["unit"], "raw units of OPG");
+    assert_eq!(s["gross"]["volume"]["tokens"].as_array().unwrap().len(), 1);
+    assert_eq!(raw(&s["gross"]["volume"], token_2()), "50");
+    assert!(s["gross"]["volume"]["usd"].is_null(), "T2 has no price");
+    assert_eq!(
+        s["prices"]["unpriced_tokens"],
+        serde_json::json!([token_2().to_checksum(None)])
+    );
     assert_eq!(s["by_class"]["self_payment"]["count"], 1);
+    close(&s["by_class"]["self_payment"]["volume_share"], 1.0);
     close(&s["organic"]["volume_share"], 0.0);
+    // Per token, the concentration is in raw units: E holds everything.
+    assert_eq!(s["concentration"]["payers"]["holders"], 1);
     // Facilitator F2 settled only C's internal payment.
     let s = fx
         .ok(&format!("/v1/metrics/summary?facilitator={}", lc(fac_2())))
         .await;
-    assert_eq!(s["gross"]["volume"], "400");
+    assert_eq!(raw(&s["gross"]["volume"], token_1()), "400");
+    assert_eq!(tokens_of(&s["gross"]["volume"]), vec![lc(token_1())]);
     assert_eq!(s["by_class"]["internal"]["count"], 1);
     // Payee P1: 100 + 100 + 300 + 400 + 250.
     let s = fx
         .ok(&format!("/v1/metrics/summary?payee={}", lc(payee_1())))
         .await;
-    assert_eq!(s["gross"]["volume"], "1150");
-    assert_eq!(s["organic"]["volume"], "500");
+    assert_eq!(raw(&s["gross"]["volume"], token_1()), "1150");
+    assert_eq!(raw(&s["organic"]["volume"], token_1()), "500");
     // Class filter: the activity metrics follow it.
     let s = fx
         .ok("/v1/metrics/summary?class=external,project_funded")
         .await;
-    assert_eq!(s["gross"]["volume"], "2300");
-    assert_eq!(s["organic"]["taint_adjusted_volume"], "2000");
+    assert_eq!(raw(&s["gross"]["volume"], token_1()), "2300");
+    assert_eq!(
+        raw(&s["organic"]["taint_adjusted_volume"], token_1()),
+        "2000"
+    );
     assert_eq!(
         s["payer_activity"]["classes"],
         serde_json::json!(["project_funded", "external"])
@@ -139,7 +213,8 @@ async fn summary_filters() {
     let s = fx
         .ok("/v1/metrics/summary?from=2026-11-10&to=2026-11-17")
         .await;
-    assert_eq!(s["gross"]["volume"], "2180");
+    assert_eq!(raw(&s["gross"]["volume"], token_1()), "2130");
+    assert_eq!(raw(&s["gross"]["volume"], token_2()), "50");
     assert_eq!(s["payer_activity"]["payers"], 3);
     assert_eq!(s["payer_activity"]["new_payers"], 1);
     assert_eq!(s["payer_activity"]["returning_payers"], 2);
@@ -149,14 +224,16 @@ async fn summary_filters() {
         .ok("/v1/metrics/summary?from=2027-01-01&to=2027-01-31")
         .await;
     assert_eq!(s["gross"]["count"], 0);
-    assert_eq!(s["gross"]["volume"], "0");
-    assert_eq!(s["payment_size"]["median"], "0");
+    assert_eq!(s["gross"]["volume"]["usd"], "0");
+    assert_eq!(s["gross"]["volume"]["tokens"], serde_json::json!([]));
+    assert_eq!(s["payment_size"]["by_token"], serde_json::json!([]));
 }
 
 #[tokio::test]
 async fn series_daily_weekly_monthly() {
     let fx = Fixture::new().await;
     let d = fx.ok("/v1/metrics/daily").await;
+    assert_eq!(d["unit"], "USD over the priced tokens");
     let points = d["points"].as_array().unwrap();
     assert_eq!(
         points.len(),
@@ -164,22 +241,28 @@ async fn series_daily_weekly_monthly() {
         "every day of the window, with or without payments"
     );
     let day = |p: &str| points.iter().find(|x| x["period"] == p).unwrap().clone();
-    // 11-10: A 200 external, D 500 project-funded (0.6), E 50 self-payment.
+    // 11-10: A 200 external, D 500 project-funded (0.6) in T1; E 50 self-payment in T2.
     let p = day("2026-11-10");
-    assert_eq!(p["gross_volume"], "750");
+    assert_eq!(raw(&p["gross_volume"], token_1()), "700");
+    assert_eq!(raw(&p["gross_volume"], token_2()), "50");
+    assert_eq!(p["gross_volume"]["usd"], "0.0007");
     assert_eq!(p["gross_count"], 3);
-    assert_eq!(p["organic_volume"], "200");
-    close(&p["organic_share_volume"], 200.0 / 750.0);
+    assert_eq!(raw(&p["organic_volume"], token_1()), "200");
+    close(&p["organic_share_volume"], 200.0 / 700.0);
     close(&p["organic_share_count"], 1.0 / 3.0);
-    assert_eq!(p["taint_adjusted_organic_volume"], "400");
+    assert_eq!(raw(&p["taint_adjusted_organic_volume"], token_1()), "400");
     assert_eq!(p["unique_payers"], 3);
+    assert_eq!(p["unique_entities"], 3);
     assert_eq!(p["active_payers"], 1);
     assert_eq!(p["new_payers"], 0);
     assert_eq!(p["returning_payers"], 1);
-    assert_eq!(p["by_class"]["project_funded"]["volume"], "500");
+    assert_eq!(
+        raw(&p["by_class"]["project_funded"]["volume"], token_1()),
+        "500"
+    );
     let empty = day("2026-11-05");
     assert_eq!(empty["gross_count"], 0);
-    assert_eq!(empty["gross_volume"], "0");
+    assert_eq!(empty["gross_volume"]["usd"], "0");
     close(&empty["organic_share_volume"], 0.0);
     // Same via the generic endpoint.
     assert_eq!(fx.ok("/v1/metrics/series?interval=day").await, d);
@@ -193,21 +276,32 @@ async fn series_daily_weekly_monthly() {
             .collect::<Vec<_>>(),
         ["2026-11-02", "2026-11-09", "2026-11-16"]
     );
-    assert_eq!(weeks[0]["gross_volume"], "900");
+    assert_eq!(raw(&weeks[0]["gross_volume"], token_1()), "900");
     assert_eq!(weeks[0]["active_payers"], 2);
     assert_eq!(weeks[0]["new_payers"], 2);
-    assert_eq!(weeks[1]["gross_volume"], "850");
+    assert_eq!(raw(&weeks[1]["gross_volume"], token_1()), "800");
     assert_eq!(weeks[1]["active_payers"], 2);
     assert_eq!(weeks[1]["new_payers"], 0);
-    assert_eq!(weeks[2]["gross_volume"], "1330");
+    assert_eq!(raw(&weeks[2]["gross_volume"], token_1()), "1330");
     assert_eq!(weeks[2]["active_payers"], 1);
     assert_eq!(weeks[2]["new_payers"], 1);
     assert_eq!(fx.ok("/v1/metrics/series?interval=week").await, w);
 
     let m = fx.ok("/v1/metrics/monthly").await;
     assert_eq!(m["points"].as_array().unwrap().len(), 1);
-    assert_eq!(m["points"][0]["gross_volume"], "3080");
+    assert_eq!(raw(&m["points"][0]["gross_volume"], token_1()), "3030");
+    assert_eq!(m["points"][0]["gross_volume"]["usd"], "0.00303");
     assert_eq!(m["points"][0]["active_payers"], 3);
+    // With a token filter the series is exact in that token's raw units.
+    let t = fx
+        .ok(&format!("/v1/metrics/monthly?token={}", lc(token_1())))
+        .await;
+    assert_eq!(t["unit"], "raw units of USDC");
+    assert_eq!(
+        tokens_of(&t["points"][0]["gross_volume"]),
+        vec![lc(token_1())]
+    );
+    close(&t["points"][0]["organic_share_volume"], 1800.0 / GROSS);
 }
 
 /// The retention cells as (cohort, week, active payers, retention, revenue, revenue retention).
@@ -334,12 +428,19 @@ async fn payer_profile_per_token() {
         {"token": token_2().to_checksum(None), "payments": 1, "volume": "7"},
     ]);
 
-    // No filter: the breakdown says what the raw total (480 + 7) is made of.
+    // No filter: per token, never 480 + 7 raw units of tokens with different decimals; USD
+    // over T1 only (T2 unpriced).
     let a = fx.ok(&format!("/v1/payers/{}", lc(payer_a()))).await;
     assert!(a["token"].is_null());
     assert_eq!(a["payments"], 5);
-    assert_eq!(a["volume"], "487");
+    assert_eq!(raw(&a["volume"], token_1()), "480");
+    assert_eq!(raw(&a["volume"], token_2()), "7");
+    assert_eq!(a["volume"]["usd"], "0.00048");
     assert_eq!(a["volume_by_token"], by_token);
+    assert!(a["amount_basis"]
+        .as_str()
+        .unwrap()
+        .starts_with("net settled"));
 
     // T1: the totals, classes, payees and flags count T1 alone; the breakdown stays complete.
     let t1 = fx
@@ -351,18 +452,27 @@ async fn payer_profile_per_token() {
         .await;
     assert_eq!(t1["token"], token_1().to_checksum(None));
     assert_eq!(t1["payments"], 4);
-    assert_eq!(t1["volume"], "480");
+    assert_eq!(raw(&t1["volume"], token_1()), "480");
+    assert_eq!(tokens_of(&t1["volume"]), vec![lc(token_1())]);
     assert_eq!(t1["active_days"], 4);
     assert_eq!(t1["payees"], 3);
     assert_eq!(t1["first_day"], "2026-11-02");
     assert_eq!(t1["last_day"], "2026-11-17");
     assert_eq!(
-        t1["by_class"],
-        serde_json::json!([{"key": "external", "payments": 3, "volume": "400"}, {"key": "unclassified", "payments": 1, "volume": "80"}])
+        shares(&t1["by_class"], token_1()),
+        vec![
+            ("external".into(), 3, "400".into()),
+            ("unclassified".into(), 1, "80".into())
+        ]
     );
     assert_eq!(
-        t1["top_payees"][2]["volume"], "80",
+        raw(&t1["top_payees"][2]["volume"], token_1()),
+        "80",
         "P3 without the T2 payment"
+    );
+    assert_eq!(
+        tokens_of(&t1["top_payees"][2]["volume"]),
+        vec![lc(token_1())]
     );
     assert_eq!(
         t1["payment_flags"],
@@ -383,18 +493,18 @@ async fn payer_profile_per_token() {
         ))
         .await;
     assert_eq!(t2["payments"], 1);
-    assert_eq!(t2["volume"], "7");
+    assert_eq!(raw(&t2["volume"], token_2()), "7");
     assert_eq!(t2["active_days"], 1);
     assert_eq!(t2["payees"], 1);
     assert_eq!(t2["first_day"], "2026-11-17");
     assert_eq!(t2["last_day"], "2026-11-17");
     assert_eq!(
-        t2["by_class"],
-        serde_json::json!([{"key": "external", "payments": 1, "volume": "7"}])
+        shares(&t2["by_class"], token_2()),
+        vec![("external".into(), 1, "7".into())]
     );
     assert_eq!(
-        t2["top_payees"],
-        serde_json::json!([{"key": payee_3().to_checksum(None), "payments": 1, "volume": "7"}])
+        shares(&t2["top_payees"], token_2()),
+        vec![(lc(payee_3()), 1, "7".into())]
     );
     assert_eq!(
         t2["payment_flags"],
@@ -410,7 +520,7 @@ async fn payer_profile_per_token() {
         ))
         .await;
     assert_eq!(e["payments"], 0);
-    assert_eq!(e["volume"], "0");
+    assert_eq!(raw(&e["volume"], token_1()), "0");
     assert_eq!(e["by_class"], serde_json::json!([]));
     assert_eq!(
         e["volume_by_token"],
@@ -563,7 +673,11 @@ async fn payers_and_payees_lists() {
     );
     let a = &items[2];
     assert_eq!(a["class"], "external");
-    assert_eq!(a["volume"], "480");
+    assert_eq!(raw(&a["volume"], token_1()), "480");
+    assert_eq!(a["volume"]["usd"], "0.00048");
+    assert_eq!(a["entity_id"], lc(payer_a()), "a wallet of its own");
+    assert_eq!(items[6]["volume"]["usd"], "0", "E paid only in unpriced T2");
+    assert_eq!(all["unit"], "USD over the priced tokens");
     assert_eq!(a["payments"], 4);
     assert_eq!(a["payees"], 3);
     assert_eq!(a["active_days"], 4);
@@ -605,12 +719,18 @@ async fn payers_and_payees_lists() {
             .to_vec()
     );
     let p1 = &items[0];
-    assert_eq!(p1["volume"], "1150");
-    assert_eq!(p1["organic_volume"], "500");
+    assert_eq!(raw(&p1["volume"], token_1()), "1150");
+    assert_eq!(raw(&p1["organic_volume"], token_1()), "500");
     close(&p1["organic_share"], 500.0 / 1150.0);
     close(&p1["organic_share_count"], 3.0 / 5.0);
     assert_eq!(p1["payers"], 4);
+    assert_eq!(p1["entities"], 4);
     assert_eq!(p1["external_payers"], 2);
+    assert_eq!(p1["external_entities"], 2);
+    // E's self-payment is all in unpriced T2: no USD share rather than a raw-unit one.
+    let e = &items[3];
+    assert_eq!(raw(&e["volume"], token_2()), "50");
+    close(&e["organic_share"], 0.0);
     let page = fx.ok("/v1/payees?limit=1").await;
     let next = fx
         .ok(&format!(
@@ -641,7 +761,7 @@ async fn payer_profile_explains_the_class() {
             .to_lowercase(),
         lc(funder_x())
     );
-    assert_eq!(d["cluster"]["cluster_id"], 7);
+    assert_eq!(d["cluster"]["cluster_id"], "7");
     assert_eq!(d["cluster"]["members"], 3);
     assert_eq!(d["cluster"]["stats"]["paying_members"], 1);
     assert_eq!(
@@ -664,13 +784,17 @@ async fn payer_profile_explains_the_class() {
 
     let a = fx.ok(&format!("/v1/payers/{}", lc(payer_a()))).await;
     assert_eq!(a["payments"], 4);
-    assert_eq!(a["volume"], "480");
+    assert_eq!(raw(&a["volume"], token_1()), "480");
     assert_eq!(a["active_days"], 4);
     assert_eq!(a["payees"], 3);
     assert_eq!(
-        a["by_class"],
-        serde_json::json!([{"key": "external", "payments": 3, "volume": "400"}, {"key": "unclassified", "payments": 1, "volume": "80"}])
+        shares(&a["by_class"], token_1()),
+        vec![
+            ("external".into(), 3, "400".into()),
+            ("unclassified".into(), 1, "80".into())
+        ]
     );
+    assert_eq!(a["by_class"][0]["volume"]["usd"], "0.0004");
     // P1 and P2 tie at 200 (ordered by address), then P3 at 80.
     let top: Vec<(String, String)> = a["top_payees"]
         .as_array()
@@ -679,7 +803,7 @@ async fn payer_profile_explains_the_class() {
         .map(|p| {
             (
                 p["key"].as_str().unwrap().to_lowercase(),
-                p["volume"].as_str().unwrap().to_string(),
+                raw(&p["volume"], token_1()),
             )
         })
         .collect();
@@ -864,15 +988,28 @@ async fn csv_for_every_list_and_series() {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert!(
         header.contains(&"period")
-            && header.contains(&"gross_volume")
-            && header.contains(&"by_class.external.volume")
+            && header.contains(&"gross_volume.usd")
+            && header.contains(&"gross_volume.tokens.0.raw")
+            && header.contains(&"by_class.external.volume.usd"),
+        "{header:?}"
     );
     assert_eq!(lines.count(), 16, "one row per day");
     let row = text.lines().find(|l| l.contains("2026-11-10")).unwrap();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let cells: Vec<&str> = row.split(',').collect();
-    assert_eq!(cells[col("gross_volume")], "750");
-    assert_eq!(cells[col("by_class.project_funded.volume")], "500");
+    assert_eq!(cells[col("gross_volume.usd")], "0.0007");
+    assert_eq!(cells[col("gross_volume.tokens.0.raw")], "700");
+    assert_eq!(cells[col("gross_volume.tokens.0.symbol")], "USDC");
+    assert_eq!(cells[col("gross_volume.tokens.1.raw")], "50");
+    assert_eq!(
+        cells[col("gross_volume.tokens.1.usd")],
+        "",
+        "T2 is unpriced"
+    );
+    assert_eq!(
+        cells[col("by_class.project_funded.volume.tokens.0.raw")],
+        "500"
+    );
 
     // Accept: text/csv works too.
     let (_, headers, body) = fx
@@ -910,7 +1047,18 @@ async fn csv_for_every_list_and_series() {
     let (_, _, body) = fx.raw("/v1/metrics/summary?format=csv", &[]).await;
     let text = csv(body);
     assert!(text.starts_with("field,value\n"));
-    assert!(text.lines().any(|l| l == "gross.volume,3080"), "{text}");
+    assert!(
+        text.lines().any(|l| l == "gross.volume.usd,0.00303"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "gross.volume.tokens.0.raw,3030"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "gross.volume.tokens.1.raw,50"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -989,7 +1137,13 @@ async fn openapi_gzip_cors_request_id_status_tokens() {
         .iter()
         .map(|t| t["address"].as_str().unwrap().to_lowercase())
         .collect();
-    assert_eq!(list, vec![lc(token_1()), lc(token_2())]);
+    // Tokens with payments plus the deployment's (T3 has no payments yet).
+    assert_eq!(list, vec![lc(token_1()), lc(token_2()), lc(token_3())]);
+    let t = &tokens["tokens"];
+    assert_eq!(t[0]["symbol"], "USDC");
+    assert_eq!(t[0]["stablecoin"], true);
+    assert_eq!(t[0]["price_source"], "par");
+    assert!(t[1]["price_source"].is_null(), "OPG has no price");
 }
 
 /// Minimal gzip reader over the body (tower-http's own decompression is not a dev-dependency).
@@ -1001,7 +1155,7 @@ fn flate2_decoder(body: &[u8]) -> impl std::io::Read + '_ {
 async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     let fx = Fixture::new().await;
     let before = fx.ok("/v1/metrics/summary").await;
-    assert_eq!(before["organic"]["volume"], "1800");
+    assert_eq!(raw(&before["organic"]["volume"], token_1()), "1800");
     // A later label reclassifies F's payment as external (as the classifier would: new verdict,
     // new classified_at, state updated).
     sqlx::query(
@@ -1015,7 +1169,10 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     .unwrap();
     // Cached: still the old answer until the read model moves.
     assert_eq!(
-        fx.ok("/v1/metrics/summary").await["organic"]["volume"],
+        raw(
+            &fx.ok("/v1/metrics/summary").await["organic"]["volume"],
+            token_1()
+        ),
         "1800"
     );
     let unchanged = x402_api::rollup::refresh(&fx.db.pool, CHAIN).await.unwrap();
@@ -1033,15 +1190,15 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
     assert_eq!(o.generation, 2);
     assert!(fx.state.sync().await.unwrap());
     let after = fx.ok("/v1/metrics/summary").await;
-    assert_eq!(after["organic"]["volume"], "2050");
+    assert_eq!(raw(&after["organic"]["volume"], token_1()), "2050");
     assert_eq!(after["by_class"]["unattributed"]["count"], 0);
     assert_eq!(after["coverage"]["label_version"], "labels-2");
     assert_eq!(after["coverage"]["read_model_generation"], 2);
     // F's precomputed profile followed too.
     let f = fx.ok(&format!("/v1/payers/{}", lc(payer_f()))).await;
     assert_eq!(
-        f["by_class"],
-        serde_json::json!([{"key": "external", "payments": 1, "volume": "250"}])
+        shares(&f["by_class"], token_1()),
+        vec![("external".into(), 1, "250".into())]
     );
     assert_eq!(
         f["payment_flags"],
@@ -1160,11 +1317,13 @@ async fn tokens_carry_deployment_metadata_and_count_as_known() {
             address: token_1(),
             symbol: Some("OPG".into()),
             decimals: Some(18),
+            stablecoin: false,
         },
         x402_api::state::TokenMeta {
             address: extra,
             symbol: Some("USDC".into()),
             decimals: Some(6),
+            stablecoin: true,
         },
     ];
     let state = x402_api::AppState::with_tokens(
@@ -1204,9 +1363,16 @@ async fn tokens_carry_deployment_metadata_and_count_as_known() {
         .unwrap();
     assert_eq!(t1["symbol"], "OPG");
     assert_eq!(t1["decimals"], 18);
+    assert_eq!(t1["stablecoin"], false);
     assert_eq!(tokens["tokens"].as_array().unwrap().len(), 3);
     // A deployment token without payments is a valid filter (zeros), not a 400.
     let (status, s) = get(format!("/v1/metrics/summary?token={}", lc(extra))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s["gross"]["count"], 0);
+    // The stablecoin of that deployment is priced at par, even with no payments yet.
+    assert_eq!(s["gross"]["volume"]["usd"], "0");
+    assert_eq!(
+        s["prices"]["priced_tokens"],
+        serde_json::json!([extra.to_checksum(None)])
+    );
 }

@@ -1,32 +1,34 @@
-//! Funding clusters: wallets grouped under the same root funder by following each wallet's first
-//! funder, after removing exchanges, bridges, the mint address and hub funders (which link
-//! nobody). A cluster is suspected to be a sybil farm when enough of its wallets pay the same payee
-//! in the same way.
+//! Funding clusters: wallets grouped under the same root funder by following each wallet's cluster
+//! link (its first funder, or its first native gas funder when the first funder is an exchange),
+//! after removing exchanges, bridges, the mint address and hub funders (which link nobody).
+//!
+//! A cluster is a suspected sybil farm when
+//! - it has at least `sybil_large_cluster` paying wallets, whatever they pay (all of them are
+//!   suspected), or
+//! - for some payee, at least `sybil_min_members` of its wallets pay that payee (a *group*) and the
+//!   group meets `sybil_min_criteria` of five criteria: same usual amount, started within one
+//!   window, even payment counts, one funder's fan-out, a captive payee. The members of every such
+//!   group are suspected.
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::RuleConfig;
 use crate::graph::{Graph, Node};
 use crate::types::hex0x;
 
-/// One cluster's verdict and statistics.
-#[derive(Debug, Clone)]
-pub struct Cluster {
-    /// Stable id: derived from the chain and the root funder's address.
-    pub id: i64,
-    /// The wallet at the top of the first-funder tree.
-    pub root: Node,
-    /// Every wallet in the cluster, sorted.
+/// Names of the five criteria, in `criteria` order.
+pub const CRITERIA: [&str; 5] = ["same_amount", "start_window", "count_cv", "fan_out", "captive_payee"];
+
+/// One payee's group inside a cluster and its statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The payee.
+    pub payee: Node,
+    /// Paying members that paid it, sorted.
     pub members: Vec<Node>,
-    /// Members that made payments.
-    pub paying: usize,
-    /// The payee paid by the most members.
-    pub top_payee: Option<Node>,
-    /// Paying members that paid `top_payee`, sorted.
-    pub group: Vec<Node>,
     /// Share of the group whose usual amount is the group's usual amount.
     pub same_amount_share: f64,
     /// The group's usual amount.
@@ -35,30 +37,87 @@ pub struct Cluster {
     pub start_window_share: f64,
     /// Coefficient of variation of the group's payment counts.
     pub count_cv: f64,
-    /// Which criteria held: same amount, start window, count CV.
-    pub criteria: [bool; 3],
+    /// The group's share of the payee's distinct payers.
+    pub payee_share: f64,
+    /// Which criteria held, in [`CRITERIA`] order.
+    pub criteria: [bool; 5],
+    /// Whether the group meets enough criteria.
+    pub suspected: bool,
+}
+
+impl Group {
+    fn json(&self, g: &Graph) -> Value {
+        json!({
+            "payee": hex0x(&g.addrs[self.payee as usize]),
+            "group_size": self.members.len(),
+            "same_amount_share": round4(self.same_amount_share),
+            "usual_amount": self.usual_amount.to_string(),
+            "start_window_share": round4(self.start_window_share),
+            "payment_count_cv": round4(self.count_cv),
+            "payee_payer_share": round4(self.payee_share),
+            "criteria": criteria_json(&self.criteria),
+            "criteria_met": self.criteria.iter().filter(|c| **c).count(),
+            "suspected": self.suspected,
+        })
+    }
+}
+
+fn criteria_json(c: &[bool; 5]) -> Value {
+    Value::Object(CRITERIA.iter().zip(c).map(|(n, v)| (n.to_string(), json!(v))).collect())
+}
+
+/// One cluster's verdict and statistics.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Stable id: derived from the chain and the root funder's address.
+    pub id: i64,
+    /// The wallet at the top of the funding tree.
+    pub root: Node,
+    /// Every wallet in the cluster, sorted.
+    pub members: Vec<Node>,
+    /// Members that made payments.
+    pub paying: usize,
+    /// Most paying members directly funded by one funder, and that funder.
+    pub fan_out: (usize, Option<Node>),
+    /// The payee paid by the most members.
+    pub top_payee: Option<Node>,
+    /// The group of the top payee (the cluster's headline statistics).
+    pub top: Option<Group>,
+    /// Paying members that paid `top_payee`, sorted.
+    pub group: Vec<Node>,
+    /// Groups of at least `sybil_min_members` (largest first), with their verdicts.
+    pub groups: Vec<Group>,
+    /// Suspected by size across all payees.
+    pub large: bool,
+    /// Suspected members, sorted: every paying member of a large cluster, else the members of
+    /// suspected groups.
+    pub flagged: Vec<Node>,
     /// Whether the cluster is a suspected sybil farm.
     pub suspected: bool,
 }
 
 impl Cluster {
     /// Statistics as evidence JSON (also the `funding_clusters.stats` column).
-    pub fn stats_json(&self, g: &Graph, cfg: &RuleConfig) -> serde_json::Value {
+    pub fn stats_json(&self, g: &Graph, cfg: &RuleConfig) -> Value {
+        let top = self.top.as_ref();
+        let f = |v: Option<f64>| round4(v.unwrap_or(0.0));
         json!({
             "members": self.members.len(),
             "paying_members": self.paying,
+            "fan_out": self.fan_out.0,
+            "fan_out_funder": self.fan_out.1.map(|p| hex0x(&g.addrs[p as usize])),
             "top_payee": self.top_payee.map(|p| hex0x(&g.addrs[p as usize])),
             "group_size": self.group.len(),
-            "same_amount_share": round4(self.same_amount_share),
-            "usual_amount": self.usual_amount.to_string(),
-            "start_window_share": round4(self.start_window_share),
-            "payment_count_cv": round4(self.count_cv),
-            "criteria": {
-                "same_amount": self.criteria[0],
-                "start_window": self.criteria[1],
-                "count_cv": self.criteria[2],
-            },
-            "criteria_met": self.criteria.iter().filter(|c| **c).count(),
+            "same_amount_share": f(top.map(|t| t.same_amount_share)),
+            "usual_amount": top.map(|t| t.usual_amount).unwrap_or(0).to_string(),
+            "start_window_share": f(top.map(|t| t.start_window_share)),
+            "payment_count_cv": f(top.map(|t| t.count_cv)),
+            "payee_payer_share": f(top.map(|t| t.payee_share)),
+            "criteria": criteria_json(&top.map(|t| t.criteria).unwrap_or_default()),
+            "criteria_met": top.map(|t| t.criteria.iter().filter(|c| **c).count()).unwrap_or(0),
+            "groups": self.groups.iter().take(cfg.evidence_max_items).map(|x| x.json(g)).collect::<Vec<_>>(),
+            "large_cluster": self.large,
+            "suspected_members": self.flagged.len(),
             "suspected": self.suspected,
             "thresholds": {
                 "min_members": cfg.sybil_min_members,
@@ -66,10 +125,18 @@ impl Cluster {
                 "start_window_secs": cfg.sybil_start_window_secs,
                 "start_window_share": cfg.sybil_start_share,
                 "count_cv_max": cfg.sybil_count_cv_max,
+                "fan_out": cfg.sybil_fan_out,
+                "captive_share": cfg.sybil_captive_share,
+                "captive_min_members": cfg.sybil_captive_min_members,
                 "min_criteria": cfg.sybil_min_criteria,
                 "large_cluster": cfg.sybil_large_cluster,
             },
         })
+    }
+
+    /// The group through which `v` is suspected (its largest suspected group), if any.
+    pub fn suspect_group(&self, v: Node) -> Option<&Group> {
+        self.groups.iter().find(|x| x.suspected && x.members.binary_search(&v).is_ok())
     }
 }
 
@@ -95,21 +162,21 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
+/// The funder that ties `v` to its cluster, unless `v` links nobody.
+pub fn link_funder(g: &Graph, v: usize) -> Option<Node> {
+    if g.blocked[v].is_some() {
+        return None;
+    }
+    Some(g.edges[g.link_in[v]? as usize].from)
+}
+
 impl Clusters {
     /// Builds the clusters of `g`.
     pub fn compute(g: &Graph, cfg: &RuleConfig, chain_id: i64) -> Clusters {
         let n = g.len();
         let mut uf: Vec<u32> = (0..n as u32).collect();
-        // The first-funder link of each wallet, unless either side links nobody.
-        let funder_of = |v: usize| -> Option<Node> {
-            if g.blocked[v].is_some() {
-                return None;
-            }
-            let e = &g.edges[g.first_in[v]? as usize];
-            g.blocked[e.from as usize].is_none().then_some(e.from)
-        };
         for v in 0..n {
-            if let Some(f) = funder_of(v) {
+            if let Some(f) = link_funder(g, v) {
                 let (a, b) = (find(&mut uf, v as u32), find(&mut uf, f));
                 if a != b {
                     // Union by smaller root id keeps the structure independent of edge order.
@@ -130,7 +197,7 @@ impl Clusters {
                 continue;
             }
             // The root: a member without an in-cluster funder (the smallest address if a cycle).
-            let root = members.iter().copied().find(|&m| funder_of(m as usize).is_none()).unwrap_or(members[0]);
+            let root = members.iter().copied().find(|&m| link_funder(g, m as usize).is_none()).unwrap_or(members[0]);
             let c = evaluate(g, cfg, chain_id, root, members);
             let idx = list.len() as u32;
             for &m in &c.members {
@@ -157,43 +224,69 @@ pub fn cluster_id(chain_id: i64, root: &[u8]) -> i64 {
 }
 
 fn evaluate(g: &Graph, cfg: &RuleConfig, chain_id: i64, root: Node, members: Vec<Node>) -> Cluster {
-    let paying = members.iter().filter(|&&m| !g.by_payer.get(m).is_empty()).count();
-    // The payee paid by the most members (smallest node on ties).
-    let mut payee_members: BTreeMap<Node, usize> = BTreeMap::new();
-    for &m in &members {
+    let payers: Vec<Node> = members.iter().copied().filter(|&m| !g.by_payer.get(m).is_empty()).collect();
+    // Members per payee.
+    let mut by_payee: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
+    for &m in &payers {
         let mut payees: Vec<Node> = g.by_payer.get(m).iter().map(|&p| g.pays[p as usize].payee).collect();
         payees.sort_unstable();
         payees.dedup();
         for p in payees {
-            *payee_members.entry(p).or_default() += 1;
+            by_payee.entry(p).or_default().push(m);
         }
     }
-    let top_payee = payee_members.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(p, _)| *p);
-    let mut c = Cluster {
+    // Fan-out: paying members per direct funder.
+    let mut fan: BTreeMap<Node, usize> = BTreeMap::new();
+    for &m in &payers {
+        if let Some(f) = link_funder(g, m as usize) {
+            *fan.entry(f).or_default() += 1;
+        }
+    }
+    let fan_out = fan.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(f, k)| (*k, Some(*f))).unwrap_or((0, None));
+    let fan_ok = fan_out.0 >= cfg.sybil_fan_out;
+
+    // The payee paid by the most members (smallest node on ties).
+    let top_payee = by_payee.iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0))).map(|(p, _)| *p);
+    let top = top_payee.map(|p| group(g, cfg, p, by_payee[&p].clone(), fan_ok));
+    let mut groups: Vec<Group> = by_payee
+        .iter()
+        .filter(|(_, m)| m.len() >= cfg.sybil_min_members)
+        .map(|(p, m)| group(g, cfg, *p, m.clone(), fan_ok))
+        .collect();
+    groups.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.payee.cmp(&b.payee)));
+
+    let large = payers.len() >= cfg.sybil_large_cluster.max(cfg.sybil_min_members);
+    let mut flagged: Vec<Node> = if large {
+        payers.clone()
+    } else {
+        groups.iter().filter(|x| x.suspected).flat_map(|x| x.members.iter().copied()).collect()
+    };
+    flagged.sort_unstable();
+    flagged.dedup();
+    Cluster {
         id: cluster_id(chain_id, &g.addrs[root as usize]),
         root,
+        paying: payers.len(),
         members,
-        paying,
+        fan_out,
         top_payee,
-        group: Vec::new(),
-        same_amount_share: 0.0,
-        usual_amount: 0,
-        start_window_share: 0.0,
-        count_cv: 0.0,
-        criteria: [false; 3],
-        suspected: false,
-    };
-    let Some(top) = top_payee else { return c };
-    // Per group member: usual amount, first payment time, payment count (payments to the top payee).
-    let mut usual = Vec::new();
-    let mut starts = Vec::new();
-    let mut counts = Vec::new();
-    for &m in &c.members {
-        let ps: Vec<_> = g.by_payer.get(m).iter().map(|&p| &g.pays[p as usize]).filter(|p| p.payee == top).collect();
-        if ps.is_empty() {
-            continue;
-        }
-        c.group.push(m);
+        group: top.as_ref().map(|t| t.members.clone()).unwrap_or_default(),
+        top,
+        groups,
+        large,
+        suspected: !flagged.is_empty(),
+        flagged,
+    }
+}
+
+/// Statistics and criteria of the cluster members paying `payee`.
+fn group(g: &Graph, cfg: &RuleConfig, payee: Node, members: Vec<Node>, fan_ok: bool) -> Group {
+    // Per member: usual amount, first payment time, payment count (payments to this payee).
+    let mut usual = Vec::with_capacity(members.len());
+    let mut starts = Vec::with_capacity(members.len());
+    let mut counts = Vec::with_capacity(members.len());
+    for &m in &members {
+        let ps: Vec<_> = g.by_payer.get(m).iter().map(|&p| &g.pays[p as usize]).filter(|p| p.payee == payee).collect();
         let mut amounts: BTreeMap<u128, usize> = BTreeMap::new();
         for p in &ps {
             *amounts.entry(p.amount).or_default() += 1;
@@ -202,17 +295,12 @@ fn evaluate(g: &Graph, cfg: &RuleConfig, chain_id: i64, root: Node, members: Vec
         starts.push(ps.iter().map(|p| p.time).min().unwrap_or(0));
         counts.push(ps.len() as f64);
     }
-    let n = c.group.len();
-    if n == 0 {
-        return c;
-    }
+    let n = members.len();
     let mut modes: BTreeMap<u128, usize> = BTreeMap::new();
     for a in &usual {
         *modes.entry(*a).or_default() += 1;
     }
     let (mode, mode_n) = modes.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(a, k)| (*a, *k)).unwrap_or((0, 0));
-    c.usual_amount = mode;
-    c.same_amount_share = mode_n as f64 / n as f64;
     starts.sort_unstable();
     let mut best = 0;
     let mut lo = 0;
@@ -222,16 +310,30 @@ fn evaluate(g: &Graph, cfg: &RuleConfig, chain_id: i64, root: Node, members: Vec
         }
         best = best.max(hi - lo + 1);
     }
-    c.start_window_share = best as f64 / n as f64;
-    let mean = counts.iter().sum::<f64>() / n as f64;
-    let var = counts.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-    c.count_cv = if mean > 0.0 { var.sqrt() / mean } else { 0.0 };
-    c.criteria = [
-        c.same_amount_share >= cfg.sybil_same_amount_share,
-        c.start_window_share >= cfg.sybil_start_share,
-        c.count_cv <= cfg.sybil_count_cv_max,
+    let mean = counts.iter().sum::<f64>() / n.max(1) as f64;
+    let var = counts.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n.max(1) as f64;
+    let count_cv = if mean > 0.0 { var.sqrt() / mean } else { 0.0 };
+    let base = g.payee_payers[payee as usize].max(1) as f64;
+    let payee_share = n as f64 / base;
+    let same_amount_share = mode_n as f64 / n.max(1) as f64;
+    let start_window_share = best as f64 / n.max(1) as f64;
+    let criteria = [
+        same_amount_share >= cfg.sybil_same_amount_share,
+        start_window_share >= cfg.sybil_start_share,
+        count_cv <= cfg.sybil_count_cv_max,
+        fan_ok,
+        payee_share >= cfg.sybil_captive_share && n >= cfg.sybil_captive_min_members,
     ];
-    let met = c.criteria.iter().filter(|x| **x).count();
-    c.suspected = n >= cfg.sybil_min_members && (met >= cfg.sybil_min_criteria || n >= cfg.sybil_large_cluster);
-    c
+    let met = criteria.iter().filter(|x| **x).count();
+    Group {
+        payee,
+        suspected: n >= cfg.sybil_min_members && met >= cfg.sybil_min_criteria,
+        members,
+        same_amount_share,
+        usual_amount: mode,
+        start_window_share,
+        count_cv,
+        payee_share,
+        criteria,
+    }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::types::{hex0x, parse_addr, Addr};
 
 /// Bumped whenever rule logic changes in a way thresholds do not capture.
-pub const RULESET_REVISION: u32 = 1;
+pub const RULESET_REVISION: u32 = 2;
 
 /// Thresholds of every rule. `Default` gives the product's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,17 +24,31 @@ pub struct RuleConfig {
     /// the threshold create no funding edge and carry no taint.
     #[serde(serialize_with = "ser_dust", deserialize_with = "de_dust")]
     pub dust_overrides: BTreeMap<Addr, u128>,
+    /// Dust threshold of native-currency (gas) transfers, in wei. Native transfers are funding edges
+    /// (first funder, clusters, funding links) but never token provenance.
+    pub native_dust_wei: u64,
     /// A funder with at least this many distinct funded wallets is a hub: it links nobody and is
     /// removed from funding clusters, like an exchange.
     pub hub_min_children: usize,
     /// self_dealing: payer and payee within this many funding hops.
     pub max_funding_hops: usize,
+    /// self_dealing: share of the spent tokens that came from the payee or its declared wallets (at
+    /// any depth), FIFO or pro rata, for the payment and for the pair so far.
+    pub payee_origin_min_share: f64,
     /// self_dealing: share of the amount flowing back from payee to payer.
     pub flow_back_min_share: f64,
-    /// self_dealing: how long after the payment flow-back counts, in seconds.
+    /// self_dealing: how long after the payment a return counts, in seconds; 0 = the pair's
+    /// lifetime.
     pub flow_back_window_secs: i64,
-    /// self_dealing: longest flow-back path, in transfers.
+    /// self_dealing: longest flow-back path with any amounts, in transfers.
     pub flow_back_max_hops: usize,
+    /// self_dealing: longest flow-back path whose amounts are conserved hop to hop, in transfers.
+    pub flow_back_conserved_max_hops: usize,
+    /// self_dealing: a hop conserves the amount when it passes on at least (1 - this) of what the
+    /// previous hop brought.
+    pub flow_back_conserve_tolerance: f64,
+    /// self_dealing: a multi-hop return path must happen within this many seconds.
+    pub flow_back_path_window_secs: i64,
     /// project_funded: FIFO share of spent tokens from ecosystem wallets.
     pub project_min_share: f64,
     /// suspected_sybil: smallest group of cluster members paying the same payee.
@@ -47,9 +61,18 @@ pub struct RuleConfig {
     pub sybil_start_share: f64,
     /// suspected_sybil: largest coefficient of variation of members' payment counts.
     pub sybil_count_cv_max: f64,
-    /// suspected_sybil: how many of the three criteria must hold.
+    /// suspected_sybil: how many of the five criteria must hold.
     pub sybil_min_criteria: usize,
-    /// suspected_sybil: a group this large is suspected whatever the criteria.
+    /// suspected_sybil criterion `fan_out`: one funder directly funded at least this many of the
+    /// cluster's paying wallets.
+    pub sybil_fan_out: usize,
+    /// suspected_sybil criterion `captive_payee`: the group is at least this share of the payee's
+    /// distinct payers...
+    pub sybil_captive_share: f64,
+    /// ...and at least this many wallets.
+    pub sybil_captive_min_members: usize,
+    /// suspected_sybil: a cluster with this many paying wallets (across all payees) is suspected
+    /// whatever the criteria.
     pub sybil_large_cluster: usize,
     /// Evidence: longest first-funder path reported for a payer.
     pub evidence_path_hops: usize,
@@ -63,11 +86,16 @@ impl Default for RuleConfig {
             default_decimals: 6,
             token_decimals: BTreeMap::new(),
             dust_overrides: BTreeMap::new(),
+            native_dust_wei: 100_000_000_000_000,
             hub_min_children: 500,
             max_funding_hops: 2,
+            payee_origin_min_share: 0.5,
             flow_back_min_share: 0.5,
-            flow_back_window_secs: 7 * 24 * 3600,
+            flow_back_window_secs: 0,
             flow_back_max_hops: 3,
+            flow_back_conserved_max_hops: 6,
+            flow_back_conserve_tolerance: 0.1,
+            flow_back_path_window_secs: 24 * 3600,
             project_min_share: 0.5,
             sybil_min_members: 5,
             sybil_same_amount_share: 0.8,
@@ -75,6 +103,9 @@ impl Default for RuleConfig {
             sybil_start_share: 0.7,
             sybil_count_cv_max: 0.5,
             sybil_min_criteria: 2,
+            sybil_fan_out: 10,
+            sybil_captive_share: 0.5,
+            sybil_captive_min_members: 10,
             sybil_large_cluster: 20,
             evidence_path_hops: 6,
             evidence_max_items: 5,
@@ -158,6 +189,17 @@ impl RuleConfig {
         share(self.project_min_share, "project_min_share")?;
         share(self.sybil_same_amount_share, "sybil_same_amount_share")?;
         share(self.sybil_start_share, "sybil_start_share")?;
+        share(self.payee_origin_min_share, "payee_origin_min_share")?;
+        share(self.sybil_captive_share, "sybil_captive_share")?;
+        if !(0.0..1.0).contains(&self.flow_back_conserve_tolerance) {
+            return Err(format!(
+                "flow_back_conserve_tolerance must be at least 0 and below 1, got {}",
+                self.flow_back_conserve_tolerance
+            ));
+        }
+        if self.flow_back_conserved_max_hops > 12 || self.flow_back_max_hops > 12 {
+            return Err("flow_back_max_hops and flow_back_conserved_max_hops must be at most 12".into());
+        }
         if self.max_funding_hops == 0 {
             return Err("max_funding_hops must be at least 1".into());
         }
@@ -167,13 +209,13 @@ impl RuleConfig {
         if self.hub_min_children < 2 {
             return Err("hub_min_children must be at least 2".into());
         }
-        if self.sybil_min_criteria > 3 {
-            return Err("sybil_min_criteria must be at most 3 (there are three criteria)".into());
+        if self.sybil_min_criteria > 5 {
+            return Err("sybil_min_criteria must be at most 5 (there are five criteria)".into());
         }
         if self.sybil_min_members < 2 {
             return Err("sybil_min_members must be at least 2".into());
         }
-        if self.flow_back_window_secs < 0 || self.sybil_start_window_secs < 0 {
+        if self.flow_back_window_secs < 0 || self.sybil_start_window_secs < 0 || self.flow_back_path_window_secs < 0 {
             return Err("windows must not be negative".into());
         }
         if self.sybil_count_cv_max < 0.0 {
@@ -194,7 +236,7 @@ mod tests {
         b.hub_min_children = 499;
         assert_ne!(a.version(), b.version());
         assert_eq!(a.version(), RuleConfig::default().version());
-        assert!(a.version().starts_with("r1-"));
+        assert!(a.version().starts_with("r2-"));
     }
 
     #[test]

@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 
 use crate::clusters::{round4, Cluster, Clusters};
 use crate::config::RuleConfig;
-use crate::evidence::{endpoint, hop, iso};
-use crate::graph::{Graph, Node};
+use crate::entities::Entities;
+use crate::evidence::{endpoint, hop};
+use crate::graph::{Graph, Node, NO_GROUP};
 use crate::input::{Declaration, Inputs};
 use crate::provenance::Provenance;
 use crate::types::{hex0x, Addr, Class, Flag, Hash32};
@@ -58,6 +59,11 @@ pub struct PayerVerdict {
     pub first_funder: Option<Addr>,
     /// Its funding cluster, if any.
     pub cluster_id: Option<i64>,
+    /// The entity it belongs to: the smallest address of the wallets the evidence ties together
+    /// (the payer itself when nothing does).
+    pub entity_id: Addr,
+    /// Why wallets were merged into that entity (`None` for a singleton).
+    pub entity_reason: Option<String>,
 }
 
 /// One funding cluster.
@@ -97,6 +103,8 @@ pub struct Prepared {
     pub provenance: Provenance,
     /// Funding clusters.
     pub clusters: Clusters,
+    /// Entities (wallets the evidence ties together).
+    pub entities: Entities,
 }
 
 /// Runs the global passes.
@@ -107,6 +115,7 @@ pub fn prepare(inputs: &Inputs, cfg: &RuleConfig) -> Prepared {
     let provenance = Provenance::compute(&graph, inputs, cfg.evidence_max_items);
     let t_prov = t.elapsed().as_secs_f64() - t_graph;
     let clusters = Clusters::compute(&graph, cfg, inputs.chain_id);
+    let entities = Entities::compute(&graph, &clusters);
     tracing::debug!(
         graph_s = t_graph,
         provenance_s = t_prov,
@@ -115,7 +124,7 @@ pub fn prepare(inputs: &Inputs, cfg: &RuleConfig) -> Prepared {
         edges = graph.edges.len(),
         "prepared"
     );
-    Prepared { graph, provenance, clusters }
+    Prepared { graph, provenance, clusters, entities }
 }
 
 /// Classifies the payments of `scope` payers (all payers when `None`).
@@ -138,7 +147,7 @@ pub fn evaluate(prepared: &Prepared, inputs: &Inputs, cfg: &RuleConfig, scope: O
     for v in decl.values_mut() {
         v.sort_by_key(|d| (d.block, d.log_index));
     }
-    let ctx = Ctx { g, inputs, cfg, prov, clusters, decl };
+    let ctx = Ctx { g, inputs, cfg, prov, clusters, entities: &prepared.entities, decl };
 
     let payers: Vec<Node> = (0..g.len() as Node)
         .filter(|&v| !g.by_payer.get(v).is_empty())
@@ -203,6 +212,7 @@ struct Ctx<'a> {
     cfg: &'a RuleConfig,
     prov: &'a Provenance,
     clusters: &'a Clusters,
+    entities: &'a Entities,
     decl: BTreeMap<(Node, Node), Vec<&'a Declaration>>,
 }
 
@@ -218,6 +228,31 @@ struct Ball {
     order: Vec<Node>,
 }
 
+/// One transfer into the payer counted as a return of a payee's payments.
+struct Return {
+    edge: u32,
+    /// "direct", "path" or "provenance".
+    how: &'static str,
+    /// The path from the payee's side, earliest hop last (as found backwards).
+    path: Vec<u32>,
+}
+
+/// Flow-back of one (payer, payee, token): the returns, and per payment of the pair the amount
+/// allocated to it and from which returns.
+#[derive(Default)]
+struct PairFlow {
+    returns: Vec<Return>,
+    per_payment: HashMap<u32, (u128, Vec<(usize, u128)>)>,
+}
+
+/// Payee-origin totals of one (payer, payee) so far: amount paid, FIFO and pro-rata payee-side parts.
+#[derive(Default, Clone, Copy)]
+struct PairOrigin {
+    paid: f64,
+    fifo: f64,
+    haircut: f64,
+}
+
 impl<'a> Ctx<'a> {
     fn addr(&self, v: Node) -> String {
         hex0x(&self.g.addrs[v as usize])
@@ -229,8 +264,9 @@ impl<'a> Ctx<'a> {
         let pays = g.by_payer.get(a);
         let first_in = g.first_in[a as usize];
         let first_funder = first_in.map(|e| g.edges[e as usize].from);
-        let ball = self.ball(a);
         let mut pairs: BTreeMap<Node, PairLink> = BTreeMap::new();
+        let mut flows: BTreeMap<(Node, u32), PairFlow> = BTreeMap::new();
+        let mut origins: BTreeMap<Node, PairOrigin> = BTreeMap::new();
 
         // Payer-level facts shared by all payments.
         let eco_first = first_in.and_then(|e| {
@@ -241,8 +277,8 @@ impl<'a> Ctx<'a> {
             Some(json!({ "funding": hop(g, self.inputs, e), "label": l.to_json() }))
         });
         let cluster = self.clusters.of(a);
-        let sybil = cluster.filter(|c| c.suspected && c.group.binary_search(&a).is_ok());
-        let sybil_ev = sybil.map(|c| self.cluster_brief(c));
+        let sybil = cluster.filter(|c| c.flagged.binary_search(&a).is_ok());
+        let sybil_ev = sybil.map(|c| self.cluster_brief(c, a));
         let path = self.funding_path(a);
         // Where the funding path leads, as payment rows repeat it: the address only when it is not
         // the first funder itself.
@@ -275,18 +311,29 @@ impl<'a> Ctx<'a> {
                 if let Some(d) = self.declaration(p.payee, a, p.block) {
                     rules.push((Flag::DeclaredWallet, d));
                 }
-                let link = pairs.entry(p.payee).or_insert_with(|| self.pair(a, p.payee, &ball));
+                // Payments are chronological: the first payment to a payee sets the cutoff after which
+                // transfers are no longer funding for the relationship.
+                let link = pairs.entry(p.payee).or_insert_with(|| self.pair(a, p.payee, p.block));
                 if let Some(f) = &link.funding {
                     rules.push((Flag::FundingLink, f.clone()));
                 }
                 if let Some(f) = &link.shared_funder {
                     rules.push((Flag::SharedFirstFunder, f.clone()));
                 }
-                if let Some(f) = self.flow_back(a, p.payee, p.token, p.time, p.amount) {
+                let flow = flows.entry((p.payee, p.token)).or_insert_with(|| self.pair_flow(a, p.payee, p.token, pays));
+                if let Some(f) = self.flow_back_json(flow, pi, p.amount) {
                     rules.push((Flag::FlowBack, f));
                 }
+                let o = origins.entry(p.payee).or_default();
+                let amt = p.amount as f64;
+                o.paid += amt;
+                o.fifo += amt * spend.payee_fifo;
+                o.haircut += amt * spend.payee_haircut;
+                if let Some(f) = self.payee_funds(p.payee, p.amount, spend, o) {
+                    rules.push((Flag::PayeeFunds, f));
+                }
             }
-            if p.amount > 0 && spend.fifo >= cfg.project_min_share {
+            if p.amount > 0 && spend.fifo.max(spend.haircut) >= cfg.project_min_share {
                 rules.push((Flag::EcosystemFunds, self.provenance_json(spend)));
             }
             if let Some(e) = &eco_first {
@@ -377,8 +424,21 @@ impl<'a> Ctx<'a> {
             s["cluster_id"] = json!(c.id);
             s["root_funder"] = json!(self.addr(c.root));
             s["in_group"] = json!(c.group.binary_search(&a).is_ok());
+            s["suspected_member"] = json!(c.flagged.binary_search(&a).is_ok());
+            // The edge tying the payer to the cluster, when it is not its first funding (gas money
+            // from a wallet while the tokens came from an exchange).
+            if let Some(l) = g.link_in[a as usize].filter(|l| Some(*l) != first_in) {
+                s["cluster_link"] = hop(g, self.inputs, l);
+            }
             ev["cluster"] = s;
         }
+        let (entity, entity_reason) = self.entities.of(a);
+        ev["entity"] = json!({
+            "entity_id": self.addr(entity),
+            "wallets": self.entities.size[self.entities.root[a as usize] as usize].max(1),
+            "paying_wallets": self.entities.paying[self.entities.root[a as usize] as usize].max(1),
+            "reason": entity_reason,
+        });
         if let Some(e) = &eco_first {
             ev["ecosystem_first_funder"] = e.clone();
         }
@@ -403,22 +463,69 @@ impl<'a> Ctx<'a> {
             evidence: ev,
             first_funder: first_funder.map(|f| g.addrs[f as usize]),
             cluster_id: cluster.map(|c| c.id),
+            entity_id: g.addrs[entity as usize],
+            entity_reason,
         };
         (verdict, verdicts)
     }
 
-    fn cluster_brief(&self, c: &Cluster) -> Value {
+    /// Why `a` is a suspected member of `c`: its group's statistics (or the top payee's group when
+    /// the cluster is suspected by size).
+    fn cluster_brief(&self, c: &Cluster, a: Node) -> Value {
+        let grp = c.suspect_group(a).or(c.top.as_ref());
         json!({
             "cluster_id": c.id,
             "root_funder": self.addr(c.root),
             "members": c.members.len(),
-            "group_size": c.group.len(),
+            "paying_members": c.paying,
+            "suspected_by": if c.large && c.suspect_group(a).is_none() { "size" } else { "criteria" },
+            "fan_out": c.fan_out.0,
+            "payee": grp.map(|x| self.addr(x.payee)),
+            "group_size": grp.map(|x| x.members.len()),
             "top_payee": c.top_payee.map(|p| self.addr(p)),
-            "criteria_met": c.criteria.iter().filter(|x| **x).count(),
-            "same_amount_share": round4(c.same_amount_share),
-            "start_window_share": round4(c.start_window_share),
-            "payment_count_cv": round4(c.count_cv),
+            "criteria_met": grp.map(|x| x.criteria.iter().filter(|k| **k).count()).unwrap_or(0),
+            "criteria": grp.map(|x| crate::clusters::CRITERIA.iter().zip(x.criteria).filter(|k| k.1).map(|k| *k.0).collect::<Vec<_>>()),
+            "same_amount_share": round4(grp.map(|x| x.same_amount_share).unwrap_or(0.0)),
+            "start_window_share": round4(grp.map(|x| x.start_window_share).unwrap_or(0.0)),
+            "payment_count_cv": round4(grp.map(|x| x.count_cv).unwrap_or(0.0)),
+            "payee_payer_share": round4(grp.map(|x| x.payee_share).unwrap_or(0.0)),
         })
+    }
+
+    /// `payee_funds`: the payment's tokens came from the payee's side (FIFO or pro rata, at any
+    /// depth), and so did the pair's payments so far. Cumulative shares keep cashback (a payee
+    /// returning a small part of what it was paid) from flagging a customer that happens to spend
+    /// its cashback first.
+    fn payee_funds(&self, b: Node, amount: u128, spend: &crate::provenance::Spend, o: &PairOrigin) -> Option<Value> {
+        let t = self.cfg.payee_origin_min_share;
+        let share = spend.payee_fifo.max(spend.payee_haircut);
+        if amount == 0 || o.paid <= 0.0 || share < t {
+            return None;
+        }
+        let pair_share = o.fifo.max(o.haircut) / o.paid;
+        if pair_share < t {
+            return None;
+        }
+        let sources: Vec<Value> = spend
+            .payee_sources
+            .iter()
+            .map(|(v, amt)| {
+                json!({
+                    "wallet": self.addr(*v),
+                    "amount": amt.to_string(),
+                    "relation": if *v == b { "payee" } else { "declared_wallet" },
+                })
+            })
+            .collect();
+        Some(json!({
+            "payee": self.addr(b),
+            "fifo_share": round4(spend.payee_fifo),
+            "haircut_share": round4(spend.payee_haircut),
+            "pair_fifo_share": round4((o.fifo / o.paid).min(1.0)),
+            "pair_haircut_share": round4((o.haircut / o.paid).min(1.0)),
+            "threshold": t,
+            "sources": sources,
+        }))
     }
 
     fn provenance_json(&self, spend: &crate::provenance::Spend) -> Value {
@@ -482,7 +589,8 @@ impl<'a> Ctx<'a> {
         (hops, end)
     }
 
-    fn ball(&self, a: Node) -> Ball {
+    /// Nodes within `max_funding_hops - 1` of `a` over links that existed at `cutoff`.
+    fn ball(&self, a: Node, cutoff: i64) -> Ball {
         let g = self.g;
         let mut dist = HashMap::new();
         let mut order = vec![a];
@@ -497,7 +605,11 @@ impl<'a> Ctx<'a> {
                 if x != a && g.blocked[x as usize].is_some() {
                     continue;
                 }
-                for &y in g.neighbors.get(x) {
+                let r = g.neighbors.range(x);
+                for (k, &y) in g.neighbors.get(x).iter().enumerate() {
+                    if g.neighbor_since[r.start + k] > cutoff {
+                        continue;
+                    }
                     if let std::collections::hash_map::Entry::Vacant(e) = dist.entry(y) {
                         e.insert((d as u8, x));
                         next.push(y);
@@ -510,26 +622,33 @@ impl<'a> Ctx<'a> {
         Ball { dist, order }
     }
 
-    fn pair(&self, a: Node, b: Node, ball: &Ball) -> PairLink {
+    /// Funding relations between payer `a` and payee `b` as they stood at `cutoff` (the block of
+    /// the first payment between them): a transfer after a payment is never funding for it.
+    fn pair(&self, a: Node, b: Node, cutoff: i64) -> PairLink {
         let g = self.g;
         let h = self.cfg.max_funding_hops;
         let mut funding = None;
         if g.blocked[a as usize].is_none() {
+            let ball = self.ball(a, cutoff);
             // b is within h hops if b itself, or one of its neighbours that may relay, is in the
-            // ball (distance <= h - 1).
+            // ball (distance <= h - 1), over links that existed at the cutoff.
             let relay = |y: Node| y == a || g.blocked[y as usize].is_none();
-            let via: Option<Node> = if let Some(&(d, _)) = ball.dist.get(&b) {
-                let _ = d;
+            let via: Option<Node> = if ball.dist.contains_key(&b) {
                 Some(b)
             } else {
                 let nb = g.neighbors.get(b);
+                let r = g.neighbors.range(b);
                 if nb.len() <= ball.order.len() {
                     nb.iter()
-                        .copied()
-                        .filter(|y| relay(*y) && ball.dist.contains_key(y))
+                        .enumerate()
+                        .filter(|(k, y)| g.neighbor_since[r.start + k] <= cutoff && relay(**y) && ball.dist.contains_key(y))
+                        .map(|(_, y)| *y)
                         .min_by_key(|y| (ball.dist[y].0, *y))
                 } else {
-                    ball.order.iter().copied().find(|&y| relay(y) && g.adjacent(y, b))
+                    ball.order
+                        .iter()
+                        .copied()
+                        .find(|&y| relay(y) && g.linked_since(y, b).is_some_and(|s| s <= cutoff))
                 }
             };
             if let Some(via) = via {
@@ -559,7 +678,8 @@ impl<'a> Ctx<'a> {
         let mut shared_funder = None;
         if let (Some(ea), Some(eb)) = (g.first_in[a as usize], g.first_in[b as usize]) {
             let (fa, fb) = (g.edges[ea as usize].from, g.edges[eb as usize].from);
-            if fa == fb && g.blocked[fa as usize].is_none() {
+            let before = g.edges[ea as usize].block <= cutoff && g.edges[eb as usize].block <= cutoff;
+            if fa == fb && before && g.blocked[fa as usize].is_none() {
                 shared_funder = Some(json!({
                     "funder": self.addr(fa),
                     "funder_labels": self.inputs.labels.of(&g.addrs[fa as usize]).map(|l| l.to_json()).collect::<Vec<_>>(),
@@ -592,92 +712,182 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Tokens flowing from the payee back to the payer within the window after the payment, over
-    /// at most `flow_back_max_hops` transfers that move forward in time. Each transfer into the
-    /// payer counts once, at the bottleneck of its best path.
-    fn flow_back(&self, a: Node, b: Node, token: u32, t: i64, amount: u128) -> Option<Value> {
+    /// Returns from payee `b` (or a wallet it declared) to payer `a` in `token`, allocated to the
+    /// pair's payments: every transfer into `a` after its first payment to `b` counts for what
+    /// came from `b`'s side, the largest of: all of it when sent by `b`'s side directly; what an
+    /// amount-conserving (or short) path from `b`'s side brings; what provenance says passed
+    /// through `b`'s side (FIFO or pro rata). Each return is allocated once, to the latest earlier
+    /// payments of the pair not yet covered (and within `flow_back_window_secs` of them when set).
+    fn pair_flow(&self, a: Node, b: Node, token: u32, pays: &[u32]) -> PairFlow {
         let g = self.g;
-        if amount == 0 {
-            return None;
-        }
-        let deadline = t.saturating_add(self.cfg.flow_back_window_secs);
+        let cfg = self.cfg;
+        let mut flow = PairFlow::default();
+        let grp = g.payee_group[b as usize];
+        let mine: Vec<u32> = pays
+            .iter()
+            .copied()
+            .filter(|&pi| {
+                let p = &g.pays[pi as usize];
+                p.payee == b && p.token == token && p.amount > 0
+            })
+            .collect();
+        let Some(&first) = mine.first() else { return flow };
+        let first = g.pays[first as usize];
+        let mut left: Vec<u128> = mine.iter().map(|&pi| g.pays[pi as usize].amount).collect();
         let ins = g.in_edges.get(a);
-        let start = ins.partition_point(|&e| g.edges[e as usize].time < t);
-        let mut total: u128 = 0;
-        let mut paths: Vec<Vec<u32>> = Vec::new();
+        let start = ins.partition_point(|&e| g.edges[e as usize].block <= first.block);
         let mut budget = 20_000usize;
+        let mut stack: Vec<usize> = Vec::new();
+        let mut next = 0usize;
         for &e in &ins[start..] {
             let edge = &g.edges[e as usize];
-            if edge.time > deadline {
-                break;
-            }
-            if edge.token != token {
+            if edge.token != token || edge.native {
                 continue;
             }
-            let mut path = vec![e];
-            if let Some((bn, p)) = self.back_search(a, b, token, t, edge.from, edge.time, edge.amount, &mut path, &mut budget) {
-                total = total.saturating_add(bn);
-                paths.push(p);
+            let (counted, how, path) = if g.in_group(edge.from, grp) {
+                (edge.amount, "direct", vec![e])
+            } else {
+                let tagged = self.prov.edge_origin.get(&e).map_or(0u128, |o| {
+                    let (f, p) = o
+                        .iter()
+                        .filter(|t| g.in_group(t.0, grp))
+                        .fold((0u128, 0f64), |acc, t| (acc.0.saturating_add(t.1), acc.1 + t.2));
+                    f.max(p as u128)
+                });
+                let lower = if cfg.flow_back_path_window_secs > 0 {
+                    first.time.max(edge.time.saturating_sub(cfg.flow_back_path_window_secs))
+                } else {
+                    first.time
+                };
+                let mut path = vec![e];
+                let found = self.back_search(a, grp, token, lower, edge.from, edge.time, edge.amount, edge.amount, true, &mut path, &mut budget);
+                match found {
+                    Some((bn, p)) if bn >= tagged => (bn, "path", p),
+                    _ if tagged > 0 => (tagged, "provenance", vec![e]),
+                    _ => (0, "", vec![]),
+                }
+            };
+            let counted = counted.min(edge.amount);
+            if counted == 0 {
+                continue;
+            }
+            let ri = flow.returns.len();
+            let mut rest = counted;
+            // The payments before the return join the stack of uncovered payments; the return
+            // covers the latest first (a cashback right after a payment is that payment's).
+            while next < mine.len() && g.pays[mine[next] as usize].block < edge.block {
+                stack.push(next);
+                next += 1;
+            }
+            while rest > 0 {
+                let Some(&k) = stack.last() else { break };
+                let p = &g.pays[mine[k] as usize];
+                if cfg.flow_back_window_secs > 0 && edge.time > p.time.saturating_add(cfg.flow_back_window_secs) {
+                    break; // every payment below is older still
+                }
+                let take = rest.min(left[k]);
+                left[k] -= take;
+                rest -= take;
+                let slot = flow.per_payment.entry(mine[k]).or_default();
+                slot.0 += take;
+                slot.1.push((ri, take));
+                if left[k] == 0 {
+                    stack.pop();
+                }
+            }
+            let used = counted - rest;
+            if used > 0 {
+                flow.returns.push(Return { edge: e, how, path });
             }
         }
-        let share = total as f64 / amount as f64;
-        if total == 0 || share < self.cfg.flow_back_min_share {
+        flow
+    }
+
+    /// The flow-back evidence of payment `pi`, when enough of it came back.
+    fn flow_back_json(&self, flow: &PairFlow, pi: u32, amount: u128) -> Option<Value> {
+        let g = self.g;
+        let (back, from) = flow.per_payment.get(&pi)?;
+        let share = *back as f64 / amount as f64;
+        if *back == 0 || share < self.cfg.flow_back_min_share {
             return None;
         }
-        let shown: Vec<Value> = paths
-            .iter()
-            .take(self.cfg.evidence_max_items)
-            .map(|p| Value::Array(p.iter().rev().map(|&e| hop(g, self.inputs, e)).collect()))
+        let shown = from.iter().take(self.cfg.evidence_max_items);
+        let returns: Vec<Value> = shown
+            .clone()
+            .map(|(ri, take)| {
+                let r = &flow.returns[*ri];
+                json!({ "transfer": hop(g, self.inputs, r.edge), "counted": take.to_string(), "matched_by": r.how })
+            })
+            .collect();
+        let paths: Vec<Value> = shown
+            .filter(|(ri, _)| flow.returns[*ri].how != "provenance")
+            .map(|(ri, _)| Value::Array(flow.returns[*ri].path.iter().rev().map(|&e| hop(g, self.inputs, e)).collect()))
             .collect();
         Some(json!({
-            "amount_back": total.to_string(),
+            "amount_back": back.to_string(),
             "payment_amount": amount.to_string(),
             "share": round4(share.min(1.0)),
             "threshold": self.cfg.flow_back_min_share,
             "window_secs": self.cfg.flow_back_window_secs,
-            "window_end": iso(deadline),
-            "paths_found": paths.len(),
-            "paths": shown,
+            "window": if self.cfg.flow_back_window_secs > 0 { "after the payment" } else { "pair lifetime" },
+            "returns_counted": from.len(),
+            "returns": returns,
+            "paths": paths,
         }))
     }
 
+    /// Searches backwards from `s` (which passed `last` on towards the payer) for the payee's side
+    /// over time-ordered transfers no earlier than `lower`: up to `flow_back_max_hops` transfers
+    /// with any amounts (the bottleneck counts), or up to `flow_back_conserved_max_hops` when every
+    /// hop passes on at least `1 - tolerance` of what it received. Returns the best bottleneck.
     #[allow(clippy::too_many_arguments)]
     fn back_search(
         &self,
         a: Node,
-        b: Node,
+        grp: u32,
         token: u32,
-        t: i64,
+        lower: i64,
         s: Node,
         upper: i64,
         bottleneck: u128,
+        last: u128,
+        conserved: bool,
         path: &mut Vec<u32>,
         budget: &mut usize,
     ) -> Option<(u128, Vec<u32>)> {
         let g = self.g;
-        if s == b {
+        let cfg = self.cfg;
+        if g.in_group(s, grp) {
             return Some((bottleneck, path.clone()));
         }
-        if path.len() >= self.cfg.flow_back_max_hops || s == a || g.blocked[s as usize].is_some() {
+        let len = path.len();
+        if s == a || g.blocked[s as usize].is_some() || grp == NO_GROUP {
             return None;
         }
+        if len >= cfg.flow_back_max_hops && !(conserved && len < cfg.flow_back_conserved_max_hops) {
+            return None;
+        }
+        let tol = cfg.flow_back_conserve_tolerance;
         let mut best: Option<(u128, Vec<u32>)> = None;
         let ins = g.in_edges.get(s);
-        let start = ins.partition_point(|&e| g.edges[e as usize].time < t);
+        let start = ins.partition_point(|&e| g.edges[e as usize].time < lower);
         for &e in &ins[start..] {
             let edge = &g.edges[e as usize];
-            if edge.time > upper {
-                break;
-            }
-            if *budget == 0 {
+            if edge.time > upper || *budget == 0 {
                 break;
             }
             *budget -= 1;
-            if edge.token != token {
+            if edge.token != token || edge.native || path.contains(&e) {
+                continue;
+            }
+            // Conserved: what s passed on is between (1 - tol) and (1 + tol) of what it received.
+            let (x, y) = (edge.amount as f64, last as f64);
+            let cons = conserved && y >= x * (1.0 - tol) && y <= x * (1.0 + tol);
+            if len + 1 > cfg.flow_back_max_hops && !(cons && len < cfg.flow_back_conserved_max_hops) {
                 continue;
             }
             path.push(e);
-            let r = self.back_search(a, b, token, t, edge.from, edge.time, bottleneck.min(edge.amount), path, budget);
+            let r = self.back_search(a, grp, token, lower, edge.from, edge.time, bottleneck.min(edge.amount), edge.amount, cons, path, budget);
             path.pop();
             if let Some(r) = r {
                 if best.as_ref().is_none_or(|x| r.0 > x.0) {

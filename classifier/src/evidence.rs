@@ -16,6 +16,20 @@ pub fn iso(secs: i64) -> String {
 /// One transfer as a hop: from, to, token, amount, transaction, block and time.
 pub fn hop(g: &Graph, inputs: &Inputs, edge: u32) -> Value {
     let e = &g.edges[edge as usize];
+    if e.native {
+        // Gas money: a funding edge of its own kind, with its value in wei.
+        let t = &inputs.native[e.src as usize];
+        return json!({
+            "kind": "native",
+            "from": hex0x(&t.from),
+            "to": hex0x(&t.to),
+            "value_wei": t.value.to_string(),
+            "tx": hex0x(&t.tx),
+            "block": t.block,
+            "tx_index": t.tx_index,
+            "time": iso(t.time),
+        });
+    }
     let t = &inputs.transfers[e.src as usize];
     json!({
         "from": hex0x(&t.from),

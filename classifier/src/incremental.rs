@@ -5,11 +5,14 @@
 //!
 //! A payer is re-evaluated when:
 //! - it made (or a capture/refund updated) a payment in the new blocks;
-//! - it lies within `max(max_funding_hops, flow_back_max_hops)` funding hops of a new transfer's
-//!   or declaration's endpoints, or of a node that became (or stopped being) a hub: funding links,
-//!   shared first funders and flow-back paths through new edges pass there;
-//! - the provenance (FIFO/haircut share) of any of its payments changed;
-//! - its funding cluster's membership or statistics changed;
+//! - it lies within `max(max_funding_hops, flow_back_max_hops, flow_back_conserved_max_hops)`
+//!   funding hops of a new (token or native) transfer's or declaration's endpoints, or of a node
+//!   that became (or stopped being) a hub: funding links, shared first funders and flow-back paths
+//!   through new edges pass there;
+//! - it paid a payee whose payee-side group a new declaration changed (returns through the
+//!   declared wallet now count for it);
+//! - the provenance (ecosystem or payee-side share) of any of its payments changed;
+//! - its funding cluster's membership or statistics changed, or its entity did;
 //! - its first-funder path (the evidence) changed.
 
 use std::collections::hash_map::DefaultHasher;
@@ -61,7 +64,10 @@ pub enum Step {
 /// Per-payer fingerprints of the global passes, to detect what changed between steps.
 #[derive(Default)]
 struct Fingerprints {
-    spends: HashMap<Hash32, (u64, u64)>,
+    spends: HashMap<Hash32, (u64, u64, u64, u64)>,
+    entities: HashMap<Addr, u64>,
+    /// Per payer: the payee-side origin of the transfers it received (what returns are made of).
+    origins: HashMap<Addr, u64>,
     clusters: HashMap<Addr, u64>,
     paths: HashMap<Addr, u64>,
     blocked: BTreeSet<Addr>,
@@ -73,7 +79,18 @@ impl Fingerprints {
         let mut f = Fingerprints::default();
         for (i, pay) in g.pays.iter().enumerate() {
             let s = &p.provenance.spends[i];
-            f.spends.insert(inputs.payments[pay.src as usize].id, (s.fifo.to_bits(), s.haircut.to_bits()));
+            f.spends.insert(inputs.payments[pay.src as usize].id, spend_bits(s));
+        }
+        for (e, o) in &p.provenance.edge_origin {
+            let edge = &g.edges[*e as usize];
+            let mut h = DefaultHasher::new();
+            edge.src.hash(&mut h);
+            for (n, fifo, pr) in o {
+                (g.addrs[*n as usize], fifo, pr.to_bits()).hash(&mut h);
+            }
+            // Order-independent combination (the map's iteration order is not stable).
+            let slot = f.origins.entry(g.addrs[edge.to as usize]).or_default();
+            *slot = slot.wrapping_add(h.finish());
         }
         for v in 0..g.len() as Node {
             if g.blocked[v as usize].is_some() {
@@ -86,18 +103,31 @@ impl Fingerprints {
             if let Some(c) = p.clusters.of(v) {
                 let mut h = DefaultHasher::new();
                 (c.id, c.members.len(), c.paying, c.top_payee.map(|t| g.addrs[t as usize])).hash(&mut h);
-                (c.same_amount_share.to_bits(), c.start_window_share.to_bits(), c.count_cv.to_bits()).hash(&mut h);
-                (c.usual_amount, c.criteria, c.suspected, g.addrs[c.root as usize]).hash(&mut h);
+                (c.suspected, c.large, c.fan_out.0, g.addrs[c.root as usize]).hash(&mut h);
+                for x in c.top.iter().chain(&c.groups) {
+                    (g.addrs[x.payee as usize], x.usual_amount, x.criteria, x.suspected).hash(&mut h);
+                    (x.same_amount_share.to_bits(), x.start_window_share.to_bits()).hash(&mut h);
+                    (x.count_cv.to_bits(), x.payee_share.to_bits(), x.members.len()).hash(&mut h);
+                }
                 // Node ids shift when new addresses appear: hash addresses.
-                for m in c.members.iter().chain(&c.group) {
+                for m in c.members.iter().chain(&c.group).chain(&c.flagged) {
                     g.addrs[*m as usize].hash(&mut h);
                 }
                 f.clusters.insert(a, h.finish());
             }
+            let mut h = DefaultHasher::new();
+            let (root, reason) = p.entities.of(v);
+            let r = p.entities.root[v as usize] as usize;
+            (g.addrs[root as usize], reason, p.entities.size[r], p.entities.paying[r]).hash(&mut h);
+            f.entities.insert(a, h.finish());
             f.paths.insert(a, path_fingerprint(g, inputs, cfg, v));
         }
         f
     }
+}
+
+fn spend_bits(s: &crate::provenance::Spend) -> (u64, u64, u64, u64) {
+    (s.fifo.to_bits(), s.haircut.to_bits(), s.payee_fifo.to_bits(), s.payee_haircut.to_bits())
 }
 
 /// Hash of the first-funder chain the evidence reports (edge sources and where it stops).
@@ -216,9 +246,10 @@ impl Follower {
         }
         let range = Range { after: state.last_block, upto: cp.block };
         let settlement = cp.settlement;
-        let (new_payments, new_transfers, new_decls) = futures::try_join!(
+        let (new_payments, new_transfers, new_native, new_decls) = futures::try_join!(
             load::payments(&self.pool, cp.chain_id, range),
             load::transfers(&self.pool, cp.chain_id, &settlement, range),
+            load::native_transfers(&self.pool, cp.chain_id, range),
             load::declarations(&self.pool, cp.chain_id, range),
         )?;
 
@@ -255,11 +286,19 @@ impl Follower {
             starts.insert(t.from);
             starts.insert(t.to);
         }
+        for t in &new_native {
+            starts.insert(t.from);
+            starts.insert(t.to);
+        }
+        let mut declared: BTreeSet<Addr> = BTreeSet::new();
         for d in &new_decls {
             starts.insert(d.payee);
             starts.insert(d.wallet);
+            declared.insert(d.payee);
+            declared.insert(d.wallet);
         }
         inputs.transfers.extend(new_transfers);
+        inputs.native.extend(new_native);
         inputs.declarations.extend(new_decls);
         inputs.labels = labels;
 
@@ -267,7 +306,7 @@ impl Follower {
         let (inputs, out, fp, payers) = tokio::task::spawn_blocking(move || {
             let prepared = prepare(&inputs, &cfg);
             let fp = Fingerprints::of(&prepared, &inputs, &cfg);
-            let affected = affected_payers(&prepared, &inputs, &cfg, &old, &fp, &changed, &starts);
+            let affected = affected_payers(&prepared, &inputs, &cfg, &old, &fp, &changed, &starts, &declared);
             let out = evaluate(&prepared, &inputs, &cfg, Some(&affected));
             (inputs, out, fp, affected.len())
         })
@@ -281,6 +320,7 @@ impl Follower {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn affected_payers(
     p: &Prepared,
     inputs: &Inputs,
@@ -289,12 +329,27 @@ fn affected_payers(
     new: &Fingerprints,
     changed: &BTreeSet<Addr>,
     starts: &BTreeSet<Addr>,
+    declared: &BTreeSet<Addr>,
 ) -> BTreeSet<Addr> {
     let g = &p.graph;
     let mut out: BTreeSet<Addr> = changed.clone();
+    // Payers of payees whose payee-side group a new declaration touched.
+    let groups: BTreeSet<u32> = declared
+        .iter()
+        .filter_map(|a| g.node(a))
+        .map(|v| g.payee_group[v as usize])
+        .filter(|x| *x != crate::graph::NO_GROUP)
+        .collect();
+    if !groups.is_empty() {
+        for pay in &g.pays {
+            if groups.contains(&g.payee_group[pay.payee as usize]) {
+                out.insert(g.addrs[pay.payer as usize]);
+            }
+        }
+    }
     // Neighbourhoods of new edges and of nodes whose hub status flipped.
     let flipped: BTreeSet<&Addr> = old.blocked.symmetric_difference(&new.blocked).collect();
-    let radius = cfg.max_funding_hops.max(cfg.flow_back_max_hops);
+    let radius = cfg.max_funding_hops.max(cfg.flow_back_max_hops).max(cfg.flow_back_conserved_max_hops);
     let mut seen: HashMap<Node, usize> = HashMap::new();
     let mut frontier: Vec<Node> = Vec::new();
     for a in starts.iter().chain(flipped.iter().copied()) {
@@ -329,7 +384,7 @@ fn affected_payers(
     for (i, pay) in g.pays.iter().enumerate() {
         let raw = &inputs.payments[pay.src as usize];
         let s = &p.provenance.spends[i];
-        if old.spends.get(&raw.id) != Some(&(s.fifo.to_bits(), s.haircut.to_bits())) {
+        if old.spends.get(&raw.id) != Some(&spend_bits(s)) {
             out.insert(raw.payer);
         }
     }
@@ -340,6 +395,16 @@ fn affected_payers(
     }
     for a in old.clusters.keys() {
         if !new.clusters.contains_key(a) {
+            out.insert(*a);
+        }
+    }
+    for (a, h) in &new.origins {
+        if old.origins.get(a) != Some(h) {
+            out.insert(*a);
+        }
+    }
+    for (a, h) in &new.entities {
+        if old.entities.get(a) != Some(h) {
             out.insert(*a);
         }
     }

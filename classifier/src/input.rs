@@ -46,6 +46,26 @@ pub struct Transfer {
     pub tx: Hash32,
 }
 
+/// One top-level transaction moving native currency (gas money) with value > 0 (the indexer's
+/// `native_transfers`). A funding edge for first funders and clusters, never token provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeTransfer {
+    /// Sender.
+    pub from: Addr,
+    /// Recipient.
+    pub to: Addr,
+    /// Value in wei.
+    pub value: u128,
+    /// Block.
+    pub block: i64,
+    /// Transaction index inside the block.
+    pub tx_index: i32,
+    /// Block timestamp, unix seconds.
+    pub time: i64,
+    /// Transaction.
+    pub tx: Hash32,
+}
+
 /// A payee's `PayeeWalletDeclared` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declaration {
@@ -74,6 +94,8 @@ pub struct Inputs {
     pub payments: Vec<Payment>,
     /// Token transfers outside the settlement contract (refunds excluded too).
     pub transfers: Vec<Transfer>,
+    /// Native-currency transfers (empty when the indexer does not record them).
+    pub native: Vec<NativeTransfer>,
     /// Payees' wallet declarations.
     pub declarations: Vec<Declaration>,
     /// The effective label set.

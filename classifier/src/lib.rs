@@ -9,6 +9,7 @@ pub mod clusters;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod entities;
 pub mod evidence;
 pub mod gen;
 pub mod graph;

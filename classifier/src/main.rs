@@ -14,7 +14,9 @@ use x402_classifier::config::RuleConfig;
 use x402_classifier::db::{self, seed};
 use x402_classifier::gen::{generate, GenConfig};
 use x402_classifier::incremental::{Follower, Step};
-use x402_classifier::labels::read_label_file;
+use x402_classifier::db::write::{ImportMode, ImportReport};
+use x402_classifier::labels::{read_label_file, FileLabel};
+use x402_classifier::types::hex0x;
 
 #[derive(Parser)]
 #[command(name = "x402-classifier", version, about = "Classifies every x402 payment with evidence")]
@@ -91,12 +93,55 @@ enum Command {
 
 #[derive(Subcommand)]
 enum LabelsCommand {
-    /// Imports a labels file (TOML, see classifier/labels.example.toml), replacing the previously
-    /// imported labels of its chains. The next classification reclassifies everything.
+    /// Imports a labels file (TOML, see classifier/labels.example.toml). By default it merges: the
+    /// file's entries replace the earlier labels of the addresses it names, other addresses keep
+    /// theirs. Prints what it added, replaced and removed. A change reclassifies everything on the
+    /// next run.
     Import {
         /// The labels file.
         file: PathBuf,
+        /// Make the file the whole imported label set of its chains: addresses it does not name
+        /// lose their imported labels.
+        #[arg(long)]
+        replace: bool,
     },
+}
+
+fn print_import(file: &std::path::Path, mode: ImportMode, r: &ImportReport) {
+    let line = |l: &FileLabel| {
+        format!(
+            "chain {} {} {}{} from block {}{}",
+            l.chain_id,
+            hex0x(&l.address),
+            l.kind.as_str(),
+            l.role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            l.from_block,
+            if l.note.is_empty() { String::new() } else { format!(": {}", l.note) }
+        )
+    };
+    println!(
+        "{} {}: {} added, {} replaced, {} removed, {} unchanged",
+        if mode == ImportMode::Replace { "replaced all imported labels with" } else { "merged" },
+        file.display(),
+        r.added.len(),
+        r.replaced.len(),
+        r.removed.len(),
+        r.unchanged
+    );
+    for l in &r.added {
+        println!("  added     {}", line(l));
+    }
+    for l in &r.replaced {
+        println!("  replaced  {}", line(l));
+    }
+    for l in &r.removed {
+        println!("  removed   {}", line(l));
+    }
+    if r.changed() {
+        println!("the next classification reclassifies everything");
+    } else {
+        println!("nothing changed");
+    }
 }
 
 fn rules(cli: &Cli) -> Result<RuleConfig> {
@@ -174,7 +219,7 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        Command::Labels { command: LabelsCommand::Import { file } } => {
+        Command::Labels { command: LabelsCommand::Import { file, replace } } => {
             let pool = db::connect(&cli.database_url).await?;
             db::migrate(&pool).await?;
             let chain = match cli.chain_id {
@@ -184,8 +229,9 @@ async fn main() -> Result<()> {
                 )?,
             };
             let labels = read_label_file(file, chain)?;
-            let n = db::write::import_file_labels(&pool, &labels).await?;
-            println!("imported {n} labels from {}; the next classification reclassifies everything", file.display());
+            let mode = if *replace { ImportMode::Replace } else { ImportMode::Merge };
+            let r = db::write::import_file_labels(&pool, &labels, mode).await?;
+            print_import(file, mode, &r);
         }
         Command::GenBenchData { payments, payers, seed: s, no_plumbing, no_classify } => {
             let pool = db::connect(&cli.database_url).await?;
@@ -252,7 +298,7 @@ async fn gen_data(pool: &sqlx::PgPool, chain_id: i64, payments: usize, payers: u
     info!(seconds = t.elapsed().as_secs_f64(), payments = g.seed.payments.len(), transfers = g.seed.transfers.len(), "generated");
     let t = Instant::now();
     seed::write(pool, &g.seed).await?;
-    db::write::import_file_labels(pool, &g.file_labels).await?;
+    db::write::import_file_labels(pool, &g.file_labels, ImportMode::Merge).await?;
     seed::set_checkpoint(pool, chain_id, g.last_block, &g.settlement, &g.registry).await?;
     println!(
         "wrote {} payments, {} transfers, {} registry events, {} declarations for chain {chain_id} in {:.1} s (checkpoint block {})",

@@ -33,7 +33,8 @@ pub enum Class {
     SelfPayment,
     /// the payer is a labelled ecosystem wallet at the payment's block
     Internal,
-    /// payer and payee are the same party (declared wallet, funding link, shared funder, flow-back)
+    /// payer and payee are the same party (declared wallet, funding link, shared funder, flow-back,
+    /// funds from the payee)
     SelfDealing,
     /// most of the spent tokens, or the payer's first funding, came from ecosystem wallets
     ProjectFunded,
@@ -92,6 +93,8 @@ pub enum Flag {
     SharedFirstFunder,
     /// enough of the amount flowed back from payee to payer
     FlowBack,
+    /// enough of the spent tokens came from the payee or its declared wallets, at any depth
+    PayeeFunds,
     /// FIFO provenance: enough of the spent tokens came from ecosystem wallets
     EcosystemFunds,
     /// the payer's first funder is an ecosystem wallet
@@ -114,6 +117,7 @@ impl Flag {
             Flag::FundingLink => "funding_link",
             Flag::SharedFirstFunder => "shared_first_funder",
             Flag::FlowBack => "flow_back",
+            Flag::PayeeFunds => "payee_funds",
             Flag::EcosystemFunds => "ecosystem_funds",
             Flag::EcosystemFirstFunder => "ecosystem_first_funder",
             Flag::SybilCluster => "sybil_cluster",
@@ -127,7 +131,11 @@ impl Flag {
         match self {
             Flag::SelfPayment => Class::SelfPayment,
             Flag::InternalWallet => Class::Internal,
-            Flag::DeclaredWallet | Flag::FundingLink | Flag::SharedFirstFunder | Flag::FlowBack => {
+            Flag::DeclaredWallet
+            | Flag::FundingLink
+            | Flag::SharedFirstFunder
+            | Flag::FlowBack
+            | Flag::PayeeFunds => {
                 Class::SelfDealing
             }
             Flag::EcosystemFunds | Flag::EcosystemFirstFunder => Class::ProjectFunded,

@@ -150,7 +150,7 @@ fn first_half(w: &mut World) -> Vec<[u8; 32]> {
 /// What happens later: links to old payers, a flow-back for an old payment, the farm grows.
 fn second_half(w: &mut World) {
     let payee = addr(1);
-    // The payee funds a middleman who funds an old payer: a 2-hop funding link for old payments.
+    // The payee funds a middleman who funds an old payer: a return of its old payment.
     w.transfer(payee, addr(50), 30 * U);
     w.transfer(addr(50), addr(10), 20 * U);
     // Flow-back to another old payer within the window: 3 hops, more than half the amount.
@@ -193,8 +193,9 @@ async fn incremental_converges_with_from_scratch() {
     assert!(payers <= 12, "re-evaluated {payers} payers");
     let incremental = snapshot(&db).await;
 
-    // The changes reached old payments.
-    assert_eq!(class_of(&db, &ids[0]).await.1, vec!["funding_link", "flow_back"]);
+    // The changes reached old payments. (The payee's transfer to a middleman after ids[0] is not a
+    // funding link for it, a transfer after a payment never funds it, but it is a return.)
+    assert_eq!(class_of(&db, &ids[0]).await.1, vec!["flow_back"]);
     assert_eq!(class_of(&db, &ids[1]).await.1, vec!["flow_back"]);
     assert_eq!(class_of(&db, &ids[2]).await.1, vec!["declared_wallet"]);
     assert_eq!(class_of(&db, &ids[6]).await.0, "suspected_sybil");
@@ -277,4 +278,135 @@ async fn reorg_below_last_classified_block_reclassifies_everything() {
     let step = f.step().await.unwrap();
     let Step::Full { reason, .. } = &step else { panic!("expected full, got {step:?}") };
     assert!(reason.contains("reorg"), "{reason}");
+}
+
+fn file_label(w: &World, n: u32, kind: LabelKind, role: Option<&str>, note: &str) -> x402_classifier::labels::FileLabel {
+    x402_classifier::labels::FileLabel {
+        chain_id: w.chain_id,
+        address: addr(n),
+        kind,
+        role: role.map(String::from),
+        from_block: 0,
+        note: note.into(),
+    }
+}
+
+async fn imported(db: &TestDb) -> Vec<(String, String, String)> {
+    sqlx::query_as("select encode(address, 'hex'), kind, note from label_file_entries order by address, kind")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
+    use x402_classifier::db::write::{import_file_labels, ImportMode};
+    let db = TestDb::new().await;
+    let w = World::default();
+    let first = vec![
+        file_label(&w, 1, LabelKind::Exchange, None, "cex"),
+        file_label(&w, 2, LabelKind::Bridge, None, "bridge"),
+        file_label(&w, 3, LabelKind::Ecosystem, Some("faucet"), "faucet"),
+    ];
+    let r = import_file_labels(&db.pool, &first, ImportMode::Merge).await.unwrap();
+    assert_eq!((r.added.len(), r.replaced.len(), r.removed.len(), r.unchanged), (3, 0, 0, 0));
+
+    // A second file naming only address 3 (now the treasury) and a new address 4: addresses 1 and
+    // 2 keep their labels; 3's old label is reported as replaced.
+    let second = vec![
+        file_label(&w, 3, LabelKind::Ecosystem, Some("treasury"), "treasury"),
+        file_label(&w, 4, LabelKind::Other, Some("vendor"), "vendor"),
+    ];
+    let r = import_file_labels(&db.pool, &second, ImportMode::Merge).await.unwrap();
+    assert_eq!(r.added, second);
+    assert_eq!(r.replaced, vec![first[2].clone()]);
+    assert!(r.removed.is_empty());
+    let rows = imported(&db).await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().any(|r| r.2 == "cex") && rows.iter().any(|r| r.2 == "bridge"));
+    assert!(rows.iter().any(|r| r.2 == "treasury") && !rows.iter().any(|r| r.2 == "faucet"));
+
+    // The same file again changes nothing.
+    let r = import_file_labels(&db.pool, &second, ImportMode::Merge).await.unwrap();
+    assert!(!r.changed());
+    assert_eq!(r.unchanged, 2);
+
+    // --replace: the file becomes the whole imported set; what it does not name is removed.
+    let third = vec![file_label(&w, 1, LabelKind::Exchange, None, "cex, renamed")];
+    let r = import_file_labels(&db.pool, &third, ImportMode::Replace).await.unwrap();
+    assert_eq!(r.added, third);
+    assert_eq!(r.replaced.len(), 1);
+    assert_eq!(r.removed.len(), 3);
+    let rows = imported(&db).await;
+    assert_eq!(rows, vec![(hex::encode(addr(1)), "exchange".to_string(), "cex, renamed".to_string())]);
+}
+
+#[tokio::test]
+async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_entities_are_stored() {
+    let db = TestDb::new().await;
+    let mut w = World::default();
+    w.file_label(addr(EXCHANGE), LabelKind::Exchange, None);
+    let (gas, payee) = (addr(100), addr(1));
+    w.transfer(addr(EXCHANGE), payee, 10 * U);
+    let members: Vec<_> = (101..107).map(addr).collect();
+    for m in &members {
+        w.gas(gas, *m, 1_000_000_000_000_000);
+        w.transfer(addr(EXCHANGE), *m, 30 * U);
+    }
+    for m in &members {
+        w.pay(*m, payee, U);
+    }
+    let mut written = 0;
+    w.commit(&db, &mut written).await;
+    w.import_file_labels(&db).await;
+
+    // Before the indexer records native transfers (no table): exchange-funded singletons.
+    follower(&db).from_scratch("no native table").await.unwrap();
+    let rows: Vec<(String, Option<String>, Option<Vec<u8>>)> =
+        sqlx::query_as("select entity_id, entity_reason, first_funder from payer_classes order by payer").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(rows.len(), members.len());
+    for (r, m) in rows.iter().zip(&members) {
+        assert_eq!(r.0, hex0x(m));
+        assert_eq!(r.1, None);
+        assert_eq!(r.2, Some(addr(EXCHANGE).to_vec()));
+    }
+
+    // The indexer's table (created by its migration after the merge), with the gas transfers.
+    sqlx::query(
+        "create table if not exists native_transfers (chain_id int8, block_number int8, block_hash bytea,
+           block_time timestamptz, tx_hash bytea, tx_index int4, from_address bytea, to_address bytea,
+           value numeric(78,0), primary key (chain_id, block_number, tx_index))",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    for t in &w.native {
+        sqlx::query(
+            "insert into native_transfers values ($1, $2, '\\x00', to_timestamp($3), $4, $5, $6, $7, $8::numeric)",
+        )
+        .bind(w.chain_id)
+        .bind(t.block)
+        .bind(t.time as f64)
+        .bind(&t.tx[..])
+        .bind(t.tx_index)
+        .bind(&t.from[..])
+        .bind(&t.to[..])
+        .bind(t.value.to_string())
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    follower(&db).from_scratch("native table").await.unwrap();
+    type Row = (String, Option<String>, Option<Vec<u8>>, String);
+    let rows: Vec<Row> =
+        sqlx::query_as("select entity_id, entity_reason, first_funder, class from payer_classes order by payer")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    for r in &rows {
+        assert_eq!(r.0, hex0x(&members[0]));
+        assert!(r.1.as_deref().unwrap().contains("shared_first_funder"), "{r:?}");
+        assert_eq!(r.2, Some(gas.to_vec()));
+        assert_eq!(r.3, "suspected_sybil");
+    }
 }

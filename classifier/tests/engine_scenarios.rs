@@ -111,7 +111,8 @@ fn self_dealing_funding_link_within_two_hops_not_three() {
     w.transfer(addr(EXCHANGE), m1, 10 * U);
     w.transfer(payee, m1, 50 * U);
     w.transfer(m1, m2, 40 * U);
-    w.transfer(addr(EXCHANGE), x3, 10 * U);
+    // x3 holds mostly exchange money, so the payee's share of what it spends stays small.
+    w.transfer(addr(EXCHANGE), x3, 100 * U);
     w.transfer(m2, x3, 30 * U);
     let three = w.pay(x3, payee, 5 * U);
     let out = run(&w);
@@ -163,7 +164,8 @@ fn self_dealing_flow_back_within_window() {
     let h1 = w.transfer(payee, m1, 70 * U);
     w.transfer(m1, m2, 65 * U);
     let h3 = w.transfer(m2, x, 60 * U);
-    // y pays 100 and gets 60 back only after eight days.
+    // y pays 100 and gets 60 back only after eight days: a return over the pair's lifetime counts
+    // (unless a window is configured).
     let late = w.pay(y, payee, 100 * U);
     w.wait(8 * 24 * 3600);
     w.transfer(payee, m1, 70 * U);
@@ -183,7 +185,12 @@ fn self_dealing_flow_back_within_window() {
     assert_eq!(path[2]["tx"], hex0x(&h3));
 
     let v2 = verdict(&out, &late);
-    assert_eq!(v2.class, Class::External);
+    assert_eq!(v2.class, Class::SelfDealing, "{}", v2.evidence);
+    assert_eq!(rule(v2, Flag::FlowBack)["window"], "pair lifetime");
+    let week = RuleConfig { flow_back_window_secs: 7 * 24 * 3600, ..RuleConfig::default() };
+    let out = classify(&w.inputs(), &week, None);
+    assert_eq!(verdict(&out, &late).class, Class::External);
+    assert_eq!(verdict(&out, &paid).class, Class::SelfDealing);
 }
 
 #[test]
@@ -403,8 +410,10 @@ fn guard_dust_taints_nobody() {
     let (treasury, x, payee) = (addr(1), addr(2), addr(3));
     w.file_label(treasury, LabelKind::Ecosystem, Some("treasury"));
     // Dust first from the treasury (would be the first funder) and from the payee (would link).
+    // Dust is judged per sender/receiver pair: the payee's two transfers below stay under one
+    // token together.
     w.transfer(treasury, x, U / 2);
-    w.transfer(payee, x, U - 1);
+    w.transfer(payee, x, U / 3);
     w.transfer(addr(EXCHANGE), x, 100 * U);
     let id = w.pay(x, payee, U / 4);
     // Dust "flowing back" within the window does not count either.

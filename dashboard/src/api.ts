@@ -1,16 +1,42 @@
 // The API's wire format (x402-api, JSON under /v1; see its /openapi.json) and the mapping onto
-// the dashboard's view models. Amounts arrive as decimal strings of raw token units and leave
-// here in token units.
+// the dashboard's view models. Amounts arrive as money objects (exact raw units per token, with
+// symbol and decimals, plus USD over the priced tokens) and leave here as numbers in the view's
+// unit: the selected token's units, or USD when the view spans every token.
 
 import type { ClassName } from "./classes";
 import { units } from "./format";
 import { getJson, withQuery } from "./http";
-import type { ClassTotals, Cohort, Concentration, Filters, PayeeRow, PayerProfile, PayerRow, SeriesBucket, Summary, Token } from "./model";
+import { USD_VIEW, type ClassTotals, type Cohort, type Concentration, type Filters, type PayeeRow, type PayerProfile, type PayerRow, type SeriesBucket, type Summary, type Token } from "./model";
 
 /** How many rows the top-payer and top-payee tables show. */
 export const TOP_N = 15;
 
 // ---- wire types (the fields the dashboard reads) ----
+
+/** An amount with its units: per token exact raw units, and USD over the priced tokens. */
+interface WireMoney {
+  usd: string | null;
+  tokens: { token: string; symbol: string | null; decimals: number | null; raw: string; usd: string | null }[];
+}
+
+interface WirePrices {
+  source: string;
+  priced_tokens: string[];
+  unpriced_tokens: string[];
+}
+
+/** A money in the view's unit: USD for the all-token view, else the token's units. */
+export function amount(m: WireMoney | null | undefined, token: Token | null): number {
+  if (!m) return 0;
+  if (!token || token.usd) return m.usd === null ? 0 : Number(m.usd);
+  const t = m.tokens.find((x) => x.token.toLowerCase() === token.address.toLowerCase());
+  return t ? units(t.raw, token.decimals) : 0;
+}
+
+/** Names of the tokens in scope that have no USD price (left out of the USD figures). */
+function unpriced(p: WirePrices, tokens: Token[]): string[] {
+  return p.unpriced_tokens.map((a) => tokens.find((t) => t.address.toLowerCase() === a.toLowerCase())?.symbol ?? a);
+}
 
 interface WireConcentration {
   holders: number;
@@ -23,25 +49,29 @@ interface WireConcentration {
 }
 
 interface WireSummary {
-  gross: { volume: string; count: number };
-  by_class: Record<string, { volume: string; count: number; volume_share: number; count_share: number; unique_payers: number }>;
-  organic: { volume: string; count: number; volume_share: number; count_share: number; taint_adjusted_volume: string };
+  unit: string;
+  prices: WirePrices;
+  gross: { volume: WireMoney; count: number };
+  by_class: Record<string, { volume: WireMoney; count: number; volume_share: number | null; count_share: number; unique_payers: number; unique_entities: number }>;
+  organic: { volume: WireMoney; count: number; volume_share: number | null; count_share: number; taint_adjusted_volume: WireMoney };
   unique_payers: number;
+  unique_entities: number;
   payer_activity: {
     classes: string[];
     payers: number;
+    entities: number;
     stickiness: number;
     new_payers: number;
     returning_payers: number;
     repeat_rate: number;
     payees_per_payer: number;
   };
-  payment_size: { average: string; median: string };
-  concentration: { payers: WireConcentration; payees: WireConcentration };
+  payment_size: { average_usd: string | null; by_token: { token: string; payments: number; average: string; median: string }[] };
+  concentration: { unit: string; payers: WireConcentration; payees: WireConcentration };
   coverage: {
-    unattributed_volume_share: number;
+    unattributed_volume_share: number | null;
     unclassified_count: number;
-    unclassified_volume_share: number;
+    unclassified_volume_share: number | null;
     rule_version: string | null;
     label_version: string | null;
     classified_through_block: number | null;
@@ -53,12 +83,12 @@ interface WireSummary {
 interface WireSeries {
   points: {
     period: string;
-    gross_volume: string;
-    organic_share_volume: number;
+    gross_volume: WireMoney;
+    organic_share_volume: number | null;
     active_payers: number;
     new_payers: number;
     returning_payers: number;
-    by_class: Record<string, { volume: string; count: number }>;
+    by_class: Record<string, { volume: WireMoney; count: number }>;
   }[];
 }
 
@@ -68,17 +98,18 @@ interface WireRetention {
 }
 
 interface WirePayers {
-  items: { payer: string; class: string | null; payments: number; volume: string; payees: number; first_day: string; last_day: string }[];
+  items: { payer: string; entity_id: string; class: string | null; payments: number; volume: WireMoney; payees: number; first_day: string; last_day: string }[];
 }
 
 interface WirePayees {
-  items: { payee: string; payments: number; volume: string; organic_share: number; payers: number }[];
+  items: { payee: string; payments: number; volume: WireMoney; organic_share: number | null; payers: number; entities: number }[];
 }
 
 // ---- mapping ----
 
+/** The API's filters: the all-token view sends no `token` (the API answers per token and in USD). */
 function filterQuery(f: Filters) {
-  return { from: f.from, to: f.to, token: f.token, payee: f.payee };
+  return { from: f.from, to: f.to, token: f.token === USD_VIEW.address ? undefined : f.token, payee: f.payee };
 }
 
 function concentration(c: WireConcentration): Concentration {
@@ -100,33 +131,47 @@ export function csvUrl(kind: "series" | "retention" | "payers" | "payees", f: Fi
   return withQuery(path, { ...filterQuery(f), ...extra, format: "csv" });
 }
 
-export async function summary(f: Filters, decimals: number): Promise<Summary> {
+export async function summary(f: Filters, token: Token | null, known: Token[]): Promise<Summary> {
   const r = await getJson<WireSummary>("/v1/metrics/summary", filterQuery(f));
   const byClass: ClassTotals[] = Object.entries(r.by_class).map(([name, c]) => ({
     class: name as ClassName,
-    volume: units(c.volume, decimals),
+    volume: amount(c.volume, token),
     count: c.count,
     payers: c.unique_payers,
+    entities: c.unique_entities,
   }));
+  const size = token && !token.usd ? r.payment_size.by_token.find((t) => t.token.toLowerCase() === token.address.toLowerCase()) : undefined;
+  const usd = !token || token.usd;
   const a = r.payer_activity;
   const cov = r.coverage;
   const detail: string[] = [];
   if (cov.classified_through_block !== null) detail.push(`classified through block ${cov.classified_through_block}`);
   if (cov.read_model_refreshed_at) detail.push(`refreshed ${cov.read_model_refreshed_at.slice(0, 19).replace("T", " ")} UTC`);
   return {
-    grossVolume: units(r.gross.volume, decimals),
+    unit: r.unit,
+    unpriced: unpriced(r.prices, known),
+    grossVolume: amount(r.gross.volume, token),
     grossCount: r.gross.count,
-    organicVolume: units(r.organic.volume, decimals),
+    organicVolume: amount(r.organic.volume, token),
     organicShare: r.gross.count > 0 ? r.organic.volume_share : null,
     organicShareByCount: r.gross.count > 0 ? r.organic.count_share : null,
-    taintAdjustedOrganic: units(r.organic.taint_adjusted_volume, decimals),
+    taintAdjustedOrganic: amount(r.organic.taint_adjusted_volume, token),
     byClass,
     uniquePayers: r.unique_payers,
+    uniqueEntities: r.unique_entities,
     externalPayers: a.payers,
+    externalEntities: a.entities,
     repeatRate: a.payers > 0 ? a.repeat_rate : null,
     stickiness: a.payers > 0 ? a.stickiness : null,
-    meanPayment: r.gross.count > 0 ? units(r.payment_size.average, decimals) : null,
-    medianPayment: r.gross.count > 0 ? units(r.payment_size.median, decimals) : null,
+    // A median does not add across tokens: the all-token view shows the USD mean only.
+    meanPayment: usd
+      ? r.payment_size.average_usd === null || r.gross.count === 0
+        ? null
+        : Number(r.payment_size.average_usd)
+      : size && token
+        ? units(size.average, token.decimals)
+        : null,
+    medianPayment: !usd && size && token ? units(size.median, token.decimals) : null,
     payeesPerExternalPayer: a.payers > 0 ? a.payees_per_payer : null,
     newExternalPayers: a.new_payers,
     returningExternalPayers: a.returning_payers,
@@ -142,12 +187,12 @@ export async function summary(f: Filters, decimals: number): Promise<Summary> {
   };
 }
 
-export async function series(f: Filters, decimals: number): Promise<SeriesBucket[]> {
+export async function series(f: Filters, token: Token | null): Promise<SeriesBucket[]> {
   const r = await getJson<WireSeries>("/v1/metrics/series", { ...filterQuery(f), interval: f.bucket });
   return r.points.map((p) => {
     const volumeByClass: Partial<Record<ClassName, number>> = {};
-    for (const [name, c] of Object.entries(p.by_class)) volumeByClass[name as ClassName] = units(c.volume, decimals);
-    const gross = units(p.gross_volume, decimals);
+    for (const [name, c] of Object.entries(p.by_class)) volumeByClass[name as ClassName] = amount(c.volume, token);
+    const gross = amount(p.gross_volume, token);
     return {
       start: p.period,
       volumeByClass,
@@ -181,12 +226,13 @@ export async function cohorts(f: Filters): Promise<Cohort[]> {
   return rows;
 }
 
-export async function topPayers(f: Filters, decimals: number): Promise<PayerRow[]> {
+export async function topPayers(f: Filters, token: Token | null): Promise<PayerRow[]> {
   const r = await getJson<WirePayers>("/v1/payers", { ...filterQuery(f), limit: TOP_N });
   return r.items.map((p) => ({
     address: p.payer,
+    entity: p.entity_id,
     class: p.class ?? "unclassified",
-    volume: units(p.volume, decimals),
+    volume: amount(p.volume, token),
     count: p.payments,
     payees: p.payees,
     firstSeen: p.first_day,
@@ -194,13 +240,14 @@ export async function topPayers(f: Filters, decimals: number): Promise<PayerRow[
   }));
 }
 
-export async function topPayees(f: Filters, decimals: number): Promise<PayeeRow[]> {
+export async function topPayees(f: Filters, token: Token | null): Promise<PayeeRow[]> {
   const r = await getJson<WirePayees>("/v1/payees", { ...filterQuery(f), limit: TOP_N });
   return r.items.map((p) => ({
     address: p.payee,
-    volume: units(p.volume, decimals),
+    volume: amount(p.volume, token),
     count: p.payments,
     payers: p.payers,
+    entities: p.entities,
     organicShare: p.payments > 0 ? p.organic_share : null,
     label: null,
   }));
@@ -252,21 +299,24 @@ interface WireProfile {
     flags: string[];
     evidence: unknown;
     first_funder: string | null;
+    entity_id: string;
+    entity_reason: string | null;
     rule_version: string;
     label_version: string;
     classified_at: string;
   } | null;
   explanation: string[];
   labels: { kind: string; role: string | null; source: string; valid_from_block: number; valid_to_block: number | null; note: string; registry_tx: string | null }[];
-  cluster: { cluster_id: number | string; root_funder: string; members: number; stats: Record<string, unknown> } | null;
+  cluster: { cluster_id: string; root_funder: string; members: number; stats: Record<string, unknown> } | null;
+  entity_id: string;
   payments: number;
-  volume: string;
+  volume: WireMoney;
   active_days: number;
   payees: number;
   first_day: string | null;
   last_day: string | null;
-  by_class: { key: string; payments: number; volume: string }[];
-  top_payees: { key: string; payments: number; volume: string }[];
+  by_class: { key: string; payments: number; volume: WireMoney }[];
+  top_payees: { key: string; payments: number; volume: WireMoney }[];
   payment_flags: { flag: string; payments: number }[];
   example_payment: { payment_id: string; class: string; flags: string[]; evidence: unknown } | null;
 }
@@ -290,11 +340,11 @@ interface WirePaymentDetail {
 
 /**
  * A payer's profile, with the FIFO/haircut shares of its example payment (a second call). Its
- * totals are asked for in `token` alone: raw units of tokens with different decimals do not add
- * up, and the drill-down shows them in that token's units.
+ * totals are asked for in `token` alone (shown in that token's units), or for every token in the
+ * all-token view (shown in USD).
  */
-export async function payerProfile(address: string, decimals: number, token?: string): Promise<PayerProfile> {
-  const r = await getJson<WireProfile>(`/v1/payers/${address}`, { token });
+export async function payerProfile(address: string, token: Token | null): Promise<PayerProfile> {
+  const r = await getJson<WireProfile>(`/v1/payers/${address}`, { token: token && !token.usd ? token.address : undefined });
   const v = r.verdict;
   let example: PayerProfile["example"] = null;
   if (r.example_payment) {
@@ -331,6 +381,8 @@ export async function payerProfile(address: string, decimals: number, token?: st
     explanation: r.explanation,
     evidence: v?.evidence ?? null,
     firstFunder: v?.first_funder ?? null,
+    entity: r.entity_id,
+    entityReason: v?.entity_reason ?? null,
     ruleVersion: v?.rule_version ?? null,
     labelVersion: v?.label_version ?? null,
     classifiedAt: v?.classified_at ?? null,
@@ -345,13 +397,13 @@ export async function payerProfile(address: string, decimals: number, token?: st
     })),
     cluster: r.cluster ? { id: r.cluster.cluster_id, rootFunder: r.cluster.root_funder, members: r.cluster.members, stats: r.cluster.stats } : null,
     payments: r.payments,
-    volume: units(r.volume, decimals),
+    volume: amount(r.volume, token),
     activeDays: r.active_days,
     payees: r.payees,
     firstDay: r.first_day,
     lastDay: r.last_day,
-    byClass: r.by_class.map((c) => ({ class: c.key, payments: c.payments, volume: units(c.volume, decimals) })),
-    topPayees: r.top_payees.map((c) => ({ address: c.key, payments: c.payments, volume: units(c.volume, decimals) })),
+    byClass: r.by_class.map((c) => ({ class: c.key, payments: c.payments, volume: amount(c.volume, token) })),
+    topPayees: r.top_payees.map((c) => ({ address: c.key, payments: c.payments, volume: amount(c.volume, token) })),
     paymentFlags: r.payment_flags,
     example,
   };

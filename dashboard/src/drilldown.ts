@@ -234,10 +234,11 @@ function labelTable(labels: (Label & { address?: string })[], withAddress = fals
 /** Renders a payer profile into `root`; amounts are shown in `token`'s units. */
 export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token | null): void {
   root.textContent = "";
-  context.token = token;
+  // The evidence's amounts are raw units of their own tokens: scaled only in a one-token view.
+  context.token = token?.usd ? null : token;
   context.names = new Map([[p.address.toLowerCase(), "this payer"]]);
   for (const payee of p.topPayees) if (payee.address.toLowerCase() !== p.address.toLowerCase()) context.names.set(payee.address.toLowerCase(), "its payee");
-  if (token) context.names.set(token.address.toLowerCase(), token.symbol);
+  if (token && !token.usd) context.names.set(token.address.toLowerCase(), token.symbol);
   const sym = token?.symbol ?? "";
 
   // The verdict.
@@ -280,6 +281,17 @@ export function renderProfile(root: HTMLElement, p: PayerProfile, token: Token |
   const cls = el("dl");
   const classFacts: [string, Node][] = [
     ["First funder", p.firstFunder ? hexNode(p.firstFunder) : document.createTextNode("none found")],
+    [
+      "Entity",
+      p.entity.toLowerCase() === p.address.toLowerCase()
+        ? document.createTextNode("this wallet alone")
+        : (() => {
+            const span = el("span");
+            span.dataset.entity = p.entity.toLowerCase();
+            span.append(hexNode(p.entity), el("span", "k-note", p.entityReason ? ` (${p.entityReason})` : ""));
+            return span;
+          })(),
+    ],
     ["Rule version", document.createTextNode(p.ruleVersion ?? "–")],
     ["Label version", document.createTextNode(p.labelVersion ?? "–")],
     ["Classified at", document.createTextNode(fmtTime(p.classifiedAt))],

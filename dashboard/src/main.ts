@@ -7,7 +7,7 @@ import { ChartSlot } from "./chart";
 import { renderProfile } from "./drilldown";
 import { shortHex } from "./format";
 import { ApiCallError } from "./http";
-import type { Filters, Token } from "./model";
+import { USD_VIEW, type Filters, type Token } from "./model";
 import {
   renderClasses,
   renderCohorts,
@@ -122,6 +122,12 @@ async function loadTokens(): Promise<void> {
   }
   byId("f-reset").title = dataWindow ? `${dataWindow.from} to ${dataWindow.to}` : "";
   tokenSelect.textContent = "";
+  // Every token at once, in USD (stablecoins at par, configured prices; unpriced tokens left out).
+  const all = document.createElement("option");
+  all.value = USD_VIEW.address;
+  all.textContent = "All tokens (USD)";
+  all.title = "Every token, in USD from the API's price source";
+  tokenSelect.append(all);
   for (const t of tokens) {
     const o = document.createElement("option");
     o.value = t.address;
@@ -131,9 +137,13 @@ async function loadTokens(): Promise<void> {
   }
 }
 
-/** Amounts of different tokens do not add up, so a window always shows one token. */
+/**
+ * Raw units of different tokens do not add up: a view shows one token in its units, or every
+ * token in USD (`token=usd`). Without a choice, the busiest token.
+ */
 function resolveToken(f: Filters): Token | null {
   const wanted = f.token ?? defaultToken;
+  if (wanted?.toLowerCase() === USD_VIEW.address) return USD_VIEW;
   return tokens.find((t) => t.address.toLowerCase() === wanted?.toLowerCase()) ?? tokens[0] ?? null;
 }
 
@@ -143,17 +153,16 @@ async function load(f: Filters): Promise<void> {
   const filters: Filters = { ...f, token: token?.address };
   fillForm(filters);
   setStatus("Loading…", "loading");
-  const decimals = token?.decimals ?? 0;
   document.querySelectorAll<HTMLAnchorElement>("a[data-csv]").forEach((a) => {
     a.href = api.csvUrl(a.dataset.csv as "series" | "retention" | "payers" | "payees", filters);
-    a.title = "Download these figures as CSV (raw token units)";
+    a.title = "Download these figures as CSV (exact raw units per token, and USD)";
   });
   const results = await Promise.allSettled([
-    api.summary(filters, decimals),
-    api.series(filters, decimals),
+    api.summary(filters, token, tokens),
+    api.series(filters, token),
     api.cohorts(filters),
-    api.topPayers(filters, decimals),
-    api.topPayees(filters, decimals),
+    api.topPayers(filters, token),
+    api.topPayees(filters, token),
   ]);
   if (mine !== generation) return;
   const [summary, series, cohorts, payers, payees] = results;
@@ -171,7 +180,11 @@ async function load(f: Filters): Promise<void> {
     return r.status === "rejected";
   };
 
+  const notes: string[] = [];
   if (!failed(summary)) {
+    if (token?.usd && summary.value.unpriced.length) {
+      notes.push(`Not in the USD figures (no price): ${summary.value.unpriced.join(", ")}.`);
+    }
     renderKpis(byId("kpis"), summary.value, token);
     renderConcentration(slots.concentration, byId("concentration-figures"), summary.value.payerConcentration, summary.value.payeeConcentration);
     renderClasses(slots.classes, byId("class-figures"), summary.value, token);
@@ -201,7 +214,7 @@ async function load(f: Filters): Promise<void> {
   }
 
   if (errors.length) warnings.push(`Some parts could not be loaded: ${errors.join("; ")}`);
-  setStatus(warnings.join(" "), warnings.length ? "error" : "");
+  setStatus([...warnings, ...notes].join(" "), warnings.length ? "error" : notes.length ? "note" : "");
   document.body.dataset.loaded = String(mine);
 }
 
@@ -226,7 +239,7 @@ async function openPayer(address: string): Promise<void> {
   writeFilters(formFilters(), address);
   try {
     const token = resolveToken(formFilters());
-    const profile = await api.payerProfile(address, token?.decimals ?? 0, token?.address);
+    const profile = await api.payerProfile(address, token);
     if (mine !== drillGeneration) return;
     renderProfile(body, profile, token);
     panel.dataset.state = "ready";

@@ -1,5 +1,6 @@
 // What the dashboard draws, independent of the API's wire format (api.ts maps one to the
-// other). Volumes are in token units (already scaled by the token's decimals).
+// other). Volumes are in the view's unit: the selected token's units (already scaled by its
+// decimals), or USD when the view spans every token.
 
 import type { ClassName } from "./classes";
 
@@ -13,12 +14,16 @@ export interface Filters {
   bucket: "day" | "week";
 }
 
-/** A token payments were made in. */
+/** A token payments were made in, or the all-token view in USD (`usd` set). */
 export interface Token {
   address: string;
   symbol: string;
   decimals: number;
+  usd?: boolean;
 }
+
+/** The all-token view: every token, amounts in USD over the priced tokens (`token=usd` in the URL). */
+export const USD_VIEW: Token = { address: "usd", symbol: "USD", decimals: 0, usd: true };
 
 /** Volume, payments and payers of one class. */
 export interface ClassTotals {
@@ -26,6 +31,7 @@ export interface ClassTotals {
   volume: number;
   count: number;
   payers: number;
+  entities: number;
 }
 
 /** Concentration of volume over a set of holders (payers or payees). */
@@ -41,6 +47,10 @@ export interface Concentration {
 
 /** Headline figures for the window. */
 export interface Summary {
+  /** The unit shares and concentration are computed in, as the API names it. */
+  unit: string;
+  /** Tokens in scope without a USD price (left out of the USD figures). */
+  unpriced: string[];
   grossVolume: number;
   grossCount: number;
   organicVolume: number;
@@ -49,7 +59,10 @@ export interface Summary {
   taintAdjustedOrganic: number | null;
   byClass: ClassTotals[];
   uniquePayers: number | null;
+  /** Paying entities: wallets the evidence ties together count once. */
+  uniqueEntities: number | null;
   externalPayers: number | null;
+  externalEntities: number | null;
   repeatRate: number | null;
   stickiness: number | null;
   meanPayment: number | null;
@@ -93,6 +106,8 @@ export interface Cohort {
 
 export interface PayerRow {
   address: string;
+  /** The paying entity it belongs to (its smallest wallet). */
+  entity: string;
   class: string;
   volume: number;
   count: number;
@@ -106,6 +121,7 @@ export interface PayeeRow {
   volume: number;
   count: number;
   payers: number | null;
+  entities: number | null;
   organicShare: number | null;
   label: string | null;
 }
@@ -158,6 +174,9 @@ export interface PayerProfile {
   /** The classifier's evidence object for the payer. */
   evidence: unknown;
   firstFunder: string | null;
+  /** The paying entity (its smallest wallet) and why its wallets are one (null: one wallet). */
+  entity: string;
+  entityReason: string | null;
   ruleVersion: string | null;
   labelVersion: string | null;
   classifiedAt: string | null;

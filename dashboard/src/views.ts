@@ -25,10 +25,17 @@ export function renderKpis(root: HTMLElement, s: Summary, token: Token | null): 
     ["Organic share", fmtPct(s.organicShare), `by count ${fmtPct(s.organicShareByCount)}`, "organic"],
     ["Taint-adjusted organic", s.taintAdjustedOrganic === null ? "–" : fmtAmount(s.taintAdjustedOrganic, sym), "amount × (1 − project share)"],
     ["External payers", s.externalPayers === null ? "–" : fmtCount(s.externalPayers), s.uniquePayers === null ? "" : `of ${fmtCount(s.uniquePayers)} paying wallets`],
+    [
+      "Paying entities",
+      s.externalEntities === null ? "–" : fmtCount(s.externalEntities),
+      s.uniqueEntities === null ? "" : `external, of ${fmtCount(s.uniqueEntities)} entities (tied wallets count once)`,
+    ],
     ["New external payers", s.newExternalPayers === null ? "–" : fmtCount(s.newExternalPayers), `${s.returningExternalPayers === null ? "–" : fmtCount(s.returningExternalPayers)} returning · ${fmtNum(s.payeesPerExternalPayer, 1)} payees each`],
     ["Repeat-payer rate", fmtPct(s.repeatRate), "paid on ≥ 2 distinct days"],
     ["Stickiness", fmtPct(s.stickiness), "mean daily / monthly active"],
-    ["Median payment", s.medianPayment === null ? "–" : fmtAmount(s.medianPayment, sym), s.meanPayment === null ? "" : `mean ${fmtAmount(s.meanPayment, sym)}`],
+    s.medianPayment === null && token?.usd
+      ? ["Mean payment", s.meanPayment === null ? "–" : fmtAmount(s.meanPayment, sym), "priced tokens; medians are per token"]
+      : ["Median payment", s.medianPayment === null ? "–" : fmtAmount(s.medianPayment, sym), s.meanPayment === null ? "" : `mean ${fmtAmount(s.meanPayment, sym)}`],
   ];
   root.textContent = "";
   for (const [label, value, note, cls] of cards) {
@@ -211,12 +218,15 @@ export function renderClasses(slot: ChartSlot, table: HTMLTableElement, s: Summa
   );
   table.textContent = "";
   const head = table.createTHead().insertRow();
-  for (const h of ["Class", "Volume", "Share", "Payments", "Payers"]) head.appendChild(el("th", h === "Class" ? undefined : "num", h));
+  for (const h of ["Class", `Volume${token ? ` (${token.symbol})` : ""}`, "Share", "Payments", "Payers", "Entities"]) {
+    head.appendChild(el("th", h === "Class" ? undefined : "num", h));
+  }
   const body = table.createTBody();
   for (const r of shown) {
     const row = body.insertRow();
     row.insertCell().appendChild(classBadge(r.class));
-    for (const v of [fmtAmount(r.volume), fmtPct(s.grossVolume > 0 ? r.volume / s.grossVolume : null), fmtCount(r.count), fmtCount(r.payers)]) {
+    const cells = [fmtAmount(r.volume), fmtPct(s.grossVolume > 0 ? r.volume / s.grossVolume : null), fmtCount(r.count), fmtCount(r.payers), fmtCount(r.entities)];
+    for (const v of cells) {
       row.appendChild(el("td", "num", v));
     }
   }
@@ -267,13 +277,13 @@ export function renderPayeeTable(
 ): void {
   table.textContent = "";
   const head = table.createTHead().insertRow();
-  for (const h of ["Payee", `Volume${token ? ` (${token.symbol})` : ""}`, "Organic share", "Payments", "Payers"]) {
+  for (const h of ["Payee", `Volume${token ? ` (${token.symbol})` : ""}`, "Organic share", "Payments", "Payers", "Entities"]) {
     head.appendChild(el("th", h === "Payee" || h === "Organic share" ? undefined : "num", h));
   }
   const body = table.createTBody();
   if (rows.length === 0) {
     const cell = body.insertRow().insertCell();
-    cell.colSpan = 5;
+    cell.colSpan = 6;
     cell.textContent = "No payees in this window";
     return;
   }
@@ -297,6 +307,7 @@ export function renderPayeeTable(
     share.append(bar, fmtPct(r.organicShare));
     row.appendChild(el("td", "num", fmtCount(r.count)));
     row.appendChild(el("td", "num", r.payers === null ? "–" : fmtCount(r.payers)));
+    row.appendChild(el("td", "num", r.entities === null ? "–" : fmtCount(r.entities)));
   }
 }
 
@@ -305,6 +316,7 @@ export function renderCoverage(root: HTMLElement, s: Summary): void {
   const c = s.coverage;
   const parts = [
     `Unattributed: ${fmtPct(c.unattributedShare)} of volume`,
+    `shares in ${s.unit}`,
     c.unclassifiedShare ? `not yet classified: ${fmtPct(c.unclassifiedShare)}` : null,
     c.ruleVersion ? `rules ${c.ruleVersion}` : null,
     c.labelVersion ? `labels ${c.labelVersion}` : null,

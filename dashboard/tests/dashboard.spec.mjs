@@ -198,9 +198,9 @@ describe("dashboard", () => {
     }));
     assert.deepEqual(path, { hops: "2", end: "exchange" });
     assert.ok(d.hexes.includes(lower(sybil[1].fundingTx)));
-    // Cluster ids are 63-bit: the page shows the API's exact digits, not a float-rounded number.
+    // Cluster ids are 63-bit: the API sends them as strings and the page shows the exact digits.
     const raw = await (await fetch(`${api.base}/v1/payers/${sybil[0]}`)).text();
-    const clusterId = raw.match(/"cluster_id":(\d+)/)[1];
+    const clusterId = raw.match(/"cluster_id":"(\d+)"/)[1];
     assert.match(d.text, new RegExp(`Cluster id${clusterId}`));
     mkdirSync(RUN_DIR, { recursive: true });
     await page.screenshot({ path: join(RUN_DIR, "dashboard.png"), fullPage: true });
@@ -220,6 +220,43 @@ describe("dashboard", () => {
     assert.equal(volume.series, 2, "only external volume, plus the share line");
     assert.equal(await page.$eval('[data-kpi="Organic share"] .k-value', (e) => e.textContent), "100.0%");
     assert.match(page.url(), new RegExp(`token=${truth.tokens.opg.address}`, "i"));
+  });
+
+  test("with every token the page shows USD, and paying entities beside wallets", async () => {
+    await page.goto(`${api.base}/?token=usd`);
+    await waitLoaded();
+    const summary = await apiJson("/v1/metrics/summary");
+    // Both tokens are priced (USDC at par, OPG by --price): nothing is left out of USD.
+    assert.deepEqual(summary.prices.unpriced_tokens, []);
+    const usdc = await apiJson(`/v1/metrics/summary?token=${truth.tokens.usdc.address}`);
+    const opg = await apiJson(`/v1/metrics/summary?token=${truth.tokens.opg.address}`);
+    const usd = (m) => Number(m.usd);
+    // The USD total is the tokens' USD, not their raw units added across 6 and 18 decimals.
+    assert.ok(Math.abs(usd(summary.gross.volume) - usd(usdc.gross.volume) - usd(opg.gross.volume)) < 1e-9);
+    assert.equal(await page.$eval("#f-token option:checked", (o) => o.textContent), "All tokens (USD)");
+    assert.equal(await page.$eval('[data-kpi="Gross volume"] .k-unit', (e) => e.textContent), " USD", "the unit is labelled");
+    const shown = await page.$eval('[data-kpi="Gross volume"] .k-value', (e) => e.firstChild.textContent);
+    const scale = { K: 1e3, M: 1e6, B: 1e9 }[shown.slice(-1)] ?? 1;
+    const value = Number(shown.replace(/[,KMB]/g, "")) * scale;
+    assert.ok(Math.abs(value - usd(summary.gross.volume)) <= 0.01 * usd(summary.gross.volume) + 0.01, `${shown} vs ${summary.gross.volume.usd}`);
+    const share = await page.$eval('[data-kpi="Organic share"] .k-value', (e) => e.textContent);
+    assert.equal(share, `${(summary.organic.volume_share * 100).toFixed(1)}%`);
+    // Entities beside wallets: the card, the class table and the payee table.
+    const entities = await page.$eval('[data-kpi="Paying entities"] .k-value', (e) => e.textContent);
+    assert.equal(entities, String(summary.payer_activity.entities));
+    const note = await page.$eval('[data-kpi="Paying entities"] .k-note', (e) => e.textContent);
+    assert.match(note, new RegExp(`of ${summary.unique_entities} entities`));
+    assert.ok(summary.unique_entities <= summary.unique_payers);
+    const headers = await page.$$eval("#class-figures th", (hs) => hs.map((h) => h.textContent));
+    assert.ok(headers.includes("Entities") && headers.includes("Payers"), headers.join(","));
+    const payeeHeaders = await page.$$eval("#top-payees th", (hs) => hs.map((h) => h.textContent));
+    assert.ok(payeeHeaders.includes("Entities") && payeeHeaders.includes("Volume (USD)"), payeeHeaders.join(","));
+    // The top payers rank by USD across tokens: OPG payers appear beside USDC payers.
+    const rows = await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.map((r) => r.getAttribute("data-payer").toLowerCase()));
+    const expected = (await apiJson("/v1/payers?limit=15")).items.map((p) => lower(p.payer));
+    assert.deepEqual(rows, expected);
+    assert.match(page.url(), /token=usd/);
+    assert.deepEqual(pageErrors, []);
   });
 
   test("the time window narrows every chart to the chosen days", async () => {

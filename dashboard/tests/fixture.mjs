@@ -41,10 +41,14 @@ function rng(seed) {
   };
 }
 
+// As the deployment file names them: USDC is a stablecoin (priced at par); OPG gets its USD price
+// from the API's `--price` flag (OPG_USD below).
 export const TOKENS = {
-  usdc: { address: addr("token:USDC"), symbol: "USDC", decimals: 6 },
+  usdc: { address: addr("token:USDC"), symbol: "USDC", decimals: 6, stablecoin: true },
   opg: { address: addr("token:OPG"), symbol: "OPG", decimals: 18 },
 };
+/** The USD price the API is given for OPG (`--price OPG=0.25`). */
+export const OPG_USD = "0.25";
 const usdc = (x) => BigInt(Math.round(x * 1e6));
 const opg = (x) => BigInt(Math.round(x * 1e6)) * 10n ** 12n;
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
 
-import { buildFixture, CHAIN_ID } from "./fixture.mjs";
+import { buildFixture, CHAIN_ID, OPG_USD } from "./fixture.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const RUN_DIR = process.env.RUN_DIR ?? join(ROOT, ".run");
@@ -130,6 +130,9 @@ export function createMigratedDatabase() {
   const url = `${server}/${name}`;
   run(BIN("x402-classifier"), ["--database-url", url, "migrate", "--indexer-schema"]);
   run(BIN("x402-api"), ["migrate", "--database-url", url, "--chain-id", String(CHAIN_ID)]);
+  // The classifier's entity columns, which its own migration owns: added when missing, so this
+  // test runs before and after that migration lands.
+  psql(url, ["-c", "alter table payer_classes add column if not exists entity_id text, add column if not exists entity_reason text"]);
   return { url };
 }
 
@@ -163,7 +166,10 @@ export async function startApi(databaseUrl, truth, { expectData = true } = {}) {
   const log = openSync(logPath, "w");
   const child = spawn(
     BIN("x402-api"),
-    ["serve", "--database-url", databaseUrl, "--chain-id", String(CHAIN_ID), "--listen", `127.0.0.1:${port}`, "--static-dir", dist, "--deployment", deployment, "--poll-ms", "200"],
+    [
+      "serve", "--database-url", databaseUrl, "--chain-id", String(CHAIN_ID), "--listen", `127.0.0.1:${port}`,
+      "--static-dir", dist, "--deployment", deployment, "--price", `OPG=${OPG_USD}`, "--poll-ms", "200",
+    ],
     { stdio: ["ignore", log, log], env: { ...process.env, RUST_LOG: "info,sqlx=warn" } },
   );
   let exited = null;

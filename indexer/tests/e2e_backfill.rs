@@ -60,6 +60,10 @@ async fn backfill_of_a_populated_chain_equals_the_chain_and_replays_harmlessly(
         .await?;
     let again = s.assert_synced(Duration::from_secs(5)).await?;
     assert_eq!(again.truth, first.truth);
+    // Each round tops up a payer's gas and pays a payee in ether (and one reverted transfer that
+    // must not count): assert_synced compared them with the chain; make sure they exist.
+    let native = truth::native_transfers_from_db(&s.pool, s.chain.deployment.chain_id).await?;
+    assert_eq!(native.len(), 3 * 2, "{native:?}");
 
     // More traffic, then resume: only the new blocks are added.
     s.traffic.round().await?;

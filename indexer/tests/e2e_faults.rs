@@ -1,13 +1,14 @@
 //! End to end through the real `x402-indexer` binary with a faulty JSON-RPC proxy between it and
 //! anvil: rate limits, server errors, hangs, truncated bodies, duplicated logs and "range too
-//! large" errors, during backfill and live following. The indexer must retry, never record a
+//! large" errors, and `eth_getLogs` answered by a node that lags the head (an empty answer, or one
+//! cut at that node's head, status 200 and no error), during backfill and live following. The indexer must retry, never record a
 //! failed range as empty, and end with the database equal to the chain. Each test also checks the
 //! proxy really injected its faults, so none passes by accident.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use x402_testkit::proxy::{FaultStats, Faults};
+use x402_testkit::proxy::{FaultStats, Faults, Lagging};
 use x402_testkit::scenario::{IndexerSettings, Scenario, ScenarioOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_x402-indexer");
@@ -205,6 +206,10 @@ async fn everything_at_once() -> anyhow::Result<()> {
                 "Log response size exceeded. Try a block range up to 8 blocks".into(),
             ),
             methods: Vec::new(),
+            lagging_logs_every: 4,
+            lag_blocks: 2,
+            lagging: Lagging::Cut,
+            null_receipts_every: 3,
         },
         IndexerSettings {
             rpc_timeout_secs: 1,
@@ -214,5 +219,144 @@ async fn everything_at_once() -> anyhow::Result<()> {
     )
     .await?;
     assert!(stats.injected() >= 10, "{}", stats.summary());
+    Ok(())
+}
+
+/// A load balancer that sends every other `eth_getLogs` to a node `lag` blocks behind the head.
+fn lagging_node(lagging: Lagging) -> Faults {
+    Faults {
+        lagging_logs_every: 2,
+        lag_blocks: 3,
+        lagging,
+        methods: vec!["eth_getLogs".into()],
+        ..Faults::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_answers_of_a_lagging_node_are_asked_again() -> anyhow::Result<()> {
+    let stats = run_under(
+        "e2e-fault-lag-empty",
+        lagging_node(Lagging::Empty),
+        IndexerSettings::default(),
+    )
+    .await?;
+    assert!(
+        stats.lossy.load(Ordering::Relaxed) >= 3,
+        "{}",
+        stats.summary()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_cut_at_a_lagging_head_are_asked_again() -> anyhow::Result<()> {
+    let stats = run_under(
+        "e2e-fault-lag-cut",
+        lagging_node(Lagging::Cut),
+        IndexerSettings::default(),
+    )
+    .await?;
+    assert!(
+        stats.lossy.load(Ordering::Relaxed) >= 3,
+        "{}",
+        stats.summary()
+    );
+    Ok(())
+}
+
+/// Every `eth_getLogs` answered by the lagging node, while following: the indexer must not commit
+/// the new blocks at all (they have logs the answers leave out), and never anything the chain
+/// contradicts; once the node is healthy again it catches up to the exact chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_only_lags_gets_no_range_committed() -> anyhow::Result<()> {
+    for lagging in [Lagging::Empty, Lagging::Cut] {
+        let opts = ScenarioOptions {
+            proxy: true,
+            ..ScenarioOptions::default()
+        };
+        let mut s = Scenario::start(BIN, "e2e-fault-lag-live", opts).await?;
+        let proxy = s.proxy.as_ref().expect("asked for a proxy");
+        s.traffic.round().await?;
+        let mut indexer = s.indexer.spawn_index(&[])?;
+        let before = s.assert_synced(SYNC).await?.to_block;
+
+        proxy.set_faults(Faults {
+            lagging_logs_every: 1,
+            lag_blocks: 4,
+            lagging,
+            methods: vec!["eth_getLogs".into()],
+            ..Faults::default()
+        });
+        s.traffic.round().await?;
+        s.traffic.charge_batch(5, 1, true).await?;
+        let (head, _) = s.traffic.anvil().head().await?;
+        // Wait (without a clock) until the indexer has been refused several times.
+        while proxy.stats().lossy.load(Ordering::Relaxed) < 6 {
+            assert!(
+                indexer.try_status().is_none(),
+                "the indexer stopped:\n{}",
+                indexer.log_tail(30)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let report = s.assert_consistent().await.map_err(|e| {
+            anyhow::anyhow!(
+                "{lagging:?}: the indexer committed what the lagging node said: {e}\n{}",
+                indexer.log_tail(30)
+            )
+        })?;
+        // The lagging node holds blocks up to head - 4; only a stretch without watched logs
+        // could be committed beyond `before`, and a round puts a payment in every block.
+        assert!(
+            report.to_block < head.saturating_sub(3),
+            "{lagging:?}: checkpoint {} reached the blocks above the lagging head {} (before: {before})",
+            report.to_block,
+            head - 4
+        );
+
+        proxy.clear_faults();
+        s.assert_synced(SYNC)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
+        assert!(
+            indexer.try_status().is_none(),
+            "the indexer stopped:\n{}",
+            indexer.log_tail(30)
+        );
+    }
+    Ok(())
+}
+
+/// Blocks with their transactions and receipts (native transfers, EIP-3009 senders): failures,
+/// cut-off bodies and `null` receipts (a node that has not seen the transaction) are retried,
+/// never taken as "no transfer".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_and_receipt_faults_are_retried() -> anyhow::Result<()> {
+    let stats = run_under(
+        "e2e-fault-receipts",
+        Faults {
+            methods: vec![
+                "eth_getTransactionReceipt".into(),
+                "eth_getBlockByNumber".into(),
+            ],
+            http_500_every: 5,
+            truncate_every: 4,
+            null_receipts_every: 3,
+            ..Faults::default()
+        },
+        IndexerSettings::default(),
+    )
+    .await?;
+    assert!(
+        stats.null_receipts.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
+    assert!(
+        stats.truncated.load(Ordering::Relaxed) >= 2,
+        "{}",
+        stats.summary()
+    );
     Ok(())
 }

@@ -339,6 +339,26 @@ impl Chain {
         self.confirm(*pending.tx_hash(), &what).await
     }
 
+    /// `from` sends `wei` of ether to `to` in a plain transaction.
+    pub async fn send_ether(
+        &self,
+        from: Address,
+        to: Address,
+        wei: U256,
+    ) -> Result<u64, ChainError> {
+        let what = format!("{from} sending {wei} wei to {to}");
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .from(from)
+            .to(to)
+            .value(wei);
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(rpc_err(what.clone()))?;
+        self.confirm(*pending.tx_hash(), &what).await
+    }
+
     /// `owner` approves `spender` for all of its `token`.
     pub async fn approve(
         &self,

@@ -7,10 +7,16 @@
 //! transfers, payers sign Permit2 witness payments with `x402-client`, and providers verify and
 //! settle them through running facilitators over HTTP ([`facilitator`]): exact, upto (metered),
 //! escrow with captures, voids, refunds and reclaims, and batches. [`truth`] keeps the ground
-//! truth; [`score`] compares the classifier's verdicts with it.
+//! truth; [`score`] compares the classifier's verdicts with it, per class over payments, payers
+//! and volume, and per scenario.
+//!
+//! [`adversary`] adds the adversarial economy (`--economy adversarial`, or `combined` beside the
+//! standard one): payees inflating their numbers the ways simple rules miss, and honest patterns
+//! (cashback, a launch day) that must not be punished.
 
 #![warn(missing_docs)]
 
+pub mod adversary;
 pub mod chain;
 pub mod facilitator;
 pub mod plan;
@@ -19,7 +25,7 @@ pub mod run;
 pub mod score;
 pub mod truth;
 
-pub use plan::{build, Plan, Scale};
+pub use plan::{build, build_economy, Economy, Plan, Scale};
 pub use truth::{Class, Truth};
 
 /// anvil's first development key: the deployer and owner of the demo deployment.

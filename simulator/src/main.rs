@@ -10,7 +10,7 @@ use x402_simulator::chain::{Chain, Deployment};
 use x402_simulator::facilitator::Facilitator;
 use x402_simulator::progress::{Mode, Progress};
 use x402_simulator::run::{Env, RunOptions};
-use x402_simulator::{build, score, Scale, Truth};
+use x402_simulator::{build_economy, score, Economy, Plan, Scale, Truth};
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +24,12 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
-struct Economy {
+struct EconomyArgs {
+    /// Which economy: standard (every actor built to match one rule of the product spec),
+    /// adversarial (payees inflating their numbers the ways simple rules miss, and honest
+    /// look-alikes: cashback, a launch day), or combined (both on one chain).
+    #[arg(long, default_value = "standard")]
+    economy: EconomyArg,
     /// Seed of the economy: the same seed gives the same wallets and schedule.
     #[arg(long, default_value = "demo")]
     seed: String,
@@ -48,7 +53,26 @@ enum ScaleArg {
     Medium,
 }
 
-impl Economy {
+#[derive(Clone, Copy, ValueEnum)]
+enum EconomyArg {
+    Standard,
+    Adversarial,
+    Combined,
+}
+
+impl EconomyArgs {
+    fn economy(&self) -> Economy {
+        match self.economy {
+            EconomyArg::Standard => Economy::Standard,
+            EconomyArg::Adversarial => Economy::Adversarial,
+            EconomyArg::Combined => Economy::Combined,
+        }
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        Ok(build_economy(&self.seed, self.scale()?, self.economy()))
+    }
+
     fn scale(&self) -> Result<Scale> {
         let mut s = match self.scale {
             ScaleArg::Small => Scale::SMALL,
@@ -86,7 +110,7 @@ enum Command {
     /// `x402-classifier labels import`).
     Labels {
         #[command(flatten)]
-        economy: Economy,
+        economy: EconomyArgs,
         /// Chain id the labels apply to.
         #[arg(long, default_value_t = 31337)]
         chain_id: u64,
@@ -97,7 +121,7 @@ enum Command {
     /// Drive the economy through the chain and the facilitators; write the ground truth.
     Run {
         #[command(flatten)]
-        economy: Economy,
+        economy: EconomyArgs,
         /// anvil's JSON-RPC endpoint.
         #[arg(long, env = "RPC_URL", default_value = "http://127.0.0.1:8545")]
         rpc_url: String,
@@ -140,7 +164,8 @@ enum Command {
         /// Longest wait for the classifier to reach the simulation's last block, in seconds.
         #[arg(long, default_value_t = 300)]
         wait_secs: u64,
-        /// Fail unless every class present has at least this payment precision and recall.
+        /// Fail unless every class present has at least this precision and recall over
+        /// payments, payers and each token's volume.
         #[arg(long)]
         min_score: Option<f64>,
     },
@@ -154,7 +179,7 @@ async fn main() -> Result<()> {
             chain_id,
             out,
         } => {
-            let plan = build(&economy.seed, economy.scale()?);
+            let plan = economy.plan()?;
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
@@ -179,7 +204,7 @@ async fn main() -> Result<()> {
             concurrency,
             progress,
         } => {
-            let plan = build(&economy.seed, economy.scale()?);
+            let plan = economy.plan()?;
             let deployment = Deployment::read(&deployment)?;
             let owner = owner_key
                 .trim()
@@ -223,8 +248,9 @@ async fn main() -> Result<()> {
                 truth.write_table(pool).await?;
             }
             println!(
-                "simulated {} weeks in {:.0} s: {} payments from {} payers ({}), {} batches, {} captures, {} voids, {} refunds, {} reclaims, {} transfers; truth in {}",
+                "simulated {} weeks of the {} economy in {:.0} s: {} payments from {} payers ({}), {} batches, {} captures, {} voids, {} refunds, {} reclaims, {} transfers; truth in {}",
                 plan.scale.weeks,
+                economy.economy().name(),
                 started.elapsed().as_secs_f64(),
                 stats.payments,
                 truth.payers.len(),
@@ -265,7 +291,7 @@ async fn main() -> Result<()> {
             let rows = score::summary(&pool, truth.chain_id).await?;
             println!("What the classifier concluded, per token (all indexed payments):\n");
             print!("{}", score::render_summary(&rows, &deployment.tokens));
-            let s = score::score(&pool, &truth).await?;
+            let s = score::score(&pool, &truth, &deployment.tokens).await?;
             println!(
                 "Classifier against the simulator's ground truth ({} payments, {} payers):\n",
                 truth.payments.len(),
@@ -273,13 +299,21 @@ async fn main() -> Result<()> {
             );
             print!("{}", score::render_score(&s));
             if let Some(min) = min_score {
-                for c in s.payments.classes.iter().filter(|c| c.truth > 0) {
-                    let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));
-                    if p < min || r < min {
-                        bail!(
-                            "class {}: precision {p:.3}, recall {r:.3}, below --min-score {min}",
-                            c.class
-                        );
+                let sides = [
+                    ("payments".to_string(), &s.payments),
+                    ("payers".to_string(), &s.payers),
+                ]
+                .into_iter()
+                .chain(s.volume.iter().map(|(t, _, v)| (format!("{t} volume"), v)));
+                for (what, side) in sides {
+                    for c in side.classes.iter().filter(|c| c.truth > 0) {
+                        let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));
+                        if p < min || r < min {
+                            bail!(
+                                "class {} over {what}: precision {p:.3}, recall {r:.3}, below --min-score {min}",
+                                c.class
+                            );
+                        }
                     }
                 }
             }

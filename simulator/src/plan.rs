@@ -118,6 +118,9 @@ pub enum Kind {
     Sybil,
     /// A wallet a provider declared as its own in the registry.
     DeclaredWallet,
+    /// A wallet of the adversarial economy (see [`crate::adversary`]): a payer, a relay between
+    /// a funder and a payer, or a farm's funder.
+    Adversary,
 }
 
 impl Kind {
@@ -144,6 +147,9 @@ pub struct Actor {
     pub signer: PrivateKeySigner,
     /// The class its payments are meant to get, for actors that pay.
     pub payer_class: Option<Class>,
+    /// The scenario it belongs to (`standard` for the standard economy; see
+    /// [`crate::adversary`] for the others), so scores can be broken down by scenario.
+    pub scenario: &'static str,
 }
 
 /// Which facilitator settles a charge.
@@ -255,11 +261,51 @@ pub struct Day {
     /// Registry declarations (payee, wallet) made this day.
     pub declarations: Vec<(ActorId, ActorId)>,
     /// Funding in stages: a stage may spend what earlier stages delivered.
-    pub funding: [Vec<Transfer>; 2],
+    pub funding: Vec<Vec<Transfer>>,
     /// Payments (concurrent across payers, in order per payer).
     pub payments: Vec<Payment>,
-    /// Transfers after the payments (sweeps back to the wash provider, deposits to exchanges).
-    pub after: Vec<Transfer>,
+    /// Transfers after the payments (sweeps back to the wash provider, deposits to exchanges,
+    /// returns along a path), in stages like `funding`.
+    pub after: Vec<Vec<Transfer>>,
+}
+
+/// Ether sent in a real transaction at set-up (every other wallet gets its gas from anvil's
+/// `anvil_setBalance`, which leaves no trace on chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeTransfer {
+    /// Sender.
+    pub from: ActorId,
+    /// Recipient (gets no ether otherwise).
+    pub to: ActorId,
+    /// Wei.
+    pub wei: u128,
+}
+
+/// Which economy to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Economy {
+    /// The standard demo economy: every actor built to match one rule of the product spec.
+    Standard,
+    /// The adversary's scenarios and the guards ([`crate::adversary`]), on their own: payees
+    /// inflating their numbers the ways the product spec's rules miss, and honest patterns that
+    /// must not be mistaken for them.
+    Adversarial,
+    /// Both on one chain: the standard economy with the adversary operating inside it.
+    Combined,
+}
+
+impl Economy {
+    /// Every economy.
+    pub const ALL: [Economy; 3] = [Economy::Standard, Economy::Adversarial, Economy::Combined];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Economy::Standard => "standard",
+            Economy::Adversarial => "adversarial",
+            Economy::Combined => "combined",
+        }
+    }
 }
 
 /// The whole economy.
@@ -273,6 +319,8 @@ pub struct Plan {
     pub actors: Vec<Actor>,
     /// Tokens minted at set-up (to exchanges and the treasury).
     pub mints: Vec<(ActorId, Tok, u64)>,
+    /// Ether sent at set-up in real transactions (a farm's gas).
+    pub native: Vec<NativeTransfer>,
     /// Days, from 0.
     pub days: Vec<Day>,
 }
@@ -332,7 +380,7 @@ pub fn derive_signer(seed: &str, name: &str) -> PrivateKeySigner {
 }
 
 /// Whole tokens to milli-tokens.
-const fn tokens(n: u64) -> u64 {
+pub(crate) const fn tokens(n: u64) -> u64 {
     n * 1000
 }
 
@@ -352,30 +400,90 @@ pub mod providers {
     pub const COUNT: usize = 5;
 }
 
-struct Builder {
-    seed: String,
-    scale: Scale,
-    rng: Rng,
-    actors: Vec<Actor>,
-    mints: Vec<(ActorId, Tok, u64)>,
-    days: Vec<Day>,
+/// Builds a plan; the economy's parts add actors, funding and payments to it.
+pub(crate) struct Builder {
+    pub(crate) seed: String,
+    pub(crate) scale: Scale,
+    pub(crate) rng: Rng,
+    pub(crate) actors: Vec<Actor>,
+    pub(crate) mints: Vec<(ActorId, Tok, u64)>,
+    pub(crate) native: Vec<NativeTransfer>,
+    pub(crate) days: Vec<Day>,
+    /// Scenario of the actors added next.
+    pub(crate) scenario: &'static str,
 }
 
 impl Builder {
-    fn actor(&mut self, name: String, kind: Kind, payer_class: Option<Class>) -> ActorId {
+    fn new(seed: &str, scale: Scale) -> Self {
+        Builder {
+            seed: seed.to_string(),
+            scale,
+            rng: Rng::new(&format!("{seed}/plan")),
+            actors: Vec::new(),
+            mints: Vec::new(),
+            native: Vec::new(),
+            days: vec![Day::default(); scale.days() as usize],
+            scenario: "standard",
+        }
+    }
+
+    fn finish(self) -> Plan {
+        Plan {
+            seed: self.seed,
+            scale: self.scale,
+            actors: self.actors,
+            mints: self.mints,
+            native: self.native,
+            days: self.days,
+        }
+    }
+
+    pub(crate) fn actor(
+        &mut self,
+        name: String,
+        kind: Kind,
+        payer_class: Option<Class>,
+    ) -> ActorId {
         let signer = derive_signer(&self.seed, &name);
         self.actors.push(Actor {
             name,
             kind,
             signer,
             payer_class,
+            scenario: self.scenario,
         });
         self.actors.len() - 1
     }
 
-    fn fund(&mut self, day: u32, stage: usize, from: ActorId, to: ActorId, token: Tok, milli: u64) {
+    /// A transfer on `day` in funding `stage` (before the day's payments).
+    pub(crate) fn fund(
+        &mut self,
+        day: u32,
+        stage: usize,
+        from: ActorId,
+        to: ActorId,
+        token: Tok,
+        milli: u64,
+    ) {
         debug_assert!(milli >= tokens(1), "funding below the dust threshold");
-        self.days[day as usize].funding[stage].push(Transfer {
+        self.transfer(day, stage, from, to, token, milli);
+    }
+
+    /// A transfer on `day` in funding `stage`, of any amount (dust on purpose).
+    pub(crate) fn transfer(
+        &mut self,
+        day: u32,
+        stage: usize,
+        from: ActorId,
+        to: ActorId,
+        token: Tok,
+        milli: u64,
+    ) {
+        let stages = &mut self.days[day as usize].funding;
+        if stages.len() <= stage {
+            stages.resize(stage + 1, Vec::new());
+        }
+        stages[stage].push(Transfer {
             from,
             to,
             token,
@@ -383,7 +491,16 @@ impl Builder {
         });
     }
 
-    fn pay(
+    /// A transfer on `day` in after-payment `stage`.
+    pub(crate) fn after(&mut self, day: u32, stage: usize, t: Transfer) {
+        let stages = &mut self.days[day as usize].after;
+        if stages.len() <= stage {
+            stages.resize(stage + 1, Vec::new());
+        }
+        stages[stage].push(t);
+    }
+
+    pub(crate) fn pay(
         &mut self,
         day: u32,
         payer: ActorId,
@@ -404,7 +521,7 @@ impl Builder {
     }
 
     /// A path for an agent whose style is 0 (exact), 1 (metered) or 2 (long jobs in escrow).
-    fn path(&mut self, style: u8, milli: u64, batch: bool) -> PayPath {
+    pub(crate) fn path(&mut self, style: u8, milli: u64, batch: bool) -> PayPath {
         let via = if batch { Via::Batch } else { Via::Direct };
         let roll = self.rng.unit();
         let kind = match style {
@@ -478,17 +595,51 @@ fn outlay(p: &Payment) -> u64 {
     p.milli
 }
 
-/// Builds the economy for `seed` at `scale`.
+/// Builds the standard economy for `seed` at `scale`.
 pub fn build(seed: &str, scale: Scale) -> Plan {
-    let days = scale.days();
-    let mut b = Builder {
-        seed: seed.to_string(),
-        scale,
-        rng: Rng::new(&format!("{seed}/plan")),
-        actors: Vec::new(),
-        mints: Vec::new(),
-        days: vec![Day::default(); days as usize],
-    };
+    build_economy(seed, scale, Economy::Standard)
+}
+
+/// Builds `economy` for `seed` at `scale`. The standard part is the same whether or not the
+/// adversary runs beside it (the adversary draws from its own random stream).
+pub fn build_economy(seed: &str, scale: Scale, economy: Economy) -> Plan {
+    let mut b = Builder::new(seed, scale);
+    match economy {
+        Economy::Standard => {
+            standard(&mut b);
+        }
+        Economy::Adversarial => {
+            let (exchanges, treasury) = backbone(&mut b, None);
+            crate::adversary::scenarios(&mut b, &exchanges, treasury);
+        }
+        Economy::Combined => {
+            let (exchanges, treasury) = standard(&mut b);
+            crate::adversary::scenarios(&mut b, &exchanges, treasury);
+        }
+    }
+    b.finish()
+}
+
+/// The exchange hot wallets (with their mints) and the treasury every economy has; the
+/// treasury pays (as `internal`) when its class is given.
+fn backbone(b: &mut Builder, treasury_class: Option<Class>) -> (Vec<ActorId>, ActorId) {
+    let exchanges: Vec<ActorId> = (0..2)
+        .map(|i| b.actor(format!("exchange-hot-wallet-{i}"), Kind::Exchange, None))
+        .collect();
+    for &e in &exchanges {
+        for t in Tok::ALL {
+            b.mints.push((e, t, tokens(10_000_000)));
+        }
+    }
+    let treasury = b.actor("treasury".into(), Kind::Treasury, treasury_class);
+    for t in Tok::ALL {
+        b.mints.push((treasury, t, tokens(10_000_000)));
+    }
+    (exchanges, treasury)
+}
+
+/// The standard economy; returns its exchanges and treasury.
+fn standard(b: &mut Builder) -> (Vec<ActorId>, ActorId) {
     let p: Vec<ActorId> = [
         "llm-chat",
         "image-gen",
@@ -501,18 +652,7 @@ pub fn build(seed: &str, scale: Scale) -> Plan {
     .collect();
     // The self-paying provider's only payments are to itself.
     b.actors[p[providers::SELF_PAYER]].payer_class = Some(Class::SelfPayment);
-    let exchanges: Vec<ActorId> = (0..2)
-        .map(|i| b.actor(format!("exchange-hot-wallet-{i}"), Kind::Exchange, None))
-        .collect();
-    for &e in &exchanges {
-        for t in Tok::ALL {
-            b.mints.push((e, t, tokens(10_000_000)));
-        }
-    }
-    let treasury = b.actor("treasury".into(), Kind::Treasury, Some(Class::Internal));
-    for t in Tok::ALL {
-        b.mints.push((treasury, t, tokens(10_000_000)));
-    }
+    let (exchanges, treasury) = backbone(b, Some(Class::Internal));
 
     // Providers keep a float from an exchange (the withdrawal makes an exchange their first
     // funder, which links them to nobody).
@@ -525,21 +665,14 @@ pub fn build(seed: &str, scale: Scale) -> Plan {
         b.fund(0, 0, exchanges[i % 2], pv, Tok::Usdc, float);
     }
 
-    project_wallets(&mut b, &p, treasury);
-    external_agents(&mut b, &p, &exchanges);
-    wash_loop(&mut b, &p);
-    sybil_farm(&mut b, &p, &exchanges);
-    declared_wallet(&mut b, &p, &exchanges);
-    self_payments(&mut b, &p);
-    cash_outs(&mut b, &p, &exchanges);
-
-    Plan {
-        seed: seed.to_string(),
-        scale,
-        actors: b.actors,
-        mints: b.mints,
-        days: b.days,
-    }
+    project_wallets(b, &p, treasury);
+    external_agents(b, &p, &exchanges);
+    wash_loop(b, &p);
+    sybil_farm(b, &p, &exchanges);
+    declared_wallet(b, &p, &exchanges);
+    self_payments(b, &p);
+    cash_outs(b, &p, &exchanges);
+    (exchanges, treasury)
 }
 
 /// Treasury, team, test agents, the faucet with its users and the grant users.
@@ -769,12 +902,16 @@ fn wash_loop(b: &mut Builder, p: &[ActorId]) {
                     spent += tokens(1);
                 }
             }
-            b.days[(start + 3) as usize].after.push(Transfer {
-                from: w,
-                to: washer,
-                token: Tok::Usdc,
-                milli: funded - spent,
-            });
+            b.after(
+                start + 3,
+                0,
+                Transfer {
+                    from: w,
+                    to: washer,
+                    token: Tok::Usdc,
+                    milli: funded - spent,
+                },
+            );
         }
     }
 }
@@ -855,12 +992,16 @@ fn cash_outs(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
                 let deposit = revenue * 2 / 5;
                 if deposit >= tokens(1) {
                     let last = w * 7 + 6;
-                    b.days[last as usize].after.push(Transfer {
-                        from: pv,
-                        to: exchanges[0],
-                        token: t,
-                        milli: deposit,
-                    });
+                    b.after(
+                        last,
+                        0,
+                        Transfer {
+                            from: pv,
+                            to: exchanges[0],
+                            token: t,
+                            milli: deposit,
+                        },
+                    );
                 }
             }
         }
@@ -974,10 +1115,17 @@ mod tests {
         v
     }
 
+    /// Every economy at every scale of [`scales`].
+    fn plans() -> Vec<Plan> {
+        scales()
+            .into_iter()
+            .flat_map(|s| Economy::ALL.map(|e| build_economy("demo", s, e)))
+            .collect()
+    }
+
     #[test]
     fn nobody_overdraws() {
-        for scale in scales() {
-            let plan = build("demo", scale);
+        for plan in plans() {
             let mut bal: BTreeMap<(ActorId, Tok), i128> = BTreeMap::new();
             for (a, t, m) in &plan.mints {
                 *bal.entry((*a, *t)).or_default() += *m as i128;
@@ -1020,7 +1168,7 @@ mod tests {
                         *bal.entry((x.payer, x.token)).or_default() += refund as i128;
                     }
                 }
-                for t in &day.after {
+                for t in day.after.iter().flatten() {
                     *bal.entry((t.from, t.token)).or_default() -= t.milli as i128;
                     assert!(
                         bal[&(t.from, t.token)] >= 0,
@@ -1040,9 +1188,198 @@ mod tests {
     fn funding_is_never_dust() {
         for plan in scales().into_iter().map(|s| build("demo", s)) {
             for day in &plan.days {
-                for t in day.funding.iter().flatten().chain(&day.after) {
+                for t in day.funding.iter().chain(&day.after).flatten() {
                     assert!(t.milli >= tokens(1), "{t:?}");
                 }
+            }
+        }
+    }
+
+    /// The adversary's only sub-token transfers are its drips and its two stray dust transfers.
+    #[test]
+    fn adversarial_dust_is_the_drips_and_the_strays() {
+        for scale in scales() {
+            let plan = build_economy("demo", scale, Economy::Adversarial);
+            let dust: Vec<&Transfer> = plan
+                .days
+                .iter()
+                .flat_map(|d| d.funding.iter().chain(&d.after).flatten())
+                .filter(|t| t.milli < tokens(1))
+                .collect();
+            let to = |t: &Transfer| plan.actors[t.to].name.as_str();
+            assert_eq!(dust.len(), 2 * 30 + 2);
+            assert_eq!(
+                dust.iter()
+                    .filter(|t| to(t).starts_with("drip-fed-") && t.milli == 990)
+                    .count(),
+                60
+            );
+            assert_eq!(
+                dust.iter()
+                    .filter(|t| to(t).starts_with("dusted-agent-"))
+                    .count(),
+                2
+            );
+        }
+    }
+
+    /// The standard part of the combined economy is the standard economy, wallet for wallet and
+    /// payment for payment; the adversary only adds.
+    #[test]
+    fn combined_keeps_the_standard_economy() {
+        let standard = build("demo", Scale::SMALL);
+        let combined = build_economy("demo", Scale::SMALL, Economy::Combined);
+        for (a, b) in standard.actors.iter().zip(&combined.actors) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.payer_class, b.payer_class);
+        }
+        for (a, b) in standard.days.iter().zip(&combined.days) {
+            assert_eq!(a.payments[..], b.payments[..a.payments.len()]);
+        }
+        let names: HashSet<&str> = combined.actors.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            combined.actors.len(),
+            "a name used twice is one wallet"
+        );
+    }
+
+    /// The adversarial economy has the scenarios of issue 13 with their sizes and truths.
+    #[test]
+    fn adversarial_scenarios_and_truths() {
+        let plan = build_economy("ci", Scale::SMALL, Economy::Adversarial);
+        let payers = |scenario: &str| -> Vec<Class> {
+            plan.payers()
+                .filter(|(_, a, _)| a.scenario == scenario)
+                .map(|(_, _, c)| c)
+                .collect()
+        };
+        let expect = [
+            ("deep-funding", Class::SelfDealing, 4),
+            ("slow-wash", Class::SelfDealing, 3),
+            ("long-wash", Class::SelfDealing, 3),
+            ("mixed-provenance", Class::ProjectFunded, 3),
+            ("sub-dust-drips", Class::ProjectFunded, 2),
+            ("stray-dust", Class::External, 2),
+            ("random-farm", Class::SuspectedSybil, 12),
+            ("spread-farm", Class::SuspectedSybil, 25),
+            ("gas-farm", Class::SuspectedSybil, 10),
+            ("cashback", Class::External, 7),
+            ("launch", Class::External, 10),
+            ("organic", Class::External, 10),
+        ];
+        for (scenario, class, n) in expect {
+            assert_eq!(payers(scenario), vec![class; n], "{scenario}");
+        }
+        assert_eq!(expect.map(|e| e.0), crate::adversary::SCENARIOS);
+        // About the standard economy's size, so CI runs both in similar time.
+        let n = plan.payment_count();
+        assert!((450..=800).contains(&n), "{n} payments");
+        // Every planned payer pays.
+        let paying: HashSet<ActorId> = plan
+            .days
+            .iter()
+            .flat_map(|d| &d.payments)
+            .map(|p| p.payer)
+            .collect();
+        for (i, a, _) in plan.payers() {
+            assert!(paying.contains(&i), "{} never pays", a.name);
+        }
+        // The gas farm's wallets get their ether from one wallet, the launch users theirs from
+        // the exchanges, in real transfers.
+        let from = |scenario: &str| -> Vec<&str> {
+            plan.native
+                .iter()
+                .filter(|n| plan.actors[n.to].scenario == scenario)
+                .map(|n| plan.actors[n.from].name.as_str())
+                .collect()
+        };
+        assert_eq!(from("gas-farm"), vec!["gas-farm-funder"; 10]);
+        let launch = from("launch");
+        assert_eq!(launch.len(), 10);
+        assert!(launch.iter().all(|f| f.starts_with("exchange-hot-wallet-")));
+        assert_eq!(plan.native.len(), 20);
+        // The spread farm pays three payees, nine or eight wallets each.
+        let mut per_payee: BTreeMap<ActorId, HashSet<ActorId>> = BTreeMap::new();
+        for p in plan.days.iter().flat_map(|d| &d.payments) {
+            if plan.actors[p.payer].scenario == "spread-farm" {
+                per_payee.entry(p.payee).or_default().insert(p.payer);
+            }
+        }
+        assert_eq!(per_payee.len(), 3);
+        // Farms randomise: no amount is shared by most of a farm's payments.
+        for farm in ["random-farm", "spread-farm", "gas-farm"] {
+            let amounts: Vec<u64> = plan
+                .days
+                .iter()
+                .flat_map(|d| &d.payments)
+                .filter(|p| plan.actors[p.payer].scenario == farm)
+                .map(|p| p.milli)
+                .collect();
+            let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+            for a in &amounts {
+                *counts.entry(*a).or_default() += 1;
+            }
+            let top = counts.values().max().copied().unwrap_or(0);
+            assert!(
+                amounts.len() > 40 && top * 10 < amounts.len(),
+                "{farm}: {top} of {}",
+                amounts.len()
+            );
+        }
+    }
+
+    /// The slow wash returns 90% of each day's payments exactly eight days later; the long wash
+    /// returns each payment the same day over four transfers of the same amount.
+    #[test]
+    fn wash_returns_are_slow_or_long() {
+        let plan = build_economy("ci", Scale::SMALL, Economy::Adversarial);
+        let named = |n: &str| plan.actors.iter().position(|a| a.name == n).unwrap();
+        let slow = named("slow-wash-0");
+        let washer = named("provider-slow-rinse");
+        for (d, day) in plan.days.iter().enumerate() {
+            let paid: u64 = day
+                .payments
+                .iter()
+                .filter(|p| p.payer == slow)
+                .map(|p| p.milli)
+                .sum();
+            let back: u64 = plan
+                .days
+                .get(d + 8)
+                .map(|x| {
+                    x.after
+                        .iter()
+                        .flatten()
+                        .filter(|t| t.from == washer && t.to == slow)
+                        .map(|t| t.milli)
+                        .sum()
+                })
+                .unwrap_or(0);
+            if paid >= 2_000 && d + 8 < plan.days.len() {
+                assert_eq!(back, paid * 9 / 10, "day {d}");
+            }
+            let early: u64 = day
+                .after
+                .iter()
+                .flatten()
+                .filter(|t| t.from == washer && t.to == slow)
+                .count() as u64;
+            assert!(d >= 9 || early == 0, "a return within 8 days on day {d}");
+        }
+        let long = named("long-wash-0");
+        for day in &plan.days {
+            for p in day.payments.iter().filter(|p| p.payer == long) {
+                assert_eq!(day.after.len(), 4);
+                for stage in &day.after {
+                    assert!(stage.iter().any(|t| t.milli == p.milli));
+                }
+                assert!(day.after[0]
+                    .iter()
+                    .any(|t| t.from == p.payee && t.milli == p.milli));
+                assert!(day.after[3]
+                    .iter()
+                    .any(|t| t.to == long && t.milli == p.milli));
             }
         }
     }

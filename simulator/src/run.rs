@@ -263,6 +263,7 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
                     address: t.payer,
                     class: a.payer_class.expect("payers have a class"),
                     actor: a.name.clone(),
+                    scenario: a.scenario.to_string(),
                 });
                 truth.payments.insert(t.payment_id, t);
             }
@@ -272,7 +273,9 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
             last_block = last_block.max(env.chain.refund(payee, id, amount).await?);
             stats.refunds += 1;
         }
-        last_block = last_block.max(transfers(&ctx, &day.after, &mut stats).await?);
+        for stage in &day.after {
+            last_block = last_block.max(transfers(&ctx, stage, &mut stats).await?);
+        }
         let (head, _) = env.chain.head().await?;
         last_block = last_block.max(head);
         progress.day_done(d as u64 + 1, stats.payments, batches.len() as u64);
@@ -293,21 +296,31 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
     Ok((truth, stats))
 }
 
-/// Ether for gas, mints, Permit2 approvals, the payees' approvals for refunds and registry
-/// labels for the project's wallets (and the facilitators, which the project runs).
+/// Ether for gas (from anvil, or in real transfers where the plan says whose gas came from
+/// whom), mints, Permit2 approvals, the payees' approvals for refunds and registry labels for
+/// the project's wallets (and the facilitators, which the project runs).
 async fn set_up(ctx: &Ctx<'_>) -> Result<u64, RunError> {
     let chain = &ctx.env.chain;
     let plan = ctx.plan;
     let ether = U256::from(10u64).pow(U256::from(20u64));
+    let gas_sent: std::collections::HashSet<ActorId> = plan.native.iter().map(|n| n.to).collect();
     futures::stream::iter(
         plan.actors
             .iter()
-            .map(|a| chain.set_ether(a.signer.address(), ether)),
+            .enumerate()
+            .filter(|(i, _)| !gas_sent.contains(i))
+            .map(|(_, a)| chain.set_ether(a.signer.address(), ether)),
     )
     .buffer_unordered(16)
     .try_collect::<Vec<_>>()
     .await?;
     let mut last = 0;
+    // Sequential: one sender's nonces in order (the farm's gas comes from one wallet).
+    for n in &plan.native {
+        last = chain
+            .send_ether(ctx.addr(n.from), ctx.addr(n.to), U256::from(n.wei))
+            .await?;
+    }
     for (to, t, milli) in &plan.mints {
         last = chain
             .mint(ctx.tokens[t].address, ctx.addr(*to), ctx.units(*t, *milli))

@@ -67,6 +67,13 @@ pub struct PayerTruth {
     pub class: Class,
     /// Which actor of the economy it is (e.g. `external-agent-3`, `sybil-12`).
     pub actor: String,
+    /// The scenario it belongs to (`standard`, or one of [`crate::adversary::SCENARIOS`]).
+    #[serde(default = "standard")]
+    pub scenario: String,
+}
+
+fn standard() -> String {
+    "standard".into()
 }
 
 /// One settled payment (a charge or an escrow).
@@ -179,19 +186,26 @@ impl Truth {
         )
         .execute(&mut *tx)
         .await?;
+        // Tables written before scenarios existed (a database kept across versions) get it.
+        sqlx::query(
+            "alter table sim_truth add column if not exists scenario text not null default 'standard'",
+        )
+        .execute(&mut *tx)
+        .await?;
         let chain = self.chain_id as i64;
         sqlx::query("delete from sim_truth where chain_id = $1")
             .bind(chain)
             .execute(&mut *tx)
             .await?;
-        let (mut kinds, mut ids, mut classes, mut payers, mut details) =
-            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut kinds, mut ids, mut classes, mut payers, mut details, mut scenarios) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for p in self.payers.values() {
             kinds.push("payer".to_string());
             ids.push(p.address.to_vec());
             classes.push(p.class.as_str().to_string());
             payers.push(p.address.to_vec());
             details.push(p.actor.clone());
+            scenarios.push(p.scenario.clone());
         }
         for p in self.payments.values() {
             kinds.push("payment".to_string());
@@ -199,10 +213,16 @@ impl Truth {
             classes.push(p.class.as_str().to_string());
             payers.push(p.payer.to_vec());
             details.push(p.path.clone());
+            // A payment's scenario is its payer's.
+            scenarios.push(
+                self.payers
+                    .get(&p.payer)
+                    .map_or_else(standard, |x| x.scenario.clone()),
+            );
         }
         sqlx::query(
-            "insert into sim_truth (chain_id, kind, id, class, payer, detail)
-             select $1, * from unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[], $6::text[])",
+            "insert into sim_truth (chain_id, kind, id, class, payer, detail, scenario)
+             select $1, * from unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[], $6::text[], $7::text[])",
         )
         .bind(chain)
         .bind(&kinds)
@@ -210,6 +230,7 @@ impl Truth {
         .bind(&classes)
         .bind(&payers)
         .bind(&details)
+        .bind(&scenarios)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -262,6 +283,7 @@ mod tests {
                 address: a,
                 class: Class::External,
                 actor: "external-agent-0".into(),
+                scenario: "standard".into(),
             },
         );
         let id = B256::repeat_byte(2);

@@ -12,6 +12,7 @@
 pub mod anvil;
 pub mod db;
 pub mod deploy;
+pub mod eip3009;
 mod error;
 pub mod indexer;
 pub mod paths;
@@ -27,7 +28,7 @@ pub use db::TestDb;
 pub use deploy::{Deployment, DevChain, TokenInfo};
 pub use error::{Error, Result};
 pub use indexer::{IndexerCmd, IndexerProcess};
-pub use proxy::{FaultStats, Faults, FaultyProxy};
+pub use proxy::{FaultStats, Faults, FaultyProxy, Lagging};
 pub use scenario::{IndexerSettings, Scenario, ScenarioOptions};
 pub use traffic::Traffic;
 pub use truth::{assert_db_matches_chain, wait_until_indexed, GroundTruth};

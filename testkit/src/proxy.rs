@@ -1,6 +1,7 @@
 //! A faulty JSON-RPC proxy: sits between the indexer and anvil and, on demand, answers with the
 //! failures real RPC providers produce (rate limits, server errors, hangs, cut-off bodies,
-//! duplicated logs, "range too large"). Faults are deterministic (every n-th matching request) and
+//! duplicated logs, "range too large", and `eth_getLogs` answered by a node that lags the head: an
+//! empty answer or one cut at its own head, status 200 and valid JSON). Faults are deterministic (every n-th matching request) and
 //! counted, so a test can assert they really happened.
 
 use std::net::SocketAddr;
@@ -39,6 +40,28 @@ pub struct Faults {
     pub max_log_range: Option<u64>,
     /// The error message for a too-large range (default: Infura's).
     pub range_error_message: Option<String>,
+    /// Every n-th matching `eth_getLogs` request is answered as by a node [`Faults::lag_blocks`]
+    /// behind the head, as a provider's load balancer does (status 200, valid JSON, no error):
+    /// see [`Faults::lagging`]. A by-block-hash request for a block above that node's head gets
+    /// "unknown block", as geth answers.
+    pub lagging_logs_every: u64,
+    /// How far the lagging node is behind the head.
+    pub lag_blocks: u64,
+    /// What the lagging node answers for a range reaching above its head.
+    pub lagging: Lagging,
+    /// Every n-th matching request answers `null` for each `eth_getTransactionReceipt` in it, as a
+    /// node that has not seen the transaction yet does (status 200, no error).
+    pub null_receipts_every: u64,
+}
+
+/// How a lagging node answers `eth_getLogs` for a range reaching above its own head.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lagging {
+    /// No logs at all (`"result": []`).
+    #[default]
+    Empty,
+    /// The logs up to its head only: the answer is cut at a block.
+    Cut,
 }
 
 /// How many requests the proxy saw and how many of each fault it injected.
@@ -60,6 +83,10 @@ pub struct FaultStats {
     pub duplicated: AtomicU64,
     /// Range-too-large errors.
     pub range_errors: AtomicU64,
+    /// `eth_getLogs` answers of the lagging node that left out logs, or said "unknown block".
+    pub lossy: AtomicU64,
+    /// Answers with `null` receipts.
+    pub null_receipts: AtomicU64,
     /// Requests answered by anvil unmodified.
     pub passed: AtomicU64,
 }
@@ -74,6 +101,8 @@ impl FaultStats {
             &self.truncated,
             &self.duplicated,
             &self.range_errors,
+            &self.lossy,
+            &self.null_receipts,
         ]
         .iter()
         .map(|c| c.load(Ordering::Relaxed))
@@ -84,7 +113,7 @@ impl FaultStats {
     pub fn summary(&self) -> String {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "requests={} matched={} 429={} 500={} hangs={} truncated={} duplicated={} range_errors={} passed={}",
+            "requests={} matched={} 429={} 500={} hangs={} truncated={} duplicated={} range_errors={} lossy={} null_receipts={} passed={}",
             g(&self.requests),
             g(&self.matched),
             g(&self.http_429),
@@ -93,6 +122,8 @@ impl FaultStats {
             g(&self.truncated),
             g(&self.duplicated),
             g(&self.range_errors),
+            g(&self.lossy),
+            g(&self.null_receipts),
             g(&self.passed)
         )
     }
@@ -303,6 +334,24 @@ async fn handle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         let cut = response_body.len() / 2;
         return json_response(response_body.slice(..cut));
     }
+    if hits(faults.lagging_logs_every, n) && methods.iter().any(|m| m == "eth_getLogs") {
+        match lag_logs(&s, &faults, &request, &response_body).await {
+            Ok(Some(lagged)) => {
+                stats.lossy.fetch_add(1, Ordering::Relaxed);
+                return json_response(lagged);
+            }
+            Ok(None) => {}
+            Err(resp) => return resp,
+        }
+    }
+    if hits(faults.null_receipts_every, n)
+        && methods.iter().any(|m| m == "eth_getTransactionReceipt")
+    {
+        if let Some(nulled) = null_receipts(&request, &response_body) {
+            stats.null_receipts.fetch_add(1, Ordering::Relaxed);
+            return json_response(nulled);
+        }
+    }
     if hits(faults.duplicate_logs_every, n) && methods.iter().any(|m| m == "eth_getLogs") {
         if let Some(doubled) = duplicate_logs(&request, &response_body) {
             stats.duplicated.fetch_add(1, Ordering::Relaxed);
@@ -342,6 +391,108 @@ fn duplicate_logs(request: &Value, body: &[u8]) -> Option<Bytes> {
         one => double(one),
     }
     changed.then(|| Bytes::from(answer.to_string()))
+}
+
+/// Replaces the result of every `eth_getTransactionReceipt` answer in `body` with `null`.
+fn null_receipts(request: &Value, body: &[u8]) -> Option<Bytes> {
+    let mut answer: Value = serde_json::from_slice(body).ok()?;
+    let ids: Vec<Value> = match request {
+        Value::Array(calls) => calls
+            .iter()
+            .filter(|c| {
+                c.get("method").and_then(Value::as_str) == Some("eth_getTransactionReceipt")
+            })
+            .filter_map(|c| c.get("id").cloned())
+            .collect(),
+        one => one.get("id").cloned().into_iter().collect(),
+    };
+    let mut changed = false;
+    let mut null = |item: &mut Value| {
+        if ids.contains(item.get("id").unwrap_or(&Value::Null)) {
+            if let Some(r) = item.get_mut("result") {
+                changed |= !r.is_null();
+                *r = Value::Null;
+            }
+        }
+    };
+    match &mut answer {
+        Value::Array(items) => items.iter_mut().for_each(&mut null),
+        one => null(one),
+    }
+    changed.then(|| Bytes::from(answer.to_string()))
+}
+
+/// One JSON-RPC call to anvil, for the proxy's own bookkeeping.
+async fn call_upstream(
+    s: &Shared,
+    method: &str,
+    params: Value,
+) -> std::result::Result<Value, Response> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let answer = upstream(s, body.to_string().into()).await?;
+    let v: Value = serde_json::from_slice(&answer).unwrap_or_default();
+    Ok(v.get("result").cloned().unwrap_or(Value::Null))
+}
+
+/// Rewrites the `eth_getLogs` answers in `body` as a node `faults.lag_blocks` behind the head
+/// would give them; `None` when that changes nothing (the lagging node holds every block asked).
+async fn lag_logs(
+    s: &Shared,
+    faults: &Faults,
+    request: &Value,
+    body: &[u8],
+) -> std::result::Result<Option<Bytes>, Response> {
+    let head = call_upstream(s, "eth_blockNumber", json!([])).await?;
+    let Some(head) = parse_block(Some(&head)) else {
+        return Ok(None);
+    };
+    let lagging_head = head.saturating_sub(faults.lag_blocks);
+    let Ok(mut answer) = serde_json::from_slice::<Value>(body) else {
+        return Ok(None);
+    };
+    let calls: Vec<&Value> = match request {
+        Value::Array(calls) => calls.iter().collect(),
+        one => vec![one],
+    };
+    let mut changed = false;
+    for call in calls {
+        if call.get("method").and_then(Value::as_str) != Some("eth_getLogs") {
+            continue;
+        }
+        let id = call.get("id").cloned().unwrap_or(Value::Null);
+        let Some(filter) = call.get("params").and_then(|p| p.get(0)) else {
+            continue;
+        };
+        let item = match &mut answer {
+            Value::Array(items) => items.iter_mut().find(|i| i.get("id") == Some(&id)),
+            one => Some(one),
+        };
+        let Some(item) = item else { continue };
+        if let Some(hash) = filter.get("blockHash") {
+            let block = call_upstream(s, "eth_getBlockByHash", json!([hash, false])).await?;
+            let number = parse_block(block.get("number"));
+            if number.is_none_or(|n| n > lagging_head) {
+                *item = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32000, "message": "unknown block"}});
+                changed = true;
+            }
+            continue;
+        }
+        let to = parse_block(filter.get("toBlock")).unwrap_or(head);
+        if to <= lagging_head {
+            continue;
+        }
+        if let Some(Value::Array(logs)) = item.get_mut("result") {
+            let before = logs.len();
+            match faults.lagging {
+                Lagging::Empty => logs.clear(),
+                Lagging::Cut => logs.retain(|l| {
+                    parse_block(l.get("blockNumber")).is_some_and(|b| b <= lagging_head)
+                }),
+            }
+            changed |= logs.len() != before;
+        }
+    }
+    Ok(changed.then(|| Bytes::from(answer.to_string())))
 }
 
 fn json_response(body: Bytes) -> Response {

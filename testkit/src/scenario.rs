@@ -35,6 +35,12 @@ pub struct IndexerSettings {
     pub rpc_timeout_secs: u64,
     /// `fetch.max_backoff_secs`.
     pub max_backoff_secs: u64,
+    /// `native_transfers.enabled` (`None`: the indexer's default, on for anvil).
+    pub native_transfers: Option<bool>,
+    /// `tokens`, overriding the deployment file's list (`None`: the deployment's).
+    pub tokens: Option<Vec<alloy::primitives::Address>>,
+    /// `eip3009.facilitators_file` (a file the scenario writes; `None`: no list).
+    pub facilitators: Option<Vec<alloy::primitives::Address>>,
 }
 
 impl Default for IndexerSettings {
@@ -48,25 +54,49 @@ impl Default for IndexerSettings {
             concurrency: 4,
             rpc_timeout_secs: 5,
             max_backoff_secs: 1,
+            native_transfers: None,
+            tokens: None,
+            facilitators: None,
         }
     }
 }
 
 impl IndexerSettings {
-    /// The TOML file contents.
-    pub fn to_toml(&self) -> String {
-        format!(
-            "finality_depth = {}\nreorg_window = {}\npoll_interval_ms = {}\n\n[range]\ninitial_blocks = {}\nmax_blocks = {}\n\n\
+    /// The TOML file contents; `dir` holds the files it refers to (the facilitator list).
+    pub fn to_toml(&self, dir: &std::path::Path) -> Result<String> {
+        let mut top = format!(
+            "finality_depth = {}\nreorg_window = {}\npoll_interval_ms = {}\n",
+            self.finality_depth, self.reorg_window, self.poll_interval_ms
+        );
+        if let Some(tokens) = &self.tokens {
+            let list: Vec<String> = tokens.iter().map(|t| format!("\"{t}\"")).collect();
+            top += &format!("tokens = [{}]\n", list.join(", "));
+        }
+        let mut text = format!(
+            "{top}\n[range]\ninitial_blocks = {}\nmax_blocks = {}\n\n\
              [fetch]\nconcurrency = {}\nrpc_timeout_secs = {}\nmax_backoff_secs = {}\n",
-            self.finality_depth,
-            self.reorg_window,
-            self.poll_interval_ms,
             self.initial_blocks,
             self.max_blocks,
             self.concurrency,
             self.rpc_timeout_secs,
             self.max_backoff_secs
-        )
+        );
+        if let Some(on) = self.native_transfers {
+            text += &format!("\n[native_transfers]\nenabled = {on}\n");
+        }
+        if let Some(list) = &self.facilitators {
+            let file = dir.join("facilitators.toml");
+            let entries: Vec<String> = list
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    format!("[[facilitator]]\naddress = \"{a}\"\nname = \"test facilitator {i}\"\n")
+                })
+                .collect();
+            std::fs::write(&file, entries.join("\n")).context("writing the facilitator list")?;
+            text += &format!("\n[eip3009]\nfacilitators_file = \"{}\"\n", file.display());
+        }
+        Ok(text)
     }
 }
 
@@ -117,6 +147,9 @@ pub struct Scenario {
     pub chain: DevChain,
     /// The indexer's config file.
     pub config_file: PathBuf,
+    /// Whether the indexer records native transfers (then the checks compare them with the
+    /// chain; otherwise `native_transfers` must stay empty).
+    pub native_transfers: bool,
 }
 
 impl Scenario {
@@ -138,7 +171,7 @@ impl Scenario {
             .map_or_else(|| chain.anvil.url(), FaultyProxy::url);
         let dir = paths::scratch_dir("scenario").context("creating the scenario directory")?;
         let config_file = dir.join("indexer.toml");
-        std::fs::write(&config_file, opts.indexer.to_toml())
+        std::fs::write(&config_file, opts.indexer.to_toml(&dir)?)
             .context("writing the indexer config")?;
         let mut indexer =
             IndexerCmd::new(indexer_bin, &rpc_url, &db.url(), &chain.deployment_file)?;
@@ -159,7 +192,19 @@ impl Scenario {
             db,
             chain,
             config_file,
+            native_transfers: opts.indexer.native_transfers != Some(false),
         })
+    }
+
+    /// Rewrites the indexer's configuration file (e.g. to add a token deployed after the start);
+    /// indexer processes started afterwards read it.
+    pub fn reconfigure(&self, settings: &IndexerSettings) -> Result<()> {
+        let dir = self
+            .config_file
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        std::fs::write(&self.config_file, settings.to_toml(dir)?)
+            .context("rewriting the indexer config")
     }
 
     /// Waits until the checkpoint is the head, then checks the database against the chain.
@@ -172,16 +217,36 @@ impl Scenario {
             timeout,
         )
         .await?;
-        truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await
+        let report =
+            truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await?;
+        self.check_native_transfers().await?;
+        Ok(report)
     }
 
     /// Checks the database against the chain up to the current checkpoint, without waiting.
     pub async fn assert_consistent(&self) -> Result<TruthReport> {
-        truth::assert_db_matches_chain(
-            &self.pool,
-            &self.chain.anvil.provider(),
-            &self.chain.deployment,
-        )
-        .await
+        let provider = self.chain.anvil.provider();
+        let report =
+            truth::assert_db_matches_chain(&self.pool, &provider, &self.chain.deployment).await?;
+        self.check_native_transfers().await?;
+        Ok(report)
+    }
+
+    async fn check_native_transfers(&self) -> Result<()> {
+        let provider = self.chain.anvil.provider();
+        if self.native_transfers {
+            truth::assert_native_transfers_match(&self.pool, &provider, &self.chain.deployment)
+                .await?;
+        } else {
+            let stored =
+                truth::native_transfers_from_db(&self.pool, self.chain.deployment.chain_id).await?;
+            if !stored.is_empty() {
+                return Err(crate::Error::Mismatch(format!(
+                    "native transfers are off but {} were stored",
+                    stored.len()
+                )));
+            }
+        }
+        Ok(())
     }
 }

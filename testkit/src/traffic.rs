@@ -95,7 +95,7 @@ impl std::fmt::Debug for Traffic {
     }
 }
 
-fn provider_for(rpc_url: &str, wallet: EthereumWallet) -> Result<DynProvider> {
+pub(crate) fn provider_for(rpc_url: &str, wallet: EthereumWallet) -> Result<DynProvider> {
     let url = rpc_url
         .parse()
         .map_err(|e| Error::Setup(format!("bad RPC URL {rpc_url}: {e}")))?;
@@ -681,11 +681,84 @@ impl Traffic {
         self.mined("transfer", pending).await
     }
 
+    /// Native currency moves: the deployer tops up a payer's gas, a payer pays a payee in ether,
+    /// and that payer sends ether to the settlement contract, which accepts none: the transaction
+    /// is mined, reverted, and moved nothing. Returns the two successful transfers' hashes.
+    pub async fn native_transfers(&mut self) -> Result<[B256; 2]> {
+        use alloy::network::TransactionBuilder;
+        use alloy::rpc::types::TransactionRequest;
+        self.need_wallets()?;
+        let (i, j) = (self.pick(self.payers.len()), self.pick(self.payees.len()));
+        let (payer, payee) = (self.payers[i].address(), self.payees[j].address());
+        let gwei = U256::from(1_000_000_000u64);
+        let mut done = [B256::ZERO; 2];
+        for (i, (from, to, value)) in [
+            (
+                self.deployer.address(),
+                payer,
+                gwei * U256::from(10_000_000u64),
+            ),
+            (payer, payee, gwei * U256::from(12_345u64)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let tx = TransactionRequest::default()
+                .with_from(from)
+                .with_to(to)
+                .with_value(value);
+            let pending = self
+                .provider
+                .send_transaction(tx)
+                .await
+                .chain_context("native transfer")?;
+            done[i] = *pending.tx_hash();
+            self.mined("native transfer", pending).await?;
+        }
+        let tx = TransactionRequest::default()
+            .with_from(payer)
+            .with_to(self.deployment.settlement)
+            .with_value(U256::from(1u64))
+            .with_gas_limit(100_000);
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .chain_context("reverting native transfer")?;
+        let hash = *pending.tx_hash();
+        let started = std::time::Instant::now();
+        loop {
+            let found = self
+                .provider
+                .get_transaction_receipt(hash)
+                .await
+                .chain_context(format!("reading the receipt of {hash}"))?;
+            if let Some(r) = found {
+                if r.status() {
+                    return Err(Error::Setup(format!(
+                        "ether sent to the settlement contract was accepted ({hash})"
+                    )));
+                }
+                break;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(120) {
+                return Err(Error::Timeout {
+                    what: format!("the receipt of {hash}"),
+                    after: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.counts.transactions += 1;
+        Ok(done)
+    }
+
     /// One round of everything: settings events (a split first, so the payments below pay it),
-    /// two charges (exact, upto), a batch with one failing item, an escrow lifecycle and a plain
-    /// transfer.
+    /// native transfers (one reverted), two charges (exact, upto), a batch with one failing item,
+    /// an escrow lifecycle and a plain transfer.
     pub async fn round(&mut self) -> Result<()> {
         self.settings().await?;
+        self.native_transfers().await?;
         self.charge(PaymentMode::Exact).await?;
         self.charge(PaymentMode::Upto).await?;
         self.charge_batch(6, 1, true).await?;

@@ -19,6 +19,11 @@ use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
 use crate::deploy::Deployment;
 use crate::error::{ChainContext, Context, Error, Result};
 
+alloy::sol! {
+    /// EIP-3009 (FiatToken): an authorization was used.
+    event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce);
+}
+
 /// Blocks per `eth_getLogs` call when reading the truth (anvil has no limit; this bounds memory).
 const TRUTH_RANGE: u64 = 5_000;
 
@@ -71,6 +76,7 @@ pub const LOG_TABLES: &[&str] = &[
     "registry_labels",
     "declared_wallets",
     "token_transfers",
+    "eip3009_authorizations",
     "skipped_logs",
 ];
 
@@ -103,6 +109,8 @@ pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
             t if t == EcosystemRegistry::PayeeWalletDeclared::SIGNATURE_HASH => "declared_wallets",
             _ => "skipped_logs",
         }
+    } else if topic0 == AuthorizationUsed::SIGNATURE_HASH && log.topics().len() == 3 {
+        "eip3009_authorizations"
     } else if topic0 == IERC20::Transfer::SIGNATURE_HASH && log.topics().len() == 3 {
         "token_transfers"
     } else {
@@ -147,7 +155,10 @@ pub async fn from_chain(
             .from_block(start)
             .to_block(end)
             .address(tokens.clone())
-            .event_signature(IERC20::Transfer::SIGNATURE_HASH);
+            .event_signature(vec![
+                IERC20::Transfer::SIGNATURE_HASH,
+                AuthorizationUsed::SIGNATURE_HASH,
+            ]);
         for filter in [contracts, transfers] {
             let logs = provider
                 .get_logs(&filter)
@@ -349,6 +360,7 @@ pub async fn assert_db_matches_chain(
          WHERE b.hash IS DISTINCT FROM r.block_hash",
         LOG_TABLES
             .iter()
+            .chain(&["native_transfers"])
             .map(|t| format!("SELECT block_number, block_hash FROM {t} WHERE chain_id = $1"))
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
@@ -365,7 +377,8 @@ pub async fn assert_db_matches_chain(
 
     let payments_off: i64 = sqlx::query_scalar(
         "WITH want AS (SELECT payment_id FROM charges WHERE chain_id = $1 \
-                       UNION SELECT payment_id FROM authorizations WHERE chain_id = $1), \
+                       UNION SELECT payment_id FROM authorizations WHERE chain_id = $1 \
+                       UNION SELECT payment_id FROM eip3009_authorizations WHERE chain_id = $1 AND payment_id IS NOT NULL), \
               got AS (SELECT payment_id FROM payments WHERE chain_id = $1) \
          SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) a) \
               + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) b)",
@@ -383,6 +396,119 @@ pub async fn assert_db_matches_chain(
         to_block: to,
         truth: chain,
     })
+}
+
+/// One native transfer: block, position, hash, sender, recipient, value (decimal).
+pub type NativeKey = (u64, u64, B256, Address, Address, String);
+
+/// Native transfers of the canonical chain in `[from, to]`: top-level transactions with value and
+/// a recipient whose receipt says they succeeded.
+pub async fn native_transfers_from_chain(
+    provider: &DynProvider,
+    from: u64,
+    to: u64,
+) -> Result<BTreeSet<NativeKey>> {
+    use alloy::consensus::Transaction as _;
+    let mut out = BTreeSet::new();
+    for n in from..=to {
+        let block = provider
+            .get_block_by_number(n.into())
+            .full()
+            .await
+            .chain_context(format!("reading block {n}"))?
+            .ok_or_else(|| Error::Setup(format!("block {n} missing")))?;
+        for tx in block.transactions.txns() {
+            let (Some(recipient), value) = (tx.to(), tx.value()) else {
+                continue;
+            };
+            if value.is_zero() {
+                continue;
+            }
+            let hash = *tx.inner.tx_hash();
+            let receipt = provider
+                .get_transaction_receipt(hash)
+                .await
+                .chain_context(format!("receipt of {hash}"))?
+                .ok_or_else(|| Error::Setup(format!("no receipt for {hash}")))?;
+            if receipt.status() {
+                out.insert((
+                    n,
+                    tx.transaction_index.unwrap_or_default(),
+                    hash,
+                    tx.inner.signer(),
+                    recipient,
+                    value.to_string(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `native_transfers` rows of `chain_id`.
+pub async fn native_transfers_from_db(pool: &PgPool, chain_id: u64) -> Result<BTreeSet<NativeKey>> {
+    let rows = sqlx::query(
+        "SELECT block_number, tx_index, tx_hash, from_address, to_address, value::text AS value \
+         FROM native_transfers WHERE chain_id = $1",
+    )
+    .bind(chain_id as i64)
+    .fetch_all(pool)
+    .await
+    .context("reading native_transfers")?;
+    let mut out = BTreeSet::new();
+    for r in rows {
+        let get = |c: &str| -> Result<Vec<u8>> {
+            r.try_get::<Vec<u8>, _>(c)
+                .context(format!("native_transfers.{c}"))
+        };
+        let (hash, from, to) = (get("tx_hash")?, get("from_address")?, get("to_address")?);
+        if hash.len() != 32 || from.len() != 20 || to.len() != 20 {
+            return Err(Error::Mismatch(
+                "native_transfers holds a malformed hash or address".into(),
+            ));
+        }
+        let key = (
+            r.try_get::<i64, _>("block_number")
+                .context("native_transfers.block_number")? as u64,
+            r.try_get::<i32, _>("tx_index")
+                .context("native_transfers.tx_index")? as u64,
+            B256::from_slice(&hash),
+            Address::from_slice(&from),
+            Address::from_slice(&to),
+            r.try_get::<String, _>("value")
+                .context("native_transfers.value")?,
+        );
+        if !out.insert(key.clone()) {
+            return Err(Error::Mismatch(format!(
+                "native_transfers holds {key:?} twice"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Compares `native_transfers` with the canonical chain from the deploy block to the checkpoint.
+/// Returns how many transfers there are.
+pub async fn assert_native_transfers_match(
+    pool: &PgPool,
+    provider: &DynProvider,
+    deployment: &Deployment,
+) -> Result<usize> {
+    let (to, _) = checkpoint(pool, deployment.chain_id)
+        .await?
+        .ok_or_else(|| Error::Mismatch("the indexer wrote no checkpoint".into()))?;
+    let chain = native_transfers_from_chain(provider, deployment.deploy_block, to).await?;
+    let db = native_transfers_from_db(pool, deployment.chain_id).await?;
+    if chain != db {
+        let missing: Vec<_> = chain.difference(&db).take(10).collect();
+        let extra: Vec<_> = db.difference(&chain).take(10).collect();
+        return Err(Error::Mismatch(format!(
+            "native_transfers: chain has {}, database has {}\n  missing {missing:?}\n  extra {extra:?}",
+            chain.len(),
+            db.len()
+        )));
+    }
+    Ok(chain.len())
 }
 
 #[cfg(test)]

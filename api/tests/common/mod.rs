@@ -54,6 +54,15 @@ impl TestDb {
         classifier.set_ignore_missing(true);
         classifier.run(&pool).await.expect("classifier migrations");
         x402_api::migrate(&pool).await.expect("api migrations");
+        // The classifier's entity columns (its migration owns them); added here when missing so
+        // these tests pass before and after that migration lands.
+        sqlx::query(
+            "alter table payer_classes add column if not exists entity_id text,
+                                       add column if not exists entity_reason text",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
         Self { name, pool }
     }
 }
@@ -150,6 +159,55 @@ pub fn fac_2() -> Address {
 }
 pub fn funder_x() -> Address {
     addr(0x91)
+}
+/// A third token (18 decimals) that no price source prices.
+pub fn token_3() -> Address {
+    addr(0x73)
+}
+
+/// The deployment file's tokens: T1 a 6-decimal stablecoin (USDC, priced at par), T2 an
+/// 18-decimal token (OPG, unpriced unless a test prices it), T3 an 18-decimal token (WETH).
+pub fn token_meta() -> Vec<x402_api::state::TokenMeta> {
+    let t = |address, symbol: &str, decimals, stablecoin| x402_api::state::TokenMeta {
+        address,
+        symbol: Some(symbol.into()),
+        decimals: Some(decimals),
+        stablecoin,
+    };
+    vec![
+        t(token_1(), "USDC", 6, true),
+        t(token_2(), "OPG", 18, false),
+        t(token_3(), "WETH", 18, false),
+    ]
+}
+
+/// The raw amount of `token` in a money object (`{usd, tokens: [{token, raw, ...}]}`); panics
+/// when the token is absent.
+pub fn raw(m: &Value, token: Address) -> String {
+    m["tokens"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a money: {m}"))
+        .iter()
+        .find(|t| {
+            t["token"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&lc(token))
+        })
+        .unwrap_or_else(|| panic!("no {token} in {m}"))["raw"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The tokens (lowercase) a money object lists.
+pub fn tokens_of(m: &Value) -> Vec<String> {
+    m["tokens"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a money: {m}"))
+        .iter()
+        .map(|t| t["token"].as_str().unwrap().to_lowercase())
+        .collect()
 }
 
 /// One charge of the economy.
@@ -502,8 +560,32 @@ impl Fixture {
     pub async fn with_ttl(ttl: Duration) -> Self {
         let db = TestDb::new().await;
         seed(&db.pool).await;
+        Self::over(db, ttl, None, &[]).await
+    }
+
+    /// A fixture over `db` as it is (refreshed), with the economy's token metadata, a price file
+    /// (TOML text) and `--price` flags.
+    pub async fn over(
+        db: TestDb,
+        ttl: Duration,
+        price_file: Option<&str>,
+        prices: &[(&str, &str)],
+    ) -> Self {
         rollup::refresh(&db.pool, CHAIN).await.unwrap();
-        let state = AppState::new(db.pool.clone(), CHAIN, ttl).await.unwrap();
+        let meta = token_meta();
+        let flags: Vec<(String, String)> = prices
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let book = x402_api::prices::PriceBook::build(
+            &meta,
+            price_file.map(|t| ("prices.toml", t)),
+            &flags,
+        )
+        .unwrap();
+        let state = AppState::with_prices(db.pool.clone(), CHAIN, ttl, meta, book)
+            .await
+            .unwrap();
         let app = x402_api::router(state.clone(), None);
         Self { db, state, app }
     }
@@ -571,4 +653,108 @@ impl Fixture {
 pub fn close(v: &Value, want: f64) {
     let got = v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
     assert!((got - want).abs() < 1e-9, "got {got}, want {want}");
+}
+
+/// One payment for a scenario of its own: charged at noon of `day` and, when `class` is set,
+/// classified with `share` (project share, numeric text) and `cluster`.
+pub struct Pay<'a> {
+    pub n: u32,
+    pub day: &'a str,
+    pub payer: Address,
+    pub payee: Address,
+    pub token: Address,
+    pub amount: &'a str,
+    pub class: Option<&'a str>,
+    pub share: &'a str,
+    pub cluster: Option<i64>,
+}
+
+impl Default for Pay<'_> {
+    fn default() -> Self {
+        Self {
+            n: 0,
+            day: "2026-11-02",
+            payer: payer_a(),
+            payee: payee_1(),
+            token: token_1(),
+            amount: "1",
+            class: Some("external"),
+            share: "0",
+            cluster: None,
+        }
+    }
+}
+
+/// Writes `p` as the indexer (a charge folded by `recompute_payments`) and the classifier would.
+pub async fn pay(pool: &PgPool, p: Pay<'_>) {
+    let block = 10_000 + p.n as i64;
+    sqlx::query(
+        "insert into charges (chain_id, block_number, block_hash, block_time, tx_hash, log_index, payment_id,
+            payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee,
+            request_hash, evidence_hash, batch_id)
+         values ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, 0, $11::numeric, $11::numeric, 0, 0, $12, $13, 0)",
+    )
+    .bind(CHAIN)
+    .bind(block)
+    .bind(keccak256(format!("block-{block}")).as_slice())
+    .bind(ts(p.day, p.n % 60))
+    .bind(keccak256(format!("tx-{}", p.n)).as_slice())
+    .bind(pid(p.n).as_slice())
+    .bind(p.payer.as_slice())
+    .bind(p.payee.as_slice())
+    .bind(p.token.as_slice())
+    .bind(fac_1().as_slice())
+    .bind(p.amount)
+    .bind(keccak256(format!("request-{}", p.n)).as_slice())
+    .bind(evidence(p.n).as_slice())
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("select recompute_payments($1, $2)")
+        .bind(CHAIN)
+        .bind(vec![pid(p.n).to_vec()])
+        .execute(pool)
+        .await
+        .unwrap();
+    if let Some(class) = p.class {
+        sqlx::query(
+            "insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share,
+                cluster_id, rule_version, label_version)
+             values ($1, $2, $3, '{}', $4, $5::numeric, $5::numeric, $6, 'rules-1', 'labels-1')",
+        )
+        .bind(CHAIN)
+        .bind(pid(p.n).as_slice())
+        .bind(class)
+        .bind(serde_json::json!({"payment": p.n, "cluster": {"cluster_id": p.cluster}}))
+        .bind(p.share)
+        .bind(p.cluster)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// Writes a payer verdict (class, cluster, entity) as the classifier would.
+pub async fn verdict(
+    pool: &PgPool,
+    payer: Address,
+    class: &str,
+    cluster: Option<i64>,
+    entity: Option<(Address, &str)>,
+) {
+    sqlx::query(
+        "insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id,
+            rule_version, label_version, entity_id, entity_reason)
+         values ($1, $2, $3, '{}', $4, null, $5, 'rules-1', 'labels-1', $6, $7)",
+    )
+    .bind(CHAIN)
+    .bind(payer.as_slice())
+    .bind(class)
+    .bind(serde_json::json!({"cluster": {"cluster_id": cluster}}))
+    .bind(cluster)
+    .bind(entity.map(|e| lc(e.0)).unwrap_or_else(|| lc(payer)))
+    .bind(entity.map(|e| e.1))
+    .execute(pool)
+    .await
+    .unwrap();
 }

@@ -5,7 +5,7 @@ use futures::TryStreamExt;
 use sqlx::{PgPool, Row};
 
 use super::{amount, fixed, DbError};
-use crate::input::{Declaration, Inputs, Payment, Transfer};
+use crate::input::{Declaration, Inputs, NativeTransfer, Payment, Transfer};
 use crate::labels::{fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent};
 use crate::types::Addr;
 
@@ -124,6 +124,39 @@ pub async fn transfers(pool: &PgPool, chain_id: i64, settlement: &Addr, range: R
     Ok(out)
 }
 
+/// Native-currency transfers in `range` (gas money: funding edges, never token provenance). Empty
+/// when the indexer does not record them (its `native_transfers` table does not exist).
+pub async fn native_transfers(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<NativeTransfer>, DbError> {
+    let exists: bool = sqlx::query_scalar("select to_regclass('native_transfers') is not null").fetch_one(pool).await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let mut rows = sqlx::query(
+        "select from_address, to_address, value::text, block_number, tx_index,
+                extract(epoch from block_time)::int8, tx_hash
+         from native_transfers
+         where chain_id = $1 and block_number > $2 and block_number <= $3 and value > 0",
+    )
+    .bind(chain_id)
+    .bind(range.after)
+    .bind(range.upto)
+    .fetch(pool);
+    let mut out = Vec::new();
+    const T: &str = "native_transfers";
+    while let Some(r) = rows.try_next().await? {
+        out.push(NativeTransfer {
+            from: fixed(r.try_get::<&[u8], _>(0)?, T, "from_address")?,
+            to: fixed(r.try_get::<&[u8], _>(1)?, T, "to_address")?,
+            value: amount(r.try_get::<&str, _>(2)?, T, "value")?,
+            block: r.try_get(3)?,
+            tx_index: r.try_get(4)?,
+            time: r.try_get(5)?,
+            tx: fixed(r.try_get::<&[u8], _>(6)?, T, "tx_hash")?,
+        });
+    }
+    Ok(out)
+}
+
 /// Payees' wallet declarations in `range`.
 pub async fn declarations(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<Declaration>, DbError> {
     let rows = sqlx::query(
@@ -184,11 +217,18 @@ pub async fn registry_events(pool: &PgPool, chain_id: i64, upto: i64) -> Result<
 
 /// Labels imported from the local labels file for `chain_id`.
 pub async fn file_labels(pool: &PgPool, chain_id: i64) -> Result<Vec<FileLabel>, DbError> {
+    let mut conn = pool.acquire().await?;
+    file_labels_in(&mut conn, chain_id).await
+}
+
+/// [`file_labels`] on one connection (inside a transaction that is about to change them).
+pub async fn file_labels_in(conn: &mut sqlx::PgConnection, chain_id: i64) -> Result<Vec<FileLabel>, DbError> {
     let rows = sqlx::query(
-        "select address, kind, role, valid_from_block, note from label_file_entries where chain_id = $1",
+        "select address, kind, role, valid_from_block, note from label_file_entries where chain_id = $1
+         order by address, kind, role_key",
     )
     .bind(chain_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     const T: &str = "label_file_entries";
     rows.iter()
@@ -221,13 +261,14 @@ pub async fn label_set(pool: &PgPool, chain_id: i64, upto: i64) -> Result<LabelS
 pub async fn inputs(pool: &PgPool, cp: &Checkpoint) -> Result<Inputs, DbError> {
     let range = Range { after: -1, upto: cp.block };
     // Run the big reads concurrently on separate connections.
-    let (payments, transfers, declarations, labels) = futures::try_join!(
+    let (payments, transfers, native, declarations, labels) = futures::try_join!(
         payments(pool, cp.chain_id, range),
         transfers(pool, cp.chain_id, &cp.settlement, range),
+        native_transfers(pool, cp.chain_id, range),
         declarations(pool, cp.chain_id, range),
         label_set(pool, cp.chain_id, cp.block),
     )?;
-    Ok(Inputs { chain_id: cp.chain_id, payments, transfers, declarations, labels, excluded: vec![cp.settlement] })
+    Ok(Inputs { chain_id: cp.chain_id, payments, transfers, native, declarations, labels, excluded: vec![cp.settlement] })
 }
 
 /// The hash of block `number` as the indexer stored it.

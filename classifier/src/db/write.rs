@@ -1,11 +1,14 @@
 //! Writing verdicts back in bulk (COPY), and the classifier's state.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::copy::{copy_rows, CopyBuf};
 use super::DbError;
 use crate::engine::{ClusterRow, Output, PayerVerdict, PaymentVerdict};
-use crate::labels::LabelSet;
+use crate::labels::{FileLabel, LabelSet};
+use crate::types::{hex0x, Addr};
 
 /// The classifier's saved position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,11 @@ fn payer_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PayerVerdict) {
         None => b.null(),
     };
     b.plain(&out.rule_version).plain(&out.label_version);
+    b.plain(hex0x(&v.entity_id));
+    match &v.entity_reason {
+        Some(r) => b.text(r),
+        None => b.null(),
+    };
 }
 
 fn cluster_row(b: &mut CopyBuf, chain_id: i64, c: &ClusterRow) {
@@ -65,7 +73,7 @@ fn cluster_row(b: &mut CopyBuf, chain_id: i64, c: &ClusterRow) {
 const PAYMENT_COLS: &str =
     "chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version";
 const PAYER_COLS: &str =
-    "chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version";
+    "chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version, entity_id, entity_reason";
 
 async fn write_clusters(tx: &mut Transaction<'_, Postgres>, chain_id: i64, out: &Output) -> Result<(), DbError> {
     sqlx::query("delete from funding_clusters where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
@@ -215,7 +223,7 @@ pub async fn upsert(pool: &PgPool, chain_id: i64, out: &Output, block: i64, hash
         "insert into payer_classes ({PAYER_COLS}, classified_at) select {PAYER_COLS}, now() from payer_classes_in
          on conflict (chain_id, payer) do update set class = excluded.class, flags = excluded.flags,
            evidence = excluded.evidence, first_funder = excluded.first_funder, cluster_id = excluded.cluster_id,
-           rule_version = excluded.rule_version, label_version = excluded.label_version,
+           entity_id = excluded.entity_id, entity_reason = excluded.entity_reason, rule_version = excluded.rule_version, label_version = excluded.label_version,
            classified_at = excluded.classified_at"
     ))
     .execute(&mut *tx)
@@ -226,28 +234,103 @@ pub async fn upsert(pool: &PgPool, chain_id: i64, out: &Output, block: i64, hash
     Ok(())
 }
 
-/// Replaces the imported file labels of the chains in `labels` (the file is the source of truth
-/// for its chains).
-pub async fn import_file_labels(pool: &PgPool, labels: &[crate::labels::FileLabel]) -> Result<u64, DbError> {
-    let mut chains: Vec<i64> = labels.iter().map(|l| l.chain_id).collect();
-    chains.sort_unstable();
-    chains.dedup();
+/// How `labels import` treats the labels imported before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// The file's entries replace the earlier entries of the addresses it names; every other
+    /// address keeps its labels (the default).
+    Merge,
+    /// The file becomes the whole imported label set of its chains: addresses it does not name
+    /// lose their imported labels.
+    Replace,
+}
+
+/// What one import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Entries that were not there before.
+    pub added: Vec<FileLabel>,
+    /// Earlier entries of addresses the file names that the file no longer has (relabelled, or a
+    /// changed note or starting block).
+    pub replaced: Vec<FileLabel>,
+    /// Earlier entries of addresses the file does not name (removed only with `Replace`).
+    pub removed: Vec<FileLabel>,
+    /// Entries the file repeats unchanged.
+    pub unchanged: usize,
+}
+
+impl ImportReport {
+    /// Whether the effective label set changed.
+    pub fn changed(&self) -> bool {
+        !(self.added.is_empty() && self.replaced.is_empty() && self.removed.is_empty())
+    }
+}
+
+/// Imports labels-file entries: merges them into the earlier imports (or, with
+/// [`ImportMode::Replace`], makes them the whole imported set of their chains), in one
+/// transaction, and reports what was added, replaced and removed.
+pub async fn import_file_labels(pool: &PgPool, labels: &[FileLabel], mode: ImportMode) -> Result<ImportReport, DbError> {
+    // The file's entries, last one winning for a repeated (chain, address, kind, role).
+    let mut wanted: BTreeMap<(i64, Addr, &'static str, String), &FileLabel> = BTreeMap::new();
+    for l in labels {
+        wanted.insert((l.chain_id, l.address, l.kind.as_str(), l.role.clone().unwrap_or_default()), l);
+    }
+    let chains: BTreeSet<i64> = labels.iter().map(|l| l.chain_id).collect();
+    let named: BTreeSet<(i64, Addr)> = labels.iter().map(|l| (l.chain_id, l.address)).collect();
     let mut tx = pool.begin().await?;
-    sqlx::query("delete from label_file_entries where chain_id = any($1)").bind(&chains).execute(&mut *tx).await?;
-    let res = sqlx::query(
+    let mut report = ImportReport::default();
+    let mut drop: Vec<&FileLabel> = Vec::new();
+    let mut existing: Vec<FileLabel> = Vec::new();
+    for c in &chains {
+        existing.extend(super::load::file_labels_in(&mut tx, *c).await?);
+    }
+    let mut kept: BTreeSet<(i64, Addr, &'static str, String)> = BTreeSet::new();
+    for old in &existing {
+        let key = (old.chain_id, old.address, old.kind.as_str(), old.role.clone().unwrap_or_default());
+        match wanted.get(&key) {
+            Some(new) if *new == old => {
+                report.unchanged += 1;
+                kept.insert(key);
+            }
+            _ if named.contains(&(old.chain_id, old.address)) => report.replaced.push(old.clone()),
+            _ if mode == ImportMode::Replace => report.removed.push(old.clone()),
+            _ => {}
+        }
+    }
+    drop.extend(report.replaced.iter());
+    drop.extend(report.removed.iter());
+    for (key, l) in &wanted {
+        if !kept.contains(key) {
+            report.added.push((*l).clone());
+        }
+    }
+    if !drop.is_empty() {
+        sqlx::query(
+            "delete from label_file_entries e using unnest($1::int8[], $2::bytea[], $3::text[], $4::text[]) as d(c, a, k, r)
+             where e.chain_id = d.c and e.address = d.a and e.kind = d.k and e.role_key = d.r",
+        )
+        .bind(drop.iter().map(|l| l.chain_id).collect::<Vec<_>>())
+        .bind(drop.iter().map(|l| l.address.to_vec()).collect::<Vec<_>>())
+        .bind(drop.iter().map(|l| l.kind.as_str().to_string()).collect::<Vec<_>>())
+        .bind(drop.iter().map(|l| l.role.clone().unwrap_or_default()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let add = &report.added;
+    sqlx::query(
         "insert into label_file_entries (chain_id, address, kind, role, valid_from_block, note)
          select * from unnest($1::int8[], $2::bytea[], $3::text[], $4::text[], $5::int8[], $6::text[])
          on conflict (chain_id, address, kind, role_key) do update set valid_from_block = excluded.valid_from_block,
            note = excluded.note, imported_at = now()",
     )
-    .bind(labels.iter().map(|l| l.chain_id).collect::<Vec<_>>())
-    .bind(labels.iter().map(|l| l.address.to_vec()).collect::<Vec<_>>())
-    .bind(labels.iter().map(|l| l.kind.as_str().to_string()).collect::<Vec<_>>())
-    .bind(labels.iter().map(|l| l.role.clone()).collect::<Vec<_>>())
-    .bind(labels.iter().map(|l| l.from_block).collect::<Vec<_>>())
-    .bind(labels.iter().map(|l| l.note.clone()).collect::<Vec<_>>())
+    .bind(add.iter().map(|l| l.chain_id).collect::<Vec<_>>())
+    .bind(add.iter().map(|l| l.address.to_vec()).collect::<Vec<_>>())
+    .bind(add.iter().map(|l| l.kind.as_str().to_string()).collect::<Vec<_>>())
+    .bind(add.iter().map(|l| l.role.clone()).collect::<Vec<_>>())
+    .bind(add.iter().map(|l| l.from_block).collect::<Vec<_>>())
+    .bind(add.iter().map(|l| l.note.clone()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(res.rows_affected())
+    Ok(report)
 }

@@ -2,7 +2,7 @@
 //! strictly increasing blocks, built directly as classifier inputs.
 #![allow(dead_code)]
 
-use x402_classifier::input::{Declaration, Inputs, Payment, Transfer};
+use x402_classifier::input::{Declaration, Inputs, NativeTransfer, Payment, Transfer};
 use x402_classifier::labels::{fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent};
 use x402_classifier::types::{Addr, Hash32};
 
@@ -27,6 +27,7 @@ pub struct World {
     pub time: i64,
     pub payments: Vec<Payment>,
     pub transfers: Vec<Transfer>,
+    pub native: Vec<NativeTransfer>,
     pub declarations: Vec<Declaration>,
     pub registry: Vec<RegistryEvent>,
     pub file: Vec<FileLabel>,
@@ -42,6 +43,7 @@ impl Default for World {
             time: 1_800_000_000,
             payments: vec![],
             transfers: vec![],
+            native: vec![],
             declarations: vec![],
             registry: vec![],
             file: vec![],
@@ -77,6 +79,14 @@ impl World {
         self.mine();
         let tx = self.next_hash();
         self.transfers.push(Transfer { token: TOKEN, from, to, amount, block: self.block, log_index: 0, time: self.time, tx });
+        tx
+    }
+
+    /// A native-currency (gas money) transfer of `wei` in its own block; returns its transaction.
+    pub fn gas(&mut self, from: Addr, to: Addr, wei: u128) -> Hash32 {
+        self.mine();
+        let tx = self.next_hash();
+        self.native.push(NativeTransfer { from, to, value: wei, block: self.block, tx_index: 0, time: self.time, tx });
         tx
     }
 
@@ -130,6 +140,7 @@ impl World {
             chain_id: self.chain_id,
             payments: self.payments.clone(),
             transfers: self.transfers.clone(),
+            native: self.native.clone(),
             declarations: self.declarations.clone(),
             labels: LabelSet::new(labels),
             excluded: vec![self.settlement],
@@ -161,6 +172,7 @@ impl World {
 
     /// Imports the file labels (the labels-file path of `labels import`).
     pub async fn import_file_labels(&self, db: &pg::TestDb) {
-        x402_classifier::db::write::import_file_labels(&db.pool, &self.file).await.unwrap();
+        use x402_classifier::db::write::{import_file_labels, ImportMode};
+        import_file_labels(&db.pool, &self.file, ImportMode::Merge).await.unwrap();
     }
 }

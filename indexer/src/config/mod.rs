@@ -48,7 +48,11 @@ pub enum ConfigError {
 }
 
 fn invalid(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { field: field.into(), problem: problem.into(), fix: fix.into() }
+    ConfigError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }
 }
 
 /// `eth_getLogs` range limits, in blocks per request.
@@ -67,7 +71,12 @@ pub struct RangeLimits {
 
 impl Default for RangeLimits {
     fn default() -> Self {
-        Self { initial_blocks: 10, min_blocks: 1, max_blocks: 100_000, target_logs: 5_000 }
+        Self {
+            initial_blocks: 10,
+            min_blocks: 1,
+            max_blocks: 100_000,
+            target_logs: 5_000,
+        }
     }
 }
 
@@ -88,6 +97,10 @@ pub struct FetchLimits {
     /// Largest `eth_getLogs` response accepted, in MiB; a larger one is abandoned while it
     /// streams in and its range split in proportion. Bounds memory whatever the log density.
     pub max_response_mib: u64,
+    /// Check every `eth_getLogs` answer against the `logsBloom` of every block of the range (one
+    /// header per block, batched) and ask again when logs are missing. Turn off only for a node
+    /// you run yourself: providers behind load balancers answer from nodes behind the head.
+    pub check_blooms: bool,
 }
 
 impl Default for FetchLimits {
@@ -99,9 +112,111 @@ impl Default for FetchLimits {
             rpc_timeout_secs: 30,
             max_backoff_secs: 10,
             max_response_mib: 16,
+            check_blooms: true,
         }
     }
 }
+
+/// `[native_transfers]`: top-level transactions that move native currency, the usual first funding
+/// of an agent wallet (gas money). Reading them costs every block's transactions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeTransfersFile {
+    /// On or off; default on for local chains (chain id 31337 or 1337), off elsewhere.
+    pub enabled: Option<bool>,
+    /// Only transfers from or to these addresses (the wallets that matter on a public chain);
+    /// empty: every transfer.
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+}
+
+/// `[eip3009]`: standard x402 payments, EIP-3009 `transferWithAuthorization` of the payment tokens
+/// submitted by a facilitator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Eip3009File {
+    /// On or off (default on).
+    pub enabled: Option<bool>,
+    /// TOML file listing known facilitators (`[[facilitator]] address = "0x..", name = ".."`);
+    /// without it (or with an empty list) any sender counts, flagged as not listed.
+    pub facilitators_file: Option<PathBuf>,
+}
+
+/// A known x402 facilitator (an entry of the facilitators file).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facilitator {
+    /// The address that sends its settlement transactions.
+    pub address: Address,
+    /// Who it is.
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FacilitatorsFile {
+    #[serde(default)]
+    facilitator: Vec<Facilitator>,
+}
+
+/// Reads a facilitators file; errors name the file and the entry.
+pub fn load_facilitators(path: &Path) -> Result<Vec<Facilitator>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse_facilitators(&text).map_err(|message| ConfigError::Toml {
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+/// Parses the text of a facilitators file: zero addresses and duplicates are errors.
+pub fn parse_facilitators(text: &str) -> Result<Vec<Facilitator>, String> {
+    let file: FacilitatorsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut seen = std::collections::HashSet::new();
+    for (i, f) in file.facilitator.iter().enumerate() {
+        if f.address == Address::ZERO {
+            return Err(format!(
+                "facilitator #{} ({:?}): the zero address is not a facilitator",
+                i + 1,
+                f.name
+            ));
+        }
+        if !seen.insert(f.address) {
+            return Err(format!(
+                "facilitator #{} ({:?}): {} is listed twice",
+                i + 1,
+                f.name,
+                f.address
+            ));
+        }
+    }
+    Ok(file.facilitator)
+}
+
+/// Native transfers, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeTransfers {
+    /// Index them.
+    pub enabled: bool,
+    /// Only from or to these; empty: all.
+    pub addresses: Vec<Address>,
+}
+
+/// EIP-3009 payments, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eip3009 {
+    /// Index them.
+    pub enabled: bool,
+    /// Known facilitators; empty: any sender, flagged.
+    pub facilitators: Vec<Facilitator>,
+}
+
+/// Chain ids of local development chains (anvil, hardhat, geth --dev), where indexing every
+/// block's transactions is cheap.
+pub const LOCAL_CHAIN_IDS: [u64; 2] = [31337, 1337];
 
 /// The TOML file, every key optional (flags and the deployment file fill the rest).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -137,6 +252,12 @@ pub struct FileConfig {
     /// Fetch concurrency and buffering.
     #[serde(default)]
     pub fetch: FetchLimits,
+    /// Native-currency transfers.
+    #[serde(default)]
+    pub native_transfers: NativeTransfersFile,
+    /// EIP-3009 payments.
+    #[serde(default)]
+    pub eip3009: Eip3009File,
 }
 
 /// Values given on the command line or in the environment; they win over the file.
@@ -200,6 +321,10 @@ pub struct Config {
     pub exit_when_caught_up: bool,
     /// Progress display during backfill.
     pub progress: ProgressMode,
+    /// Native-currency transfers.
+    pub native_transfers: NativeTransfers,
+    /// EIP-3009 payments.
+    pub eip3009: Eip3009,
 }
 
 /// How backfill progress is shown.
@@ -218,10 +343,14 @@ impl Settings {
     pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
         let mut file = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-                Self::parse_file(&text)
-                    .map_err(|message| ConfigError::Toml { path: path.display().to_string(), message })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Self::parse_file(&text).map_err(|message| ConfigError::Toml {
+                    path: path.display().to_string(),
+                    message,
+                })?
             }
             None => FileConfig::default(),
         };
@@ -270,10 +399,19 @@ impl Settings {
     /// The RPC URL, required to index.
     pub fn rpc_url(&self) -> Result<Url, ConfigError> {
         let raw = self.file.rpc_url.clone().ok_or_else(|| {
-            invalid("rpc_url", "not set", "pass --rpc-url, set RPC_URL, or put rpc_url in the config file")
+            invalid(
+                "rpc_url",
+                "not set",
+                "pass --rpc-url, set RPC_URL, or put rpc_url in the config file",
+            )
         })?;
-        let url = Url::parse(&raw)
-            .map_err(|e| invalid("rpc_url", format!("`{raw}` is not a URL ({e})"), "use http://host:port"))?;
+        let url = Url::parse(&raw).map_err(|e| {
+            invalid(
+                "rpc_url",
+                format!("`{raw}` is not a URL ({e})"),
+                "use http://host:port",
+            )
+        })?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(invalid(
                 "rpc_url",
@@ -297,16 +435,24 @@ impl Settings {
             if expected != rpc_chain_id {
                 return Err(invalid(
                     "chain_id",
-                    format!("configured {expected} but the RPC endpoint serves chain {rpc_chain_id}"),
+                    format!(
+                        "configured {expected} but the RPC endpoint serves chain {rpc_chain_id}"
+                    ),
                     "point rpc_url at the right chain or correct chain_id",
                 ));
             }
         }
-        let explicit = f.settlement.is_some() && f.registry.is_some() && f.start_block.is_some() && f.tokens.is_some();
+        let explicit = f.settlement.is_some()
+            && f.registry.is_some()
+            && f.start_block.is_some()
+            && f.tokens.is_some();
         let deployment = if explicit && f.deployment.is_none() {
             None
         } else {
-            let path = f.deployment.clone().unwrap_or_else(|| PathBuf::from(format!("deployments/{rpc_chain_id}.json")));
+            let path = f
+                .deployment
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("deployments/{rpc_chain_id}.json")));
             if !path.exists() {
                 return Err(invalid(
                     "deployment",
@@ -318,26 +464,53 @@ impl Settings {
             if d.chain_id != rpc_chain_id {
                 return Err(invalid(
                     "deployment",
-                    format!("{} is for chain {} but the RPC endpoint serves chain {rpc_chain_id}", path.display(), d.chain_id),
+                    format!(
+                        "{} is for chain {} but the RPC endpoint serves chain {rpc_chain_id}",
+                        path.display(),
+                        d.chain_id
+                    ),
                     "pass the deployment file of this chain",
                 ));
             }
             Some(d)
         };
         let contracts = Contracts {
-            settlement: f.settlement.or(deployment.as_ref().map(|d| d.settlement)).expect("explicit or deployment"),
-            registry: f.registry.or(deployment.as_ref().map(|d| d.registry)).expect("explicit or deployment"),
+            settlement: f
+                .settlement
+                .or(deployment.as_ref().map(|d| d.settlement))
+                .expect("explicit or deployment"),
+            registry: f
+                .registry
+                .or(deployment.as_ref().map(|d| d.registry))
+                .expect("explicit or deployment"),
             tokens: match &f.tokens {
-                Some(tokens) => tokens.iter().map(|a| DeployedToken { address: *a, symbol: String::new(), decimals: 0 }).collect(),
-                None => deployment.as_ref().map(|d| d.tokens.clone()).unwrap_or_default(),
+                Some(tokens) => tokens
+                    .iter()
+                    .map(|a| DeployedToken {
+                        address: *a,
+                        symbol: String::new(),
+                        decimals: 0,
+                    })
+                    .collect(),
+                None => deployment
+                    .as_ref()
+                    .map(|d| d.tokens.clone())
+                    .unwrap_or_default(),
             },
         };
-        let start_block = f.start_block.or(deployment.as_ref().map(|d| d.deploy_block)).expect("explicit or deployment");
+        let start_block = f
+            .start_block
+            .or(deployment.as_ref().map(|d| d.deploy_block))
+            .expect("explicit or deployment");
         let http_addr = match &f.http_addr {
             None => None,
             Some(s) if s.is_empty() => None,
             Some(s) => Some(s.parse::<SocketAddr>().map_err(|e| {
-                invalid("http_addr", format!("`{s}` is not host:port ({e})"), "use e.g. 127.0.0.1:9464")
+                invalid(
+                    "http_addr",
+                    format!("`{s}` is not host:port ({e})"),
+                    "use e.g. 127.0.0.1:9464",
+                )
             })?),
         };
         let config = Config {
@@ -354,6 +527,20 @@ impl Settings {
             http_addr,
             exit_when_caught_up: false,
             progress: ProgressMode::Auto,
+            native_transfers: NativeTransfers {
+                enabled: f
+                    .native_transfers
+                    .enabled
+                    .unwrap_or(LOCAL_CHAIN_IDS.contains(&rpc_chain_id)),
+                addresses: f.native_transfers.addresses.clone(),
+            },
+            eip3009: Eip3009 {
+                enabled: f.eip3009.enabled.unwrap_or(true),
+                facilitators: match &f.eip3009.facilitators_file {
+                    Some(path) => load_facilitators(path)?,
+                    None => Vec::new(),
+                },
+            },
         };
         config.validate()?;
         Ok(config)
@@ -381,72 +568,158 @@ impl Config {
             http_addr: None,
             exit_when_caught_up: false,
             progress: ProgressMode::Auto,
+            native_transfers: NativeTransfers {
+                enabled: LOCAL_CHAIN_IDS.contains(&deployment.chain_id),
+                addresses: Vec::new(),
+            },
+            eip3009: Eip3009 {
+                enabled: true,
+                facilitators: Vec::new(),
+            },
         }
     }
 
     /// Checks the limits are coherent; the error names the field and the fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.contracts.settlement == Address::ZERO {
-            return Err(invalid("settlement", "is the zero address", "set the deployed X402Settlement address"));
+            return Err(invalid(
+                "settlement",
+                "is the zero address",
+                "set the deployed X402Settlement address",
+            ));
         }
         if self.contracts.registry == Address::ZERO {
-            return Err(invalid("registry", "is the zero address", "set the deployed EcosystemRegistry address"));
+            return Err(invalid(
+                "registry",
+                "is the zero address",
+                "set the deployed EcosystemRegistry address",
+            ));
         }
-        if let Some(t) = self.contracts.tokens.iter().find(|t| t.address == Address::ZERO) {
-            return Err(invalid("tokens", format!("contains the zero address ({})", t.symbol), "remove it"));
+        if let Some(t) = self
+            .contracts
+            .tokens
+            .iter()
+            .find(|t| t.address == Address::ZERO)
+        {
+            return Err(invalid(
+                "tokens",
+                format!("contains the zero address ({})", t.symbol),
+                "remove it",
+            ));
         }
         if self.finality_depth == 0 {
-            return Err(invalid("finality_depth", "must be at least 1", "use the chain's reorg depth, e.g. 12"));
+            return Err(invalid(
+                "finality_depth",
+                "must be at least 1",
+                "use the chain's reorg depth, e.g. 12",
+            ));
         }
         if self.reorg_window < self.finality_depth {
             return Err(invalid(
                 "reorg_window",
-                format!("{} is below finality_depth {}", self.reorg_window, self.finality_depth),
+                format!(
+                    "{} is below finality_depth {}",
+                    self.reorg_window, self.finality_depth
+                ),
                 "set reorg_window >= finality_depth (default 64)",
             ));
         }
         let r = &self.range;
         if r.min_blocks == 0 {
-            return Err(invalid("range.min_blocks", "must be at least 1", "set it to 1"));
+            return Err(invalid(
+                "range.min_blocks",
+                "must be at least 1",
+                "set it to 1",
+            ));
         }
         if r.max_blocks < r.min_blocks {
             return Err(invalid(
                 "range.max_blocks",
-                format!("{} is below range.min_blocks {}", r.max_blocks, r.min_blocks),
+                format!(
+                    "{} is below range.min_blocks {}",
+                    r.max_blocks, r.min_blocks
+                ),
                 "set max_blocks >= min_blocks",
             ));
         }
         if r.initial_blocks < r.min_blocks || r.initial_blocks > r.max_blocks {
             return Err(invalid(
                 "range.initial_blocks",
-                format!("{} is outside [{}, {}]", r.initial_blocks, r.min_blocks, r.max_blocks),
+                format!(
+                    "{} is outside [{}, {}]",
+                    r.initial_blocks, r.min_blocks, r.max_blocks
+                ),
                 "set it between range.min_blocks and range.max_blocks",
             ));
         }
         if r.target_logs == 0 {
-            return Err(invalid("range.target_logs", "must be at least 1", "use e.g. 10000"));
+            return Err(invalid(
+                "range.target_logs",
+                "must be at least 1",
+                "use e.g. 10000",
+            ));
         }
         let f = &self.fetch;
         if f.concurrency == 0 || f.concurrency > 64 {
-            return Err(invalid("fetch.concurrency", format!("{} is outside 1..=64", f.concurrency), "use e.g. 4"));
+            return Err(invalid(
+                "fetch.concurrency",
+                format!("{} is outside 1..=64", f.concurrency),
+                "use e.g. 4",
+            ));
         }
         if f.channel_capacity == 0 {
-            return Err(invalid("fetch.channel_capacity", "must be at least 1", "use e.g. 4"));
+            return Err(invalid(
+                "fetch.channel_capacity",
+                "must be at least 1",
+                "use e.g. 4",
+            ));
         }
         if f.header_batch_size == 0 || f.header_batch_size > 10_000 {
-            return Err(invalid("fetch.header_batch_size", format!("{} is outside 1..=10000", f.header_batch_size), "use e.g. 500"));
+            return Err(invalid(
+                "fetch.header_batch_size",
+                format!("{} is outside 1..=10000", f.header_batch_size),
+                "use e.g. 500",
+            ));
         }
         if f.rpc_timeout_secs == 0 {
-            return Err(invalid("fetch.rpc_timeout_secs", "must be at least 1", "use e.g. 30"));
+            return Err(invalid(
+                "fetch.rpc_timeout_secs",
+                "must be at least 1",
+                "use e.g. 30",
+            ));
         }
         if f.max_backoff_secs == 0 {
-            return Err(invalid("fetch.max_backoff_secs", "must be at least 1", "use e.g. 10"));
+            return Err(invalid(
+                "fetch.max_backoff_secs",
+                "must be at least 1",
+                "use e.g. 10",
+            ));
         }
         if f.max_response_mib == 0 || f.max_response_mib > 4096 {
-            return Err(invalid("fetch.max_response_mib", format!("{} is outside 1..=4096", f.max_response_mib), "use e.g. 16"));
+            return Err(invalid(
+                "fetch.max_response_mib",
+                format!("{} is outside 1..=4096", f.max_response_mib),
+                "use e.g. 16",
+            ));
+        }
+        if let Some(a) = self
+            .native_transfers
+            .addresses
+            .iter()
+            .find(|a| **a == Address::ZERO)
+        {
+            return Err(invalid(
+                "native_transfers.addresses",
+                format!("contains the zero address ({a})"),
+                "remove it",
+            ));
         }
         if self.poll_interval.is_zero() {
-            return Err(invalid("poll_interval_ms", "must be at least 1", "use e.g. 1000"));
+            return Err(invalid(
+                "poll_interval_ms",
+                "must be at least 1",
+                "use e.g. 1000",
+            ));
         }
         Ok(())
     }
@@ -457,7 +730,9 @@ mod tests {
     use super::*;
 
     fn settings(toml: &str) -> Settings {
-        Settings { file: Settings::parse_file(toml).unwrap() }
+        Settings {
+            file: Settings::parse_file(toml).unwrap(),
+        }
     }
 
     const EXPLICIT: &str = r#"
@@ -499,15 +774,22 @@ mod tests {
 
     #[test]
     fn window_below_finality_is_rejected() {
-        let s = settings(&format!("finality_depth = 20\nreorg_window = 10\n{EXPLICIT}"));
+        let s = settings(&format!(
+            "finality_depth = 20\nreorg_window = 10\n{EXPLICIT}"
+        ));
         let err = s.resolve(31337).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("reorg_window") && text.contains("fix:"), "{text}");
+        assert!(
+            text.contains("reorg_window") && text.contains("fix:"),
+            "{text}"
+        );
     }
 
     #[test]
     fn bad_range_limits_are_rejected() {
-        let s = settings(&format!("{EXPLICIT}\n[range]\nmin_blocks = 10\nmax_blocks = 5\ninitial_blocks = 5\n"));
+        let s = settings(&format!(
+            "{EXPLICIT}\n[range]\nmin_blocks = 10\nmax_blocks = 5\ninitial_blocks = 5\n"
+        ));
         assert_eq!(field_of(s.resolve(31337).unwrap_err()), "range.max_blocks");
         let s = settings(&format!("{EXPLICIT}\n[fetch]\nconcurrency = 0\n"));
         assert_eq!(field_of(s.resolve(31337).unwrap_err()), "fetch.concurrency");
@@ -525,7 +807,58 @@ mod tests {
     fn missing_deployment_file_says_how_to_fix() {
         let s = settings("rpc_url = \"http://127.0.0.1:8545\"\ndatabase_url = \"postgres://x@y/z\"\ndeployment = \"/nonexistent/31337.json\"");
         let text = s.resolve(31337).unwrap_err().to_string();
-        assert!(text.contains("deployment") && text.contains("deploy script"), "{text}");
+        assert!(
+            text.contains("deployment") && text.contains("deploy script"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn native_transfers_default_on_local_chains_only() {
+        assert!(
+            settings(EXPLICIT)
+                .resolve(31337)
+                .unwrap()
+                .native_transfers
+                .enabled
+        );
+        assert!(
+            !settings(EXPLICIT)
+                .resolve(8453)
+                .unwrap()
+                .native_transfers
+                .enabled
+        );
+        let s = settings(&format!("{EXPLICIT}\n[native_transfers]\nenabled = true\naddresses = [\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"]\n"));
+        let c = s.resolve(8453).unwrap();
+        assert!(c.native_transfers.enabled);
+        assert_eq!(c.native_transfers.addresses.len(), 1);
+        let s = settings(&format!(
+            "{EXPLICIT}\n[native_transfers]\nenabled = false\n"
+        ));
+        assert!(!s.resolve(31337).unwrap().native_transfers.enabled);
+    }
+
+    #[test]
+    fn facilitators_file_is_parsed_and_checked() {
+        let list = parse_facilitators(
+            "[[facilitator]]\naddress = \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"\nname = \"ours\"\n\n[[facilitator]]\naddress = \"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\"\n",
+        )
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].name, "ours");
+        assert!(parse_facilitators("").unwrap().is_empty());
+        let dup = "[[facilitator]]\naddress = \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"\n[[facilitator]]\naddress = \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"\n";
+        assert!(parse_facilitators(dup)
+            .unwrap_err()
+            .contains("listed twice"));
+        let zero = "[[facilitator]]\naddress = \"0x0000000000000000000000000000000000000000\"\n";
+        assert!(parse_facilitators(zero)
+            .unwrap_err()
+            .contains("zero address"));
+        assert!(parse_facilitators("[[facilitator]]\naddres = \"0x00\"\n")
+            .unwrap_err()
+            .contains("addres"));
     }
 
     #[test]
@@ -536,7 +869,10 @@ mod tests {
         std::fs::write(&path, EXPLICIT).unwrap();
         let s = Settings::load(
             Some(&path),
-            Overrides { rpc_url: Some("http://10.0.0.1:1".into()), ..Default::default() },
+            Overrides {
+                rpc_url: Some("http://10.0.0.1:1".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(s.rpc_url().unwrap().as_str(), "http://10.0.0.1:1/");

@@ -12,18 +12,38 @@ use alloy::primitives::{Address, Log as PrimitiveLog};
 use alloy::rpc::types::Log;
 use alloy::sol_types::abi::AbiDecoderConfig;
 use alloy::sol_types::{SolEvent, SolEventInterface};
-use x402_bindings::{EcosystemRegistry::EcosystemRegistryEvents, X402Settlement::X402SettlementEvents, IERC20};
+use x402_bindings::{
+    EcosystemRegistry::EcosystemRegistryEvents, X402Settlement::X402SettlementEvents, IERC20,
+};
 
 pub use reason::decode_revert_reason;
 pub use rows::*;
 
 /// Role names of `IEcosystemRegistry.Role`, by value.
-pub const ROLE_NAMES: [&str; 8] =
-    ["Treasury", "Team", "Operations", "Faucet", "Facilitator", "Provider", "MarketMaker", "Test"];
+pub const ROLE_NAMES: [&str; 8] = [
+    "Treasury",
+    "Team",
+    "Operations",
+    "Faucet",
+    "Facilitator",
+    "Provider",
+    "MarketMaker",
+    "Test",
+];
 
 /// The name of registry role `role` ("Unknown(9)" for a value outside the enum).
 pub fn role_name(role: u8) -> String {
-    ROLE_NAMES.get(role as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("Unknown({role})"))
+    ROLE_NAMES
+        .get(role as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("Unknown({role})"))
+}
+
+alloy::sol! {
+    /// EIP-3009 (`transferWithAuthorization`, as in Circle's FiatToken): emitted when an
+    /// authorization is used, right before the Transfer it authorizes.
+    #[derive(Debug)]
+    event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce);
 }
 
 /// Turns logs of the watched contracts into rows.
@@ -32,12 +52,28 @@ pub struct Decoder {
     settlement: Address,
     registry: Address,
     tokens: HashSet<Address>,
+    eip3009: bool,
 }
 
 impl Decoder {
     /// A decoder for one deployment.
-    pub fn new(settlement: Address, registry: Address, tokens: impl IntoIterator<Item = Address>) -> Self {
-        Self { settlement, registry, tokens: tokens.into_iter().collect() }
+    pub fn new(
+        settlement: Address,
+        registry: Address,
+        tokens: impl IntoIterator<Item = Address>,
+    ) -> Self {
+        Self {
+            settlement,
+            registry,
+            tokens: tokens.into_iter().collect(),
+            eip3009: false,
+        }
+    }
+
+    /// Also decode the tokens' EIP-3009 `AuthorizationUsed` events.
+    pub fn with_eip3009(mut self, on: bool) -> Self {
+        self.eip3009 = on;
+        self
     }
 
     /// Decodes `log` (already validated: it has block number/hash, tx hash and log index) of a block
@@ -71,7 +107,12 @@ impl Decoder {
         }
     }
 
-    fn settlement_event(&self, meta: LogMeta, log: &PrimitiveLog, rows: &mut Rows) -> Result<(), String> {
+    fn settlement_event(
+        &self,
+        meta: LogMeta,
+        log: &PrimitiveLog,
+        rows: &mut Rows,
+    ) -> Result<(), String> {
         let event = X402SettlementEvents::decode_log_with_config(log, strict())
             .map_err(|e| skip_reason("X402Settlement", X402SettlementEvents::SELECTORS, log, &e))?
             .data;
@@ -172,28 +213,49 @@ impl Decoder {
                 settled_count: e.settledCount,
                 evidence_root: e.evidenceRoot,
             }),
-            X402SettlementEvents::SpendingPolicySet(e) => rows.spending_policies.push(SpendingPolicy {
-                meta,
-                payer: e.payer,
-                token: e.token,
-                max_per_payment: alloy::primitives::U256::from(e.maxPerPayment),
-                max_per_period: alloy::primitives::U256::from(e.maxPerPeriod),
-                period_seconds: e.period,
-            }),
-            X402SettlementEvents::SplitSet(e) => {
-                rows.splits.push(Split { meta, payee: e.payee, recipients: e.recipients, bps: e.bps })
+            X402SettlementEvents::SpendingPolicySet(e) => {
+                rows.spending_policies.push(SpendingPolicy {
+                    meta,
+                    payer: e.payer,
+                    token: e.token,
+                    max_per_payment: alloy::primitives::U256::from(e.maxPerPayment),
+                    max_per_period: alloy::primitives::U256::from(e.maxPerPeriod),
+                    period_seconds: e.period,
+                })
             }
+            X402SettlementEvents::SplitSet(e) => rows.splits.push(Split {
+                meta,
+                payee: e.payee,
+                recipients: e.recipients,
+                bps: e.bps,
+            }),
             X402SettlementEvents::ProtocolFeeSet(e) => {
-                rows.protocol_fee_changes.push(ProtocolFeeChange { meta, bps: e.bps, treasury: e.treasury })
+                rows.protocol_fee_changes.push(ProtocolFeeChange {
+                    meta,
+                    bps: e.bps,
+                    treasury: e.treasury,
+                })
             }
             other => return Err(format!("event not indexed: {}", variant_name(&other))),
         }
         Ok(())
     }
 
-    fn registry_event(&self, meta: LogMeta, log: &PrimitiveLog, rows: &mut Rows) -> Result<(), String> {
+    fn registry_event(
+        &self,
+        meta: LogMeta,
+        log: &PrimitiveLog,
+        rows: &mut Rows,
+    ) -> Result<(), String> {
         let event = EcosystemRegistryEvents::decode_log_with_config(log, strict())
-            .map_err(|e| skip_reason("EcosystemRegistry", EcosystemRegistryEvents::SELECTORS, log, &e))?
+            .map_err(|e| {
+                skip_reason(
+                    "EcosystemRegistry",
+                    EcosystemRegistryEvents::SELECTORS,
+                    log,
+                    &e,
+                )
+            })?
             .data;
         #[allow(unreachable_patterns)]
         match event {
@@ -205,28 +267,53 @@ impl Decoder {
                 labeled: true,
                 note: e.note,
             }),
-            EcosystemRegistryEvents::WalletUnlabeled(e) => rows.registry_labels.push(RegistryLabel {
-                meta,
-                wallet: e.wallet,
-                role: e.role,
-                role_name: role_name(e.role),
-                labeled: false,
-                note: e.note,
-            }),
-            EcosystemRegistryEvents::PayeeWalletDeclared(e) => rows.declared_wallets.push(DeclaredWallet {
-                meta,
-                payee: e.payee,
-                wallet: e.wallet,
-                declared: e.declared,
-                note: e.note,
-            }),
+            EcosystemRegistryEvents::WalletUnlabeled(e) => {
+                rows.registry_labels.push(RegistryLabel {
+                    meta,
+                    wallet: e.wallet,
+                    role: e.role,
+                    role_name: role_name(e.role),
+                    labeled: false,
+                    note: e.note,
+                })
+            }
+            EcosystemRegistryEvents::PayeeWalletDeclared(e) => {
+                rows.declared_wallets.push(DeclaredWallet {
+                    meta,
+                    payee: e.payee,
+                    wallet: e.wallet,
+                    declared: e.declared,
+                    note: e.note,
+                })
+            }
             other => return Err(format!("event not indexed: {}", variant_name(&other))),
         }
         Ok(())
     }
 
-    fn token_event(&self, meta: LogMeta, log: &PrimitiveLog, rows: &mut Rows) -> Result<(), String> {
+    fn token_event(
+        &self,
+        meta: LogMeta,
+        log: &PrimitiveLog,
+        rows: &mut Rows,
+    ) -> Result<(), String> {
         let topics = log.data.topics();
+        if self.eip3009 && topics.first() == Some(&AuthorizationUsed::SIGNATURE_HASH) {
+            let e = AuthorizationUsed::decode_log_data_validate(&log.data)
+                .map_err(|e| format!("malformed EIP-3009 AuthorizationUsed: {e}"))?;
+            rows.eip3009_authorizations.push(Eip3009Authorization {
+                meta,
+                token: log.address,
+                authorizer: e.authorizer,
+                nonce: e.nonce,
+                transfer: None,
+                tx_from: Address::ZERO,
+                tx_to: None,
+                facilitator_listed: false,
+                payment_id: None,
+            });
+            return Ok(());
+        }
         if topics.first() != Some(&IERC20::Transfer::SIGNATURE_HASH) {
             return Err("token log is not an ERC-20 Transfer".into());
         }
@@ -241,7 +328,13 @@ impl Decoder {
         }
         let e = IERC20::Transfer::decode_log_data_validate(&log.data)
             .map_err(|e| format!("Transfer does not decode as ERC-20: {e}"))?;
-        rows.token_transfers.push(TokenTransfer { meta, token: log.address, from: e.from, to: e.to, amount: e.value });
+        rows.token_transfers.push(TokenTransfer {
+            meta,
+            token: log.address,
+            from: e.from,
+            to: e.to,
+            amount: e.value,
+        });
         Ok(())
     }
 }
@@ -251,7 +344,12 @@ fn strict() -> AbiDecoderConfig {
     AbiDecoderConfig::new().validate(true)
 }
 
-fn skip_reason(contract: &str, known: &[[u8; 32]], log: &PrimitiveLog, err: &alloy::sol_types::Error) -> String {
+fn skip_reason(
+    contract: &str,
+    known: &[[u8; 32]],
+    log: &PrimitiveLog,
+    err: &alloy::sol_types::Error,
+) -> String {
     match log.data.topics().first() {
         None => format!("anonymous log from {contract} (no topic)"),
         Some(t) if !known.contains(&t.0) => format!("unknown {contract} event topic {t}"),
@@ -262,7 +360,10 @@ fn skip_reason(contract: &str, known: &[[u8; 32]], log: &PrimitiveLog, err: &all
 /// The variant name of a decoded event enum, from its Debug form (`Name(…)`).
 fn variant_name<T: std::fmt::Debug>(value: &T) -> String {
     let text = format!("{value:?}");
-    text.split(['(', ' ', '{']).next().unwrap_or_default().to_string()
+    text.split(['(', ' ', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[cfg(test)]

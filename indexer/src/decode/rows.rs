@@ -207,6 +207,56 @@ pub struct TokenTransfer {
     pub amount: U256,
 }
 
+/// A top-level transaction that moved native currency (value > 0, a recipient, succeeded) ->
+/// `native_transfers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct NativeTransfer {
+    pub block_number: u64,
+    pub block_hash: B256,
+    pub block_time: u64,
+    pub tx_hash: B256,
+    pub tx_index: u64,
+    pub from: Address,
+    pub to: Address,
+    pub value: U256,
+}
+
+/// An EIP-3009 `AuthorizationUsed` of a watched token -> `eip3009_authorizations`, with the
+/// `Transfer` it authorized (the first Transfer of the token from the authorizer after it in the
+/// same transaction) and the transaction's sender, the facilitator that submitted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Eip3009Authorization {
+    pub meta: LogMeta,
+    pub token: Address,
+    pub authorizer: Address,
+    pub nonce: B256,
+    /// The matched Transfer: its log index, recipient and amount.
+    pub transfer: Option<(u64, Address, U256)>,
+    /// Transaction sender and recipient (filled from the block or the receipt after decoding).
+    pub tx_from: Address,
+    pub tx_to: Option<Address>,
+    /// Whether the sender is on the facilitator list (false when the list is empty: flagged).
+    pub facilitator_listed: bool,
+    /// The payment this authorization is (see [`Eip3009Authorization::payment_id_of`]), or None
+    /// when it is not one: no matching Transfer, a Transfer into the settlement contract (a
+    /// settlement payment), or a sender off a non-empty facilitator list.
+    pub payment_id: Option<B256>,
+}
+
+impl Eip3009Authorization {
+    /// The payment id of an EIP-3009 payment: keccak256(token ++ authorizer ++ nonce), unique
+    /// because the token accepts each (authorizer, nonce) once.
+    pub fn payment_id_of(token: Address, authorizer: Address, nonce: B256) -> B256 {
+        let mut buf = [0u8; 72];
+        buf[..20].copy_from_slice(token.as_slice());
+        buf[20..40].copy_from_slice(authorizer.as_slice());
+        buf[40..].copy_from_slice(nonce.as_slice());
+        alloy::primitives::keccak256(buf)
+    }
+}
+
 /// A log that could not become a row -> `skipped_logs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -237,12 +287,14 @@ pub struct Rows {
     pub registry_labels: Vec<RegistryLabel>,
     pub declared_wallets: Vec<DeclaredWallet>,
     pub token_transfers: Vec<TokenTransfer>,
+    pub eip3009_authorizations: Vec<Eip3009Authorization>,
+    pub native_transfers: Vec<NativeTransfer>,
     pub skipped: Vec<SkippedLog>,
 }
 
 impl Rows {
     /// Number of rows per table, in a stable order (for metrics and logs).
-    pub fn counts(&self) -> [(&'static str, usize); 16] {
+    pub fn counts(&self) -> [(&'static str, usize); 18] {
         [
             ("charges", self.charges.len()),
             ("authorizations", self.authorizations.len()),
@@ -259,6 +311,8 @@ impl Rows {
             ("registry_labels", self.registry_labels.len()),
             ("declared_wallets", self.declared_wallets.len()),
             ("token_transfers", self.token_transfers.len()),
+            ("eip3009_authorizations", self.eip3009_authorizations.len()),
+            ("native_transfers", self.native_transfers.len()),
             ("skipped_logs", self.skipped.len()),
         ]
     }
@@ -273,11 +327,102 @@ impl Rows {
         self.len() == 0
     }
 
+    /// Matches every EIP-3009 authorization with its Transfer: the first Transfer of the same
+    /// token from the authorizer after it in the same transaction, each Transfer used once
+    /// (FiatToken emits AuthorizationUsed, then the Transfer).
+    pub fn pair_eip3009(&mut self) {
+        if self.eip3009_authorizations.is_empty() {
+            return;
+        }
+        let mut by_tx: std::collections::HashMap<B256, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, t) in self.token_transfers.iter().enumerate() {
+            by_tx.entry(t.meta.tx_hash).or_default().push(i);
+        }
+        let mut used = std::collections::HashSet::new();
+        // Later authorizations first: with several from one authorizer in a transaction, each
+        // takes the nearest Transfer after it.
+        let mut order: Vec<usize> = (0..self.eip3009_authorizations.len()).collect();
+        order.sort_by_key(|&i| {
+            let m = &self.eip3009_authorizations[i].meta;
+            std::cmp::Reverse((m.block_number, m.log_index))
+        });
+        for i in order {
+            let a = &self.eip3009_authorizations[i];
+            let found = by_tx
+                .get(&a.meta.tx_hash)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&j| {
+                    let t = &self.token_transfers[j];
+                    t.meta.block_number == a.meta.block_number
+                        && t.meta.log_index > a.meta.log_index
+                        && t.token == a.token
+                        && t.from == a.authorizer
+                        && !used.contains(&j)
+                })
+                .min_by_key(|&j| self.token_transfers[j].meta.log_index);
+            if let Some(j) = found {
+                used.insert(j);
+                let t = &self.token_transfers[j];
+                self.eip3009_authorizations[i].transfer = Some((t.meta.log_index, t.to, t.amount));
+            }
+        }
+    }
+
+    /// Fills in the sender of each EIP-3009 authorization's transaction (`senders`: tx hash ->
+    /// (from, to)) and decides which are payments: a matched Transfer that does not go into the
+    /// settlement contract (that is a settlement payment, indexed from its own event), sent by a
+    /// listed facilitator, or by anyone when `facilitators` is empty (then flagged as not listed).
+    /// Returns the transaction hashes `senders` lacks.
+    pub fn resolve_eip3009(
+        &mut self,
+        senders: &std::collections::HashMap<B256, (Address, Option<Address>)>,
+        facilitators: &std::collections::HashSet<Address>,
+        settlement: Address,
+    ) -> Vec<B256> {
+        let mut missing = Vec::new();
+        for a in &mut self.eip3009_authorizations {
+            let Some(&(from, to)) = senders.get(&a.meta.tx_hash) else {
+                missing.push(a.meta.tx_hash);
+                continue;
+            };
+            a.tx_from = from;
+            a.tx_to = to;
+            a.facilitator_listed = facilitators.contains(&from);
+            let payment = match a.transfer {
+                Some((_, payee, _)) => {
+                    payee != settlement && (facilitators.is_empty() || a.facilitator_listed)
+                }
+                None => false,
+            };
+            a.payment_id = payment
+                .then(|| Eip3009Authorization::payment_id_of(a.token, a.authorizer, a.nonce));
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        missing
+    }
+
+    /// Transaction hashes of the EIP-3009 authorizations (whose senders are needed).
+    pub fn eip3009_tx_hashes(&self) -> Vec<B256> {
+        let mut h: Vec<B256> = self
+            .eip3009_authorizations
+            .iter()
+            .map(|a| a.meta.tx_hash)
+            .collect();
+        h.sort_unstable();
+        h.dedup();
+        h
+    }
+
     /// Payment ids whose escrow lifecycle this range changes: every touched id that is not
     /// charged in this range (a charged payment has no other lifecycle events; its fold is the
     /// set-based `fold_charges`).
     pub fn touched_escrow_ids(&self) -> Vec<B256> {
-        let charged: std::collections::HashSet<B256> = self.charges.iter().map(|c| c.payment_id).collect();
+        let charged: std::collections::HashSet<B256> =
+            self.charges.iter().map(|c| c.payment_id).collect();
         let mut ids = self.touched_payment_ids();
         ids.retain(|id| !charged.contains(id));
         ids

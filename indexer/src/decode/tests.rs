@@ -54,9 +54,15 @@ fn payment_charged_becomes_a_charge_row() {
     let rows = decode_one(SETTLEMENT, event.encode_log_data());
     assert_eq!(rows.len(), 1);
     let c = &rows.charges[0];
-    assert_eq!((c.meta.block_number, c.meta.log_index, c.meta.block_time), (42, 7, 1_700_000_000));
+    assert_eq!(
+        (c.meta.block_number, c.meta.log_index, c.meta.block_time),
+        (42, 7, 1_700_000_000)
+    );
     assert_eq!((c.payer, c.payee, c.mode), (PAYER, PAYEE, 1));
-    assert_eq!((c.amount, c.max_amount, c.batch_id), (U256::from(900), U256::from(1000), U256::from(5)));
+    assert_eq!(
+        (c.amount, c.max_amount, c.batch_id),
+        (U256::from(900), U256::from(1000), U256::from(5))
+    );
     assert_eq!(rows.touched_payment_ids(), vec![ID]);
 }
 
@@ -76,16 +82,39 @@ fn authorization_expiries_are_unix_seconds() {
     };
     let rows = decode_one(SETTLEMENT, event.encode_log_data());
     let a = &rows.authorizations[0];
-    assert_eq!((a.max_facilitator_fee_bps, a.authorization_expiry, a.refund_expiry), (250, 1_800_000_000, 1_900_000_000));
+    assert_eq!(
+        (
+            a.max_facilitator_fee_bps,
+            a.authorization_expiry,
+            a.refund_expiry
+        ),
+        (250, 1_800_000_000, 1_900_000_000)
+    );
 }
 
 #[test]
 fn registry_label_and_unlabel_keep_history() {
-    let labeled = EcosystemRegistry::WalletLabeled { wallet: PAYER, role: 3, note: "faucet".into() };
-    let unlabeled = EcosystemRegistry::WalletUnlabeled { wallet: PAYER, role: 3, note: "retired".into() };
+    let labeled = EcosystemRegistry::WalletLabeled {
+        wallet: PAYER,
+        role: 3,
+        note: "faucet".into(),
+    };
+    let unlabeled = EcosystemRegistry::WalletUnlabeled {
+        wallet: PAYER,
+        role: 3,
+        note: "retired".into(),
+    };
     let mut rows = Rows::default();
-    decoder().decode(&rpc_log(REGISTRY, labeled.encode_log_data(), 0), 1, &mut rows);
-    decoder().decode(&rpc_log(REGISTRY, unlabeled.encode_log_data(), 1), 1, &mut rows);
+    decoder().decode(
+        &rpc_log(REGISTRY, labeled.encode_log_data(), 0),
+        1,
+        &mut rows,
+    );
+    decoder().decode(
+        &rpc_log(REGISTRY, unlabeled.encode_log_data(), 1),
+        1,
+        &mut rows,
+    );
     assert_eq!(rows.registry_labels.len(), 2);
     assert!(rows.registry_labels[0].labeled && !rows.registry_labels[1].labeled);
     assert_eq!(rows.registry_labels[0].role_name, "Faucet");
@@ -94,10 +123,17 @@ fn registry_label_and_unlabel_keep_history() {
 
 #[test]
 fn erc20_transfer_becomes_a_token_transfer() {
-    let event = IERC20::Transfer { from: PAYER, to: PAYEE, value: U256::from(123) };
+    let event = IERC20::Transfer {
+        from: PAYER,
+        to: PAYEE,
+        value: U256::from(123),
+    };
     let rows = decode_one(TOKEN, event.encode_log_data());
     let t = &rows.token_transfers[0];
-    assert_eq!((t.token, t.from, t.to, t.amount), (TOKEN, PAYER, PAYEE, U256::from(123)));
+    assert_eq!(
+        (t.token, t.from, t.to, t.amount),
+        (TOKEN, PAYER, PAYEE, U256::from(123))
+    );
 }
 
 #[test]
@@ -119,23 +155,49 @@ fn erc721_shaped_transfer_is_skipped_with_reason() {
 fn unknown_and_malformed_events_are_skipped_not_fatal() {
     let unknown = LogData::new_unchecked(vec![B256::repeat_byte(9)], Bytes::from(vec![1, 2, 3]));
     let rows = decode_one(SETTLEMENT, unknown);
-    assert!(rows.skipped[0].reason.contains("unknown X402Settlement event"), "{}", rows.skipped[0].reason);
+    assert!(
+        rows.skipped[0]
+            .reason
+            .contains("unknown X402Settlement event"),
+        "{}",
+        rows.skipped[0].reason
+    );
 
     // A PaymentVoided whose data is cut short.
-    let mut data = X402Settlement::PaymentVoided { paymentId: ID, payer: PAYER, by: PAYEE, token: TOKEN, amount: U256::from(1) }
-        .encode_log_data();
+    let mut data = X402Settlement::PaymentVoided {
+        paymentId: ID,
+        payer: PAYER,
+        by: PAYEE,
+        token: TOKEN,
+        amount: U256::from(1),
+    }
+    .encode_log_data();
     data.data = Bytes::from(data.data[..40].to_vec());
     let rows = decode_one(SETTLEMENT, data);
     assert!(rows.voids.is_empty());
-    assert!(rows.skipped[0].reason.contains("malformed X402Settlement event"), "{}", rows.skipped[0].reason);
+    assert!(
+        rows.skipped[0]
+            .reason
+            .contains("malformed X402Settlement event"),
+        "{}",
+        rows.skipped[0].reason
+    );
 
     let rows = decode_one(REGISTRY, LogData::new_unchecked(vec![], Bytes::new()));
-    assert!(rows.skipped[0].reason.contains("anonymous"), "{}", rows.skipped[0].reason);
+    assert!(
+        rows.skipped[0].reason.contains("anonymous"),
+        "{}",
+        rows.skipped[0].reason
+    );
 }
 
 #[test]
 fn batch_failure_reason_is_decoded() {
-    let reason = X402Settlement::AmountAboveMaximum { amount: U256::from(5), signedMaximum: U256::from(3) }.abi_encode();
+    let reason = X402Settlement::AmountAboveMaximum {
+        amount: U256::from(5),
+        signedMaximum: U256::from(3),
+    }
+    .abi_encode();
     let event = X402Settlement::BatchItemFailed {
         batchId: U256::from(1),
         index: U256::from(2),
@@ -147,7 +209,10 @@ fn batch_failure_reason_is_decoded() {
     let f = &rows.batch_failures[0];
     assert_eq!(f.error_name.as_deref(), Some("AmountAboveMaximum"));
     let detail = f.error_detail.as_deref().unwrap();
-    assert!(detail.contains("amount: 5") && detail.contains("signedMaximum: 3"), "{detail}");
+    assert!(
+        detail.contains("amount: 5") && detail.contains("signedMaximum: 3"),
+        "{detail}"
+    );
 }
 
 #[test]
@@ -158,4 +223,128 @@ fn standard_and_unknown_revert_reasons() {
     assert!(detail.contains("TRANSFER_FROM_FAILED"));
     assert_eq!(decode_revert_reason(&[0xde, 0xad, 0xbe, 0xef]), None);
     assert_eq!(decode_revert_reason(&[1]), None);
+}
+
+fn transfer_log(from: Address, to: Address, amount: u64, index: u64, tx: u8) -> Log {
+    let e = IERC20::Transfer {
+        from,
+        to,
+        value: U256::from(amount),
+    };
+    let mut l = rpc_log(TOKEN, e.encode_log_data(), index);
+    l.transaction_hash = Some(B256::repeat_byte(tx));
+    l
+}
+
+fn auth_log(authorizer: Address, nonce: B256, index: u64, tx: u8) -> Log {
+    let e = AuthorizationUsed { authorizer, nonce };
+    let mut l = rpc_log(TOKEN, e.encode_log_data(), index);
+    l.transaction_hash = Some(B256::repeat_byte(tx));
+    l
+}
+
+#[test]
+fn eip3009_authorizations_pair_with_their_transfers_and_become_payments() {
+    let d = decoder().with_eip3009(true);
+    let mut rows = Rows::default();
+    let other = address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+    // tx 5: two authorizations of one payer in one transaction (a batching facilitator), each
+    // followed by its Transfer; tx 6: an authorization whose Transfer goes into the settlement
+    // contract; tx 7: an authorization without a Transfer.
+    for log in [
+        auth_log(PAYER, B256::repeat_byte(0xa1), 0, 5),
+        transfer_log(PAYER, PAYEE, 100, 1, 5),
+        auth_log(PAYER, B256::repeat_byte(0xa2), 2, 5),
+        transfer_log(PAYER, other, 200, 3, 5),
+        auth_log(PAYER, B256::repeat_byte(0xa3), 4, 6),
+        transfer_log(PAYER, SETTLEMENT, 300, 5, 6),
+        auth_log(other, B256::repeat_byte(0xa4), 6, 7),
+    ] {
+        d.decode(&log, 1_700_000_000, &mut rows);
+    }
+    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert_eq!(rows.eip3009_authorizations.len(), 4);
+    assert_eq!(rows.token_transfers.len(), 3);
+    rows.pair_eip3009();
+    let transfers: Vec<_> = rows
+        .eip3009_authorizations
+        .iter()
+        .map(|a| a.transfer)
+        .collect();
+    assert_eq!(
+        transfers,
+        vec![
+            Some((1, PAYEE, U256::from(100))),
+            Some((3, other, U256::from(200))),
+            Some((5, SETTLEMENT, U256::from(300))),
+            None
+        ]
+    );
+
+    let facilitator = address!("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc");
+    let senders: std::collections::HashMap<B256, (Address, Option<Address>)> = [5u8, 6, 7]
+        .iter()
+        .map(|t| (B256::repeat_byte(*t), (facilitator, Some(TOKEN))))
+        .collect();
+    // Empty facilitator list: any sender, flagged as not listed.
+    let missing = rows.resolve_eip3009(&senders, &Default::default(), SETTLEMENT);
+    assert!(missing.is_empty());
+    let ids: Vec<_> = rows
+        .eip3009_authorizations
+        .iter()
+        .map(|a| a.payment_id)
+        .collect();
+    assert_eq!(
+        ids[0],
+        Some(Eip3009Authorization::payment_id_of(
+            TOKEN,
+            PAYER,
+            B256::repeat_byte(0xa1)
+        ))
+    );
+    assert!(ids[1].is_some() && ids[0] != ids[1]);
+    assert_eq!(
+        &ids[2..],
+        &[None, None],
+        "into the settlement contract, or without a Transfer: not an EIP-3009 payment"
+    );
+    assert!(rows
+        .eip3009_authorizations
+        .iter()
+        .all(|a| !a.facilitator_listed && a.tx_from == facilitator));
+
+    // A list that names the sender: listed; one that does not: no payments.
+    rows.resolve_eip3009(&senders, &[facilitator].into_iter().collect(), SETTLEMENT);
+    assert!(
+        rows.eip3009_authorizations[0].facilitator_listed
+            && rows.eip3009_authorizations[0].payment_id.is_some()
+    );
+    rows.resolve_eip3009(&senders, &[other].into_iter().collect(), SETTLEMENT);
+    assert!(rows
+        .eip3009_authorizations
+        .iter()
+        .all(|a| a.payment_id.is_none()));
+    // A sender the caller could not find is reported.
+    let missing = rows.resolve_eip3009(&Default::default(), &Default::default(), SETTLEMENT);
+    assert_eq!(
+        missing,
+        vec![
+            B256::repeat_byte(5),
+            B256::repeat_byte(6),
+            B256::repeat_byte(7)
+        ]
+    );
+}
+
+#[test]
+fn authorization_used_is_skipped_when_eip3009_is_off() {
+    let mut rows = Rows::default();
+    decoder().decode(&auth_log(PAYER, B256::repeat_byte(1), 0, 5), 0, &mut rows);
+    assert!(rows.eip3009_authorizations.is_empty());
+    assert_eq!(rows.skipped.len(), 1);
+    assert!(
+        rows.skipped[0].reason.contains("not an ERC-20 Transfer"),
+        "{}",
+        rows.skipped[0].reason
+    );
 }

@@ -24,8 +24,9 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
-/// Tables holding event rows (all keyed by chain_id, block_number, log_index).
-pub const EVENT_TABLES: [&str; 16] = [
+/// Tables holding rows of indexed blocks, deleted above a reorg's common ancestor: one row per
+/// log (keyed by chain_id, block_number, log_index), and `native_transfers` (one per transaction).
+pub const EVENT_TABLES: [&str; 18] = [
     "charges",
     "authorizations",
     "captures",
@@ -41,12 +42,21 @@ pub const EVENT_TABLES: [&str; 16] = [
     "registry_labels",
     "declared_wallets",
     "token_transfers",
+    "eip3009_authorizations",
+    "native_transfers",
     "skipped_logs",
 ];
 
 /// Event tables with a payment_id feeding the `payments` fold.
-const PAYMENT_TABLES: [&str; 7] =
-    ["charges", "authorizations", "captures", "voids", "reclaims", "refunds", "split_payments"];
+const PAYMENT_TABLES: [&str; 7] = [
+    "charges",
+    "authorizations",
+    "captures",
+    "voids",
+    "reclaims",
+    "refunds",
+    "split_payments",
+];
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +173,10 @@ impl Store {
             // A connection broken by a server restart is detected before use, not mid-transaction.
             .test_before_acquire(true)
             .connect_lazy_with(options.application_name("x402-indexer"));
-        Ok(Self { pool, chain_id: chain_id as i64 })
+        Ok(Self {
+            pool,
+            chain_id: chain_id as i64,
+        })
     }
 
     /// The pool (for tests and tools that read what the indexer wrote).
@@ -182,11 +195,15 @@ impl Store {
 
     /// The stored checkpoint, if this chain was ever indexed.
     pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let row = sqlx::query("SELECT block_number, block_hash FROM checkpoint WHERE chain_id = $1")
-            .bind(self.chain_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| Checkpoint { block_number: r.get(0), block_hash: b256(r.get::<Vec<u8>, _>(1)) }))
+        let row =
+            sqlx::query("SELECT block_number, block_hash FROM checkpoint WHERE chain_id = $1")
+                .bind(self.chain_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| Checkpoint {
+            block_number: r.get(0),
+            block_hash: b256(r.get::<Vec<u8>, _>(1)),
+        }))
     }
 
     /// Creates the checkpoint at `start_block - 1` (`start_hash` is that block's hash) unless it
@@ -226,23 +243,39 @@ impl Store {
             configured,
         };
         if stored_settlement != settlement {
-            return Err(mismatch("settlement", stored_settlement.to_string(), settlement.to_string()));
+            return Err(mismatch(
+                "settlement",
+                stored_settlement.to_string(),
+                settlement.to_string(),
+            ));
         }
         if stored_registry != registry {
-            return Err(mismatch("registry", stored_registry.to_string(), registry.to_string()));
+            return Err(mismatch(
+                "registry",
+                stored_registry.to_string(),
+                registry.to_string(),
+            ));
         }
         if stored_start != start_block as i64 {
-            return Err(mismatch("start_block", stored_start.to_string(), start_block.to_string()));
+            return Err(mismatch(
+                "start_block",
+                stored_start.to_string(),
+                start_block.to_string(),
+            ));
         }
-        Ok(Checkpoint { block_number: row.get(0), block_hash: b256(row.get::<Vec<u8>, _>(1)) })
+        Ok(Checkpoint {
+            block_number: row.get(0),
+            block_hash: b256(row.get::<Vec<u8>, _>(1)),
+        })
     }
 
     /// The start block recorded with the checkpoint.
     pub async fn start_block(&self) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT start_block FROM checkpoint WHERE chain_id = $1")
-            .bind(self.chain_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT start_block FROM checkpoint WHERE chain_id = $1")
+                .bind(self.chain_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(v.map(|v| v as u64))
     }
 
@@ -255,25 +288,36 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|r| StoredBlock { number: r.get::<i64, _>(0) as u64, hash: b256(r.get::<Vec<u8>, _>(1)) })
+            .map(|r| StoredBlock {
+                number: r.get::<i64, _>(0) as u64,
+                hash: b256(r.get::<Vec<u8>, _>(1)),
+            })
             .collect())
     }
 
     /// Whether any block at or below `number` is stored (i.e. history extends below the window).
     pub async fn has_blocks_at_or_below(&self, number: i64) -> Result<bool, StoreError> {
-        let v: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM blocks WHERE chain_id = $1 AND number <= $2)")
-            .bind(self.chain_id)
-            .bind(number)
-            .fetch_one(&self.pool)
-            .await?;
+        let v: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM blocks WHERE chain_id = $1 AND number <= $2)",
+        )
+        .bind(self.chain_id)
+        .bind(number)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(v)
     }
 
     /// Commits one range in a single transaction: moves the checkpoint from `prev` to the range's
     /// end (failing with [`StoreError::CheckpointMoved`] if it is not at `prev`), inserts blocks and
     /// rows, refolds touched payments, prunes blocks that left the reorg window.
-    pub async fn commit_range(&self, prev: Checkpoint, batch: &RangeBatch, reorg_window: u64) -> Result<(), StoreError> {
-        self.commit_range_after(prev, batch, reorg_window, None, None).await
+    pub async fn commit_range(
+        &self,
+        prev: Checkpoint,
+        batch: &RangeBatch,
+        reorg_window: u64,
+    ) -> Result<(), StoreError> {
+        self.commit_range_after(prev, batch, reorg_window, None, None)
+            .await
     }
 
     /// [`Self::commit_range`] that may overlap with the commit of the previous range (on another
@@ -295,12 +339,28 @@ impl Store {
         // Losing the last commits in a PostgreSQL crash is harmless: rows and checkpoint vanish
         // together, the next compare-and-set fails and the indexer re-indexes from the stored
         // checkpoint. Not waiting for the WAL flush keeps commits off the disk's latency.
-        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         write::insert_blocks(&mut tx, self.chain_id, &batch.blocks).await?;
         write::insert_rows(&mut tx, self.chain_id, &batch.rows).await?;
         // Charges fold set-based (fast path) from this range's own rows.
         if !batch.rows.charges.is_empty() {
             sqlx::query("SELECT fold_charges($1, $2, $3)")
+                .bind(self.chain_id)
+                .bind(batch.from as i64)
+                .bind(batch.to as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // EIP-3009 payments have no lifecycle: one event each, folded the same way.
+        if batch
+            .rows
+            .eip3009_authorizations
+            .iter()
+            .any(|a| a.payment_id.is_some())
+        {
+            sqlx::query("SELECT fold_eip3009($1, $2, $3)")
                 .bind(self.chain_id)
                 .bind(batch.from as i64)
                 .bind(batch.to as i64)
@@ -313,13 +373,21 @@ impl Store {
         }
         // Locks the checkpoint row: two indexers on one chain (or two overlapping commits)
         // serialize here, and whoever finds the checkpoint moved gives up.
-        let row = sqlx::query("SELECT block_number, block_hash FROM checkpoint WHERE chain_id = $1 FOR UPDATE")
-            .bind(self.chain_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let found = row.map(|r| Checkpoint { block_number: r.get(0), block_hash: b256(r.get::<Vec<u8>, _>(1)) });
+        let row = sqlx::query(
+            "SELECT block_number, block_hash FROM checkpoint WHERE chain_id = $1 FOR UPDATE",
+        )
+        .bind(self.chain_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let found = row.map(|r| Checkpoint {
+            block_number: r.get(0),
+            block_hash: b256(r.get::<Vec<u8>, _>(1)),
+        });
         if found != Some(prev) {
-            return Err(StoreError::CheckpointMoved { expected: prev.block_number, found: found.map(|c| c.block_number) });
+            return Err(StoreError::CheckpointMoved {
+                expected: prev.block_number,
+                found: found.map(|c| c.block_number),
+            });
         }
         sqlx::query("UPDATE checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1")
             .bind(self.chain_id)
@@ -371,7 +439,10 @@ impl Store {
         .await?
         .rows_affected();
         if updated != 1 {
-            return Err(StoreError::CheckpointMoved { expected: expected.block_number, found: None });
+            return Err(StoreError::CheckpointMoved {
+                expected: expected.block_number,
+                found: None,
+            });
         }
         let mut summary = RollbackSummary::default();
         let mut ids: Vec<Vec<u8>> = Vec::new();
@@ -386,20 +457,45 @@ impl Store {
                 .await?;
                 summary.rows_deleted += deleted.len() as u64;
                 ids.extend(deleted);
+            } else if table == "eip3009_authorizations" {
+                // Their payments have no other event: they go with them.
+                let deleted: Vec<Option<Vec<u8>>> = sqlx::query_scalar(
+                    "DELETE FROM eip3009_authorizations WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id",
+                )
+                .bind(self.chain_id)
+                .bind(ancestor)
+                .fetch_all(&mut *tx)
+                .await?;
+                summary.rows_deleted += deleted.len() as u64;
+                let gone: Vec<Vec<u8>> = deleted.into_iter().flatten().collect();
+                if !gone.is_empty() {
+                    summary.payments_recomputed += gone.len();
+                    sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = 'eip3009' AND payment_id = ANY($2)")
+                        .bind(self.chain_id)
+                        .bind(gone)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             } else {
-                summary.rows_deleted += sqlx::query(&format!("DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"))
-                    .bind(self.chain_id)
-                    .bind(ancestor)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                summary.rows_deleted += sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
+                ))
+                .bind(self.chain_id)
+                .bind(ancestor)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             }
         }
         ids.sort_unstable();
         ids.dedup();
-        summary.payments_recomputed = ids.len();
+        summary.payments_recomputed += ids.len();
         if !ids.is_empty() {
-            sqlx::query("SELECT recompute_payments($1, $2)").bind(self.chain_id).bind(ids).execute(&mut *tx).await?;
+            sqlx::query("SELECT recompute_payments($1, $2)")
+                .bind(self.chain_id)
+                .bind(ids)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query("DELETE FROM blocks WHERE chain_id = $1 AND number > $2")
             .bind(self.chain_id)
@@ -414,10 +510,11 @@ impl Store {
     pub async fn counts(&self) -> Result<TableCounts, StoreError> {
         let mut tables = Vec::new();
         for table in EVENT_TABLES.iter().copied().chain(["blocks", "payments"]) {
-            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE chain_id = $1"))
-                .bind(self.chain_id)
-                .fetch_one(&self.pool)
-                .await?;
+            let n: i64 =
+                sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE chain_id = $1"))
+                    .bind(self.chain_id)
+                    .fetch_one(&self.pool)
+                    .await?;
             tables.push((table, n));
         }
         Ok(TableCounts { tables })

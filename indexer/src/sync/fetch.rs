@@ -1,20 +1,19 @@
-//! Fetches one block range: logs of the watched contracts, the headers of the blocks holding
-//! them (and, near the head, of every block), checked against each other and decoded.
+//! Fetches one block range: logs of the watched contracts, the headers of the range's blocks,
+//! checked against each other (hashes, parent links, and the blocks' `logsBloom`: a provider that
+//! silently leaves logs out is caught and asked again), and decoded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, BloomInput, B256};
 use alloy::rpc::types::Log;
-use alloy::sol_types::SolEvent;
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use x402_bindings::IERC20;
 
 use super::span::SpanController;
 use super::SyncError;
-use crate::decode::{Decoder, Rows};
-use crate::rpc::{BlockHeader, ChainClient, RpcError};
+use crate::decode::{Decoder, NativeTransfer, Rows};
+use crate::rpc::{BlockHeader, BlockTx, ChainClient, RpcError, TxOutcome};
 use crate::store::{BlockRow, RangeBatch};
 
 /// What to fetch, shared by every fetch of a sync pass.
@@ -25,6 +24,14 @@ pub struct Fetcher {
     pub contracts: Vec<Address>,
     /// Payment tokens (their Transfer events).
     pub tokens: Vec<Address>,
+    /// First topics fetched from the tokens (Transfer, and AuthorizationUsed for EIP-3009).
+    pub token_topics: Vec<B256>,
+    /// Check every answer against the blocks' blooms (headers of every block of the range).
+    pub check_blooms: bool,
+    /// Index native transfers (every block's transactions are fetched).
+    pub native: Option<NativeScope>,
+    /// Turn EIP-3009 authorizations into payments.
+    pub eip3009: Option<Eip3009Scope>,
     /// Logs -> rows.
     pub decoder: Decoder,
     /// Adaptive span.
@@ -52,16 +59,42 @@ impl Fetcher {
         Box::pin(async move {
             let started = std::time::Instant::now();
             let span = to - from + 1;
-            match self.logs_once(from, to).await {
-                Ok(logs) => {
-                    self.span.succeeded(span, logs.len() as u64);
-                    let logs_ms = started.elapsed().as_millis() as u64;
-                    let batch = self.assemble(from, to, logs, all_headers_from).await?;
+            let mut lossy_attempts = 0u32;
+            let answers = loop {
+                let answers = match self.logs_once(from, to).await {
+                    Ok(a) => a,
+                    Err(e) => break Err(e),
+                };
+                // After two lossy answers, stop re-asking for the whole range and take the missing
+                // blocks by hash whatever their number.
+                let by_hash_limit = if lossy_attempts >= 2 {
+                    usize::MAX
+                } else {
+                    MAX_BLOCKS_BY_HASH
+                };
+                match self
+                    .assemble(from, to, answers, all_headers_from, by_hash_limit)
+                    .await
+                {
+                    Err(SyncError::LossyAnswer(what)) => {
+                        // Never commit a range the chain contradicts: ask again (another node
+                        // behind the load balancer, or the same one once it caught up).
+                        lossy_attempts += 1;
+                        self.client
+                            .after_lossy_answer(&what, lossy_attempts)
+                            .await?;
+                    }
+                    other => break Ok(other),
+                }
+            };
+            match answers {
+                Ok(assembled) => {
+                    let (batch, log_count) = assembled?;
+                    self.span.succeeded(span, log_count);
                     tracing::debug!(
                         from,
                         to,
                         rows = batch.rows.len(),
-                        logs_ms,
                         total_ms = started.elapsed().as_millis() as u64,
                         "fetched range"
                     );
@@ -77,7 +110,9 @@ impl Fetcher {
                     }
                     let part = match e {
                         // The size is known: aim each part at a quarter of the cap in one step.
-                        RpcError::ResponseTooLarge { bytes, limit } => self.span.too_large_by(span, bytes, limit / 4),
+                        RpcError::ResponseTooLarge { bytes, limit } => {
+                            self.span.too_large_by(span, bytes, limit / 4)
+                        }
                         _ => self.span.too_large(span),
                     }
                     .clamp(1, span - 1);
@@ -115,26 +150,59 @@ impl Fetcher {
         })
     }
 
-    /// Headers for `logs` of `[from, to]`, checks, and decoding into one batch.
-    async fn assemble(&self, from: u64, to: u64, logs: Vec<Log>, all_headers_from: u64) -> Result<RangeBatch, SyncError> {
-        let mut numbers: BTreeSet<u64> = logs.iter().filter_map(|l| l.block_number).collect();
+    /// Headers for the logs of `[from, to]`, checks, and decoding into one batch (and the number
+    /// of logs, for the span controller).
+    async fn assemble(
+        &self,
+        from: u64,
+        to: u64,
+        mut answers: Answers,
+        all_headers_from: u64,
+        by_hash_limit: usize,
+    ) -> Result<(RangeBatch, u64), SyncError> {
+        let mut numbers: BTreeSet<u64> = answers.all().filter_map(|l| l.block_number).collect();
         numbers.insert(to);
         numbers.extend(all_headers_from.max(from)..=to);
+        if self.check_blooms {
+            numbers.extend(from..=to);
+        }
+        if self.native.is_some() {
+            // Native transfers need every block's transactions; the headers come with them.
+            numbers.extend(from..=to);
+        }
         let numbers: Vec<u64> = numbers.into_iter().collect();
-        let fetched = self.client.headers(&numbers).await?;
         let mut headers = BTreeMap::new();
-        for (n, h) in numbers.iter().zip(fetched) {
-            match h {
-                Some(h) => {
-                    headers.insert(*n, h);
-                }
-                None => return Err(SyncError::ChainChanged(format!("block {n} is gone (chain shorter than expected)"))),
+        let mut txs: BTreeMap<u64, Vec<BlockTx>> = BTreeMap::new();
+        if self.native.is_some() {
+            for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
+                let b = b.ok_or_else(|| {
+                    SyncError::ChainChanged(format!(
+                        "block {n} is gone (chain shorter than expected)"
+                    ))
+                })?;
+                headers.insert(*n, b.header());
+                txs.insert(*n, b.transactions);
+            }
+        } else {
+            for (n, h) in numbers.iter().zip(self.client.headers(&numbers).await?) {
+                let h = h.ok_or_else(|| {
+                    SyncError::ChainChanged(format!(
+                        "block {n} is gone (chain shorter than expected)"
+                    ))
+                })?;
+                headers.insert(*n, h);
             }
         }
         check_headers(&headers)?;
+        if self.check_blooms {
+            self.check_answers(&headers, &mut answers, by_hash_limit)
+                .await?;
+        }
 
         let mut rows = Rows::default();
         let mut log_counts: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut logs: Vec<&Log> = answers.all().collect();
+        logs.sort_by_key(|l| (l.block_number, l.log_index));
         for log in &logs {
             let n = log.block_number.expect("validated");
             let header = headers[&n];
@@ -147,29 +215,288 @@ impl Fetcher {
             self.decoder.decode(log, header.timestamp, &mut rows);
             *log_counts.entry(n).or_default() += 1;
         }
+        if let Some(eip3009) = &self.eip3009 {
+            self.resolve_eip3009(eip3009, &txs, &mut rows).await?;
+        }
+        if let Some(native) = &self.native {
+            self.native_transfers(native, &headers, &txs, &mut rows)
+                .await?;
+            for t in &rows.native_transfers {
+                *log_counts.entry(t.block_number).or_default() += 1;
+            }
+        }
         let to_hash = headers[&to].hash;
+        // Stored: blocks with rows, the checkpoint block and the reorg window; the other headers
+        // were only needed for the bloom check.
         let blocks = headers
             .into_values()
-            .map(|header| BlockRow { header, log_count: log_counts.get(&header.number).copied().unwrap_or(0) })
+            .filter(|h| {
+                h.number == to || h.number >= all_headers_from || log_counts.contains_key(&h.number)
+            })
+            .map(|header| BlockRow {
+                header,
+                log_count: log_counts.get(&header.number).copied().unwrap_or(0),
+            })
             .collect();
-        Ok(RangeBatch { from, to, to_hash, blocks, rows })
+        Ok((
+            RangeBatch {
+                from,
+                to,
+                to_hash,
+                blocks,
+                rows,
+            },
+            logs.len() as u64,
+        ))
     }
 
-    /// Contract logs and token transfers of one range, concurrently.
-    async fn logs_once(&self, from: u64, to: u64) -> Result<Vec<Log>, RpcError> {
-        let contracts = self.client.logs(from, to, &self.contracts, None);
-        let transfers = async {
+    /// Pairs EIP-3009 authorizations with their Transfers and fills in each transaction's sender,
+    /// from the block's transactions when they were fetched, else from the receipts.
+    async fn resolve_eip3009(
+        &self,
+        scope: &Eip3009Scope,
+        txs: &BTreeMap<u64, Vec<BlockTx>>,
+        rows: &mut Rows,
+    ) -> Result<(), SyncError> {
+        if rows.eip3009_authorizations.is_empty() {
+            return Ok(());
+        }
+        rows.pair_eip3009();
+        let mut senders: HashMap<B256, (Address, Option<Address>)> = HashMap::new();
+        for a in &rows.eip3009_authorizations {
+            if let Some(tx) = txs
+                .get(&a.meta.block_number)
+                .and_then(|t| t.iter().find(|t| t.hash == a.meta.tx_hash))
+            {
+                senders.insert(tx.hash, (tx.from, tx.to));
+            }
+        }
+        let wanted: Vec<B256> = rows
+            .eip3009_tx_hashes()
+            .into_iter()
+            .filter(|h| !senders.contains_key(h))
+            .collect();
+        if !wanted.is_empty() {
+            let block_of: HashMap<B256, (u64, B256)> = rows
+                .eip3009_authorizations
+                .iter()
+                .map(|a| (a.meta.tx_hash, (a.meta.block_number, a.meta.block_hash)))
+                .collect();
+            for (hash, outcome) in wanted.iter().zip(self.client.receipts(&wanted).await?) {
+                let (number, block_hash) = block_of[hash];
+                let o = receipt_in_block(hash, outcome, number, block_hash)?;
+                senders.insert(*hash, (o.from, o.to));
+            }
+        }
+        let missing = rows.resolve_eip3009(&senders, &scope.facilitators, scope.settlement);
+        if let Some(h) = missing.first() {
+            return Err(SyncError::ChainChanged(format!(
+                "transaction {h} of an AuthorizationUsed log is not in its block"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Top-level transactions with value and a recipient (within the configured addresses), kept
+    /// when their receipt says they succeeded (a reverted transaction moves no value).
+    async fn native_transfers(
+        &self,
+        scope: &NativeScope,
+        headers: &BTreeMap<u64, BlockHeader>,
+        txs: &BTreeMap<u64, Vec<BlockTx>>,
+        rows: &mut Rows,
+    ) -> Result<(), SyncError> {
+        let candidates: Vec<(u64, &BlockTx)> = txs
+            .iter()
+            .flat_map(|(n, list)| list.iter().map(move |t| (*n, t)))
+            .filter(|(_, t)| !t.value.is_zero())
+            .filter(|(_, t)| {
+                t.to.is_some_and(|to| {
+                    scope.addresses.is_empty()
+                        || scope.addresses.contains(&to)
+                        || scope.addresses.contains(&t.from)
+                })
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let hashes: Vec<B256> = candidates.iter().map(|(_, t)| t.hash).collect();
+        let outcomes = self.client.receipts(&hashes).await?;
+        for ((n, tx), outcome) in candidates.into_iter().zip(outcomes) {
+            let header = headers[&n];
+            let o = receipt_in_block(&tx.hash, outcome, n, header.hash)?;
+            if !o.success {
+                continue;
+            }
+            rows.native_transfers.push(NativeTransfer {
+                block_number: n,
+                block_hash: header.hash,
+                block_time: header.timestamp,
+                tx_hash: tx.hash,
+                tx_index: tx.transaction_index,
+                from: tx.from,
+                to: tx.to.expect("filtered on a recipient"),
+                value: tx.value,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every block whose bloom matches a filter but for which that filter's answer holds no log is
+    /// asked for by block hash. A node answers "unknown block" for a block it does not hold (an
+    /// error, retried), so what it answers by hash is that block's complete set of logs: an empty
+    /// answer proves a bloom false positive, logs are added to the range's answer (the range
+    /// answer had left them out). Every block of the range is then proven: no bloom match, logs
+    /// in the answer (the node held the block), or answered by hash. When more than
+    /// `by_hash_limit` blocks are missing, asking for the whole range again is cheaper:
+    /// [`SyncError::LossyAnswer`].
+    async fn check_answers(
+        &self,
+        headers: &BTreeMap<u64, BlockHeader>,
+        answers: &mut Answers,
+        by_hash_limit: usize,
+    ) -> Result<(), SyncError> {
+        let range = (
+            headers.keys().next().copied().unwrap_or_default(),
+            headers.keys().last().copied().unwrap_or_default(),
+        );
+        for (addresses, topics, logs) in [
+            (&self.contracts[..], &[][..], &mut answers.contracts),
+            (
+                &self.tokens[..],
+                &self.token_topics[..],
+                &mut answers.tokens,
+            ),
+        ] {
+            if addresses.is_empty() {
+                continue;
+            }
+            let suspects = unanswered_bloom_matches(headers, logs, addresses, topics);
+            if suspects.is_empty() {
+                continue;
+            }
+            if suspects.len() > by_hash_limit {
+                return Err(SyncError::LossyAnswer(format!(
+                    "eth_getLogs {}..={} holds no log for {} blocks whose blooms match",
+                    range.0,
+                    range.1,
+                    suspects.len()
+                )));
+            }
+            let found = self
+                .client
+                .logs_by_block_hash(&suspects, addresses, topics)
+                .await?;
+            let missing: Vec<u64> = suspects
+                .iter()
+                .zip(&found)
+                .filter(|(_, logs)| !logs.is_empty())
+                .map(|((n, _), _)| *n)
+                .collect();
+            if !missing.is_empty() {
+                self.client.lossy_answer_repaired(range, &missing);
+            }
+            logs.extend(found.into_iter().flatten());
+        }
+        Ok(())
+    }
+
+    /// Contract logs and token logs of one range, concurrently.
+    async fn logs_once(&self, from: u64, to: u64) -> Result<Answers, RpcError> {
+        let contracts = self.client.logs(from, to, &self.contracts, &[]);
+        let tokens = async {
             if self.tokens.is_empty() {
                 Ok(Vec::new())
             } else {
-                self.client.logs(from, to, &self.tokens, Some(IERC20::Transfer::SIGNATURE_HASH)).await
+                self.client
+                    .logs(from, to, &self.tokens, &self.token_topics)
+                    .await
             }
         };
-        let (mut a, b) = tokio::try_join!(contracts, transfers)?;
-        a.extend(b);
-        a.sort_by_key(|l| (l.block_number, l.log_index));
-        Ok(a)
+        let (contracts, tokens) = tokio::try_join!(contracts, tokens)?;
+        Ok(Answers { contracts, tokens })
     }
+}
+
+/// Missing blocks of a range answer up to which they are asked for by hash rather than the range
+/// asked for again.
+const MAX_BLOCKS_BY_HASH: usize = 32;
+
+/// The answers of one range's `eth_getLogs` requests, one per filter.
+pub struct Answers {
+    /// Settlement and registry logs.
+    pub contracts: Vec<Log>,
+    /// Token logs.
+    pub tokens: Vec<Log>,
+}
+
+impl Answers {
+    fn all(&self) -> impl Iterator<Item = &Log> {
+        self.contracts.iter().chain(&self.tokens)
+    }
+}
+
+/// Blocks of `headers` whose bloom matches the filter (`addresses`, first topic among `topics0`
+/// when not empty) but that hold no log in `logs`, the filter's answer.
+pub fn unanswered_bloom_matches(
+    headers: &BTreeMap<u64, BlockHeader>,
+    logs: &[Log],
+    addresses: &[Address],
+    topics0: &[B256],
+) -> Vec<(u64, B256)> {
+    let answered: BTreeSet<u64> = logs.iter().filter_map(|l| l.block_number).collect();
+    headers
+        .values()
+        .filter(|h| !answered.contains(&h.number))
+        .filter(|h| {
+            let bloom = &h.logs_bloom;
+            addresses
+                .iter()
+                .any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())))
+                && (topics0.is_empty()
+                    || topics0
+                        .iter()
+                        .any(|t| bloom.contains_input(BloomInput::Raw(t.as_slice()))))
+        })
+        .map(|h| (h.number, h.hash))
+        .collect()
+}
+
+/// A receipt must exist and sit in the block the indexer read the transaction from; otherwise the
+/// chain changed under the fetch, or the node answering is behind (the session starts over).
+fn receipt_in_block(
+    hash: &B256,
+    outcome: Option<TxOutcome>,
+    number: u64,
+    block_hash: B256,
+) -> Result<TxOutcome, SyncError> {
+    let o = outcome.ok_or_else(|| {
+        SyncError::ChainChanged(format!("no receipt for transaction {hash} of block {number} (reorg, or a node behind the head)"))
+    })?;
+    if o.block_hash != block_hash {
+        return Err(SyncError::ChainChanged(format!(
+            "receipt of {hash} names block {} {}, the range holds block {number} {block_hash}",
+            o.block_number, o.block_hash
+        )));
+    }
+    Ok(o)
+}
+
+/// Which native transfers to index.
+#[derive(Debug, Clone, Default)]
+pub struct NativeScope {
+    /// Only transfers from or to these addresses; empty: every transfer.
+    pub addresses: HashSet<Address>,
+}
+
+/// How EIP-3009 authorizations become payments.
+#[derive(Debug, Clone)]
+pub struct Eip3009Scope {
+    /// Known facilitator addresses; empty: any sender (flagged as not listed).
+    pub facilitators: HashSet<Address>,
+    /// The settlement contract (a Transfer into it is a settlement payment, not an EIP-3009 one).
+    pub settlement: Address,
 }
 
 /// Consecutive headers must chain by parent hash.
@@ -203,15 +530,81 @@ mod tests {
     use super::*;
 
     fn h(number: u64, hash: u8, parent: u8) -> BlockHeader {
-        BlockHeader { number, hash: B256::repeat_byte(hash), parent_hash: B256::repeat_byte(parent), timestamp: number }
+        BlockHeader {
+            number,
+            hash: B256::repeat_byte(hash),
+            parent_hash: B256::repeat_byte(parent),
+            timestamp: number,
+            logs_bloom: Default::default(),
+        }
     }
 
     #[test]
     fn headers_must_chain() {
-        let ok: BTreeMap<_, _> = [(1, h(1, 1, 0)), (2, h(2, 2, 1)), (5, h(5, 5, 9))].into_iter().collect();
+        let ok: BTreeMap<_, _> = [(1, h(1, 1, 0)), (2, h(2, 2, 1)), (5, h(5, 5, 9))]
+            .into_iter()
+            .collect();
         assert!(check_headers(&ok).is_ok());
         let broken: BTreeMap<_, _> = [(1, h(1, 1, 0)), (2, h(2, 2, 7))].into_iter().collect();
-        assert!(matches!(check_headers(&broken), Err(SyncError::ChainChanged(_))));
+        assert!(matches!(
+            check_headers(&broken),
+            Err(SyncError::ChainChanged(_))
+        ));
+    }
+
+    fn log_at(block: u64, address: Address) -> Log {
+        Log {
+            inner: alloy::primitives::Log {
+                address,
+                data: alloy::primitives::LogData::new_unchecked(
+                    vec![B256::repeat_byte(0x77)],
+                    Default::default(),
+                ),
+            },
+            block_number: Some(block),
+            block_hash: Some(B256::repeat_byte(block as u8)),
+            log_index: Some(0),
+            transaction_hash: Some(B256::ZERO),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn blooms_that_match_without_logs_in_the_answer_are_suspects() {
+        let watched = Address::repeat_byte(0xaa);
+        let topic = B256::repeat_byte(0x77);
+        let mut with_log = h(2, 2, 1);
+        with_log
+            .logs_bloom
+            .accrue(BloomInput::Raw(watched.as_slice()));
+        with_log
+            .logs_bloom
+            .accrue(BloomInput::Raw(topic.as_slice()));
+        let mut address_only = h(3, 3, 2);
+        address_only
+            .logs_bloom
+            .accrue(BloomInput::Raw(watched.as_slice()));
+        let headers: BTreeMap<_, _> = [(1, h(1, 1, 0)), (2, with_log), (3, address_only)]
+            .into_iter()
+            .collect();
+        // Block 2's bloom holds the address and topic: an answer without its logs is suspect.
+        assert_eq!(
+            unanswered_bloom_matches(&headers, &[], &[watched], &[topic]),
+            vec![(2, B256::repeat_byte(2))]
+        );
+        assert!(
+            unanswered_bloom_matches(&headers, &[log_at(2, watched)], &[watched], &[topic])
+                .is_empty()
+        );
+        // Without a topic filter the address alone counts (block 3 too).
+        assert_eq!(
+            unanswered_bloom_matches(&headers, &[log_at(2, watched)], &[watched], &[]),
+            vec![(3, B256::repeat_byte(3))]
+        );
+        // Another address: nothing matches.
+        assert!(
+            unanswered_bloom_matches(&headers, &[], &[Address::repeat_byte(0xbb)], &[]).is_empty()
+        );
     }
 
     #[test]
@@ -219,12 +612,29 @@ mod tests {
         let batch = RangeBatch {
             from: 2,
             to: 3,
-            blocks: vec![BlockRow { header: h(2, 2, 1), log_count: 0 }, BlockRow { header: h(3, 3, 2), log_count: 0 }],
+            blocks: vec![
+                BlockRow {
+                    header: h(2, 2, 1),
+                    log_count: 0,
+                },
+                BlockRow {
+                    header: h(3, 3, 2),
+                    log_count: 0,
+                },
+            ],
             ..Default::default()
         };
         assert_eq!(follows(&batch, B256::repeat_byte(1)), Some(true));
         assert_eq!(follows(&batch, B256::repeat_byte(9)), Some(false));
-        let far = RangeBatch { from: 1, to: 3, blocks: vec![BlockRow { header: h(3, 3, 2), log_count: 0 }], ..Default::default() };
+        let far = RangeBatch {
+            from: 1,
+            to: 3,
+            blocks: vec![BlockRow {
+                header: h(3, 3, 2),
+                log_count: 0,
+            }],
+            ..Default::default()
+        };
         assert_eq!(follows(&far, B256::repeat_byte(9)), None);
     }
 }

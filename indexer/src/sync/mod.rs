@@ -13,14 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
+use alloy::sol_types::SolEvent;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use x402_bindings::IERC20;
 
-pub use fetch::Fetcher;
+pub use fetch::{Eip3009Scope, Fetcher, NativeScope};
 pub use span::SpanController;
 
 use crate::config::Config;
-use crate::decode::Decoder;
+use crate::decode::{AuthorizationUsed, Decoder};
 use crate::ops::{Health, Metrics};
 use crate::rpc::{Backoff, ChainClient, RpcError};
 use crate::store::{Checkpoint, RangeBatch, Store, StoreError};
@@ -46,6 +48,10 @@ pub enum SyncError {
         /// Configured window.
         window: u64,
     },
+    /// An `eth_getLogs` answer left out logs that the blocks' blooms prove exist (a node behind
+    /// the head behind a load balancer); handled inside the fetch by asking again.
+    #[error("lossy answer: {0}")]
+    LossyAnswer(String),
     /// The next block does not follow the checkpoint (handled inside the sync loop by
     /// comparing the stored window with the chain; never returned by [`Indexer::run`]).
     #[error("the chain head reorganised")]
@@ -97,13 +103,24 @@ impl Indexer {
         cancel: CancellationToken,
     ) -> Self {
         let span = Arc::new(SpanController::new(config.range));
-        Self { config, client, store, metrics, health, span, cancel }
+        Self {
+            config,
+            client,
+            store,
+            metrics,
+            health,
+            span,
+            cancel,
+        }
     }
 
     /// Runs sessions until shutdown (or until caught up with `exit_when_caught_up`), pausing with
     /// backoff after transient failures. Returns an error only for fatal ones.
     pub async fn run(&self) -> Result<(), SyncError> {
-        let backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(self.config.fetch.max_backoff_secs) };
+        let backoff = Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(self.config.fetch.max_backoff_secs),
+        };
         let mut failures = 0u32;
         loop {
             if self.cancel.is_cancelled() {
@@ -111,7 +128,9 @@ impl Indexer {
             }
             match self.session().await {
                 Ok(SessionEnd::CaughtUp) | Ok(SessionEnd::Shutdown) => return Ok(()),
-                Err(SyncError::Cancelled) | Err(SyncError::Rpc(RpcError::Cancelled)) => return Ok(()),
+                Err(SyncError::Cancelled) | Err(SyncError::Rpc(RpcError::Cancelled)) => {
+                    return Ok(())
+                }
                 Err(e) if e.is_fatal() => {
                     tracing::error!(error = %e, "indexer stopped");
                     return Err(e);
@@ -142,12 +161,19 @@ impl Indexer {
             B256::ZERO
         } else {
             self.client.headers(&[start - 1]).await?[0]
-                .ok_or_else(|| SyncError::ChainChanged(format!("start block {} does not exist yet", start - 1)))?
+                .ok_or_else(|| {
+                    SyncError::ChainChanged(format!("start block {} does not exist yet", start - 1))
+                })?
                 .hash
         };
         let mut cp = self
             .store
-            .init_checkpoint(self.config.contracts.settlement, self.config.contracts.registry, start, start_hash)
+            .init_checkpoint(
+                self.config.contracts.settlement,
+                self.config.contracts.registry,
+                start,
+                start_hash,
+            )
             .await?;
         self.metrics.set_indexed(cp.block_number);
         self.health.set_checkpoint(cp.block_number);
@@ -197,23 +223,67 @@ impl Indexer {
 
     /// Indexes `[first, target]`: ranges fetched concurrently (bounded), committed in order
     /// through a bounded channel. Returns the new checkpoint.
-    async fn index_range(&self, mut cp: Checkpoint, first: u64, target: u64) -> Result<Checkpoint, SyncError> {
+    async fn index_range(
+        &self,
+        mut cp: Checkpoint,
+        first: u64,
+        target: u64,
+    ) -> Result<Checkpoint, SyncError> {
         if target - first + 1 > self.config.reorg_window {
             self.health.set_ready(false);
         }
         let all_headers_from = (target + 1).saturating_sub(self.config.reorg_window);
         let fetcher = Arc::new(Fetcher {
             client: self.client.clone(),
-            contracts: vec![self.config.contracts.settlement, self.config.contracts.registry],
-            tokens: self.config.contracts.tokens.iter().map(|t| t.address).collect(),
+            contracts: vec![
+                self.config.contracts.settlement,
+                self.config.contracts.registry,
+            ],
+            tokens: self
+                .config
+                .contracts
+                .tokens
+                .iter()
+                .map(|t| t.address)
+                .collect(),
+            token_topics: if self.config.eip3009.enabled {
+                vec![
+                    IERC20::Transfer::SIGNATURE_HASH,
+                    AuthorizationUsed::SIGNATURE_HASH,
+                ]
+            } else {
+                vec![IERC20::Transfer::SIGNATURE_HASH]
+            },
+            check_blooms: self.config.fetch.check_blooms,
+            native: self.config.native_transfers.enabled.then(|| NativeScope {
+                addresses: self
+                    .config
+                    .native_transfers
+                    .addresses
+                    .iter()
+                    .copied()
+                    .collect(),
+            }),
+            eip3009: self.config.eip3009.enabled.then(|| Eip3009Scope {
+                facilitators: self
+                    .config
+                    .eip3009
+                    .facilitators
+                    .iter()
+                    .map(|f| f.address)
+                    .collect(),
+                settlement: self.config.contracts.settlement,
+            }),
             decoder: Decoder::new(
                 self.config.contracts.settlement,
                 self.config.contracts.registry,
                 self.config.contracts.tokens.iter().map(|t| t.address),
-            ),
+            )
+            .with_eip3009(self.config.eip3009.enabled),
             span: self.span.clone(),
         });
-        let (tx, mut rx) = mpsc::channel::<Result<RangeBatch, SyncError>>(self.config.fetch.channel_capacity);
+        let (tx, mut rx) =
+            mpsc::channel::<Result<RangeBatch, SyncError>>(self.config.fetch.channel_capacity);
         let span = self.span.clone();
         let concurrency = self.config.fetch.concurrency;
         let cancel = self.cancel.child_token();
@@ -225,8 +295,10 @@ impl Indexer {
             // start as soon as the first part of a split range is there. Ranges are planned
             // lazily, each with the span learned from the previous ones.
             let mut next = first;
-            let mut in_flight: std::collections::VecDeque<(mpsc::Receiver<Result<RangeBatch, SyncError>>, AbortOnDrop)> =
-                std::collections::VecDeque::new();
+            let mut in_flight: std::collections::VecDeque<(
+                mpsc::Receiver<Result<RangeBatch, SyncError>>,
+                AbortOnDrop,
+            )> = std::collections::VecDeque::new();
             loop {
                 while in_flight.len() < concurrency && next <= target {
                     let from = next;
@@ -241,7 +313,9 @@ impl Indexer {
                     });
                     in_flight.push_back((part_rx, AbortOnDrop(task)));
                 }
-                let Some((front, _)) = in_flight.front_mut() else { return };
+                let Some((front, _)) = in_flight.front_mut() else {
+                    return;
+                };
                 let item = tokio::select! {
                     item = front.recv() => item,
                     _ = producer_cancel.cancelled() => return,
@@ -277,12 +351,18 @@ impl Indexer {
                         return Err(SyncError::Cancelled);
                     }
                     if let Some(false) = fetch::follows(&batch, expected.block_hash) {
-                        tracing::warn!(block = batch.from, "new block does not follow the checkpoint: reorg");
+                        tracing::warn!(
+                            block = batch.from,
+                            "new block does not follow the checkpoint: reorg"
+                        );
                         return Err(SyncError::HeadReorg);
                     }
                     let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
                     let predecessor = in_flight.as_mut().and_then(|f| f.locked.take());
-                    let next = Checkpoint { block_number: batch.to as i64, block_hash: batch.to_hash };
+                    let next = Checkpoint {
+                        block_number: batch.to as i64,
+                        block_hash: batch.to_hash,
+                    };
                     let store = self.store.clone();
                     let window = self.config.reorg_window;
                     let prev = expected;
@@ -290,12 +370,26 @@ impl Indexer {
                     let to = batch.to;
                     let task = tokio::spawn(async move {
                         let started = std::time::Instant::now();
-                        store.commit_range_after(prev, &batch, window, predecessor, Some(locked_tx)).await?;
-                        tracing::debug!(from = batch.from, to = batch.to, rows = batch.rows.len(), ms = started.elapsed().as_millis() as u64, "committed range");
+                        store
+                            .commit_range_after(prev, &batch, window, predecessor, Some(locked_tx))
+                            .await?;
+                        tracing::debug!(
+                            from = batch.from,
+                            to = batch.to,
+                            rows = batch.rows.len(),
+                            ms = started.elapsed().as_millis() as u64,
+                            "committed range"
+                        );
                         Ok::<_, StoreError>(started.elapsed())
                     });
                     expected = next;
-                    let new = InFlight { task, locked: Some(locked_rx), checkpoint: next, counts, to };
+                    let new = InFlight {
+                        task,
+                        locked: Some(locked_rx),
+                        checkpoint: next,
+                        counts,
+                        to,
+                    };
                     if let Some(done) = in_flight.replace(new) {
                         cp = self.finish_commit(done, &mut progress).await?;
                     }
@@ -326,7 +420,11 @@ impl Indexer {
     }
 
     /// Waits for a commit and records its outcome; returns the new checkpoint.
-    async fn finish_commit(&self, done: InFlight, progress: &mut Progress) -> Result<Checkpoint, SyncError> {
+    async fn finish_commit(
+        &self,
+        done: InFlight,
+        progress: &mut Progress,
+    ) -> Result<Checkpoint, SyncError> {
         let elapsed = match done.task.await {
             Ok(result) => result?,
             Err(e) => return Err(SyncError::Task(e.to_string())),
@@ -340,7 +438,10 @@ impl Indexer {
                 if table == "skipped_logs" {
                     self.metrics.skipped_logs.inc_by(n as u64);
                 } else {
-                    self.metrics.events.with_label_values(&[table]).inc_by(n as u64);
+                    self.metrics
+                        .events
+                        .with_label_values(&[table])
+                        .inc_by(n as u64);
                 }
             }
         }
@@ -357,12 +458,18 @@ impl Indexer {
     async fn verify_window(&self, cp: Checkpoint, startup: bool) -> Result<Checkpoint, SyncError> {
         let window_floor = cp.block_number - self.config.reorg_window as i64;
         let stored = self.store.blocks_above(window_floor).await?;
-        let stored: Vec<_> = stored.into_iter().filter(|b| b.number as i64 <= cp.block_number).collect();
+        let stored: Vec<_> = stored
+            .into_iter()
+            .filter(|b| b.number as i64 <= cp.block_number)
+            .collect();
         if stored.is_empty() {
             if startup || cp.block_number < self.config.start_block as i64 {
                 return Ok(cp);
             }
-            return Err(SyncError::DeepReorg { checkpoint: cp.block_number, window: self.config.reorg_window });
+            return Err(SyncError::DeepReorg {
+                checkpoint: cp.block_number,
+                window: self.config.reorg_window,
+            });
         }
         let numbers: Vec<u64> = stored.iter().map(|b| b.number).collect();
         let canonical = self.client.headers(&numbers).await?;
@@ -372,7 +479,10 @@ impl Indexer {
             .find(|(s, c)| c.map(|c| c.hash) == Some(s.hash))
             .map(|(s, _)| *s);
         let Some(ancestor) = ancestor else {
-            return Err(SyncError::DeepReorg { checkpoint: cp.block_number, window: self.config.reorg_window });
+            return Err(SyncError::DeepReorg {
+                checkpoint: cp.block_number,
+                window: self.config.reorg_window,
+            });
         };
         if ancestor.number as i64 == cp.block_number {
             if !startup {
@@ -382,7 +492,10 @@ impl Indexer {
             return Ok(cp);
         }
         let depth = cp.block_number - ancestor.number as i64;
-        let summary = self.store.rollback_to(cp, ancestor.number as i64, ancestor.hash).await?;
+        let summary = self
+            .store
+            .rollback_to(cp, ancestor.number as i64, ancestor.hash)
+            .await?;
         self.metrics.reorgs.inc();
         self.metrics.last_reorg_depth.set(depth);
         self.metrics.set_indexed(ancestor.number as i64);
@@ -396,7 +509,10 @@ impl Indexer {
             at_startup = startup,
             "reorg: rolled back to the common ancestor; re-indexing"
         );
-        Ok(Checkpoint { block_number: ancestor.number as i64, block_hash: ancestor.hash })
+        Ok(Checkpoint {
+            block_number: ancestor.number as i64,
+            block_hash: ancestor.hash,
+        })
     }
 }
 
@@ -408,7 +524,7 @@ struct InFlight {
     /// The checkpoint once it succeeds.
     checkpoint: Checkpoint,
     /// Rows per table, for metrics.
-    counts: [(&'static str, usize); 16],
+    counts: [(&'static str, usize); 18],
     /// Last block of the range.
     to: u64,
 }
