@@ -155,7 +155,15 @@ pub struct Eip3009State {
 #[derive(Clone, Debug)]
 pub struct Chain {
     provider: DynProvider<Ethereum>,
+    /// The latest block's timestamp and when it was read: verifications within
+    /// [`CLOCK_REUSE`] of a read reuse it instead of adding a block read to their batch.
+    clock: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, u64)>>>,
 }
+
+/// How long one read of the chain's clock serves later verifications. The clock only decides
+/// expiry and `validAfter` together with the wall clock (the later of the two), so a reading a
+/// fraction of a second old changes nothing but a jump of the chain's time in that fraction.
+pub const CLOCK_REUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn call_request(from: Option<Address>, to: Address, input: Vec<u8>) -> TransactionRequest {
     TransactionRequest {
@@ -190,7 +198,22 @@ pub struct StateQuery {
 impl Chain {
     /// Wraps a provider.
     pub fn new(provider: DynProvider<Ethereum>) -> Self {
-        Self { provider }
+        Self {
+            provider,
+            clock: Default::default(),
+        }
+    }
+
+    /// The chain's clock if read less than [`CLOCK_REUSE`] ago.
+    fn recent_clock(&self) -> Option<u64> {
+        match *self.clock.lock().expect("chain clock") {
+            Some((at, timestamp)) if at.elapsed() < CLOCK_REUSE => Some(timestamp),
+            _ => None,
+        }
+    }
+
+    fn set_clock(&self, timestamp: u64) {
+        *self.clock.lock().expect("chain clock") = Some((std::time::Instant::now(), timestamp));
     }
 
     /// The underlying provider.
@@ -216,9 +239,15 @@ impl Chain {
             ),
             None => None,
         };
-        let block = batch
-            .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
-            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
+        let recent = self.recent_clock();
+        let block = match recent {
+            Some(_) => None,
+            None => Some(
+                batch
+                    .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
+                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+            ),
+        };
         let balance = add(
             &mut batch,
             "balanceOf",
@@ -294,11 +323,23 @@ impl Chain {
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
-        let timestamp = block_timestamp(
-            block
-                .await
-                .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
-        )?;
+        let timestamp = match (recent, block) {
+            (Some(t), _) => t,
+            (None, Some(b)) => {
+                let t = block_timestamp(
+                    b.await
+                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+                )?;
+                self.set_clock(t);
+                t
+            }
+            (None, None) => {
+                return Err(ChainError::new(
+                    "eth_getBlockByNumber",
+                    "the latest block was not read",
+                ))
+            }
+        };
         let payer_is_contract = match code {
             Some(w) => !w
                 .await
@@ -380,9 +421,15 @@ impl Chain {
                 .add_call::<_, Bytes>("eth_call", &(tx, latest))
                 .map_err(|e| ChainError::new(what, e))
         };
-        let block = batch
-            .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
-            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
+        let recent = self.recent_clock();
+        let block = match recent {
+            Some(_) => None,
+            None => Some(
+                batch
+                    .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
+                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+            ),
+        };
         let domain = match q.read_domain {
             true => Some((
                 add(
@@ -469,11 +516,23 @@ impl Chain {
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
-        let timestamp = block_timestamp(
-            block
-                .await
-                .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
-        )?;
+        let timestamp = match (recent, block) {
+            (Some(t), _) => t,
+            (None, Some(b)) => {
+                let t = block_timestamp(
+                    b.await
+                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+                )?;
+                self.set_clock(t);
+                t
+            }
+            (None, None) => {
+                return Err(ChainError::new(
+                    "eth_getBlockByNumber",
+                    "the latest block was not read",
+                ))
+            }
+        };
         let string_of = |raw: Result<Bytes, _>| -> Option<String> {
             raw.ok().and_then(|b: Bytes| {
                 <alloy::sol_types::sol_data::String as alloy::sol_types::SolType>::abi_decode(&b)

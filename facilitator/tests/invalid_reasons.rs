@@ -338,6 +338,11 @@ async fn every_verify_refusal_has_its_own_code() {
     let rpc = AnvilRpc::new(env.reader());
     rpc.increase_time(7200).await.unwrap();
     rpc.mine(1).await.unwrap();
+    // Past the facilitator's reuse of its last reading of the chain's clock.
+    tokio::time::sleep(
+        x402_facilitator::chain::CLOCK_REUSE + std::time::Duration::from_millis(100),
+    )
+    .await;
     let p = env
         .sign(
             &payer,
