@@ -222,7 +222,7 @@ impl Eip3009Verifier {
         settle_amount: Option<U256>,
         accepts_token: impl Fn(Address) -> bool,
     ) -> Result<Eip3009Payment, Rejected> {
-        let env: Envelope = serde_json::from_value(payload.clone()).map_err(|e| {
+        let env = Envelope::deserialize(payload).map_err(|e| {
             Rejected::bare(
                 Reason::InvalidPayload,
                 format!("paymentPayload (EIP-3009): {e}"),
@@ -247,7 +247,7 @@ impl Eip3009Verifier {
                 "paymentRequirements is missing".into(),
             ));
         }
-        let r: StdRequirements = serde_json::from_value(requirements.clone()).map_err(|e| {
+        let r = StdRequirements::deserialize(requirements).map_err(|e| {
             early(
                 Reason::InvalidPaymentRequirements,
                 format!("paymentRequirements: {e}"),
