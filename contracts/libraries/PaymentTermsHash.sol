@@ -13,17 +13,17 @@ import {IX402Settlement} from "../interfaces/IX402Settlement.sol";
 library PaymentTermsHash {
     /// @notice EIP-712 type of the witness struct.
     bytes internal constant PAYMENT_TERMS_TYPE =
-        "PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)";
+        "PaymentTerms(address payer,address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)";
 
     /// @notice `keccak256(PAYMENT_TERMS_TYPE)`.
     bytes32 internal constant PAYMENT_TERMS_TYPEHASH = keccak256(PAYMENT_TERMS_TYPE);
 
     /// @notice The `witnessTypeString` argument of `permitWitnessTransferFrom`.
     string internal constant WITNESS_TYPE_STRING =
-        "PaymentTerms witness)PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)TokenPermissions(address token,uint256 amount)";
+        "PaymentTerms witness)PaymentTerms(address payer,address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)TokenPermissions(address token,uint256 amount)";
 
     /// @notice EIP-712 `hashStruct` of the witness.
-    /// @dev All members are static, so the EIP-712 encoding is the type hash followed by the eight
+    /// @dev All members are static, so the EIP-712 encoding is the type hash followed by the nine
     /// 32-byte words of the calldata struct, copied as they are. The words are not re-validated here:
     /// a word with dirty padding hashes to something no EIP-712 signer produces, so the signature
     /// check fails, and the fields the contract acts on are read (and validated) by Solidity.
@@ -34,8 +34,8 @@ library PaymentTermsHash {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typeHash)
-            calldatacopy(add(ptr, 0x20), terms, 0x100)
-            result := keccak256(ptr, 0x120)
+            calldatacopy(add(ptr, 0x20), terms, 0x120)
+            result := keccak256(ptr, 0x140)
         }
     }
 

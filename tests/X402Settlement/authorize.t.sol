@@ -31,43 +31,84 @@ contract AuthorizeTest is SettlementTestBase {
         bytes32 expectedId = paymentIdFor(address(settlement), payer, payment.permit.nonce);
         IX402Settlement.PaymentTerms memory terms = payment.terms;
 
+        assertEq(terms.payer, payer);
+
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.PaymentAuthorized(
-            expectedId,
-            payer,
-            payee,
-            address(token),
-            facilitator,
-            AMOUNT,
-            MAX_FEE_BPS,
-            terms.authorizationExpiry,
-            terms.refundExpiry,
-            REQUEST_HASH
-        );
+        emit IX402Settlement.PaymentAuthorized(expectedId, payer, payee, escrowRefOf(payment), 0);
         bytes32 id = authorizeAs(facilitator, payment);
 
         assertEq(id, expectedId);
         assertEq(token.balanceOf(address(settlement)), AMOUNT);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT);
-        IX402Settlement.Escrow memory escrow = settlement.escrowOf(id);
-        assertEq(escrow.payer, payer);
-        assertEq(escrow.payee, payee);
-        assertEq(escrow.facilitator, facilitator);
-        assertEq(escrow.token, address(token));
-        assertEq(escrow.maxFacilitatorFeeBps, MAX_FEE_BPS);
-        assertEq(escrow.authorizationExpiry, terms.authorizationExpiry);
-        assertEq(escrow.refundExpiry, terms.refundExpiry);
-        assertFalse(escrow.closed);
-        assertEq(escrow.authorized, AMOUNT);
+        IX402Settlement.EscrowState memory escrow = settlement.escrowOf(escrowRefOf(payment));
+        assertEq(uint8(escrow.status), uint8(IX402Settlement.EscrowStatus.Open));
+        assertEq(escrow.protocolFeeBps, 0);
         assertEq(escrow.captured, 0);
         assertEq(escrow.refunded, 0);
+    }
+
+    /// The escrow is found only by the exact permit and witness it was authorized with.
+    function test_authorize_escrowNamedOnlyByItsTerms() public {
+        IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_ESCROW);
+        authorizeAs(facilitator, payment);
+        IX402Settlement.EscrowRef memory ref = escrowRefOf(payment);
+        ref.terms.payee = facilitator;
+        assertEq(uint8(settlement.escrowOf(ref).status), uint8(IX402Settlement.EscrowStatus.None));
+        ref = escrowRefOf(payment);
+        ref.permit.permitted.amount += 1;
+        assertEq(uint8(settlement.escrowOf(ref).status), uint8(IX402Settlement.EscrowStatus.None));
+    }
+
+    function test_authorize_snapshotsProtocolFee() public {
+        setProtocolFeeNow(40);
+        IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_ESCROW);
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.PaymentAuthorized(idOf(payment), payer, payee, escrowRefOf(payment), 40);
+        authorizeAs(facilitator, payment);
+        assertEq(settlement.escrowOf(escrowRefOf(payment)).protocolFeeBps, 40);
+    }
+
+    // ---------------------------------------------------------------- payer binding
+
+    /// One smart-wallet signature for an escrow cannot fund it from the owner's EOA or a sibling wallet.
+    function test_authorize_revert_walletSignatureAgainstOwnerAndSibling() public {
+        (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("wallet owner");
+        address wallet = deploySmartWallet(walletOwner);
+        address sibling = deploySmartWallet(walletOwner);
+        fundPayer(wallet, AMOUNT);
+        fundPayer(sibling, AMOUNT);
+        fundPayer(walletOwner, AMOUNT);
+        IX402Settlement.SignedPayment memory payment = makePayment(
+            walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(wallet, MODE_ESCROW)
+        );
+
+        vm.expectRevert(PERMIT2_INVALID_SIGNER);
+        authorizeAs(facilitator, redirected(payment, walletOwner));
+        vm.expectRevert(PERMIT2_INVALID_CONTRACT_SIGNATURE);
+        authorizeAs(facilitator, redirected(payment, sibling));
+        authorizeAs(facilitator, payment);
+
+        assertEq(token.balanceOf(walletOwner), AMOUNT, "the owner's EOA is never charged");
+        assertEq(token.balanceOf(sibling), AMOUNT, "the sibling wallet is never charged");
+        assertEq(token.balanceOf(wallet), 0);
+    }
+
+    function test_authorize_revert_settlementAsPayee() public {
+        IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_ESCROW);
+        terms.payee = address(settlement);
+        IX402Settlement.SignedPayment memory payment = escrowPayment(terms, AMOUNT);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.InvalidPayee.selector, address(settlement)));
+        authorizeAs(facilitator, payment);
     }
 
     function test_authorize_refundExpiryEqualsAuthorizationExpiry() public {
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_ESCROW);
         terms.refundExpiry = terms.authorizationExpiry;
-        bytes32 id = authorizeAs(facilitator, escrowPayment(terms, AMOUNT));
-        assertEq(settlement.escrowOf(id).refundExpiry, terms.authorizationExpiry);
+        IX402Settlement.SignedPayment memory payment = escrowPayment(terms, AMOUNT);
+        authorizeAs(facilitator, payment);
+        assertEq(
+            uint8(settlement.escrowOf(escrowRefOf(payment)).status), uint8(IX402Settlement.EscrowStatus.Open)
+        );
     }
 
     function test_authorize_chargesPolicyForFullAmount() public {
@@ -79,8 +120,12 @@ contract AuthorizeTest is SettlementTestBase {
     function test_authorize_maximumUint96() public {
         uint256 amount = type(uint96).max;
         fundPayer(payer, amount);
-        bytes32 id = authorizeAs(facilitator, makePayment(amount, MODE_ESCROW));
-        assertEq(settlement.escrowOf(id).authorized, amount);
+        IX402Settlement.SignedPayment memory payment = makePayment(amount, MODE_ESCROW);
+        authorizeAs(facilitator, payment);
+        assertEq(
+            uint8(settlement.escrowOf(escrowRefOf(payment)).status), uint8(IX402Settlement.EscrowStatus.Open)
+        );
+        assertEq(token.balanceOf(address(settlement)), amount);
     }
 
     function testFuzz_authorize(uint256 amount, uint48 authorizationPeriod, uint48 refundPeriod) public {
@@ -90,11 +135,11 @@ contract AuthorizeTest is SettlementTestBase {
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_ESCROW);
         terms.authorizationExpiry = uint48(block.timestamp) + authorizationPeriod;
         terms.refundExpiry = terms.authorizationExpiry + refundPeriod;
-        bytes32 id = authorizeAs(facilitator, escrowPayment(terms, amount));
-        IX402Settlement.Escrow memory escrow = settlement.escrowOf(id);
-        assertEq(escrow.authorized, amount);
-        assertEq(escrow.authorizationExpiry, terms.authorizationExpiry);
-        assertEq(escrow.refundExpiry, terms.refundExpiry);
+        IX402Settlement.SignedPayment memory payment = escrowPayment(terms, amount);
+        authorizeAs(facilitator, payment);
+        IX402Settlement.EscrowState memory escrow = settlement.escrowOf(escrowRefOf(payment));
+        assertEq(uint8(escrow.status), uint8(IX402Settlement.EscrowStatus.Open));
+        assertEq(escrow.captured, 0);
         assertEq(token.balanceOf(address(settlement)), amount);
     }
 

@@ -5,16 +5,29 @@ import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 
 contract CaptureTest is SettlementTestBase {
+    IX402Settlement.EscrowRef internal ref;
     bytes32 internal id;
 
     function setUp() public override {
         super.setUp();
-        id = authorizeEscrow(AMOUNT);
+        ref = authorizeEscrow(AMOUNT);
+        id = idOf(ref);
     }
 
     function captureAs(address caller, uint256 amount, uint16 feeBps, bytes32 evidenceHash) internal {
         vm.prank(caller);
-        settlement.capture(id, amount, feeBps, evidenceHash);
+        settlement.capture(ref, amount, feeBps, evidenceHash);
+    }
+
+    function capturedSoFar() internal view returns (uint256) {
+        return settlement.escrowOf(ref).captured;
+    }
+
+    /// Sets the protocol fee to `bps` and authorizes a fresh escrow under it as `ref`.
+    function reauthorizeWithProtocolFee(uint16 bps, uint256 amount) internal {
+        setProtocolFeeNow(bps);
+        ref = authorizeEscrow(amount);
+        id = idOf(ref);
     }
 
     // ---------------------------------------------------------------- happy paths
@@ -23,13 +36,13 @@ contract CaptureTest is SettlementTestBase {
         (uint256 fee,) = feesOf(AMOUNT, FEE_BPS, 0);
         vm.expectEmit(address(settlement));
         emit IX402Settlement.PaymentCaptured(
-            id, payer, payee, address(token), facilitator, AMOUNT, fee, 0, EVIDENCE_HASH
+            id, payer, payee, address(token), facilitator, ref.permit.nonce, AMOUNT, fee, 0, EVIDENCE_HASH
         );
         captureAs(facilitator, AMOUNT, FEE_BPS, EVIDENCE_HASH);
         assertEq(token.balanceOf(payee), AMOUNT - fee);
         assertEq(token.balanceOf(facilitator), fee);
         assertEq(token.balanceOf(address(settlement)), 0);
-        assertEq(settlement.escrowOf(id).captured, AMOUNT);
+        assertEq(capturedSoFar(), AMOUNT);
     }
 
     function test_capture_partialWithSeparateEvidence() public {
@@ -37,29 +50,28 @@ contract CaptureTest is SettlementTestBase {
         bytes32 evidenceB = keccak256("second chunk");
         vm.expectEmit(address(settlement));
         emit IX402Settlement.PaymentCaptured(
-            id, payer, payee, address(token), facilitator, AMOUNT / 4, 0, 0, evidenceA
+            id, payer, payee, address(token), facilitator, ref.permit.nonce, AMOUNT / 4, 0, 0, evidenceA
         );
         captureAs(facilitator, AMOUNT / 4, 0, evidenceA);
         vm.expectEmit(address(settlement));
         emit IX402Settlement.PaymentCaptured(
-            id, payer, payee, address(token), facilitator, AMOUNT / 2, 0, 0, evidenceB
+            id, payer, payee, address(token), facilitator, ref.permit.nonce, AMOUNT / 2, 0, 0, evidenceB
         );
         captureAs(facilitator, AMOUNT / 2, 0, evidenceB);
 
-        assertEq(settlement.escrowOf(id).captured, AMOUNT * 3 / 4);
+        assertEq(capturedSoFar(), AMOUNT * 3 / 4);
         assertEq(token.balanceOf(payee), AMOUNT * 3 / 4);
         assertEq(token.balanceOf(address(settlement)), AMOUNT / 4, "the rest stays escrowed");
     }
 
     function test_capture_justBeforeExpiry() public {
-        vm.warp(settlement.escrowOf(id).authorizationExpiry - 1);
+        vm.warp(ref.terms.authorizationExpiry - 1);
         captureAs(facilitator, AMOUNT, FEE_BPS, EVIDENCE_HASH);
-        assertEq(settlement.escrowOf(id).captured, AMOUNT);
+        assertEq(capturedSoFar(), AMOUNT);
     }
 
     function test_capture_paysProtocolFeeAndSplit() public {
-        vm.prank(owner);
-        settlement.setProtocolFee(100, treasury);
+        reauthorizeWithProtocolFee(100, AMOUNT);
         address[] memory recipients = new address[](2);
         recipients[0] = makeAddr("model owner");
         recipients[1] = makeAddr("referrer");
@@ -73,7 +85,16 @@ contract CaptureTest is SettlementTestBase {
         uint256 net = AMOUNT - fee - protocolFee;
         vm.expectEmit(address(settlement));
         emit IX402Settlement.PaymentCaptured(
-            id, payer, payee, address(token), facilitator, AMOUNT, fee, protocolFee, EVIDENCE_HASH
+            id,
+            payer,
+            payee,
+            address(token),
+            facilitator,
+            ref.permit.nonce,
+            AMOUNT,
+            fee,
+            protocolFee,
+            EVIDENCE_HASH
         );
         vm.expectEmit(address(settlement));
         emit IX402Settlement.SplitPaid(id, payee, recipients[0], net * 3_000 / 10_000);
@@ -81,16 +102,15 @@ contract CaptureTest is SettlementTestBase {
         emit IX402Settlement.SplitPaid(id, payee, recipients[1], net * 500 / 10_000);
         captureAs(facilitator, AMOUNT, FEE_BPS, EVIDENCE_HASH);
 
-        assertEq(token.balanceOf(treasury), protocolFee);
+        assertEq(settlement.accruedProtocolFees(address(token)), protocolFee);
         assertEq(token.balanceOf(recipients[0]), net * 3_000 / 10_000);
         assertEq(token.balanceOf(recipients[1]), net * 500 / 10_000);
         assertEq(token.balanceOf(payee), net - net * 3_000 / 10_000 - net * 500 / 10_000);
-        assertEq(token.balanceOf(address(settlement)), 0);
+        assertEq(token.balanceOf(address(settlement)), AMOUNT + protocolFee, "the first escrow and the fee");
     }
 
-    /// Capture touches four escrow slots (payer/expiry/fee/closed, payee/authorized,
-    /// facilitator/captured, token/refund expiry), the protocol fee and the payee split (six distinct
-    /// slots; `refunded` is never loaded) and writes one slot (captured).
+    /// Capture reads the escrow's one slot, the protocol fee and the payee split (three distinct
+    /// slots) and writes one slot (the escrow's); the escrow's terms come from calldata.
     function test_capture_storageAccess() public {
         vm.record();
         captureAs(facilitator, AMOUNT / 2, FEE_BPS, EVIDENCE_HASH);
@@ -104,7 +124,7 @@ contract CaptureTest is SettlementTestBase {
             }
             if (!seen) ++distinct;
         }
-        assertEq(distinct, 6);
+        assertEq(distinct, 3);
     }
 
     function testFuzz_capture(uint256 first, uint256 second, uint16 feeBps) public {
@@ -118,16 +138,108 @@ contract CaptureTest is SettlementTestBase {
         assertEq(token.balanceOf(facilitator), feeFirst + feeSecond);
         assertEq(token.balanceOf(payee), first + second - feeFirst - feeSecond);
         assertEq(token.balanceOf(address(settlement)), AMOUNT - first - second);
-        assertEq(settlement.escrowOf(id).captured, first + second);
+        assertEq(capturedSoFar(), first + second);
     }
 
     // ---------------------------------------------------------------- reverts
 
     function test_capture_revert_unknownPayment() public {
-        bytes32 unknown = keccak256("unknown");
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, unknown));
+        IX402Settlement.EscrowRef memory unknown = ref;
+        unknown.permit.nonce = 12_345;
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(unknown)));
         vm.prank(facilitator);
         settlement.capture(unknown, AMOUNT, FEE_BPS, EVIDENCE_HASH);
+    }
+
+    /// The facilitator cannot capture to another payee, raise the authorized amount or the fee cap, or
+    /// extend the expiry by passing altered terms: they name no escrow.
+    function test_capture_revert_alteredTerms() public {
+        IX402Settlement.EscrowRef memory altered = ref;
+        altered.terms.payee = facilitator;
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, id));
+        vm.prank(facilitator);
+        settlement.capture(altered, AMOUNT, FEE_BPS, EVIDENCE_HASH);
+
+        altered = ref;
+        altered.permit.permitted.amount = AMOUNT * 2;
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, id));
+        vm.prank(facilitator);
+        settlement.capture(altered, AMOUNT * 2, FEE_BPS, EVIDENCE_HASH);
+
+        altered = ref;
+        altered.terms.maxFacilitatorFeeBps = 10_000;
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, id));
+        vm.prank(facilitator);
+        settlement.capture(altered, AMOUNT, 9_000, EVIDENCE_HASH);
+
+        altered = ref;
+        altered.terms.authorizationExpiry += 30 days;
+        vm.warp(ref.terms.authorizationExpiry);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, id));
+        vm.prank(facilitator);
+        settlement.capture(altered, AMOUNT, FEE_BPS, EVIDENCE_HASH);
+        assertEq(token.balanceOf(address(settlement)), AMOUNT);
+    }
+
+    // ---------------------------------------------------------------- protocol fee snapshot and rounding
+
+    /// An increase scheduled while the escrow is open never applies to it, even after it took effect.
+    function test_capture_usesSnapshotAfterIncrease() public {
+        setProtocolFeeNow(20);
+        IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_ESCROW);
+        terms.authorizationExpiry = uint48(block.timestamp + 30 days);
+        terms.refundExpiry = terms.authorizationExpiry;
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
+        vm.prank(facilitator);
+        settlement.authorize(payment);
+        ref = escrowRefOf(payment);
+
+        vm.prank(owner);
+        settlement.setProtocolFee(100);
+        vm.warp(block.timestamp + settlement.PROTOCOL_FEE_INCREASE_DELAY());
+        captureAs(facilitator, AMOUNT, 0, EVIDENCE_HASH);
+        (, uint256 protocolFee) = feesOf(AMOUNT, 0, 20);
+        assertEq(settlement.accruedProtocolFees(address(token)), protocolFee, "the snapshot (20 bps) applied");
+    }
+
+    /// A decrease after authorize benefits the open escrow: the lower fee applies.
+    function test_capture_usesLowerCurrentFee() public {
+        reauthorizeWithProtocolFee(80, AMOUNT);
+        vm.prank(owner);
+        settlement.setProtocolFee(10);
+        captureAs(facilitator, AMOUNT, 0, EVIDENCE_HASH);
+        (, uint256 protocolFee) = feesOf(AMOUNT, 0, 10);
+        assertEq(settlement.accruedProtocolFees(address(token)), protocolFee);
+    }
+
+    /// Protocol fee rounding: rounded up per capture, so capturing an escrow in many small parts never
+    /// pays less protocol fee than one capture of the whole, and payer, payee, facilitator, treasury and
+    /// escrow always add up.
+    function testFuzz_capture_manySmallCapturesRoundFeeUp(uint256 parts, uint256 partSize, uint16 feeBps)
+        public
+    {
+        parts = bound(parts, 1, 40);
+        partSize = bound(partSize, 1, 500);
+        feeBps = uint16(bound(feeBps, 0, MAX_FEE_BPS));
+        uint256 total = parts * partSize;
+        reauthorizeWithProtocolFee(30, total);
+        uint256 facilitatorFees;
+        uint256 protocolFees;
+        for (uint256 i; i < parts; ++i) {
+            captureAs(facilitator, partSize, feeBps, EVIDENCE_HASH);
+            (uint256 fee, uint256 protocolFee) = feesOf(partSize, feeBps, 30);
+            facilitatorFees += fee;
+            protocolFees += protocolFee;
+        }
+        (, uint256 wholeProtocolFee) = feesOf(total, feeBps, 30);
+        uint256 accrued = settlement.accruedProtocolFees(address(token));
+        assertEq(accrued, protocolFees);
+        assertGe(accrued, wholeProtocolFee, "splitting never lowers the protocol fee");
+        assertGe(accrued, parts, "no capture pays zero protocol fee");
+        assertEq(token.balanceOf(facilitator), facilitatorFees);
+        assertEq(token.balanceOf(payee), total - facilitatorFees - protocolFees);
+        assertEq(token.balanceOf(address(settlement)), AMOUNT + accrued, "first escrow plus accrued fees");
     }
 
     function test_capture_revert_notFacilitator() public {
@@ -137,13 +249,13 @@ contract CaptureTest is SettlementTestBase {
 
     function test_capture_revert_closed() public {
         vm.prank(payee);
-        settlement.void(id);
+        settlement.void(ref);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.PaymentClosed.selector, id));
         captureAs(facilitator, 1, FEE_BPS, EVIDENCE_HASH);
     }
 
     function test_capture_revert_authorizationExpired() public {
-        uint48 expiry = settlement.escrowOf(id).authorizationExpiry;
+        uint48 expiry = ref.terms.authorizationExpiry;
         vm.warp(expiry);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.AuthorizationExpired.selector, expiry, expiry));
         captureAs(facilitator, AMOUNT, FEE_BPS, EVIDENCE_HASH);

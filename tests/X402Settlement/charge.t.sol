@@ -23,6 +23,7 @@ contract ChargeTest is SettlementTestBase {
             payee,
             address(token),
             facilitator,
+            payment.permit.nonce,
             MODE_EXACT,
             AMOUNT,
             AMOUNT,
@@ -55,6 +56,7 @@ contract ChargeTest is SettlementTestBase {
             payee,
             address(token),
             facilitator,
+            payment.permit.nonce,
             MODE_UPTO,
             used,
             maximum,
@@ -87,8 +89,7 @@ contract ChargeTest is SettlementTestBase {
     }
 
     function test_charge_withProtocolFeeAndSplit() public {
-        vm.prank(owner);
-        settlement.setProtocolFee(50, treasury);
+        setProtocolFeeNow(50);
         address partner = makeAddr("partner");
         address[] memory recipients = new address[](1);
         recipients[0] = partner;
@@ -110,6 +111,7 @@ contract ChargeTest is SettlementTestBase {
             payee,
             address(token),
             facilitator,
+            payment.permit.nonce,
             MODE_EXACT,
             AMOUNT,
             AMOUNT,
@@ -123,11 +125,12 @@ contract ChargeTest is SettlementTestBase {
         emit IX402Settlement.SplitPaid(id, payee, partner, share);
         chargeAsFacilitator(payment, AMOUNT);
 
-        assertEq(token.balanceOf(treasury), protocolFee);
+        assertEq(settlement.accruedProtocolFees(address(token)), protocolFee, "protocol fee accrues");
+        assertEq(token.balanceOf(treasury), 0, "nothing is sent to the treasury during a payment");
         assertEq(token.balanceOf(facilitator), fee);
         assertEq(token.balanceOf(partner), share);
         assertEq(token.balanceOf(payee), net - share);
-        assertEq(token.balanceOf(address(settlement)), 0);
+        assertEq(token.balanceOf(address(settlement)), protocolFee);
     }
 
     function test_charge_atValidAfter() public {
@@ -152,10 +155,9 @@ contract ChargeTest is SettlementTestBase {
         address wallet = deploySmartWallet(walletOwner);
         fundPayer(wallet, AMOUNT);
         ISignatureTransfer.PermitTransferFrom memory permit = defaultPermit(AMOUNT, 0);
-        IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
+        IX402Settlement.PaymentTerms memory terms = defaultTerms(wallet, MODE_EXACT);
         IX402Settlement.SignedPayment memory payment = IX402Settlement.SignedPayment({
             permit: permit,
-            payer: wallet,
             terms: terms,
             signature: signPermitWitness(walletOwnerKey, permit, address(settlement), terms)
         });
@@ -183,17 +185,16 @@ contract ChargeTest is SettlementTestBase {
         amount = bound(amount, 1, maximum);
         feeBps = uint16(bound(feeBps, 0, MAX_FEE_BPS));
         protocolBps = uint16(bound(protocolBps, 0, 100));
-        vm.prank(owner);
-        settlement.setProtocolFee(protocolBps, treasury);
+        setProtocolFeeNow(protocolBps);
         IX402Settlement.SignedPayment memory payment = makePayment(maximum, MODE_UPTO);
         vm.prank(facilitator);
         settlement.charge(payment, amount, feeBps, EVIDENCE_HASH);
         (uint256 fee, uint256 protocolFee) = feesOf(amount, feeBps, protocolBps);
         assertEq(token.balanceOf(facilitator), fee);
-        assertEq(token.balanceOf(treasury), protocolFee);
+        assertEq(settlement.accruedProtocolFees(address(token)), protocolFee);
         assertEq(token.balanceOf(payee), amount - fee - protocolFee);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - amount);
-        assertEq(token.balanceOf(address(settlement)), 0);
+        assertEq(token.balanceOf(address(settlement)), protocolFee);
     }
 
     function testFuzz_charge_upto_aboveMaximumReverts(uint256 maximum, uint256 amount) public {
@@ -275,8 +276,7 @@ contract ChargeTest is SettlementTestBase {
     }
 
     function test_charge_revert_feePlusProtocolFeeAboveWhole() public {
-        vm.prank(owner);
-        settlement.setProtocolFee(100, treasury);
+        setProtocolFeeNow(100);
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
         terms.maxFacilitatorFeeBps = 10_000;
         IX402Settlement.SignedPayment memory payment =
@@ -415,8 +415,88 @@ contract ChargeTest is SettlementTestBase {
         (, uint256 otherKey) = makeAddrAndKey("other");
         IX402Settlement.SignedPayment memory payment =
             makePayment(otherKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(MODE_EXACT));
-        payment.payer = payer;
+        payment.terms.payer = payer;
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
         chargeAsFacilitator(payment, AMOUNT);
+    }
+
+    // ---------------------------------------------------------------- payer binding
+
+    /// One smart-wallet signature (the owner's ECDSA over the raw digest, which the wallet accepts)
+    /// cannot charge the owner's EOA or a sibling wallet of the same owner: the witness names the payer.
+    function test_charge_revert_walletSignatureAgainstOwnerAndSibling() public {
+        (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("wallet owner");
+        address wallet = deploySmartWallet(walletOwner);
+        address sibling = deploySmartWallet(walletOwner);
+        fundPayer(wallet, AMOUNT);
+        fundPayer(sibling, AMOUNT);
+        fundPayer(walletOwner, AMOUNT);
+
+        for (uint8 mode = MODE_EXACT; mode <= MODE_UPTO; ++mode) {
+            IX402Settlement.SignedPayment memory payment = makePayment(
+                walletOwnerKey, defaultPermit(AMOUNT / 4, nextNonce()), defaultTerms(wallet, mode)
+            );
+            // The facilitator points the signed payment at the owner's EOA, then at the sibling wallet.
+            vm.expectRevert(PERMIT2_INVALID_SIGNER);
+            chargeAsFacilitator(redirected(payment, walletOwner), AMOUNT / 4);
+            vm.expectRevert(PERMIT2_INVALID_CONTRACT_SIGNATURE);
+            chargeAsFacilitator(redirected(payment, sibling), AMOUNT / 4);
+            // Only the signer pays.
+            chargeAsFacilitator(payment, AMOUNT / 4);
+        }
+        assertEq(token.balanceOf(walletOwner), AMOUNT, "the owner's EOA is never charged");
+        assertEq(token.balanceOf(sibling), AMOUNT, "the sibling wallet is never charged");
+        assertEq(token.balanceOf(wallet), AMOUNT / 2, "the signing wallet paid twice");
+    }
+
+    /// The owner's EOA signature for its own account cannot be pointed at its smart wallet either.
+    function test_charge_revert_ownerSignatureAgainstWallet() public {
+        (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("wallet owner");
+        address wallet = deploySmartWallet(walletOwner);
+        fundPayer(wallet, AMOUNT);
+        fundPayer(walletOwner, AMOUNT);
+        IX402Settlement.SignedPayment memory payment = makePayment(
+            walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(walletOwner, MODE_EXACT)
+        );
+        payment.terms.payer = wallet;
+        vm.expectRevert(PERMIT2_INVALID_CONTRACT_SIGNATURE);
+        chargeAsFacilitator(payment, AMOUNT);
+        assertEq(token.balanceOf(wallet), AMOUNT);
+    }
+
+    // ---------------------------------------------------------------- payee
+
+    function test_charge_revert_settlementAsPayee() public {
+        IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
+        terms.payee = address(settlement);
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.InvalidPayee.selector, address(settlement)));
+        chargeAsFacilitator(payment, AMOUNT);
+    }
+
+    function test_charge_revert_zeroPayee() public {
+        IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_EXACT);
+        terms.payee = address(0);
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(payerKey, defaultPermit(AMOUNT, nextNonce()), terms);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.InvalidPayee.selector, address(0)));
+        chargeAsFacilitator(payment, AMOUNT);
+    }
+
+    // ---------------------------------------------------------------- protocol fee rounding
+
+    /// The protocol fee rounds up: one unit of a 25 bps fee still pays one unit, and many small charges
+    /// never pay less protocol fee than one charge of their sum.
+    function testFuzz_charge_protocolFeeRoundsUp(uint256 amount) public {
+        amount = bound(amount, 1, 10_000);
+        setProtocolFeeNow(25);
+        IX402Settlement.SignedPayment memory payment = makePayment(amount, MODE_EXACT);
+        vm.prank(facilitator);
+        settlement.charge(payment, amount, 0, EVIDENCE_HASH);
+        uint256 accrued = settlement.accruedProtocolFees(address(token));
+        assertEq(accrued, (amount * 25 + 9_999) / 10_000);
+        assertGt(accrued, 0, "a fee never rounds to zero");
+        assertGe(accrued * 10_000, amount * 25);
     }
 }

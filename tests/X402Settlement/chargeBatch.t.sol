@@ -7,6 +7,7 @@ import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol"
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {TestToken} from "../mocks/TestToken.sol";
+import {GasBurnerWallet} from "../mocks/GasBurnerWallet.sol";
 
 /// @dev A payer-chosen "token" whose balanceOf reverts with 20 KB of revert data.
 contract RevertBombToken {
@@ -28,13 +29,15 @@ contract ChargeBatchTest is SettlementTestBase {
         internal
         returns (IX402Settlement.BatchItem memory item)
     {
-        (, uint256 key) = batchPayer(i);
-        item = makeBatchItem(makePayment(key, defaultPermit(amount, nextNonce()), defaultTerms(mode)), amount);
+        (address who, uint256 key) = batchPayer(i);
+        item = makeBatchItem(
+            makePayment(key, defaultPermit(amount, nextNonce()), defaultTerms(who, mode)), amount
+        );
         item.evidenceHash = keccak256(abi.encode("evidence", i));
     }
 
     function idOf(IX402Settlement.BatchItem memory item) internal view returns (bytes32) {
-        return paymentIdFor(address(settlement), item.payment.payer, item.payment.permit.nonce);
+        return paymentIdFor(address(settlement), item.payment.terms.payer, item.payment.permit.nonce);
     }
 
     // ---------------------------------------------------------------- happy paths
@@ -58,10 +61,11 @@ contract ChargeBatchTest is SettlementTestBase {
             vm.expectEmit(address(settlement));
             emit IX402Settlement.PaymentCharged(
                 idOf(items[i]),
-                items[i].payment.payer,
+                items[i].payment.terms.payer,
                 payee,
                 address(token),
                 facilitator,
+                items[i].payment.permit.nonce,
                 items[i].payment.terms.mode,
                 items[i].amount,
                 items[i].payment.permit.permitted.amount,
@@ -73,9 +77,9 @@ contract ChargeBatchTest is SettlementTestBase {
             );
         }
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.BatchSettled(1, facilitator, 3, 3, root);
+        emit IX402Settlement.BatchSettled(1, facilitator, 3, 3, 3, root);
         vm.prank(facilitator);
-        (uint256 batchId, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (uint256 batchId, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
 
         assertEq(batchId, 1);
         assertEq(settled.length, 3);
@@ -100,10 +104,10 @@ contract ChargeBatchTest is SettlementTestBase {
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
         items[0] = itemFor(0, AMOUNT, MODE_EXACT);
         vm.prank(facilitator);
-        (uint256 first,) = settlement.chargeBatch(items, false);
+        (uint256 first,) = settlement.chargeBatch(items, false, ITEM_GAS);
         items[0] = itemFor(0, AMOUNT, MODE_EXACT);
         vm.prank(facilitator);
-        (uint256 second,) = settlement.chargeBatch(items, false);
+        (uint256 second,) = settlement.chargeBatch(items, false, ITEM_GAS);
         assertEq(first, 1);
         assertEq(second, 2);
     }
@@ -113,9 +117,9 @@ contract ChargeBatchTest is SettlementTestBase {
         items[0] = itemFor(0, AMOUNT, MODE_EXACT);
         items[1] = itemFor(1, AMOUNT, MODE_EXACT);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.BatchSettled(1, facilitator, 2, 2, bytes32(0));
+        emit IX402Settlement.BatchSettled(1, facilitator, 2, 2, 2, bytes32(0));
         vm.prank(facilitator);
-        settlement.chargeBatch(items, false);
+        settlement.chargeBatch(items, false, ITEM_GAS);
         assertEq(settlement.evidenceRootOf(1), bytes32(0));
         assertFalse(settlement.verifyEvidence(1, idOf(items[0]), items[0].evidenceHash, new bytes32[](0)));
     }
@@ -131,21 +135,19 @@ contract ChargeBatchTest is SettlementTestBase {
         items[3] = itemFor(3, AMOUNT, MODE_EXACT); // policy exceeded
         (address p3,) = batchPayer(3);
         vm.prank(p3);
-        settlement.setSpendingPolicy(
-            address(token), IX402Settlement.SpendingPolicy({maxPerPayment: 1, maxPerPeriod: 0, period: 0})
-        );
+        settlement.setSpendingPolicy(address(token), policyOf(1, 0, 0, 0));
         items[4] = itemFor(4, AMOUNT, MODE_ESCROW); // wrong mode
         address rival = makeAddr("rival");
         items[5] = itemFor(5, AMOUNT, MODE_EXACT); // names another facilitator (validly signed)
-        (, uint256 key5) = batchPayer(5);
-        IX402Settlement.PaymentTerms memory rivalTerms = defaultTerms(MODE_EXACT);
+        (address p5, uint256 key5) = batchPayer(5);
+        IX402Settlement.PaymentTerms memory rivalTerms = defaultTerms(p5, MODE_EXACT);
         rivalTerms.facilitator = rival;
         items[5].payment = makePayment(key5, items[5].payment.permit, rivalTerms);
         items[6] = items[0]; // nonce reuse inside the batch
 
         vm.expectEmit(address(settlement));
         emit IX402Settlement.BatchItemFailed(
-            1, 1, idOf(items[1]), items[1].payment.payer, abi.encodeWithSelector(PERMIT2_INVALID_SIGNER)
+            1, 1, idOf(items[1]), items[1].payment.terms.payer, abi.encodeWithSelector(PERMIT2_INVALID_SIGNER)
         );
         vm.expectEmit(address(settlement));
         emit IX402Settlement.BatchItemFailed(
@@ -160,7 +162,7 @@ contract ChargeBatchTest is SettlementTestBase {
             1,
             4,
             idOf(items[4]),
-            items[4].payment.payer,
+            items[4].payment.terms.payer,
             abi.encodeWithSelector(IX402Settlement.WrongMode.selector, MODE_EXACT, MODE_ESCROW)
         );
         vm.expectEmit(address(settlement));
@@ -168,12 +170,12 @@ contract ChargeBatchTest is SettlementTestBase {
             1,
             5,
             idOf(items[5]),
-            items[5].payment.payer,
+            items[5].payment.terms.payer,
             abi.encodeWithSelector(IX402Settlement.NotFacilitator.selector, facilitator, rival)
         );
         vm.expectEmit(address(settlement));
         emit IX402Settlement.BatchItemFailed(
-            1, 6, idOf(items[6]), items[6].payment.payer, abi.encodeWithSelector(PERMIT2_INVALID_NONCE)
+            1, 6, idOf(items[6]), items[6].payment.terms.payer, abi.encodeWithSelector(PERMIT2_INVALID_NONCE)
         );
 
         bytes32[] memory leaves = new bytes32[](2);
@@ -181,10 +183,10 @@ contract ChargeBatchTest is SettlementTestBase {
         leaves[1] = leafFor(idOf(items[2]), items[2].evidenceHash);
         (bytes32 root,) = merkleRootAndProof(leaves, 0);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.BatchSettled(1, facilitator, 7, 2, root);
+        emit IX402Settlement.BatchSettled(1, facilitator, 7, 7, 2, root);
 
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
         bool[7] memory expected = [true, false, true, false, false, false, false];
         for (uint256 i; i < 7; ++i) {
             assertEq(settled[i], expected[i]);
@@ -206,9 +208,9 @@ contract ChargeBatchTest is SettlementTestBase {
         items[1] = itemFor(1, AMOUNT, MODE_EXACT);
         items[1].amount = AMOUNT + 1;
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.BatchSettled(1, facilitator, 2, 0, bytes32(0));
+        emit IX402Settlement.BatchSettled(1, facilitator, 2, 2, 0, bytes32(0));
         vm.prank(facilitator);
-        (uint256 batchId, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (uint256 batchId, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
         assertEq(batchId, 1);
         assertFalse(settled[0] || settled[1]);
         assertEq(settlement.evidenceRootOf(1), bytes32(0));
@@ -226,11 +228,11 @@ contract ChargeBatchTest is SettlementTestBase {
         items[0] = itemFor(0, AMOUNT, MODE_EXACT);
         ISignatureTransfer.PermitTransferFrom memory permit = defaultPermit(AMOUNT, nextNonce());
         permit.permitted.token = address(other);
-        items[1] = makeBatchItem(makePayment(key1, permit, defaultTerms(MODE_EXACT)), AMOUNT);
+        items[1] = makeBatchItem(makePayment(key1, permit, defaultTerms(p1, MODE_EXACT)), AMOUNT);
         items[2] = itemFor(2, AMOUNT, MODE_EXACT);
 
         vm.prank(facilitator);
-        settlement.chargeBatch(items, false);
+        settlement.chargeBatch(items, false, ITEM_GAS);
         (uint256 fee,) = feesOf(AMOUNT, FEE_BPS, 0);
         assertEq(token.balanceOf(facilitator), 2 * fee);
         assertEq(other.balanceOf(facilitator), fee);
@@ -240,8 +242,7 @@ contract ChargeBatchTest is SettlementTestBase {
     }
 
     function test_chargeBatch_paysProtocolFeeAndSplits() public {
-        vm.prank(owner);
-        settlement.setProtocolFee(25, treasury);
+        setProtocolFeeNow(25);
         address partner = makeAddr("partner");
         address[] memory recipients = new address[](1);
         recipients[0] = partner;
@@ -258,8 +259,9 @@ contract ChargeBatchTest is SettlementTestBase {
         uint256 net = AMOUNT - fee - protocolFee;
         emit IX402Settlement.SplitPaid(idOf(items[0]), payee, partner, net / 10);
         vm.prank(facilitator);
-        settlement.chargeBatch(items, false);
-        assertEq(token.balanceOf(treasury), 2 * protocolFee);
+        settlement.chargeBatch(items, false, ITEM_GAS);
+        assertEq(settlement.accruedProtocolFees(address(token)), 2 * protocolFee);
+        assertEq(token.balanceOf(treasury), 0);
         assertEq(token.balanceOf(partner), 2 * (net / 10));
         assertEq(token.balanceOf(payee), 2 * (net - net / 10));
         assertEq(token.balanceOf(facilitator), 2 * fee);
@@ -268,16 +270,16 @@ contract ChargeBatchTest is SettlementTestBase {
     /// A payer signing for a token that reverts with huge data fails alone; the reason is truncated.
     function test_chargeBatch_revertDataIsBounded() public {
         RevertBombToken bomb = new RevertBombToken();
-        (, uint256 key1) = batchPayer(1);
+        (address p1, uint256 key1) = batchPayer(1);
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](2);
         ISignatureTransfer.PermitTransferFrom memory permit = defaultPermit(AMOUNT, nextNonce());
         permit.permitted.token = address(bomb);
-        items[0] = makeBatchItem(makePayment(key1, permit, defaultTerms(MODE_EXACT)), AMOUNT);
+        items[0] = makeBatchItem(makePayment(key1, permit, defaultTerms(p1, MODE_EXACT)), AMOUNT);
         items[1] = itemFor(2, AMOUNT, MODE_EXACT);
 
         vm.recordLogs();
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
         assertFalse(settled[0]);
         assertTrue(settled[1]);
         Vm.Log[] memory logs = vm.getRecordedLogs();
@@ -311,7 +313,7 @@ contract ChargeBatchTest is SettlementTestBase {
             fees += fee;
         }
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
         for (uint256 i; i < count; ++i) {
             assertTrue(settled[i]);
         }
@@ -322,10 +324,18 @@ contract ChargeBatchTest is SettlementTestBase {
 
     // ---------------------------------------------------------------- reverts
 
+    function test_chargeBatch_revert_zeroItemGasLimit() public {
+        IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
+        items[0] = itemFor(0, AMOUNT, MODE_EXACT);
+        vm.expectRevert(IX402Settlement.InvalidItemGasLimit.selector);
+        vm.prank(facilitator);
+        settlement.chargeBatch(items, true, 0);
+    }
+
     function test_chargeBatch_revert_empty() public {
         vm.expectRevert(IX402Settlement.EmptyBatch.selector);
         vm.prank(facilitator);
-        settlement.chargeBatch(new IX402Settlement.BatchItem[](0), true);
+        settlement.chargeBatch(new IX402Settlement.BatchItem[](0), true, ITEM_GAS);
     }
 
     function test_settleBatchItem_revert_onlySelf() public {
@@ -345,11 +355,11 @@ contract ChargeBatchTest is SettlementTestBase {
             1,
             0,
             idOf(items[0]),
-            items[0].payment.payer,
+            items[0].payment.terms.payer,
             abi.encodeWithSelector(IX402Settlement.NotFacilitator.selector, stranger, facilitator)
         );
         vm.prank(stranger);
-        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
         assertFalse(settled[0]);
         (address p0,) = batchPayer(0);
         assertEq(token.balanceOf(p0), PAYER_BALANCE);
@@ -360,7 +370,162 @@ contract ChargeBatchTest is SettlementTestBase {
         items[0] = itemFor(0, AMOUNT, MODE_EXACT);
         vm.chainId(block.chainid + 1);
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
         assertFalse(settled[0]);
+    }
+
+    // ---------------------------------------------------------------- payer binding
+
+    /// One smart-wallet signature, submitted in a batch three times (for the signing wallet, its
+    /// owner's EOA and a sibling wallet of the same owner), charges only the signing wallet.
+    function test_chargeBatch_walletSignatureChargesOnlySigner() public {
+        (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("wallet owner");
+        address wallet = deploySmartWallet(walletOwner);
+        address sibling = deploySmartWallet(walletOwner);
+        fundPayer(wallet, AMOUNT);
+        fundPayer(sibling, AMOUNT);
+        fundPayer(walletOwner, AMOUNT);
+        IX402Settlement.SignedPayment memory payment =
+            makePayment(walletOwnerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(wallet, MODE_EXACT));
+
+        IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](3);
+        items[0] = makeBatchItem(redirected(payment, walletOwner), AMOUNT);
+        items[1] = makeBatchItem(redirected(payment, sibling), AMOUNT);
+        items[2] = makeBatchItem(payment, AMOUNT);
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.BatchItemFailed(
+            1, 0, idOf(items[0]), walletOwner, abi.encodeWithSelector(PERMIT2_INVALID_SIGNER)
+        );
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.BatchItemFailed(
+            1, 1, idOf(items[1]), sibling, abi.encodeWithSelector(PERMIT2_INVALID_CONTRACT_SIGNATURE)
+        );
+        vm.prank(facilitator);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
+
+        assertFalse(settled[0]);
+        assertFalse(settled[1]);
+        assertTrue(settled[2]);
+        assertEq(token.balanceOf(walletOwner), AMOUNT, "the owner's EOA is never charged");
+        assertEq(token.balanceOf(sibling), AMOUNT, "the sibling wallet is never charged");
+        assertEq(token.balanceOf(wallet), 0);
+    }
+
+    // ---------------------------------------------------------------- gas isolation
+
+    /// Honest payers and, third, a contract payer that behaves while the facilitator simulates and
+    /// burns every bit of gas it is given once the batch lands.
+    function _burnerBatch(uint256 count)
+        internal
+        returns (IX402Settlement.BatchItem[] memory items, GasBurnerWallet burner)
+    {
+        (address burnerOwner, uint256 burnerKey) = makeAddrAndKey("burner owner");
+        burner = new GasBurnerWallet(burnerOwner);
+        token.mint(address(burner), AMOUNT);
+        vm.prank(burnerOwner);
+        burner.approve(token, address(permit2), type(uint256).max);
+
+        items = new IX402Settlement.BatchItem[](count);
+        for (uint256 i; i < count; ++i) {
+            if (i == 2) {
+                items[i] = makeBatchItem(
+                    makePayment(
+                        burnerKey,
+                        defaultPermit(AMOUNT, nextNonce()),
+                        defaultTerms(address(burner), MODE_EXACT)
+                    ),
+                    AMOUNT
+                );
+            } else {
+                items[i] = itemFor(i, AMOUNT, MODE_EXACT);
+            }
+        }
+    }
+
+    /// The facilitator simulates (the burner behaves), then sends the batch with the gas the doc asks
+    /// for (simulated + two item caps + reserve) while the burner burns: only the burner's item fails.
+    function test_chargeBatch_gasBurnerCostsOnlyItsOwnItem() public {
+        (IX402Settlement.BatchItem[] memory items, GasBurnerWallet burner) = _burnerBatch(6);
+
+        uint256 snapshot = vm.snapshotState();
+        vm.prank(facilitator);
+        uint256 before = gasleft();
+        (, bool[] memory simulated) = settlement.chargeBatch(items, true, ITEM_GAS);
+        uint256 simulatedGas = before - gasleft();
+        for (uint256 i; i < items.length; ++i) {
+            assertTrue(simulated[i], "everything settles in simulation");
+        }
+        vm.revertToState(snapshot);
+
+        vm.prank(burner.owner());
+        burner.setBurning(true);
+        uint256 gasLimit = simulatedGas + 2 * (uint256(ITEM_GAS) + ITEM_GAS / 63)
+            + settlement.BATCH_RESERVE_GAS() + settlement.BATCH_RESERVE_GAS_PER_ITEM() * items.length;
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.BatchItemFailed(1, 2, idOf(items[2]), address(burner), "");
+        vm.expectEmit(true, true, false, false, address(settlement));
+        emit IX402Settlement.BatchSettled(1, facilitator, 6, 6, 5, bytes32(0));
+        vm.prank(facilitator);
+        (, bool[] memory settled) = settlement.chargeBatch{gas: gasLimit}(items, true, ITEM_GAS);
+
+        for (uint256 i; i < items.length; ++i) {
+            assertEq(settled[i], i != 2, "only the burner's item fails");
+        }
+        (uint256 fee,) = feesOf(AMOUNT, FEE_BPS, 0);
+        assertEq(token.balanceOf(payee), 5 * (AMOUNT - fee));
+        assertEq(token.balanceOf(address(burner)), AMOUNT, "the burner paid nothing");
+    }
+
+    /// A facilitator that sent only the simulated gas (plus the reserve): the burner still cannot
+    /// revert the batch or make a later item fail. The batch stops before the items it can no longer
+    /// give a full cap to (`attemptedCount`), their nonces stay unused, and resubmitting them settles them.
+    function test_chargeBatch_gasBurnerWithTightGas_stopsAndRetries() public {
+        uint256 count = 10;
+        (IX402Settlement.BatchItem[] memory items, GasBurnerWallet burner) = _burnerBatch(count);
+        uint256 snapshot = vm.snapshotState();
+        vm.prank(facilitator);
+        uint256 before = gasleft();
+        settlement.chargeBatch(items, false, ITEM_GAS);
+        uint256 simulatedGas = before - gasleft();
+        vm.revertToState(snapshot);
+
+        vm.prank(burner.owner());
+        burner.setBurning(true);
+        uint256 gasLimit =
+            simulatedGas + settlement.BATCH_RESERVE_GAS() + settlement.BATCH_RESERVE_GAS_PER_ITEM() * count;
+        vm.recordLogs();
+        vm.prank(facilitator);
+        (, bool[] memory settled) = settlement.chargeBatch{gas: gasLimit}(items, false, ITEM_GAS);
+        uint256 attempted = _attemptedCount(vm.getRecordedLogs());
+
+        assertGe(attempted, 3, "the burner was tried");
+        assertLt(attempted, count, "the batch stopped instead of starving later items");
+        assertFalse(settled[2]);
+        for (uint256 i; i < attempted; ++i) {
+            if (i != 2) assertTrue(settled[i], "every honest item that was started settled");
+        }
+
+        // Drop the burner, retry the untried rest.
+        IX402Settlement.BatchItem[] memory rest = new IX402Settlement.BatchItem[](count - attempted);
+        for (uint256 i = attempted; i < count; ++i) {
+            assertFalse(settled[i]);
+            rest[i - attempted] = items[i];
+        }
+        vm.prank(facilitator);
+        (, bool[] memory retried) = settlement.chargeBatch(rest, false, ITEM_GAS);
+        for (uint256 i; i < rest.length; ++i) {
+            assertTrue(retried[i], "the untried items settle on retry");
+        }
+        (uint256 fee,) = feesOf(AMOUNT, FEE_BPS, 0);
+        assertEq(token.balanceOf(payee), (count - 1) * (AMOUNT - fee));
+    }
+
+    function _attemptedCount(Vm.Log[] memory logs) internal pure returns (uint256) {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] != IX402Settlement.BatchSettled.selector) continue;
+            (, uint256 attempted,,) = abi.decode(logs[i].data, (uint256, uint256, uint256, bytes32));
+            return attempted;
+        }
+        revert("no BatchSettled");
     }
 }

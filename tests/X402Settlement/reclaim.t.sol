@@ -5,34 +5,38 @@ import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 
 contract ReclaimTest is SettlementTestBase {
+    IX402Settlement.EscrowRef internal ref;
     bytes32 internal id;
     uint48 internal expiry;
 
     function setUp() public override {
         super.setUp();
-        id = authorizeEscrow(AMOUNT);
-        expiry = settlement.escrowOf(id).authorizationExpiry;
+        ref = authorizeEscrow(AMOUNT);
+        id = idOf(ref);
+        expiry = ref.terms.authorizationExpiry;
     }
 
     function test_reclaim_atExpiry() public {
         vm.warp(expiry);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.PaymentReclaimed(id, payer, address(token), AMOUNT);
+        emit IX402Settlement.PaymentReclaimed(id, payer, payer, payee, facilitator, address(token), AMOUNT);
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
         assertEq(token.balanceOf(payer), PAYER_BALANCE);
         assertEq(token.balanceOf(address(settlement)), 0);
-        assertTrue(settlement.escrowOf(id).closed);
+        assertTrue(settlement.escrowOf(ref).status == IX402Settlement.EscrowStatus.Closed);
     }
 
     function test_reclaim_afterPartialCapture() public {
         vm.prank(facilitator);
-        settlement.capture(id, AMOUNT / 4, FEE_BPS, EVIDENCE_HASH);
+        settlement.capture(ref, AMOUNT / 4, FEE_BPS, EVIDENCE_HASH);
         vm.warp(expiry + 30 days);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.PaymentReclaimed(id, payer, address(token), AMOUNT - AMOUNT / 4);
+        emit IX402Settlement.PaymentReclaimed(
+            id, payer, payer, payee, facilitator, address(token), AMOUNT - AMOUNT / 4
+        );
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT / 4);
         assertEq(token.balanceOf(address(settlement)), 0);
     }
@@ -40,14 +44,14 @@ contract ReclaimTest is SettlementTestBase {
     /// Nothing the owner does can stop a payer from getting its escrow back.
     function test_reclaim_ownerCannotBlock() public {
         vm.startPrank(owner);
-        settlement.setProtocolFee(100, treasury);
+        settlement.setProtocolFee(0);
         settlement.transferOwnership(makeAddr("new owner"));
         vm.stopPrank();
         vm.prank(owner);
         settlement.renounceOwnership();
         vm.warp(expiry);
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
         assertEq(token.balanceOf(payer), PAYER_BALANCE, "no protocol fee on a reclaim");
     }
 
@@ -55,18 +59,17 @@ contract ReclaimTest is SettlementTestBase {
         (address walletOwner, uint256 walletOwnerKey) = makeAddrAndKey("wallet owner");
         address wallet = deploySmartWallet(walletOwner);
         fundPayer(wallet, AMOUNT);
-        IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_ESCROW);
+        IX402Settlement.PaymentTerms memory terms = defaultTerms(wallet, MODE_ESCROW);
         IX402Settlement.SignedPayment memory payment = IX402Settlement.SignedPayment({
             permit: defaultPermit(AMOUNT, 0),
-            payer: wallet,
             terms: terms,
             signature: signPermitWitness(walletOwnerKey, defaultPermit(AMOUNT, 0), address(settlement), terms)
         });
         vm.prank(facilitator);
-        bytes32 walletEscrow = settlement.authorize(payment);
+        settlement.authorize(payment);
         vm.warp(terms.authorizationExpiry);
         vm.prank(wallet);
-        settlement.reclaim(walletEscrow);
+        settlement.reclaim(escrowRefOf(payment));
         assertEq(token.balanceOf(wallet), AMOUNT);
     }
 
@@ -75,27 +78,54 @@ contract ReclaimTest is SettlementTestBase {
         delay = bound(delay, 0, 3650 days);
         if (captured != 0) {
             vm.prank(facilitator);
-            settlement.capture(id, captured, 0, EVIDENCE_HASH);
+            settlement.capture(ref, captured, 0, EVIDENCE_HASH);
         }
         vm.warp(uint256(expiry) + delay);
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - captured);
         assertEq(token.balanceOf(address(settlement)), 0);
     }
 
     function test_reclaim_revert_unknownPayment() public {
-        bytes32 unknown = keccak256("unknown");
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, unknown));
+        IX402Settlement.EscrowRef memory unknown = ref;
+        unknown.permit.nonce = 12_345;
+        vm.warp(expiry);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(unknown)));
         vm.prank(payer);
         settlement.reclaim(unknown);
     }
 
-    function test_reclaim_revert_notPayer() public {
-        vm.warp(expiry);
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.Unauthorized.selector, facilitator));
+    /// Anyone may reclaim an expired escrow for the payer (a keeper, the facilitator, a stranger): the
+    /// funds can only go to the payer.
+    function testFuzz_reclaim_byThirdParty(address caller) public {
+        vm.assume(caller != payer && caller != address(settlement) && caller != address(permit2));
         vm.prank(facilitator);
-        settlement.reclaim(id);
+        settlement.capture(ref, AMOUNT / 5, FEE_BPS, EVIDENCE_HASH);
+        uint256 callerBalance = token.balanceOf(caller);
+        vm.warp(expiry);
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.PaymentReclaimed(
+            id, payer, caller, payee, facilitator, address(token), AMOUNT - AMOUNT / 5
+        );
+        vm.prank(caller);
+        settlement.reclaim(ref);
+        assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT / 5, "the rest went to the payer");
+        assertEq(token.balanceOf(caller), callerBalance, "the caller got nothing");
+        assertEq(token.balanceOf(address(settlement)), 0);
+    }
+
+    /// A third party cannot redirect a reclaim by naming another payer: altered terms name no escrow.
+    function test_reclaim_revert_redirectedToOtherPayer() public {
+        address thief = makeAddr("thief");
+        IX402Settlement.EscrowRef memory altered = ref;
+        altered.terms.payer = thief;
+        vm.warp(expiry);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(altered)));
+        vm.prank(thief);
+        settlement.reclaim(altered);
+        assertEq(token.balanceOf(thief), 0);
+        assertEq(token.balanceOf(address(settlement)), AMOUNT);
     }
 
     function test_reclaim_revert_beforeExpiry() public {
@@ -106,7 +136,7 @@ contract ReclaimTest is SettlementTestBase {
             )
         );
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
     }
 
     function testFuzz_reclaim_revert_beforeExpiry(uint256 at) public {
@@ -114,24 +144,24 @@ contract ReclaimTest is SettlementTestBase {
         vm.warp(at);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.AuthorizationNotExpired.selector, expiry, at));
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
     }
 
     function test_reclaim_revert_twice() public {
         vm.warp(expiry);
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.PaymentClosed.selector, id));
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
     }
 
     function test_reclaim_revert_afterVoid() public {
         vm.prank(payee);
-        settlement.void(id);
+        settlement.void(ref);
         vm.warp(expiry);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.PaymentClosed.selector, id));
         vm.prank(payer);
-        settlement.reclaim(id);
+        settlement.reclaim(ref);
     }
 }

@@ -7,22 +7,24 @@ import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 
 contract RefundTest is SettlementTestBase {
+    IX402Settlement.EscrowRef internal ref;
     bytes32 internal id;
     uint48 internal refundExpiry;
 
     function setUp() public override {
         super.setUp();
-        id = authorizeEscrow(AMOUNT);
-        refundExpiry = settlement.escrowOf(id).refundExpiry;
+        ref = authorizeEscrow(AMOUNT);
+        id = idOf(ref);
+        refundExpiry = ref.terms.refundExpiry;
         vm.prank(facilitator);
-        settlement.capture(id, AMOUNT / 2, 0, EVIDENCE_HASH);
+        settlement.capture(ref, AMOUNT / 2, 0, EVIDENCE_HASH);
         vm.prank(payee);
         token.approve(address(settlement), type(uint256).max);
     }
 
     function refundAs(address caller, uint256 amount) internal {
         vm.prank(caller);
-        settlement.refund(id, amount);
+        settlement.refund(ref, amount);
     }
 
     function test_refund_returnsToPayer() public {
@@ -32,20 +34,20 @@ contract RefundTest is SettlementTestBase {
         assertEq(token.balanceOf(payee), 0);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT / 2, "the uncaptured half is still escrowed");
         assertEq(token.balanceOf(address(settlement)), AMOUNT / 2);
-        assertEq(settlement.escrowOf(id).refunded, AMOUNT / 2);
+        assertEq(settlement.escrowOf(ref).refunded, AMOUNT / 2);
     }
 
     function test_refund_partialTwice() public {
         refundAs(payee, AMOUNT / 8);
         refundAs(payee, AMOUNT / 8);
-        assertEq(settlement.escrowOf(id).refunded, AMOUNT / 4);
+        assertEq(settlement.escrowOf(ref).refunded, AMOUNT / 4);
         assertEq(token.balanceOf(payee), AMOUNT / 4);
     }
 
     /// Captured funds stay refundable after the escrow was voided or the authorization expired.
     function test_refund_afterVoidAndAuthorizationExpiry() public {
         vm.prank(payee);
-        settlement.void(id);
+        settlement.void(ref);
         vm.warp(refundExpiry - 1);
         refundAs(payee, AMOUNT / 2);
         assertEq(token.balanceOf(payer), PAYER_BALANCE);
@@ -56,14 +58,15 @@ contract RefundTest is SettlementTestBase {
         second = bound(second, 0, AMOUNT / 2 - first);
         refundAs(payee, first);
         if (second != 0) refundAs(payee, second);
-        assertEq(settlement.escrowOf(id).refunded, first + second);
+        assertEq(settlement.escrowOf(ref).refunded, first + second);
         assertEq(token.balanceOf(payee), AMOUNT / 2 - first - second);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT + first + second);
     }
 
     function test_refund_revert_unknownPayment() public {
-        bytes32 unknown = keccak256("unknown");
-        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, unknown));
+        IX402Settlement.EscrowRef memory unknown = ref;
+        unknown.permit.nonce = 12_345;
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(unknown)));
         vm.prank(payee);
         settlement.refund(unknown, 1);
     }

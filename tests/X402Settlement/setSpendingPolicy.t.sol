@@ -7,14 +7,18 @@ import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 contract SetSpendingPolicyTest is SettlementTestBase {
     uint32 internal constant PERIOD = 1 days;
 
+    uint32 internal constant DELAY = 2 days;
+
     function policy(uint128 maxPerPayment, uint128 maxPerPeriod, uint32 period)
         internal
         pure
         returns (IX402Settlement.SpendingPolicy memory)
     {
-        return IX402Settlement.SpendingPolicy({
-            maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period
-        });
+        return policyOf(maxPerPayment, maxPerPeriod, period, 0);
+    }
+
+    function remaining() internal view returns (uint256) {
+        return settlement.remainingBudget(payer, address(token));
     }
 
     /// Tries an Upto charge of `amount`; returns whether it settled.
@@ -42,7 +46,9 @@ contract SetSpendingPolicyTest is SettlementTestBase {
 
     function test_setSpendingPolicy_storesAndEmits() public {
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), 5e6, 50e6, PERIOD);
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), policy(5e6, 50e6, PERIOD), 0, false, uint48(block.timestamp)
+        );
         vm.prank(payer);
         settlement.setSpendingPolicy(address(token), policy(5e6, 50e6, PERIOD));
         IX402Settlement.SpendingPolicy memory stored = settlement.spendingPolicyOf(payer, address(token));
@@ -50,12 +56,15 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         assertEq(stored.maxPerPeriod, 50e6);
         assertEq(stored.period, PERIOD);
         assertEq(settlement.remainingBudget(payer, address(token)), 5e6);
+        assertEq(settlement.policyNonces(payer), 1, "the transaction path consumes the nonce");
     }
 
     function test_setSpendingPolicy_removeWithZeros() public {
         setPayerPolicy(1, 0, 0);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), 0, 0, 0);
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), policy(0, 0, 0), 1, false, uint48(block.timestamp)
+        );
         setPayerPolicy(0, 0, 0);
         assertEq(settlement.remainingBudget(payer, address(token)), type(uint256).max);
         chargeAsFacilitator(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
@@ -126,18 +135,146 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         assertEq(settlement.remainingBudget(payer, address(token)), 10);
     }
 
-    function test_updateWithNewPeriod_startsAfresh() public {
+    /// Changing the period (longer: a tightening; shorter: a loosening) never resets what was spent:
+    /// recent spending is carried into the new period's bucket.
+    function test_updateWithNewPeriod_keepsSpending() public {
         setPayerPolicy(0, 100, PERIOD);
         assertTrue(tryCharge(80));
         setPayerPolicy(0, 100, 2 * PERIOD);
-        assertEq(settlement.remainingBudget(payer, address(token)), 100);
+        assertEq(remaining(), 20, "a longer period keeps the 80 spent");
+        assertFalse(tryCharge(21));
+        setPayerPolicy(0, 100, PERIOD / 2);
+        assertEq(remaining(), 20, "a shorter period keeps it too");
+        assertFalse(tryCharge(21));
+        assertTrue(tryCharge(20));
+    }
+
+    /// The attack the old behaviour allowed: an agent spends the whole budget, changes the period to
+    /// reset the counters and spends it again at once.
+    function test_periodChange_cannotResetCounters() public {
+        setPayerPolicy(0, 100, PERIOD);
+        assertTrue(tryCharge(100));
+        for (uint32 period = PERIOD + 1; period < PERIOD + 4; ++period) {
+            setPayerPolicy(0, 100, period);
+            assertFalse(tryCharge(1));
+        }
+        assertEq(remaining(), 0);
+    }
+
+    /// A period change that is a loosening (shorter period) waits for the delay and still keeps the
+    /// counters when it applies.
+    function test_delayedPeriodChange_keepsSpending() public {
+        uint32 delay = 1 hours;
+        warpToBucketStart();
+        setPayerPolicy(policyOf(0, 100, PERIOD, delay));
+        assertTrue(tryCharge(90));
+        setPayerPolicy(policyOf(0, 100, PERIOD / 4, delay));
+        assertEq(remaining(), 10);
+        vm.warp(block.timestamp + delay);
+        // The 90 now counts in the new period's current bucket: it is not forgotten.
+        assertEq(remaining(), 10);
+        assertFalse(tryCharge(11));
+        assertTrue(tryCharge(10));
+        assertEq(settlement.spendingPolicyOf(payer, address(token)).period, PERIOD / 4);
+    }
+
+    // ---------------------------------------------------------------- loosening waits, tightening applies
+
+    function test_loosening_waitsForDelay() public {
+        setPayerPolicy(policyOf(10, 0, 0, DELAY));
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), policyOf(1_000, 0, 0, DELAY), 1, false, uint48(block.timestamp) + DELAY
+        );
+        setPayerPolicy(policyOf(1_000, 0, 0, DELAY));
+
+        assertEq(remaining(), 10, "the old limit applies during the delay");
+        (IX402Settlement.SpendingPolicy memory pending, uint48 effectiveAt) =
+            settlement.pendingSpendingPolicyOf(payer, address(token));
+        assertEq(pending.maxPerPayment, 1_000);
+        assertEq(effectiveAt, uint48(block.timestamp) + DELAY);
+        IX402Settlement.SignedPayment memory payment = makePayment(11, MODE_EXACT);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.PerPaymentLimitExceeded.selector, 11, 10));
+        chargeAsFacilitator(payment, 11);
+
+        vm.warp(block.timestamp + DELAY - 1);
+        assertEq(remaining(), 10);
+        vm.warp(block.timestamp + 1);
+        assertEq(remaining(), 1_000, "the loosening applies once the delay passed");
+        chargeAsFacilitator(makePayment(500, MODE_EXACT), 500);
+        (, effectiveAt) = settlement.pendingSpendingPolicyOf(payer, address(token));
+        assertEq(effectiveAt, 0, "promoted");
+    }
+
+    function test_tightening_appliesAtOnce() public {
+        setPayerPolicy(policyOf(1_000, 5_000, PERIOD, DELAY));
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.SpendingPolicySet(
+            payer,
+            address(token),
+            policyOf(100, 500, 2 * PERIOD, 3 * DELAY),
+            1,
+            false,
+            uint48(block.timestamp)
+        );
+        setPayerPolicy(policyOf(100, 500, 2 * PERIOD, 3 * DELAY));
+        assertEq(remaining(), 100);
+    }
+
+    /// Removing a policy, dropping one of its limits or shortening its delay are loosenings too.
+    function test_loosening_kinds() public {
+        IX402Settlement.SpendingPolicy[4] memory loosenings = [
+            policyOf(0, 0, 0, 0),
+            policyOf(100, 0, 0, DELAY),
+            policyOf(0, 1_000, PERIOD, DELAY),
+            policyOf(100, 1_000, PERIOD, DELAY - 1)
+        ];
+        for (uint256 i; i < loosenings.length; ++i) {
+            setPayerPolicy(policyOf(100, 1_000, PERIOD, DELAY));
+            setPayerPolicy(loosenings[i]);
+            (, uint48 effectiveAt) = settlement.pendingSpendingPolicyOf(payer, address(token));
+            assertEq(effectiveAt, uint48(block.timestamp) + DELAY, "scheduled, not applied");
+            assertEq(settlement.spendingPolicyOf(payer, address(token)).maxPerPayment, 100);
+        }
+    }
+
+    /// The payer tightens while a loosening (say, by a leaked agent key) waits: the loosening is dropped.
+    function test_tightening_cancelsPendingLoosening() public {
+        setPayerPolicy(policyOf(10, 0, 0, DELAY));
+        setPayerPolicy(policyOf(1_000, 0, 0, DELAY));
+        setPayerPolicy(policyOf(10, 0, 0, DELAY));
+        vm.warp(block.timestamp + 10 * DELAY);
+        assertEq(remaining(), 10);
+        (, uint48 effectiveAt) = settlement.pendingSpendingPolicyOf(payer, address(token));
+        assertEq(effectiveAt, 0);
+    }
+
+    /// Without a delay in force a loosening applies at once (the payer opted out).
+    function test_loosening_withoutDelayAppliesAtOnce() public {
+        setPayerPolicy(policyOf(10, 0, 0, 0));
+        setPayerPolicy(policyOf(1_000, 0, 0, DELAY));
+        assertEq(remaining(), 1_000);
+    }
+
+    function testFuzz_loosening_neverAppliesEarly(uint32 delay, uint256 wait) public {
+        delay = uint32(bound(delay, 1, settlement.MAX_LOOSEN_DELAY()));
+        wait = bound(wait, 0, uint256(delay) - 1);
+        setPayerPolicy(policyOf(10, 0, 0, delay));
+        setPayerPolicy(policyOf(0, 0, 0, 0));
+        vm.warp(block.timestamp + wait);
+        assertEq(remaining(), 10);
+        IX402Settlement.SignedPayment memory payment = makePayment(11, MODE_EXACT);
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.PerPaymentLimitExceeded.selector, 11, 10));
+        chargeAsFacilitator(payment, 11);
     }
 
     function test_policyDoesNotBindOtherPayers() public {
         setPayerPolicy(1, 0, 0);
         (address other, uint256 otherKey) = makeAddrAndKey("other payer");
         fundPayer(other, AMOUNT);
-        chargeAsFacilitator(makePayment(otherKey, defaultPermit(AMOUNT, 0), defaultTerms(MODE_EXACT)), AMOUNT);
+        chargeAsFacilitator(
+            makePayment(otherKey, defaultPermit(AMOUNT, 0), defaultTerms(other, MODE_EXACT)), AMOUNT
+        );
         assertEq(token.balanceOf(other), 0);
     }
 
@@ -152,14 +289,15 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         assertEq(writes.length, 0);
     }
 
-    /// With a per-payment limit only, the policy is still a single slot read and nothing is written.
-    function test_perPaymentPolicy_costsOneStorageRead() public {
+    /// With a per-payment limit only, the policy costs two slot reads (limits, pending loosening) and
+    /// nothing is written.
+    function test_perPaymentPolicy_costsTwoStorageReads() public {
         setPayerPolicy(uint128(AMOUNT), 0, 0);
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
         vm.record();
         chargeAsFacilitator(payment, AMOUNT);
         (bytes32[] memory reads, bytes32[] memory writes) = vm.accesses(address(settlement));
-        assertEq(reads.length, 3);
+        assertEq(reads.length, 4);
         assertEq(writes.length, 0);
     }
 
@@ -235,6 +373,19 @@ contract SetSpendingPolicyTest is SettlementTestBase {
         vm.expectRevert(IX402Settlement.InvalidPolicy.selector);
         vm.prank(payer);
         settlement.setSpendingPolicy(address(token), policy(100, 0, PERIOD));
+    }
+
+    function test_setSpendingPolicy_revert_delayTooLong() public {
+        uint32 tooLong = settlement.MAX_LOOSEN_DELAY() + 1;
+        vm.expectRevert(IX402Settlement.InvalidPolicy.selector);
+        vm.prank(payer);
+        settlement.setSpendingPolicy(address(token), policyOf(100, 0, 0, tooLong));
+    }
+
+    function test_setSpendingPolicy_revert_delayWithoutLimits() public {
+        vm.expectRevert(IX402Settlement.InvalidPolicy.selector);
+        vm.prank(payer);
+        settlement.setSpendingPolicy(address(token), policyOf(0, 0, 0, DELAY));
     }
 
     function test_setSpendingPolicy_revert_zeroToken() public {

@@ -6,8 +6,9 @@ import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {X402Settlement} from "../../contracts/X402Settlement.sol";
 
 contract SetSpendingPolicyBySigTest is SettlementTestBase {
-    IX402Settlement.SpendingPolicy internal budget =
-        IX402Settlement.SpendingPolicy({maxPerPayment: 5e6, maxPerPeriod: 20e6, period: 1 days});
+    IX402Settlement.SpendingPolicy internal budget = IX402Settlement.SpendingPolicy({
+        maxPerPayment: 5e6, maxPerPeriod: 20e6, period: 1 days, loosenDelay: 0
+    });
     uint256 internal deadline;
 
     function setUp() public override {
@@ -24,7 +25,9 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
         assertEq(settlement.DOMAIN_SEPARATOR(), settlementDomainSeparator(address(settlement)));
         bytes memory signature = signPolicy(payerKey, address(token), budget, 0, deadline);
         vm.expectEmit(address(settlement));
-        emit IX402Settlement.SpendingPolicySet(payer, address(token), 5e6, 20e6, 1 days);
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), budget, 0, true, uint48(block.timestamp)
+        );
         submit(payer, budget, signature);
         assertEq(settlement.policyNonces(payer), 1);
         IX402Settlement.SpendingPolicy memory stored = settlement.spendingPolicyOf(payer, address(token));
@@ -68,15 +71,58 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
     {
         if (maxPerPeriod == 0) period = 0;
         else period = uint32(bound(period, 1, type(uint32).max));
-        IX402Settlement.SpendingPolicy memory p = IX402Settlement.SpendingPolicy({
-            maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period
-        });
+        IX402Settlement.SpendingPolicy memory p = policyOf(maxPerPayment, maxPerPeriod, period, 0);
         submit(payer, p, signPolicy(payerKey, address(token), p, 0, deadline));
         IX402Settlement.SpendingPolicy memory stored = settlement.spendingPolicyOf(payer, address(token));
         bool removed = maxPerPayment == 0 && maxPerPeriod == 0;
         assertEq(stored.maxPerPayment, removed ? 0 : maxPerPayment);
         assertEq(stored.maxPerPeriod, removed ? 0 : maxPerPeriod);
         assertEq(stored.period, removed ? 0 : period);
+    }
+
+    // ---------------------------------------------------------------- revocation
+
+    /// The attack: the payer once signed a loose policy (handed to a relayer, never submitted), then
+    /// set a stricter one with its own transaction. The old signature must be dead: every policy change
+    /// consumes the nonce.
+    function test_setSpendingPolicyBySig_revert_olderLooserAfterStricterTransaction() public {
+        IX402Settlement.SpendingPolicy memory loose = policyOf(1_000e6, 0, 0, 0);
+        bytes memory looseSignature = signPolicy(payerKey, address(token), loose, 0, deadline);
+        setPayerPolicy(policyOf(1e6, 0, 0, 0));
+        vm.expectRevert(IX402Settlement.InvalidSignature.selector);
+        submit(payer, loose, looseSignature);
+        assertEq(settlement.spendingPolicyOf(payer, address(token)).maxPerPayment, 1e6);
+    }
+
+    /// Same with two signatures: the stricter one is submitted, the older looser one can never follow.
+    function test_setSpendingPolicyBySig_revert_olderLooserAfterStricterSignature() public {
+        IX402Settlement.SpendingPolicy memory loose = policyOf(1_000e6, 0, 0, 0);
+        IX402Settlement.SpendingPolicy memory strict = policyOf(1e6, 0, 0, 0);
+        bytes memory looseSignature = signPolicy(payerKey, address(token), loose, 0, deadline);
+        bytes memory strictSignature = signPolicy(payerKey, address(token), strict, 0, deadline);
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), strict, 0, true, uint48(block.timestamp)
+        );
+        submit(payer, strict, strictSignature);
+        vm.expectRevert(IX402Settlement.InvalidSignature.selector);
+        submit(payer, loose, looseSignature);
+        vm.warp(deadline);
+        assertEq(settlement.remainingBudget(payer, address(token)), 1e6);
+    }
+
+    /// A signed loosening (say, by a leaked agent key) waits for the payer's delay like any other.
+    function test_setSpendingPolicyBySig_looseningWaitsForDelay() public {
+        setPayerPolicy(policyOf(1e6, 0, 0, 1 days));
+        IX402Settlement.SpendingPolicy memory loose = policyOf(1_000e6, 0, 0, 0);
+        vm.expectEmit(address(settlement));
+        emit IX402Settlement.SpendingPolicySet(
+            payer, address(token), loose, 1, true, uint48(block.timestamp + 1 days)
+        );
+        submit(payer, loose, signPolicy(payerKey, address(token), loose, 1, deadline));
+        assertEq(settlement.remainingBudget(payer, address(token)), 1e6);
+        vm.warp(block.timestamp + 1 days);
+        assertEq(settlement.remainingBudget(payer, address(token)), 1_000e6);
     }
 
     // ---------------------------------------------------------------- reverts
@@ -159,7 +205,7 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
 
     function test_setSpendingPolicyBySig_revert_invalidPolicy() public {
         IX402Settlement.SpendingPolicy memory invalid =
-            IX402Settlement.SpendingPolicy({maxPerPayment: 0, maxPerPeriod: 100, period: 0});
+            IX402Settlement.SpendingPolicy({maxPerPayment: 0, maxPerPeriod: 100, period: 0, loosenDelay: 0});
         bytes memory signature = signPolicy(payerKey, address(token), invalid, 0, deadline);
         vm.expectRevert(IX402Settlement.InvalidPolicy.selector);
         submit(payer, invalid, signature);

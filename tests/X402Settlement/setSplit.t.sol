@@ -147,6 +147,13 @@ contract SetSplitTest is SettlementTestBase {
         setSplitAs(payee, recipients, bpsOf(1, 100));
     }
 
+    function test_setSplit_revert_settlementAsRecipient() public {
+        address[] memory recipients = recipientsOf(2);
+        recipients[1] = address(settlement);
+        vm.expectRevert(IX402Settlement.InvalidSplit.selector);
+        setSplitAs(payee, recipients, bpsOf(2, 100));
+    }
+
     function test_setSplit_revert_zeroBps() public {
         vm.expectRevert(IX402Settlement.InvalidSplit.selector);
         setSplitAs(payee, recipientsOf(1), bpsOf(1, 0));

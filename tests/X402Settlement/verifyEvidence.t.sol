@@ -18,14 +18,15 @@ contract VerifyEvidenceTest is SettlementTestBase {
         for (uint256 i; i < count; ++i) {
             (address who, uint256 key) = makeAddrAndKey(string.concat("payer ", vm.toString(i)));
             fundPayer(who, AMOUNT);
-            items[i] =
-                makeBatchItem(makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(MODE_EXACT)), AMOUNT);
+            items[i] = makeBatchItem(
+                makePayment(key, defaultPermit(AMOUNT, 0), defaultTerms(who, MODE_EXACT)), AMOUNT
+            );
             items[i].evidenceHash = keccak256(abi.encode("evidence", i));
             ids[i] = paymentIdFor(address(settlement), who, 0);
             leaves[i] = leafFor(ids[i], items[i].evidenceHash);
         }
         vm.prank(facilitator);
-        (batchId,) = settlement.chargeBatch(items, true);
+        (batchId,) = settlement.chargeBatch(items, true, ITEM_GAS);
     }
 
     function test_evidenceLeaf_matchesDocumentedFormula() public view {

@@ -35,10 +35,12 @@ abstract contract AdversarialBase is SettlementTestBase {
         require(ok, "approve failed");
     }
 
-    /// @notice Authorizes an escrow of `amount` of `paymentToken` from the default payer.
-    function authorizeIn(address paymentToken, uint256 amount) internal returns (bytes32 paymentId) {
+    /// @notice Authorizes an escrow of `amount` of `paymentToken` from the default payer; returns what
+    /// later calls pass to name it.
+    function authorizeIn(address paymentToken, uint256 amount) internal returns (IX402Settlement.EscrowRef memory) {
         IX402Settlement.SignedPayment memory payment = paymentIn(paymentToken, amount, MODE_ESCROW);
         vm.prank(facilitator);
-        paymentId = settlement.authorize(payment);
+        settlement.authorize(payment);
+        return escrowRefOf(payment);
     }
 }

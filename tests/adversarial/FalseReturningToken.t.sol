@@ -58,25 +58,25 @@ contract FalseReturningTokenTest is AdversarialBase {
     /// The payout side: a capture whose transfer to the payee returns false must revert, leaving the
     /// escrow exactly as it was.
     function test_capture_returnFalse_revertsAndLeavesEscrowUntouched() public {
-        bytes32 escrowId = authorizeIn(address(frt), AMOUNT);
+        IX402Settlement.EscrowRef memory escrowId = authorizeIn(address(frt), AMOUNT);
         frt.setBehavior(FalseReturningToken.Behavior.ReturnFalse);
         vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(frt)));
         vm.prank(facilitator);
         settlement.capture(escrowId, AMOUNT, FEE_BPS, EVIDENCE_HASH);
 
-        IX402Settlement.Escrow memory escrow = settlement.escrowOf(escrowId);
+        IX402Settlement.EscrowState memory escrow = settlement.escrowOf(escrowId);
         assertEq(escrow.captured, 0);
-        assertFalse(escrow.closed);
+        assertTrue(escrow.status == IX402Settlement.EscrowStatus.Open);
         assertEq(frt.balanceOf(address(settlement)), AMOUNT);
     }
 
     function test_void_returnFalse_revertsAndLeavesEscrowOpen() public {
-        bytes32 escrowId = authorizeIn(address(frt), AMOUNT);
+        IX402Settlement.EscrowRef memory escrowId = authorizeIn(address(frt), AMOUNT);
         frt.setBehavior(FalseReturningToken.Behavior.ReturnFalse);
         vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(frt)));
         vm.prank(payee);
         settlement.void(escrowId);
-        assertFalse(settlement.escrowOf(escrowId).closed);
+        assertTrue(settlement.escrowOf(escrowId).status == IX402Settlement.EscrowStatus.Open);
     }
 
     function test_chargeBatch_falseReturningItemFails_othersSettle() public {
@@ -85,7 +85,7 @@ contract FalseReturningTokenTest is AdversarialBase {
         items[0] = makeBatchItem(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
         items[1] = makeBatchItem(paymentIn(address(frt), AMOUNT, MODE_EXACT), AMOUNT);
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, false);
+        (, bool[] memory settled) = settlement.chargeBatch(items, false, ITEM_GAS);
         assertTrue(settled[0]);
         assertFalse(settled[1]);
         assertEq(frt.balanceOf(payee), 0);

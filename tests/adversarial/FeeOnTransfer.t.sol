@@ -43,7 +43,7 @@ contract FeeOnTransferTest is AdversarialBase {
     /// a charge must not be able to top up its shortfall from that escrow.
     function test_charge_cannotDrainOtherEscrows() public {
         uint256 escrowed = 50e6;
-        bytes32 escrowId = authorizeIn(address(fot), escrowed);
+        IX402Settlement.EscrowRef memory escrowId = authorizeIn(address(fot), escrowed);
         assertEq(fot.balanceOf(address(settlement)), escrowed);
 
         fot.setFeeBps(100);
@@ -56,8 +56,7 @@ contract FeeOnTransferTest is AdversarialBase {
 
         assertEq(fot.balanceOf(address(settlement)), escrowed, "escrowed funds moved");
         assertEq(fot.balanceOf(payee), 0);
-        IX402Settlement.Escrow memory escrow = settlement.escrowOf(escrowId);
-        assertEq(escrow.authorized, escrowed);
+        IX402Settlement.EscrowState memory escrow = settlement.escrowOf(escrowId);
         assertEq(escrow.captured, 0);
 
         // The escrow is still whole: with the fee off again, all of it can be captured.
@@ -84,7 +83,7 @@ contract FeeOnTransferTest is AdversarialBase {
             abi.encodeWithSelector(IX402Settlement.TokenReceivedMismatch.selector, AMOUNT, AMOUNT - fot.feeOf(AMOUNT))
         );
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, true);
+        (, bool[] memory settled) = settlement.chargeBatch(items, true, ITEM_GAS);
 
         assertFalse(settled[0]);
         assertTrue(settled[1]);

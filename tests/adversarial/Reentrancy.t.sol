@@ -23,16 +23,17 @@ contract ReentrancyTest is AdversarialBase {
     }
 
     /// An escrow in the default token whose facilitator is the reentrant token contract.
-    function _escrowFacilitatedByToken(uint256 amount) internal returns (bytes32 paymentId) {
+    function _escrowFacilitatedByToken(uint256 amount) internal returns (IX402Settlement.EscrowRef memory) {
         IX402Settlement.PaymentTerms memory terms = defaultTerms(MODE_ESCROW);
         terms.facilitator = address(rt);
         IX402Settlement.SignedPayment memory payment = makePayment(payerKey, defaultPermit(amount, nextNonce()), terms);
         vm.prank(address(rt));
-        paymentId = settlement.authorize(payment);
+        settlement.authorize(payment);
+        return escrowRefOf(payment);
     }
 
     function test_reenterCaptureDuringChargePull_isRefused() public {
-        bytes32 escrowId = _escrowFacilitatedByToken(AMOUNT);
+        IX402Settlement.EscrowRef memory escrowId = _escrowFacilitatedByToken(AMOUNT);
         rt.arm(
             ReentrantToken.Hook.OnTransferFrom,
             address(settlement),
@@ -61,7 +62,8 @@ contract ReentrancyTest is AdversarialBase {
         IX402Settlement.SignedPayment memory payment =
             makePayment(payerKey, permitFor(address(rt), 3 * AMOUNT), terms);
         vm.prank(facilitator);
-        bytes32 escrowId = settlement.authorize(payment);
+        settlement.authorize(payment);
+        IX402Settlement.EscrowRef memory escrowId = escrowRefOf(payment);
 
         rt.arm(ReentrantToken.Hook.OnTransfer, address(settlement), abi.encodeCall(settlement.void, (escrowId)), false);
         vm.prank(facilitator);
@@ -70,14 +72,14 @@ contract ReentrancyTest is AdversarialBase {
         assertTrue(rt.fired());
         assertFalse(rt.lastCallSucceeded());
         assertEq(rt.lastReturnData(), REENTRANT_CALL);
-        IX402Settlement.Escrow memory escrow = settlement.escrowOf(escrowId);
-        assertFalse(escrow.closed);
+        IX402Settlement.EscrowState memory escrow = settlement.escrowOf(escrowId);
+        assertTrue(escrow.status == IX402Settlement.EscrowStatus.Open);
         assertEq(escrow.captured, AMOUNT);
         assertEq(rt.balanceOf(address(settlement)), 2 * AMOUNT);
 
         // Control: the payee may void outside a transfer.
         assertTrue(rt.fire());
-        assertTrue(settlement.escrowOf(escrowId).closed);
+        assertTrue(settlement.escrowOf(escrowId).status == IX402Settlement.EscrowStatus.Closed);
         assertEq(rt.balanceOf(address(settlement)), 0);
     }
 
@@ -88,21 +90,22 @@ contract ReentrancyTest is AdversarialBase {
         terms.payee = address(rt);
         IX402Settlement.SignedPayment memory payment = makePayment(payerKey, permitFor(address(rt), AMOUNT), terms);
         vm.prank(facilitator);
-        bytes32 escrowId = settlement.authorize(payment);
+        settlement.authorize(payment);
+        IX402Settlement.EscrowRef memory escrowId = escrowRefOf(payment);
 
         rt.arm(ReentrantToken.Hook.OnTransfer, address(settlement), abi.encodeCall(settlement.void, (escrowId)), true);
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         vm.prank(facilitator);
         settlement.capture(escrowId, AMOUNT, FEE_BPS, EVIDENCE_HASH);
 
-        IX402Settlement.Escrow memory escrow = settlement.escrowOf(escrowId);
+        IX402Settlement.EscrowState memory escrow = settlement.escrowOf(escrowId);
         assertEq(escrow.captured, 0);
-        assertFalse(escrow.closed);
+        assertTrue(escrow.status == IX402Settlement.EscrowStatus.Open);
         assertEq(rt.balanceOf(address(settlement)), AMOUNT);
     }
 
     function test_reenterWithBubblingRevert_onPull_failsTheOuterCharge() public {
-        bytes32 escrowId = _escrowFacilitatedByToken(AMOUNT);
+        IX402Settlement.EscrowRef memory escrowId = _escrowFacilitatedByToken(AMOUNT);
         rt.arm(
             ReentrantToken.Hook.OnTransferFrom,
             address(settlement),
@@ -123,13 +126,13 @@ contract ReentrancyTest is AdversarialBase {
         rt.arm(
             ReentrantToken.Hook.OnTransferFrom,
             address(settlement),
-            abi.encodeCall(settlement.chargeBatch, (inner, false)),
+            abi.encodeCall(settlement.chargeBatch, (inner, false, ITEM_GAS)),
             false
         );
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
         items[0] = makeBatchItem(paymentIn(address(rt), AMOUNT, MODE_EXACT), AMOUNT);
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, false);
+        (, bool[] memory settled) = settlement.chargeBatch(items, false, ITEM_GAS);
 
         assertTrue(settled[0]);
         assertTrue(rt.fired());
@@ -150,7 +153,7 @@ contract ReentrancyTest is AdversarialBase {
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
         items[0] = makeBatchItem(paymentIn(address(rt), AMOUNT, MODE_EXACT), AMOUNT);
         vm.prank(facilitator);
-        settlement.chargeBatch(items, false);
+        settlement.chargeBatch(items, false, ITEM_GAS);
 
         assertTrue(rt.fired());
         assertEq(rt.lastReturnData(), abi.encodePacked(IX402Settlement.OnlySelf.selector));
@@ -159,19 +162,17 @@ contract ReentrancyTest is AdversarialBase {
 
     function test_reenterReclaimDuringReclaimPayout_isRefused() public {
         // Two escrows of the same payer in the reentrant token; paying out the first reclaim re-enters
-        // `reclaim` of the second. The token is not the payer, but the guard refuses the call before
-        // that check runs, which the error shows.
-        bytes32 first = authorizeIn(address(rt), AMOUNT);
-        bytes32 second = authorizeIn(address(rt), AMOUNT);
+        // `reclaim` of the second (which anyone may call once expired): only the guard refuses it.
+        IX402Settlement.EscrowRef memory first = authorizeIn(address(rt), AMOUNT);
+        IX402Settlement.EscrowRef memory second = authorizeIn(address(rt), AMOUNT);
         vm.warp(block.timestamp + AUTHORIZATION_PERIOD);
         rt.arm(ReentrantToken.Hook.OnTransfer, address(settlement), abi.encodeCall(settlement.reclaim, (second)), false);
         vm.prank(payer);
         settlement.reclaim(first);
 
         assertTrue(rt.fired());
-        // Refused by the guard before the caller check could even run.
         assertEq(rt.lastReturnData(), REENTRANT_CALL);
-        assertFalse(settlement.escrowOf(second).closed);
+        assertTrue(settlement.escrowOf(second).status == IX402Settlement.EscrowStatus.Open);
         assertEq(rt.balanceOf(address(settlement)), AMOUNT);
     }
 }

@@ -33,7 +33,7 @@ contract ReplayTest is AdversarialBase {
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
         items[0] = makeBatchItem(payment, AMOUNT / 2);
         vm.prank(facilitator);
-        (, bool[] memory settled) = settlement.chargeBatch(items, false);
+        (, bool[] memory settled) = settlement.chargeBatch(items, false, ITEM_GAS);
         assertFalse(settled[0]);
         assertEq(token.balanceOf(payer), PAYER_BALANCE - AMOUNT / 2, "the unused rest of an upto is not reusable");
     }
@@ -97,7 +97,7 @@ contract ReplayTest is AdversarialBase {
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
         items[0] = makeBatchItem(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
         vm.prank(facilitator);
-        (, bool[] memory settled) = second.chargeBatch(items, false);
+        (, bool[] memory settled) = second.chargeBatch(items, false, ITEM_GAS);
         assertFalse(settled[0]);
         assertEq(token.balanceOf(payer), PAYER_BALANCE);
     }

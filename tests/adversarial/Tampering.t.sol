@@ -36,16 +36,22 @@ contract TamperingTest is AdversarialBase {
             abi.encodeWithSelector(IX402Settlement.NotFacilitator.selector, attacker, facilitator)
         );
         vm.prank(attacker);
-        (, bool[] memory settled) = settlement.chargeBatch(items, false);
+        (, bool[] memory settled) = settlement.chargeBatch(items, false, ITEM_GAS);
         assertFalse(settled[0]);
         assertEq(token.balanceOf(payer), PAYER_BALANCE);
     }
 
     function test_capture_wrongFacilitator() public {
-        bytes32 id = authorizeEscrow(AMOUNT);
+        IX402Settlement.EscrowRef memory id = authorizeEscrow(AMOUNT);
         vm.expectRevert(abi.encodeWithSelector(IX402Settlement.NotFacilitator.selector, attacker, facilitator));
         vm.prank(attacker);
         settlement.capture(id, AMOUNT, FEE_BPS, EVIDENCE_HASH);
+        // Naming itself as facilitator in the terms it passes names no escrow.
+        IX402Settlement.EscrowRef memory altered = id;
+        altered.terms.facilitator = attacker;
+        vm.expectRevert(abi.encodeWithSelector(IX402Settlement.UnknownPayment.selector, idOf(id)));
+        vm.prank(attacker);
+        settlement.capture(altered, AMOUNT, FEE_BPS, EVIDENCE_HASH);
     }
 
     /// Rewriting the witness to name the attacker as facilitator passes the caller check but breaks
@@ -82,7 +88,7 @@ contract TamperingTest is AdversarialBase {
         (, uint256 attackerKey) = makeAddrAndKey("attackerKey");
         IX402Settlement.SignedPayment memory payment =
             makePayment(attackerKey, defaultPermit(AMOUNT, nextNonce()), defaultTerms(MODE_EXACT));
-        payment.payer = victim;
+        payment.terms.payer = victim;
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
         vm.prank(facilitator);
         settlement.charge(payment, AMOUNT, FEE_BPS, EVIDENCE_HASH);
@@ -92,8 +98,9 @@ contract TamperingTest is AdversarialBase {
     /// Any single signed field changed after signing makes the payment fail, and nothing moves.
     function testFuzz_charge_anyTamperedFieldFails(uint8 field, uint256 value) public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_UPTO);
-        field = uint8(bound(field, 0, 10));
-        if (field == 0) payment.terms.payee = address(uint160(bound(value, 1, type(uint160).max)));
+        field = uint8(bound(field, 0, 11));
+        if (field == 11) payment.terms.payer = address(uint160(bound(value, 1, type(uint160).max)));
+        else if (field == 0) payment.terms.payee = address(uint160(bound(value, 1, type(uint160).max)));
         else if (field == 1) payment.terms.requestHash = bytes32(value);
         else if (field == 2) payment.terms.maxFacilitatorFeeBps = uint16(bound(value, MAX_FEE_BPS + 1, 10_000));
         else if (field == 3) payment.terms.validAfter = uint48(bound(value, 1, block.timestamp));
@@ -123,7 +130,6 @@ contract TamperingTest is AdversarialBase {
     {
         original = IX402Settlement.SignedPayment({
             permit: defaultPermit(AMOUNT, 0),
-            payer: payer,
             terms: defaultTerms(MODE_UPTO),
             signature: tampered.signature
         });

@@ -22,15 +22,15 @@ abstract contract SettlementTestBase is Test {
         keccak256("TokenPermissions(address token,uint256 amount)");
 
     bytes32 internal constant PAYMENT_TERMS_TYPEHASH = keccak256(
-        "PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)"
+        "PaymentTerms(address payer,address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)"
     );
 
     bytes32 internal constant PERMIT_WITNESS_TRANSFER_TYPEHASH = keccak256(
-        "PermitWitnessTransferFrom(TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline,PaymentTerms witness)PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)TokenPermissions(address token,uint256 amount)"
+        "PermitWitnessTransferFrom(TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline,PaymentTerms witness)PaymentTerms(address payer,address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)TokenPermissions(address token,uint256 amount)"
     );
 
     bytes32 internal constant SET_SPENDING_POLICY_TYPEHASH = keccak256(
-        "SetSpendingPolicy(address payer,address token,uint128 maxPerPayment,uint128 maxPerPeriod,uint32 period,uint256 nonce,uint256 deadline)"
+        "SetSpendingPolicy(address payer,address token,uint128 maxPerPayment,uint128 maxPerPeriod,uint32 period,uint32 loosenDelay,uint256 nonce,uint256 deadline)"
     );
 
     bytes32 internal constant EIP712_DOMAIN_TYPEHASH =
@@ -55,6 +55,8 @@ abstract contract SettlementTestBase is Test {
     uint48 internal constant AUTHORIZATION_PERIOD = 1 days;
     uint48 internal constant REFUND_PERIOD = 7 days;
     uint256 internal constant PERMIT_LIFETIME = 1 hours;
+    /// @dev Per-item gas cap the tests' batches use (an EOA or simple-wallet item needs about 60k).
+    uint32 internal constant ITEM_GAS = 300_000;
     bytes32 internal constant REQUEST_HASH = keccak256("inference request");
     bytes32 internal constant EVIDENCE_HASH = keccak256("inference evidence");
 
@@ -117,10 +119,20 @@ abstract contract SettlementTestBase is Test {
 
     // ---------------------------------------------------------------- building payments
 
-    /// @notice Default witness for `mode`: payee, facilitator, request hash, max fee 5%, valid now;
-    /// escrow expiries are set only for mode Escrow.
+    /// @notice Default witness for `mode`, paid by the default payer: payee, facilitator, request hash,
+    /// max fee 5%, valid now; escrow expiries are set only for mode Escrow.
     function defaultTerms(uint8 mode) internal view returns (IX402Settlement.PaymentTerms memory terms) {
+        return defaultTerms(payer, mode);
+    }
+
+    /// @notice Default witness for `mode`, paid by `termsPayer`.
+    function defaultTerms(address termsPayer, uint8 mode)
+        internal
+        view
+        returns (IX402Settlement.PaymentTerms memory terms)
+    {
         terms = IX402Settlement.PaymentTerms({
+            payer: termsPayer,
             payee: payee,
             facilitator: facilitator,
             requestHash: REQUEST_HASH,
@@ -154,7 +166,7 @@ abstract contract SettlementTestBase is Test {
         return makePayment(payerKey, defaultPermit(amount, nextNonce()), defaultTerms(mode));
     }
 
-    /// @notice A payment signed by `key` over `permit` and `terms`, for `settlement`.
+    /// @notice A payment signed by `key` over `permit` and `terms` (which name the payer), for `settlement`.
     function makePayment(
         uint256 key,
         ISignatureTransfer.PermitTransferFrom memory permit,
@@ -162,9 +174,33 @@ abstract contract SettlementTestBase is Test {
     ) internal view returns (IX402Settlement.SignedPayment memory) {
         return IX402Settlement.SignedPayment({
             permit: permit,
-            payer: vm.addr(key),
             terms: terms,
             signature: signPermitWitness(key, permit, address(settlement), terms)
+        });
+    }
+
+    /// @notice A copy of `payment` with the same permit and signature whose witness names `otherPayer`:
+    /// what a facilitator would submit to charge another account with one signature.
+    function redirected(IX402Settlement.SignedPayment memory payment, address otherPayer)
+        internal
+        pure
+        returns (IX402Settlement.SignedPayment memory copy)
+    {
+        IX402Settlement.PaymentTerms memory terms = payment.terms;
+        copy = IX402Settlement.SignedPayment({
+            permit: payment.permit,
+            terms: IX402Settlement.PaymentTerms({
+                payer: otherPayer,
+                payee: terms.payee,
+                facilitator: terms.facilitator,
+                requestHash: terms.requestHash,
+                maxFacilitatorFeeBps: terms.maxFacilitatorFeeBps,
+                validAfter: terms.validAfter,
+                mode: terms.mode,
+                authorizationExpiry: terms.authorizationExpiry,
+                refundExpiry: terms.refundExpiry
+            }),
+            signature: payment.signature
         });
     }
 
@@ -186,6 +222,7 @@ abstract contract SettlementTestBase is Test {
         return keccak256(
             abi.encode(
                 PAYMENT_TERMS_TYPEHASH,
+                terms.payer,
                 terms.payee,
                 terms.facilitator,
                 terms.requestHash,
@@ -256,6 +293,7 @@ abstract contract SettlementTestBase is Test {
                 policy.maxPerPayment,
                 policy.maxPerPeriod,
                 policy.period,
+                policy.loosenDelay,
                 nonce,
                 deadline
             )
@@ -331,14 +369,14 @@ abstract contract SettlementTestBase is Test {
         }
     }
 
-    /// @notice Gross amount split into facilitator fee and protocol fee, rounding down.
+    /// @notice Gross amount split into facilitator fee (rounded down) and protocol fee (rounded up).
     function feesOf(uint256 amount, uint16 facilitatorFeeBps, uint16 protocolFeeBps)
         internal
         pure
         returns (uint256 facilitatorFee, uint256 protocolFee)
     {
         facilitatorFee = amount * facilitatorFeeBps / 10_000;
-        protocolFee = amount * protocolFeeBps / 10_000;
+        protocolFee = (amount * protocolFeeBps + 9_999) / 10_000;
     }
 
     // ---------------------------------------------------------------- common actions
@@ -352,21 +390,61 @@ abstract contract SettlementTestBase is Test {
         return settlement.charge(payment, amount, FEE_BPS, EVIDENCE_HASH);
     }
 
-    /// @notice Authorizes a default escrow of `amount` from the default payer; returns its id.
-    function authorizeEscrow(uint256 amount) internal returns (bytes32 paymentId) {
+    /// @notice Authorizes a default escrow of `amount` from the default payer; returns what later
+    /// calls pass to name it.
+    function authorizeEscrow(uint256 amount) internal returns (IX402Settlement.EscrowRef memory ref) {
         IX402Settlement.SignedPayment memory payment = makePayment(amount, MODE_ESCROW);
         vm.prank(facilitator);
-        paymentId = settlement.authorize(payment);
+        settlement.authorize(payment);
+        ref = escrowRefOf(payment);
     }
 
-    /// @notice Sets a spending policy for the default payer and token.
+    /// @notice The `EscrowRef` of a signed escrow payment: its permit and witness.
+    function escrowRefOf(IX402Settlement.SignedPayment memory payment)
+        internal
+        pure
+        returns (IX402Settlement.EscrowRef memory)
+    {
+        return IX402Settlement.EscrowRef({permit: payment.permit, terms: payment.terms});
+    }
+
+    /// @notice The payment id of an escrow, computed independently.
+    function idOf(IX402Settlement.EscrowRef memory ref) internal view returns (bytes32) {
+        return paymentIdFor(address(settlement), ref.terms.payer, ref.permit.nonce);
+    }
+
+    /// @notice The payment id of a signed payment, computed independently.
+    function idOf(IX402Settlement.SignedPayment memory payment) internal view returns (bytes32) {
+        return paymentIdFor(address(settlement), payment.terms.payer, payment.permit.nonce);
+    }
+
+    /// @notice Sets a spending policy without loosening delay for the default payer and token.
     function setPayerPolicy(uint128 maxPerPayment, uint128 maxPerPeriod, uint32 period) internal {
+        setPayerPolicy(policyOf(maxPerPayment, maxPerPeriod, period, 0));
+    }
+
+    /// @notice Sets `policy` for the default payer and token, by transaction.
+    function setPayerPolicy(IX402Settlement.SpendingPolicy memory policy) internal {
         vm.prank(payer);
-        settlement.setSpendingPolicy(
-            address(token),
-            IX402Settlement.SpendingPolicy({
-                maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period
-            })
-        );
+        settlement.setSpendingPolicy(address(token), policy);
+    }
+
+    /// @notice A spending policy value.
+    function policyOf(uint128 maxPerPayment, uint128 maxPerPeriod, uint32 period, uint32 loosenDelay)
+        internal
+        pure
+        returns (IX402Settlement.SpendingPolicy memory)
+    {
+        return IX402Settlement.SpendingPolicy({
+            maxPerPayment: maxPerPayment, maxPerPeriod: maxPerPeriod, period: period, loosenDelay: loosenDelay
+        });
+    }
+
+    /// @notice Sets the protocol fee to `bps` at once: schedules it and waits out the increase delay.
+    function setProtocolFeeNow(uint16 bps) internal {
+        vm.prank(owner);
+        settlement.setProtocolFee(bps);
+        (uint16 current,,,) = settlement.protocolFee();
+        if (current != bps) vm.warp(block.timestamp + settlement.PROTOCOL_FEE_INCREASE_DELAY());
     }
 }

@@ -7,11 +7,15 @@ import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {TestToken} from "../mocks/TestToken.sol";
+import {SmartWallet} from "../mocks/SmartWallet.sol";
+import {GasBurnerWallet} from "../mocks/GasBurnerWallet.sol";
 
-/// @notice Drives X402Settlement through random sequences of charges (exact and upto), batches,
-/// escrow authorizations, captures, voids, reclaims, refunds, replays, protocol-fee and split changes
-/// and time jumps, with several payers, payees and facilitators, and keeps ghost books of what should
-/// have happened.
+/// @notice Drives X402Settlement through random sequences of charges (exact and upto), batches (some
+/// with a gas-burning payer or a signature redirected to another account), escrow authorizations,
+/// captures, voids, reclaims (by anyone), refunds, replays, cross-account charges, revoked spending
+/// policies, protocol-fee, treasury withdrawal and split changes and time jumps, with several payers
+/// (EOAs and two smart wallets of one owner), payees and facilitators, and keeps ghost books of what
+/// should have happened.
 /// @dev Inherits the shared test base only for its signing helpers; the contracts are the invariant
 /// test's. Every action is built to be valid (or, for replays, to be refused) and run in try/catch, so
 /// an unexpected outcome is counted in a ghost variable and reported by an invariant instead of being
@@ -23,6 +27,11 @@ contract SettlementHandler is SettlementTestBase {
     uint256 internal constant PAYEES = 3;
     uint256 internal constant FACILITATORS = 2;
     uint256 internal constant SPLIT_RECIPIENTS = 2;
+    /// @notice Payers 0..PAYERS-1 are EOAs; WALLETS more are smart wallets owned by payer 0's key.
+    uint256 internal constant WALLETS = 2;
+    /// @notice Token whose spending policies the handler changes (never paid with, so policies never
+    /// refuse a payment the handler built to be valid).
+    address internal constant POLICY_TOKEN = address(0xB0B);
     /// @notice Each payer's starting balance (it never receives anything but its own money back).
     uint256 public constant PAYER_FUNDS = 1_000_000e6;
     uint256 internal constant MAX_PAYMENT = 5_000e6;
@@ -33,6 +42,10 @@ contract SettlementHandler is SettlementTestBase {
 
     uint256[PAYERS] internal payerKeys;
     address[PAYERS] public payers;
+    /// @notice Smart wallets of payer 0's key, which accept its ECDSA signature over any raw digest.
+    address[WALLETS] public wallets;
+    GasBurnerWallet public burner;
+    address internal keeper;
     address[PAYEES] public payees;
     address[FACILITATORS] public facilitators;
     address[SPLIT_RECIPIENTS] public splitRecipients;
@@ -41,6 +54,7 @@ contract SettlementHandler is SettlementTestBase {
 
     /// @notice An escrow as the handler believes it is.
     struct EscrowRecord {
+        IX402Settlement.EscrowRef ref;
         bytes32 id;
         address payer;
         address payee;
@@ -77,6 +91,12 @@ contract SettlementHandler is SettlementTestBase {
     uint256 public protocolFeeViolations;
     uint256 public reclaimFailures;
     uint256 public replaySuccesses;
+    /// @notice A signature that moved tokens of an account other than the one it names.
+    uint256 public crossAccountSuccesses;
+    /// @notice An honest batch item that failed (whatever else the batch held).
+    uint256 public honestBatchItemFailures;
+    /// @notice A revoked (nonce-consumed) signed policy that was accepted.
+    uint256 public revokedPolicyApplied;
     uint256 public unexpectedFailures;
     /// @notice Which action failed unexpectedly last, and its revert data, for the failure report.
     string public lastUnexpectedAction;
@@ -84,6 +104,16 @@ contract SettlementHandler is SettlementTestBase {
 
     /// @notice How often each action ran to completion (printed after a campaign).
     mapping(bytes32 => uint256) public calls;
+
+    /// @notice A signed spending policy whose nonce a later change consumed.
+    struct RevokedPolicy {
+        address payer;
+        IX402Settlement.SpendingPolicy policy;
+        uint256 deadline;
+        bytes signature;
+    }
+
+    RevokedPolicy[] internal _revokedPolicies;
 
     constructor(
         ISignatureTransfer permit2_,
@@ -113,6 +143,19 @@ contract SettlementHandler is SettlementTestBase {
         for (uint256 i; i < SPLIT_RECIPIENTS; ++i) {
             splitRecipients[i] = makeAddr(string.concat("inv-split-", vm.toString(i)));
         }
+        for (uint256 i; i < WALLETS; ++i) {
+            wallets[i] = address(new SmartWallet(payers[0]));
+            token.mint(wallets[i], PAYER_FUNDS);
+            vm.prank(payers[0]);
+            SmartWallet(wallets[i]).approve(token, address(permit2), type(uint256).max);
+        }
+        burner = new GasBurnerWallet(payers[1]);
+        token.mint(address(burner), PAYER_FUNDS);
+        vm.startPrank(payers[1]);
+        burner.approve(token, address(permit2), type(uint256).max);
+        burner.setBurning(true);
+        vm.stopPrank();
+        keeper = makeAddr("inv-keeper");
     }
 
     // ================================================================ actions
@@ -137,13 +180,13 @@ contract SettlementHandler is SettlementTestBase {
         IX402Settlement.SignedPayment memory payment =
             _sign(p, payees[payeeSeed % PAYEES], fac, maxAmount, upto ? MODE_UPTO : MODE_EXACT, maxFeeBps, 0, 0);
 
-        (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(fac), token.balanceOf(treasury));
+        (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(fac), _accrued());
         uint256 payerBefore = token.balanceOf(payers[p]);
         vm.prank(fac);
         try settlement.charge(payment, amount, feeBps, keccak256(abi.encode("evidence", nonceCounter))) returns (
             bytes32 id
         ) {
-            _checkFees(token.balanceOf(fac) - facBefore, amount * maxFeeBps / BPS, token.balanceOf(treasury) - treasuryBefore, amount);
+            _checkFees(token.balanceOf(fac) - facBefore, amount * maxFeeBps / BPS, _accrued() - treasuryBefore, amount);
             _expectEq(payerBefore - token.balanceOf(payers[p]), amount, "charge: payer debit");
             _recordSettled(id, payment, amount);
             calls["charge"]++;
@@ -153,14 +196,23 @@ contract SettlementHandler is SettlementTestBase {
     }
 
     /// @notice A batch of 1-4 fresh charges from random payers for one facilitator, optionally with a
-    /// replayed item and an item naming the other facilitator, which must both be skipped.
-    function chargeBatch(uint256 seed, uint256 count, bool commitRoot, bool withReplay, bool withForeignItem)
-        external
-    {
+    /// replayed item, an item naming the other facilitator, an item whose wallet signature is redirected
+    /// to a sibling wallet and an item from a payer that burns all gas, which must all be skipped while
+    /// every honest item settles.
+    function chargeBatch(
+        uint256 seed,
+        uint256 count,
+        bool commitRoot,
+        bool withReplay,
+        bool withForeignItem,
+        bool withRedirectedItem,
+        bool withBurner
+    ) external {
         uint256 f = seed % FACILITATORS;
         address fac = facilitators[f];
         count = _bound(count, 1, 4);
-        uint256 extra = (withReplay && _settledPayments.length != 0 ? 1 : 0) + (withForeignItem ? 1 : 0);
+        uint256 extra = (withReplay && _settledPayments.length != 0 ? 1 : 0) + (withForeignItem ? 1 : 0)
+            + (withRedirectedItem ? 1 : 0) + (withBurner ? 1 : 0);
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](count + extra);
         bool[] memory shouldSettle = new bool[](count + extra);
         uint256[] memory maxFees = new uint256[](count + extra);
@@ -197,25 +249,50 @@ contract SettlementHandler is SettlementTestBase {
                 payment: foreign, amount: 1e6, facilitatorFeeBps: 0, evidenceHash: bytes32(0)
             });
         }
+        if (withRedirectedItem) {
+            // Payer 0's key signs for wallet 0; the facilitator submits it for wallet 1.
+            IX402Settlement.SignedPayment memory signed =
+                _signAs(payerKeys[0], wallets[0], payees[seed % PAYEES], fac, 1e6, MODE_EXACT, 0, 0, 0);
+            items[next++] = IX402Settlement.BatchItem({
+                payment: redirected(signed, wallets[1]), amount: 1e6, facilitatorFeeBps: 0, evidenceHash: bytes32(0)
+            });
+        }
+        if (withBurner) {
+            IX402Settlement.SignedPayment memory burning =
+                _signAs(payerKeys[1], address(burner), payees[seed % PAYEES], fac, 1e6, MODE_EXACT, 0, 0, 0);
+            items[next++] =
+                IX402Settlement.BatchItem({payment: burning, amount: 1e6, facilitatorFeeBps: 0, evidenceHash: bytes32(0)});
+        }
+        // The hostile items go anywhere in the batch, not only at the end.
+        if (extra != 0 && count > 1) {
+            uint256 from = count + (seed >> 200) % extra;
+            uint256 to = (seed >> 100) % count;
+            (items[from], items[to]) = (items[to], items[from]);
+            (shouldSettle[from], shouldSettle[to]) = (shouldSettle[to], shouldSettle[from]);
+            (maxFees[from], maxFees[to]) = (maxFees[to], maxFees[from]);
+        }
 
-        (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(fac), token.balanceOf(treasury));
+        (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(fac), _accrued());
         vm.prank(fac);
-        try settlement.chargeBatch(items, commitRoot) returns (uint256, bool[] memory settled) {
+        try settlement.chargeBatch(items, commitRoot, ITEM_GAS) returns (uint256, bool[] memory settled) {
             uint256 feeCap;
             uint256 gross;
             for (uint256 i; i < items.length; ++i) {
                 if (settled[i] && !shouldSettle[i]) replaySuccesses++;
-                if (!settled[i] && shouldSettle[i]) _unexpected("chargeBatch item", "");
+                if (!settled[i] && shouldSettle[i]) {
+                    honestBatchItemFailures++;
+                    _unexpected("chargeBatch item", "");
+                }
                 if (!settled[i]) continue;
                 feeCap += maxFees[i];
                 gross += items[i].amount;
                 _recordSettled(
-                    paymentIdFor(address(settlement), items[i].payment.payer, items[i].payment.permit.nonce),
+                    paymentIdFor(address(settlement), items[i].payment.terms.payer, items[i].payment.permit.nonce),
                     items[i].payment,
                     items[i].amount
                 );
             }
-            _checkFees(token.balanceOf(fac) - facBefore, feeCap, token.balanceOf(treasury) - treasuryBefore, gross);
+            _checkFees(token.balanceOf(fac) - facBefore, feeCap, _accrued() - treasuryBefore, gross);
             calls["chargeBatch"]++;
         } catch (bytes memory reason) {
             _unexpected("chargeBatch", reason);
@@ -247,6 +324,7 @@ contract SettlementHandler is SettlementTestBase {
             _recordSettled(id, payment, amount);
             _escrows.push(
                 EscrowRecord({
+                    ref: escrowRefOf(payment),
                     id: id,
                     payer: payers[p],
                     payee: payee_,
@@ -274,19 +352,23 @@ contract SettlementHandler is SettlementTestBase {
         amount = _bound(amount, 1, e.authorized - e.captured);
         feeBps = uint16(_bound(feeBps, 0, e.maxFeeBps));
 
-        (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(e.facilitator), token.balanceOf(treasury));
+        (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(e.facilitator), _accrued());
         uint256 heldBefore = token.balanceOf(address(settlement));
         vm.prank(e.facilitator);
-        try settlement.capture(e.id, amount, feeBps, keccak256(abi.encode("capture", e.id, e.captured))) {
+        try settlement.capture(e.ref, amount, feeBps, keccak256(abi.encode("capture", e.id, e.captured))) {
             e.captured += amount;
             _checkFees(
                 token.balanceOf(e.facilitator) - facBefore,
                 amount * e.maxFeeBps / BPS,
-                token.balanceOf(treasury) - treasuryBefore,
+                _accrued() - treasuryBefore,
                 amount
             );
-            // Captured funds leave the contract at once.
-            _expectEq(heldBefore - token.balanceOf(address(settlement)), amount, "capture: paid out");
+            // Captured funds leave the contract at once, except the protocol fee, which accrues.
+            _expectEq(
+                heldBefore + (_accrued() - treasuryBefore) - token.balanceOf(address(settlement)),
+                amount,
+                "capture: paid out"
+            );
             calls["capture"]++;
         } catch (bytes memory reason) {
             _unexpected("capture", reason);
@@ -301,7 +383,7 @@ contract SettlementHandler is SettlementTestBase {
         uint256 rest = e.authorized - e.captured;
         uint256 payerBefore = token.balanceOf(e.payer);
         vm.prank(byFacilitator ? e.facilitator : e.payee);
-        try settlement.void(e.id) {
+        try settlement.void(e.ref) {
             e.closed = true;
             returnedTotal[e.payer] += rest;
             _expectEq(token.balanceOf(e.payer) - payerBefore, rest, "void: payer credit");
@@ -311,8 +393,8 @@ contract SettlementHandler is SettlementTestBase {
         }
     }
 
-    /// @notice The payer reclaims an open escrow, first waiting past its authorization expiry if
-    /// needed. Must always work.
+    /// @notice Anyone (a keeper) reclaims an open escrow for its payer, first waiting past its
+    /// authorization expiry if needed. Must always work.
     function reclaim(uint256 escrowSeed, uint256 extraWait) external {
         (bool found, uint256 i) = _pick(escrowSeed, _isOpen);
         if (!found) return;
@@ -338,7 +420,7 @@ contract SettlementHandler is SettlementTestBase {
         uint256 payerBefore = token.balanceOf(e.payer);
         uint256 heldBefore = token.balanceOf(address(settlement));
         vm.prank(e.payee);
-        try settlement.refund(e.id, amount) {
+        try settlement.refund(e.ref, amount) {
             e.refunded += amount;
             returnedTotal[e.payer] += amount;
             _expectEq(token.balanceOf(e.payer) - payerBefore, amount, "refund: payer credit");
@@ -359,14 +441,14 @@ contract SettlementHandler is SettlementTestBase {
         how = uint8(_bound(how, 0, 2));
         if (how != 0) {
             // Same payer and nonce, freshly signed with other terms: the nonce itself is spent.
-            uint256 p = _payerIndex(payment.payer);
+            uint256 p = _payerIndex(payment.terms.payer);
             payment.permit.permitted.amount = _bound(newAmount, 1, MAX_PAYMENT);
             payment.permit.deadline = block.timestamp + PERMIT_LIFETIME;
             payment.terms.mode = how == 1 ? MODE_UPTO : MODE_ESCROW;
             payment.terms.authorizationExpiry = uint48(block.timestamp + 1 days);
             payment.terms.refundExpiry = uint48(block.timestamp + 2 days);
             payment.signature = signPermitWitness(payerKeys[p], payment.permit, address(settlement), payment.terms);
-            signedTotal[payment.payer] += payment.permit.permitted.amount;
+            signedTotal[payment.terms.payer] += payment.permit.permitted.amount;
         }
         address fac = payment.terms.facilitator;
         bool settled;
@@ -391,15 +473,117 @@ contract SettlementHandler is SettlementTestBase {
         calls["warp"]++;
     }
 
-    /// @notice The owner changes the protocol fee, within the contract's hard cap.
+    /// @notice The owner changes the protocol fee, within the contract's hard cap (increases wait).
     function setProtocolFee(uint16 bps) external {
         bps = uint16(_bound(bps, 0, settlement.MAX_PROTOCOL_FEE_BPS()));
         vm.prank(owner);
-        try settlement.setProtocolFee(bps, treasury) {
+        try settlement.setProtocolFee(bps) {
             calls["setProtocolFee"]++;
         } catch (bytes memory reason) {
             _unexpected("setProtocolFee", reason);
         }
+    }
+
+    /// @notice The treasury withdraws the accrued protocol fees to itself.
+    function withdrawProtocolFees() external {
+        uint256 accrued = _accrued();
+        uint256 before = token.balanceOf(treasury);
+        vm.prank(treasury);
+        try settlement.withdrawProtocolFees(address(token), treasury) returns (uint256 amount) {
+            _expectEq(amount, accrued, "withdraw: amount");
+            _expectEq(token.balanceOf(treasury) - before, accrued, "withdraw: treasury credit");
+            calls["withdrawProtocolFees"]++;
+        } catch (bytes memory reason) {
+            _unexpected("withdrawProtocolFees", reason);
+        }
+    }
+
+    /// @notice One signature of payer 0's key, made for one of its accounts (its EOA or one of its two
+    /// smart wallets), is submitted for another of them: it must fail. The genuine submission then
+    /// charges the account it names, and only it.
+    function crossAccountCharge(uint256 seed, uint256 amount, uint8 mode) external {
+        address[3] memory ownAccounts = [payers[0], wallets[0], wallets[1]];
+        address signedFor = ownAccounts[seed % 3];
+        address submittedFor = ownAccounts[(seed % 3 + 1 + (seed >> 8) % 2) % 3];
+        address fac = facilitators[(seed >> 16) % FACILITATORS];
+        amount = _bound(amount, 1, MAX_PAYMENT);
+        mode = uint8(_bound(mode, 0, 2));
+        IX402Settlement.SignedPayment memory signed = _signAs(
+            payerKeys[0],
+            signedFor,
+            payees[(seed >> 24) % PAYEES],
+            fac,
+            amount,
+            mode,
+            0,
+            mode == MODE_ESCROW ? uint48(block.timestamp + 1 days) : 0,
+            mode == MODE_ESCROW ? uint48(block.timestamp + 2 days) : 0
+        );
+        IX402Settlement.SignedPayment memory attack = redirected(signed, submittedFor);
+        vm.startPrank(fac);
+        bool moved;
+        if (mode == MODE_ESCROW) {
+            try settlement.authorize(attack) {
+                moved = true;
+            } catch {}
+        } else {
+            try settlement.charge(attack, amount, 0, bytes32(0)) {
+                moved = true;
+            } catch {}
+        }
+        vm.stopPrank();
+        if (moved) crossAccountSuccesses++;
+        if (mode == MODE_ESCROW) return; // the genuine escrow is left alone (its books would need a record)
+        vm.prank(fac);
+        try settlement.charge(signed, amount, 0, bytes32(0)) returns (bytes32 id) {
+            _recordSettled(id, signed, amount);
+            calls["crossAccountCharge"]++;
+        } catch (bytes memory reason) {
+            _unexpected("crossAccountCharge", reason);
+        }
+    }
+
+    /// @notice A payer signs a loose policy for `POLICY_TOKEN` and hands it out, then sets a stricter
+    /// one itself (by transaction or by a second signature): the loose signature is revoked.
+    function revokePolicy(uint256 payerSeed, uint128 loose, uint128 strict, bool strictBySignature) external {
+        uint256 p = payerSeed % PAYERS;
+        address who = payers[p];
+        loose = uint128(_bound(loose, 2, type(uint64).max));
+        strict = uint128(_bound(strict, 1, loose - 1));
+        uint256 deadline = block.timestamp + 30 days;
+        uint256 nonce = settlement.policyNonces(who);
+        IX402Settlement.SpendingPolicy memory loosePolicy = policyOf(loose, 0, 0, 0);
+        IX402Settlement.SpendingPolicy memory strictPolicy = policyOf(strict, 0, 0, 0);
+        bytes memory looseSignature = _signPolicyFor(p, loosePolicy, nonce, deadline);
+        if (strictBySignature) {
+            try settlement.setSpendingPolicyBySig(
+                who, POLICY_TOKEN, strictPolicy, deadline, _signPolicyFor(p, strictPolicy, nonce, deadline)
+            ) {} catch (bytes memory reason) {
+                _unexpected("revokePolicy: strict by signature", reason);
+            }
+        } else {
+            vm.prank(who);
+            try settlement.setSpendingPolicy(POLICY_TOKEN, strictPolicy) {}
+            catch (bytes memory reason) {
+                _unexpected("revokePolicy: strict by transaction", reason);
+            }
+        }
+        _revokedPolicies.push(
+            RevokedPolicy({payer: who, policy: loosePolicy, deadline: deadline, signature: looseSignature})
+        );
+        calls["revokePolicy"]++;
+    }
+
+    /// @notice Someone submits a revoked policy signature later: it must never apply.
+    function replayRevokedPolicy(uint256 index) external {
+        if (_revokedPolicies.length == 0) return;
+        RevokedPolicy memory r = _revokedPolicies[index % _revokedPolicies.length];
+        uint256 before = settlement.spendingPolicyOf(r.payer, POLICY_TOKEN).maxPerPayment;
+        try settlement.setSpendingPolicyBySig(r.payer, POLICY_TOKEN, r.policy, r.deadline, r.signature) {
+            revokedPolicyApplied++;
+        } catch {}
+        if (settlement.spendingPolicyOf(r.payer, POLICY_TOKEN).maxPerPayment != before) revokedPolicyApplied++;
+        calls["replayRevokedPolicy"]++;
     }
 
     /// @notice A payee sets (or clears) a split over the two split recipients.
@@ -463,9 +647,11 @@ contract SettlementHandler is SettlementTestBase {
 
     /// @notice Every address the handler ever pays or is paid by.
     function accounts() external view returns (address[] memory list) {
-        list = new address[](PAYERS + PAYEES + FACILITATORS + SPLIT_RECIPIENTS + 2);
+        list = new address[](PAYERS + WALLETS + PAYEES + FACILITATORS + SPLIT_RECIPIENTS + 3);
         uint256 n;
         for (uint256 i; i < PAYERS; ++i) list[n++] = payers[i];
+        for (uint256 i; i < WALLETS; ++i) list[n++] = wallets[i];
+        list[n++] = address(burner);
         for (uint256 i; i < PAYEES; ++i) list[n++] = payees[i];
         for (uint256 i; i < FACILITATORS; ++i) list[n++] = facilitators[i];
         for (uint256 i; i < SPLIT_RECIPIENTS; ++i) list[n++] = splitRecipients[i];
@@ -473,8 +659,16 @@ contract SettlementHandler is SettlementTestBase {
         list[n++] = address(settlement);
     }
 
+    /// @notice Payers with ghost books: the EOAs, then the smart wallets, then the gas burner.
     function payerCount() external pure returns (uint256) {
-        return PAYERS;
+        return PAYERS + WALLETS + 1;
+    }
+
+    /// @notice Payer `i` of `payerCount()`.
+    function payerAt(uint256 i) external view returns (address) {
+        if (i < PAYERS) return payers[i];
+        if (i < PAYERS + WALLETS) return wallets[i - PAYERS];
+        return address(burner);
     }
 
     // ================================================================ internals
@@ -490,7 +684,23 @@ contract SettlementHandler is SettlementTestBase {
         uint48 authorizationExpiry,
         uint48 refundExpiry
     ) internal returns (IX402Settlement.SignedPayment memory) {
+        return _signAs(payerKeys[p], payers[p], payee_, fac, amount, mode, maxFeeBps, authorizationExpiry, refundExpiry);
+    }
+
+    /// @dev Signs with `key` a payment naming `account` as payer (an EOA or a wallet of that key).
+    function _signAs(
+        uint256 key,
+        address account,
+        address payee_,
+        address fac,
+        uint256 amount,
+        uint8 mode,
+        uint16 maxFeeBps,
+        uint48 authorizationExpiry,
+        uint48 refundExpiry
+    ) internal returns (IX402Settlement.SignedPayment memory) {
         IX402Settlement.PaymentTerms memory terms = IX402Settlement.PaymentTerms({
+            payer: account,
             payee: payee_,
             facilitator: fac,
             requestHash: keccak256(abi.encode("request", nonceCounter)),
@@ -500,23 +710,40 @@ contract SettlementHandler is SettlementTestBase {
             authorizationExpiry: authorizationExpiry,
             refundExpiry: refundExpiry
         });
-        signedTotal[payers[p]] += amount;
-        return makePayment(payerKeys[p], defaultPermit(amount, nextNonce()), terms);
+        signedTotal[account] += amount;
+        return makePayment(key, defaultPermit(amount, nextNonce()), terms);
+    }
+
+    /// @dev Payer `p`'s signature over a policy for `POLICY_TOKEN`.
+    function _signPolicyFor(uint256 p, IX402Settlement.SpendingPolicy memory policy, uint256 nonce, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        (uint8 v, bytes32 r, bytes32 s_) =
+            vm.sign(payerKeys[p], policyDigest(payers[p], POLICY_TOKEN, policy, nonce, deadline));
+        return abi.encodePacked(r, s_, v);
+    }
+
+    /// @dev Protocol fees accrued in the payment token.
+    function _accrued() internal view returns (uint256) {
+        return settlement.accruedProtocolFees(address(token));
     }
 
     function _recordSettled(bytes32 id, IX402Settlement.SignedPayment memory payment, uint256 amount) internal {
-        _expectEq(uint256(id), uint256(paymentIdFor(address(settlement), payment.payer, payment.permit.nonce)), "id");
+        _expectEq(uint256(id), uint256(paymentIdFor(address(settlement), payment.terms.payer, payment.permit.nonce)), "id");
         if (settleCount[id]++ == 0) _settledIds.push(id);
-        _settledPayments.push(payment);
-        pulledTotal[payment.payer] += amount;
+        // Only EOA payments are replayed (the replay re-signs with the payer's key).
+        if (payment.terms.payer.code.length == 0) _settledPayments.push(payment);
+        pulledTotal[payment.terms.payer] += amount;
     }
 
     function _reclaim(uint256 i) internal returns (bool ok) {
         EscrowRecord storage e = _escrows[i];
         uint256 rest = e.authorized - e.captured;
         uint256 payerBefore = token.balanceOf(e.payer);
-        vm.prank(e.payer);
-        try settlement.reclaim(e.id) {
+        vm.prank(keeper);
+        try settlement.reclaim(e.ref) {
             e.closed = true;
             returnedTotal[e.payer] += rest;
             _expectEq(token.balanceOf(e.payer) - payerBefore, rest, "reclaim: payer credit");
@@ -529,7 +756,8 @@ contract SettlementHandler is SettlementTestBase {
 
     function _checkFees(uint256 facilitatorFee, uint256 facilitatorCap, uint256 protocolFee, uint256 gross) internal {
         if (facilitatorFee > facilitatorCap) facilitatorFeeViolations++;
-        if (protocolFee > gross * settlement.MAX_PROTOCOL_FEE_BPS() / BPS) protocolFeeViolations++;
+        // The protocol fee rounds up.
+        if (protocolFee > (gross * settlement.MAX_PROTOCOL_FEE_BPS() + BPS - 1) / BPS) protocolFeeViolations++;
     }
 
     function _expectEq(uint256 actual, uint256 expected, string memory what) internal {

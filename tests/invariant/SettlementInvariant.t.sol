@@ -8,7 +8,8 @@ import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {SettlementHandler} from "./SettlementHandler.sol";
 
 /// @notice Properties of X402Settlement that must hold after any sequence of charges, batches,
-/// escrow operations, replays, fee and split changes and time jumps (see `SettlementHandler`).
+/// escrow operations, replays, cross-account and revoked-policy attacks, fee, treasury and split
+/// changes and time jumps (see `SettlementHandler`).
 /// @dev All properties are checked by one invariant function, so one campaign (foundry.toml: 64 runs
 /// of depth 64) checks every property after every call; forge would run a separate campaign for each
 /// `invariant_*` function. The assertion messages name the property that broke.
@@ -18,10 +19,11 @@ contract SettlementInvariantTest is SettlementTestBase {
     function setUp() public override {
         super.setUp();
         vm.prank(owner);
-        settlement.setProtocolFee(30, treasury);
+        settlement.setTreasury(treasury);
+        setProtocolFeeNow(30);
         handler = new SettlementHandler(permit2, token, settlement, owner, treasury);
 
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](15);
         selectors[0] = SettlementHandler.charge.selector;
         selectors[1] = SettlementHandler.chargeBatch.selector;
         selectors[2] = SettlementHandler.authorize.selector;
@@ -33,6 +35,10 @@ contract SettlementInvariantTest is SettlementTestBase {
         selectors[8] = SettlementHandler.warp.selector;
         selectors[9] = SettlementHandler.setProtocolFee.selector;
         selectors[10] = SettlementHandler.setSplit.selector;
+        selectors[11] = SettlementHandler.withdrawProtocolFees.selector;
+        selectors[12] = SettlementHandler.crossAccountCharge.selector;
+        selectors[13] = SettlementHandler.revokePolicy.selector;
+        selectors[14] = SettlementHandler.replayRevokedPolicy.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -46,18 +52,44 @@ contract SettlementInvariantTest is SettlementTestBase {
         _checkReclaimAfterExpiryNeverFails();
         _checkValidActionsSucceed();
         _checkTokensConserved();
+        _checkSignatureChargesOnlySigner();
+        _checkHonestBatchItemsSettle();
+        _checkRevokedPolicyNeverApplies();
     }
 
-    /// The contract holds exactly the uncaptured part of open escrows: captured funds are paid out at
-    /// once and refunds come from the payee, so nothing else can accumulate (or go missing).
+    /// A signature charges only the account it names: no signature of one key moved tokens of the
+    /// key's other accounts (its EOA, its sibling smart wallets), and every account's books balance.
+    function _checkSignatureChargesOnlySigner() internal view {
+        assertEq(handler.crossAccountSuccesses(), 0, "a signature charged an account it does not name");
+    }
+
+    /// A batch's honest items settle whatever one item does (a replay, a foreign facilitator, a
+    /// redirected signature, a payer burning all its gas).
+    function _checkHonestBatchItemsSettle() internal view {
+        assertEq(handler.honestBatchItemFailures(), 0, "an honest batch item failed");
+    }
+
+    /// A signed spending policy whose nonce a later change consumed never applies again.
+    function _checkRevokedPolicyNeverApplies() internal view {
+        assertEq(handler.revokedPolicyApplied(), 0, "a revoked spending policy applied");
+    }
+
+    /// The contract holds exactly the uncaptured part of open escrows plus the accrued protocol fees:
+    /// captured funds are paid out at once and refunds come from the payee, so nothing else can
+    /// accumulate (or go missing).
     function _checkBalanceEqualsOpenEscrows() internal view {
         uint256 open;
         uint256 n = handler.escrowCount();
         for (uint256 i; i < n; ++i) {
-            IX402Settlement.Escrow memory e = settlement.escrowOf(handler.escrowAt(i).id);
-            if (!e.closed) open += e.authorized - e.captured;
+            SettlementHandler.EscrowRecord memory g = handler.escrowAt(i);
+            IX402Settlement.EscrowState memory e = settlement.escrowOf(g.ref);
+            if (e.status == IX402Settlement.EscrowStatus.Open) open += g.ref.permit.permitted.amount - e.captured;
         }
-        assertEq(token.balanceOf(address(settlement)), open, "balance != sum of open escrows (contract state)");
+        assertEq(
+            token.balanceOf(address(settlement)),
+            open + settlement.accruedProtocolFees(address(token)),
+            "balance != open escrows + accrued fees (contract state)"
+        );
         assertEq(open, handler.ghostEscrowed(), "contract escrows != ghost escrows");
     }
 
@@ -66,15 +98,16 @@ contract SettlementInvariantTest is SettlementTestBase {
         uint256 n = handler.escrowCount();
         for (uint256 i; i < n; ++i) {
             SettlementHandler.EscrowRecord memory g = handler.escrowAt(i);
-            IX402Settlement.Escrow memory e = settlement.escrowOf(g.id);
-            assertEq(e.payer, g.payer, "payer");
-            assertEq(e.payee, g.payee, "payee");
-            assertEq(e.facilitator, g.facilitator, "facilitator");
-            assertEq(e.authorized, g.authorized, "authorized");
+            IX402Settlement.EscrowState memory e = settlement.escrowOf(g.ref);
+            assertEq(g.ref.terms.payer, g.payer, "payer");
+            assertEq(g.ref.terms.payee, g.payee, "payee");
+            assertEq(g.ref.terms.facilitator, g.facilitator, "facilitator");
+            assertEq(g.ref.permit.permitted.amount, g.authorized, "authorized");
             assertEq(e.captured, g.captured, "captured");
             assertEq(e.refunded, g.refunded, "refunded");
-            assertEq(e.closed, g.closed, "closed");
-            assertLe(e.captured, e.authorized, "captured above authorized");
+            assertTrue(e.status != IX402Settlement.EscrowStatus.None, "escrow not found by its terms");
+            assertEq(e.status == IX402Settlement.EscrowStatus.Closed, g.closed, "closed");
+            assertLe(e.captured, g.authorized, "captured above authorized");
             assertLe(e.refunded, e.captured, "refunded above captured");
         }
     }
@@ -84,7 +117,7 @@ contract SettlementInvariantTest is SettlementTestBase {
     function _checkPayerLossBoundedBySignatures() internal view {
         uint256 n = handler.payerCount();
         for (uint256 i; i < n; ++i) {
-            address p = handler.payers(i);
+            address p = handler.payerAt(i);
             uint256 balance = token.balanceOf(p);
             uint256 returned = handler.returnedTotal(p);
             assertLe(handler.pulledTotal(p), handler.signedTotal(p), "pulled more than signed");
@@ -136,6 +169,8 @@ contract SettlementInvariantTest is SettlementTestBase {
         handler.reclaimEverything();
         assertEq(handler.reclaimFailures(), 0, "end-of-run reclaim failed");
         assertEq(handler.unexpectedFailures(), 0, string.concat("unexpected failure in ", handler.lastUnexpectedAction()));
+        handler.withdrawProtocolFees();
+        assertEq(handler.unexpectedFailures(), 0, string.concat("unexpected failure in ", handler.lastUnexpectedAction()));
         assertEq(token.balanceOf(address(settlement)), 0, "contract not empty after reclaiming everything");
         console.log(
             "calls: charge %d, batch %d, authorize %d",
@@ -150,5 +185,11 @@ contract SettlementInvariantTest is SettlementTestBase {
             handler.calls("reclaim")
         );
         console.log("       refund %d, replay %d", handler.calls("refund"), handler.calls("replay"));
+        console.log(
+            "       crossAccount %d, revokePolicy %d, replayRevokedPolicy %d",
+            handler.calls("crossAccountCharge"),
+            handler.calls("revokePolicy"),
+            handler.calls("replayRevokedPolicy")
+        );
     }
 }
