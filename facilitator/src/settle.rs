@@ -552,9 +552,9 @@ impl Settler {
                     let d = l.inner.data;
                     OnChain {
                         tx,
-                        amount: d.amount,
+                        amount: d.escrow.permit.permitted.amount,
                         batch_id: U256::ZERO,
-                        facilitator: d.facilitator,
+                        facilitator: d.escrow.terms.facilitator,
                     }
                 }),
             Kind::Authorization => log
