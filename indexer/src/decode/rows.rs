@@ -351,7 +351,10 @@ impl Rows {
             ("splits", self.splits.len()),
             ("protocol_fee_changes", self.protocol_fee_changes.len()),
             ("treasury_changes", self.treasury_changes.len()),
-            ("protocol_fee_withdrawals", self.protocol_fee_withdrawals.len()),
+            (
+                "protocol_fee_withdrawals",
+                self.protocol_fee_withdrawals.len(),
+            ),
             ("authorization_charges", self.authorization_charges.len()),
             ("registry_labels", self.registry_labels.len()),
             ("declared_wallets", self.declared_wallets.len()),

@@ -389,10 +389,17 @@ fn authorization_charged_becomes_a_payment_row_with_its_evidence() {
     let rows = decode_one(SETTLEMENT, event.encode_log_data());
     assert_eq!(rows.len(), 1, "{rows:?}");
     let c = &rows.authorization_charges[0];
-    assert_eq!((c.payment_id, c.payer, c.payee, c.token), (ID, PAYER, PAYEE, TOKEN));
+    assert_eq!(
+        (c.payment_id, c.payer, c.payee, c.token),
+        (ID, PAYER, PAYEE, TOKEN)
+    );
     assert_eq!(
         (c.amount, c.authorization_nonce, c.evidence_hash),
-        (U256::from(2_500_000u64), B256::repeat_byte(8), B256::repeat_byte(4))
+        (
+            U256::from(2_500_000u64),
+            B256::repeat_byte(8),
+            B256::repeat_byte(4)
+        )
     );
     assert!(
         rows.touched_payment_ids().contains(&ID),
@@ -416,7 +423,10 @@ fn fee_and_treasury_events_keep_old_and_new_values() {
     };
     let rows = decode_one(SETTLEMENT, treasury.encode_log_data());
     assert_eq!(
-        (rows.treasury_changes[0].old_treasury, rows.treasury_changes[0].new_treasury),
+        (
+            rows.treasury_changes[0].old_treasury,
+            rows.treasury_changes[0].new_treasury
+        ),
         (PAYER, PAYEE)
     );
     let withdrawn = X402Settlement::ProtocolFeesWithdrawn {
@@ -427,5 +437,8 @@ fn fee_and_treasury_events_keep_old_and_new_values() {
     };
     let rows = decode_one(SETTLEMENT, withdrawn.encode_log_data());
     let w = &rows.protocol_fee_withdrawals[0];
-    assert_eq!((w.token, w.treasury, w.to, w.amount), (TOKEN, PAYEE, PAYER, U256::from(12)));
+    assert_eq!(
+        (w.token, w.treasury, w.to, w.amount),
+        (TOKEN, PAYEE, PAYER, U256::from(12))
+    );
 }
