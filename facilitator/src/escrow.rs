@@ -116,7 +116,7 @@ impl Settler {
             .await
             .map_err(|e| e.to_string())?;
         // EscrowStatus: 0 None, 1 Open, 2 Closed.
-        let status: u8 = e.status.into();
+        let status: u8 = e.status;
         if status == 0 {
             return Ok(None);
         }
