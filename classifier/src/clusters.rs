@@ -4,7 +4,8 @@
 //!
 //! A cluster is a suspected sybil farm when
 //! - it has at least `sybil_large_cluster` paying wallets, whatever they pay (all of them are
-//!   suspected), or
+//!   suspected), or one funder fanned out to at least `sybil_fan_out` of its paying wallets
+//!   (directly or through non-paying relays; all of them are suspected), or
 //! - for some payee, at least `sybil_min_members` of its wallets pay that payee (a *group*) and the
 //!   group meets `sybil_min_criteria` of five criteria: same usual amount, started within one
 //!   window, even payment counts, one funder's fan-out (through non-paying relays), a captive
@@ -309,7 +310,11 @@ fn evaluate(g: &Graph, cfg: &RuleConfig, chain_id: i64, root: Node, members: Vec
             .then(a.payee.cmp(&b.payee))
     });
 
-    let large = payers.len() >= cfg.sybil_large_cluster.max(cfg.sybil_min_members);
+    // One funder that gave `sybil_fan_out` or more of the cluster's paying wallets their first
+    // funds (or their gas), directly or through relays, is a farm however it spreads them over
+    // payees: split 5 + 5 over two payees, no per-payee group would reach two criteria.
+    let large = payers.len() >= cfg.sybil_large_cluster.max(cfg.sybil_min_members)
+        || (fan_ok && fan_out.0 >= cfg.sybil_min_members);
     let mut flagged: Vec<Node> = if large {
         payers.clone()
     } else {

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::types::{hex0x, parse_addr, Addr};
 
 /// Bumped whenever rule logic changes in a way thresholds do not capture.
-pub const RULESET_REVISION: u32 = 2;
+pub const RULESET_REVISION: u32 = 3;
 
 /// Thresholds of every rule. `Default` gives the product's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,7 +252,7 @@ mod tests {
         b.hub_min_children = 499;
         assert_ne!(a.version(), b.version());
         assert_eq!(a.version(), RuleConfig::default().version());
-        assert!(a.version().starts_with("r2-"));
+        assert!(a.version().starts_with("r3-"));
     }
 
     #[test]
