@@ -63,11 +63,18 @@ pub enum IndexerError {
 }
 
 /// A chain client configured from `config`.
-pub fn chain_client(config: &Config, metrics: Metrics, cancel: CancellationToken) -> Result<ChainClient, RpcError> {
+pub fn chain_client(
+    config: &Config,
+    metrics: Metrics,
+    cancel: CancellationToken,
+) -> Result<ChainClient, RpcError> {
     ChainClient::new(
         config.rpc_url.clone(),
         Duration::from_secs(config.fetch.rpc_timeout_secs),
-        Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(config.fetch.max_backoff_secs) },
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(config.fetch.max_backoff_secs),
+        },
         config.fetch.header_batch_size,
         (config.fetch.max_response_mib as usize) << 20,
         metrics,
@@ -91,9 +98,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Inde
     let server_cancel = shutdown.child_token();
     let server = match config.http_addr {
         Some(addr) => {
-            let (bound, handle) = ops::server::serve(addr, metrics.clone(), health.clone(), server_cancel.clone())
-                .await
-                .map_err(|source| IndexerError::Bind { addr, source })?;
+            let (bound, handle) =
+                ops::server::serve(addr, metrics.clone(), health.clone(), server_cancel.clone())
+                    .await
+                    .map_err(|source| IndexerError::Bind { addr, source })?;
             tracing::info!(%bound, "serving /metrics, /health, /ready");
             Some(handle)
         }
@@ -121,7 +129,10 @@ pub async fn run_with(
         Err(e) => return Err(e.into()),
     };
     if actual != config.chain_id {
-        return Err(IndexerError::WrongChain { expected: config.chain_id, actual });
+        return Err(IndexerError::WrongChain {
+            expected: config.chain_id,
+            actual,
+        });
     }
     let store = Store::connect_lazy(&config.database_url, config.chain_id)?;
     match retry_db(&shutdown, "migrate", || store.migrate()).await {
@@ -163,16 +174,28 @@ pub async fn status(config: &Config) -> Result<Status, IndexerError> {
     let store = Store::connect_lazy(&config.database_url, config.chain_id)?;
     let checkpoint = store.checkpoint().await?;
     let counts = store.counts().await?;
-    Ok(Status { chain_id: config.chain_id, checkpoint, head, counts })
+    Ok(Status {
+        chain_id: config.chain_id,
+        checkpoint,
+        head,
+        counts,
+    })
 }
 
 /// Retries a database operation while the failure is transient (server down or restarting).
-async fn retry_db<F, Fut>(cancel: &CancellationToken, what: &str, mut op: F) -> Result<(), IndexerError>
+async fn retry_db<F, Fut>(
+    cancel: &CancellationToken,
+    what: &str,
+    mut op: F,
+) -> Result<(), IndexerError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), StoreError>>,
 {
-    let backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(5) };
+    let backoff = Backoff {
+        initial: Duration::from_millis(200),
+        max: Duration::from_secs(5),
+    };
     let mut attempt = 0;
     loop {
         match op().await {

@@ -83,7 +83,9 @@ enum ProgressArg {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -93,14 +95,17 @@ fn init_tracing(format: LogFormat) {
 /// Cancels `token` on Ctrl-C or SIGTERM; a second signal exits at once.
 fn shutdown_on_signals(token: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         for round in 0.. {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             if round == 0 {
-                tracing::info!("shutting down: finishing the current transaction (signal again to exit now)");
+                tracing::info!(
+                    "shutting down: finishing the current transaction (signal again to exit now)"
+                );
                 token.cancel();
             } else {
                 std::process::exit(130);
@@ -133,7 +138,10 @@ async fn main() -> anyhow::Result<()> {
             x402_indexer::migrate(&url, &cancel).await?;
             tracing::info!("migrations applied");
         }
-        Command::Index { exit_when_caught_up, progress } => {
+        Command::Index {
+            exit_when_caught_up,
+            progress,
+        } => {
             let mut config = resolve(&settings, &cancel).await?;
             config.exit_when_caught_up = exit_when_caught_up;
             config.progress = match progress {
@@ -152,8 +160,12 @@ async fn main() -> anyhow::Result<()> {
             };
             let lag = cp_block.map(|b| (s.head as i64 - b).max(0));
             if json {
-                let counts: serde_json::Map<String, serde_json::Value> =
-                    s.counts.tables.iter().map(|(t, n)| (t.to_string(), (*n).into())).collect();
+                let counts: serde_json::Map<String, serde_json::Value> = s
+                    .counts
+                    .tables
+                    .iter()
+                    .map(|(t, n)| (t.to_string(), (*n).into()))
+                    .collect();
                 let out = serde_json::json!({
                     "chain_id": s.chain_id, "head": s.head, "checkpoint": cp_block,
                     "checkpoint_hash": cp_hash, "lag": lag, "counts": counts,
@@ -179,13 +191,19 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Asks the RPC endpoint for its chain id (retrying until it answers) and resolves the settings.
-async fn resolve(settings: &Settings, cancel: &CancellationToken) -> anyhow::Result<x402_indexer::Config> {
+async fn resolve(
+    settings: &Settings,
+    cancel: &CancellationToken,
+) -> anyhow::Result<x402_indexer::Config> {
     let url = settings.rpc_url()?;
     let metrics = x402_indexer::ops::Metrics::new();
     let client = x402_indexer::rpc::ChainClient::new(
         url.clone(),
         std::time::Duration::from_secs(10),
-        x402_indexer::rpc::Backoff { initial: std::time::Duration::from_millis(200), max: std::time::Duration::from_secs(5) },
+        x402_indexer::rpc::Backoff {
+            initial: std::time::Duration::from_millis(200),
+            max: std::time::Duration::from_secs(5),
+        },
         1,
         1 << 20,
         metrics,

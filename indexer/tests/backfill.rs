@@ -15,8 +15,10 @@ use x402_indexer::Config;
 use x402_testkit::{assert_db_matches_chain, DevChain, TestDb, Traffic};
 
 fn config_for(chain: &DevChain, db: &TestDb) -> Config {
-    let deployment = Deployment::load(&chain.deployment_file).expect("the deploy script's file parses");
-    let mut config = Config::for_deployment(chain.anvil.url().parse().unwrap(), db.url(), &deployment);
+    let deployment =
+        Deployment::load(&chain.deployment_file).expect("the deploy script's file parses");
+    let mut config =
+        Config::for_deployment(chain.anvil.url().parse().unwrap(), db.url(), &deployment);
     config.exit_when_caught_up = true;
     config.progress = ProgressMode::Off;
     // Small spans: many ranges, concurrent fetches, ordered commits, span adaptation.
@@ -29,10 +31,13 @@ fn config_for(chain: &DevChain, db: &TestDb) -> Config {
 }
 
 async fn index(config: &Config) {
-    tokio::time::timeout(Duration::from_secs(120), x402_indexer::run(config.clone(), CancellationToken::new()))
-        .await
-        .expect("indexing finished in time")
-        .expect("indexing succeeded");
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        x402_indexer::run(config.clone(), CancellationToken::new()),
+    )
+    .await
+    .expect("indexing finished in time")
+    .expect("indexing succeeded");
 }
 
 /// Every payment's folded state against the contract: escrows against `escrowOf`, charges against
@@ -72,15 +77,27 @@ async fn assert_payments_match_contract(chain: &DevChain, pool: &sqlx::PgPool) -
     .fetch_one(pool)
     .await
     .unwrap();
-    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments").fetch_one(pool).await.unwrap();
-    assert_eq!(payments, ids, "one payments row per charged or authorized payment");
+    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        payments, ids,
+        "one payments row per charged or authorized payment"
+    );
     rows.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_equals_chain_then_resume_and_replay_change_nothing_else() {
     let chain = DevChain::start().await.expect("anvil + deploy script");
-    let mut traffic = Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "indexer-backfill").await.unwrap();
+    let mut traffic = Traffic::new(
+        &chain.anvil.url(),
+        chain.deployment.clone(),
+        "indexer-backfill",
+    )
+    .await
+    .unwrap();
     traffic.fund(4, 2, 1_000).await.unwrap();
     for _ in 0..3 {
         traffic.round().await.unwrap();
@@ -90,36 +107,69 @@ async fn backfill_equals_chain_then_resume_and_replay_change_nothing_else() {
     let pool = db.pool().await.unwrap();
 
     index(&config).await;
-    let report = assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment).await.expect("database equals the chain");
+    let report = assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment)
+        .await
+        .expect("database equals the chain");
     let counts = |table: &'static str| {
         let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await.unwrap() }
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
     };
     // The traffic produced every kind of row the rounds emit.
-    for table in ["charges", "authorizations", "captures", "batch_failures", "batches", "token_transfers", "payments"] {
+    for table in [
+        "charges",
+        "authorizations",
+        "captures",
+        "batch_failures",
+        "batches",
+        "token_transfers",
+        "payments",
+    ] {
         assert!(counts(table).await > 0, "{table} is empty: {report:?}");
     }
     let failure_names: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM batch_failures WHERE error_name IS NOT NULL").fetch_one(&pool).await.unwrap();
-    assert_eq!(failure_names, counts("batch_failures").await, "every batch failure reason decodes");
+        sqlx::query_scalar("SELECT count(*) FROM batch_failures WHERE error_name IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        failure_names,
+        counts("batch_failures").await,
+        "every batch failure reason decodes"
+    );
     let escrows = assert_payments_match_contract(&chain, &pool).await;
     assert!(escrows > 0, "the rounds open escrows");
 
     // More traffic, then resume from the checkpoint.
     traffic.round().await.unwrap();
     index(&config).await;
-    assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment).await.expect("resume equals the chain");
+    assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment)
+        .await
+        .expect("resume equals the chain");
     assert_payments_match_contract(&chain, &pool).await;
 
     // Replay: move the checkpoint back to the start as if commits had been lost; re-indexing the
     // same blocks must insert nothing twice and leave the database equal to the chain.
     let before = counts("token_transfers").await;
     let start = chain.deployment.deploy_block as i64;
-    sqlx::query("DELETE FROM blocks").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM blocks")
+        .execute(&pool)
+        .await
+        .unwrap();
     let start_hash = if start == 0 {
         vec![0u8; 32]
     } else {
-        let block = chain.anvil.provider().get_block_by_number(((start - 1) as u64).into()).await.unwrap().unwrap();
+        let block = chain
+            .anvil
+            .provider()
+            .get_block_by_number(((start - 1) as u64).into())
+            .await
+            .unwrap()
+            .unwrap();
         block.header.hash.to_vec()
     };
     sqlx::query("UPDATE checkpoint SET block_number = $1, block_hash = $2")
@@ -130,6 +180,8 @@ async fn backfill_equals_chain_then_resume_and_replay_change_nothing_else() {
         .unwrap();
     index(&config).await;
     assert_eq!(counts("token_transfers").await, before);
-    assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment).await.expect("replay equals the chain");
+    assert_db_matches_chain(&pool, &chain.anvil.provider(), &chain.deployment)
+        .await
+        .expect("replay equals the chain");
     assert_payments_match_contract(&chain, &pool).await;
 }

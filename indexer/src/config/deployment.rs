@@ -81,8 +81,10 @@ mod tests {
 
     #[test]
     fn missing_field_is_an_error() {
-        let err = Deployment::parse(r#"{"chainId":1,"settlement":"0x5FbDB2315678afecb367f032d93F642f64180aa3"}"#)
-            .unwrap_err();
+        let err = Deployment::parse(
+            r#"{"chainId":1,"settlement":"0x5FbDB2315678afecb367f032d93F642f64180aa3"}"#,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("registry"), "{err}");
     }
 }

@@ -40,7 +40,10 @@ impl Health {
 
     /// (head, checkpoint).
     pub fn positions(&self) -> (u64, i64) {
-        (self.head.load(Ordering::Relaxed), self.checkpoint.load(Ordering::Relaxed))
+        (
+            self.head.load(Ordering::Relaxed),
+            self.checkpoint.load(Ordering::Relaxed),
+        )
     }
 
     /// Whether the checkpoint moved since the previous call.

@@ -39,7 +39,9 @@ pub async fn serve(
     let bound = listener.local_addr()?;
     let app = router(metrics, health);
     let handle = tokio::spawn(async move {
-        let result = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "metrics server failed");
         }
@@ -48,7 +50,10 @@ pub async fn serve(
 }
 
 async fn metrics_handler(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
 }
 
 fn positions(health: &Health) -> serde_json::Value {
@@ -88,8 +93,14 @@ mod tests {
         let metrics = Metrics::new();
         let health = Arc::new(Health::default());
         let cancel = CancellationToken::new();
-        let (addr, handle) =
-            serve("127.0.0.1:0".parse().unwrap(), metrics.clone(), health.clone(), cancel.clone()).await.unwrap();
+        let (addr, handle) = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            metrics.clone(),
+            health.clone(),
+            cancel.clone(),
+        )
+        .await
+        .unwrap();
         let get = |path: &'static str| async move {
             let resp = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
             (resp.status().as_u16(), resp.text().await.unwrap())
@@ -112,7 +123,10 @@ mod tests {
         let (status, text) = get("/metrics").await;
         assert_eq!(status, 200);
         assert!(text.contains("x402_indexer_head_lag_blocks 20"), "{text}");
-        assert!(text.contains("x402_indexer_events_total{table=\"charges\"} 3"), "{text}");
+        assert!(
+            text.contains("x402_indexer_events_total{table=\"charges\"} 3"),
+            "{text}"
+        );
 
         cancel.cancel();
         handle.await.unwrap();

@@ -36,7 +36,10 @@ pub enum RpcError {
 impl RpcError {
     /// A response that parsed but contradicts the request (wrong range, hash mismatch, duplicates).
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::Transient { kind: "invalid", message: message.into() }
+        Self::Transient {
+            kind: "invalid",
+            message: message.into(),
+        }
     }
 
     /// The metric label of this failure.
@@ -93,16 +96,26 @@ pub fn classify(err: AlloyRpcError<TransportErrorKind>, range_sensitive: bool) -
     match err {
         AlloyRpcError::ErrorResp(payload) => {
             if range_sensitive && (payload.code == -32005 || is_range_message(&payload.message)) {
-                RpcError::RangeTooLarge(format!("code {}: {}", payload.code, short(&payload.message)))
+                RpcError::RangeTooLarge(format!(
+                    "code {}: {}",
+                    payload.code,
+                    short(&payload.message)
+                ))
             } else {
-                RpcError::Transient { kind: "rpc", message: format!("code {}: {}", payload.code, short(&payload.message)) }
+                RpcError::Transient {
+                    kind: "rpc",
+                    message: format!("code {}: {}", payload.code, short(&payload.message)),
+                }
             }
         }
         AlloyRpcError::Transport(TransportErrorKind::HttpError(http)) => {
             if range_sensitive && (http.status == 413 || is_range_message(&http.body)) {
                 RpcError::RangeTooLarge(format!("HTTP {}: {}", http.status, short(&http.body)))
             } else {
-                RpcError::Transient { kind: "http", message: format!("HTTP {}: {}", http.status, short(&http.body)) }
+                RpcError::Transient {
+                    kind: "http",
+                    message: format!("HTTP {}: {}", http.status, short(&http.body)),
+                }
             }
         }
         AlloyRpcError::Transport(TransportErrorKind::Custom(inner)) => {
@@ -122,13 +135,23 @@ pub fn classify(err: AlloyRpcError<TransportErrorKind>, range_sensitive: bool) -
                 message.push_str(&s.to_string());
                 source = s.source();
             }
-            RpcError::Transient { kind, message: short(&message) }
+            RpcError::Transient {
+                kind,
+                message: short(&message),
+            }
         }
-        AlloyRpcError::DeserError { err, text } => {
-            RpcError::Transient { kind: "malformed", message: format!("{err} in {}", short(&text)) }
-        }
-        AlloyRpcError::NullResp => RpcError::Transient { kind: "malformed", message: "null response".into() },
-        other => RpcError::Transient { kind: "transport", message: short(&other.to_string()) },
+        AlloyRpcError::DeserError { err, text } => RpcError::Transient {
+            kind: "malformed",
+            message: format!("{err} in {}", short(&text)),
+        },
+        AlloyRpcError::NullResp => RpcError::Transient {
+            kind: "malformed",
+            message: "null response".into(),
+        },
+        other => RpcError::Transient {
+            kind: "transport",
+            message: short(&other.to_string()),
+        },
     }
 }
 
@@ -139,18 +162,31 @@ mod tests {
     use alloy::transports::HttpError;
 
     fn resp(code: i64, message: &str) -> AlloyRpcError<TransportErrorKind> {
-        AlloyRpcError::ErrorResp(ErrorPayload { code, message: message.to_string().into(), data: None })
+        AlloyRpcError::ErrorResp(ErrorPayload {
+            code,
+            message: message.to_string().into(),
+            data: None,
+        })
     }
 
     #[test]
     fn size_errors_split_the_range() {
-        assert!(matches!(classify(resp(-32005, "limit"), true), RpcError::RangeTooLarge(_)));
+        assert!(matches!(
+            classify(resp(-32005, "limit"), true),
+            RpcError::RangeTooLarge(_)
+        ));
         assert!(matches!(
             classify(resp(-32602, "query returned more than 10000 results"), true),
             RpcError::RangeTooLarge(_)
         ));
-        assert!(matches!(classify(resp(-32000, "block range is too large"), true), RpcError::RangeTooLarge(_)));
-        let http = AlloyRpcError::Transport(TransportErrorKind::HttpError(HttpError { status: 413, body: String::new() }));
+        assert!(matches!(
+            classify(resp(-32000, "block range is too large"), true),
+            RpcError::RangeTooLarge(_)
+        ));
+        let http = AlloyRpcError::Transport(TransportErrorKind::HttpError(HttpError {
+            status: 413,
+            body: String::new(),
+        }));
         assert!(matches!(classify(http, true), RpcError::RangeTooLarge(_)));
     }
 
@@ -161,9 +197,15 @@ mod tests {
 
     #[test]
     fn rate_limits_and_server_errors_are_retried() {
-        let e = AlloyRpcError::Transport(TransportErrorKind::HttpError(HttpError { status: 429, body: "slow down".into() }));
+        let e = AlloyRpcError::Transport(TransportErrorKind::HttpError(HttpError {
+            status: 429,
+            body: "slow down".into(),
+        }));
         assert_eq!(classify(e, true).kind(), "http");
-        let e = AlloyRpcError::Transport(TransportErrorKind::HttpError(HttpError { status: 502, body: "bad gateway".into() }));
+        let e = AlloyRpcError::Transport(TransportErrorKind::HttpError(HttpError {
+            status: 502,
+            body: "bad gateway".into(),
+        }));
         assert_eq!(classify(e, true).kind(), "http");
         assert_eq!(classify(resp(-32603, "internal error"), true).kind(), "rpc");
     }
@@ -171,7 +213,13 @@ mod tests {
     #[test]
     fn malformed_responses_are_retried_and_logged_short() {
         let err = serde_json::from_str::<u64>("{").unwrap_err();
-        let e = classify(AlloyRpcError::DeserError { err, text: "x".repeat(10_000) }, true);
+        let e = classify(
+            AlloyRpcError::DeserError {
+                err,
+                text: "x".repeat(10_000),
+            },
+            true,
+        );
         assert_eq!(e.kind(), "malformed");
         assert!(e.to_string().len() < 400);
     }

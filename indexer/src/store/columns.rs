@@ -72,7 +72,11 @@ pub fn insert_sql(table: &str, cols: &[(&str, Kind)]) -> String {
     let all: Vec<(&str, Kind)> = META.iter().copied().chain(cols.iter().copied()).collect();
     let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
     let selects: Vec<String> = all.iter().map(|(n, k)| k.select(n)).collect();
-    let params: Vec<String> = all.iter().enumerate().map(|(i, (_, k))| format!("${}::{}", i + 2, k.array_type())).collect();
+    let params: Vec<String> = all
+        .iter()
+        .enumerate()
+        .map(|(i, (_, k))| format!("${}::{}", i + 2, k.array_type()))
+        .collect();
     format!(
         "INSERT INTO {table} (chain_id, {}) SELECT $1, {} FROM UNNEST({}) AS u({}) ON CONFLICT DO NOTHING",
         names.join(", "),
@@ -88,11 +92,31 @@ pub fn bind_meta<'q, T>(
     rows: &[T],
     meta: impl Fn(&T) -> &LogMeta,
 ) -> Query<'q, Postgres, PgArguments> {
-    q.bind(rows.iter().map(|r| meta(r).block_number as i64).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| meta(r).block_hash.to_vec()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| meta(r).block_time as i64).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| meta(r).tx_hash.to_vec()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| meta(r).log_index as i32).collect::<Vec<_>>())
+    q.bind(
+        rows.iter()
+            .map(|r| meta(r).block_number as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| meta(r).block_hash.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| meta(r).block_time as i64)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| meta(r).tx_hash.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| meta(r).log_index as i32)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// A bytea column (addresses, hashes, raw data).
@@ -107,7 +131,10 @@ pub fn numeric<T>(rows: &[T], f: impl Fn(&T) -> U256) -> Vec<String> {
 
 /// A PostgreSQL array literal of bytea values: `{"\\x01..","\\x02.."}`.
 pub fn bytea_array_literal<B: AsRef<[u8]>>(items: &[B]) -> String {
-    let inner: Vec<String> = items.iter().map(|b| format!("\"\\\\x{}\"", alloy::hex::encode(b.as_ref()))).collect();
+    let inner: Vec<String> = items
+        .iter()
+        .map(|b| format!("\"\\\\x{}\"", alloy::hex::encode(b.as_ref())))
+        .collect();
     format!("{{{}}}", inner.join(","))
 }
 
@@ -140,7 +167,10 @@ mod tests {
 
     #[test]
     fn array_literals() {
-        assert_eq!(bytea_array_literal(&[[1u8, 2], [0xab, 0xcd]]), r#"{"\\x0102","\\xabcd"}"#);
+        assert_eq!(
+            bytea_array_literal(&[[1u8, 2], [0xab, 0xcd]]),
+            r#"{"\\x0102","\\xabcd"}"#
+        );
         assert_eq!(bytea_array_literal::<[u8; 1]>(&[]), "{}");
         assert_eq!(int_array_literal(&[100u16, 250]), "{100,250}");
     }

@@ -3,6 +3,7 @@
 //! silently leaves logs out is caught and asked again), and decoded.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::{Address, BloomInput, B256};
@@ -32,6 +33,8 @@ pub struct Fetcher {
     pub native: Option<NativeScope>,
     /// Turn EIP-3009 authorizations into payments.
     pub eip3009: Option<Eip3009Scope>,
+    /// Set once most bloom matches proved false (a busy chain's saturated blooms).
+    pub blooms_saturated: AtomicBool,
     /// Logs -> rows.
     pub decoder: Decoder,
     /// Adaptive span.
@@ -60,20 +63,34 @@ impl Fetcher {
             let started = std::time::Instant::now();
             let span = to - from + 1;
             let mut lossy_attempts = 0u32;
+            // When every block of the range is needed anyway (bloom check, transactions), its
+            // blocks are fetched alongside the logs rather than after them.
+            let every_block = self.check_blooms || self.native.is_some();
             let answers = loop {
-                let answers = match self.logs_once(from, to).await {
-                    Ok(a) => a,
-                    Err(e) => break Err(e),
+                let (answers, blocks) = if every_block {
+                    let (answers, blocks) =
+                        tokio::join!(self.logs_once(from, to), self.blocks((from..=to).collect()));
+                    match answers {
+                        Ok(a) => (a, Some(blocks)),
+                        Err(e) => break Err(e),
+                    }
+                } else {
+                    match self.logs_once(from, to).await {
+                        Ok(a) => (a, None),
+                        Err(e) => break Err(e),
+                    }
                 };
                 // After two lossy answers, stop re-asking for the whole range and take the missing
-                // blocks by hash whatever their number.
-                let by_hash_limit = if lossy_attempts >= 2 {
-                    usize::MAX
-                } else {
-                    MAX_BLOCKS_BY_HASH
-                };
+                // blocks by hash whatever their number; likewise on a chain whose blooms turned
+                // out saturated (most matches false), where re-asking would prove nothing.
+                let by_hash_limit =
+                    if lossy_attempts >= 2 || self.blooms_saturated.load(Ordering::Relaxed) {
+                        usize::MAX
+                    } else {
+                        MAX_BLOCKS_BY_HASH
+                    };
                 match self
-                    .assemble(from, to, answers, all_headers_from, by_hash_limit)
+                    .assemble(from, to, answers, blocks, all_headers_from, by_hash_limit)
                     .await
                 {
                     Err(SyncError::LossyAnswer(what)) => {
@@ -157,42 +174,20 @@ impl Fetcher {
         from: u64,
         to: u64,
         mut answers: Answers,
+        blocks: Option<Result<Blocks, SyncError>>,
         all_headers_from: u64,
         by_hash_limit: usize,
     ) -> Result<(RangeBatch, u64), SyncError> {
-        let mut numbers: BTreeSet<u64> = answers.all().filter_map(|l| l.block_number).collect();
-        numbers.insert(to);
-        numbers.extend(all_headers_from.max(from)..=to);
-        if self.check_blooms {
-            numbers.extend(from..=to);
-        }
-        if self.native.is_some() {
-            // Native transfers need every block's transactions; the headers come with them.
-            numbers.extend(from..=to);
-        }
-        let numbers: Vec<u64> = numbers.into_iter().collect();
-        let mut headers = BTreeMap::new();
-        let mut txs: BTreeMap<u64, Vec<BlockTx>> = BTreeMap::new();
-        if self.native.is_some() {
-            for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
-                let b = b.ok_or_else(|| {
-                    SyncError::ChainChanged(format!(
-                        "block {n} is gone (chain shorter than expected)"
-                    ))
-                })?;
-                headers.insert(*n, b.header());
-                txs.insert(*n, b.transactions);
+        let Blocks { headers, txs } = match blocks {
+            Some(fetched) => fetched?,
+            None => {
+                let mut numbers: BTreeSet<u64> =
+                    answers.all().filter_map(|l| l.block_number).collect();
+                numbers.insert(to);
+                numbers.extend(all_headers_from.max(from)..=to);
+                self.blocks(numbers.into_iter().collect()).await?
             }
-        } else {
-            for (n, h) in numbers.iter().zip(self.client.headers(&numbers).await?) {
-                let h = h.ok_or_else(|| {
-                    SyncError::ChainChanged(format!(
-                        "block {n} is gone (chain shorter than expected)"
-                    ))
-                })?;
-                headers.insert(*n, h);
-            }
-        }
+        };
         check_headers(&headers)?;
         if self.check_blooms {
             self.check_answers(&headers, &mut answers, by_hash_limit)
@@ -248,6 +243,27 @@ impl Fetcher {
             },
             logs.len() as u64,
         ))
+    }
+
+    /// Headers of `numbers` (ascending), or, when native transfers are indexed, the blocks with
+    /// their transactions. A block the node lacks means the chain changed under the fetch.
+    async fn blocks(&self, numbers: Vec<u64>) -> Result<Blocks, SyncError> {
+        let gone = |n: &u64| {
+            SyncError::ChainChanged(format!("block {n} is gone (chain shorter than expected)"))
+        };
+        let mut out = Blocks::default();
+        if self.native.is_some() {
+            for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
+                let b = b.ok_or_else(|| gone(n))?;
+                out.headers.insert(*n, b.header());
+                out.txs.insert(*n, b.transactions);
+            }
+        } else {
+            for (n, h) in numbers.iter().zip(self.client.headers(&numbers).await?) {
+                out.headers.insert(*n, h.ok_or_else(|| gone(n))?);
+            }
+        }
+        Ok(out)
     }
 
     /// Pairs EIP-3009 authorizations with their Transfers and fills in each transaction's sender,
@@ -397,6 +413,19 @@ impl Fetcher {
             if !missing.is_empty() {
                 self.client.lossy_answer_repaired(range, &missing);
             }
+            // Busy chains fill their blooms: nearly every block then matches every filter. Seen
+            // once, the range is no longer asked again before going by hash.
+            let false_matches = suspects.len() - missing.len();
+            if suspects.len() >= 8
+                && false_matches * 10 >= suspects.len() * 9
+                && !self.blooms_saturated.swap(true, Ordering::Relaxed)
+            {
+                tracing::info!(
+                    blocks = suspects.len(),
+                    false_matches,
+                    "block blooms are saturated on this chain: bloom matches are checked by block hash directly"
+                );
+            }
             logs.extend(found.into_iter().flatten());
         }
         Ok(())
@@ -417,6 +446,13 @@ impl Fetcher {
         let (contracts, tokens) = tokio::try_join!(contracts, tokens)?;
         Ok(Answers { contracts, tokens })
     }
+}
+
+/// Blocks of a range: headers, and transactions when native transfers are indexed.
+#[derive(Default)]
+struct Blocks {
+    headers: BTreeMap<u64, BlockHeader>,
+    txs: BTreeMap<u64, Vec<BlockTx>>,
 }
 
 /// Missing blocks of a range answer up to which they are asked for by hash rather than the range

@@ -274,6 +274,7 @@ impl Indexer {
                     .collect(),
                 settlement: self.config.contracts.settlement,
             }),
+            blooms_saturated: Default::default(),
             decoder: Decoder::new(
                 self.config.contracts.settlement,
                 self.config.contracts.registry,

@@ -15,7 +15,10 @@ pub struct SpanController {
 impl SpanController {
     /// Starts at `limits.initial_blocks`.
     pub fn new(limits: RangeLimits) -> Self {
-        Self { current: AtomicU64::new(limits.initial_blocks), limits }
+        Self {
+            current: AtomicU64::new(limits.initial_blocks),
+            limits,
+        }
     }
 
     /// The span the next range should use.
@@ -50,7 +53,9 @@ impl SpanController {
             // Logs per block times target; u128 avoids overflow for huge spans.
             ((span as u128 * target as u128) / logs as u128) as u64
         };
-        let next = proposed.min(span.saturating_mul(2)).clamp(self.limits.min_blocks, self.limits.max_blocks);
+        let next = proposed
+            .min(span.saturating_mul(2))
+            .clamp(self.limits.min_blocks, self.limits.max_blocks);
         // Concurrent fetchers report out of order; the latest report wins, which is good enough
         // for a heuristic that converges within a few ranges.
         self.current.store(next, Ordering::Relaxed);
@@ -62,7 +67,12 @@ mod tests {
     use super::*;
 
     fn limits() -> RangeLimits {
-        RangeLimits { initial_blocks: 1000, min_blocks: 10, max_blocks: 10_000, target_logs: 5_000 }
+        RangeLimits {
+            initial_blocks: 1000,
+            min_blocks: 10,
+            max_blocks: 10_000,
+            target_logs: 5_000,
+        }
     }
 
     #[test]
