@@ -8,7 +8,7 @@ mod rows;
 
 use std::collections::HashSet;
 
-use alloy::primitives::{Address, Log as PrimitiveLog};
+use alloy::primitives::{Address, Log as PrimitiveLog, U256};
 use alloy::rpc::types::Log;
 use alloy::sol_types::abi::AbiDecoderConfig;
 use alloy::sol_types::{SolEvent, SolEventInterface};
@@ -125,6 +125,7 @@ impl Decoder {
                 payee: e.payee,
                 token: e.token,
                 facilitator: e.facilitator,
+                nonce: e.nonce,
                 mode: e.mode,
                 amount: e.amount,
                 max_amount: e.maxAmount,
@@ -134,19 +135,26 @@ impl Decoder {
                 evidence_hash: e.evidenceHash,
                 batch_id: e.batchId,
             }),
-            X402SettlementEvents::PaymentAuthorized(e) => rows.authorizations.push(Authorization {
-                meta,
-                payment_id: e.paymentId,
-                payer: e.payer,
-                payee: e.payee,
-                token: e.token,
-                facilitator: e.facilitator,
-                amount: e.amount,
-                max_facilitator_fee_bps: e.maxFacilitatorFeeBps,
-                authorization_expiry: e.authorizationExpiry.to::<u64>(),
-                refund_expiry: e.refundExpiry.to::<u64>(),
-                request_hash: e.requestHash,
-            }),
+            X402SettlementEvents::PaymentAuthorized(e) => {
+                let (permit, terms) = (&e.escrow.permit, &e.escrow.terms);
+                rows.authorizations.push(Authorization {
+                    meta,
+                    payment_id: e.paymentId,
+                    payer: e.payer,
+                    payee: e.payee,
+                    token: permit.permitted.token,
+                    facilitator: terms.facilitator,
+                    amount: permit.permitted.amount,
+                    max_facilitator_fee_bps: terms.maxFacilitatorFeeBps,
+                    authorization_expiry: terms.authorizationExpiry.to::<u64>(),
+                    refund_expiry: terms.refundExpiry.to::<u64>(),
+                    request_hash: terms.requestHash,
+                    nonce: permit.nonce,
+                    deadline: permit.deadline,
+                    valid_after: terms.validAfter.to::<u64>(),
+                    protocol_fee_bps: e.protocolFeeBps,
+                })
+            }
             X402SettlementEvents::PaymentCaptured(e) => rows.captures.push(Capture {
                 meta,
                 payment_id: e.paymentId,
@@ -154,6 +162,7 @@ impl Decoder {
                 payee: e.payee,
                 token: e.token,
                 facilitator: e.facilitator,
+                nonce: e.nonce,
                 amount: e.amount,
                 facilitator_fee: e.facilitatorFee,
                 protocol_fee: e.protocolFee,
@@ -164,6 +173,8 @@ impl Decoder {
                 payment_id: e.paymentId,
                 payer: e.payer,
                 voided_by: e.by,
+                payee: e.payee,
+                facilitator: e.facilitator,
                 token: e.token,
                 amount: e.amount,
             }),
@@ -171,6 +182,9 @@ impl Decoder {
                 meta,
                 payment_id: e.paymentId,
                 payer: e.payer,
+                reclaimed_by: e.by,
+                payee: e.payee,
+                facilitator: e.facilitator,
                 token: e.token,
                 amount: e.amount,
             }),
@@ -210,6 +224,7 @@ impl Decoder {
                 batch_id: e.batchId,
                 facilitator: e.facilitator,
                 item_count: e.itemCount,
+                attempted_count: e.attemptedCount,
                 settled_count: e.settledCount,
                 evidence_root: e.evidenceRoot,
             }),
@@ -218,9 +233,13 @@ impl Decoder {
                     meta,
                     payer: e.payer,
                     token: e.token,
-                    max_per_payment: alloy::primitives::U256::from(e.maxPerPayment),
-                    max_per_period: alloy::primitives::U256::from(e.maxPerPeriod),
-                    period_seconds: e.period,
+                    max_per_payment: U256::from(e.policy.maxPerPayment),
+                    max_per_period: U256::from(e.policy.maxPerPeriod),
+                    period_seconds: e.policy.period,
+                    loosen_delay_seconds: e.policy.loosenDelay,
+                    nonce: e.nonce,
+                    by_signature: e.bySignature,
+                    effective_at: e.effectiveAt.to::<u64>(),
                 })
             }
             X402SettlementEvents::SplitSet(e) => rows.splits.push(Split {
@@ -229,11 +248,43 @@ impl Decoder {
                 recipients: e.recipients,
                 bps: e.bps,
             }),
-            X402SettlementEvents::ProtocolFeeSet(e) => {
+            X402SettlementEvents::ProtocolFeeChanged(e) => {
                 rows.protocol_fee_changes.push(ProtocolFeeChange {
                     meta,
-                    bps: e.bps,
+                    old_bps: e.oldBps,
+                    bps: e.newBps,
+                    effective_at: e.effectiveAt.to::<u64>(),
+                })
+            }
+            X402SettlementEvents::TreasuryChanged(e) => {
+                rows.treasury_changes.push(TreasuryChange {
+                    meta,
+                    old_treasury: e.oldTreasury,
+                    new_treasury: e.newTreasury,
+                })
+            }
+            X402SettlementEvents::ProtocolFeesWithdrawn(e) => {
+                rows.protocol_fee_withdrawals.push(ProtocolFeeWithdrawal {
+                    meta,
+                    token: e.token,
                     treasury: e.treasury,
+                    to: e.to,
+                    amount: e.amount,
+                })
+            }
+            X402SettlementEvents::AuthorizationCharged(e) => {
+                rows.eip3009_charges.push(Eip3009Charge {
+                    meta,
+                    payment_id: e.paymentId,
+                    payer: e.payer,
+                    payee: e.payee,
+                    token: e.token,
+                    facilitator: e.facilitator,
+                    amount: e.amount,
+                    authorization_nonce: e.authorizationNonce,
+                    valid_after: e.validAfter,
+                    valid_before: e.validBefore,
+                    evidence_hash: e.evidenceHash,
                 })
             }
             other => return Err(format!("event not indexed: {}", variant_name(&other))),

@@ -26,7 +26,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 
 /// Tables holding rows of indexed blocks, deleted above a reorg's common ancestor: one row per
 /// log (keyed by chain_id, block_number, log_index), and `native_transfers` (one per transaction).
-pub const EVENT_TABLES: [&str; 18] = [
+pub const EVENT_TABLES: [&str; 21] = [
     "charges",
     "authorizations",
     "captures",
@@ -39,6 +39,9 @@ pub const EVENT_TABLES: [&str; 18] = [
     "spending_policies",
     "splits",
     "protocol_fee_changes",
+    "treasury_changes",
+    "protocol_fee_withdrawals",
+    "eip3009_charges",
     "registry_labels",
     "declared_wallets",
     "token_transfers",
@@ -367,6 +370,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // EIP-3009 authorizations executed through the settlement contract: one event each too.
+        if !batch.rows.eip3009_charges.is_empty() {
+            sqlx::query("SELECT fold_eip3009_charges($1, $2, $3)")
+                .bind(self.chain_id)
+                .bind(batch.from as i64)
+                .bind(batch.to as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
         if let Some(predecessor) = predecessor {
             // Err: the previous commit gave up before locking; the check below then fails.
             predecessor.await.ok();
@@ -471,6 +483,24 @@ impl Store {
                 if !gone.is_empty() {
                     summary.payments_recomputed += gone.len();
                     sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = 'eip3009' AND payment_id = ANY($2)")
+                        .bind(self.chain_id)
+                        .bind(gone)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            } else if table == "eip3009_charges" {
+                // Their payments have no other event either: they go with them.
+                let gone: Vec<Vec<u8>> = sqlx::query_scalar(
+                    "DELETE FROM eip3009_charges WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id",
+                )
+                .bind(self.chain_id)
+                .bind(ancestor)
+                .fetch_all(&mut *tx)
+                .await?;
+                summary.rows_deleted += gone.len() as u64;
+                if !gone.is_empty() {
+                    summary.payments_recomputed += gone.len();
+                    sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = 'settlement_eip3009' AND payment_id = ANY($2)")
                         .bind(self.chain_id)
                         .bind(gone)
                         .execute(&mut *tx)

@@ -525,7 +525,7 @@ struct InFlight {
     /// The checkpoint once it succeeds.
     checkpoint: Checkpoint,
     /// Rows per table, for metrics.
-    counts: [(&'static str, usize); 18],
+    counts: [(&'static str, usize); 21],
     /// Last block of the range.
     to: u64,
 }
