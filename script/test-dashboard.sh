@@ -21,9 +21,12 @@ ensure_postgres
 "$ROOT/script/ensure-chromium.sh"
 "$ROOT/script/build-dashboard.sh"
 
-info "cargo build -p x402-classifier -p x402-api"
-cargo build --locked -p x402-classifier -p x402-api --bin x402-classifier --bin x402-api \
-  || die "building x402-classifier and x402-api failed (output above)"
+# The same build as script/test.sh (whole workspace, all targets): selecting packages or binaries
+# here would resolve other dependency features and recompile the dependency tree (minutes); after
+# `make test`'s build this is a no-op.
+info "cargo build (workspace, as make test builds it)"
+cargo build --workspace --all-targets --locked \
+  || die "building the workspace failed (output above)"
 
 info "dashboard browser test (node --test, Chromium via playwright-core)"
 # node resolves playwright-core from dashboard/node_modules (the spec lives under dashboard/).

@@ -8,6 +8,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/script/lib.sh"
 cd "$ROOT"
 
+# Formatting first: it costs a second and fails fast.
+info "cargo fmt --check"
+cargo fmt --all --check || die "Rust code is not formatted: run 'cargo fmt --all' and commit"
+
 info "forge build"
 forge build --quiet || die "forge build failed (output above)"
 node script/abi.js check || die "Rust bindings are stale: run 'node script/abi.js export' and commit bindings/abi"
@@ -34,6 +38,10 @@ if ! cmp -s "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.
     || die "npm ci in facilitator/sdk-e2e failed (output above): the npm registry must be reachable"
   cp "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"
 fi
+# Lints after the build: clippy checks the workspace crates (dependencies are only type-checked),
+# so this adds about a minute cold and seconds warm.
+info "cargo clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings || die "clippy found problems (output above)"
 info "cargo nextest"
 cargo nextest run --workspace --no-fail-fast "$@" || die "Rust tests failed (output above)"
 info "dashboard browser test"

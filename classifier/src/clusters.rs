@@ -7,7 +7,8 @@
 //!   suspected), or
 //! - for some payee, at least `sybil_min_members` of its wallets pay that payee (a *group*) and the
 //!   group meets `sybil_min_criteria` of five criteria: same usual amount, started within one
-//!   window, even payment counts, one funder's fan-out, a captive payee. The members of every such
+//!   window, even payment counts, one funder's fan-out (through non-paying relays), a captive
+//!   payee. The members of every such
 //!   group are suspected.
 
 use std::collections::BTreeMap;
@@ -20,7 +21,13 @@ use crate::graph::{Graph, Node};
 use crate::types::hex0x;
 
 /// Names of the five criteria, in `criteria` order.
-pub const CRITERIA: [&str; 5] = ["same_amount", "start_window", "count_cv", "fan_out", "captive_payee"];
+pub const CRITERIA: [&str; 5] = [
+    "same_amount",
+    "start_window",
+    "count_cv",
+    "fan_out",
+    "captive_payee",
+];
 
 /// One payee's group inside a cluster and its statistics.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +70,13 @@ impl Group {
 }
 
 fn criteria_json(c: &[bool; 5]) -> Value {
-    Value::Object(CRITERIA.iter().zip(c).map(|(n, v)| (n.to_string(), json!(v))).collect())
+    Value::Object(
+        CRITERIA
+            .iter()
+            .zip(c)
+            .map(|(n, v)| (n.to_string(), json!(v)))
+            .collect(),
+    )
 }
 
 /// One cluster's verdict and statistics.
@@ -77,7 +90,8 @@ pub struct Cluster {
     pub members: Vec<Node>,
     /// Members that made payments.
     pub paying: usize,
-    /// Most paying members directly funded by one funder, and that funder.
+    /// Most paying members funded by one funder (directly or through members that never pay), and
+    /// that funder.
     pub fan_out: (usize, Option<Node>),
     /// The payee paid by the most members.
     pub top_payee: Option<Node>,
@@ -136,7 +150,9 @@ impl Cluster {
 
     /// The group through which `v` is suspected (its largest suspected group), if any.
     pub fn suspect_group(&self, v: Node) -> Option<&Group> {
-        self.groups.iter().find(|x| x.suspected && x.members.binary_search(&v).is_ok())
+        self.groups
+            .iter()
+            .find(|x| x.suspected && x.members.binary_search(&v).is_ok())
     }
 }
 
@@ -197,7 +213,11 @@ impl Clusters {
                 continue;
             }
             // The root: a member without an in-cluster funder (the smallest address if a cycle).
-            let root = members.iter().copied().find(|&m| link_funder(g, m as usize).is_none()).unwrap_or(members[0]);
+            let root = members
+                .iter()
+                .copied()
+                .find(|&m| link_funder(g, m as usize).is_none())
+                .unwrap_or(members[0]);
             let c = evaluate(g, cfg, chain_id, root, members);
             let idx = list.len() as u32;
             for &m in &c.members {
@@ -210,7 +230,10 @@ impl Clusters {
 
     /// The cluster of `v`, if it is in one.
     pub fn of(&self, v: Node) -> Option<&Cluster> {
-        self.of_node.get(v as usize).filter(|&&i| i != u32::MAX).map(|&i| &self.list[i as usize])
+        self.of_node
+            .get(v as usize)
+            .filter(|&&i| i != u32::MAX)
+            .map(|&i| &self.list[i as usize])
     }
 }
 
@@ -224,42 +247,77 @@ pub fn cluster_id(chain_id: i64, root: &[u8]) -> i64 {
 }
 
 fn evaluate(g: &Graph, cfg: &RuleConfig, chain_id: i64, root: Node, members: Vec<Node>) -> Cluster {
-    let payers: Vec<Node> = members.iter().copied().filter(|&m| !g.by_payer.get(m).is_empty()).collect();
+    let payers: Vec<Node> = members
+        .iter()
+        .copied()
+        .filter(|&m| !g.by_payer.get(m).is_empty())
+        .collect();
     // Members per payee.
     let mut by_payee: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
     for &m in &payers {
-        let mut payees: Vec<Node> = g.by_payer.get(m).iter().map(|&p| g.pays[p as usize].payee).collect();
+        let mut payees: Vec<Node> = g
+            .by_payer
+            .get(m)
+            .iter()
+            .map(|&p| g.pays[p as usize].payee)
+            .collect();
         payees.sort_unstable();
         payees.dedup();
         for p in payees {
             by_payee.entry(p).or_default().push(m);
         }
     }
-    // Fan-out: paying members per direct funder.
+    // Fan-out: paying members per funder, looking through relays (members that fund others but
+    // never pay), so a root that spreads its wallets over a few relays still fans out to all of them.
     let mut fan: BTreeMap<Node, usize> = BTreeMap::new();
     for &m in &payers {
-        if let Some(f) = link_funder(g, m as usize) {
+        let mut f = link_funder(g, m as usize);
+        for _ in 0..members.len() {
+            let Some(x) = f else { break };
+            let relay = g.by_payer.get(x).is_empty() && x != root;
+            match link_funder(g, x as usize) {
+                Some(up) if relay => f = Some(up),
+                _ => break,
+            }
+        }
+        if let Some(f) = f {
             *fan.entry(f).or_default() += 1;
         }
     }
-    let fan_out = fan.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(f, k)| (*k, Some(*f))).unwrap_or((0, None));
+    let fan_out = fan
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(f, k)| (*k, Some(*f)))
+        .unwrap_or((0, None));
     let fan_ok = fan_out.0 >= cfg.sybil_fan_out;
 
     // The payee paid by the most members (smallest node on ties).
-    let top_payee = by_payee.iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0))).map(|(p, _)| *p);
+    let top_payee = by_payee
+        .iter()
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
+        .map(|(p, _)| *p);
     let top = top_payee.map(|p| group(g, cfg, p, by_payee[&p].clone(), fan_ok));
     let mut groups: Vec<Group> = by_payee
         .iter()
         .filter(|(_, m)| m.len() >= cfg.sybil_min_members)
         .map(|(p, m)| group(g, cfg, *p, m.clone(), fan_ok))
         .collect();
-    groups.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.payee.cmp(&b.payee)));
+    groups.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.payee.cmp(&b.payee))
+    });
 
     let large = payers.len() >= cfg.sybil_large_cluster.max(cfg.sybil_min_members);
     let mut flagged: Vec<Node> = if large {
         payers.clone()
     } else {
-        groups.iter().filter(|x| x.suspected).flat_map(|x| x.members.iter().copied()).collect()
+        groups
+            .iter()
+            .filter(|x| x.suspected)
+            .flat_map(|x| x.members.iter().copied())
+            .collect()
     };
     flagged.sort_unstable();
     flagged.dedup();
@@ -286,12 +344,24 @@ fn group(g: &Graph, cfg: &RuleConfig, payee: Node, members: Vec<Node>, fan_ok: b
     let mut starts = Vec::with_capacity(members.len());
     let mut counts = Vec::with_capacity(members.len());
     for &m in &members {
-        let ps: Vec<_> = g.by_payer.get(m).iter().map(|&p| &g.pays[p as usize]).filter(|p| p.payee == payee).collect();
+        let ps: Vec<_> = g
+            .by_payer
+            .get(m)
+            .iter()
+            .map(|&p| &g.pays[p as usize])
+            .filter(|p| p.payee == payee)
+            .collect();
         let mut amounts: BTreeMap<u128, usize> = BTreeMap::new();
         for p in &ps {
             *amounts.entry(p.amount).or_default() += 1;
         }
-        usual.push(amounts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(a, _)| *a).unwrap_or(0));
+        usual.push(
+            amounts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(a, _)| *a)
+                .unwrap_or(0),
+        );
         starts.push(ps.iter().map(|p| p.time).min().unwrap_or(0));
         counts.push(ps.len() as f64);
     }
@@ -300,7 +370,11 @@ fn group(g: &Graph, cfg: &RuleConfig, payee: Node, members: Vec<Node>, fan_ok: b
     for a in &usual {
         *modes.entry(*a).or_default() += 1;
     }
-    let (mode, mode_n) = modes.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(a, k)| (*a, *k)).unwrap_or((0, 0));
+    let (mode, mode_n) = modes
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(a, k)| (*a, *k))
+        .unwrap_or((0, 0));
     starts.sort_unstable();
     let mut best = 0;
     let mut lo = 0;

@@ -63,8 +63,8 @@ pub struct RuleConfig {
     pub sybil_count_cv_max: f64,
     /// suspected_sybil: how many of the five criteria must hold.
     pub sybil_min_criteria: usize,
-    /// suspected_sybil criterion `fan_out`: one funder directly funded at least this many of the
-    /// cluster's paying wallets.
+    /// suspected_sybil criterion `fan_out`: one funder funded at least this many of the cluster's
+    /// paying wallets, directly or through wallets of the cluster that never pay (relays).
     pub sybil_fan_out: usize,
     /// suspected_sybil criterion `captive_payee`: the group is at least this share of the payee's
     /// distinct payers...
@@ -133,7 +133,12 @@ fn ser_dust<S: serde::Serializer>(m: &BTreeMap<Addr, u128>, s: S) -> Result<S::O
 fn de_decimals<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Addr, u8>, D::Error> {
     let raw: BTreeMap<String, u8> = BTreeMap::deserialize(d)?;
     raw.into_iter()
-        .map(|(k, v)| Ok((parse_addr(&k, "token_decimals").map_err(serde::de::Error::custom)?, v)))
+        .map(|(k, v)| {
+            Ok((
+                parse_addr(&k, "token_decimals").map_err(serde::de::Error::custom)?,
+                v,
+            ))
+        })
         .collect()
 }
 
@@ -144,7 +149,9 @@ fn de_dust<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Addr, u128>, D::E
         .map(|(k, v)| {
             let a = parse_addr(&k, "dust_overrides").map_err(serde::de::Error::custom)?;
             let n = v.parse::<u128>().map_err(|e| {
-                serde::de::Error::custom(format!("dust_overrides.{k}: `{v}` is not a base-unit amount ({e})"))
+                serde::de::Error::custom(format!(
+                    "dust_overrides.{k}: `{v}` is not a base-unit amount ({e})"
+                ))
             })?;
             Ok((a, n))
         })
@@ -164,7 +171,11 @@ impl RuleConfig {
         if let Some(d) = self.dust_overrides.get(token) {
             return *d;
         }
-        let decimals = self.token_decimals.get(token).copied().unwrap_or(self.default_decimals);
+        let decimals = self
+            .token_decimals
+            .get(token)
+            .copied()
+            .unwrap_or(self.default_decimals);
         10u128.checked_pow(decimals as u32).unwrap_or(u128::MAX)
     }
 
@@ -198,7 +209,9 @@ impl RuleConfig {
             ));
         }
         if self.flow_back_conserved_max_hops > 12 || self.flow_back_max_hops > 12 {
-            return Err("flow_back_max_hops and flow_back_conserved_max_hops must be at most 12".into());
+            return Err(
+                "flow_back_max_hops and flow_back_conserved_max_hops must be at most 12".into(),
+            );
         }
         if self.max_funding_hops == 0 {
             return Err("max_funding_hops must be at least 1".into());
@@ -215,7 +228,10 @@ impl RuleConfig {
         if self.sybil_min_members < 2 {
             return Err("sybil_min_members must be at least 2".into());
         }
-        if self.flow_back_window_secs < 0 || self.sybil_start_window_secs < 0 || self.flow_back_path_window_secs < 0 {
+        if self.flow_back_window_secs < 0
+            || self.sybil_start_window_secs < 0
+            || self.flow_back_path_window_secs < 0
+        {
             return Err("windows must not be negative".into());
         }
         if self.sybil_count_cv_max < 0.0 {
@@ -260,13 +276,39 @@ mod tests {
         assert_eq!(c.dust_threshold(&[7; 20]), 10u128.pow(18));
         assert_eq!(c.dust_threshold(&[8; 20]), 5);
         assert_eq!(c.max_funding_hops, 2);
-        assert!(RuleConfig::from_toml("hub_min_childs = 1").unwrap_err().contains("hub_min_childs"));
-        assert!(RuleConfig::from_toml("project_min_share = 2.0").unwrap_err().contains("project_min_share"));
+        assert!(RuleConfig::from_toml("hub_min_childs = 1")
+            .unwrap_err()
+            .contains("hub_min_childs"));
+        assert!(RuleConfig::from_toml("project_min_share = 2.0")
+            .unwrap_err()
+            .contains("project_min_share"));
     }
 
     #[test]
     fn validate_names_the_field() {
-        let c = RuleConfig { project_min_share: 1.5, ..RuleConfig::default() };
+        let c = RuleConfig {
+            project_min_share: 1.5,
+            ..RuleConfig::default()
+        };
         assert!(c.validate().unwrap_err().contains("project_min_share"));
+        let c = RuleConfig {
+            flow_back_conserve_tolerance: 1.0,
+            ..RuleConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .contains("flow_back_conserve_tolerance"));
+        let c = RuleConfig {
+            sybil_captive_share: -0.1,
+            ..RuleConfig::default()
+        };
+        assert!(c.validate().unwrap_err().contains("sybil_captive_share"));
+        let c = RuleConfig::from_toml("native_dust_wei = 1000\nflow_back_window_secs = 604800\n")
+            .unwrap();
+        assert_eq!(
+            (c.native_dust_wei, c.flow_back_window_secs),
+            (1000, 604_800)
+        );
     }
 }

@@ -124,7 +124,12 @@ pub fn prepare(inputs: &Inputs, cfg: &RuleConfig) -> Prepared {
         edges = graph.edges.len(),
         "prepared"
     );
-    Prepared { graph, provenance, clusters, entities }
+    Prepared {
+        graph,
+        provenance,
+        clusters,
+        entities,
+    }
 }
 
 /// Classifies the payments of `scope` payers (all payers when `None`).
@@ -134,7 +139,12 @@ pub fn classify(inputs: &Inputs, cfg: &RuleConfig, scope: Option<&BTreeSet<Addr>
 }
 
 /// Evaluates the rules for the `scope` payers (all when `None`) over prepared passes.
-pub fn evaluate(prepared: &Prepared, inputs: &Inputs, cfg: &RuleConfig, scope: Option<&BTreeSet<Addr>>) -> Output {
+pub fn evaluate(
+    prepared: &Prepared,
+    inputs: &Inputs,
+    cfg: &RuleConfig,
+    scope: Option<&BTreeSet<Addr>>,
+) -> Output {
     let g = &prepared.graph;
     let prov = &prepared.provenance;
     let clusters = &prepared.clusters;
@@ -147,7 +157,15 @@ pub fn evaluate(prepared: &Prepared, inputs: &Inputs, cfg: &RuleConfig, scope: O
     for v in decl.values_mut() {
         v.sort_by_key(|d| (d.block, d.log_index));
     }
-    let ctx = Ctx { g, inputs, cfg, prov, clusters, entities: &prepared.entities, decl };
+    let ctx = Ctx {
+        g,
+        inputs,
+        cfg,
+        prov,
+        clusters,
+        entities: &prepared.entities,
+        decl,
+    };
 
     let payers: Vec<Node> = (0..g.len() as Node)
         .filter(|&v| !g.by_payer.get(v).is_empty())
@@ -156,7 +174,10 @@ pub fn evaluate(prepared: &Prepared, inputs: &Inputs, cfg: &RuleConfig, scope: O
 
     // Payers are independent given the shared read-only context: split them over two threads
     // and concatenate in order, so the output does not depend on scheduling.
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
     let chunk = payers.len().div_ceil(threads).max(1);
     let parts: Vec<(Vec<PayerVerdict>, Vec<PaymentVerdict>)> = std::thread::scope(|s| {
         let handles: Vec<_> = payers
@@ -175,7 +196,10 @@ pub fn evaluate(prepared: &Prepared, inputs: &Inputs, cfg: &RuleConfig, scope: O
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("classifier thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("classifier thread panicked"))
+            .collect()
     });
     let mut out_payers = Vec::with_capacity(payers.len());
     let mut out_payments = Vec::with_capacity(g.pays.len());
@@ -272,7 +296,11 @@ impl<'a> Ctx<'a> {
         let eco_first = first_in.and_then(|e| {
             let edge = &g.edges[e as usize];
             let l = g.has_ecosystem[edge.from as usize]
-                .then(|| self.inputs.labels.ecosystem_at(&g.addrs[edge.from as usize], edge.block))
+                .then(|| {
+                    self.inputs
+                        .labels
+                        .ecosystem_at(&g.addrs[edge.from as usize], edge.block)
+                })
                 .flatten()?;
             Some(json!({ "funding": hop(g, self.inputs, e), "label": l.to_json() }))
         });
@@ -283,7 +311,9 @@ impl<'a> Ctx<'a> {
         // Where the funding path leads, as payment rows repeat it: the address only when it is not
         // the first funder itself.
         let traced_brief = match first_funder {
-            Some(f) if path.1["address"] == json!(self.addr(f)) => json!({ "kind": path.1["kind"] }),
+            Some(f) if path.1["address"] == json!(self.addr(f)) => {
+                json!({ "kind": path.1["kind"] })
+            }
             _ => json!({ "address": path.1["address"], "kind": path.1["kind"] }),
         };
 
@@ -300,11 +330,21 @@ impl<'a> Ctx<'a> {
             let mut rules: Vec<(Flag, Value)> = Vec::new();
 
             if p.payer == p.payee {
-                rules.push((Flag::SelfPayment, json!({ "payer": self.addr(a), "payee": self.addr(p.payee) })));
+                rules.push((
+                    Flag::SelfPayment,
+                    json!({ "payer": self.addr(a), "payee": self.addr(p.payee) }),
+                ));
             }
             if g.has_ecosystem[a as usize] {
-                if let Some(l) = self.inputs.labels.ecosystem_at(&g.addrs[a as usize], p.block) {
-                    rules.push((Flag::InternalWallet, json!({ "label": l.to_json(), "payment_block": p.block })));
+                if let Some(l) = self
+                    .inputs
+                    .labels
+                    .ecosystem_at(&g.addrs[a as usize], p.block)
+                {
+                    rules.push((
+                        Flag::InternalWallet,
+                        json!({ "label": l.to_json(), "payment_block": p.block }),
+                    ));
                 }
             }
             if p.payer != p.payee {
@@ -313,14 +353,18 @@ impl<'a> Ctx<'a> {
                 }
                 // Payments are chronological: the first payment to a payee sets the cutoff after which
                 // transfers are no longer funding for the relationship.
-                let link = pairs.entry(p.payee).or_insert_with(|| self.pair(a, p.payee, p.block));
+                let link = pairs
+                    .entry(p.payee)
+                    .or_insert_with(|| self.pair(a, p.payee, p.block));
                 if let Some(f) = &link.funding {
                     rules.push((Flag::FundingLink, f.clone()));
                 }
                 if let Some(f) = &link.shared_funder {
                     rules.push((Flag::SharedFirstFunder, f.clone()));
                 }
-                let flow = flows.entry((p.payee, p.token)).or_insert_with(|| self.pair_flow(a, p.payee, p.token, pays));
+                let flow = flows
+                    .entry((p.payee, p.token))
+                    .or_insert_with(|| self.pair_flow(a, p.payee, p.token, pays));
                 if let Some(f) = self.flow_back_json(flow, pi, p.amount) {
                     rules.push((Flag::FlowBack, f));
                 }
@@ -343,7 +387,10 @@ impl<'a> Ctx<'a> {
                 rules.push((Flag::SybilCluster, e.clone()));
             }
             if rules.is_empty() {
-                match first_in.map(|e| &g.edges[e as usize]).filter(|e| e.block <= p.block) {
+                match first_in
+                    .map(|e| &g.edges[e as usize])
+                    .filter(|e| e.block <= p.block)
+                {
                     Some(e) => {
                         let fe = first_in.expect("first funding");
                         let _ = e;
@@ -379,7 +426,12 @@ impl<'a> Ctx<'a> {
             eco_hc += p.amount as f64 * spend.haircut;
             if class == Class::SelfDealing {
                 let l = linked_payees.entry(p.payee).or_default();
-                l.0.extend(flags.iter().copied().filter(|f| f.class() == Class::SelfDealing));
+                l.0.extend(
+                    flags
+                        .iter()
+                        .copied()
+                        .filter(|f| f.class() == Class::SelfDealing),
+                );
                 l.1 += 1;
             }
             all_flags.extend(flags.iter().copied());
@@ -398,14 +450,29 @@ impl<'a> Ctx<'a> {
         // The payer's class: the class of most of its volume (more payments, then rule order, on ties).
         let class = by_class
             .iter()
-            .max_by(|x, y| x.1 .1.cmp(&y.1 .1).then(x.1 .0.cmp(&y.1 .0)).then(y.0.cmp(x.0)))
+            .max_by(|x, y| {
+                x.1 .1
+                    .cmp(&y.1 .1)
+                    .then(x.1 .0.cmp(&y.1 .0))
+                    .then(y.0.cmp(x.0))
+            })
             .map(|(c, _)| *c)
             .unwrap_or(Class::Unattributed);
         let classes: Map<String, Value> = by_class
             .iter()
-            .map(|(c, (n, v))| (c.as_str().to_string(), json!({ "payments": n, "volume": v.to_string() })))
+            .map(|(c, (n, v))| {
+                (
+                    c.as_str().to_string(),
+                    json!({ "payments": n, "volume": v.to_string() }),
+                )
+            })
             .collect();
-        let labels: Vec<Value> = self.inputs.labels.of(&g.addrs[a as usize]).map(|l| l.to_json()).collect();
+        let labels: Vec<Value> = self
+            .inputs
+            .labels
+            .of(&g.addrs[a as usize])
+            .map(|l| l.to_json())
+            .collect();
         let mut ev = json!({
             "class_basis": "class of the largest share of the payer's volume (then most payments, then rule order)",
             "payments": pays.len(),
@@ -421,7 +488,8 @@ impl<'a> Ctx<'a> {
         });
         if let Some(c) = cluster {
             let mut s = c.stats_json(g, cfg);
-            s["cluster_id"] = json!(c.id);
+            // Ids go up to 2^63: a string, so JSON readers limited to 2^53 keep them exact.
+            s["cluster_id"] = json!(c.id.to_string());
             s["root_funder"] = json!(self.addr(c.root));
             s["in_group"] = json!(c.group.binary_search(&a).is_ok());
             s["suspected_member"] = json!(c.flagged.binary_search(&a).is_ok());
@@ -474,7 +542,7 @@ impl<'a> Ctx<'a> {
     fn cluster_brief(&self, c: &Cluster, a: Node) -> Value {
         let grp = c.suspect_group(a).or(c.top.as_ref());
         json!({
-            "cluster_id": c.id,
+            "cluster_id": c.id.to_string(),
             "root_funder": self.addr(c.root),
             "members": c.members.len(),
             "paying_members": c.paying,
@@ -496,7 +564,13 @@ impl<'a> Ctx<'a> {
     /// depth), and so did the pair's payments so far. Cumulative shares keep cashback (a payee
     /// returning a small part of what it was paid) from flagging a customer that happens to spend
     /// its cashback first.
-    fn payee_funds(&self, b: Node, amount: u128, spend: &crate::provenance::Spend, o: &PairOrigin) -> Option<Value> {
+    fn payee_funds(
+        &self,
+        b: Node,
+        amount: u128,
+        spend: &crate::provenance::Spend,
+        o: &PairOrigin,
+    ) -> Option<Value> {
         let t = self.cfg.payee_origin_min_share;
         let share = spend.payee_fifo.max(spend.payee_haircut);
         if amount == 0 || o.paid <= 0.0 || share < t {
@@ -534,7 +608,11 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|(v, amt)| {
                 let a = &self.g.addrs[*v as usize];
-                let label = self.inputs.labels.of(a).find(|l| l.kind == crate::labels::LabelKind::Ecosystem);
+                let label = self
+                    .inputs
+                    .labels
+                    .of(a)
+                    .find(|l| l.kind == crate::labels::LabelKind::Ecosystem);
                 json!({
                     "wallet": hex0x(a),
                     "amount": amt.to_string(),
@@ -573,7 +651,11 @@ impl<'a> Ctx<'a> {
             let u = edge.from;
             let stop = g.blocked[u as usize].is_some()
                 || (g.has_ecosystem[u as usize]
-                    && self.inputs.labels.ecosystem_at(&g.addrs[u as usize], edge.block).is_some());
+                    && self
+                        .inputs
+                        .labels
+                        .ecosystem_at(&g.addrs[u as usize], edge.block)
+                        .is_some());
             if stop {
                 return (hops, endpoint(g, self.inputs, u, edge.block));
             }
@@ -585,7 +667,10 @@ impl<'a> Ctx<'a> {
             v = u;
         }
         let mut end = endpoint(g, self.inputs, v, i64::MAX);
-        end["note"] = json!(format!("path truncated at {} hops", self.cfg.evidence_path_hops));
+        end["note"] = json!(format!(
+            "path truncated at {} hops",
+            self.cfg.evidence_path_hops
+        ));
         (hops, end)
     }
 
@@ -641,7 +726,11 @@ impl<'a> Ctx<'a> {
                 if nb.len() <= ball.order.len() {
                     nb.iter()
                         .enumerate()
-                        .filter(|(k, y)| g.neighbor_since[r.start + k] <= cutoff && relay(**y) && ball.dist.contains_key(y))
+                        .filter(|(k, y)| {
+                            g.neighbor_since[r.start + k] <= cutoff
+                                && relay(**y)
+                                && ball.dist.contains_key(y)
+                        })
                         .map(|(_, y)| *y)
                         .min_by_key(|y| (ball.dist[y].0, *y))
                 } else {
@@ -665,7 +754,11 @@ impl<'a> Ctx<'a> {
                 }
                 let hops: Vec<Value> = nodes
                     .windows(2)
-                    .map(|w| g.edge_between(w[0], w[1]).map(|e| hop(g, self.inputs, e)).unwrap_or(Value::Null))
+                    .map(|w| {
+                        g.edge_between(w[0], w[1])
+                            .map(|e| hop(g, self.inputs, e))
+                            .unwrap_or(Value::Null)
+                    })
                     .collect();
                 funding = Some(json!({
                     "hops": hops.len(),
@@ -678,7 +771,8 @@ impl<'a> Ctx<'a> {
         let mut shared_funder = None;
         if let (Some(ea), Some(eb)) = (g.first_in[a as usize], g.first_in[b as usize]) {
             let (fa, fb) = (g.edges[ea as usize].from, g.edges[eb as usize].from);
-            let before = g.edges[ea as usize].block <= cutoff && g.edges[eb as usize].block <= cutoff;
+            let before =
+                g.edges[ea as usize].block <= cutoff && g.edges[eb as usize].block <= cutoff;
             if fa == fb && before && g.blocked[fa as usize].is_none() {
                 shared_funder = Some(json!({
                     "funder": self.addr(fa),
@@ -688,7 +782,10 @@ impl<'a> Ctx<'a> {
                 }));
             }
         }
-        PairLink { funding, shared_funder }
+        PairLink {
+            funding,
+            shared_funder,
+        }
     }
 
     /// Whether `wallet` counts as declared by `payee` at `block`: the declaration in force then, or,
@@ -731,7 +828,9 @@ impl<'a> Ctx<'a> {
                 p.payee == b && p.token == token && p.amount > 0
             })
             .collect();
-        let Some(&first) = mine.first() else { return flow };
+        let Some(&first) = mine.first() else {
+            return flow;
+        };
         let first = g.pays[first as usize];
         let mut left: Vec<u128> = mine.iter().map(|&pi| g.pays[pi as usize].amount).collect();
         let ins = g.in_edges.get(a);
@@ -751,16 +850,32 @@ impl<'a> Ctx<'a> {
                     let (f, p) = o
                         .iter()
                         .filter(|t| g.in_group(t.0, grp))
-                        .fold((0u128, 0f64), |acc, t| (acc.0.saturating_add(t.1), acc.1 + t.2));
+                        .fold((0u128, 0f64), |acc, t| {
+                            (acc.0.saturating_add(t.1), acc.1 + t.2)
+                        });
                     f.max(p as u128)
                 });
                 let lower = if cfg.flow_back_path_window_secs > 0 {
-                    first.time.max(edge.time.saturating_sub(cfg.flow_back_path_window_secs))
+                    first
+                        .time
+                        .max(edge.time.saturating_sub(cfg.flow_back_path_window_secs))
                 } else {
                     first.time
                 };
                 let mut path = vec![e];
-                let found = self.back_search(a, grp, token, lower, edge.from, edge.time, edge.amount, edge.amount, true, &mut path, &mut budget);
+                let found = self.back_search(
+                    a,
+                    grp,
+                    token,
+                    lower,
+                    edge.from,
+                    edge.time,
+                    edge.amount,
+                    edge.amount,
+                    true,
+                    &mut path,
+                    &mut budget,
+                );
                 match found {
                     Some((bn, p)) if bn >= tagged => (bn, "path", p),
                     _ if tagged > 0 => (tagged, "provenance", vec![e]),
@@ -782,7 +897,9 @@ impl<'a> Ctx<'a> {
             while rest > 0 {
                 let Some(&k) = stack.last() else { break };
                 let p = &g.pays[mine[k] as usize];
-                if cfg.flow_back_window_secs > 0 && edge.time > p.time.saturating_add(cfg.flow_back_window_secs) {
+                if cfg.flow_back_window_secs > 0
+                    && edge.time > p.time.saturating_add(cfg.flow_back_window_secs)
+                {
                     break; // every payment below is older still
                 }
                 let take = rest.min(left[k]);
@@ -821,7 +938,16 @@ impl<'a> Ctx<'a> {
             .collect();
         let paths: Vec<Value> = shown
             .filter(|(ri, _)| flow.returns[*ri].how != "provenance")
-            .map(|(ri, _)| Value::Array(flow.returns[*ri].path.iter().rev().map(|&e| hop(g, self.inputs, e)).collect()))
+            .map(|(ri, _)| {
+                Value::Array(
+                    flow.returns[*ri]
+                        .path
+                        .iter()
+                        .rev()
+                        .map(|&e| hop(g, self.inputs, e))
+                        .collect(),
+                )
+            })
             .collect();
         Some(json!({
             "amount_back": back.to_string(),
@@ -883,11 +1009,24 @@ impl<'a> Ctx<'a> {
             // Conserved: what s passed on is between (1 - tol) and (1 + tol) of what it received.
             let (x, y) = (edge.amount as f64, last as f64);
             let cons = conserved && y >= x * (1.0 - tol) && y <= x * (1.0 + tol);
-            if len + 1 > cfg.flow_back_max_hops && !(cons && len < cfg.flow_back_conserved_max_hops) {
+            if len + 1 > cfg.flow_back_max_hops && !(cons && len < cfg.flow_back_conserved_max_hops)
+            {
                 continue;
             }
             path.push(e);
-            let r = self.back_search(a, grp, token, lower, edge.from, edge.time, bottleneck.min(edge.amount), edge.amount, cons, path, budget);
+            let r = self.back_search(
+                a,
+                grp,
+                token,
+                lower,
+                edge.from,
+                edge.time,
+                bottleneck.min(edge.amount),
+                edge.amount,
+                cons,
+                path,
+                budget,
+            );
             path.pop();
             if let Some(r) = r {
                 if best.as_ref().is_none_or(|x| r.0 > x.0) {

@@ -78,7 +78,9 @@ impl Entities {
         // Siblings under one linking, non-ecosystem first funder: each to the first sibling seen.
         let mut first_child: Vec<Node> = vec![Node::MAX; n];
         for v in 0..n as Node {
-            let Some(e) = g.first_in[v as usize] else { continue };
+            let Some(e) = g.first_in[v as usize] else {
+                continue;
+            };
             let f = g.edges[e as usize].from;
             if g.blocked[f as usize].is_some() || g.has_ecosystem[f as usize] {
                 continue;
@@ -108,7 +110,12 @@ impl Entities {
         for &(a, _, r) in &unions {
             reasons[root[a as usize] as usize].insert(r);
         }
-        Entities { root, size, paying, reasons }
+        Entities {
+            root,
+            size,
+            paying,
+            reasons,
+        }
     }
 
     /// The entity of `v`: its root node, and why it was merged (`None` for a singleton).
@@ -117,7 +124,10 @@ impl Entities {
         if self.size[r as usize] <= 1 {
             return (v, None);
         }
-        let why: Vec<&str> = self.reasons[r as usize].iter().map(|x| x.as_str()).collect();
+        let why: Vec<&str> = self.reasons[r as usize]
+            .iter()
+            .map(|x| x.as_str())
+            .collect();
         (r, Some(why.join(",")))
     }
 }

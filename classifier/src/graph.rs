@@ -88,7 +88,10 @@ impl Csr {
             items[fill[n as usize] as usize] = it;
             fill[n as usize] += 1;
         }
-        Csr { offsets: counts, items }
+        Csr {
+            offsets: counts,
+            items,
+        }
     }
 
     /// Items of `n`.
@@ -171,7 +174,8 @@ impl Graph {
         excluded.sort();
         let is_excluded = |a: &Addr| excluded.binary_search(a).is_ok();
 
-        let mut addrs: Vec<Addr> = Vec::with_capacity(inputs.payments.len() / 4 + inputs.transfers.len());
+        let mut addrs: Vec<Addr> =
+            Vec::with_capacity(inputs.payments.len() / 4 + inputs.transfers.len());
         for p in &inputs.payments {
             addrs.push(p.payer);
             addrs.push(p.payee);
@@ -192,10 +196,19 @@ impl Graph {
         }
         addrs.sort_unstable();
         addrs.dedup();
-        let index: HashMap<Addr, Node> = addrs.iter().enumerate().map(|(i, a)| (*a, i as Node)).collect();
+        let index: HashMap<Addr, Node> = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (*a, i as Node))
+            .collect();
         let n = addrs.len();
 
-        let mut tokens: Vec<Addr> = inputs.payments.iter().map(|p| p.token).chain(inputs.transfers.iter().map(|t| t.token)).collect();
+        let mut tokens: Vec<Addr> = inputs
+            .payments
+            .iter()
+            .map(|p| p.token)
+            .chain(inputs.transfers.iter().map(|t| t.token))
+            .collect();
         tokens.sort_unstable();
         tokens.dedup();
         let dust: Vec<u128> = tokens.iter().map(|t| cfg.dust_threshold(t)).collect();
@@ -219,25 +232,36 @@ impl Graph {
                 src: i as u32,
             })
             .collect();
-        edges.extend(inputs.native.iter().enumerate().filter(|(_, t)| t.from != t.to && t.value > 0).map(|(i, t)| Edge {
-            from: index[&t.from],
-            to: index[&t.to],
-            token: NATIVE,
-            amount: t.value,
-            block: t.block,
-            log_index: t.tx_index,
-            time: t.time,
-            dust: false,
-            native: true,
-            src: i as u32,
-        }));
+        edges.extend(
+            inputs
+                .native
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.from != t.to && t.value > 0)
+                .map(|(i, t)| Edge {
+                    from: index[&t.from],
+                    to: index[&t.to],
+                    token: NATIVE,
+                    amount: t.value,
+                    block: t.block,
+                    log_index: t.tx_index,
+                    time: t.time,
+                    dust: false,
+                    native: true,
+                    src: i as u32,
+                }),
+        );
         // Within a block, native transactions sort by their index beside token logs by theirs; the
         // flag and source index make the order total.
         edges.sort_by_key(|e| (e.block, e.log_index, e.native, e.src));
         // Dust per sender/receiver pair and token: cumulative amount so far below the threshold.
         let mut pair_sum: HashMap<(Node, Node, u32), u128> = HashMap::new();
         for e in edges.iter_mut() {
-            let threshold = if e.native { cfg.native_dust_wei as u128 } else { dust[e.token as usize] };
+            let threshold = if e.native {
+                cfg.native_dust_wei as u128
+            } else {
+                dust[e.token as usize]
+            };
             let sum = pair_sum.entry((e.from, e.to, e.token)).or_default();
             *sum = sum.saturating_add(e.amount);
             e.dust = *sum < threshold;
@@ -258,7 +282,10 @@ impl Graph {
                 src: i as u32,
             })
             .collect();
-        pays.sort_by(|a, b| (a.block, &inputs.payments[a.src as usize].id).cmp(&(b.block, &inputs.payments[b.src as usize].id)));
+        pays.sort_by(|a, b| {
+            (a.block, &inputs.payments[a.src as usize].id)
+                .cmp(&(b.block, &inputs.payments[b.src as usize].id))
+        });
 
         let nd = || edges.iter().enumerate().filter(|(_, e)| !e.dust);
         let in_edges = Csr::build(n, nd().map(|(i, e)| (e.to, i as u32)));
@@ -267,8 +294,9 @@ impl Graph {
 
         // Edges are chronological, so the first occurrence of a pair after a stable sort is its
         // earliest edge.
-        let mut pairs: Vec<(Node, Node, i64)> =
-            nd().flat_map(|(_, e)| [(e.from, e.to, e.block), (e.to, e.from, e.block)]).collect();
+        let mut pairs: Vec<(Node, Node, i64)> = nd()
+            .flat_map(|(_, e)| [(e.from, e.to, e.block), (e.to, e.from, e.block)])
+            .collect();
         pairs.sort_unstable();
         pairs.dedup_by_key(|p| (p.0, p.1));
         let neighbors = Csr::build(n, pairs.iter().map(|p| (p.0, p.1)));
@@ -283,7 +311,9 @@ impl Graph {
             children[*f as usize] += 1;
         }
 
-        let first_in: Vec<Option<u32>> = (0..n as Node).map(|v| in_edges.get(v).first().copied()).collect();
+        let first_in: Vec<Option<u32>> = (0..n as Node)
+            .map(|v| in_edges.get(v).first().copied())
+            .collect();
 
         let mut blocked = vec![None; n];
         let mut has_ecosystem = vec![false; n];
@@ -295,7 +325,10 @@ impl Graph {
             } else if children[i] as usize >= cfg.hub_min_children {
                 blocked[i] = Some(Blocker::Hub);
             }
-            has_ecosystem[i] = inputs.labels.of(a).any(|l| l.kind == crate::labels::LabelKind::Ecosystem);
+            has_ecosystem[i] = inputs
+                .labels
+                .of(a)
+                .any(|l| l.kind == crate::labels::LabelKind::Ecosystem);
         }
 
         // Cluster links: the first funder when it links, else the first native funder that does.
@@ -304,7 +337,11 @@ impl Graph {
                 let links = |e: &u32| blocked[edges[*e as usize].from as usize].is_none();
                 match first_in[v as usize] {
                     Some(e) if links(&e) => Some(e),
-                    _ => in_edges.get(v).iter().copied().find(|e| edges[*e as usize].native && links(e)),
+                    _ => in_edges
+                        .get(v)
+                        .iter()
+                        .copied()
+                        .find(|e| edges[*e as usize].native && links(e)),
                 }
             })
             .collect();
@@ -385,8 +422,18 @@ impl Graph {
 
     /// The earliest non-dust edge between `a` and `b`, in either direction.
     pub fn edge_between(&self, a: Node, b: Node) -> Option<u32> {
-        let ab = self.out_edges.get(a).iter().copied().find(|&e| self.edges[e as usize].to == b);
-        let ba = self.out_edges.get(b).iter().copied().find(|&e| self.edges[e as usize].to == a);
+        let ab = self
+            .out_edges
+            .get(a)
+            .iter()
+            .copied()
+            .find(|&e| self.edges[e as usize].to == b);
+        let ba = self
+            .out_edges
+            .get(b)
+            .iter()
+            .copied()
+            .find(|&e| self.edges[e as usize].to == a);
         match (ab, ba) {
             (Some(x), Some(y)) => Some(x.min(y)),
             (x, y) => x.or(y),
@@ -401,7 +448,11 @@ impl Graph {
     /// The block from which `a` and `b` are funding neighbours, if they are.
     pub fn linked_since(&self, a: Node, b: Node) -> Option<i64> {
         let r = self.neighbors.range(a);
-        self.neighbors.get(a).binary_search(&b).ok().map(|i| self.neighbor_since[r.start + i])
+        self.neighbors
+            .get(a)
+            .binary_search(&b)
+            .ok()
+            .map(|i| self.neighbor_since[r.start + i])
     }
 
     /// Whether `v` belongs to the payee-side group `g` (a payee or one of its declared wallets).

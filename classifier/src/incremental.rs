@@ -79,7 +79,8 @@ impl Fingerprints {
         let mut f = Fingerprints::default();
         for (i, pay) in g.pays.iter().enumerate() {
             let s = &p.provenance.spends[i];
-            f.spends.insert(inputs.payments[pay.src as usize].id, spend_bits(s));
+            f.spends
+                .insert(inputs.payments[pay.src as usize].id, spend_bits(s));
         }
         for (e, o) in &p.provenance.edge_origin {
             let edge = &g.edges[*e as usize];
@@ -102,12 +103,33 @@ impl Fingerprints {
             let a = g.addrs[v as usize];
             if let Some(c) = p.clusters.of(v) {
                 let mut h = DefaultHasher::new();
-                (c.id, c.members.len(), c.paying, c.top_payee.map(|t| g.addrs[t as usize])).hash(&mut h);
+                (
+                    c.id,
+                    c.members.len(),
+                    c.paying,
+                    c.top_payee.map(|t| g.addrs[t as usize]),
+                )
+                    .hash(&mut h);
                 (c.suspected, c.large, c.fan_out.0, g.addrs[c.root as usize]).hash(&mut h);
                 for x in c.top.iter().chain(&c.groups) {
-                    (g.addrs[x.payee as usize], x.usual_amount, x.criteria, x.suspected).hash(&mut h);
-                    (x.same_amount_share.to_bits(), x.start_window_share.to_bits()).hash(&mut h);
-                    (x.count_cv.to_bits(), x.payee_share.to_bits(), x.members.len()).hash(&mut h);
+                    (
+                        g.addrs[x.payee as usize],
+                        x.usual_amount,
+                        x.criteria,
+                        x.suspected,
+                    )
+                        .hash(&mut h);
+                    (
+                        x.same_amount_share.to_bits(),
+                        x.start_window_share.to_bits(),
+                    )
+                        .hash(&mut h);
+                    (
+                        x.count_cv.to_bits(),
+                        x.payee_share.to_bits(),
+                        x.members.len(),
+                    )
+                        .hash(&mut h);
                 }
                 // Node ids shift when new addresses appear: hash addresses.
                 for m in c.members.iter().chain(&c.group).chain(&c.flagged) {
@@ -118,7 +140,13 @@ impl Fingerprints {
             let mut h = DefaultHasher::new();
             let (root, reason) = p.entities.of(v);
             let r = p.entities.root[v as usize] as usize;
-            (g.addrs[root as usize], reason, p.entities.size[r], p.entities.paying[r]).hash(&mut h);
+            (
+                g.addrs[root as usize],
+                reason,
+                p.entities.size[r],
+                p.entities.paying[r],
+            )
+                .hash(&mut h);
             f.entities.insert(a, h.finish());
             f.paths.insert(a, path_fingerprint(g, inputs, cfg, v));
         }
@@ -127,7 +155,12 @@ impl Fingerprints {
 }
 
 fn spend_bits(s: &crate::provenance::Spend) -> (u64, u64, u64, u64) {
-    (s.fifo.to_bits(), s.haircut.to_bits(), s.payee_fifo.to_bits(), s.payee_haircut.to_bits())
+    (
+        s.fifo.to_bits(),
+        s.haircut.to_bits(),
+        s.payee_fifo.to_bits(),
+        s.payee_haircut.to_bits(),
+    )
 }
 
 /// Hash of the first-funder chain the evidence reports (edge sources and where it stops).
@@ -135,12 +168,18 @@ fn path_fingerprint(g: &Graph, inputs: &Inputs, cfg: &RuleConfig, a: Node) -> u6
     let mut h = DefaultHasher::new();
     let mut v = a;
     for _ in 0..cfg.evidence_path_hops {
-        let Some(e) = g.first_in[v as usize] else { break };
+        let Some(e) = g.first_in[v as usize] else {
+            break;
+        };
         let edge = &g.edges[e as usize];
         (edge.src, g.blocked[edge.from as usize].map(|b| b.as_str())).hash(&mut h);
         let u = edge.from;
         if g.blocked[u as usize].is_some()
-            || (g.has_ecosystem[u as usize] && inputs.labels.ecosystem_at(&g.addrs[u as usize], edge.block).is_some())
+            || (g.has_ecosystem[u as usize]
+                && inputs
+                    .labels
+                    .ecosystem_at(&g.addrs[u as usize], edge.block)
+                    .is_some())
             || u == a
         {
             break;
@@ -165,12 +204,21 @@ pub struct Follower {
 impl Follower {
     /// A follower of `chain_id` (the only indexed chain when `None`).
     pub fn new(pool: PgPool, cfg: RuleConfig, chain_id: Option<i64>) -> Follower {
-        Follower { pool, cfg, chain_id, inputs: None, payment_index: HashMap::new(), fingerprints: None }
+        Follower {
+            pool,
+            cfg,
+            chain_id,
+            inputs: None,
+            payment_index: HashMap::new(),
+            fingerprints: None,
+        }
     }
 
     /// Classifies everything up to the checkpoint, replacing all stored verdicts.
     pub async fn from_scratch(&mut self, reason: &str) -> Result<Step, DbError> {
-        let Some(cp) = load::checkpoint(&self.pool, self.chain_id).await? else { return Ok(Step::NoCheckpoint) };
+        let Some(cp) = load::checkpoint(&self.pool, self.chain_id).await? else {
+            return Ok(Step::NoCheckpoint);
+        };
         self.full(&cp, reason).await
     }
 
@@ -189,7 +237,15 @@ impl Follower {
         .await
         .expect("classification task panicked");
         let computed = t.elapsed().as_secs_f64() - loaded;
-        write::replace_all(&self.pool, cp.chain_id, &out, &inputs.labels, cp.block, &cp.hash).await?;
+        write::replace_all(
+            &self.pool,
+            cp.chain_id,
+            &out,
+            &inputs.labels,
+            cp.block,
+            &cp.hash,
+        )
+        .await?;
         tracing::info!(
             load_s = loaded,
             compute_s = computed,
@@ -198,17 +254,34 @@ impl Follower {
             "full classification"
         );
         let n = out.payments.len();
-        self.payment_index = inputs.payments.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        self.payment_index = inputs
+            .payments
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
         self.inputs = Some(inputs);
         self.fingerprints = None;
-        Ok(Step::Full { block: cp.block, reason: reason.to_string(), payments: n })
+        Ok(Step::Full {
+            block: cp.block,
+            reason: reason.to_string(),
+            payments: n,
+        })
     }
 
     /// Loads the already-classified baseline (up to the stored state's block) into memory.
     async fn baseline(&mut self, cp: &Checkpoint, upto: i64) -> Result<(), DbError> {
-        let baseline = Checkpoint { block: upto, ..cp.clone() };
+        let baseline = Checkpoint {
+            block: upto,
+            ..cp.clone()
+        };
         let inputs = load::inputs(&self.pool, &baseline).await?;
-        self.payment_index = inputs.payments.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        self.payment_index = inputs
+            .payments
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
         self.inputs = Some(inputs);
         self.fingerprints = None;
         Ok(())
@@ -216,26 +289,54 @@ impl Follower {
 
     /// One step: classify whatever the indexer committed since the last step.
     pub async fn step(&mut self) -> Result<Step, DbError> {
-        let Some(cp) = load::checkpoint(&self.pool, self.chain_id).await? else { return Ok(Step::NoCheckpoint) };
+        let Some(cp) = load::checkpoint(&self.pool, self.chain_id).await? else {
+            return Ok(Step::NoCheckpoint);
+        };
         self.chain_id = Some(cp.chain_id);
         let Some(state) = write::state(&self.pool, cp.chain_id).await? else {
             return self.full(&cp, "first classification").await;
         };
         let labels = load::label_set(&self.pool, cp.chain_id, cp.block).await?;
         if state.rule_version != self.cfg.version() {
-            return self.full(&cp, &format!("rule version changed ({} -> {})", state.rule_version, self.cfg.version())).await;
+            return self
+                .full(
+                    &cp,
+                    &format!(
+                        "rule version changed ({} -> {})",
+                        state.rule_version,
+                        self.cfg.version()
+                    ),
+                )
+                .await;
         }
         if state.label_version != labels.version() {
-            return self.full(&cp, &format!("label set changed ({} -> {})", state.label_version, labels.version())).await;
+            return self
+                .full(
+                    &cp,
+                    &format!(
+                        "label set changed ({} -> {})",
+                        state.label_version,
+                        labels.version()
+                    ),
+                )
+                .await;
         }
         if cp.block < state.last_block {
-            return self.full(&cp, "the indexer rolled back below the last classified block").await;
+            return self
+                .full(
+                    &cp,
+                    "the indexer rolled back below the last classified block",
+                )
+                .await;
         }
-        if let (Some(stored), Some(now)) =
-            (state.last_block_hash.as_ref(), load::block_hash(&self.pool, cp.chain_id, state.last_block).await?)
-        {
+        if let (Some(stored), Some(now)) = (
+            state.last_block_hash.as_ref(),
+            load::block_hash(&self.pool, cp.chain_id, state.last_block).await?,
+        ) {
             if *stored != now {
-                return self.full(&cp, "reorg: the last classified block was replaced").await;
+                return self
+                    .full(&cp, "reorg: the last classified block was replaced")
+                    .await;
             }
         }
         if cp.block == state.last_block {
@@ -244,7 +345,10 @@ impl Follower {
         if self.inputs.is_none() {
             self.baseline(&cp, state.last_block).await?;
         }
-        let range = Range { after: state.last_block, upto: cp.block };
+        let range = Range {
+            after: state.last_block,
+            upto: cp.block,
+        };
         let settlement = cp.settlement;
         let (new_payments, new_transfers, new_native, new_decls) = futures::try_join!(
             load::payments(&self.pool, cp.chain_id, range),
@@ -306,7 +410,9 @@ impl Follower {
         let (inputs, out, fp, payers) = tokio::task::spawn_blocking(move || {
             let prepared = prepare(&inputs, &cfg);
             let fp = Fingerprints::of(&prepared, &inputs, &cfg);
-            let affected = affected_payers(&prepared, &inputs, &cfg, &old, &fp, &changed, &starts, &declared);
+            let affected = affected_payers(
+                &prepared, &inputs, &cfg, &old, &fp, &changed, &starts, &declared,
+            );
             let out = evaluate(&prepared, &inputs, &cfg, Some(&affected));
             (inputs, out, fp, affected.len())
         })
@@ -316,7 +422,12 @@ impl Follower {
         let n = out.payments.len();
         self.inputs = Some(inputs);
         self.fingerprints = Some(fp);
-        Ok(Step::Incremental { from: state.last_block, to: cp.block, payers, payments: n })
+        Ok(Step::Incremental {
+            from: state.last_block,
+            to: cp.block,
+            payers,
+            payments: n,
+        })
     }
 }
 
@@ -349,7 +460,10 @@ fn affected_payers(
     }
     // Neighbourhoods of new edges and of nodes whose hub status flipped.
     let flipped: BTreeSet<&Addr> = old.blocked.symmetric_difference(&new.blocked).collect();
-    let radius = cfg.max_funding_hops.max(cfg.flow_back_max_hops).max(cfg.flow_back_conserved_max_hops);
+    let radius = cfg
+        .max_funding_hops
+        .max(cfg.flow_back_max_hops)
+        .max(cfg.flow_back_conserved_max_hops);
     let mut seen: HashMap<Node, usize> = HashMap::new();
     let mut frontier: Vec<Node> = Vec::new();
     for a in starts.iter().chain(flipped.iter().copied()) {
@@ -362,7 +476,8 @@ fn affected_payers(
     for d in 1..=radius {
         let mut next = Vec::new();
         for &x in &frontier {
-            let expandable = g.blocked[x as usize].is_none() || flipped.contains(&g.addrs[x as usize]);
+            let expandable =
+                g.blocked[x as usize].is_none() || flipped.contains(&g.addrs[x as usize]);
             if !expandable {
                 continue;
             }

@@ -11,18 +11,26 @@ use sqlx::ConnectOptions;
 use tracing::{info, warn};
 
 use x402_classifier::config::RuleConfig;
+use x402_classifier::db::write::{ImportMode, ImportReport};
 use x402_classifier::db::{self, seed};
 use x402_classifier::gen::{generate, GenConfig};
 use x402_classifier::incremental::{Follower, Step};
-use x402_classifier::db::write::{ImportMode, ImportReport};
 use x402_classifier::labels::{read_label_file, FileLabel};
 use x402_classifier::types::hex0x;
 
 #[derive(Parser)]
-#[command(name = "x402-classifier", version, about = "Classifies every x402 payment with evidence")]
+#[command(
+    name = "x402-classifier",
+    version,
+    about = "Classifies every x402 payment with evidence"
+)]
 struct Cli {
     /// PostgreSQL URL of the indexer's database.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/x402")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/x402"
+    )]
     database_url: String,
     /// Chain to classify (default: the only chain the indexer follows).
     #[arg(long, env = "CHAIN_ID")]
@@ -114,14 +122,25 @@ fn print_import(file: &std::path::Path, mode: ImportMode, r: &ImportReport) {
             l.chain_id,
             hex0x(&l.address),
             l.kind.as_str(),
-            l.role.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            l.role
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
             l.from_block,
-            if l.note.is_empty() { String::new() } else { format!(": {}", l.note) }
+            if l.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", l.note)
+            }
         )
     };
     println!(
         "{} {}: {} added, {} replaced, {} removed, {} unchanged",
-        if mode == ImportMode::Replace { "replaced all imported labels with" } else { "merged" },
+        if mode == ImportMode::Replace {
+            "replaced all imported labels with"
+        } else {
+            "merged"
+        },
         file.display(),
         r.added.len(),
         r.replaced.len(),
@@ -148,8 +167,10 @@ fn rules(cli: &Cli) -> Result<RuleConfig> {
     match &cli.rules {
         None => Ok(RuleConfig::default()),
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read rules file {}", p.display()))?;
-            RuleConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("rules file {}: {e}", p.display()))
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read rules file {}", p.display()))?;
+            RuleConfig::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("rules file {}: {e}", p.display()))
         }
     }
 }
@@ -158,8 +179,22 @@ fn report(step: &Step) {
     match step {
         Step::NoCheckpoint => warn!("the indexer has no checkpoint yet; nothing to classify"),
         Step::UpToDate { block } => info!(block, "up to date"),
-        Step::Full { block, reason, payments } => info!(block, payments, reason = reason.as_str(), "classified everything"),
-        Step::Incremental { from, to, payers, payments } => {
+        Step::Full {
+            block,
+            reason,
+            payments,
+        } => info!(
+            block,
+            payments,
+            reason = reason.as_str(),
+            "classified everything"
+        ),
+        Step::Incremental {
+            from,
+            to,
+            payers,
+            payments,
+        } => {
             info!(from, to, payers, payments, "classified new blocks")
         }
     }
@@ -168,7 +203,10 @@ fn report(step: &Step) {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx::query=error,sqlx::postgres::notice=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx::query=error,sqlx::postgres::notice=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -177,7 +215,10 @@ async fn main() -> Result<()> {
         Command::Migrate { indexer_schema } => {
             let pool = db::connect(&cli.database_url).await?;
             if *indexer_schema {
-                seed::indexer_migrator().run(&pool).await.context("applying the indexer schema")?;
+                seed::indexer_migrator()
+                    .run(&pool)
+                    .await
+                    .context("applying the indexer schema")?;
             }
             db::migrate(&pool).await?;
             info!("migrations applied");
@@ -187,7 +228,11 @@ async fn main() -> Result<()> {
             db::migrate(&pool).await?;
             let mut f = Follower::new(pool, cfg, cli.chain_id);
             let t = Instant::now();
-            let step = if *from_scratch { f.from_scratch("--from-scratch").await? } else { f.step().await? };
+            let step = if *from_scratch {
+                f.from_scratch("--from-scratch").await?
+            } else {
+                f.step().await?
+            };
             report(&step);
             info!(seconds = t.elapsed().as_secs_f64(), "done");
         }
@@ -219,7 +264,9 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        Command::Labels { command: LabelsCommand::Import { file, replace } } => {
+        Command::Labels {
+            command: LabelsCommand::Import { file, replace },
+        } => {
             let pool = db::connect(&cli.database_url).await?;
             db::migrate(&pool).await?;
             let chain = match cli.chain_id {
@@ -229,35 +276,76 @@ async fn main() -> Result<()> {
                 )?,
             };
             let labels = read_label_file(file, chain)?;
-            let mode = if *replace { ImportMode::Replace } else { ImportMode::Merge };
-            let r = db::write::import_file_labels(&pool, &labels, mode).await?;
+            let mode = if *replace {
+                ImportMode::Replace
+            } else {
+                ImportMode::Merge
+            };
+            let r = db::write::import_labels(&pool, &labels, mode).await?;
             print_import(file, mode, &r);
         }
-        Command::GenBenchData { payments, payers, seed: s, no_plumbing, no_classify } => {
+        Command::GenBenchData {
+            payments,
+            payers,
+            seed: s,
+            no_plumbing,
+            no_classify,
+        } => {
             let pool = db::connect(&cli.database_url).await?;
-            gen_data(&pool, cli.chain_id.unwrap_or(31337), *payments, *payers, *s, !no_plumbing).await?;
+            gen_data(
+                &pool,
+                cli.chain_id.unwrap_or(31337),
+                *payments,
+                *payers,
+                *s,
+                !no_plumbing,
+            )
+            .await?;
             if !no_classify {
                 let t = Instant::now();
-                let step = Follower::new(pool, cfg, cli.chain_id).from_scratch("benchmark data").await?;
+                let step = Follower::new(pool, cfg, cli.chain_id)
+                    .from_scratch("benchmark data")
+                    .await?;
                 report(&step);
                 println!("classified in {:.2} s", t.elapsed().as_secs_f64());
             }
         }
-        Command::Bench { payments, payers, keep } => {
+        Command::Bench {
+            payments,
+            payers,
+            keep,
+        } => {
             let admin: PgConnectOptions = PgConnectOptions::from_str(&cli.database_url)?;
             let name = format!("x402_bench_{}", std::process::id());
             let mut conn = admin.clone().database("postgres").connect().await?;
-            sqlx::query(&format!("create database {name}")).execute(&mut conn).await?;
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await?;
             let url_opts = admin.database(&name);
-            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(url_opts).await?;
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(4)
+                .connect_with(url_opts)
+                .await?;
             let result = async {
-                gen_data(&pool, cli.chain_id.unwrap_or(31337), *payments, *payers, 42, true).await?;
+                gen_data(
+                    &pool,
+                    cli.chain_id.unwrap_or(31337),
+                    *payments,
+                    *payers,
+                    42,
+                    true,
+                )
+                .await?;
                 sqlx::query("vacuum analyze").execute(&pool).await?;
                 let t = Instant::now();
-                let step = Follower::new(pool.clone(), cfg, cli.chain_id).from_scratch("benchmark").await?;
+                let step = Follower::new(pool.clone(), cfg, cli.chain_id)
+                    .from_scratch("benchmark")
+                    .await?;
                 let secs = t.elapsed().as_secs_f64();
                 report(&step);
-                let Step::Full { payments: n, .. } = step else { bail!("benchmark did not classify") };
+                let Step::Full { payments: n, .. } = step else {
+                    bail!("benchmark did not classify")
+                };
                 let classes: Vec<(String, i64)> = sqlx::query_as(
                     "select class, count(*) from payment_classes group by class order by class",
                 )
@@ -275,7 +363,10 @@ async fn main() -> Result<()> {
             if *keep {
                 println!("kept database {name}");
             } else {
-                sqlx::query(&format!("drop database if exists {name}")).execute(&mut conn).await?;
+                // `with (force)`: a session the pool left behind must not keep the database alive.
+                sqlx::query(&format!("drop database if exists {name} with (force)"))
+                    .execute(&mut conn)
+                    .await?;
             }
             result?;
         }
@@ -283,22 +374,46 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-async fn gen_data(pool: &sqlx::PgPool, chain_id: i64, payments: usize, payers: usize, seed_: u64, plumbing: bool) -> Result<()> {
+async fn gen_data(
+    pool: &sqlx::PgPool,
+    chain_id: i64,
+    payments: usize,
+    payers: usize,
+    seed_: u64,
+    plumbing: bool,
+) -> Result<()> {
     if payers == 0 || payments < payers {
         bail!("--payments must be at least --payers (and --payers at least 1), got {payments} payments for {payers} payers");
     }
-    seed::indexer_migrator().run(pool).await.context("applying the indexer schema")?;
+    seed::indexer_migrator()
+        .run(pool)
+        .await
+        .context("applying the indexer schema")?;
     db::migrate(pool).await?;
-    let existing: i64 = sqlx::query_scalar("select count(*) from payments where chain_id = $1").bind(chain_id).fetch_one(pool).await?;
+    let existing: i64 = sqlx::query_scalar("select count(*) from payments where chain_id = $1")
+        .bind(chain_id)
+        .fetch_one(pool)
+        .await?;
     if existing > 0 {
         bail!("chain {chain_id} already has {existing} payments in this database; use a fresh database");
     }
     let t = Instant::now();
-    let g = generate(&GenConfig { chain_id, payments, payers, seed: seed_, plumbing });
-    info!(seconds = t.elapsed().as_secs_f64(), payments = g.seed.payments.len(), transfers = g.seed.transfers.len(), "generated");
+    let g = generate(&GenConfig {
+        chain_id,
+        payments,
+        payers,
+        seed: seed_,
+        plumbing,
+    });
+    info!(
+        seconds = t.elapsed().as_secs_f64(),
+        payments = g.seed.payments.len(),
+        transfers = g.seed.transfers.len(),
+        "generated"
+    );
     let t = Instant::now();
     seed::write(pool, &g.seed).await?;
-    db::write::import_file_labels(pool, &g.file_labels, ImportMode::Merge).await?;
+    db::write::import_file_labels(pool, &g.file_labels).await?;
     seed::set_checkpoint(pool, chain_id, g.last_block, &g.settlement, &g.registry).await?;
     println!(
         "wrote {} payments, {} transfers, {} registry events, {} declarations for chain {chain_id} in {:.1} s (checkpoint block {})",

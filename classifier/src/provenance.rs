@@ -35,7 +35,12 @@ struct Lot {
 
 impl Lot {
     fn plain(amount: u128) -> Lot {
-        Lot { amount, eco: 0.0, origin: NO_ORIGIN, tags: [NO_ORIGIN; TAGS] }
+        Lot {
+            amount,
+            eco: 0.0,
+            origin: NO_ORIGIN,
+            tags: [NO_ORIGIN; TAGS],
+        }
     }
 
     fn same_kind(&self, o: &Lot) -> bool {
@@ -48,7 +53,11 @@ impl Lot {
 
     /// The first tag in payee-side group `g`, if any.
     fn tag_in(&self, g: &Graph, group: u32) -> Option<Node> {
-        self.tags.iter().copied().take_while(|t| *t != NO_ORIGIN).find(|t| g.in_group(*t, group))
+        self.tags
+            .iter()
+            .copied()
+            .take_while(|t| *t != NO_ORIGIN)
+            .find(|t| g.in_group(*t, group))
     }
 
     /// Records that the tokens passed through payee-side wallet `w` (most recent first).
@@ -145,7 +154,10 @@ impl Provenance {
                 }
                 // A payee-side sender adds itself to what it sends (not for pooled senders).
                 let side = g.payee_group[from as usize] != NO_GROUP
-                    && !matches!(g.blocked[from as usize], Some(Blocker::Mint | Blocker::Pool));
+                    && !matches!(
+                        g.blocked[from as usize],
+                        Some(Blocker::Mint | Blocker::Pool)
+                    );
                 if side {
                     for s in &mut out.slices {
                         s.tag(from);
@@ -180,7 +192,10 @@ impl Provenance {
                 pi += 1;
             }
         }
-        Provenance { spends, edge_origin }
+        Provenance {
+            spends,
+            edge_origin,
+        }
     }
 }
 
@@ -188,7 +203,12 @@ fn classify_sender(g: &Graph, inputs: &Inputs, from: Node, block: i64) -> Sender
     if let Some(Blocker::Mint | Blocker::Pool) = g.blocked[from as usize] {
         return Sender::Reset;
     }
-    if g.has_ecosystem[from as usize] && inputs.labels.ecosystem_at(&g.addrs[from as usize], block).is_some() {
+    if g.has_ecosystem[from as usize]
+        && inputs
+            .labels
+            .ecosystem_at(&g.addrs[from as usize], block)
+            .is_some()
+    {
         Sender::Source
     } else {
         Sender::Track
@@ -205,11 +225,20 @@ fn outflow(
     block: i64,
 ) -> Outflow {
     match classify_sender(g, inputs, from, block) {
-        Sender::Reset => Outflow { slices: vec![Lot::plain(amount)], haircut: 0.0, tagged: vec![] },
+        Sender::Reset => Outflow {
+            slices: vec![Lot::plain(amount)],
+            haircut: 0.0,
+            tagged: vec![],
+        },
         Sender::Source => Outflow {
-                slices: vec![Lot { amount, eco: 1.0, origin: from, tags: [NO_ORIGIN; TAGS] }],
-                haircut: 1.0,
-                tagged: vec![],
+            slices: vec![Lot {
+                amount,
+                eco: 1.0,
+                origin: from,
+                tags: [NO_ORIGIN; TAGS],
+            }],
+            haircut: 1.0,
+            tagged: vec![],
         },
         Sender::Track => consume(wallets.entry((from, token)).or_default(), amount),
     }
@@ -221,9 +250,14 @@ fn consume(w: &mut Wallet, amount: u128) -> Outflow {
     let mut slices: Vec<Lot> = Vec::new();
     let mut left = amount;
     while left > 0 {
-        let Some(front) = w.lots.front_mut() else { break };
+        let Some(front) = w.lots.front_mut() else {
+            break;
+        };
         let take = left.min(front.amount);
-        let slice = Lot { amount: take, ..*front };
+        let slice = Lot {
+            amount: take,
+            ..*front
+        };
         match slices.last_mut() {
             Some(last) if last.same_kind(&slice) => last.amount += take,
             _ => slices.push(slice),
@@ -256,11 +290,18 @@ fn consume(w: &mut Wallet, amount: u128) -> Outflow {
         w.tagged.retain(|t| t.1 >= 1.0);
         w.balance -= used;
     }
-    Outflow { slices, haircut, tagged }
+    Outflow {
+        slices,
+        haircut,
+        tagged,
+    }
 }
 
 fn spend(g: &Graph, out: &Outflow, amount: u128, group: u32, max_sources: usize) -> Spend {
-    let mut s = Spend { haircut: out.haircut, ..Spend::default() };
+    let mut s = Spend {
+        haircut: out.haircut,
+        ..Spend::default()
+    };
     let mut eco_amount = 0f64;
     let mut sources: BTreeMap<Node, u128> = BTreeMap::new();
     let mut payee_amount: u128 = 0;
@@ -282,7 +323,12 @@ fn spend(g: &Graph, out: &Outflow, amount: u128, group: u32, max_sources: usize)
     s.sources = top(sources, max_sources);
     s.payee_fifo = (payee_amount as f64 / amount as f64).clamp(0.0, 1.0);
     s.payee_sources = top(payee_sources, max_sources);
-    let pr: f64 = out.tagged.iter().filter(|t| g.in_group(t.0, group)).map(|t| t.1).sum();
+    let pr: f64 = out
+        .tagged
+        .iter()
+        .filter(|t| g.in_group(t.0, group))
+        .map(|t| t.1)
+        .sum();
     s.payee_haircut = (pr / amount as f64).clamp(0.0, 1.0);
     s
 }

@@ -17,13 +17,17 @@ pub fn hex0x(bytes: &[u8]) -> String {
 
 /// Parses a `0x`-prefixed 20-byte address; `field` names the input in the error.
 pub fn parse_addr(s: &str, field: &str) -> Result<Addr, String> {
-    let body = s.trim().strip_prefix("0x").or_else(|| s.trim().strip_prefix("0X")).ok_or_else(|| {
-        format!("{field}: `{s}` is not an address (expected 0x followed by 40 hex digits)")
-    })?;
+    let body = s
+        .trim()
+        .strip_prefix("0x")
+        .or_else(|| s.trim().strip_prefix("0X"))
+        .ok_or_else(|| {
+            format!("{field}: `{s}` is not an address (expected 0x followed by 40 hex digits)")
+        })?;
     let bytes = hex::decode(body).map_err(|e| format!("{field}: `{s}` is not valid hex ({e})"))?;
-    bytes.try_into().map_err(|b: Vec<u8>| {
-        format!("{field}: `{s}` has {} bytes, an address has 20", b.len())
-    })
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{field}: `{s}` has {} bytes, an address has 20", b.len()))
 }
 
 /// The class a payment (or payer) gets: the first rule that matched, in this order.
@@ -135,9 +139,7 @@ impl Flag {
             | Flag::FundingLink
             | Flag::SharedFirstFunder
             | Flag::FlowBack
-            | Flag::PayeeFunds => {
-                Class::SelfDealing
-            }
+            | Flag::PayeeFunds => Class::SelfDealing,
             Flag::EcosystemFunds | Flag::EcosystemFirstFunder => Class::ProjectFunded,
             Flag::SybilCluster => Class::SuspectedSybil,
             Flag::ExternalFunding => Class::External,

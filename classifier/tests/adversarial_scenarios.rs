@@ -22,11 +22,17 @@ fn run(w: &World) -> Output {
 }
 
 fn verdict<'a>(out: &'a Output, id: &Hash32) -> &'a PaymentVerdict {
-    out.payments.iter().find(|p| &p.id == id).expect("payment classified")
+    out.payments
+        .iter()
+        .find(|p| &p.id == id)
+        .expect("payment classified")
 }
 
 fn payer(out: &Output, a: Addr) -> &PayerVerdict {
-    out.payers.iter().find(|p| p.payer == a).expect("payer classified")
+    out.payers
+        .iter()
+        .find(|p| p.payer == a)
+        .expect("payer classified")
 }
 
 fn flags(v: &PaymentVerdict) -> Vec<&'static str> {
@@ -51,7 +57,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -208,7 +217,11 @@ fn one_return_is_counted_once_across_payments() {
     let out = run(&w);
     let classes: Vec<Class> = paid.iter().map(|id| verdict(&out, id).class).collect();
     // The 60 returned covers 60% of one payment (the latest before it), not of all three.
-    assert_eq!(classes, vec![Class::External, Class::External, Class::SelfDealing], "{classes:?}");
+    assert_eq!(
+        classes,
+        vec![Class::External, Class::External, Class::SelfDealing],
+        "{classes:?}"
+    );
     let f = rule(verdict(&out, &paid[2]), "flow_back");
     assert_eq!(f["amount_back"], (60 * U).to_string());
     assert_eq!(payer(&out, x).class, Class::External);
@@ -248,7 +261,12 @@ fn mixed_provenance_is_project_funded_whatever_the_spending_order() {
         let out = run(&w);
         for id in &ids {
             let v = verdict(&out, id);
-            assert_eq!(v.class, Class::ProjectFunded, "treasury_first={treasury_first}: {}", v.evidence);
+            assert_eq!(
+                v.class,
+                Class::ProjectFunded,
+                "treasury_first={treasury_first}: {}",
+                v.evidence
+            );
             let e = rule(v, "ecosystem_funds");
             assert!(e["haircut_share"].as_f64().unwrap() >= 0.5, "{e}");
         }
@@ -324,11 +342,65 @@ fn randomised_farm_on_a_captive_payee_is_sybil() {
         let v = verdict(&out, id);
         assert_eq!(v.class, Class::SuspectedSybil, "{}", v.evidence);
     }
-    let c = rule(verdict(&out, &farm_ids[0]), "sybil_cluster");
+    let v0 = verdict(&out, &farm_ids[0]);
+    let c = rule(v0, "sybil_cluster");
     assert_eq!(c["root_funder"], hex0x(&funder));
-    let row = out.clusters.iter().find(|r| r.root_funder == funder).unwrap();
+    // Cluster ids reach 2^63: evidence carries them as strings.
+    assert_eq!(c["cluster_id"], v0.cluster_id.unwrap().to_string());
+    let row = out
+        .clusters
+        .iter()
+        .find(|r| r.root_funder == funder)
+        .unwrap();
     assert_eq!(row.stats["criteria"]["fan_out"], true, "{}", row.stats);
-    assert_eq!(row.stats["criteria"]["captive_payee"], true, "{}", row.stats);
+    assert_eq!(
+        row.stats["criteria"]["captive_payee"], true,
+        "{}",
+        row.stats
+    );
+    for id in &organic {
+        assert_eq!(verdict(&out, id).class, Class::External);
+    }
+}
+
+#[test]
+fn randomised_farm_funded_through_relays_still_fans_out() {
+    let mut w = world();
+    let mut rng = Lcg(13);
+    let (funder, payee) = (addr(100), addr(1));
+    w.transfer(addr(EXCHANGE), funder, 10_000 * U);
+    w.transfer(addr(EXCHANGE), payee, 10 * U);
+    let organic = organic_payers(&mut w, 500, 4, payee, &mut rng);
+    let relays: Vec<Addr> = (90..93).map(addr).collect();
+    for r in &relays {
+        w.transfer(funder, *r, 1_000 * U);
+    }
+    let mut farm_ids = vec![];
+    for i in 0..12u32 {
+        let m = addr(101 + i);
+        w.wait(rng.below(2 * 86_400) as i64 + 3600);
+        w.transfer(
+            relays[(i % 3) as usize],
+            m,
+            (20 + rng.below(60) as u128) * U,
+        );
+        for _ in 0..(1 + rng.below(6)) {
+            w.wait(rng.below(20_000) as i64 + 600);
+            farm_ids.push(w.pay(m, payee, U + rng.below(3 * U as u64) as u128));
+        }
+    }
+    let out = run(&w);
+    for id in &farm_ids {
+        let v = verdict(&out, id);
+        assert_eq!(v.class, Class::SuspectedSybil, "{}", v.evidence);
+    }
+    let row = out
+        .clusters
+        .iter()
+        .find(|r| r.root_funder == funder)
+        .unwrap();
+    assert_eq!(row.stats["fan_out"], 12, "{}", row.stats);
+    assert_eq!(row.stats["fan_out_funder"], hex0x(&funder));
     for id in &organic {
         assert_eq!(verdict(&out, id).class, Class::External);
     }
@@ -344,7 +416,13 @@ fn farm_spread_over_three_payees_is_sybil_by_size_across_payees() {
     let mut organic = vec![];
     for (k, p) in payees.iter().enumerate() {
         w.transfer(addr(EXCHANGE), *p, 10 * U);
-        organic.extend(organic_payers(&mut w, 500 + 20 * k as u32, 12, *p, &mut rng));
+        organic.extend(organic_payers(
+            &mut w,
+            500 + 20 * k as u32,
+            12,
+            *p,
+            &mut rng,
+        ));
     }
     let mut farm_ids = vec![];
     for i in 0..25u32 {
@@ -353,7 +431,11 @@ fn farm_spread_over_three_payees_is_sybil_by_size_across_payees() {
         w.transfer(funder, m, (20 + rng.below(80) as u128) * U);
         for _ in 0..(1 + rng.below(4)) {
             w.wait(rng.below(20_000) as i64 + 600);
-            farm_ids.push(w.pay(m, payees[(i % 3) as usize], U + rng.below(2 * U as u64) as u128));
+            farm_ids.push(w.pay(
+                m,
+                payees[(i % 3) as usize],
+                U + rng.below(2 * U as u64) as u128,
+            ));
         }
     }
     let out = run(&w);
@@ -382,11 +464,19 @@ fn gas_funded_farm_is_one_cluster() {
         // the others.
         let ex = if i % 2 == 0 { EXCHANGE } else { EXCHANGE2 };
         if i % 2 == 0 {
-            w.gas(gas_wallet, *m, GAS + rng.below(1_000) as u128 * 1_000_000_000);
+            w.gas(
+                gas_wallet,
+                *m,
+                GAS + rng.below(1_000) as u128 * 1_000_000_000,
+            );
             w.transfer(addr(ex), *m, (30 + rng.below(50) as u128) * U);
         } else {
             w.transfer(addr(ex), *m, (30 + rng.below(50) as u128) * U);
-            w.gas(gas_wallet, *m, GAS + rng.below(1_000) as u128 * 1_000_000_000);
+            w.gas(
+                gas_wallet,
+                *m,
+                GAS + rng.below(1_000) as u128 * 1_000_000_000,
+            );
         }
         for _ in 0..(1 + rng.below(5)) {
             w.wait(rng.below(20_000) as i64 + 600);
@@ -409,7 +499,11 @@ fn gas_funded_farm_is_one_cluster() {
     // The payer profile shows the native funding edge.
     let p = payer(&out, members[0]);
     assert_eq!(p.first_funder, Some(gas_wallet));
-    assert_eq!(p.evidence["first_funding"]["kind"], "native", "{}", p.evidence);
+    assert_eq!(
+        p.evidence["first_funding"]["kind"], "native",
+        "{}",
+        p.evidence
+    );
 }
 
 // ------------------------------------------------------------------ false positives

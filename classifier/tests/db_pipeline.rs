@@ -35,18 +35,20 @@ async fn snapshot(db: &TestDb) -> Snapshot {
                  haircut_share::text, cluster_id::text, rule_version, label_version)
            from payment_classes order by payment_id").await,
         q("select concat_ws('|', encode(payer,'hex'), class, flags::text, evidence::text, encode(first_funder,'hex'),
-                 cluster_id::text, rule_version, label_version) from payer_classes order by payer").await,
+                 cluster_id::text, rule_version, label_version, entity_id, entity_reason) from payer_classes order by payer").await,
         q("select concat_ws('|', cluster_id::text, encode(root_funder,'hex'), members::text, stats::text)
            from funding_clusters order by cluster_id").await,
     )
 }
 
 async fn class_of(db: &TestDb, id: &[u8; 32]) -> (String, Vec<String>, serde_json::Value) {
-    let r = sqlx::query("select class, flags, evidence, label_version from payment_classes where payment_id = $1")
-        .bind(&id[..])
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let r = sqlx::query(
+        "select class, flags, evidence, label_version from payment_classes where payment_id = $1",
+    )
+    .bind(&id[..])
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     (r.get(0), r.get(1), r.get(2))
 }
 
@@ -75,14 +77,26 @@ async fn from_scratch_writes_classes_flags_evidence_labels_and_state() {
     let (class, flags, ev) = class_of(&db, &internal).await;
     assert_eq!(class, "internal");
     assert_eq!(flags[0], "internal_wallet");
-    assert_eq!(ev["rules"]["internal_wallet"]["label"]["registry_tx"], hex0x(&label_tx));
-    assert_eq!(ev["rules"]["internal_wallet"]["label"]["role"], "operations");
+    assert_eq!(
+        ev["rules"]["internal_wallet"]["label"]["registry_tx"],
+        hex0x(&label_tx)
+    );
+    assert_eq!(
+        ev["rules"]["internal_wallet"]["label"]["role"],
+        "operations"
+    );
 
     let (class, flags, ev) = class_of(&db, &external).await;
     assert_eq!(class, "external");
     assert_eq!(flags, vec!["external_funding"]);
-    assert_eq!(ev["rules"]["external_funding"]["first_funder"], hex0x(&addr(EXCHANGE)));
-    assert_eq!(ev["rules"]["external_funding"]["traced_to"]["kind"], "exchange");
+    assert_eq!(
+        ev["rules"]["external_funding"]["first_funder"],
+        hex0x(&addr(EXCHANGE))
+    );
+    assert_eq!(
+        ev["rules"]["external_funding"]["traced_to"]["kind"],
+        "exchange"
+    );
 
     // The payer profile: class, first funder, full explanation.
     let r = sqlx::query("select class, first_funder, evidence from payer_classes where payer = $1")
@@ -100,22 +114,38 @@ async fn from_scratch_writes_classes_flags_evidence_labels_and_state() {
 
     // The effective label set, with the registry transaction behind each registry label.
     let labels: Vec<(String, String, Option<Vec<u8>>)> =
-        sqlx::query_as("select kind, source, registry_tx from labels order by source, kind").fetch_all(&db.pool).await.unwrap();
+        sqlx::query_as("select kind, source, registry_tx from labels order by source, kind")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(labels.len(), 2);
     assert_eq!(labels[0], ("exchange".into(), "file".into(), None));
-    assert_eq!(labels[1], ("ecosystem".into(), "registry".into(), Some(label_tx.to_vec())));
+    assert_eq!(
+        labels[1],
+        (
+            "ecosystem".into(),
+            "registry".into(),
+            Some(label_tx.to_vec())
+        )
+    );
 
-    let (rv, lv, n): (String, String, i64) =
-        sqlx::query_as("select rule_version, label_version, payments_classified from classifier_state").fetch_one(&db.pool).await.unwrap();
+    let (rv, lv, n): (String, String, i64) = sqlx::query_as(
+        "select rule_version, label_version, payments_classified from classifier_state",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(rv, RuleConfig::default().version());
     assert!(lv.starts_with("l-") && lv != "l-empty");
     assert_eq!(n, 2);
-    let versions: i64 = sqlx::query_scalar("select count(*) from payment_classes where rule_version = $1 and label_version = $2")
-        .bind(&rv)
-        .bind(&lv)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let versions: i64 = sqlx::query_scalar(
+        "select count(*) from payment_classes where rule_version = $1 and label_version = $2",
+    )
+    .bind(&rv)
+    .bind(&lv)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(versions, 2);
 }
 
@@ -187,7 +217,12 @@ async fn incremental_converges_with_from_scratch() {
     w.commit(&db, &mut written).await;
     // A fresh follower (as after a restart) loads the classified baseline and applies the delta.
     let step = follower(&db).step().await.unwrap();
-    let Step::Incremental { from, to, payers, .. } = step else { panic!("expected incremental, got {step:?}") };
+    let Step::Incremental {
+        from, to, payers, ..
+    } = step
+    else {
+        panic!("expected incremental, got {step:?}")
+    };
     assert_eq!((from, to), (before, written));
     // 17 payers in all; the five far-away ones were not re-evaluated.
     assert!(payers <= 12, "re-evaluated {payers} payers");
@@ -242,19 +277,30 @@ async fn label_added_later_reclassifies_history() {
     f.step().await.unwrap();
     let (class, _, _) = class_of(&db, &old).await;
     assert_eq!(class, "external");
-    let lv0: String = sqlx::query_scalar("select label_version from payment_classes").fetch_one(&db.pool).await.unwrap();
+    let lv0: String = sqlx::query_scalar("select label_version from payment_classes")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
 
     // Later, the analyst learns the funder is the project's grants wallet.
     w.file_label(grants, LabelKind::Ecosystem, Some("treasury"));
     w.import_file_labels(&db).await;
     let step = f.step().await.unwrap();
-    let Step::Full { reason, .. } = &step else { panic!("expected a full reclassification, got {step:?}") };
+    let Step::Full { reason, .. } = &step else {
+        panic!("expected a full reclassification, got {step:?}")
+    };
     assert!(reason.contains("label set changed"), "{reason}");
     let (class, flags, ev) = class_of(&db, &old).await;
     assert_eq!(class, "project_funded");
     assert_eq!(flags, vec!["ecosystem_funds", "ecosystem_first_funder"]);
-    assert_eq!(ev["rules"]["ecosystem_first_funder"]["label"]["source"], "file");
-    let lv1: String = sqlx::query_scalar("select label_version from payment_classes").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(
+        ev["rules"]["ecosystem_first_funder"]["label"]["source"],
+        "file"
+    );
+    let lv1: String = sqlx::query_scalar("select label_version from payment_classes")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_ne!(lv0, lv1);
     let incremental = snapshot(&db).await;
     follower(&db).from_scratch("compare").await.unwrap();
@@ -272,15 +318,27 @@ async fn reorg_below_last_classified_block_reclassifies_everything() {
     let mut f = follower(&db);
     f.step().await.unwrap();
     // The indexer replaced the last classified block (same number, other hash) and went on.
-    sqlx::query("update blocks set hash = '\\xdead' where number = $1").bind(written).execute(&db.pool).await.unwrap();
+    sqlx::query("update blocks set hash = '\\xdead' where number = $1")
+        .bind(written)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     second_half(&mut w);
     w.commit(&db, &mut written).await;
     let step = f.step().await.unwrap();
-    let Step::Full { reason, .. } = &step else { panic!("expected full, got {step:?}") };
+    let Step::Full { reason, .. } = &step else {
+        panic!("expected full, got {step:?}")
+    };
     assert!(reason.contains("reorg"), "{reason}");
 }
 
-fn file_label(w: &World, n: u32, kind: LabelKind, role: Option<&str>, note: &str) -> x402_classifier::labels::FileLabel {
+fn file_label(
+    w: &World,
+    n: u32,
+    kind: LabelKind,
+    role: Option<&str>,
+    note: &str,
+) -> x402_classifier::labels::FileLabel {
     x402_classifier::labels::FileLabel {
         chain_id: w.chain_id,
         address: addr(n),
@@ -292,15 +350,17 @@ fn file_label(w: &World, n: u32, kind: LabelKind, role: Option<&str>, note: &str
 }
 
 async fn imported(db: &TestDb) -> Vec<(String, String, String)> {
-    sqlx::query_as("select encode(address, 'hex'), kind, note from label_file_entries order by address, kind")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "select encode(address, 'hex'), kind, note from label_file_entries order by address, kind",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
 async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
-    use x402_classifier::db::write::{import_file_labels, ImportMode};
+    use x402_classifier::db::write::{import_labels, ImportMode};
     let db = TestDb::new().await;
     let w = World::default();
     let first = vec![
@@ -308,8 +368,18 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
         file_label(&w, 2, LabelKind::Bridge, None, "bridge"),
         file_label(&w, 3, LabelKind::Ecosystem, Some("faucet"), "faucet"),
     ];
-    let r = import_file_labels(&db.pool, &first, ImportMode::Merge).await.unwrap();
-    assert_eq!((r.added.len(), r.replaced.len(), r.removed.len(), r.unchanged), (3, 0, 0, 0));
+    let r = import_labels(&db.pool, &first, ImportMode::Merge)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.added.len(),
+            r.replaced.len(),
+            r.removed.len(),
+            r.unchanged
+        ),
+        (3, 0, 0, 0)
+    );
 
     // A second file naming only address 3 (now the treasury) and a new address 4: addresses 1 and
     // 2 keep their labels; 3's old label is reported as replaced.
@@ -317,7 +387,9 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
         file_label(&w, 3, LabelKind::Ecosystem, Some("treasury"), "treasury"),
         file_label(&w, 4, LabelKind::Other, Some("vendor"), "vendor"),
     ];
-    let r = import_file_labels(&db.pool, &second, ImportMode::Merge).await.unwrap();
+    let r = import_labels(&db.pool, &second, ImportMode::Merge)
+        .await
+        .unwrap();
     assert_eq!(r.added, second);
     assert_eq!(r.replaced, vec![first[2].clone()]);
     assert!(r.removed.is_empty());
@@ -327,22 +399,34 @@ async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
     assert!(rows.iter().any(|r| r.2 == "treasury") && !rows.iter().any(|r| r.2 == "faucet"));
 
     // The same file again changes nothing.
-    let r = import_file_labels(&db.pool, &second, ImportMode::Merge).await.unwrap();
+    let r = import_labels(&db.pool, &second, ImportMode::Merge)
+        .await
+        .unwrap();
     assert!(!r.changed());
     assert_eq!(r.unchanged, 2);
 
     // --replace: the file becomes the whole imported set; what it does not name is removed.
     let third = vec![file_label(&w, 1, LabelKind::Exchange, None, "cex, renamed")];
-    let r = import_file_labels(&db.pool, &third, ImportMode::Replace).await.unwrap();
+    let r = import_labels(&db.pool, &third, ImportMode::Replace)
+        .await
+        .unwrap();
     assert_eq!(r.added, third);
     assert_eq!(r.replaced.len(), 1);
     assert_eq!(r.removed.len(), 3);
     let rows = imported(&db).await;
-    assert_eq!(rows, vec![(hex::encode(addr(1)), "exchange".to_string(), "cex, renamed".to_string())]);
+    assert_eq!(
+        rows,
+        vec![(
+            hex::encode(addr(1)),
+            "exchange".to_string(),
+            "cex, renamed".to_string()
+        )]
+    );
 }
 
 #[tokio::test]
-async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_entities_are_stored() {
+async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_entities_are_stored()
+{
     let db = TestDb::new().await;
     let mut w = World::default();
     w.file_label(addr(EXCHANGE), LabelKind::Exchange, None);
@@ -362,8 +446,12 @@ async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_en
 
     // Before the indexer records native transfers (no table): exchange-funded singletons.
     follower(&db).from_scratch("no native table").await.unwrap();
-    let rows: Vec<(String, Option<String>, Option<Vec<u8>>)> =
-        sqlx::query_as("select entity_id, entity_reason, first_funder from payer_classes order by payer").fetch_all(&db.pool).await.unwrap();
+    let rows: Vec<(String, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+        "select entity_id, entity_reason, first_funder from payer_classes order by payer",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(rows.len(), members.len());
     for (r, m) in rows.iter().zip(&members) {
         assert_eq!(r.0, hex0x(m));
@@ -372,6 +460,29 @@ async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_en
     }
 
     // The indexer's table (created by its migration after the merge), with the gas transfers.
+    write_native(&db, &w, 0).await;
+    follower(&db).from_scratch("native table").await.unwrap();
+    type Row = (String, Option<String>, Option<Vec<u8>>, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select entity_id, entity_reason, first_funder, class from payer_classes order by payer",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for r in &rows {
+        assert_eq!(r.0, hex0x(&members[0]));
+        assert!(
+            r.1.as_deref().unwrap().contains("shared_first_funder"),
+            "{r:?}"
+        );
+        assert_eq!(r.2, Some(gas.to_vec()));
+        assert_eq!(r.3, "suspected_sybil");
+    }
+}
+
+/// Creates the indexer's `native_transfers` table if needed (its migration is not part of this
+/// crate) and writes the world's native transfers above block `after`.
+async fn write_native(db: &TestDb, w: &World, after: i64) {
     sqlx::query(
         "create table if not exists native_transfers (chain_id int8, block_number int8, block_hash bytea,
            block_time timestamptz, tx_hash bytea, tx_index int4, from_address bytea, to_address bytea,
@@ -380,33 +491,71 @@ async fn native_transfers_are_funding_edges_when_the_indexer_records_them_and_en
     .execute(&db.pool)
     .await
     .unwrap();
-    for t in &w.native {
-        sqlx::query(
-            "insert into native_transfers values ($1, $2, '\\x00', to_timestamp($3), $4, $5, $6, $7, $8::numeric)",
-        )
-        .bind(w.chain_id)
-        .bind(t.block)
-        .bind(t.time as f64)
-        .bind(&t.tx[..])
-        .bind(t.tx_index)
-        .bind(&t.from[..])
-        .bind(&t.to[..])
-        .bind(t.value.to_string())
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    }
-    follower(&db).from_scratch("native table").await.unwrap();
-    type Row = (String, Option<String>, Option<Vec<u8>>, String);
-    let rows: Vec<Row> =
-        sqlx::query_as("select entity_id, entity_reason, first_funder, class from payer_classes order by payer")
-            .fetch_all(&db.pool)
+    for t in w.native.iter().filter(|t| t.block > after) {
+        sqlx::query("insert into native_transfers values ($1, $2, '\\x00', to_timestamp($3), $4, $5, $6, $7, $8::numeric)")
+            .bind(w.chain_id)
+            .bind(t.block)
+            .bind(t.time as f64)
+            .bind(&t.tx[..])
+            .bind(t.tx_index)
+            .bind(&t.from[..])
+            .bind(&t.to[..])
+            .bind(t.value.to_string())
+            .execute(&db.pool)
             .await
             .unwrap();
-    for r in &rows {
-        assert_eq!(r.0, hex0x(&members[0]));
-        assert!(r.1.as_deref().unwrap().contains("shared_first_funder"), "{r:?}");
-        assert_eq!(r.2, Some(gas.to_vec()));
-        assert_eq!(r.3, "suspected_sybil");
     }
+}
+
+#[tokio::test]
+async fn incremental_with_gas_funding_returns_and_declarations_converges_with_from_scratch() {
+    let db = TestDb::new().await;
+    let mut w = World::default();
+    let mut ids = first_half(&mut w);
+    let gas = addr(700);
+    w.gas(addr(EXCHANGE), gas, 10_000_000_000_000_000_000);
+    // Gas-funded wallets paying payee 4 (tokens from the exchange).
+    for i in 0..4 {
+        let m = addr(710 + i);
+        w.gas(gas, m, 1_000_000_000_000_000);
+        w.transfer(addr(EXCHANGE), m, 30 * U);
+        ids.push(w.pay(m, addr(4), U));
+    }
+    let mut written = 0;
+    w.commit(&db, &mut written).await;
+    write_native(&db, &w, 0).await;
+    w.import_file_labels(&db).await;
+    let mut f = follower(&db);
+    assert!(matches!(f.step().await.unwrap(), Step::Full { .. }));
+    assert_eq!(class_of(&db, &ids[15]).await.0, "external");
+
+    // Later: a fifth gas-funded wallet makes the group a farm; the payee's declared wallet returns
+    // an old payment through two relays a month later; old payers keep paying.
+    let before = written;
+    second_half(&mut w);
+    let m = addr(714);
+    w.gas(gas, m, 1_000_000_000_000_000);
+    w.transfer(addr(EXCHANGE), m, 30 * U);
+    w.pay(m, addr(4), U);
+    let ops = addr(80);
+    w.transfer(addr(EXCHANGE), ops, 100 * U);
+    w.declare(addr(1), ops, true);
+    w.wait(30 * 86_400);
+    w.transfer(ops, addr(81), 5 * U);
+    w.transfer(addr(81), addr(82), 5 * U);
+    w.transfer(addr(82), addr(14), 5 * U);
+    w.commit(&db, &mut written).await;
+    write_native(&db, &w, before).await;
+    let step = follower(&db).step().await.unwrap();
+    assert!(matches!(step, Step::Incremental { .. }), "{step:?}");
+    let incremental = snapshot(&db).await;
+    assert_eq!(class_of(&db, &ids[15]).await.0, "suspected_sybil");
+    assert_eq!(class_of(&db, &ids[4]).await.1, vec!["flow_back"]);
+
+    follower(&db).from_scratch("compare").await.unwrap();
+    let scratch = snapshot(&db).await;
+    for (a, b) in incremental.1.iter().zip(&scratch.1) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(incremental, scratch);
 }

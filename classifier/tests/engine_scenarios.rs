@@ -15,7 +15,10 @@ fn run(w: &World) -> Output {
 }
 
 fn verdict<'a>(out: &'a Output, id: &Hash32) -> &'a PaymentVerdict {
-    out.payments.iter().find(|p| &p.id == id).expect("payment classified")
+    out.payments
+        .iter()
+        .find(|p| &p.id == id)
+        .expect("payment classified")
 }
 
 fn rule(v: &PaymentVerdict, flag: Flag) -> Value {
@@ -122,7 +125,10 @@ fn self_dealing_funding_link_within_two_hops_not_three() {
     assert!(v.flags.contains(&Flag::FundingLink));
     let f = rule(v, Flag::FundingLink);
     assert_eq!(f["hops"], 2);
-    assert_eq!(f["path"], serde_json::json!([hex0x(&x2), hex0x(&m), hex0x(&payee)]));
+    assert_eq!(
+        f["path"],
+        serde_json::json!([hex0x(&x2), hex0x(&m), hex0x(&payee)])
+    );
     assert_eq!(f["transfers"][0]["tx"], hex0x(&t2));
     assert_eq!(f["transfers"][1]["tx"], hex0x(&t1));
     assert_eq!(f["transfers"][1]["amount"], (50 * U).to_string());
@@ -187,7 +193,10 @@ fn self_dealing_flow_back_within_window() {
     let v2 = verdict(&out, &late);
     assert_eq!(v2.class, Class::SelfDealing, "{}", v2.evidence);
     assert_eq!(rule(v2, Flag::FlowBack)["window"], "pair lifetime");
-    let week = RuleConfig { flow_back_window_secs: 7 * 24 * 3600, ..RuleConfig::default() };
+    let week = RuleConfig {
+        flow_back_window_secs: 7 * 24 * 3600,
+        ..RuleConfig::default()
+    };
     let out = classify(&w.inputs(), &week, None);
     assert_eq!(verdict(&out, &late).class, Class::External);
     assert_eq!(verdict(&out, &paid).class, Class::SelfDealing);
@@ -234,8 +243,15 @@ fn project_funded_through_an_intermediary() {
     let v = verdict(&out, &id);
     assert_eq!(v.class, Class::ProjectFunded, "{}", v.evidence);
     // x spends 2 exchange tokens, then 78 of relay's lot (which was 5/100 exchange, 95/100 faucet).
-    assert!(v.project_share > 0.9 && v.project_share < 0.93, "{}", v.project_share);
-    assert_eq!(rule(v, Flag::EcosystemFunds)["sources"][0]["wallet"], hex0x(&faucet));
+    assert!(
+        v.project_share > 0.9 && v.project_share < 0.93,
+        "{}",
+        v.project_share
+    );
+    assert_eq!(
+        rule(v, Flag::EcosystemFunds)["sources"][0]["wallet"],
+        hex0x(&faucet)
+    );
 }
 
 #[test]
@@ -261,7 +277,11 @@ fn farm(w: &mut World, root: u32, n: u32, payee: u32, same: bool) -> Vec<Hash32>
     w.transfer(addr(EXCHANGE), addr(root), 10_000 * U);
     let members: Vec<_> = (1..=n).map(|i| addr(root + i)).collect();
     for (i, m) in members.iter().enumerate() {
-        w.transfer(addr(root), *m, (20 + if same { 0 } else { i as u128 * 7 }) * U);
+        w.transfer(
+            addr(root),
+            *m,
+            (20 + if same { 0 } else { i as u128 * 7 }) * U,
+        );
     }
     let mut ids = vec![];
     for round in 0..3u128 {
@@ -295,7 +315,11 @@ fn suspected_sybil_cluster_meeting_criteria() {
     assert_eq!(c["root_funder"], hex0x(&addr(100)));
     assert_eq!(c["group_size"], 6);
     assert_eq!(c["criteria_met"], 3);
-    let row = out.clusters.iter().find(|c| Some(c.cluster_id) == v.cluster_id).unwrap();
+    let row = out
+        .clusters
+        .iter()
+        .find(|c| Some(c.cluster_id) == v.cluster_id)
+        .unwrap();
     assert_eq!(row.members, 7);
     assert_eq!(row.stats["suspected"], true);
     assert_eq!(row.stats["same_amount_share"], 1.0);
@@ -315,9 +339,17 @@ fn suspected_sybil_by_size_alone_but_not_small_irregular_clusters() {
     assert_eq!(v.class, Class::SuspectedSybil, "{}", v.evidence);
     let s = verdict(&out, &small[0]);
     assert_eq!(s.class, Class::External, "{}", s.evidence);
-    let row = out.clusters.iter().find(|c| Some(c.cluster_id) == s.cluster_id).unwrap();
+    let row = out
+        .clusters
+        .iter()
+        .find(|c| Some(c.cluster_id) == s.cluster_id)
+        .unwrap();
     assert_eq!(row.stats["suspected"], false);
-    assert!(row.stats["criteria_met"].as_u64().unwrap() < 2, "{}", row.stats);
+    assert!(
+        row.stats["criteria_met"].as_u64().unwrap() < 2,
+        "{}",
+        row.stats
+    );
 }
 
 #[test]
@@ -335,7 +367,10 @@ fn external_traced_to_exchange() {
     // The payer profile carries the funding path hop by hop.
     let payer = out.payers.iter().find(|p| p.payer == x).unwrap();
     assert_eq!(payer.evidence["funding_path"]["hops"][0]["tx"], hex0x(&tx));
-    assert_eq!(payer.evidence["funding_path"]["traced_to"]["label"]["kind"], "exchange");
+    assert_eq!(
+        payer.evidence["funding_path"]["traced_to"]["label"]["kind"],
+        "exchange"
+    );
     assert_eq!(e["traced_to"]["kind"], "exchange");
     // The address is repeated only when the path goes further than the first funder.
     assert!(e["traced_to"]["address"].is_null());
@@ -391,14 +426,20 @@ fn guard_exchange_or_hub_as_common_funder_links_nobody() {
         w.transfer(hub, addr(600 + i), 10 * U);
     }
     let id2 = w.pay(y, payee2, 5 * U);
-    let cfg = RuleConfig { hub_min_children: 10, ..RuleConfig::default() };
+    let cfg = RuleConfig {
+        hub_min_children: 10,
+        ..RuleConfig::default()
+    };
     let out = classify(&w.inputs(), &cfg, None);
     for id in [id, id2] {
         let v = verdict(&out, &id);
         assert_eq!(v.class, Class::External, "{}", v.evidence);
         assert_eq!(v.flags, vec![Flag::ExternalFunding]);
     }
-    assert_eq!(rule(verdict(&out, &id2), Flag::ExternalFunding)["traced_to"]["kind"], "hub");
+    assert_eq!(
+        rule(verdict(&out, &id2), Flag::ExternalFunding)["traced_to"]["kind"],
+        "hub"
+    );
     // With the default hub threshold the same funder is an ordinary wallet and links them.
     let out = run(&w);
     assert_eq!(verdict(&out, &id2).class, Class::SelfDealing);
@@ -423,7 +464,10 @@ fn guard_dust_taints_nobody() {
     assert_eq!(v.class, Class::External, "{}", v.evidence);
     assert_eq!(v.flags, vec![Flag::ExternalFunding]);
     assert_eq!(v.project_share, 0.0);
-    assert_eq!(rule(v, Flag::ExternalFunding)["traced_to"]["kind"], "exchange");
+    assert_eq!(
+        rule(v, Flag::ExternalFunding)["traced_to"]["kind"],
+        "exchange"
+    );
     let payer = out.payers.iter().find(|p| p.payer == x).unwrap();
     assert_eq!(payer.first_funder, Some(addr(EXCHANGE)));
 
@@ -546,7 +590,10 @@ fn guard_hub_funder_does_not_make_a_sybil_cluster() {
     // treated like an exchange, so the wallets are not one cluster.
     let mut w = world();
     let ids = farm(&mut w, 100, 12, 1, true);
-    let cfg = RuleConfig { hub_min_children: 12, ..RuleConfig::default() };
+    let cfg = RuleConfig {
+        hub_min_children: 12,
+        ..RuleConfig::default()
+    };
     let out = classify(&w.inputs(), &cfg, None);
     for id in &ids {
         let v = verdict(&out, id);
@@ -555,6 +602,13 @@ fn guard_hub_funder_does_not_make_a_sybil_cluster() {
         assert_eq!(rule(v, Flag::ExternalFunding)["traced_to"]["kind"], "hub");
     }
     // One wallet fewer than the threshold: a suspected farm.
-    let out = classify(&w.inputs(), &RuleConfig { hub_min_children: 13, ..RuleConfig::default() }, None);
+    let out = classify(
+        &w.inputs(),
+        &RuleConfig {
+            hub_min_children: 13,
+            ..RuleConfig::default()
+        },
+        None,
+    );
     assert_eq!(verdict(&out, &ids[0]).class, Class::SuspectedSybil);
 }

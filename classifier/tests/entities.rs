@@ -13,7 +13,10 @@ use x402_classifier::types::{hex0x, Addr};
 const EXCHANGE: u32 = 900;
 
 fn payer(out: &Output, a: Addr) -> &PayerVerdict {
-    out.payers.iter().find(|p| p.payer == a).expect("payer classified")
+    out.payers
+        .iter()
+        .find(|p| p.payer == a)
+        .expect("payer classified")
 }
 
 #[test]
@@ -71,7 +74,10 @@ fn entities_merge_what_the_evidence_ties_together_and_nothing_else() {
         let p = payer(&out, *m);
         assert_eq!(p.entity_id, smallest);
         let why = p.entity_reason.as_deref().unwrap();
-        assert!(why.contains("suspected_cluster") && why.contains("shared_first_funder"), "{why}");
+        assert!(
+            why.contains("suspected_cluster") && why.contains("shared_first_funder"),
+            "{why}"
+        );
         assert_eq!(p.evidence["entity"]["entity_id"], hex0x(&smallest));
         assert_eq!(p.evidence["entity"]["paying_wallets"], 6);
     }

@@ -45,6 +45,8 @@ pub struct Permitted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WitnessJson {
+    /// Whose tokens move (must equal `permit2Authorization.from`).
+    pub payer: Address,
     /// Who is paid.
     pub payee: Address,
     /// The only facilitator allowed to settle.
@@ -160,6 +162,7 @@ impl PaymentPayload {
                     nonce: p.nonce,
                     deadline: p.deadline,
                     witness: WitnessJson {
+                        payer: t.payer,
                         payee: t.payee,
                         facilitator: t.facilitator,
                         request_hash: t.request_hash,
@@ -214,6 +217,7 @@ impl PaymentPayload {
             nonce: a.nonce,
             deadline: a.deadline,
             terms: PaymentTerms {
+                payer: w.payer,
                 payee: w.payee,
                 facilitator: w.facilitator,
                 request_hash: w.request_hash,
@@ -228,7 +232,13 @@ impl PaymentPayload {
             PermitError::InvalidField { field, reason } => HeaderError::Invalid { field, reason },
             other => HeaderError::Invalid { field: "payload", reason: other.to_string() },
         })?;
-        Ok(SignedPayment { payment_id: permit.payment_id(a.from), payer: a.from, signature: self.payload.signature.clone(), permit })
+        if w.payer != a.from {
+            return Err(HeaderError::Invalid {
+                field: "payload.permit2Authorization.witness.payer",
+                reason: format!("the signed payer {} differs from `from` {}: the payment is charged to the signed payer only", w.payer, a.from),
+            });
+        }
+        Ok(SignedPayment { payment_id: permit.payment_id(), payer: a.from, signature: self.payload.signature.clone(), permit })
     }
 
     /// The scheme name matching the signed mode (for checks against `accepted.scheme`).
@@ -343,6 +353,7 @@ mod tests {
             nonce: U256::from(99u64),
             deadline: 2_000_000_000,
             terms: PaymentTerms {
+                payer: signer.address(),
                 payee: r.pay_to,
                 facilitator: r.extra.facilitator,
                 request_hash: r.extra.request_hash,
@@ -353,7 +364,7 @@ mod tests {
                 refund_expiry: 0,
             },
         }
-        .sign_sync(signer, signer.address())
+        .sign_sync(signer)
         .unwrap()
     }
 

@@ -96,6 +96,7 @@ pub fn permit_for(req: &PaymentRequirements, payer: Address, opts: &PayOptions) 
         nonce: opts.nonce.unwrap_or_else(|| fresh_nonce(payer)),
         deadline: now + valid_for,
         terms: PaymentTerms {
+            payer,
             payee: req.pay_to,
             facilitator: req.extra.facilitator,
             request_hash: req.extra.request_hash,

@@ -18,9 +18,15 @@ pub struct Policy {
     pub max_per_payment: u128,
     /// Most spent over any `period` seconds (0 = no limit).
     pub max_per_period: u128,
-    /// Rolling period in seconds (required with `max_per_period`).
+    /// Rolling period in seconds (required with `max_per_period`, and only with it).
     pub period: u32,
+    /// Seconds a later *loosening* of this policy waits before it applies (tightening applies at
+    /// once), at most [`MAX_LOOSEN_DELAY`]: a leaked agent key cannot lift its own budget at once.
+    pub loosen_delay: u32,
 }
+
+/// The contract's `MAX_LOOSEN_DELAY` (30 days).
+pub const MAX_LOOSEN_DELAY: u32 = 30 * 24 * 3600;
 
 impl Policy {
     /// Rejects what the contract would reject with `InvalidPolicy`, naming the field.
@@ -28,11 +34,20 @@ impl Policy {
         if self.max_per_period != 0 && self.period == 0 {
             return Err(PolicyError::Invalid { field: "period", reason: "must be non-zero when maxPerPeriod is set".into() });
         }
+        if self.max_per_period == 0 && self.period != 0 {
+            return Err(PolicyError::Invalid { field: "period", reason: "must be 0 when maxPerPeriod is 0".into() });
+        }
+        if self.loosen_delay > MAX_LOOSEN_DELAY {
+            return Err(PolicyError::Invalid { field: "loosenDelay", reason: format!("{} s exceeds the contract's maximum of {MAX_LOOSEN_DELAY} s", self.loosen_delay) });
+        }
+        if self.max_per_payment == 0 && self.max_per_period == 0 && self.loosen_delay != 0 {
+            return Err(PolicyError::Invalid { field: "loosenDelay", reason: "must be 0 for a policy without limits".into() });
+        }
         Ok(())
     }
 
     fn to_call(self) -> x402_bindings::settlement::IX402Settlement::SpendingPolicy {
-        x402_bindings::settlement::IX402Settlement::SpendingPolicy { maxPerPayment: self.max_per_payment, maxPerPeriod: self.max_per_period, period: self.period }
+        x402_bindings::settlement::IX402Settlement::SpendingPolicy { maxPerPayment: self.max_per_payment, maxPerPeriod: self.max_per_period, period: self.period, loosenDelay: self.loosen_delay }
     }
 }
 
@@ -135,6 +150,7 @@ pub async fn policy_permit<P: Provider<Ethereum>>(
         max_per_payment: policy.max_per_payment,
         max_per_period: policy.max_per_period,
         period: policy.period,
+        loosen_delay: policy.loosen_delay,
         nonce,
         deadline,
     })
@@ -167,9 +183,19 @@ mod tests {
 
     #[test]
     fn period_is_required_with_a_period_limit() {
-        let p = Policy { max_per_payment: 0, max_per_period: 10, period: 0 };
+        let p = Policy { max_per_payment: 0, max_per_period: 10, period: 0, loosen_delay: 0 };
         assert!(matches!(p.validate(), Err(PolicyError::Invalid { field: "period", .. })));
         assert!(Policy { period: 60, ..p }.validate().is_ok());
+        let orphan = Policy { max_per_payment: 5, max_per_period: 0, period: 60, loosen_delay: 0 };
+        assert!(matches!(orphan.validate(), Err(PolicyError::Invalid { field: "period", .. })));
         assert!(Policy::default().validate().is_ok(), "all zero removes the policy");
+    }
+
+    #[test]
+    fn loosen_delay_is_bounded_and_needs_a_limit() {
+        let p = Policy { max_per_payment: 5, max_per_period: 0, period: 0, loosen_delay: MAX_LOOSEN_DELAY };
+        assert!(p.validate().is_ok());
+        assert!(matches!(Policy { loosen_delay: MAX_LOOSEN_DELAY + 1, ..p }.validate(), Err(PolicyError::Invalid { field: "loosenDelay", .. })));
+        assert!(matches!(Policy { max_per_payment: 0, ..p }.validate(), Err(PolicyError::Invalid { field: "loosenDelay", .. })));
     }
 }

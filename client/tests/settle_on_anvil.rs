@@ -49,6 +49,7 @@ fn permit(
         nonce: U256::from(nonce),
         deadline: now + 3600,
         terms: PaymentTerms {
+            payer: traffic.payers[0].address(),
             payee: traffic.payees[0].address(),
             facilitator: traffic.facilitator(),
             request_hash: keccak256(format!("request {nonce}")),
@@ -234,6 +235,7 @@ async fn policy_signature_is_accepted_once() -> anyhow::Result<()> {
         max_per_payment: 5_000,
         max_per_period: 20_000,
         period: 3600,
+        loosen_delay: 0,
         nonce: settlement.policyNonces(payer.address()).call().await?,
         deadline: now + 600,
     }

@@ -65,6 +65,11 @@ pub struct Batcher {
     queue: mpsc::Sender<Job>,
 }
 
+/// Most gas one `chargeBatch` item may use: a charge with a facilitator fee, the protocol fee and
+/// a payee's largest revenue split stays well below it, and no payer-chosen wallet or token can
+/// burn more than this at the other items' expense.
+pub const BATCH_ITEM_GAS_LIMIT: u32 = 400_000;
+
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
@@ -164,6 +169,7 @@ async fn submit_batch(
     let call = X402Settlement::chargeBatchCall {
         items,
         commitEvidenceRoot: true,
+        itemGasLimit: BATCH_ITEM_GAS_LIMIT,
     }
     .abi_encode();
     let count = jobs.len();

@@ -74,9 +74,20 @@ pub fn describe_revert(data: &[u8]) -> String {
     )
 }
 
+/// The `timestamp` of an `eth_getBlockByNumber` answer.
+fn block_timestamp(block: serde_json::Value) -> Result<u64, ChainError> {
+    block
+        .get("timestamp")
+        .and_then(|t| t.as_str())
+        .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+        .ok_or_else(|| ChainError::new("eth_getBlockByNumber", "the latest block has no timestamp"))
+}
+
 /// The on-chain state one payment's verification looks at.
 #[derive(Debug, Clone)]
 pub struct PaymentState {
+    /// Timestamp of the latest block (the chain's clock).
+    pub timestamp: u64,
     /// Whether the payer address has code (a contract wallet); only read when the signature
     /// does not recover to the payer.
     pub payer_is_contract: bool,
@@ -144,7 +155,15 @@ pub struct Eip3009State {
 #[derive(Clone, Debug)]
 pub struct Chain {
     provider: DynProvider<Ethereum>,
+    /// The latest block's timestamp and when it was read: verifications within
+    /// [`CLOCK_REUSE`] of a read reuse it instead of adding a block read to their batch.
+    clock: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, u64)>>>,
 }
+
+/// How long one read of the chain's clock serves later verifications. The clock only decides
+/// expiry and `validAfter` together with the wall clock (the later of the two), so a reading a
+/// fraction of a second old changes nothing but a jump of the chain's time in that fraction.
+pub const CLOCK_REUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn call_request(from: Option<Address>, to: Address, input: Vec<u8>) -> TransactionRequest {
     TransactionRequest {
@@ -179,7 +198,22 @@ pub struct StateQuery {
 impl Chain {
     /// Wraps a provider.
     pub fn new(provider: DynProvider<Ethereum>) -> Self {
-        Self { provider }
+        Self {
+            provider,
+            clock: Default::default(),
+        }
+    }
+
+    /// The chain's clock if read less than [`CLOCK_REUSE`] ago.
+    fn recent_clock(&self) -> Option<u64> {
+        match *self.clock.lock().expect("chain clock") {
+            Some((at, timestamp)) if at.elapsed() < CLOCK_REUSE => Some(timestamp),
+            _ => None,
+        }
+    }
+
+    fn set_clock(&self, timestamp: u64) {
+        *self.clock.lock().expect("chain clock") = Some((std::time::Instant::now(), timestamp));
     }
 
     /// The underlying provider.
@@ -204,6 +238,15 @@ impl Chain {
                     .map_err(|e| ChainError::new("eth_getCode", e))?,
             ),
             None => None,
+        };
+        let recent = self.recent_clock();
+        let block = match recent {
+            Some(_) => None,
+            None => Some(
+                batch
+                    .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
+                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+            ),
         };
         let balance = add(
             &mut batch,
@@ -280,6 +323,23 @@ impl Chain {
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
+        let timestamp = match (recent, block) {
+            (Some(t), _) => t,
+            (None, Some(b)) => {
+                let t = block_timestamp(
+                    b.await
+                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+                )?;
+                self.set_clock(t);
+                t
+            }
+            (None, None) => {
+                return Err(ChainError::new(
+                    "eth_getBlockByNumber",
+                    "the latest block was not read",
+                ))
+            }
+        };
         let payer_is_contract = match code {
             Some(w) => !w
                 .await
@@ -341,6 +401,7 @@ impl Chain {
             },
         };
         Ok(PaymentState {
+            timestamp,
             payer_is_contract,
             erc1271_valid,
             balance,
@@ -360,9 +421,15 @@ impl Chain {
                 .add_call::<_, Bytes>("eth_call", &(tx, latest))
                 .map_err(|e| ChainError::new(what, e))
         };
-        let block = batch
-            .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
-            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
+        let recent = self.recent_clock();
+        let block = match recent {
+            Some(_) => None,
+            None => Some(
+                batch
+                    .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
+                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+            ),
+        };
         let domain = match q.read_domain {
             true => Some((
                 add(
@@ -449,16 +516,23 @@ impl Chain {
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
-        let block = block
-            .await
-            .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
-        let timestamp = block
-            .get("timestamp")
-            .and_then(|t| t.as_str())
-            .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
-            .ok_or_else(|| {
-                ChainError::new("eth_getBlockByNumber", "the latest block has no timestamp")
-            })?;
+        let timestamp = match (recent, block) {
+            (Some(t), _) => t,
+            (None, Some(b)) => {
+                let t = block_timestamp(
+                    b.await
+                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+                )?;
+                self.set_clock(t);
+                t
+            }
+            (None, None) => {
+                return Err(ChainError::new(
+                    "eth_getBlockByNumber",
+                    "the latest block was not read",
+                ))
+            }
+        };
         let string_of = |raw: Result<Bytes, _>| -> Option<String> {
             raw.ok().and_then(|b: Bytes| {
                 <alloy::sol_types::sol_data::String as alloy::sol_types::SolType>::abi_decode(&b)

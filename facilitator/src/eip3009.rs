@@ -222,7 +222,7 @@ impl Eip3009Verifier {
         settle_amount: Option<U256>,
         accepts_token: impl Fn(Address) -> bool,
     ) -> Result<Eip3009Payment, Rejected> {
-        let env: Envelope = serde_json::from_value(payload.clone()).map_err(|e| {
+        let env = Envelope::deserialize(payload).map_err(|e| {
             Rejected::bare(
                 Reason::InvalidPayload,
                 format!("paymentPayload (EIP-3009): {e}"),
@@ -247,7 +247,7 @@ impl Eip3009Verifier {
                 "paymentRequirements is missing".into(),
             ));
         }
-        let r: StdRequirements = serde_json::from_value(requirements.clone()).map_err(|e| {
+        let r = StdRequirements::deserialize(requirements).map_err(|e| {
             early(
                 Reason::InvalidPaymentRequirements,
                 format!("paymentRequirements: {e}"),
@@ -461,7 +461,8 @@ impl Eip3009Verifier {
                 ),
             ));
         };
-        if !ecrecover_ok && !(state.payer_is_contract && state.erc1271_valid == Some(true)) {
+        let wallet_ok = state.payer_is_contract && state.erc1271_valid == Some(true);
+        if !(ecrecover_ok || wallet_ok) {
             let why = match (state.payer_is_contract, recovered) {
                 (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
                 (false, Some(other)) => format!(

@@ -5,7 +5,9 @@
 //! the first result instead of capturing twice.
 
 use alloy::primitives::{B256, U256};
-use alloy::sol_types::SolCall;
+use alloy::providers::Provider;
+use alloy::sol_types::{SolCall, SolEvent};
+use x402_bindings::settlement::IX402Settlement::EscrowRef;
 use serde::Serialize;
 use x402_bindings::X402Settlement;
 
@@ -73,30 +75,53 @@ impl Settler {
         }
     }
 
+    /// The escrow's permit and terms as authorized (the contract identifies an escrow by them),
+    /// from its `PaymentAuthorized` event; `None` when it was never authorized.
+    async fn escrow_ref(&self, id: B256) -> Result<Option<EscrowRef>, String> {
+        let c = self.verifier.contracts();
+        let filter = alloy::rpc::types::Filter::new()
+            .address(c.settlement)
+            .event_signature(X402Settlement::PaymentAuthorized::SIGNATURE_HASH)
+            .topic1(id)
+            .from_block(c.deploy_block);
+        let logs = self.verifier.chain().provider().get_logs(&filter).await.map_err(|e| e.to_string())?;
+        Ok(logs
+            .last()
+            .and_then(|l| l.log_decode::<X402Settlement::PaymentAuthorized>().ok())
+            .map(|l| l.inner.data.escrow))
+    }
+
     /// Reads an escrow; `None` when it does not exist.
     pub async fn escrow(&self, id: B256) -> Result<Option<EscrowView>, String> {
-        let c = X402Settlement::new(
-            self.verifier.contracts().settlement,
-            self.verifier.chain().provider().clone(),
-        );
-        let e = c.escrowOf(id).call().await.map_err(|e| e.to_string())?;
-        if e.payer.is_zero() {
+        Ok(self.escrow_with_ref(id).await?.map(|(view, _)| view))
+    }
+
+    async fn escrow_with_ref(&self, id: B256) -> Result<Option<(EscrowView, EscrowRef)>, String> {
+        let Some(r) = self.escrow_ref(id).await? else {
+            return Ok(None);
+        };
+        let c = X402Settlement::new(self.verifier.contracts().settlement, self.verifier.chain().provider().clone());
+        let e = c.escrowOf(r.clone()).call().await.map_err(|e| e.to_string())?;
+        // EscrowStatus: 0 None, 1 Open, 2 Closed.
+        let status: u8 = e.status.into();
+        if status == 0 {
             return Ok(None);
         }
-        Ok(Some(EscrowView {
+        let view = EscrowView {
             payment_id: id,
-            payer: e.payer,
-            payee: e.payee,
-            facilitator: e.facilitator,
-            token: e.token,
-            max_facilitator_fee_bps: e.maxFacilitatorFeeBps,
-            authorization_expiry: e.authorizationExpiry.to::<u64>(),
-            refund_expiry: e.refundExpiry.to::<u64>(),
-            closed: e.closed,
-            authorized: e.authorized.to_string(),
+            payer: r.terms.payer,
+            payee: r.terms.payee,
+            facilitator: r.terms.facilitator,
+            token: r.permit.permitted.token,
+            max_facilitator_fee_bps: r.terms.maxFacilitatorFeeBps,
+            authorization_expiry: r.terms.authorizationExpiry.to::<u64>(),
+            refund_expiry: r.terms.refundExpiry.to::<u64>(),
+            closed: status == 2,
+            authorized: r.permit.permitted.amount.to_string(),
             captured: e.captured.to_string(),
             refunded: e.refunded.to_string(),
-        }))
+        };
+        Ok(Some((view, r)))
     }
 
     /// Captures `amount` of an escrow for its payee, with the evidence of the work.
@@ -120,8 +145,8 @@ impl Settler {
     ) -> Result<(B256, U256), (Reason, String, Option<B256>)> {
         let id = req.payment_id;
         let unexpected = |e: String| (Reason::UnexpectedSettleError, e, None);
-        let escrow = self.escrow(id).await.map_err(unexpected)?;
-        let Some(e) = escrow else {
+        let escrow = self.escrow_with_ref(id).await.map_err(unexpected)?;
+        let Some((e, escrow_ref)) = escrow else {
             return Err((Reason::InvalidEscrowState, format!("no escrow {id}"), None));
         };
         if e.facilitator != self.verifier.facilitator() {
@@ -159,7 +184,7 @@ impl Settler {
         }
         let fee = self.cfg.fee_bps.min(e.max_facilitator_fee_bps);
         let call = X402Settlement::captureCall {
-            paymentId: id,
+            escrow: escrow_ref,
             amount: req.amount,
             facilitatorFeeBps: fee,
             evidenceHash: req.evidence_hash,
@@ -206,16 +231,23 @@ impl Settler {
     pub async fn void(&self, req: &VoidRequest) -> EscrowResponse {
         let id = req.payment_id;
         let settlement = self.verifier.contracts().settlement;
-        let before = self.escrow(id).await;
+        let before = self.escrow_with_ref(id).await;
         let remaining = match &before {
-            Ok(Some(e)) => e
+            Ok(Some((e, _))) => e
                 .authorized
                 .parse::<U256>()
                 .unwrap_or_default()
                 .saturating_sub(e.captured.parse().unwrap_or_default()),
             _ => U256::ZERO,
         };
-        let call = X402Settlement::voidCall { paymentId: id }.abi_encode();
+        let Ok(Some((_, escrow_ref))) = before else {
+            let why = match before {
+                Err(e) => (Reason::UnexpectedSettleError, e, None),
+                _ => (Reason::InvalidEscrowState, format!("no escrow {id}"), None),
+            };
+            return self.escrow_response(id, Err(why));
+        };
+        let call = X402Settlement::voidCall { escrow: escrow_ref }.abi_encode();
         let r = match self.submitter.submit("void", settlement, call.into()).await {
             Ok(receipt) if receipt.status() => Ok((receipt.transaction_hash, remaining)),
             Ok(receipt) => Err((

@@ -425,6 +425,11 @@ impl Settler {
                     .await
             }
             Ok(receipt) => {
+                // Another transaction of ours (an earlier attempt answered `settlement_pending`)
+                // may have settled it first: answer that settlement, not the revert.
+                if let Some(done) = self.settled_by_us(id, kind).await {
+                    return done;
+                }
                 let _ = self.store.release(id).await;
                 fail(
                     reverted_reason,
@@ -433,6 +438,9 @@ impl Settler {
                 )
             }
             Err(SubmitError::WouldRevert { reason, .. }) => {
+                if let Some(done) = self.settled_by_us(id, kind).await {
+                    return done;
+                }
                 let _ = self.store.release(id).await;
                 fail(
                     reverted_reason,
@@ -544,9 +552,9 @@ impl Settler {
                     let d = l.inner.data;
                     OnChain {
                         tx,
-                        amount: d.amount,
+                        amount: d.escrow.permit.permitted.amount,
                         batch_id: U256::ZERO,
-                        facilitator: d.facilitator,
+                        facilitator: d.escrow.terms.facilitator,
                     }
                 }),
             Kind::Authorization => log

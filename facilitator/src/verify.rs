@@ -433,13 +433,9 @@ impl Verifier {
                 p.amount
             }
         };
+        // `validAfter` is judged on the chain's clock, after the chain read (the chain may be
+        // ahead of the wall clock); a deadline the wall clock already passed is refused here.
         let now = now();
-        if t.valid_after > now {
-            return Err(fail(
-                Reason::NotYetValid,
-                format!("validAfter {} is in the future (now {now})", t.valid_after),
-            ));
-        }
         let margin = self.min_validity.as_secs();
         if p.deadline < now + margin {
             return Err(fail(
@@ -531,6 +527,31 @@ impl Verifier {
                 };
                 return Err(fail(Reason::InvalidSignature, why));
             }
+        }
+        // The chain's clock decides (a chain ahead of the wall clock, as after the demo's time
+        // travel, expires deadlines the wall clock still accepts): say so rather than let the
+        // simulation fail with Permit2's bare SignatureExpired.
+        let chain_now = now().max(state.timestamp);
+        let margin = self.min_validity.as_secs();
+        if v.payment.permit.deadline < chain_now + margin {
+            return Err(fail(
+                Reason::Expired,
+                format!(
+                    "deadline {} has passed or is less than {margin} s away on the chain's clock (latest block time {}, wall clock {}): sign deadlines from the chain's time",
+                    v.payment.permit.deadline,
+                    state.timestamp,
+                    now()
+                ),
+            ));
+        }
+        if v.payment.permit.terms.valid_after > chain_now {
+            return Err(fail(
+                Reason::NotYetValid,
+                format!(
+                    "validAfter {} is in the future (chain time {chain_now})",
+                    v.payment.permit.terms.valid_after
+                ),
+            ));
         }
         if state.nonce_used {
             return Err(fail(

@@ -47,7 +47,7 @@ pub enum PayloadKind {
 
 impl PaymentRequest {
     /// The payment payload as JSON, decoding a version 1 base64 header string.
-    pub fn payload_json(&self) -> Result<serde_json::Value, String> {
+    pub fn payload_json(&self) -> Result<std::borrow::Cow<'_, serde_json::Value>, String> {
         match &self.payment_payload {
             serde_json::Value::Null => Err("paymentPayload is missing".into()),
             serde_json::Value::String(header) => {
@@ -56,9 +56,10 @@ impl PaymentRequest {
                     .decode(header.trim())
                     .map_err(|e| format!("paymentPayload is a string but not base64: {e}"))?;
                 serde_json::from_slice(&raw)
+                    .map(std::borrow::Cow::Owned)
                     .map_err(|e| format!("paymentPayload (base64) is not JSON: {e}"))
             }
-            other => Ok(other.clone()),
+            other => Ok(std::borrow::Cow::Borrowed(other)),
         }
     }
 

@@ -2,6 +2,8 @@
 //! verify, settle through `chargeWithAuthorization` with the evidence extension, every refusal
 //! with the SDK's code and nothing charged, idempotency and concurrency.
 
+#![allow(clippy::too_many_arguments)] // the EIP-3009 call of the `sol!` interface below
+
 mod harness;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -398,7 +400,8 @@ async fn eip3009_refusals_use_the_sdk_codes_and_charge_nothing() {
 #[tokio::test]
 async fn concurrent_settles_of_one_authorization_charge_once() {
     let env = Env::start(1, None).await;
-    let f = env.facilitator(&[]).await;
+    // A batching facilitator: EIP-3009 payments settle one per transaction beside its batches.
+    let f = env.facilitator(&["--batch"]).await;
     let payer = env.payer(0);
     let req = requirements(&env, USDC);
     let a = Auth::new(&env, &payer, USDC);
@@ -429,5 +432,78 @@ async fn concurrent_settles_of_one_authorization_charge_once() {
         payer.address(),
         a.nonce,
     );
+    assert_eq!(charged(&env, id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_crashed_eip3009_settlement_is_recovered_from_the_chain_not_charged_again() {
+    let env = Env::start(1, None).await;
+    let payer = env.payer(0);
+    let req = requirements(&env, USDC);
+    let a = Auth::new(&env, &payer, USDC);
+    let evidence = B256::repeat_byte(0x3c);
+    let p = with_evidence(payload(&env, &req, &a, &payer), evidence);
+    let d = &env.chain.deployment;
+    let id = payment_id(
+        d.chain_id,
+        d.settlement,
+        env.token.address,
+        payer.address(),
+        a.nonce,
+    );
+
+    // A process that crashed after its chargeWithAuthorization was mined but before recording it:
+    // the claim is pending under a dead owner, the payment is on chain.
+    let pool = env.db.pool().await.unwrap();
+    x402_facilitator::store::migrator()
+        .run(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO facilitator_settlements (payment_id, kind, payer, status, amount, evidence_hash, network, owner)
+         VALUES ($1, 'authorization', $2, 'pending', 1000000, $3, 'eip155:31337', 'dead-process')",
+    )
+    .bind(id.as_slice())
+    .bind(payer.address().as_slice())
+    .bind(evidence.as_slice())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let sig: alloy::primitives::Bytes =
+        p["payload"]["signature"].as_str().unwrap().parse().unwrap();
+    let receipt = x402_bindings::X402Settlement::new(
+        d.settlement,
+        env.provider_as(&x402_testkit::wallets::facilitator()),
+    )
+    .chargeWithAuthorization(
+        env.token.address,
+        a.from,
+        a.to,
+        a.value,
+        U256::from(a.valid_after),
+        U256::from(a.valid_before),
+        a.nonce,
+        sig,
+        evidence,
+    )
+    .send()
+    .await
+    .unwrap()
+    .get_receipt()
+    .await
+    .unwrap();
+    assert!(receipt.status());
+    let after_chain = env.balance(payer.address()).await;
+
+    // The next process recovers the claim at start and answers the settle with that transaction.
+    let f = env.facilitator(&[]).await;
+    let s = settle(&env, &f, &p, &req).await;
+    assert!(s.success, "{s:?}\n{}", f.log_text());
+    assert_eq!(
+        s.transaction,
+        receipt.transaction_hash.to_string(),
+        "recovered, not charged again"
+    );
+    assert_eq!(env.balance(payer.address()).await, after_chain);
     assert_eq!(charged(&env, id).await.len(), 1);
 }

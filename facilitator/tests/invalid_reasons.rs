@@ -31,6 +31,11 @@ fn now() -> u64 {
 
 alloy::sol! {
     #[sol(rpc)]
+    interface IPausable {
+        function pause() external;
+        function unpause() external;
+    }
+    #[sol(rpc)]
     interface IMintable {
         function mint(address to, uint256 amount) external;
     }
@@ -328,11 +333,16 @@ async fn every_verify_refusal_has_its_own_code() {
         .await;
     assert!(s.success, "{s:?}\n{}", f.log_text());
 
-    // The settlement simulation catches what only the chain knows: here the chain's clock is
-    // two hours ahead, so Permit2 rejects a deadline the wall clock still accepts.
+    // The chain's clock decides: two hours ahead of the wall clock, a deadline the wall clock
+    // still accepts has passed, and the refusal says so (instead of a bare SignatureExpired).
     let rpc = AnvilRpc::new(env.reader());
     rpc.increase_time(7200).await.unwrap();
     rpc.mine(1).await.unwrap();
+    // Past the facilitator's reuse of its last reading of the chain's clock.
+    tokio::time::sleep(
+        x402_facilitator::chain::CLOCK_REUSE + std::time::Duration::from_millis(100),
+    )
+    .await;
     let p = env
         .sign(
             &payer,
@@ -346,10 +356,55 @@ async fn every_verify_refusal_has_its_own_code() {
     let v = env.verify(&f, &p, &req).await;
     assert_eq!(
         v.invalid_reason.as_deref(),
+        Some(Reason::Expired.code()),
+        "{v:?}"
+    );
+    assert!(v.invalid_message.unwrap().contains("chain's clock"));
+
+    // The settlement simulation catches what only the chain knows: USDC (FiatToken) paused.
+    let p = env
+        .sign(
+            &payer,
+            &req,
+            PayOptions {
+                valid_for: Some(3 * 3600),
+                ..Default::default()
+            },
+        )
+        .await;
+    let usdc = IPausable::new(
+        env.token.address,
+        env.provider_as(&x402_testkit::wallets::deployer()),
+    );
+    usdc.pause()
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let v = env.verify(&f, &p, &req).await;
+    assert_eq!(
+        v.invalid_reason.as_deref(),
         Some(Reason::SimulationFailed.code()),
         "{v:?}"
     );
-    assert!(v.invalid_message.unwrap().contains("SignatureExpired"));
+    // Permit2 (solmate) reports the paused token as TRANSFER_FROM_FAILED.
+    assert!(
+        v.invalid_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("TRANSFER_FROM_FAILED"),
+        "{v:?}"
+    );
+    usdc.unpause()
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(env.verify(&f, &p, &req).await.is_valid);
 
     // A body that is not JSON at all is a 400 problem, not an x402 answer.
     let r = env

@@ -163,6 +163,36 @@ async fn upto_settles_the_amount_used_and_v1_payloads_are_accepted() {
         .post(&f, "/verify", &serde_json::json!({"x402Version": 1, "paymentHeader": p2.encode(), "paymentRequirements": req2}))
         .await;
     assert!(v.is_valid, "{v:?}");
+
+    // The x402 SDK's way to settle less: `paymentRequirements.amount` lowered below the
+    // accepted (signed) maximum, no separate amount.
+    let req3 = env.requirements("upto", U256::from(5 * USDC), "upto request 3");
+    let p3 = env.sign(&payer, &req3, PayOptions::default()).await;
+    let mut lowered = req3.clone();
+    lowered.amount = U256::from(2 * USDC);
+    let before = env.balance(payer.address()).await;
+    let s = env
+        .settle(&f, &p3, &lowered, keccak256("sdk upto evidence"), None)
+        .await;
+    assert!(s.success, "{s:?}");
+    assert_eq!(s.amount.as_deref(), Some("2000000"));
+    assert_eq!(
+        env.balance(payer.address()).await,
+        before - U256::from(2 * USDC)
+    );
+    // Raising it above the accepted maximum is refused.
+    let p4 = env.sign(&payer, &req3, PayOptions::default()).await;
+    let mut raised = req3.clone();
+    raised.amount = U256::from(6 * USDC);
+    let s = env
+        .settle(&f, &p4, &raised, keccak256("too much"), None)
+        .await;
+    assert!(!s.success);
+    assert_eq!(
+        s.error_reason.as_deref(),
+        Some("invalid_payment_requirements"),
+        "{s:?}"
+    );
 }
 
 #[tokio::test]

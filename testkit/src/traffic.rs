@@ -20,6 +20,9 @@ use crate::wallets;
 
 /// Gas anvil may use per transaction when the generator sets it itself (big batches).
 const BATCH_GAS_PER_ITEM: u64 = 140_000;
+/// Gas each batch item may use (`chargeBatch`'s `itemGasLimit`): a charge needs about 100k, a
+/// first-time payer or a contract wallet more.
+const BATCH_ITEM_GAS_LIMIT: u32 = 300_000;
 
 /// DemoOPG / DemoUSDC mint surface (owner only); not part of the shared bindings.
 mod demo {
@@ -36,6 +39,8 @@ mod demo {
 pub struct OpenEscrow {
     /// The escrow's payment id.
     pub payment_id: B256,
+    /// The permit and terms it was authorized with (what every later escrow call passes).
+    pub escrow_ref: IX402Settlement::EscrowRef,
     /// Index of the payer in [`Traffic::payers`].
     pub payer: usize,
     /// Index of the payee in [`Traffic::payees`].
@@ -336,6 +341,7 @@ impl Traffic {
             nonce: U256::from(nonce),
             deadline: now + 30 * 24 * 3600,
             terms: PaymentTerms {
+                payer: self.payers[payer].address(),
                 payee: self.payees[payee].address(),
                 facilitator: self.facilitator.address(),
                 request_hash,
@@ -348,7 +354,7 @@ impl Traffic {
         };
         let signer = &self.payers[payer];
         permit
-            .sign_sync(signer, signer.address())
+            .sign_sync(signer)
             .map_err(|e| Error::Setup(format!("signing a payment: {e}")))
     }
 
@@ -461,10 +467,15 @@ impl Traffic {
         batch: Vec<IX402Settlement::BatchItem>,
         commit_root: bool,
     ) -> Result<TransactionReceipt> {
-        let gas = 200_000 + BATCH_GAS_PER_ITEM * batch.len() as u64;
+        // What the items use, plus what the contract keeps back before each item (two item
+        // limits and its reserve) so a batch this size is never cut short.
+        let gas = 200_000
+            + BATCH_GAS_PER_ITEM * batch.len() as u64
+            + 2 * u64::from(BATCH_ITEM_GAS_LIMIT)
+            + 100_000;
         let pending = self
             .settlement()
-            .chargeBatch(batch, commit_root)
+            .chargeBatch(batch, commit_root, BATCH_ITEM_GAS_LIMIT)
             .from(self.facilitator.address())
             .gas(gas)
             .send()
@@ -503,6 +514,9 @@ impl Traffic {
         self.counts.escrow_ops += 1;
         let escrow = OpenEscrow {
             payment_id: signed.payment_id,
+            escrow_ref: signed
+                .escrow_ref()
+                .map_err(|e| Error::Setup(e.to_string()))?,
             payer,
             payee,
             token,
@@ -516,9 +530,10 @@ impl Traffic {
     /// Captures `amount` of an open escrow.
     pub async fn capture(&mut self, escrow: usize, amount: U256) -> Result<TransactionReceipt> {
         let id = self.escrows[escrow].payment_id;
+        let escrow_ref = self.escrows[escrow].escrow_ref.clone();
         let pending = self
             .settlement()
-            .capture(id, amount, 50, keccak256(id))
+            .capture(escrow_ref, amount, 50, keccak256(id))
             .from(self.facilitator.address())
             .send()
             .await
@@ -531,10 +546,10 @@ impl Traffic {
 
     /// The facilitator voids an escrow (returns the rest to the payer).
     pub async fn void(&mut self, escrow: usize) -> Result<TransactionReceipt> {
-        let id = self.escrows[escrow].payment_id;
+        let escrow_ref = self.escrows[escrow].escrow_ref.clone();
         let pending = self
             .settlement()
-            .void(id)
+            .void(escrow_ref)
             .from(self.facilitator.address())
             .send()
             .await
@@ -549,7 +564,7 @@ impl Traffic {
         let e = self.escrows[escrow].clone();
         let pending = self
             .settlement()
-            .reclaim(e.payment_id)
+            .reclaim(e.escrow_ref)
             .from(self.payers[e.payer].address())
             .send()
             .await
@@ -564,7 +579,7 @@ impl Traffic {
         let e = self.escrows[escrow].clone();
         let pending = self
             .settlement()
-            .refund(e.payment_id, amount)
+            .refund(e.escrow_ref, amount)
             .from(self.payees[e.payee].address())
             .send()
             .await
@@ -602,7 +617,15 @@ impl Traffic {
         let treasury = wallets::derived(&format!("{}/treasury", self.seed), 0).address();
         let pending = self
             .settlement()
-            .setProtocolFee(bps, treasury)
+            .setTreasury(treasury)
+            .from(self.deployer.address())
+            .send()
+            .await
+            .chain_context("setTreasury")?;
+        self.mined("setTreasury", pending).await?;
+        let pending = self
+            .settlement()
+            .setProtocolFee(bps)
             .from(self.deployer.address())
             .send()
             .await
@@ -645,6 +668,7 @@ impl Traffic {
             maxPerPayment: u128::MAX / 4,
             maxPerPeriod: u128::MAX / 2,
             period: 86_400,
+            loosenDelay: 0,
         };
         let pending = self
             .settlement()

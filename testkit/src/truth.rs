@@ -99,7 +99,14 @@ pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
             t if t == X402Settlement::BatchSettled::SIGNATURE_HASH => "batches",
             t if t == X402Settlement::SpendingPolicySet::SIGNATURE_HASH => "spending_policies",
             t if t == X402Settlement::SplitSet::SIGNATURE_HASH => "splits",
-            t if t == X402Settlement::ProtocolFeeSet::SIGNATURE_HASH => "protocol_fee_changes",
+            t if t == X402Settlement::ProtocolFeeChanged::SIGNATURE_HASH => "protocol_fee_changes",
+            t if t == X402Settlement::TreasuryChanged::SIGNATURE_HASH => "treasury_changes",
+            t if t == X402Settlement::ProtocolFeesWithdrawn::SIGNATURE_HASH => {
+                "protocol_fee_withdrawals"
+            }
+            t if t == X402Settlement::AuthorizationCharged::SIGNATURE_HASH => {
+                "authorization_charges"
+            }
             _ => "skipped_logs",
         }
     } else if addr == deployment.registry {

@@ -23,7 +23,10 @@ pub struct Checkpoint {
 }
 
 /// The checkpoint of `chain_id`, or of the only indexed chain when `None`.
-pub async fn checkpoint(pool: &PgPool, chain_id: Option<i64>) -> Result<Option<Checkpoint>, DbError> {
+pub async fn checkpoint(
+    pool: &PgPool,
+    chain_id: Option<i64>,
+) -> Result<Option<Checkpoint>, DbError> {
     let rows = sqlx::query(
         "select chain_id, block_number, block_hash, settlement_address from checkpoint
          where $1::int8 is null or chain_id = $1 order by chain_id",
@@ -32,7 +35,10 @@ pub async fn checkpoint(pool: &PgPool, chain_id: Option<i64>) -> Result<Option<C
     .fetch_all(pool)
     .await?;
     if rows.len() > 1 {
-        let ids: Vec<String> = rows.iter().map(|r| r.get::<i64, _>(0).to_string()).collect();
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| r.get::<i64, _>(0).to_string())
+            .collect();
         return Err(DbError::Chain(format!(
             "the database indexes several chains ({}); choose one with --chain-id",
             ids.join(", ")
@@ -91,7 +97,12 @@ pub async fn payments(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<
 
 /// Token transfers in `range` that are not settlement plumbing: transfers to or from the
 /// settlement contract, and the payee-to-payer transfers of refunds, are payments, not funding.
-pub async fn transfers(pool: &PgPool, chain_id: i64, settlement: &Addr, range: Range) -> Result<Vec<Transfer>, DbError> {
+pub async fn transfers(
+    pool: &PgPool,
+    chain_id: i64,
+    settlement: &Addr,
+    range: Range,
+) -> Result<Vec<Transfer>, DbError> {
     let mut rows = sqlx::query(
         "select t.token, t.from_address, t.to_address, t.amount::text, t.block_number, t.log_index,
                 extract(epoch from t.block_time)::int8, t.tx_hash
@@ -126,8 +137,14 @@ pub async fn transfers(pool: &PgPool, chain_id: i64, settlement: &Addr, range: R
 
 /// Native-currency transfers in `range` (gas money: funding edges, never token provenance). Empty
 /// when the indexer does not record them (its `native_transfers` table does not exist).
-pub async fn native_transfers(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<NativeTransfer>, DbError> {
-    let exists: bool = sqlx::query_scalar("select to_regclass('native_transfers') is not null").fetch_one(pool).await?;
+pub async fn native_transfers(
+    pool: &PgPool,
+    chain_id: i64,
+    range: Range,
+) -> Result<Vec<NativeTransfer>, DbError> {
+    let exists: bool = sqlx::query_scalar("select to_regclass('native_transfers') is not null")
+        .fetch_one(pool)
+        .await?;
     if !exists {
         return Ok(Vec::new());
     }
@@ -158,7 +175,11 @@ pub async fn native_transfers(pool: &PgPool, chain_id: i64, range: Range) -> Res
 }
 
 /// Payees' wallet declarations in `range`.
-pub async fn declarations(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<Declaration>, DbError> {
+pub async fn declarations(
+    pool: &PgPool,
+    chain_id: i64,
+    range: Range,
+) -> Result<Vec<Declaration>, DbError> {
     let rows = sqlx::query(
         "select payee, wallet, declared, block_number, log_index, tx_hash, note from declared_wallets
          where chain_id = $1 and block_number > $2 and block_number <= $3",
@@ -185,7 +206,11 @@ pub async fn declarations(pool: &PgPool, chain_id: i64, range: Range) -> Result<
 }
 
 /// The registry's label history up to `upto`.
-pub async fn registry_events(pool: &PgPool, chain_id: i64, upto: i64) -> Result<Vec<RegistryEvent>, DbError> {
+pub async fn registry_events(
+    pool: &PgPool,
+    chain_id: i64,
+    upto: i64,
+) -> Result<Vec<RegistryEvent>, DbError> {
     let rows = sqlx::query(
         "select block_number, log_index, tx_hash, wallet, role, labeled, note from registry_labels
          where chain_id = $1 and block_number <= $2 order by block_number, log_index",
@@ -222,7 +247,10 @@ pub async fn file_labels(pool: &PgPool, chain_id: i64) -> Result<Vec<FileLabel>,
 }
 
 /// [`file_labels`] on one connection (inside a transaction that is about to change them).
-pub async fn file_labels_in(conn: &mut sqlx::PgConnection, chain_id: i64) -> Result<Vec<FileLabel>, DbError> {
+pub async fn file_labels_in(
+    conn: &mut sqlx::PgConnection,
+    chain_id: i64,
+) -> Result<Vec<FileLabel>, DbError> {
     let rows = sqlx::query(
         "select address, kind, role, valid_from_block, note from label_file_entries where chain_id = $1
          order by address, kind, role_key",
@@ -253,13 +281,21 @@ pub async fn file_labels_in(conn: &mut sqlx::PgConnection, chain_id: i64) -> Res
 /// The effective label set: registry history up to `upto` merged with the file labels.
 pub async fn label_set(pool: &PgPool, chain_id: i64, upto: i64) -> Result<LabelSet, DbError> {
     let mut labels: Vec<Label> = fold_registry(&registry_events(pool, chain_id, upto).await?);
-    labels.extend(file_labels(pool, chain_id).await?.iter().map(FileLabel::to_label));
+    labels.extend(
+        file_labels(pool, chain_id)
+            .await?
+            .iter()
+            .map(FileLabel::to_label),
+    );
     Ok(LabelSet::new(labels))
 }
 
 /// Everything the classification of `cp`'s chain reads, up to its checkpoint.
 pub async fn inputs(pool: &PgPool, cp: &Checkpoint) -> Result<Inputs, DbError> {
-    let range = Range { after: -1, upto: cp.block };
+    let range = Range {
+        after: -1,
+        upto: cp.block,
+    };
     // Run the big reads concurrently on separate connections.
     let (payments, transfers, native, declarations, labels) = futures::try_join!(
         payments(pool, cp.chain_id, range),
@@ -268,14 +304,28 @@ pub async fn inputs(pool: &PgPool, cp: &Checkpoint) -> Result<Inputs, DbError> {
         declarations(pool, cp.chain_id, range),
         label_set(pool, cp.chain_id, cp.block),
     )?;
-    Ok(Inputs { chain_id: cp.chain_id, payments, transfers, native, declarations, labels, excluded: vec![cp.settlement] })
+    Ok(Inputs {
+        chain_id: cp.chain_id,
+        payments,
+        transfers,
+        native,
+        declarations,
+        labels,
+        excluded: vec![cp.settlement],
+    })
 }
 
 /// The hash of block `number` as the indexer stored it.
-pub async fn block_hash(pool: &PgPool, chain_id: i64, number: i64) -> Result<Option<Vec<u8>>, DbError> {
-    Ok(sqlx::query_scalar("select hash from blocks where chain_id = $1 and number = $2")
-        .bind(chain_id)
-        .bind(number)
-        .fetch_optional(pool)
-        .await?)
+pub async fn block_hash(
+    pool: &PgPool,
+    chain_id: i64,
+    number: i64,
+) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(
+        sqlx::query_scalar("select hash from blocks where chain_id = $1 and number = $2")
+            .bind(chain_id)
+            .bind(number)
+            .fetch_optional(pool)
+            .await?,
+    )
 }

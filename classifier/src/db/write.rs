@@ -31,18 +31,24 @@ pub async fn state(pool: &PgPool, chain_id: i64) -> Result<Option<State>, DbErro
     .bind(chain_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(last_block, last_block_hash, rule_version, label_version)| State {
-        last_block,
-        last_block_hash,
-        rule_version,
-        label_version,
-    }))
+    Ok(row.map(
+        |(last_block, last_block_hash, rule_version, label_version)| State {
+            last_block,
+            last_block_hash,
+            rule_version,
+            label_version,
+        },
+    ))
 }
 
 fn payment_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PaymentVerdict) {
-    b.plain(chain_id).bytes(&v.id).plain(v.class.as_str()).ident_array(v.flags.iter().map(|f| f.as_str()));
+    b.plain(chain_id)
+        .bytes(&v.id)
+        .plain(v.class.as_str())
+        .ident_array(v.flags.iter().map(|f| f.as_str()));
     b.text(&v.evidence);
-    b.plain(format_args!("{:.6}", v.project_share)).plain(format_args!("{:.6}", v.haircut_share));
+    b.plain(format_args!("{:.6}", v.project_share))
+        .plain(format_args!("{:.6}", v.haircut_share));
     match v.cluster_id {
         Some(c) => b.plain(c),
         None => b.null(),
@@ -51,7 +57,10 @@ fn payment_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PaymentVerdict)
 }
 
 fn payer_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PayerVerdict) {
-    b.plain(chain_id).bytes(&v.payer).plain(v.class.as_str()).ident_array(v.flags.iter().map(|f| f.as_str()));
+    b.plain(chain_id)
+        .bytes(&v.payer)
+        .plain(v.class.as_str())
+        .ident_array(v.flags.iter().map(|f| f.as_str()));
     b.text(&v.evidence.to_string());
     b.opt_bytes(v.first_funder.as_ref().map(|a| &a[..]));
     match v.cluster_id {
@@ -67,16 +76,25 @@ fn payer_row(b: &mut CopyBuf, chain_id: i64, out: &Output, v: &PayerVerdict) {
 }
 
 fn cluster_row(b: &mut CopyBuf, chain_id: i64, c: &ClusterRow) {
-    b.plain(chain_id).plain(c.cluster_id).bytes(&c.root_funder).plain(c.members).text(&c.stats.to_string());
+    b.plain(chain_id)
+        .plain(c.cluster_id)
+        .bytes(&c.root_funder)
+        .plain(c.members)
+        .text(&c.stats.to_string());
 }
 
-const PAYMENT_COLS: &str =
-    "chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version";
-const PAYER_COLS: &str =
-    "chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version, entity_id, entity_reason";
+const PAYMENT_COLS: &str = "chain_id, payment_id, class, flags, evidence, project_share, haircut_share, cluster_id, rule_version, label_version";
+const PAYER_COLS: &str = "chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version, entity_id, entity_reason";
 
-async fn write_clusters(tx: &mut Transaction<'_, Postgres>, chain_id: i64, out: &Output) -> Result<(), DbError> {
-    sqlx::query("delete from funding_clusters where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
+async fn write_clusters(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: i64,
+    out: &Output,
+) -> Result<(), DbError> {
+    sqlx::query("delete from funding_clusters where chain_id = $1")
+        .bind(chain_id)
+        .execute(&mut **tx)
+        .await?;
     copy_rows(
         tx,
         "copy funding_clusters (chain_id, cluster_id, root_funder, members, stats) from stdin",
@@ -87,8 +105,15 @@ async fn write_clusters(tx: &mut Transaction<'_, Postgres>, chain_id: i64, out: 
     Ok(())
 }
 
-async fn write_labels(tx: &mut Transaction<'_, Postgres>, chain_id: i64, labels: &LabelSet) -> Result<(), DbError> {
-    sqlx::query("delete from labels where chain_id = $1").bind(chain_id).execute(&mut **tx).await?;
+async fn write_labels(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: i64,
+    labels: &LabelSet,
+) -> Result<(), DbError> {
+    sqlx::query("delete from labels where chain_id = $1")
+        .bind(chain_id)
+        .execute(&mut **tx)
+        .await?;
     copy_rows(
         tx,
         "copy labels (chain_id, address, kind, role, source, valid_from_block, valid_to_block, note, registry_tx, unlabel_tx) from stdin",
@@ -155,18 +180,33 @@ pub async fn replace_all(
     .fetch_one(&mut *tx)
     .await?;
     if others {
-        sqlx::query("delete from payment_classes where chain_id = $1").bind(chain_id).execute(&mut *tx).await?;
-        sqlx::query("delete from payer_classes where chain_id = $1").bind(chain_id).execute(&mut *tx).await?;
-        copy_rows(&mut tx, &format!("copy payment_classes ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
-            payment_row(b, chain_id, out, v)
-        })
+        sqlx::query("delete from payment_classes where chain_id = $1")
+            .bind(chain_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from payer_classes where chain_id = $1")
+            .bind(chain_id)
+            .execute(&mut *tx)
+            .await?;
+        copy_rows(
+            &mut tx,
+            &format!("copy payment_classes ({PAYMENT_COLS}) from stdin"),
+            &out.payments,
+            |b, v| payment_row(b, chain_id, out, v),
+        )
         .await?;
     } else {
         // Empty tables in this transaction: load without the indexes and build them once at the
         // end (much faster than maintaining them row by row), with rows written frozen.
-        sqlx::query("truncate payment_classes, payer_classes").execute(&mut *tx).await?;
-        sqlx::query("alter table payment_classes drop constraint payment_classes_pkey").execute(&mut *tx).await?;
-        sqlx::query("drop index payment_classes_class_idx").execute(&mut *tx).await?;
+        sqlx::query("truncate payment_classes, payer_classes")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("alter table payment_classes drop constraint payment_classes_pkey")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("drop index payment_classes_class_idx")
+            .execute(&mut *tx)
+            .await?;
         copy_rows(
             &mut tx,
             &format!("copy payment_classes ({PAYMENT_COLS}) from stdin with (freeze)"),
@@ -175,12 +215,19 @@ pub async fn replace_all(
         )
         .await?;
         tracing::debug!("payment rows copied");
-        sqlx::query("alter table payment_classes add primary key (chain_id, payment_id)").execute(&mut *tx).await?;
-        sqlx::query("create index payment_classes_class_idx on payment_classes (chain_id, class)").execute(&mut *tx).await?;
+        sqlx::query("alter table payment_classes add primary key (chain_id, payment_id)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("create index payment_classes_class_idx on payment_classes (chain_id, class)")
+            .execute(&mut *tx)
+            .await?;
     }
-    copy_rows(&mut tx, &format!("copy payer_classes ({PAYER_COLS}) from stdin"), &out.payers, |b, v| {
-        payer_row(b, chain_id, out, v)
-    })
+    copy_rows(
+        &mut tx,
+        &format!("copy payer_classes ({PAYER_COLS}) from stdin"),
+        &out.payers,
+        |b, v| payer_row(b, chain_id, out, v),
+    )
     .await?;
     tracing::debug!("payment and payer rows copied");
     write_clusters(&mut tx, chain_id, out).await?;
@@ -192,7 +239,13 @@ pub async fn replace_all(
 
 /// Upserts the verdicts in `out` (the affected payers of an incremental step), rewrites the
 /// clusters, and advances the state, in one transaction.
-pub async fn upsert(pool: &PgPool, chain_id: i64, out: &Output, block: i64, hash: &[u8]) -> Result<(), DbError> {
+pub async fn upsert(
+    pool: &PgPool,
+    chain_id: i64,
+    out: &Output,
+    block: i64,
+    hash: &[u8],
+) -> Result<(), DbError> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "create temp table if not exists payment_classes_in (like payment_classes including defaults) on commit drop",
@@ -202,13 +255,19 @@ pub async fn upsert(pool: &PgPool, chain_id: i64, out: &Output, block: i64, hash
     sqlx::query("create temp table if not exists payer_classes_in (like payer_classes including defaults) on commit drop")
         .execute(&mut *tx)
         .await?;
-    copy_rows(&mut tx, &format!("copy payment_classes_in ({PAYMENT_COLS}) from stdin"), &out.payments, |b, v| {
-        payment_row(b, chain_id, out, v)
-    })
+    copy_rows(
+        &mut tx,
+        &format!("copy payment_classes_in ({PAYMENT_COLS}) from stdin"),
+        &out.payments,
+        |b, v| payment_row(b, chain_id, out, v),
+    )
     .await?;
-    copy_rows(&mut tx, &format!("copy payer_classes_in ({PAYER_COLS}) from stdin"), &out.payers, |b, v| {
-        payer_row(b, chain_id, out, v)
-    })
+    copy_rows(
+        &mut tx,
+        &format!("copy payer_classes_in ({PAYER_COLS}) from stdin"),
+        &out.payers,
+        |b, v| payer_row(b, chain_id, out, v),
+    )
     .await?;
     sqlx::query(&format!(
         "insert into payment_classes ({PAYMENT_COLS}, classified_at) select {PAYMENT_COLS}, now() from payment_classes_in
@@ -266,14 +325,35 @@ impl ImportReport {
     }
 }
 
+/// Merges `labels` into the earlier imports ([`ImportMode::Merge`], what `labels import` does by
+/// default); returns how many entries were written (new or changed).
+pub async fn import_file_labels(pool: &PgPool, labels: &[FileLabel]) -> Result<u64, DbError> {
+    Ok(import_labels(pool, labels, ImportMode::Merge)
+        .await?
+        .added
+        .len() as u64)
+}
+
 /// Imports labels-file entries: merges them into the earlier imports (or, with
 /// [`ImportMode::Replace`], makes them the whole imported set of their chains), in one
 /// transaction, and reports what was added, replaced and removed.
-pub async fn import_file_labels(pool: &PgPool, labels: &[FileLabel], mode: ImportMode) -> Result<ImportReport, DbError> {
+pub async fn import_labels(
+    pool: &PgPool,
+    labels: &[FileLabel],
+    mode: ImportMode,
+) -> Result<ImportReport, DbError> {
     // The file's entries, last one winning for a repeated (chain, address, kind, role).
     let mut wanted: BTreeMap<(i64, Addr, &'static str, String), &FileLabel> = BTreeMap::new();
     for l in labels {
-        wanted.insert((l.chain_id, l.address, l.kind.as_str(), l.role.clone().unwrap_or_default()), l);
+        wanted.insert(
+            (
+                l.chain_id,
+                l.address,
+                l.kind.as_str(),
+                l.role.clone().unwrap_or_default(),
+            ),
+            l,
+        );
     }
     let chains: BTreeSet<i64> = labels.iter().map(|l| l.chain_id).collect();
     let named: BTreeSet<(i64, Addr)> = labels.iter().map(|l| (l.chain_id, l.address)).collect();
@@ -286,7 +366,12 @@ pub async fn import_file_labels(pool: &PgPool, labels: &[FileLabel], mode: Impor
     }
     let mut kept: BTreeSet<(i64, Addr, &'static str, String)> = BTreeSet::new();
     for old in &existing {
-        let key = (old.chain_id, old.address, old.kind.as_str(), old.role.clone().unwrap_or_default());
+        let key = (
+            old.chain_id,
+            old.address,
+            old.kind.as_str(),
+            old.role.clone().unwrap_or_default(),
+        );
         match wanted.get(&key) {
             Some(new) if *new == old => {
                 report.unchanged += 1;

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use x402_classifier::input::{Declaration, Inputs, NativeTransfer, Payment, Transfer};
-use x402_classifier::labels::{fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent};
+use x402_classifier::labels::{
+    fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent,
+};
 use x402_classifier::types::{Addr, Hash32};
 
 /// The payment token (6 decimals by default: dust threshold 1_000_000).
@@ -78,7 +80,16 @@ impl World {
     pub fn transfer(&mut self, from: Addr, to: Addr, amount: u128) -> Hash32 {
         self.mine();
         let tx = self.next_hash();
-        self.transfers.push(Transfer { token: TOKEN, from, to, amount, block: self.block, log_index: 0, time: self.time, tx });
+        self.transfers.push(Transfer {
+            token: TOKEN,
+            from,
+            to,
+            amount,
+            block: self.block,
+            log_index: 0,
+            time: self.time,
+            tx,
+        });
         tx
     }
 
@@ -86,7 +97,15 @@ impl World {
     pub fn gas(&mut self, from: Addr, to: Addr, wei: u128) -> Hash32 {
         self.mine();
         let tx = self.next_hash();
-        self.native.push(NativeTransfer { from, to, value: wei, block: self.block, tx_index: 0, time: self.time, tx });
+        self.native.push(NativeTransfer {
+            from,
+            to,
+            value: wei,
+            block: self.block,
+            tx_index: 0,
+            time: self.time,
+            tx,
+        });
         tx
     }
 
@@ -96,10 +115,37 @@ impl World {
         self.mine();
         let id = self.next_hash();
         let tx = self.next_hash();
-        self.payments.push(Payment { id, payer, payee, token: TOKEN, amount, block: self.block, time: self.time, tx });
+        self.payments.push(Payment {
+            id,
+            payer,
+            payee,
+            token: TOKEN,
+            amount,
+            block: self.block,
+            time: self.time,
+            tx,
+        });
         let s = self.settlement;
-        self.transfers.push(Transfer { token: TOKEN, from: payer, to: s, amount, block: self.block, log_index: 1, time: self.time, tx });
-        self.transfers.push(Transfer { token: TOKEN, from: s, to: payee, amount, block: self.block, log_index: 2, time: self.time, tx });
+        self.transfers.push(Transfer {
+            token: TOKEN,
+            from: payer,
+            to: s,
+            amount,
+            block: self.block,
+            log_index: 1,
+            time: self.time,
+            tx,
+        });
+        self.transfers.push(Transfer {
+            token: TOKEN,
+            from: s,
+            to: payee,
+            amount,
+            block: self.block,
+            log_index: 2,
+            time: self.time,
+            tx,
+        });
         id
     }
 
@@ -107,7 +153,15 @@ impl World {
     pub fn registry_label(&mut self, wallet: Addr, role: u8, note: &str) -> Hash32 {
         self.mine();
         let tx = self.next_hash();
-        self.registry.push(RegistryEvent { block: self.block, log_index: 0, tx, wallet, role, labeled: true, note: note.into() });
+        self.registry.push(RegistryEvent {
+            block: self.block,
+            log_index: 0,
+            tx,
+            wallet,
+            role,
+            labeled: true,
+            note: note.into(),
+        });
         tx
     }
 
@@ -115,20 +169,43 @@ impl World {
     pub fn registry_unlabel(&mut self, wallet: Addr, role: u8) -> Hash32 {
         self.mine();
         let tx = self.next_hash();
-        self.registry.push(RegistryEvent { block: self.block, log_index: 0, tx, wallet, role, labeled: false, note: String::new() });
+        self.registry.push(RegistryEvent {
+            block: self.block,
+            log_index: 0,
+            tx,
+            wallet,
+            role,
+            labeled: false,
+            note: String::new(),
+        });
         tx
     }
 
     /// A labels-file entry holding for the whole history.
     pub fn file_label(&mut self, address: Addr, kind: LabelKind, role: Option<&str>) {
-        self.file.push(FileLabel { chain_id: self.chain_id, address, kind, role: role.map(String::from), from_block: 0, note: format!("{} {:?}", kind.as_str(), role) });
+        self.file.push(FileLabel {
+            chain_id: self.chain_id,
+            address,
+            kind,
+            role: role.map(String::from),
+            from_block: 0,
+            note: format!("{} {:?}", kind.as_str(), role),
+        });
     }
 
     /// `PayeeWalletDeclared`.
     pub fn declare(&mut self, payee: Addr, wallet: Addr, declared: bool) -> Hash32 {
         self.mine();
         let tx = self.next_hash();
-        self.declarations.push(Declaration { payee, wallet, declared, block: self.block, log_index: 0, tx, note: "mine".into() });
+        self.declarations.push(Declaration {
+            payee,
+            wallet,
+            declared,
+            block: self.block,
+            log_index: 0,
+            tx,
+            note: "mine".into(),
+        });
         tx
     }
 
@@ -159,20 +236,50 @@ impl World {
         let s = Seed {
             chain_id: self.chain_id,
             facilitator: [0xFA; 20],
-            payments: self.payments.iter().filter(|p| p.block > after).cloned().collect(),
-            transfers: self.transfers.iter().filter(|t| t.block > after).cloned().collect(),
-            declarations: self.declarations.iter().filter(|d| d.block > after).cloned().collect(),
-            registry: self.registry.iter().filter(|r| r.block > after).cloned().collect(),
+            payments: self
+                .payments
+                .iter()
+                .filter(|p| p.block > after)
+                .cloned()
+                .collect(),
+            transfers: self
+                .transfers
+                .iter()
+                .filter(|t| t.block > after)
+                .cloned()
+                .collect(),
+            declarations: self
+                .declarations
+                .iter()
+                .filter(|d| d.block > after)
+                .cloned()
+                .collect(),
+            registry: self
+                .registry
+                .iter()
+                .filter(|r| r.block > after)
+                .cloned()
+                .collect(),
         };
         seed::write(&db.pool, &s).await.unwrap();
         self.mine();
-        seed::set_checkpoint(&db.pool, self.chain_id, self.block, &self.settlement, &[0x4E; 20]).await.unwrap();
+        seed::set_checkpoint(
+            &db.pool,
+            self.chain_id,
+            self.block,
+            &self.settlement,
+            &[0x4E; 20],
+        )
+        .await
+        .unwrap();
         *written = self.block;
     }
 
     /// Imports the file labels (the labels-file path of `labels import`).
     pub async fn import_file_labels(&self, db: &pg::TestDb) {
-        use x402_classifier::db::write::{import_file_labels, ImportMode};
-        import_file_labels(&db.pool, &self.file, ImportMode::Merge).await.unwrap();
+        use x402_classifier::db::write::{import_labels, ImportMode};
+        import_labels(&db.pool, &self.file, ImportMode::Merge)
+            .await
+            .unwrap();
     }
 }

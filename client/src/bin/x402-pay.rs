@@ -84,6 +84,10 @@ enum Command {
         /// Rolling period in seconds.
         #[arg(long, default_value_t = 0)]
         period: u32,
+        /// Seconds a later loosening of this policy waits before it applies (tightening is
+        /// immediate; at most 30 days).
+        #[arg(long, default_value_t = 0)]
+        loosen_delay: u32,
         /// Sign the policy (EIP-712) and have the relayer (`X402_RELAYER_KEY`) submit it, so the
         /// payer needs no gas.
         #[arg(long)]
@@ -151,9 +155,9 @@ async fn main() -> Result<()> {
             }
             eprintln!("payment id {} ({} {} to {})", payment.payment_id, payment.requirements.amount, payment.requirements.scheme, payment.requirements.pay_to);
         }
-        Command::SetPolicy { chain, token, max_per_payment, max_per_period, period, by_sig, valid_for, key } => {
+        Command::SetPolicy { chain, token, max_per_payment, max_per_period, period, loosen_delay, by_sig, valid_for, key } => {
             let payer = key.signer("X402_PAYER_KEY")?;
-            let policy = Policy { max_per_payment, max_per_period, period };
+            let policy = Policy { max_per_payment, max_per_period, period, loosen_delay };
             let url = chain.rpc_url.parse().with_context(|| format!("--rpc-url {} is not a URL", chain.rpc_url))?;
             let tx = if by_sig {
                 let relayer = KeyArgs { key_file: None }.signer("X402_RELAYER_KEY")?;

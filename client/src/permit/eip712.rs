@@ -18,6 +18,7 @@ sol! {
     /// nonce and deadline.
     #[derive(Debug, PartialEq, Eq)]
     struct PaymentTerms {
+        address payer;
         address payee;
         address facilitator;
         bytes32 requestHash;
@@ -46,6 +47,7 @@ sol! {
         uint128 maxPerPayment;
         uint128 maxPerPeriod;
         uint32 period;
+        uint32 loosenDelay;
         uint256 nonce;
         uint256 deadline;
     }
@@ -65,7 +67,7 @@ sol! {
 /// `PermitWitnessTransferFrom(TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline,`.
 pub const WITNESS_TYPE_STRING: &str = concat!(
     "PaymentTerms witness)",
-    "PaymentTerms(address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,",
+    "PaymentTerms(address payer,address payee,address facilitator,bytes32 requestHash,uint16 maxFacilitatorFeeBps,",
     "uint48 validAfter,uint8 mode,uint48 authorizationExpiry,uint48 refundExpiry)",
     "TokenPermissions(address token,uint256 amount)"
 );

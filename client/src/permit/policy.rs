@@ -24,6 +24,8 @@ pub struct SpendingPolicyPermit {
     pub max_per_period: u128,
     /// Length of the rolling period in seconds (required when `max_per_period` is set).
     pub period: u32,
+    /// Seconds a later loosening waits before it applies (0 = none; at most 30 days).
+    pub loosen_delay: u32,
     /// The payer's current `policyNonces(payer)`.
     pub nonce: U256,
     /// Unix time after which the signature is rejected.
@@ -83,6 +85,7 @@ impl SpendingPolicyPermit {
             maxPerPayment: self.max_per_payment,
             maxPerPeriod: self.max_per_period,
             period: self.period,
+            loosenDelay: self.loosen_delay,
             nonce: self.nonce,
             deadline: U256::from(self.deadline),
         })
@@ -139,6 +142,7 @@ impl SpendingPolicyPermit {
             maxPerPayment: self.max_per_payment,
             maxPerPeriod: self.max_per_period,
             period: self.period,
+            loosenDelay: self.loosen_delay,
         }
     }
 }
@@ -158,6 +162,7 @@ mod tests {
             max_per_payment: 5,
             max_per_period: 50,
             period: 3600,
+            loosen_delay: 600,
             nonce: U256::ZERO,
             deadline: 2_000_000_000,
         }

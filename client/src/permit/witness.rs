@@ -44,6 +44,9 @@ impl TryFrom<u8> for PaymentMode {
 /// The witness terms, with plain Rust integers for the timestamps (validated on signing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentTerms {
+    /// Whose tokens move: the signer (EOA) or the EIP-1271 wallet the signature is for. Signed, so
+    /// one signature can never be charged to another wallet of the same owner.
+    pub payer: Address,
     /// Who receives the payment (net of fees and splits).
     pub payee: Address,
     /// The only address allowed to settle the payment.
@@ -206,6 +209,7 @@ impl PaymentPermit {
             nonce: self.nonce,
             deadline: U256::from(self.deadline),
             witness: eip712::PaymentTerms {
+                payer: t.payer,
                 payee: t.payee,
                 facilitator: t.facilitator,
                 requestHash: t.request_hash,
@@ -223,33 +227,30 @@ impl PaymentPermit {
         Ok(self.typed_data()?.eip712_signing_hash(&self.domain()))
     }
 
-    /// The id this payment gets when `payer` signs it.
-    pub fn payment_id(&self, payer: Address) -> B256 {
-        payment_id(self.chain_id, self.settlement, payer, self.nonce)
+    /// The id this payment gets: it is charged to `terms.payer`.
+    pub fn payment_id(&self) -> B256 {
+        payment_id(self.chain_id, self.settlement, self.terms.payer, self.nonce)
     }
 
-    /// Signs with any alloy signer (local key, hardware wallet, remote signer).
+    /// Signs with any alloy signer (local key, hardware wallet, remote signer). The payment is
+    /// charged to `terms.payer`: the signer itself, or a contract wallet that accepts its signature.
     pub async fn sign<S: Signer + ?Sized>(self, signer: &S) -> Result<SignedPayment, PermitError> {
         let hash = self.signing_hash()?;
         let signature = signer.sign_hash(&hash).await?;
-        Ok(self.into_signed(signer.address(), signature))
+        Ok(self.into_signed(signature))
     }
 
     /// Signs synchronously (for local keys; used to sign many payments quickly).
-    pub fn sign_sync<S: SignerSync + ?Sized>(
-        self,
-        signer: &S,
-        payer: Address,
-    ) -> Result<SignedPayment, PermitError> {
+    pub fn sign_sync<S: SignerSync + ?Sized>(self, signer: &S) -> Result<SignedPayment, PermitError> {
         let hash = self.signing_hash()?;
         let signature = signer.sign_hash_sync(&hash)?;
-        Ok(self.into_signed(payer, signature))
+        Ok(self.into_signed(signature))
     }
 
-    fn into_signed(self, payer: Address, signature: alloy::primitives::Signature) -> SignedPayment {
+    fn into_signed(self, signature: alloy::primitives::Signature) -> SignedPayment {
         SignedPayment {
-            payment_id: self.payment_id(payer),
-            payer,
+            payment_id: self.payment_id(),
+            payer: self.terms.payer,
             signature: Bytes::copy_from_slice(&signature.as_bytes()),
             permit: self,
         }
@@ -272,8 +273,8 @@ impl SignedPayment {
                 nonce: typed.nonce,
                 deadline: typed.deadline,
             },
-            payer: self.payer,
             terms: x402_bindings::settlement::IX402Settlement::PaymentTerms {
+                payer: w.payer,
                 payee: w.payee,
                 facilitator: w.facilitator,
                 requestHash: w.requestHash,
@@ -284,6 +285,18 @@ impl SignedPayment {
                 refundExpiry: w.refundExpiry,
             },
             signature: self.signature.clone(),
+        })
+    }
+
+    /// The `EscrowRef` an escrow's later calls (`capture`, `void`, `reclaim`, `refund`,
+    /// `escrowOf`) pass: the permit and terms this payment authorized with.
+    pub fn escrow_ref(
+        &self,
+    ) -> Result<x402_bindings::settlement::IX402Settlement::EscrowRef, PermitError> {
+        let call = self.to_call()?;
+        Ok(x402_bindings::settlement::IX402Settlement::EscrowRef {
+            permit: call.permit,
+            terms: call.terms,
         })
     }
 
@@ -315,6 +328,7 @@ mod tests {
             nonce: U256::from(7u64),
             deadline: 2_000_000_000,
             terms: PaymentTerms {
+                payer: address!("5555555555555555555555555555555555555555"),
                 payee: address!("3333333333333333333333333333333333333333"),
                 facilitator: address!("4444444444444444444444444444444444444444"),
                 request_hash: keccak256(b"request"),
@@ -337,13 +351,15 @@ mod tests {
         words.extend_from_slice(B256::left_padding_from(p.settlement.as_slice()).as_slice());
         words.extend_from_slice(B256::left_padding_from(payer.as_slice()).as_slice());
         words.extend_from_slice(&U256::from(7u64).to_be_bytes::<32>());
-        assert_eq!(p.payment_id(payer), keccak256(&words));
+        assert_eq!(p.payment_id(), keccak256(&words));
     }
 
     #[test]
     fn signature_recovers_to_payer() {
         let signer = PrivateKeySigner::random();
-        let signed = sample().sign_sync(&signer, signer.address()).unwrap();
+        let mut p = sample();
+        p.terms.payer = signer.address();
+        let signed = p.sign_sync(&signer).unwrap();
         assert_eq!(signed.signature.len(), 65);
         assert_eq!(signed.recover_payer().unwrap(), signer.address());
         assert_eq!(
@@ -360,7 +376,7 @@ mod tests {
     #[test]
     fn async_and_sync_signing_agree() {
         let signer = PrivateKeySigner::random();
-        let sync = sample().sign_sync(&signer, signer.address()).unwrap();
+        let sync = sample().sign_sync(&signer).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -372,6 +388,9 @@ mod tests {
     fn every_witness_field_changes_the_digest() {
         let base = sample().signing_hash().unwrap();
         let mut variants = Vec::new();
+        let mut p = sample();
+        p.terms.payer = address!("5555555555555555555555555555555555555556");
+        variants.push(("payer", p));
         let mut p = sample();
         p.terms.payee = address!("3333333333333333333333333333333333333334");
         variants.push(("payee", p));
