@@ -73,6 +73,9 @@ pub const LOG_TABLES: &[&str] = &[
     "spending_policies",
     "splits",
     "protocol_fee_changes",
+    "treasury_changes",
+    "protocol_fee_withdrawals",
+    "eip3009_charges",
     "registry_labels",
     "declared_wallets",
     "token_transfers",
@@ -104,9 +107,7 @@ pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
             t if t == X402Settlement::ProtocolFeesWithdrawn::SIGNATURE_HASH => {
                 "protocol_fee_withdrawals"
             }
-            t if t == X402Settlement::AuthorizationCharged::SIGNATURE_HASH => {
-                "authorization_charges"
-            }
+            t if t == X402Settlement::AuthorizationCharged::SIGNATURE_HASH => "eip3009_charges",
             _ => "skipped_logs",
         }
     } else if addr == deployment.registry {

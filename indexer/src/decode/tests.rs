@@ -59,7 +59,10 @@ fn payment_charged_becomes_a_charge_row() {
         (c.meta.block_number, c.meta.log_index, c.meta.block_time),
         (42, 7, 1_700_000_000)
     );
-    assert_eq!((c.payer, c.payee, c.mode, c.nonce), (PAYER, PAYEE, 1, U256::from(77)));
+    assert_eq!(
+        (c.payer, c.payee, c.mode, c.nonce),
+        (PAYER, PAYEE, 1, U256::from(77))
+    );
     assert_eq!(
         (c.amount, c.max_amount, c.batch_id),
         (U256::from(900), U256::from(1000), U256::from(5))
@@ -79,7 +82,7 @@ fn payment_authorized_reads_the_escrow_ref() {
         paymentId: ID,
         payer: PAYER,
         payee: PAYEE,
-        escrow: X402Settlement::EscrowRef {
+        escrow: x402_bindings::settlement::IX402Settlement::EscrowRef {
             permit: x402_bindings::ISignatureTransfer::PermitTransferFrom {
                 permitted: x402_bindings::ISignatureTransfer::TokenPermissions {
                     token: TOKEN,
@@ -88,7 +91,7 @@ fn payment_authorized_reads_the_escrow_ref() {
                 nonce: U256::from(12345),
                 deadline: U256::from(1_750_000_000u64),
             },
-            terms: X402Settlement::PaymentTerms {
+            terms: x402_bindings::settlement::IX402Settlement::PaymentTerms {
                 payer: PAYER,
                 payee: PAYEE,
                 facilitator: FACILITATOR,
@@ -225,7 +228,7 @@ fn spending_policy_set_records_delay_nonce_and_effective_time() {
     let event = X402Settlement::SpendingPolicySet {
         payer: PAYER,
         token: TOKEN,
-        policy: X402Settlement::SpendingPolicy {
+        policy: x402_bindings::settlement::IX402Settlement::SpendingPolicy {
             maxPerPayment: 100,
             maxPerPeriod: u128::MAX,
             period: 86_400,
@@ -242,7 +245,12 @@ fn spending_policy_set_records_delay_nonce_and_effective_time() {
         (U256::from(100), U256::from(u128::MAX), 86_400)
     );
     assert_eq!(
-        (p.loosen_delay_seconds, p.nonce, p.by_signature, p.effective_at),
+        (
+            p.loosen_delay_seconds,
+            p.nonce,
+            p.by_signature,
+            p.effective_at
+        ),
         (3_600, U256::from(2), true, 1_700_003_600)
     );
 }
@@ -311,7 +319,14 @@ fn authorization_charged_becomes_an_eip3009_charge() {
     assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
     let c = &rows.eip3009_charges[0];
     assert_eq!(
-        (c.payment_id, c.payer, c.payee, c.token, c.facilitator, c.amount),
+        (
+            c.payment_id,
+            c.payer,
+            c.payee,
+            c.token,
+            c.facilitator,
+            c.amount
+        ),
         (ID, PAYER, PAYEE, TOKEN, FACILITATOR, U256::from(500))
     );
     assert_eq!(
