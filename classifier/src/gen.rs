@@ -129,7 +129,16 @@ impl Builder {
         self.log += 1;
         let block = block_of(t);
         self.max_block = self.max_block.max(block);
-        self.transfers.push(Transfer { token: BENCH_TOKEN, from, to, amount, block, log_index: self.log, time: block_time(block), tx });
+        self.transfers.push(Transfer {
+            token: BENCH_TOKEN,
+            from,
+            to,
+            amount,
+            block,
+            log_index: self.log,
+            time: block_time(block),
+            tx,
+        });
     }
 
     fn transfer_from_exchange(&mut self, exchanges: &[Addr], to: Addr, amount: u128, t: i64) {
@@ -144,14 +153,41 @@ impl Builder {
         let block = block_of(t);
         self.max_block = self.max_block.max(block);
         let time = block_time(block);
-        self.payments.push(Payment { id, payer, payee, token: BENCH_TOKEN, amount, block, time, tx });
+        self.payments.push(Payment {
+            id,
+            payer,
+            payee,
+            token: BENCH_TOKEN,
+            amount,
+            block,
+            time,
+            tx,
+        });
         if self.plumbing {
             let s = self.settlement;
             self.log += 1;
-            self.transfers.push(Transfer { token: BENCH_TOKEN, from: payer, to: s, amount, block, log_index: self.log, time, tx });
+            self.transfers.push(Transfer {
+                token: BENCH_TOKEN,
+                from: payer,
+                to: s,
+                amount,
+                block,
+                log_index: self.log,
+                time,
+                tx,
+            });
             self.log += 1;
             let net = amount - amount / 100;
-            self.transfers.push(Transfer { token: BENCH_TOKEN, from: s, to: payee, amount: net, block, log_index: self.log, time, tx });
+            self.transfers.push(Transfer {
+                token: BENCH_TOKEN,
+                from: s,
+                to: payee,
+                amount: net,
+                block,
+                log_index: self.log,
+                time,
+                tx,
+            });
         }
     }
 }
@@ -170,7 +206,9 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         seq: 0,
         log: 0,
         payments: Vec::with_capacity(cfg.payments),
-        transfers: Vec::with_capacity(cfg.payments * if cfg.plumbing { 2 } else { 0 } + cfg.payers * 2),
+        transfers: Vec::with_capacity(
+            cfg.payments * if cfg.plumbing { 2 } else { 0 } + cfg.payers * 2,
+        ),
         max_block: 1,
     };
     let registry = address(0x4E, 1);
@@ -184,7 +222,15 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     let mut registry_events = Vec::new();
     let mut reg = |b: &mut Builder, wallet: Addr, role: u8, note: &str, t: i64| {
         let tx = b.tx();
-        registry_events.push(RegistryEvent { block: block_of(t), log_index: 0, tx, wallet, role, labeled: true, note: note.into() });
+        registry_events.push(RegistryEvent {
+            block: block_of(t),
+            log_index: 0,
+            tx,
+            wallet,
+            role,
+            labeled: true,
+            note: note.into(),
+        });
     };
     // Day 0: mint to exchanges, the bridge, the treasury and payees; label the project wallets.
     let mut t = T0 + 60;
@@ -196,7 +242,12 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     reg(&mut b, treasury, 0, "treasury multisig", t + 2);
     reg(&mut b, faucet, 3, "onboarding faucet", t + 4);
     for (i, p) in payees.iter().enumerate() {
-        b.transfer(exchanges[i % exchanges.len()], *p, 100_000 * UNIT, t + 10 + i as i64 * 2);
+        b.transfer(
+            exchanges[i % exchanges.len()],
+            *p,
+            100_000 * UNIT,
+            t + 10 + i as i64 * 2,
+        );
     }
 
     // Payment counts: heavy-tailed weights scaled to the requested total.
@@ -218,10 +269,19 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         .collect();
     let weights: Vec<f64> = kinds
         .iter()
-        .map(|k| if *k == Kind::Sybil { 1.0 } else { (1.0 - b.rng.unit()).powf(-0.8) })
+        .map(|k| {
+            if *k == Kind::Sybil {
+                1.0
+            } else {
+                (1.0 - b.rng.unit()).powf(-0.8)
+            }
+        })
         .collect();
     let total: f64 = weights.iter().sum();
-    let mut counts: Vec<usize> = weights.iter().map(|w| ((w / total) * cfg.payments as f64).floor().max(1.0) as usize).collect();
+    let mut counts: Vec<usize> = weights
+        .iter()
+        .map(|w| ((w / total) * cfg.payments as f64).floor().max(1.0) as usize)
+        .collect();
     let mut sum: usize = counts.iter().sum();
     let mut i = 0;
     while sum < cfg.payments {
@@ -256,7 +316,11 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         let mut start_at = start;
         match kind {
             Kind::Exchange => {
-                let src = if b.rng.below(20) == 0 { bridge } else { exchanges[b.rng.below(6) as usize] };
+                let src = if b.rng.below(20) == 0 {
+                    bridge
+                } else {
+                    exchanges[b.rng.below(6) as usize]
+                };
                 let amt = b.rng.range(20, 5_000) as u128 * UNIT;
                 b.transfer(src, payer, amt, start - 3600);
             }
@@ -264,7 +328,12 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             Kind::Relay => {
                 if relays.is_empty() || b.rng.below(40) == 0 {
                     let r = address(0xCE, relays.len() as u64);
-                    b.transfer(treasury, r, 10_000_000 * UNIT, T0 + 600 + relays.len() as i64 * 2);
+                    b.transfer(
+                        treasury,
+                        r,
+                        10_000_000 * UNIT,
+                        T0 + 600 + relays.len() as i64 * 2,
+                    );
                     relays.push(r);
                 }
                 let r = relays[b.rng.below(relays.len() as u64) as usize];
@@ -296,17 +365,37 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             Kind::Internal => {
                 b.transfer(treasury, payer, 1_000 * UNIT, start - 7200);
                 let tx = b.tx();
-                registry_events.push(RegistryEvent { block: block_of(start - 3600), log_index: 0, tx, wallet: payer, role: 7, labeled: true, note: "test wallet".into() });
+                registry_events.push(RegistryEvent {
+                    block: block_of(start - 3600),
+                    log_index: 0,
+                    tx,
+                    wallet: payer,
+                    role: 7,
+                    labeled: true,
+                    note: "test wallet".into(),
+                });
             }
             Kind::Declared => {
                 b.transfer_from_exchange(&exchanges, payer, 300 * UNIT, start - 3600);
                 let tx = b.tx();
-                declarations.push(Declaration { payee, wallet: payer, declared: true, block: block_of(start - 1800), log_index: 0, tx, note: "our load tester".into() });
+                declarations.push(Declaration {
+                    payee,
+                    wallet: payer,
+                    declared: true,
+                    block: block_of(start - 1800),
+                    log_index: 0,
+                    tx,
+                    note: "our load tester".into(),
+                });
             }
             Kind::NoHistory => {}
         }
         // Payments spread over an active period of 1-30 days (sybils: a few hours).
-        let span = if *kind == Kind::Sybil { 4 * 3600 } else { b.rng.range(DAY, 30 * DAY) };
+        let span = if *kind == Kind::Sybil {
+            4 * 3600
+        } else {
+            b.rng.range(DAY, 30 * DAY)
+        };
         let n = counts[i];
         let mut times: Vec<i64> = (0..n).map(|_| start_at + b.rng.range(0, span)).collect();
         times.sort_unstable();
@@ -314,7 +403,11 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         let mut paid: u128 = 0;
         for (k, ts) in times.iter().enumerate() {
             // Most payers use one provider; some spread over a few.
-            let to = if *kind != Kind::Sybil && k % 5 == 4 { payees[b.rng.below(n_payees as u64) as usize] } else { payee_for };
+            let to = if *kind != Kind::Sybil && k % 5 == 4 {
+                payees[b.rng.below(n_payees as u64) as usize]
+            } else {
+                payee_for
+            };
             let to = if to == payer { payee_for } else { to };
             b.pay(payer, to, amount, *ts);
             paid += amount;
@@ -331,10 +424,28 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     let file_labels = exchanges
         .iter()
         .enumerate()
-        .map(|(i, e)| FileLabel { chain_id: cfg.chain_id, address: *e, kind: LabelKind::Exchange, role: None, from_block: 0, note: format!("exchange hot wallet {i}") })
-        .chain(std::iter::once(FileLabel { chain_id: cfg.chain_id, address: bridge, kind: LabelKind::Bridge, role: None, from_block: 0, note: "canonical bridge".into() }))
+        .map(|(i, e)| FileLabel {
+            chain_id: cfg.chain_id,
+            address: *e,
+            kind: LabelKind::Exchange,
+            role: None,
+            from_block: 0,
+            note: format!("exchange hot wallet {i}"),
+        })
+        .chain(std::iter::once(FileLabel {
+            chain_id: cfg.chain_id,
+            address: bridge,
+            kind: LabelKind::Bridge,
+            role: None,
+            from_block: 0,
+            note: "canonical bridge".into(),
+        }))
         .collect();
-    let last_block = b.max_block.max(registry_events.iter().map(|r| r.block).max().unwrap_or(0)).max(declarations.iter().map(|d| d.block).max().unwrap_or(0)) + 1;
+    let last_block = b
+        .max_block
+        .max(registry_events.iter().map(|r| r.block).max().unwrap_or(0))
+        .max(declarations.iter().map(|d| d.block).max().unwrap_or(0))
+        + 1;
     // Registry events share blocks with transfers: give them log indexes of their own.
     for r in registry_events.iter_mut() {
         b.log += 1;
@@ -367,7 +478,13 @@ mod tests {
 
     #[test]
     fn generates_exact_counts_deterministically() {
-        let cfg = GenConfig { chain_id: 1, payments: 20_000, payers: 1_000, seed: 7, plumbing: true };
+        let cfg = GenConfig {
+            chain_id: 1,
+            payments: 20_000,
+            payers: 1_000,
+            seed: 7,
+            plumbing: true,
+        };
         let a = generate(&cfg);
         let b = generate(&cfg);
         assert_eq!(a.seed.payments.len(), 20_000);
@@ -377,9 +494,18 @@ mod tests {
         assert_eq!(payers.len(), 1_000);
         assert_eq!(a.seed.payments, b.seed.payments);
         assert_eq!(a.seed.transfers, b.seed.transfers);
-        let mut keys: Vec<_> = a.seed.transfers.iter().map(|t| (t.block, t.log_index)).collect();
+        let mut keys: Vec<_> = a
+            .seed
+            .transfers
+            .iter()
+            .map(|t| (t.block, t.log_index))
+            .collect();
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), a.seed.transfers.len(), "transfer (block, log_index) unique");
+        assert_eq!(
+            keys.len(),
+            a.seed.transfers.len(),
+            "transfer (block, log_index) unique"
+        );
     }
 }

@@ -57,8 +57,16 @@ impl LabelKind {
 }
 
 /// The ecosystem roles of `IEcosystemRegistry.Role`, in enum order, as stored.
-pub const ECOSYSTEM_ROLES: [&str; 8] =
-    ["treasury", "team", "operations", "faucet", "facilitator", "provider", "market_maker", "test"];
+pub const ECOSYSTEM_ROLES: [&str; 8] = [
+    "treasury",
+    "team",
+    "operations",
+    "faucet",
+    "facilitator",
+    "provider",
+    "market_maker",
+    "test",
+];
 
 /// Where a label comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -181,7 +189,10 @@ pub fn fold_registry(events: &[RegistryEvent]) -> Vec<Label> {
 }
 
 fn role_name(role: u8) -> String {
-    ECOSYSTEM_ROLES.get(role as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("role_{role}"))
+    ECOSYSTEM_ROLES
+        .get(role as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("role_{role}"))
 }
 
 /// One entry of the local labels file.
@@ -268,26 +279,51 @@ struct FileEntry {
 }
 
 /// Reads a labels file; entries without `chain_id` apply to `default_chain_id`.
-pub fn read_label_file(path: &Path, default_chain_id: i64) -> Result<Vec<FileLabel>, LabelFileError> {
+pub fn read_label_file(
+    path: &Path,
+    default_chain_id: i64,
+) -> Result<Vec<FileLabel>, LabelFileError> {
     let p = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LabelFileError::Read { path: p.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LabelFileError::Read {
+        path: p.clone(),
+        source,
+    })?;
     parse_label_file(&text, default_chain_id).map_err(|e| match e {
-        LabelFileError::Syntax { message, .. } => LabelFileError::Syntax { path: p.clone(), message },
-        LabelFileError::Entry { index, message, .. } => LabelFileError::Entry { path: p.clone(), index, message },
+        LabelFileError::Syntax { message, .. } => LabelFileError::Syntax {
+            path: p.clone(),
+            message,
+        },
+        LabelFileError::Entry { index, message, .. } => LabelFileError::Entry {
+            path: p.clone(),
+            index,
+            message,
+        },
         other => other,
     })
 }
 
 /// Parses labels-file text (see `classifier/labels.example.toml`).
-pub fn parse_label_file(text: &str, default_chain_id: i64) -> Result<Vec<FileLabel>, LabelFileError> {
-    let doc: FileDoc =
-        toml::from_str(text).map_err(|e| LabelFileError::Syntax { path: String::new(), message: e.to_string() })?;
+pub fn parse_label_file(
+    text: &str,
+    default_chain_id: i64,
+) -> Result<Vec<FileLabel>, LabelFileError> {
+    let doc: FileDoc = toml::from_str(text).map_err(|e| LabelFileError::Syntax {
+        path: String::new(),
+        message: e.to_string(),
+    })?;
     let mut out = Vec::with_capacity(doc.label.len());
     for (i, e) in doc.label.into_iter().enumerate() {
-        let entry_err = |message: String| LabelFileError::Entry { path: String::new(), index: i + 1, message };
+        let entry_err = |message: String| LabelFileError::Entry {
+            path: String::new(),
+            index: i + 1,
+            message,
+        };
         let address = parse_addr(&e.address, "address").map_err(entry_err)?;
         let kind = LabelKind::parse(&e.kind).ok_or_else(|| {
-            entry_err(format!("kind: `{}` is not one of exchange, bridge, ecosystem, other", e.kind))
+            entry_err(format!(
+                "kind: `{}` is not one of exchange, bridge, ecosystem, other",
+                e.kind
+            ))
         })?;
         let role = match (&kind, e.role) {
             (LabelKind::Ecosystem, Some(r)) if ECOSYSTEM_ROLES.contains(&r.as_str()) => Some(r),
@@ -307,7 +343,9 @@ pub fn parse_label_file(text: &str, default_chain_id: i64) -> Result<Vec<FileLab
         };
         let from_block = e.from_block.unwrap_or(0);
         if from_block < 0 {
-            return Err(entry_err(format!("from_block: must not be negative, got {from_block}")));
+            return Err(entry_err(format!(
+                "from_block: must not be negative, got {from_block}"
+            )));
         }
         out.push(FileLabel {
             chain_id: e.chain_id.unwrap_or(default_chain_id),
@@ -347,12 +385,18 @@ impl LabelSet {
 
     /// Labels of `addr`.
     pub fn of(&self, addr: &Addr) -> impl Iterator<Item = &Label> {
-        self.by_addr.get(addr).into_iter().flatten().map(|&i| &self.labels[i])
+        self.by_addr
+            .get(addr)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.labels[i])
     }
 
     /// The ecosystem label of `addr` holding at `block` (registry first, then file).
     pub fn ecosystem_at(&self, addr: &Addr, block: i64) -> Option<&Label> {
-        self.of(addr).filter(|l| l.kind == LabelKind::Ecosystem && l.holds_at(block)).min_by_key(|l| l.source)
+        self.of(addr)
+            .filter(|l| l.kind == LabelKind::Ecosystem && l.holds_at(block))
+            .min_by_key(|l| l.source)
     }
 
     /// The exchange or bridge label of `addr`, if it ever had one. Pools link nobody whenever
@@ -388,7 +432,15 @@ mod tests {
     use super::*;
 
     fn ev(block: i64, wallet: u8, role: u8, labeled: bool) -> RegistryEvent {
-        RegistryEvent { block, log_index: 0, tx: [block as u8; 32], wallet: [wallet; 20], role, labeled, note: "n".into() }
+        RegistryEvent {
+            block,
+            log_index: 0,
+            tx: [block as u8; 32],
+            wallet: [wallet; 20],
+            role,
+            labeled,
+            note: "n".into(),
+        }
     }
 
     #[test]
@@ -397,9 +449,15 @@ mod tests {
         assert_eq!(labels.len(), 2);
         let set = LabelSet::new(labels);
         assert!(set.ecosystem_at(&[1; 20], 9).is_none());
-        assert_eq!(set.ecosystem_at(&[1; 20], 10).unwrap().registry_tx, Some([10; 32]));
+        assert_eq!(
+            set.ecosystem_at(&[1; 20], 10).unwrap().registry_tx,
+            Some([10; 32])
+        );
         assert!(set.ecosystem_at(&[1; 20], 20).is_none());
-        assert_eq!(set.ecosystem_at(&[1; 20], 35).unwrap().role.as_deref(), Some("treasury"));
+        assert_eq!(
+            set.ecosystem_at(&[1; 20], 35).unwrap().role.as_deref(),
+            Some("treasury")
+        );
     }
 
     #[test]
@@ -421,21 +479,39 @@ from_block = 100
         assert_eq!(l[1].from_block, 100);
         assert_eq!(l[0].chain_id, 31337);
 
-        let bad_kind = "[[label]]\naddress = \"0x1111111111111111111111111111111111111111\"\nkind = \"cex\"\n";
+        let bad_kind =
+            "[[label]]\naddress = \"0x1111111111111111111111111111111111111111\"\nkind = \"cex\"\n";
         let e = parse_label_file(bad_kind, 1).unwrap_err().to_string();
         assert!(e.contains("label #1") && e.contains("kind"), "{e}");
         let bad_addr = "[[label]]\naddress = \"0x11\"\nkind = \"bridge\"\n";
-        assert!(parse_label_file(bad_addr, 1).unwrap_err().to_string().contains("address"));
+        assert!(parse_label_file(bad_addr, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("address"));
         let no_role = "[[label]]\naddress = \"0x1111111111111111111111111111111111111111\"\nkind = \"ecosystem\"\n";
-        assert!(parse_label_file(no_role, 1).unwrap_err().to_string().contains("role"));
+        assert!(parse_label_file(no_role, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("role"));
         let unknown = "[[label]]\naddress = \"0x1111111111111111111111111111111111111111\"\nkind = \"bridge\"\ncolour = 1\n";
         assert!(parse_label_file(unknown, 1).is_err());
     }
 
     #[test]
     fn version_depends_on_content_not_order() {
-        let a = FileLabel { chain_id: 1, address: [1; 20], kind: LabelKind::Exchange, role: None, from_block: 0, note: String::new() };
-        let b = FileLabel { address: [2; 20], kind: LabelKind::Bridge, ..a.clone() };
+        let a = FileLabel {
+            chain_id: 1,
+            address: [1; 20],
+            kind: LabelKind::Exchange,
+            role: None,
+            from_block: 0,
+            note: String::new(),
+        };
+        let b = FileLabel {
+            address: [2; 20],
+            kind: LabelKind::Bridge,
+            ..a.clone()
+        };
         let v1 = LabelSet::new(vec![a.to_label(), b.to_label()]).version();
         let v2 = LabelSet::new(vec![b.to_label(), a.to_label()]).version();
         assert_eq!(v1, v2);

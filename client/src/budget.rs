@@ -107,7 +107,10 @@ impl Budget {
         }
         if let Some(want) = &self.network {
             if &req.network != want {
-                return Err(BudgetError::Network { got: req.network.clone(), want: want.clone() });
+                return Err(BudgetError::Network {
+                    got: req.network.clone(),
+                    want: want.clone(),
+                });
             }
         }
         if !self.assets.is_empty() && !self.assets.contains(&req.asset) {
@@ -117,15 +120,25 @@ impl Budget {
             return Err(BudgetError::Facilitator(req.extra.facilitator));
         }
         if req.extra.max_facilitator_fee_bps > self.max_fee_bps {
-            return Err(BudgetError::Fee { asked: req.extra.max_facilitator_fee_bps, max: self.max_fee_bps });
+            return Err(BudgetError::Fee {
+                asked: req.extra.max_facilitator_fee_bps,
+                max: self.max_fee_bps,
+            });
         }
         if req.amount > self.max_per_request {
-            return Err(BudgetError::PerRequest { amount: req.amount, max: self.max_per_request });
+            return Err(BudgetError::PerRequest {
+                amount: req.amount,
+                max: self.max_per_request,
+            });
         }
         // The signed amount is what the payer exposes (the maximum for upto/escrow), so that is
         // what counts against the total until the settlement says otherwise.
         if req.amount > self.remaining() {
-            return Err(BudgetError::Total { amount: req.amount, spent: self.spent, max: self.max_total });
+            return Err(BudgetError::Total {
+                amount: req.amount,
+                spent: self.spent,
+                max: self.max_total,
+            });
         }
         Ok(())
     }
@@ -144,7 +157,10 @@ impl Budget {
     }
 
     /// The first requirement that fits, in the provider's order of preference.
-    pub fn select<'a>(&self, offered: &'a [PaymentRequirements]) -> Result<&'a PaymentRequirements, BudgetError> {
+    pub fn select<'a>(
+        &self,
+        offered: &'a [PaymentRequirements],
+    ) -> Result<&'a PaymentRequirements, BudgetError> {
         let mut why = Vec::new();
         for req in offered {
             match self.check(req) {
@@ -152,7 +168,11 @@ impl Budget {
                 Err(e) => why.push(format!("{} on {}: {e}", req.scheme, req.network)),
             }
         }
-        Err(BudgetError::NoneAcceptable(if why.is_empty() { "none offered".into() } else { why.join("; ") }))
+        Err(BudgetError::NoneAcceptable(if why.is_empty() {
+            "none offered".into()
+        } else {
+            why.join("; ")
+        }))
     }
 }
 
@@ -189,11 +209,24 @@ mod tests {
     #[test]
     fn per_request_and_total_limits() {
         let mut b = Budget::new(U256::from(100u64), U256::from(250u64));
-        assert_eq!(b.commit(&req("exact", 101)), Err(BudgetError::PerRequest { amount: U256::from(101u64), max: U256::from(100u64) }));
+        assert_eq!(
+            b.commit(&req("exact", 101)),
+            Err(BudgetError::PerRequest {
+                amount: U256::from(101u64),
+                max: U256::from(100u64)
+            })
+        );
         b.commit(&req("exact", 100)).unwrap();
         b.commit(&req("upto", 100)).unwrap();
-        assert!(matches!(b.commit(&req("exact", 51)), Err(BudgetError::Total { .. })));
-        assert_eq!(b.spent, U256::from(200u64), "a refused payment commits nothing");
+        assert!(matches!(
+            b.commit(&req("exact", 51)),
+            Err(BudgetError::Total { .. })
+        ));
+        assert_eq!(
+            b.spent,
+            U256::from(200u64),
+            "a refused payment commits nothing"
+        );
         b.commit(&req("exact", 50)).unwrap();
         assert_eq!(b.remaining(), U256::ZERO);
         b.release(U256::from(30u64));
@@ -204,18 +237,37 @@ mod tests {
     fn restrictions_and_selection() {
         let mut b = Budget::new(U256::from(1_000u64), U256::from(10_000u64));
         b.max_fee_bps = 50;
-        assert!(matches!(b.check(&req("exact", 1)), Err(BudgetError::Fee { asked: 100, max: 50 })));
+        assert!(matches!(
+            b.check(&req("exact", 1)),
+            Err(BudgetError::Fee {
+                asked: 100,
+                max: 50
+            })
+        ));
         b.max_fee_bps = 100;
-        b.assets.insert(address!("9999999999999999999999999999999999999999"));
-        assert!(matches!(b.check(&req("exact", 1)), Err(BudgetError::Asset(_))));
+        b.assets
+            .insert(address!("9999999999999999999999999999999999999999"));
+        assert!(matches!(
+            b.check(&req("exact", 1)),
+            Err(BudgetError::Asset(_))
+        ));
         b.assets.clear();
         b.network = Some("eip155:1".into());
-        assert!(matches!(b.check(&req("exact", 1)), Err(BudgetError::Network { .. })));
+        assert!(matches!(
+            b.check(&req("exact", 1)),
+            Err(BudgetError::Network { .. })
+        ));
         b.network = None;
-        assert!(matches!(b.check(&req("stream", 1)), Err(BudgetError::Scheme(_))));
+        assert!(matches!(
+            b.check(&req("stream", 1)),
+            Err(BudgetError::Scheme(_))
+        ));
         let offered = vec![req("stream", 1), req("exact", 2_000), req("upto", 500)];
         assert_eq!(b.select(&offered).unwrap().scheme, "upto");
         let err = b.select(&offered[..2]).unwrap_err().to_string();
-        assert!(err.contains("stream") && err.contains("per-request"), "{err}");
+        assert!(
+            err.contains("stream") && err.contains("per-request"),
+            "{err}"
+        );
     }
 }

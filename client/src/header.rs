@@ -144,7 +144,11 @@ pub enum HeaderError {
 
 impl PaymentPayload {
     /// Wraps a signed payment as the answer to `requirements` (x402 version 2).
-    pub fn from_signed(signed: &SignedPayment, requirements: &PaymentRequirements, resource: Option<ResourceInfo>) -> Self {
+    pub fn from_signed(
+        signed: &SignedPayment,
+        requirements: &PaymentRequirements,
+        resource: Option<ResourceInfo>,
+    ) -> Self {
         let p = &signed.permit;
         let t = &p.terms;
         Self {
@@ -157,7 +161,10 @@ impl PaymentPayload {
                 signature: signed.signature.clone(),
                 permit2_authorization: Permit2Authorization {
                     from: signed.payer,
-                    permitted: Permitted { token: p.token, amount: p.amount },
+                    permitted: Permitted {
+                        token: p.token,
+                        amount: p.amount,
+                    },
                     spender: p.settlement,
                     nonce: p.nonce,
                     deadline: p.deadline,
@@ -191,12 +198,18 @@ impl PaymentPayload {
 
     /// The scheme the payer chose (`accepted.scheme`, or version 1 `scheme`).
     pub fn scheme(&self) -> Option<&str> {
-        self.accepted.as_ref().map(|a| a.scheme.as_str()).or(self.scheme.as_deref())
+        self.accepted
+            .as_ref()
+            .map(|a| a.scheme.as_str())
+            .or(self.scheme.as_deref())
     }
 
     /// The network the payer chose (`accepted.network`, or version 1 `network`).
     pub fn network(&self) -> Option<&str> {
-        self.accepted.as_ref().map(|a| a.network.as_str()).or(self.network.as_deref())
+        self.accepted
+            .as_ref()
+            .map(|a| a.network.as_str())
+            .or(self.network.as_deref())
     }
 
     /// Rebuilds the signed payment, given the chain and Permit2 address the signature is for
@@ -230,7 +243,10 @@ impl PaymentPayload {
         };
         permit.validate().map_err(|e| match e {
             PermitError::InvalidField { field, reason } => HeaderError::Invalid { field, reason },
-            other => HeaderError::Invalid { field: "payload", reason: other.to_string() },
+            other => HeaderError::Invalid {
+                field: "payload",
+                reason: other.to_string(),
+            },
         })?;
         if w.payer != a.from {
             return Err(HeaderError::Invalid {
@@ -238,12 +254,19 @@ impl PaymentPayload {
                 reason: format!("the signed payer {} differs from `from` {}: the payment is charged to the signed payer only", w.payer, a.from),
             });
         }
-        Ok(SignedPayment { payment_id: permit.payment_id(), payer: a.from, signature: self.payload.signature.clone(), permit })
+        Ok(SignedPayment {
+            payment_id: permit.payment_id(),
+            payer: a.from,
+            signature: self.payload.signature.clone(),
+            permit,
+        })
     }
 
     /// The scheme name matching the signed mode (for checks against `accepted.scheme`).
     pub fn signed_scheme(&self) -> Option<&'static str> {
-        PaymentMode::try_from(self.payload.permit2_authorization.witness.mode).ok().map(scheme_of_mode)
+        PaymentMode::try_from(self.payload.permit2_authorization.witness.mode)
+            .ok()
+            .map(scheme_of_mode)
     }
 
     /// The header value: base64 of the JSON.
@@ -307,7 +330,8 @@ impl SettleResponse {
 
     /// The `PAYMENT-RESPONSE` header value.
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(self).expect("settle response serializes"))
+        base64::engine::general_purpose::STANDARD
+            .encode(serde_json::to_vec(self).expect("settle response serializes"))
     }
 }
 
@@ -400,11 +424,19 @@ mod tests {
         let mut p = PaymentPayload::from_signed(&signed(&signer), &requirements(), None);
         p.payload.permit2_authorization.witness.mode = 7;
         match p.to_signed(31337, Address::ZERO) {
-            Err(HeaderError::Invalid { field, .. }) => assert_eq!(field, "payload.permit2Authorization.witness.mode"),
+            Err(HeaderError::Invalid { field, .. }) => {
+                assert_eq!(field, "payload.permit2Authorization.witness.mode")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(PaymentPayload::decode("%%%"), Err(HeaderError::Base64(_))));
-        let err = serde_json::from_str::<PaymentPayload>(r#"{"x402Version":2,"payload":{"signature":"0x"}}"#).unwrap_err();
+        assert!(matches!(
+            PaymentPayload::decode("%%%"),
+            Err(HeaderError::Base64(_))
+        ));
+        let err = serde_json::from_str::<PaymentPayload>(
+            r#"{"x402Version":2,"payload":{"signature":"0x"}}"#,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("permit2Authorization"), "{err}");
     }
 }

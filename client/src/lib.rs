@@ -9,9 +9,9 @@
 
 #![warn(missing_docs)]
 
-pub mod permit;
 pub mod budget;
 pub mod header;
 pub mod pay;
+pub mod permit;
 pub mod policy;
 pub mod requirements;

@@ -61,29 +61,61 @@ static NONCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A Permit2 nonce unique to this payer, process and moment. Permit2 nonces are unordered, so
 /// uniqueness is all that matters; a 256-bit hash of time, process and a counter gives it.
 pub fn fresh_nonce(payer: Address) -> U256 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let n = NONCE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    U256::from_be_bytes(keccak256((payer, U256::from(nanos), U256::from(std::process::id()), U256::from(n)).abi_encode()).0)
+    U256::from_be_bytes(
+        keccak256(
+            (
+                payer,
+                U256::from(nanos),
+                U256::from(std::process::id()),
+                U256::from(n),
+            )
+                .abi_encode(),
+        )
+        .0,
+    )
 }
 
 /// The permit a requirement asks `payer` to sign.
-pub fn permit_for(req: &PaymentRequirements, payer: Address, opts: &PayOptions) -> Result<PaymentPermit, PayError> {
+pub fn permit_for(
+    req: &PaymentRequirements,
+    payer: Address,
+    opts: &PayOptions,
+) -> Result<PaymentPermit, PayError> {
     let mode = req.mode().ok_or_else(|| PayError::Requirement {
         field: "scheme",
         reason: format!("{:?} is not exact, upto or escrow", req.scheme),
     })?;
     let chain_id = req.chain_id().ok_or_else(|| PayError::Requirement {
         field: "network",
-        reason: format!("{:?} is not a CAIP-2 EVM network (eip155:<chainId>)", req.network),
+        reason: format!(
+            "{:?} is not a CAIP-2 EVM network (eip155:<chainId>)",
+            req.network
+        ),
     })?;
-    let now = opts.now.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+    let now = opts.now.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    });
     let valid_for = opts.valid_for.unwrap_or(req.max_timeout_seconds);
     if valid_for == 0 {
-        return Err(PayError::Requirement { field: "maxTimeoutSeconds", reason: "must be above 0".into() });
+        return Err(PayError::Requirement {
+            field: "maxTimeoutSeconds",
+            reason: "must be above 0".into(),
+        });
     }
     let (authorization_expiry, refund_expiry) = if mode == PaymentMode::Escrow {
         let auth = now + req.extra.authorization_seconds.unwrap_or(valid_for);
-        (auth, now + req.extra.refund_seconds.unwrap_or(0).max(auth - now))
+        (
+            auth,
+            now + req.extra.refund_seconds.unwrap_or(0).max(auth - now),
+        )
     } else {
         (0, 0)
     };
@@ -113,7 +145,12 @@ pub fn permit_for(req: &PaymentRequirements, payer: Address, opts: &PayOptions) 
 
 /// Pays a 402 answer: selects a requirement within `budget`, commits it, signs, and builds the
 /// payload in the answer's x402 version. Nothing is committed when signing fails.
-pub async fn pay<S: Signer + ?Sized>(signer: &S, required: &PaymentRequired, budget: &mut Budget, opts: &PayOptions) -> Result<Payment, PayError> {
+pub async fn pay<S: Signer + ?Sized>(
+    signer: &S,
+    required: &PaymentRequired,
+    budget: &mut Budget,
+    opts: &PayOptions,
+) -> Result<Payment, PayError> {
     let req = budget.select(&required.accepts)?.clone();
     let permit = permit_for(&req, signer.address(), opts)?;
     let signed = permit.sign(signer).await?;
@@ -123,7 +160,11 @@ pub async fn pay<S: Signer + ?Sized>(signer: &S, required: &PaymentRequired, bud
     if required.x402_version < 2 {
         payload = payload.into_v1();
     }
-    Ok(Payment { requirements: req, payload, payment_id: signed.payment_id })
+    Ok(Payment {
+        requirements: req,
+        payload,
+        payment_id: signed.payment_id,
+    })
 }
 
 #[cfg(test)]
@@ -167,16 +208,27 @@ mod tests {
     async fn pays_within_budget_and_signs_what_was_asked() {
         let signer = PrivateKeySigner::random();
         let mut budget = Budget::new(U256::from(1_000u64), U256::from(1_000u64));
-        let opts = PayOptions { now: Some(1_000_000), ..Default::default() };
-        let p = pay(&signer, &required("exact", 2), &mut budget, &opts).await.unwrap();
+        let opts = PayOptions {
+            now: Some(1_000_000),
+            ..Default::default()
+        };
+        let p = pay(&signer, &required("exact", 2), &mut budget, &opts)
+            .await
+            .unwrap();
         assert_eq!(budget.spent, U256::from(700u64));
-        let signed = p.payload.to_signed(31337, p.requirements.extra.permit2).unwrap();
+        let signed = p
+            .payload
+            .to_signed(31337, p.requirements.extra.permit2)
+            .unwrap();
         assert_eq!(signed.recover_payer().unwrap(), signer.address());
         assert_eq!(signed.payment_id, p.payment_id);
         assert_eq!(signed.permit.deadline, 1_000_120);
         assert_eq!(signed.permit.terms.request_hash, B256::repeat_byte(7));
         // The second payment would exceed the total: refused, nothing committed.
-        assert!(matches!(pay(&signer, &required("exact", 2), &mut budget, &opts).await, Err(PayError::Budget(_))));
+        assert!(matches!(
+            pay(&signer, &required("exact", 2), &mut budget, &opts).await,
+            Err(PayError::Budget(_))
+        ));
         assert_eq!(budget.spent, U256::from(700u64));
     }
 
@@ -184,12 +236,20 @@ mod tests {
     async fn escrow_expiries_and_v1_form() {
         let signer = PrivateKeySigner::random();
         let mut budget = Budget::new(U256::from(1_000u64), U256::from(10_000u64));
-        let opts = PayOptions { now: Some(1_000_000), ..Default::default() };
-        let p = pay(&signer, &required("escrow", 1), &mut budget, &opts).await.unwrap();
+        let opts = PayOptions {
+            now: Some(1_000_000),
+            ..Default::default()
+        };
+        let p = pay(&signer, &required("escrow", 1), &mut budget, &opts)
+            .await
+            .unwrap();
         assert_eq!(p.payload.x402_version, 1);
         assert_eq!(p.payload.scheme(), Some("escrow"));
         let w = &p.payload.payload.permit2_authorization.witness;
-        assert_eq!((w.mode, w.authorization_expiry, w.refund_expiry), (2, 1_000_600, 1_003_600));
+        assert_eq!(
+            (w.mode, w.authorization_expiry, w.refund_expiry),
+            (2, 1_000_600, 1_003_600)
+        );
     }
 
     #[test]
@@ -203,6 +263,12 @@ mod tests {
     fn bad_requirements_are_named() {
         let mut r = required("exact", 2).accepts.remove(0);
         r.network = "base".into();
-        assert!(matches!(permit_for(&r, Address::ZERO, &PayOptions::default()), Err(PayError::Requirement { field: "network", .. })));
+        assert!(matches!(
+            permit_for(&r, Address::ZERO, &PayOptions::default()),
+            Err(PayError::Requirement {
+                field: "network",
+                ..
+            })
+        ));
     }
 }

@@ -32,22 +32,42 @@ impl Policy {
     /// Rejects what the contract would reject with `InvalidPolicy`, naming the field.
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.max_per_period != 0 && self.period == 0 {
-            return Err(PolicyError::Invalid { field: "period", reason: "must be non-zero when maxPerPeriod is set".into() });
+            return Err(PolicyError::Invalid {
+                field: "period",
+                reason: "must be non-zero when maxPerPeriod is set".into(),
+            });
         }
         if self.max_per_period == 0 && self.period != 0 {
-            return Err(PolicyError::Invalid { field: "period", reason: "must be 0 when maxPerPeriod is 0".into() });
+            return Err(PolicyError::Invalid {
+                field: "period",
+                reason: "must be 0 when maxPerPeriod is 0".into(),
+            });
         }
         if self.loosen_delay > MAX_LOOSEN_DELAY {
-            return Err(PolicyError::Invalid { field: "loosenDelay", reason: format!("{} s exceeds the contract's maximum of {MAX_LOOSEN_DELAY} s", self.loosen_delay) });
+            return Err(PolicyError::Invalid {
+                field: "loosenDelay",
+                reason: format!(
+                    "{} s exceeds the contract's maximum of {MAX_LOOSEN_DELAY} s",
+                    self.loosen_delay
+                ),
+            });
         }
         if self.max_per_payment == 0 && self.max_per_period == 0 && self.loosen_delay != 0 {
-            return Err(PolicyError::Invalid { field: "loosenDelay", reason: "must be 0 for a policy without limits".into() });
+            return Err(PolicyError::Invalid {
+                field: "loosenDelay",
+                reason: "must be 0 for a policy without limits".into(),
+            });
         }
         Ok(())
     }
 
     fn to_call(self) -> x402_bindings::settlement::IX402Settlement::SpendingPolicy {
-        x402_bindings::settlement::IX402Settlement::SpendingPolicy { maxPerPayment: self.max_per_payment, maxPerPeriod: self.max_per_period, period: self.period, loosenDelay: self.loosen_delay }
+        x402_bindings::settlement::IX402Settlement::SpendingPolicy {
+            maxPerPayment: self.max_per_payment,
+            maxPerPeriod: self.max_per_period,
+            period: self.period,
+            loosenDelay: self.loosen_delay,
+        }
     }
 }
 
@@ -103,28 +123,52 @@ async fn wait_receipt<P: Provider<Ethereum>>(
         match provider.get_transaction_receipt(tx).await {
             Ok(Some(r)) => return Ok(r),
             Ok(None) => {}
-            Err(e) => return Err(PolicyError::Receipt { action, message: e.to_string() }),
+            Err(e) => {
+                return Err(PolicyError::Receipt {
+                    action,
+                    message: e.to_string(),
+                })
+            }
         }
         if std::time::Instant::now() > deadline {
-            return Err(PolicyError::Receipt { action, message: format!("{tx} not mined within 300 s") });
+            return Err(PolicyError::Receipt {
+                action,
+                message: format!("{tx} not mined within 300 s"),
+            });
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
 fn chain(action: &'static str) -> impl FnOnce(alloy::contract::Error) -> PolicyError {
-    move |source| PolicyError::Chain { action, source: Box::new(source) }
+    move |source| PolicyError::Chain {
+        action,
+        source: Box::new(source),
+    }
 }
 
 /// Sets the policy with a transaction sent by the provider's wallet (which must be the payer),
 /// and waits until it is mined.
-pub async fn set_policy<P: Provider<Ethereum>>(provider: P, settlement: Address, token: Address, policy: Policy) -> Result<TxHash, PolicyError> {
+pub async fn set_policy<P: Provider<Ethereum>>(
+    provider: P,
+    settlement: Address,
+    token: Address,
+    policy: Policy,
+) -> Result<TxHash, PolicyError> {
     policy.validate()?;
     let contract = X402Settlement::new(settlement, provider);
-    let pending = contract.setSpendingPolicy(token, policy.to_call()).send().await.map_err(chain("setSpendingPolicy"))?;
-    let receipt = wait_receipt(contract.provider(), *pending.tx_hash(), "setSpendingPolicy").await?;
+    let pending = contract
+        .setSpendingPolicy(token, policy.to_call())
+        .send()
+        .await
+        .map_err(chain("setSpendingPolicy"))?;
+    let receipt =
+        wait_receipt(contract.provider(), *pending.tx_hash(), "setSpendingPolicy").await?;
     if !receipt.status() {
-        return Err(PolicyError::Reverted { action: "setSpendingPolicy", tx: receipt.transaction_hash });
+        return Err(PolicyError::Reverted {
+            action: "setSpendingPolicy",
+            tx: receipt.transaction_hash,
+        });
     }
     Ok(receipt.transaction_hash)
 }
@@ -139,9 +183,16 @@ pub async fn policy_permit<P: Provider<Ethereum>>(
     deadline: u64,
 ) -> Result<SpendingPolicyPermit, PolicyError> {
     policy.validate()?;
-    let chain_id = provider.get_chain_id().await.map_err(|e| chain("eth_chainId")(alloy::contract::Error::TransportError(e)))?;
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| chain("eth_chainId")(alloy::contract::Error::TransportError(e)))?;
     let contract = X402Settlement::new(settlement, provider);
-    let nonce: U256 = contract.policyNonces(payer).call().await.map_err(chain("policyNonces"))?;
+    let nonce: U256 = contract
+        .policyNonces(payer)
+        .call()
+        .await
+        .map_err(chain("policyNonces"))?;
     Ok(SpendingPolicyPermit {
         chain_id,
         settlement,
@@ -157,24 +208,50 @@ pub async fn policy_permit<P: Provider<Ethereum>>(
 }
 
 /// Submits a payer's signed policy from the provider's wallet (any account) and waits for it.
-pub async fn submit_policy_signature<P: Provider<Ethereum>>(provider: P, signed: &PolicySignature) -> Result<TxHash, PolicyError> {
+pub async fn submit_policy_signature<P: Provider<Ethereum>>(
+    provider: P,
+    signed: &PolicySignature,
+) -> Result<TxHash, PolicyError> {
     let p = &signed.permit;
     let contract = X402Settlement::new(p.settlement, provider);
     let pending = contract
-        .setSpendingPolicyBySig(p.payer, p.token, p.policy(), U256::from(p.deadline), signed.signature.clone())
+        .setSpendingPolicyBySig(
+            p.payer,
+            p.token,
+            p.policy(),
+            U256::from(p.deadline),
+            signed.signature.clone(),
+        )
         .send()
         .await
         .map_err(chain("setSpendingPolicyBySig"))?;
-    let receipt = wait_receipt(contract.provider(), *pending.tx_hash(), "setSpendingPolicyBySig").await?;
+    let receipt = wait_receipt(
+        contract.provider(),
+        *pending.tx_hash(),
+        "setSpendingPolicyBySig",
+    )
+    .await?;
     if !receipt.status() {
-        return Err(PolicyError::Reverted { action: "setSpendingPolicyBySig", tx: receipt.transaction_hash });
+        return Err(PolicyError::Reverted {
+            action: "setSpendingPolicyBySig",
+            tx: receipt.transaction_hash,
+        });
     }
     Ok(receipt.transaction_hash)
 }
 
 /// How much `payer` may still settle in `token` right now under its policy.
-pub async fn remaining_budget<P: Provider<Ethereum>>(provider: P, settlement: Address, payer: Address, token: Address) -> Result<U256, PolicyError> {
-    X402Settlement::new(settlement, provider).remainingBudget(payer, token).call().await.map_err(chain("remainingBudget"))
+pub async fn remaining_budget<P: Provider<Ethereum>>(
+    provider: P,
+    settlement: Address,
+    payer: Address,
+    token: Address,
+) -> Result<U256, PolicyError> {
+    X402Settlement::new(settlement, provider)
+        .remainingBudget(payer, token)
+        .call()
+        .await
+        .map_err(chain("remainingBudget"))
 }
 
 #[cfg(test)]
@@ -183,19 +260,69 @@ mod tests {
 
     #[test]
     fn period_is_required_with_a_period_limit() {
-        let p = Policy { max_per_payment: 0, max_per_period: 10, period: 0, loosen_delay: 0 };
-        assert!(matches!(p.validate(), Err(PolicyError::Invalid { field: "period", .. })));
+        let p = Policy {
+            max_per_payment: 0,
+            max_per_period: 10,
+            period: 0,
+            loosen_delay: 0,
+        };
+        assert!(matches!(
+            p.validate(),
+            Err(PolicyError::Invalid {
+                field: "period",
+                ..
+            })
+        ));
         assert!(Policy { period: 60, ..p }.validate().is_ok());
-        let orphan = Policy { max_per_payment: 5, max_per_period: 0, period: 60, loosen_delay: 0 };
-        assert!(matches!(orphan.validate(), Err(PolicyError::Invalid { field: "period", .. })));
-        assert!(Policy::default().validate().is_ok(), "all zero removes the policy");
+        let orphan = Policy {
+            max_per_payment: 5,
+            max_per_period: 0,
+            period: 60,
+            loosen_delay: 0,
+        };
+        assert!(matches!(
+            orphan.validate(),
+            Err(PolicyError::Invalid {
+                field: "period",
+                ..
+            })
+        ));
+        assert!(
+            Policy::default().validate().is_ok(),
+            "all zero removes the policy"
+        );
     }
 
     #[test]
     fn loosen_delay_is_bounded_and_needs_a_limit() {
-        let p = Policy { max_per_payment: 5, max_per_period: 0, period: 0, loosen_delay: MAX_LOOSEN_DELAY };
+        let p = Policy {
+            max_per_payment: 5,
+            max_per_period: 0,
+            period: 0,
+            loosen_delay: MAX_LOOSEN_DELAY,
+        };
         assert!(p.validate().is_ok());
-        assert!(matches!(Policy { loosen_delay: MAX_LOOSEN_DELAY + 1, ..p }.validate(), Err(PolicyError::Invalid { field: "loosenDelay", .. })));
-        assert!(matches!(Policy { max_per_payment: 0, ..p }.validate(), Err(PolicyError::Invalid { field: "loosenDelay", .. })));
+        assert!(matches!(
+            Policy {
+                loosen_delay: MAX_LOOSEN_DELAY + 1,
+                ..p
+            }
+            .validate(),
+            Err(PolicyError::Invalid {
+                field: "loosenDelay",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Policy {
+                max_per_payment: 0,
+                ..p
+            }
+            .validate(),
+            Err(PolicyError::Invalid {
+                field: "loosenDelay",
+                ..
+            })
+        ));
     }
 }

@@ -105,7 +105,8 @@ pub mod uint_string {
             Raw::Num(n) => Ok(n),
             Raw::Str(s) => {
                 let v = super::amount::parse(&s).map_err(de::Error::custom)?;
-                u64::try_from(v).map_err(|_| de::Error::custom(format!("{s} does not fit in 64 bits")))
+                u64::try_from(v)
+                    .map_err(|_| de::Error::custom(format!("{s} does not fit in 64 bits")))
             }
         }
     }
@@ -235,7 +236,13 @@ impl PaymentRequired {
             serde_json::from_value::<Self>(value)?
         } else {
             let one: PaymentRequirements = serde_json::from_value(value)?;
-            Self { x402_version: 2, error: None, resource: None, accepts: vec![one], extensions: None }
+            Self {
+                x402_version: 2,
+                error: None,
+                resource: None,
+                accepts: vec![one],
+                extensions: None,
+            }
         };
         if doc.accepts.is_empty() {
             return Err(RequirementsError::Empty);
@@ -293,12 +300,16 @@ mod tests {
         let back = PaymentRequired::from_header(&doc.to_header()).unwrap();
         assert_eq!(back, doc);
         // Amounts are written as decimal strings, as x402 requires.
-        assert!(serde_json::to_string(r).unwrap().contains(r#""amount":"10000""#));
+        assert!(serde_json::to_string(r)
+            .unwrap()
+            .contains(r#""amount":"10000""#));
     }
 
     #[test]
     fn reads_v1_max_amount_required_and_hex_amounts() {
-        let v1 = V2.replace(r#""amount": "10000""#, r#""maxAmountRequired": "0x2710""#).replace(r#""x402Version": 2"#, r#""x402Version": 1"#);
+        let v1 = V2
+            .replace(r#""amount": "10000""#, r#""maxAmountRequired": "0x2710""#)
+            .replace(r#""x402Version": 2"#, r#""x402Version": 1"#);
         let doc = PaymentRequired::from_json(&v1).unwrap();
         assert_eq!(doc.accepts[0].amount, U256::from(10_000u64));
     }
@@ -307,7 +318,10 @@ mod tests {
     fn a_single_requirement_is_accepted() {
         let doc = PaymentRequired::from_json(V2).unwrap();
         let one = serde_json::to_string(&doc.accepts[0]).unwrap();
-        assert_eq!(PaymentRequired::from_json(&one).unwrap().accepts, doc.accepts);
+        assert_eq!(
+            PaymentRequired::from_json(&one).unwrap().accepts,
+            doc.accepts
+        );
     }
 
     #[test]
@@ -319,7 +333,10 @@ mod tests {
         let err = PaymentRequired::from_json(&bad).unwrap_err().to_string();
         assert!(err.contains("not a decimal"), "{err}");
         let empty = r#"{"x402Version":2,"accepts":[]}"#;
-        assert!(matches!(PaymentRequired::from_json(empty), Err(RequirementsError::Empty)));
+        assert!(matches!(
+            PaymentRequired::from_json(empty),
+            Err(RequirementsError::Empty)
+        ));
     }
 
     #[test]

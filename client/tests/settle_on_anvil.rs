@@ -147,8 +147,9 @@ async fn batch_evidence_root_and_proofs_match_the_contract() -> anyhow::Result<(
     let mut settled = Vec::new();
     for i in 0..5u64 {
         let payer = &traffic.payers[(i % 3) as usize];
-        let signed = permit(&chain, &traffic, 100 + i, PaymentMode::Exact, now)
-            .sign_sync(payer, payer.address())?;
+        let mut unsigned = permit(&chain, &traffic, 100 + i, PaymentMode::Exact, now);
+        unsigned.terms.payer = payer.address();
+        let signed = unsigned.sign_sync(payer)?;
         let ev = keccak256(format!("evidence {i}"));
         assert_eq!(
             settlement
@@ -165,13 +166,13 @@ async fn batch_evidence_root_and_proofs_match_the_contract() -> anyhow::Result<(
             evidenceHash: ev,
         });
     }
-    // An item signed by someone else than its payer fails alone and stays out of the tree.
+    // An item charged to someone else than its signed payer fails alone and stays out of the tree.
     let mut forged = items[0].clone();
-    forged.payment.payer = Address::repeat_byte(0x42);
+    forged.payment.terms.payer = Address::repeat_byte(0x42);
     items.insert(2, forged);
 
     let receipt = settlement
-        .chargeBatch(items, true)
+        .chargeBatch(items, true, 300_000)
         .from(traffic.facilitator())
         .gas(3_000_000)
         .send()
@@ -262,7 +263,12 @@ async fn policy_signature_is_accepted_once() -> anyhow::Result<()> {
         .find_map(|l| X402Settlement::SpendingPolicySet::decode_log(&l.inner).ok())
         .expect("a SpendingPolicySet event");
     assert_eq!(
-        (set.payer, set.maxPerPayment, set.maxPerPeriod, set.period),
+        (
+            set.payer,
+            set.policy.maxPerPayment,
+            set.policy.maxPerPeriod,
+            set.policy.period
+        ),
         (payer.address(), 5_000, 20_000, 3600)
     );
     assert_eq!(

@@ -7,8 +7,8 @@
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent};
-use x402_bindings::settlement::IX402Settlement::EscrowRef;
 use serde::Serialize;
+use x402_bindings::settlement::IX402Settlement::EscrowRef;
 use x402_bindings::X402Settlement;
 
 use crate::reason::Reason;
@@ -84,7 +84,13 @@ impl Settler {
             .event_signature(X402Settlement::PaymentAuthorized::SIGNATURE_HASH)
             .topic1(id)
             .from_block(c.deploy_block);
-        let logs = self.verifier.chain().provider().get_logs(&filter).await.map_err(|e| e.to_string())?;
+        let logs = self
+            .verifier
+            .chain()
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(logs
             .last()
             .and_then(|l| l.log_decode::<X402Settlement::PaymentAuthorized>().ok())
@@ -100,10 +106,17 @@ impl Settler {
         let Some(r) = self.escrow_ref(id).await? else {
             return Ok(None);
         };
-        let c = X402Settlement::new(self.verifier.contracts().settlement, self.verifier.chain().provider().clone());
-        let e = c.escrowOf(r.clone()).call().await.map_err(|e| e.to_string())?;
+        let c = X402Settlement::new(
+            self.verifier.contracts().settlement,
+            self.verifier.chain().provider().clone(),
+        );
+        let e = c
+            .escrowOf(r.clone())
+            .call()
+            .await
+            .map_err(|e| e.to_string())?;
         // EscrowStatus: 0 None, 1 Open, 2 Closed.
-        let status: u8 = e.status.into();
+        let status: u8 = e.status;
         if status == 0 {
             return Ok(None);
         }

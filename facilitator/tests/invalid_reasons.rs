@@ -99,7 +99,7 @@ fn wallet_payment(
     let permit = permit_for(req, wallet, &PayOptions::default()).unwrap();
     let sig = key.sign_hash_sync(&permit.signing_hash().unwrap()).unwrap();
     let signed = SignedPayment {
-        payment_id: permit.payment_id(wallet),
+        payment_id: permit.payment_id(),
         payer: wallet,
         signature: Bytes::copy_from_slice(&sig.as_bytes()),
         permit,
@@ -281,6 +281,7 @@ async fn every_verify_refusal_has_its_own_code() {
             max_per_payment: (USDC / 2) as u128,
             max_per_period: 0,
             period: 0,
+            loosen_delay: 0,
         },
     )
     .await
@@ -456,6 +457,7 @@ async fn settlement_failures_have_their_own_codes() {
             max_per_payment: 0,
             max_per_period: (3 * USDC / 2) as u128,
             period: 3600,
+            loosen_delay: 0,
         },
     )
     .await

@@ -23,6 +23,7 @@ const FILLED: &[&str] = &[
     "spending_policies",
     "splits",
     "protocol_fee_changes",
+    "treasury_changes",
     "registry_labels",
     "declared_wallets",
     "token_transfers",

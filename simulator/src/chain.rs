@@ -419,11 +419,41 @@ impl Chain {
         self.confirm(*pending.tx_hash(), &what).await
     }
 
+    /// The permit and terms escrow `id` was authorized with (every later escrow call passes them),
+    /// read from its `PaymentAuthorized` event.
+    async fn escrow_ref(
+        &self,
+        id: B256,
+    ) -> Result<x402_bindings::settlement::IX402Settlement::EscrowRef, ChainError> {
+        use alloy::sol_types::SolEvent;
+        let what = format!("finding the authorization of escrow {id}");
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.deployment.settlement)
+            .event_signature(X402Settlement::PaymentAuthorized::SIGNATURE_HASH)
+            .topic1(id)
+            .from_block(0);
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| ChainError::Rpc {
+                context: what.clone(),
+                message: e.to_string(),
+            })?;
+        logs.iter()
+            .find_map(|l| l.log_decode::<X402Settlement::PaymentAuthorized>().ok())
+            .map(|l| l.inner.data.escrow)
+            .ok_or(ChainError::Rpc {
+                context: what,
+                message: "no PaymentAuthorized event".into(),
+            })
+    }
+
     /// The payee of escrow `id` refunds `amount` of what was captured.
     pub async fn refund(&self, payee: Address, id: B256, amount: U256) -> Result<u64, ChainError> {
         let what = format!("{payee} refunding {amount} of escrow {id}");
         let pending = X402Settlement::new(self.deployment.settlement, &self.provider)
-            .refund(id, amount)
+            .refund(self.escrow_ref(id).await?, amount)
             .from(payee)
             .send()
             .await
@@ -435,7 +465,7 @@ impl Chain {
     pub async fn reclaim(&self, payer: Address, id: B256) -> Result<u64, ChainError> {
         let what = format!("{payer} reclaiming escrow {id}");
         let pending = X402Settlement::new(self.deployment.settlement, &self.provider)
-            .reclaim(id)
+            .reclaim(self.escrow_ref(id).await?)
             .from(payer)
             .send()
             .await

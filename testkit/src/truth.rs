@@ -75,7 +75,7 @@ pub const LOG_TABLES: &[&str] = &[
     "protocol_fee_changes",
     "treasury_changes",
     "protocol_fee_withdrawals",
-    "eip3009_charges",
+    "authorization_charges",
     "registry_labels",
     "declared_wallets",
     "token_transfers",
@@ -107,7 +107,9 @@ pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
             t if t == X402Settlement::ProtocolFeesWithdrawn::SIGNATURE_HASH => {
                 "protocol_fee_withdrawals"
             }
-            t if t == X402Settlement::AuthorizationCharged::SIGNATURE_HASH => "eip3009_charges",
+            t if t == X402Settlement::AuthorizationCharged::SIGNATURE_HASH => {
+                "authorization_charges"
+            }
             _ => "skipped_logs",
         }
     } else if addr == deployment.registry {

@@ -42,6 +42,7 @@ async fn a_traffic_round_emits_every_event_kind() -> anyhow::Result<()> {
         "spending_policies",
         "splits",
         "protocol_fee_changes",
+        "treasury_changes",
         "registry_labels",
         "declared_wallets",
         "token_transfers",

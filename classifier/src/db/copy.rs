@@ -13,7 +13,10 @@ pub struct CopyBuf {
 impl CopyBuf {
     /// An empty buffer with room for `bytes`.
     pub fn with_capacity(bytes: usize) -> CopyBuf {
-        CopyBuf { buf: String::with_capacity(bytes), first: true }
+        CopyBuf {
+            buf: String::with_capacity(bytes),
+            first: true,
+        }
     }
 
     fn sep(&mut self) {
@@ -66,7 +69,10 @@ impl CopyBuf {
     /// Free text, escaped for the text format.
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.sep();
-        if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+        if !s
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+        {
             self.buf.push_str(s);
             return self;
         }
@@ -137,4 +143,3 @@ where
     }
     copy.finish().await
 }
-

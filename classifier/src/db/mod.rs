@@ -46,7 +46,10 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 /// Opens a pool on `url`.
 pub async fn connect(url: &str) -> Result<PgPool, DbError> {
     let opts: PgConnectOptions = url.parse()?;
-    Ok(PgPoolOptions::new().max_connections(4).connect_with(opts).await?)
+    Ok(PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts)
+        .await?)
 }
 
 /// Applies the classifier's migrations.
@@ -56,8 +59,16 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
 }
 
 /// Converts a stored bytea to a fixed-size array, naming the column on error.
-pub fn fixed<const N: usize>(v: &[u8], table: &'static str, column: &'static str) -> Result<[u8; N], DbError> {
-    v.try_into().map_err(|_| DbError::BadValue { table, column, message: format!("expected {N} bytes, got {}", v.len()) })
+pub fn fixed<const N: usize>(
+    v: &[u8],
+    table: &'static str,
+    column: &'static str,
+) -> Result<[u8; N], DbError> {
+    v.try_into().map_err(|_| DbError::BadValue {
+        table,
+        column,
+        message: format!("expected {N} bytes, got {}", v.len()),
+    })
 }
 
 /// Parses a stored numeric (as text) into base units. Amounts above u128 saturate: no real token
@@ -65,11 +76,19 @@ pub fn fixed<const N: usize>(v: &[u8], table: &'static str, column: &'static str
 pub fn amount(s: &str, table: &'static str, column: &'static str) -> Result<u128, DbError> {
     let digits = s.split('.').next().unwrap_or(s);
     if digits.starts_with('-') {
-        return Err(DbError::BadValue { table, column, message: format!("negative amount {s}") });
+        return Err(DbError::BadValue {
+            table,
+            column,
+            message: format!("negative amount {s}"),
+        });
     }
     match digits.parse::<u128>() {
         Ok(v) => Ok(v),
         Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(u128::MAX),
-        Err(e) => Err(DbError::BadValue { table, column, message: format!("`{s}`: {e}") }),
+        Err(e) => Err(DbError::BadValue {
+            table,
+            column,
+            message: format!("`{s}`: {e}"),
+        }),
     }
 }

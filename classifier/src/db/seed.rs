@@ -66,13 +66,32 @@ pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
     blocks.sort_unstable();
     blocks.dedup_by_key(|b| b.0);
     // Blocks may already exist from an earlier seed: stage and insert the new ones.
-    sqlx::query("create temp table blocks_in (like blocks) on commit drop").execute(&mut *tx).await?;
-    copy_rows(&mut tx, "copy blocks_in (chain_id, number, hash, parent_hash, block_time, log_count) from stdin", &blocks, |b, (n, t)| {
-        b.plain(c).plain(n).bytes(&block_hash(c, *n)).bytes(&block_hash(c, n - 1)).time(*t).plain(1);
-    })
+    sqlx::query("create temp table blocks_in (like blocks) on commit drop")
+        .execute(&mut *tx)
+        .await?;
+    copy_rows(
+        &mut tx,
+        "copy blocks_in (chain_id, number, hash, parent_hash, block_time, log_count) from stdin",
+        &blocks,
+        |b, (n, t)| {
+            b.plain(c)
+                .plain(n)
+                .bytes(&block_hash(c, *n))
+                .bytes(&block_hash(c, n - 1))
+                .time(*t)
+                .plain(1);
+        },
+    )
     .await?;
-    sqlx::query("insert into blocks select * from blocks_in on conflict do nothing").execute(&mut *tx).await?;
-    let time_of = |n: i64| blocks.binary_search_by_key(&n, |b| b.0).map(|i| blocks[i].1).unwrap_or(n);
+    sqlx::query("insert into blocks select * from blocks_in on conflict do nothing")
+        .execute(&mut *tx)
+        .await?;
+    let time_of = |n: i64| {
+        blocks
+            .binary_search_by_key(&n, |b| b.0)
+            .map(|i| blocks[i].1)
+            .unwrap_or(n)
+    };
 
     copy_rows(
         &mut tx,
@@ -157,7 +176,13 @@ pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
 }
 
 /// Sets the indexer checkpoint of `chain_id` to `block` (as the indexer does after a commit).
-pub async fn set_checkpoint(pool: &PgPool, chain_id: i64, block: i64, settlement: &Addr, registry: &Addr) -> Result<(), DbError> {
+pub async fn set_checkpoint(
+    pool: &PgPool,
+    chain_id: i64,
+    block: i64,
+    settlement: &Addr,
+    registry: &Addr,
+) -> Result<(), DbError> {
     sqlx::query(
         "insert into checkpoint (chain_id, block_number, block_hash, settlement_address, registry_address, start_block)
          values ($1, $2, $3, $4, $5, 0)

@@ -17,7 +17,11 @@ use x402_client::policy::{self, Policy};
 use x402_client::requirements::{amount, PaymentRequired};
 
 #[derive(Parser)]
-#[command(name = "x402-pay", version, about = "Pay x402 requirements with a Permit2 witness signature; manage spending policies")]
+#[command(
+    name = "x402-pay",
+    version,
+    about = "Pay x402 requirements with a Permit2 witness signature; manage spending policies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,10 +37,14 @@ struct KeyArgs {
 impl KeyArgs {
     fn signer(&self, env: &str) -> Result<PrivateKeySigner> {
         let raw = match &self.key_file {
-            Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading key file {}", p.display()))?,
-            None => std::env::var(env).with_context(|| format!("no key: set {env} or pass --key-file"))?,
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("reading key file {}", p.display()))?,
+            None => std::env::var(env)
+                .with_context(|| format!("no key: set {env} or pass --key-file"))?,
         };
-        raw.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("the key is not a 32-byte hex private key"))
+        raw.trim()
+            .parse::<PrivateKeySigner>()
+            .map_err(|_| anyhow::anyhow!("the key is not a 32-byte hex private key"))
     }
 }
 
@@ -140,40 +148,103 @@ fn read_requirements(arg: &str) -> Result<PaymentRequired> {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Pay { requirements, max_per_request, max_total, max_fee_bps, facilitators, nonce, json, key } => {
+        Command::Pay {
+            requirements,
+            max_per_request,
+            max_total,
+            max_fee_bps,
+            facilitators,
+            nonce,
+            json,
+            key,
+        } => {
             let signer = key.signer("X402_PAYER_KEY")?;
             let required = read_requirements(&requirements)?;
             let mut budget = Budget::new(max_per_request, max_total.unwrap_or(max_per_request));
             budget.max_fee_bps = max_fee_bps;
             budget.facilitators = facilitators.into_iter().collect();
-            let payment = pay(&signer, &required, &mut budget, &PayOptions { nonce, ..Default::default() }).await?;
+            let payment = pay(
+                &signer,
+                &required,
+                &mut budget,
+                &PayOptions {
+                    nonce,
+                    ..Default::default()
+                },
+            )
+            .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&payment.payload)?);
             } else {
                 let (name, value) = payment.payload.header();
                 println!("{name}: {value}");
             }
-            eprintln!("payment id {} ({} {} to {})", payment.payment_id, payment.requirements.amount, payment.requirements.scheme, payment.requirements.pay_to);
+            eprintln!(
+                "payment id {} ({} {} to {})",
+                payment.payment_id,
+                payment.requirements.amount,
+                payment.requirements.scheme,
+                payment.requirements.pay_to
+            );
         }
-        Command::SetPolicy { chain, token, max_per_payment, max_per_period, period, loosen_delay, by_sig, valid_for, key } => {
+        Command::SetPolicy {
+            chain,
+            token,
+            max_per_payment,
+            max_per_period,
+            period,
+            loosen_delay,
+            by_sig,
+            valid_for,
+            key,
+        } => {
             let payer = key.signer("X402_PAYER_KEY")?;
-            let policy = Policy { max_per_payment, max_per_period, period, loosen_delay };
-            let url = chain.rpc_url.parse().with_context(|| format!("--rpc-url {} is not a URL", chain.rpc_url))?;
+            let policy = Policy {
+                max_per_payment,
+                max_per_period,
+                period,
+                loosen_delay,
+            };
+            let url = chain
+                .rpc_url
+                .parse()
+                .with_context(|| format!("--rpc-url {} is not a URL", chain.rpc_url))?;
             let tx = if by_sig {
                 let relayer = KeyArgs { key_file: None }.signer("X402_RELAYER_KEY")?;
-                let provider = ProviderBuilder::new().wallet(EthereumWallet::from(relayer)).connect_http(url);
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-                let permit = policy::policy_permit(&provider, chain.settlement, payer.address(), token, policy, now + valid_for).await?;
+                let provider = ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(relayer))
+                    .connect_http(url);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_secs();
+                let permit = policy::policy_permit(
+                    &provider,
+                    chain.settlement,
+                    payer.address(),
+                    token,
+                    policy,
+                    now + valid_for,
+                )
+                .await?;
                 let signed = permit.sign(&payer).await?;
                 policy::submit_policy_signature(&provider, &signed).await?
             } else {
-                let provider = ProviderBuilder::new().wallet(EthereumWallet::from(payer)).connect_http(url);
+                let provider = ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(payer))
+                    .connect_http(url);
                 policy::set_policy(&provider, chain.settlement, token, policy).await?
             };
             println!("{tx}");
         }
-        Command::Remaining { chain, payer, token } => {
-            let url = chain.rpc_url.parse().with_context(|| format!("--rpc-url {} is not a URL", chain.rpc_url))?;
+        Command::Remaining {
+            chain,
+            payer,
+            token,
+        } => {
+            let url = chain
+                .rpc_url
+                .parse()
+                .with_context(|| format!("--rpc-url {} is not a URL", chain.rpc_url))?;
             let provider = ProviderBuilder::new().connect_http(url);
             let left = policy::remaining_budget(&provider, chain.settlement, payer, token).await?;
             if left == U256::MAX {
@@ -190,7 +261,10 @@ async fn main() -> Result<()> {
 mod tests {
     #[test]
     fn amounts_parse_in_both_bases() {
-        assert_eq!(super::parse_amount("0x10").unwrap(), alloy::primitives::U256::from(16u64));
+        assert_eq!(
+            super::parse_amount("0x10").unwrap(),
+            alloy::primitives::U256::from(16u64)
+        );
         assert!(super::parse_amount("1e6").is_err());
     }
 }

@@ -241,7 +241,10 @@ impl PaymentPermit {
     }
 
     /// Signs synchronously (for local keys; used to sign many payments quickly).
-    pub fn sign_sync<S: SignerSync + ?Sized>(self, signer: &S) -> Result<SignedPayment, PermitError> {
+    pub fn sign_sync<S: SignerSync + ?Sized>(
+        self,
+        signer: &S,
+    ) -> Result<SignedPayment, PermitError> {
         let hash = self.signing_hash()?;
         let signature = signer.sign_hash_sync(&hash)?;
         Ok(self.into_signed(signature))

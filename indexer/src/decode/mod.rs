@@ -273,7 +273,7 @@ impl Decoder {
                 })
             }
             X402SettlementEvents::AuthorizationCharged(e) => {
-                rows.eip3009_charges.push(Eip3009Charge {
+                rows.authorization_charges.push(AuthorizationCharge {
                     meta,
                     payment_id: e.paymentId,
                     payer: e.payer,

@@ -221,10 +221,10 @@ pub struct ProtocolFeeWithdrawal {
 }
 
 /// `AuthorizationCharged` (an EIP-3009 authorization executed through the settlement contract)
-/// -> `eip3009_charges`, folded into `payments` with source `settlement_eip3009`.
+/// -> `authorization_charges`, folded into `payments` with source `settlement_eip3009`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
-pub struct Eip3009Charge {
+pub struct AuthorizationCharge {
     pub meta: LogMeta,
     pub payment_id: B256,
     pub payer: Address,
@@ -351,7 +351,7 @@ pub struct Rows {
     pub protocol_fee_changes: Vec<ProtocolFeeChange>,
     pub treasury_changes: Vec<TreasuryChange>,
     pub protocol_fee_withdrawals: Vec<ProtocolFeeWithdrawal>,
-    pub eip3009_charges: Vec<Eip3009Charge>,
+    pub authorization_charges: Vec<AuthorizationCharge>,
     pub registry_labels: Vec<RegistryLabel>,
     pub declared_wallets: Vec<DeclaredWallet>,
     pub token_transfers: Vec<TokenTransfer>,
@@ -381,7 +381,7 @@ impl Rows {
                 "protocol_fee_withdrawals",
                 self.protocol_fee_withdrawals.len(),
             ),
-            ("eip3009_charges", self.eip3009_charges.len()),
+            ("authorization_charges", self.authorization_charges.len()),
             ("registry_labels", self.registry_labels.len()),
             ("declared_wallets", self.declared_wallets.len()),
             ("token_transfers", self.token_transfers.len()),
@@ -459,7 +459,7 @@ impl Rows {
         settlement: Address,
     ) -> Vec<B256> {
         let through_settlement: std::collections::HashSet<(B256, Address, Address, B256)> = self
-            .eip3009_charges
+            .authorization_charges
             .iter()
             .map(|c| (c.meta.tx_hash, c.token, c.payer, c.authorization_nonce))
             .collect();

@@ -317,7 +317,7 @@ fn authorization_charged_becomes_an_eip3009_charge() {
         authorization_charged(B256::repeat_byte(0xa1)).encode_log_data(),
     );
     assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
-    let c = &rows.eip3009_charges[0];
+    let c = &rows.authorization_charges[0];
     assert_eq!(
         (
             c.payment_id,
@@ -343,7 +343,7 @@ fn authorization_charged_becomes_an_eip3009_charge() {
             B256::repeat_byte(6)
         )
     );
-    // No escrow lifecycle: folded on its own (fold_eip3009_charges), not by recompute_payments.
+    // No escrow lifecycle: folded on its own (fold_authorization_charges), not by recompute_payments.
     assert!(rows.touched_payment_ids().is_empty());
 }
 

@@ -41,7 +41,7 @@ pub const EVENT_TABLES: [&str; 21] = [
     "protocol_fee_changes",
     "treasury_changes",
     "protocol_fee_withdrawals",
-    "eip3009_charges",
+    "authorization_charges",
     "registry_labels",
     "declared_wallets",
     "token_transfers",
@@ -371,8 +371,8 @@ impl Store {
                 .await?;
         }
         // EIP-3009 authorizations executed through the settlement contract: one event each too.
-        if !batch.rows.eip3009_charges.is_empty() {
-            sqlx::query("SELECT fold_eip3009_charges($1, $2, $3)")
+        if !batch.rows.authorization_charges.is_empty() {
+            sqlx::query("SELECT fold_authorization_charges($1, $2, $3)")
                 .bind(self.chain_id)
                 .bind(batch.from as i64)
                 .bind(batch.to as i64)
@@ -488,10 +488,10 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-            } else if table == "eip3009_charges" {
+            } else if table == "authorization_charges" {
                 // Their payments have no other event either: they go with them.
                 let gone: Vec<Vec<u8>> = sqlx::query_scalar(
-                    "DELETE FROM eip3009_charges WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id",
+                    "DELETE FROM authorization_charges WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id",
                 )
                 .bind(self.chain_id)
                 .bind(ancestor)

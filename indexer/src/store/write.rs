@@ -377,8 +377,8 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
     );
 
     run!(
-        rows.eip3009_charges,
-        "eip3009_charges",
+        rows.authorization_charges,
+        "authorization_charges",
         &[
             ("payment_id", Bytea),
             ("payer", Bytea),
