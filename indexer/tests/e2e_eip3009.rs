@@ -563,7 +563,17 @@ async fn authorization_charged_is_one_payment_with_evidence_through_a_reorg() ->
     signature.push(auth.v);
     let evidence = B256::repeat_byte(0xe7);
     let by_facilitator = settlement_as(&s, &facilitator)?;
+    // The nonce from the latest block: after the rollback, a pending count would still include
+    // the dropped transaction.
     let charge = || async {
+        use alloy::providers::Provider;
+        let nonce_now = s
+            .chain
+            .anvil
+            .provider()
+            .get_transaction_count(facilitator.address())
+            .latest()
+            .await?;
         let r = by_facilitator
             .chargeWithAuthorization(
                 usdc,
@@ -576,6 +586,7 @@ async fn authorization_charged_is_one_payment_with_evidence_through_a_reorg() ->
                 signature.clone().into(),
                 evidence,
             )
+            .nonce(nonce_now)
             .send()
             .await?
             .get_receipt()
