@@ -33,7 +33,9 @@ pragma solidity ^0.8.24;
 ///     "settlement": "0x…",                 // X402Settlement
 ///     "registry": "0x…",                   // EcosystemRegistry
 ///     "tokens": [                          // payment tokens, in PAYMENT_TOKENS order (local: OPG, USDC)
-///       { "address": "0x…", "symbol": "OPG", "decimals": 18 }
+///       { "address": "0x…", "symbol": "OPG", "decimals": 18, "stablecoin": false }
+///                                          //   stablecoin: the token answers currency() = "USD"
+///                                          //   (Circle's FiatToken), priced at par by the API
 ///     ],
 ///     "abi": {                             // ABI files (JSON arrays), relative to the repository root:
 ///                                          //   the committed bindings/abi/ copies, which `node script/abi.js
@@ -173,6 +175,15 @@ contract Deploy is Script, FiatTokenDeployer {
         require(deployed != address(0), "contract creation failed");
     }
 
+    /// @dev Whether the token says it is a USD stablecoin: Circle's FiatToken answers `currency()`
+    /// with "USD". The API prices such tokens at par (`"stablecoin": true` in the file); any other
+    /// token needs a configured price.
+    function _isUsdStablecoin(address token) internal view returns (bool) {
+        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSignature("currency()"));
+        if (!ok || ret.length < 96) return false;
+        return keccak256(bytes(abi.decode(ret, (string)))) == keccak256("USD");
+    }
+
     function _toJson(Deployment memory d) internal returns (string memory) {
         string memory tokens = "[";
         for (uint256 i; i < d.tokens.length; ++i) {
@@ -180,6 +191,7 @@ contract Deploy is Script, FiatTokenDeployer {
             string memory key = string.concat("token", vm.toString(i));
             vm.serializeAddress(key, "address", d.tokens[i]);
             vm.serializeString(key, "symbol", token.symbol());
+            vm.serializeBool(key, "stablecoin", _isUsdStablecoin(d.tokens[i]));
             string memory obj = vm.serializeUint(key, "decimals", token.decimals());
             tokens = string.concat(tokens, i == 0 ? "" : ",", obj);
         }

@@ -419,6 +419,22 @@ mod tests {
     }
 
     #[test]
+    fn a_payload_charging_another_wallet_than_the_signed_payer_is_refused() {
+        // One owner's signature presented for a sibling wallet: `from` differs from the payer
+        // the signature covers, so nobody but the signed payer can ever be charged.
+        let signer = PrivateKeySigner::random();
+        let mut p = PaymentPayload::from_signed(&signed(&signer), &requirements(), None);
+        p.payload.permit2_authorization.from = Address::repeat_byte(0x42);
+        match p.to_signed(31337, requirements().extra.permit2) {
+            Err(HeaderError::Invalid { field, reason }) => {
+                assert_eq!(field, "payload.permit2Authorization.witness.payer");
+                assert!(reason.contains("differs from `from`"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn bad_payloads_name_the_field() {
         let signer = PrivateKeySigner::random();
         let mut p = PaymentPayload::from_signed(&signed(&signer), &requirements(), None);

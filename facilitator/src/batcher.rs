@@ -70,6 +70,17 @@ pub struct Batcher {
 /// burn more than this at the other items' expense.
 pub const BATCH_ITEM_GAS_LIMIT: u32 = 400_000;
 
+/// `chargeBatch` keeps back `BATCH_RESERVE_GAS + BATCH_RESERVE_GAS_PER_ITEM * items` (contract
+/// constants) and starts an item only with two item limits left, so a batch is sent with that
+/// much more gas than one execution measured.
+fn batch_reserve_gas(items: usize) -> u64 {
+    100_000 + 1_000 * items as u64 + 2 * u64::from(BATCH_ITEM_GAS_LIMIT)
+}
+
+/// Rounds of resubmitting the items a batch did not reach (out of gas before them) before they
+/// are answered as failed.
+const MAX_BATCH_ROUNDS: usize = 3;
+
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
@@ -155,12 +166,39 @@ async fn collect(
     }
 }
 
+/// Submits `jobs` as one batch; the items it did not reach (`attemptedCount < itemCount`: a
+/// hostile item burned the gas the others needed) go out again in a new batch, at most
+/// [`MAX_BATCH_ROUNDS`] times. Their Permit2 nonces are untouched, so nothing settles twice.
 async fn submit_batch(
     jobs: Vec<Job>,
     submitter: Arc<Submitter>,
     settlement: Address,
     metrics: Metrics,
 ) {
+    let mut jobs = jobs;
+    for round in 1..=MAX_BATCH_ROUNDS {
+        let last = round == MAX_BATCH_ROUNDS;
+        jobs = submit_batch_once(jobs, &submitter, settlement, &metrics, last).await;
+        if jobs.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            left = jobs.len(),
+            round,
+            "batch stopped before its last items; resubmitting them"
+        );
+    }
+}
+
+/// One `chargeBatch`; answers every job it settled or skipped and returns the jobs it never
+/// reached (none when `last`: those are answered as failed).
+async fn submit_batch_once(
+    jobs: Vec<Job>,
+    submitter: &Submitter,
+    settlement: Address,
+    metrics: &Metrics,
+    last: bool,
+) -> Vec<Job> {
     let timer = metrics
         .settle_seconds
         .with_label_values(&["batch"])
@@ -174,7 +212,12 @@ async fn submit_batch(
     .abi_encode();
     let count = jobs.len();
     let outcome = submitter
-        .submit("chargeBatch", settlement, call.into())
+        .submit_with_reserve(
+            "chargeBatch",
+            settlement,
+            call.into(),
+            batch_reserve_gas(count),
+        )
         .await;
     timer.observe_duration();
     match outcome {
@@ -194,7 +237,17 @@ async fn submit_batch(
                     .inc();
                 tracing::info!(%tx, count, settled = results.charged.len(), batch_id = %results.batch_id, "batch settled");
             }
-            for job in jobs {
+            let mut unreached = Vec::new();
+            for (index, job) in jobs.into_iter().enumerate() {
+                if receipt.status()
+                    && !last
+                    && (index as u64) >= results.attempted
+                    && !results.charged.contains_key(&job.payment_id)
+                    && !results.failed.contains_key(&job.payment_id)
+                {
+                    unreached.push(job);
+                    continue;
+                }
                 let r = if !receipt.status() {
                     BatchResult::Reverted { tx }
                 } else if let Some(amount) = results.charged.get(&job.payment_id) {
@@ -211,11 +264,12 @@ async fn submit_batch(
                 } else {
                     BatchResult::ItemFailed {
                         tx,
-                        reason: "the batch emitted no event for this payment".into(),
+                        reason: "the batch ran out of gas before this payment (not settled)".into(),
                     }
                 };
                 let _ = job.reply.send(r);
             }
+            unreached
         }
         Err(e) => {
             metrics
@@ -230,6 +284,7 @@ async fn submit_batch(
                     maybe_mined,
                 });
             }
+            Vec::new()
         }
     }
 }
@@ -237,6 +292,8 @@ async fn submit_batch(
 /// The per-payment outcome a batch receipt records.
 struct BatchEvents {
     batch_id: U256,
+    /// Items the contract got to (`BatchSettled.attemptedCount`); the rest never ran.
+    attempted: u64,
     charged: HashMap<B256, U256>,
     failed: HashMap<B256, String>,
 }
@@ -244,6 +301,7 @@ struct BatchEvents {
 fn results_of(receipt: &TransactionReceipt, settlement: Address) -> BatchEvents {
     let mut out = BatchEvents {
         batch_id: U256::ZERO,
+        attempted: u64::MAX,
         charged: HashMap::new(),
         failed: HashMap::new(),
     };
@@ -261,6 +319,7 @@ fn results_of(receipt: &TransactionReceipt, settlement: Address) -> BatchEvents 
             out.failed.insert(d.paymentId, describe_revert(&d.reason));
         } else if let Ok(ev) = log.log_decode::<X402Settlement::BatchSettled>() {
             out.batch_id = ev.inner.data.batchId;
+            out.attempted = ev.inner.data.attemptedCount.saturating_to::<u64>();
         }
     }
     out

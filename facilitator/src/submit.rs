@@ -119,11 +119,25 @@ impl Submitter {
         to: Address,
         input: Bytes,
     ) -> Result<TransactionReceipt, SubmitError> {
+        self.submit_with_reserve(label, to, input, 0).await
+    }
+
+    /// As [`Self::submit`], with `reserve` gas on top of the measured use: a call whose code
+    /// checks `gasleft()` before work it may skip (`chargeBatch` stops before an item unless two
+    /// item limits and its reserve are left) needs that much more than one execution used.
+    pub async fn submit_with_reserve(
+        &self,
+        label: &'static str,
+        to: Address,
+        input: Bytes,
+        reserve: u64,
+    ) -> Result<TransactionReceipt, SubmitError> {
         let base = TransactionRequest::default()
             .with_from(self.from)
             .with_to(to)
             .with_input(input);
-        let gas = self.gas_limit(label, &base).await?;
+        let block_gas = self.block_gas_limit(label).await?;
+        let gas = (self.gas_limit(label, &base).await? + reserve).min(block_gas);
         let fees = self
             .provider
             .estimate_eip1559_fees()
