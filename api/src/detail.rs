@@ -205,6 +205,8 @@ pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDe
             select 'charged' as kind, block_number, log_index, block_time as time, tx_hash, amount::text as amount,
                    evidence_hash, null::bytea as recipient
               from charges where chain_id = $1 and payment_id = $2
+            union all select 'charged', block_number, log_index, block_time, tx_hash, amount::text, evidence_hash, null
+              from authorization_charges where chain_id = $1 and payment_id = $2
             union all select 'authorized', block_number, log_index, block_time, tx_hash, amount::text, null, null
               from authorizations where chain_id = $1 and payment_id = $2
             union all select 'captured', block_number, log_index, block_time, tx_hash, amount::text, evidence_hash, null

@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::aliases::U48;
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::sol_types::SolEvent;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
-use x402_bindings::X402Settlement;
+use x402_bindings::settlement::IX402Settlement;
+use x402_bindings::{ISignatureTransfer, X402Settlement};
 use x402_indexer::config::{Deployment, ProgressMode};
 use x402_indexer::Config;
 use x402_testkit::{assert_db_matches_chain, DevChain, TestDb, Traffic};
@@ -46,9 +47,15 @@ async fn index(config: &Config) {
 async fn assert_payments_match_contract(chain: &DevChain, pool: &sqlx::PgPool) -> usize {
     let provider = chain.anvil.provider();
     let settlement = X402Settlement::new(chain.deployment.settlement, &provider);
+    // Each escrow is named by its EscrowRef, rebuilt from its stored PaymentAuthorized row (the
+    // event carries it in full): a column the indexer got wrong makes `escrowOf` answer `None`.
     let rows = sqlx::query(
-        "SELECT payment_id, mode, authorized_amount::text, captured_amount::text, refunded_amount::text, closed, status
-         FROM payments WHERE chain_id = $1 AND mode = 2",
+        "SELECT p.payment_id, p.captured_amount::text, p.refunded_amount::text, p.closed,
+                a.token, a.amount::text, a.nonce::text, a.deadline::text, a.payer, a.payee,
+                a.facilitator, a.request_hash, a.max_facilitator_fee_bps, a.valid_after,
+                a.authorization_expiry, a.refund_expiry, a.protocol_fee_bps
+         FROM payments p JOIN authorizations a USING (chain_id, payment_id)
+         WHERE p.chain_id = $1 AND p.mode = 2",
     )
     .bind(chain.deployment.chain_id as i64)
     .fetch_all(pool)
@@ -56,35 +63,43 @@ async fn assert_payments_match_contract(chain: &DevChain, pool: &sqlx::PgPool) -
     .unwrap();
     for row in &rows {
         let id = B256::from_slice(&row.get::<Vec<u8>, _>(0));
-        // The contract keys an escrow by its permit and terms, which only its
-        // `PaymentAuthorized` event carries: read them from the chain, not from the database.
-        let filter = alloy::rpc::types::Filter::new()
-            .address(chain.deployment.settlement)
-            .event_signature(X402Settlement::PaymentAuthorized::SIGNATURE_HASH)
-            .topic1(id)
-            .from_block(0);
-        let logs = provider.get_logs(&filter).await.unwrap();
-        assert_eq!(logs.len(), 1, "one authorization of {id}");
-        let authorized = logs[0]
-            .log_decode::<X402Settlement::PaymentAuthorized>()
-            .unwrap()
-            .inner
-            .data;
-        let escrow = settlement
-            .escrowOf(authorized.escrow.clone())
-            .call()
-            .await
-            .unwrap();
         let amount = |i: usize| row.get::<String, _>(i).parse::<U256>().unwrap();
-        assert_eq!(
-            amount(2),
-            authorized.escrow.permit.permitted.amount,
-            "authorized of {id}"
+        let addr = |i: usize| Address::from_slice(&row.get::<Vec<u8>, _>(i));
+        let u48 = |i: usize| U48::from(row.get::<i64, _>(i) as u64);
+        let escrow = IX402Settlement::EscrowRef {
+            permit: ISignatureTransfer::PermitTransferFrom {
+                permitted: ISignatureTransfer::TokenPermissions {
+                    token: addr(4),
+                    amount: amount(5),
+                },
+                nonce: amount(6),
+                deadline: amount(7),
+            },
+            terms: IX402Settlement::PaymentTerms {
+                payer: addr(8),
+                payee: addr(9),
+                facilitator: addr(10),
+                requestHash: B256::from_slice(&row.get::<Vec<u8>, _>(11)),
+                maxFacilitatorFeeBps: row.get::<i32, _>(12) as u16,
+                validAfter: u48(13),
+                mode: 2,
+                authorizationExpiry: u48(14),
+                refundExpiry: u48(15),
+            },
+        };
+        let state = settlement.escrowOf(escrow).call().await.unwrap();
+        assert_ne!(
+            state.status, 0,
+            "escrowOf knows the stored EscrowRef of {id}"
         );
-        assert_eq!(amount(3), U256::from(escrow.captured), "captured of {id}");
-        assert_eq!(amount(4), U256::from(escrow.refunded), "refunded of {id}");
-        // EscrowStatus: 1 Open, 2 Closed (voided or reclaimed).
-        assert_eq!(row.get::<bool, _>(5), escrow.status == 2, "closed of {id}");
+        assert_eq!(amount(1), U256::from(state.captured), "captured of {id}");
+        assert_eq!(amount(2), U256::from(state.refunded), "refunded of {id}");
+        assert_eq!(row.get::<bool, _>(3), state.status == 2, "closed of {id}");
+        assert_eq!(
+            row.get::<i32, _>(16) as u16,
+            state.protocolFeeBps,
+            "protocol fee of {id}"
+        );
     }
     let mismatched: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM charges c JOIN payments p USING (chain_id, payment_id)

@@ -483,3 +483,224 @@ async fn senders_from_receipts_under_faults_and_no_list_flags_every_sender() -> 
     assert_eq!(authorization_rows(&s).await?, 3);
     Ok(())
 }
+
+/// Owner, treasury and facilitator calls on the settlement contract, each from its own key.
+fn settlement_as(
+    s: &Scenario,
+    signer: &PrivateKeySigner,
+) -> anyhow::Result<
+    x402_bindings::X402Settlement::X402SettlementInstance<alloy::providers::DynProvider>,
+> {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let provider = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(signer.clone()))
+        .connect_http(s.chain.anvil.url().parse()?)
+        .erased();
+    Ok(x402_bindings::X402Settlement::new(
+        s.chain.deployment.settlement,
+        provider,
+    ))
+}
+
+async fn count(s: &Scenario, sql: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql)
+        .bind(s.chain.deployment.chain_id as i64)
+        .fetch_one(&s.pool)
+        .await?)
+}
+
+/// An EIP-3009 authorization executed through the settlement contract (`chargeWithAuthorization`)
+/// is one payment, `source = 'settlement_eip3009'`, with the facilitator and evidence hash of its
+/// `AuthorizationCharged` and no fees; the token's own `AuthorizationUsed` of that transaction is
+/// recorded but is not a second payment. A reorg removes it, the treasury change and the fee
+/// withdrawal with it; re-executing the authorization brings the payment back once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_charged_is_one_payment_with_evidence_through_a_reorg() -> anyhow::Result<()>
+{
+    let settings = IndexerSettings {
+        facilitators: Some(Vec::new()),
+        ..IndexerSettings::default()
+    };
+    let Setup {
+        mut s,
+        usdc,
+        facilitator,
+    } = setup("e2e-eip3009-settlement", settings).await?;
+    let payer = s.traffic.payers[0].clone();
+    let payee = s.traffic.payees[0].address();
+    // Charges, escrows and settings (treasury, protocol fee) before the payment under test.
+    s.traffic.round().await?;
+    s.indexer.index_until_caught_up(SYNC).await?;
+    s.assert_synced(SYNC).await?;
+    let mut indexer = s.indexer.spawn_index(&[])?;
+
+    // The blocks the reorg will drop: a new treasury, its withdrawal, the EIP-3009 charge.
+    let treasury = wallets::derived("e2e-eip3009-settlement/new-treasury", 0);
+    s.traffic
+        .anvil()
+        .set_balance(treasury.address(), U256::from(10u64).pow(U256::from(18u64)))
+        .await?;
+    let owner = settlement_as(&s, &wallets::deployer())?;
+    owner
+        .setTreasury(treasury.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let fee_token = s.chain.deployment.tokens[0].address;
+    settlement_as(&s, &treasury)?
+        .withdrawProtocolFees(fee_token, treasury.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let domain = eip3009::domain_separator(&s.chain.anvil.provider(), usdc).await?;
+    let nonce = B256::from(rand::random::<[u8; 32]>());
+    let auth = eip3009::sign(&payer, domain, payee, U256::from(42_000u64), nonce)?;
+    let mut signature = Vec::with_capacity(65);
+    signature.extend_from_slice(auth.r.as_slice());
+    signature.extend_from_slice(auth.s.as_slice());
+    signature.push(auth.v);
+    let evidence = B256::repeat_byte(0xe7);
+    let by_facilitator = settlement_as(&s, &facilitator)?;
+    // The nonce from the latest block: after the rollback, a pending count would still include
+    // the dropped transaction.
+    let charge = || async {
+        use alloy::providers::Provider;
+        let nonce_now = s
+            .chain
+            .anvil
+            .provider()
+            .get_transaction_count(facilitator.address())
+            .latest()
+            .await?;
+        let r = by_facilitator
+            .chargeWithAuthorization(
+                usdc,
+                payer.address(),
+                payee,
+                auth.value,
+                auth.valid_after,
+                auth.valid_before,
+                nonce,
+                signature.clone().into(),
+                evidence,
+            )
+            .nonce(nonce_now)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        anyhow::ensure!(r.status(), "chargeWithAuthorization reverted");
+        anyhow::Ok(())
+    };
+    charge().await?;
+    let id = by_facilitator
+        .authorizationPaymentId(usdc, payer.address(), nonce)
+        .call()
+        .await?;
+
+    let check_payment = || async {
+        s.assert_synced(SYNC)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
+        let row = sqlx::query(
+            "SELECT payer, payee, token, facilitator, mode, settled_amount::text AS amount,
+                    facilitator_fee::text AS ffee, protocol_fee::text AS pfee, evidence_hash,
+                    status, facilitator_listed
+             FROM payments WHERE chain_id = $1 AND payment_id = $2 AND source = 'settlement_eip3009'",
+        )
+        .bind(s.chain.deployment.chain_id as i64)
+        .bind(id.as_slice())
+        .fetch_one(&s.pool)
+        .await?;
+        let addr = |c: &str| Address::from_slice(&row.get::<Vec<u8>, _>(c));
+        assert_eq!(
+            (
+                addr("payer"),
+                addr("payee"),
+                addr("token"),
+                addr("facilitator")
+            ),
+            (payer.address(), payee, usdc, facilitator.address())
+        );
+        assert_eq!(
+            (
+                row.get::<i16, _>("mode"),
+                row.get::<String, _>("amount"),
+                row.get::<String, _>("ffee"),
+                row.get::<String, _>("pfee"),
+                row.get::<String, _>("status"),
+                row.get::<Option<bool>, _>("facilitator_listed"),
+            ),
+            (
+                0,
+                "42000".to_string(),
+                "0".to_string(),
+                "0".to_string(),
+                "charged".to_string(),
+                None
+            )
+        );
+        assert_eq!(row.get::<Vec<u8>, _>("evidence_hash"), evidence.to_vec());
+        // The token side is recorded, without a payment of its own.
+        assert_eq!(
+            count(
+                &s,
+                "SELECT count(*) FROM eip3009_authorizations WHERE chain_id = $1 AND payment_id IS NULL"
+            )
+            .await?,
+            1
+        );
+        assert_eq!(
+            count(
+                &s,
+                "SELECT count(*) FROM payments WHERE chain_id = $1 AND source = 'eip3009'"
+            )
+            .await?,
+            0
+        );
+        anyhow::Ok(())
+    };
+    check_payment().await?;
+    let withdrawals = "SELECT count(*) FROM protocol_fee_withdrawals WHERE chain_id = $1";
+    assert_eq!(count(&s, withdrawals).await?, 1);
+    let treasury_changes = "SELECT count(*) FROM treasury_changes WHERE chain_id = $1";
+    let changes_before = count(&s, treasury_changes).await?;
+    assert!(changes_before >= 2, "the round's treasury and ours");
+
+    // Reorg: the three blocks are replaced by an empty one.
+    s.traffic.anvil().rollback(3).await?;
+    s.traffic.anvil().mine(1).await?;
+    s.assert_synced(SYNC)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", indexer.log_tail(30)))?;
+    let charges = "SELECT count(*) FROM authorization_charges WHERE chain_id = $1";
+    assert_eq!(count(&s, charges).await?, 0);
+    assert_eq!(count(&s, withdrawals).await?, 0);
+    assert_eq!(count(&s, treasury_changes).await?, changes_before - 1);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM payments WHERE chain_id = $1 AND source = 'settlement_eip3009'"
+        )
+        .await?,
+        0
+    );
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM eip3009_authorizations WHERE chain_id = $1"
+        )
+        .await?,
+        0
+    );
+
+    // The authorization's nonce is unused again on the new chain: executing it again is the same
+    // payment, once.
+    charge().await?;
+    check_payment().await?;
+    assert_eq!(count(&s, charges).await?, 1);
+    indexer.kill9()?;
+    Ok(())
+}

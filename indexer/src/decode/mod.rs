@@ -8,7 +8,7 @@ mod rows;
 
 use std::collections::HashSet;
 
-use alloy::primitives::{Address, Log as PrimitiveLog};
+use alloy::primitives::{Address, Log as PrimitiveLog, U256};
 use alloy::rpc::types::Log;
 use alloy::sol_types::abi::AbiDecoderConfig;
 use alloy::sol_types::{SolEvent, SolEventInterface};
@@ -125,6 +125,7 @@ impl Decoder {
                 payee: e.payee,
                 token: e.token,
                 facilitator: e.facilitator,
+                nonce: e.nonce,
                 mode: e.mode,
                 amount: e.amount,
                 max_amount: e.maxAmount,
@@ -134,20 +135,26 @@ impl Decoder {
                 evidence_hash: e.evidenceHash,
                 batch_id: e.batchId,
             }),
-            X402SettlementEvents::PaymentAuthorized(e) => rows.authorizations.push(Authorization {
-                meta,
-                payment_id: e.paymentId,
-                payer: e.payer,
-                payee: e.payee,
-                token: e.escrow.permit.permitted.token,
-                facilitator: e.escrow.terms.facilitator,
-                // authorize pulls the signed maximum into escrow.
-                amount: e.escrow.permit.permitted.amount,
-                max_facilitator_fee_bps: e.escrow.terms.maxFacilitatorFeeBps,
-                authorization_expiry: e.escrow.terms.authorizationExpiry.to::<u64>(),
-                refund_expiry: e.escrow.terms.refundExpiry.to::<u64>(),
-                request_hash: e.escrow.terms.requestHash,
-            }),
+            X402SettlementEvents::PaymentAuthorized(e) => {
+                let (permit, terms) = (&e.escrow.permit, &e.escrow.terms);
+                rows.authorizations.push(Authorization {
+                    meta,
+                    payment_id: e.paymentId,
+                    payer: e.payer,
+                    payee: e.payee,
+                    token: permit.permitted.token,
+                    facilitator: terms.facilitator,
+                    amount: permit.permitted.amount,
+                    max_facilitator_fee_bps: terms.maxFacilitatorFeeBps,
+                    authorization_expiry: terms.authorizationExpiry.to::<u64>(),
+                    refund_expiry: terms.refundExpiry.to::<u64>(),
+                    request_hash: terms.requestHash,
+                    nonce: permit.nonce,
+                    deadline: permit.deadline,
+                    valid_after: terms.validAfter.to::<u64>(),
+                    protocol_fee_bps: e.protocolFeeBps,
+                })
+            }
             X402SettlementEvents::PaymentCaptured(e) => rows.captures.push(Capture {
                 meta,
                 payment_id: e.paymentId,
@@ -155,6 +162,7 @@ impl Decoder {
                 payee: e.payee,
                 token: e.token,
                 facilitator: e.facilitator,
+                nonce: e.nonce,
                 amount: e.amount,
                 facilitator_fee: e.facilitatorFee,
                 protocol_fee: e.protocolFee,
@@ -165,6 +173,8 @@ impl Decoder {
                 payment_id: e.paymentId,
                 payer: e.payer,
                 voided_by: e.by,
+                payee: e.payee,
+                facilitator: e.facilitator,
                 token: e.token,
                 amount: e.amount,
             }),
@@ -172,6 +182,9 @@ impl Decoder {
                 meta,
                 payment_id: e.paymentId,
                 payer: e.payer,
+                reclaimed_by: e.by,
+                payee: e.payee,
+                facilitator: e.facilitator,
                 token: e.token,
                 amount: e.amount,
             }),
@@ -211,6 +224,7 @@ impl Decoder {
                 batch_id: e.batchId,
                 facilitator: e.facilitator,
                 item_count: e.itemCount,
+                attempted_count: e.attemptedCount,
                 settled_count: e.settledCount,
                 evidence_root: e.evidenceRoot,
             }),
@@ -219,9 +233,13 @@ impl Decoder {
                     meta,
                     payer: e.payer,
                     token: e.token,
-                    max_per_payment: alloy::primitives::U256::from(e.policy.maxPerPayment),
-                    max_per_period: alloy::primitives::U256::from(e.policy.maxPerPeriod),
+                    max_per_payment: U256::from(e.policy.maxPerPayment),
+                    max_per_period: U256::from(e.policy.maxPerPeriod),
                     period_seconds: e.policy.period,
+                    loosen_delay_seconds: e.policy.loosenDelay,
+                    nonce: e.nonce,
+                    by_signature: e.bySignature,
+                    effective_at: e.effectiveAt.to::<u64>(),
                 })
             }
             X402SettlementEvents::SplitSet(e) => rows.splits.push(Split {

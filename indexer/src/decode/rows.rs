@@ -27,6 +27,8 @@ pub struct Charge {
     pub payee: Address,
     pub token: Address,
     pub facilitator: Address,
+    /// The Permit2 nonce the payment consumed.
+    pub nonce: U256,
     pub mode: u8,
     pub amount: U256,
     pub max_amount: U256,
@@ -52,6 +54,12 @@ pub struct Authorization {
     pub authorization_expiry: u64,
     pub refund_expiry: u64,
     pub request_hash: B256,
+    /// The permit's Permit2 nonce and deadline.
+    pub nonce: U256,
+    pub deadline: U256,
+    pub valid_after: u64,
+    /// The protocol fee locked for this escrow's captures.
+    pub protocol_fee_bps: u16,
 }
 
 /// `PaymentCaptured` -> `captures`.
@@ -64,6 +72,8 @@ pub struct Capture {
     pub payee: Address,
     pub token: Address,
     pub facilitator: Address,
+    /// The Permit2 nonce the escrow was authorized with.
+    pub nonce: U256,
     pub amount: U256,
     pub facilitator_fee: U256,
     pub protocol_fee: U256,
@@ -78,6 +88,8 @@ pub struct Void {
     pub payment_id: B256,
     pub payer: Address,
     pub voided_by: Address,
+    pub payee: Address,
+    pub facilitator: Address,
     pub token: Address,
     pub amount: U256,
 }
@@ -89,6 +101,9 @@ pub struct Reclaim {
     pub meta: LogMeta,
     pub payment_id: B256,
     pub payer: Address,
+    pub reclaimed_by: Address,
+    pub payee: Address,
+    pub facilitator: Address,
     pub token: Address,
     pub amount: U256,
 }
@@ -138,6 +153,8 @@ pub struct Batch {
     pub batch_id: U256,
     pub facilitator: Address,
     pub item_count: U256,
+    /// Items `[attempted_count, item_count)` were not tried (out of gas; resubmittable).
+    pub attempted_count: U256,
     pub settled_count: U256,
     pub evidence_root: B256,
 }
@@ -152,6 +169,13 @@ pub struct SpendingPolicy {
     pub max_per_payment: U256,
     pub max_per_period: U256,
     pub period_seconds: u32,
+    pub loosen_delay_seconds: u32,
+    /// The policy nonce the change consumed.
+    pub nonce: U256,
+    /// Set by signature (`setSpendingPolicyBySig`) rather than the payer's own transaction.
+    pub by_signature: bool,
+    /// When the policy applies (unix seconds).
+    pub effective_at: u64,
 }
 
 /// `SplitSet` -> `splits`.
@@ -164,13 +188,15 @@ pub struct Split {
     pub bps: Vec<u16>,
 }
 
-/// `ProtocolFeeChanged` -> `protocol_fee_changes` (`bps` is the new fee, from `effective_at`).
+/// `ProtocolFeeChanged` -> `protocol_fee_changes` (`bps` is the new fee; the `treasury` column,
+/// from the old `ProtocolFeeSet`, stays NULL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct ProtocolFeeChange {
     pub meta: LogMeta,
     pub old_bps: u16,
     pub bps: u16,
+    /// When the new fee applies (unix seconds).
     pub effective_at: u64,
 }
 
@@ -194,8 +220,8 @@ pub struct ProtocolFeeWithdrawal {
     pub amount: U256,
 }
 
-/// `AuthorizationCharged` -> `authorization_charges` (an EIP-3009 payment settled through the
-/// settlement contract, with evidence).
+/// `AuthorizationCharged` (an EIP-3009 authorization executed through the settlement contract)
+/// -> `authorization_charges`, folded into `payments` with source `settlement_eip3009`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct AuthorizationCharge {
@@ -422,7 +448,9 @@ impl Rows {
     /// Fills in the sender of each EIP-3009 authorization's transaction (`senders`: tx hash ->
     /// (from, to)) and decides which are payments: a matched Transfer that does not go into the
     /// settlement contract (that is a settlement payment, indexed from its own event), sent by a
-    /// listed facilitator, or by anyone when `facilitators` is empty (then flagged as not listed).
+    /// listed facilitator, or by anyone when `facilitators` is empty (then flagged as not listed),
+    /// and not executed through the settlement contract (its `AuthorizationCharged` in the same
+    /// transaction is the payment, counted once).
     /// Returns the transaction hashes `senders` lacks.
     pub fn resolve_eip3009(
         &mut self,
@@ -430,6 +458,11 @@ impl Rows {
         facilitators: &std::collections::HashSet<Address>,
         settlement: Address,
     ) -> Vec<B256> {
+        let through_settlement: std::collections::HashSet<(B256, Address, Address, B256)> = self
+            .authorization_charges
+            .iter()
+            .map(|c| (c.meta.tx_hash, c.token, c.payer, c.authorization_nonce))
+            .collect();
         let mut missing = Vec::new();
         for a in &mut self.eip3009_authorizations {
             let Some(&(from, to)) = senders.get(&a.meta.tx_hash) else {
@@ -439,12 +472,12 @@ impl Rows {
             a.tx_from = from;
             a.tx_to = to;
             a.facilitator_listed = facilitators.contains(&from);
+            let via_settlement =
+                through_settlement.contains(&(a.meta.tx_hash, a.token, a.authorizer, a.nonce));
             let payment = match a.transfer {
-                // A transaction to the settlement contract is its `chargeWithAuthorization`:
-                // that payment is indexed from its own `AuthorizationCharged` event.
                 Some((_, payee, _)) => {
                     payee != settlement
-                        && to != Some(settlement)
+                        && !via_settlement
                         && (facilitators.is_empty() || a.facilitator_listed)
                 }
                 None => false,
@@ -492,7 +525,6 @@ impl Rows {
             .chain(self.reclaims.iter().map(|r| r.payment_id))
             .chain(self.refunds.iter().map(|r| r.payment_id))
             .chain(self.split_payments.iter().map(|r| r.payment_id))
-            .chain(self.authorization_charges.iter().map(|r| r.payment_id))
             .collect();
         ids.sort_unstable();
         ids.dedup();

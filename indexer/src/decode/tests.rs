@@ -59,7 +59,10 @@ fn payment_charged_becomes_a_charge_row() {
         (c.meta.block_number, c.meta.log_index, c.meta.block_time),
         (42, 7, 1_700_000_000)
     );
-    assert_eq!((c.payer, c.payee, c.mode), (PAYER, PAYEE, 1));
+    assert_eq!(
+        (c.payer, c.payee, c.mode, c.nonce),
+        (PAYER, PAYEE, 1, U256::from(77))
+    );
     assert_eq!(
         (c.amount, c.max_amount, c.batch_id),
         (U256::from(900), U256::from(1000), U256::from(5))
@@ -67,8 +70,14 @@ fn payment_charged_becomes_a_charge_row() {
     assert_eq!(rows.touched_payment_ids(), vec![ID]);
 }
 
+fn u48(v: u64) -> alloy::primitives::aliases::U48 {
+    alloy::primitives::aliases::U48::from(v)
+}
+
+const FACILITATOR: Address = address!("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc");
+
 #[test]
-fn authorization_expiries_are_unix_seconds() {
+fn payment_authorized_reads_the_escrow_ref() {
     let event = X402Settlement::PaymentAuthorized {
         paymentId: ID,
         payer: PAYER,
@@ -79,38 +88,310 @@ fn authorization_expiries_are_unix_seconds() {
                     token: TOKEN,
                     amount: U256::from(1000),
                 },
-                nonce: U256::from(77),
-                deadline: U256::from(1_900_000_000u64),
+                nonce: U256::from(12345),
+                deadline: U256::from(1_750_000_000u64),
             },
             terms: x402_bindings::settlement::IX402Settlement::PaymentTerms {
                 payer: PAYER,
                 payee: PAYEE,
-                facilitator: PAYEE,
+                facilitator: FACILITATOR,
                 requestHash: B256::repeat_byte(3),
                 maxFacilitatorFeeBps: 250,
-                validAfter: alloy::primitives::aliases::U48::ZERO,
+                validAfter: u48(1_600_000_000),
                 mode: 2,
-                authorizationExpiry: alloy::primitives::aliases::U48::from(1_800_000_000u64),
-                refundExpiry: alloy::primitives::aliases::U48::from(1_900_000_000u64),
+                authorizationExpiry: u48(1_800_000_000),
+                refundExpiry: u48(1_900_000_000),
             },
         },
-        protocolFeeBps: 10,
+        protocolFeeBps: 30,
     };
     let rows = decode_one(SETTLEMENT, event.encode_log_data());
+    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
     let a = &rows.authorizations[0];
     assert_eq!(
-        (a.token, a.facilitator, a.amount, a.request_hash),
-        (TOKEN, PAYEE, U256::from(1000), B256::repeat_byte(3)),
-        "token, facilitator, amount and request hash come from the escrow's permit and terms"
+        (a.payer, a.payee, a.token, a.facilitator, a.amount),
+        (PAYER, PAYEE, TOKEN, FACILITATOR, U256::from(1000))
     );
     assert_eq!(
         (
             a.max_facilitator_fee_bps,
+            a.valid_after,
             a.authorization_expiry,
             a.refund_expiry
         ),
-        (250, 1_800_000_000, 1_900_000_000)
+        (250, 1_600_000_000, 1_800_000_000, 1_900_000_000)
     );
+    assert_eq!(
+        (a.nonce, a.deadline, a.protocol_fee_bps, a.request_hash),
+        (
+            U256::from(12345),
+            U256::from(1_750_000_000u64),
+            30,
+            B256::repeat_byte(3)
+        )
+    );
+    assert_eq!(rows.touched_escrow_ids(), vec![ID]);
+}
+
+#[test]
+fn capture_void_and_reclaim_carry_nonce_and_parties() {
+    let other = address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+    let capture = X402Settlement::PaymentCaptured {
+        paymentId: ID,
+        payer: PAYER,
+        payee: PAYEE,
+        token: TOKEN,
+        facilitator: FACILITATOR,
+        nonce: U256::from(9),
+        amount: U256::from(400),
+        facilitatorFee: U256::from(4),
+        protocolFee: U256::from(1),
+        evidenceHash: B256::repeat_byte(5),
+    };
+    let void = X402Settlement::PaymentVoided {
+        paymentId: ID,
+        payer: PAYER,
+        by: FACILITATOR,
+        payee: PAYEE,
+        facilitator: FACILITATOR,
+        token: TOKEN,
+        amount: U256::from(600),
+    };
+    let reclaim = X402Settlement::PaymentReclaimed {
+        paymentId: ID,
+        payer: PAYER,
+        by: other,
+        payee: PAYEE,
+        facilitator: FACILITATOR,
+        token: TOKEN,
+        amount: U256::from(600),
+    };
+    let mut rows = Rows::default();
+    for (i, data) in [
+        capture.encode_log_data(),
+        void.encode_log_data(),
+        reclaim.encode_log_data(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        decoder().decode(&rpc_log(SETTLEMENT, data, i as u64), 1, &mut rows);
+    }
+    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    let c = &rows.captures[0];
+    assert_eq!(
+        (c.nonce, c.amount, c.facilitator, c.evidence_hash),
+        (
+            U256::from(9),
+            U256::from(400),
+            FACILITATOR,
+            B256::repeat_byte(5)
+        )
+    );
+    let v = &rows.voids[0];
+    assert_eq!(
+        (v.voided_by, v.payee, v.facilitator, v.amount),
+        (FACILITATOR, PAYEE, FACILITATOR, U256::from(600))
+    );
+    let r = &rows.reclaims[0];
+    assert_eq!(
+        (r.reclaimed_by, r.payee, r.facilitator, r.payer),
+        (other, PAYEE, FACILITATOR, PAYER)
+    );
+    assert_eq!(rows.touched_escrow_ids(), vec![ID]);
+}
+
+#[test]
+fn batch_settled_records_attempted_items() {
+    let event = X402Settlement::BatchSettled {
+        batchId: U256::from(3),
+        facilitator: FACILITATOR,
+        itemCount: U256::from(10),
+        attemptedCount: U256::from(7),
+        settledCount: U256::from(6),
+        evidenceRoot: B256::repeat_byte(8),
+    };
+    let rows = decode_one(SETTLEMENT, event.encode_log_data());
+    let b = &rows.batches[0];
+    assert_eq!(
+        (b.item_count, b.attempted_count, b.settled_count),
+        (U256::from(10), U256::from(7), U256::from(6))
+    );
+    assert_eq!(
+        (b.facilitator, b.evidence_root),
+        (FACILITATOR, B256::repeat_byte(8))
+    );
+}
+
+#[test]
+fn spending_policy_set_records_delay_nonce_and_effective_time() {
+    let event = X402Settlement::SpendingPolicySet {
+        payer: PAYER,
+        token: TOKEN,
+        policy: x402_bindings::settlement::IX402Settlement::SpendingPolicy {
+            maxPerPayment: 100,
+            maxPerPeriod: u128::MAX,
+            period: 86_400,
+            loosenDelay: 3_600,
+        },
+        nonce: U256::from(2),
+        bySignature: true,
+        effectiveAt: u48(1_700_003_600),
+    };
+    let rows = decode_one(SETTLEMENT, event.encode_log_data());
+    let p = &rows.spending_policies[0];
+    assert_eq!(
+        (p.max_per_payment, p.max_per_period, p.period_seconds),
+        (U256::from(100), U256::from(u128::MAX), 86_400)
+    );
+    assert_eq!(
+        (
+            p.loosen_delay_seconds,
+            p.nonce,
+            p.by_signature,
+            p.effective_at
+        ),
+        (3_600, U256::from(2), true, 1_700_003_600)
+    );
+}
+
+#[test]
+fn protocol_fee_treasury_and_withdrawal_events() {
+    let treasury = address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+    let mut rows = Rows::default();
+    let logs = [
+        X402Settlement::ProtocolFeeChanged {
+            oldBps: 10,
+            newBps: 25,
+            effectiveAt: u48(1_700_086_400),
+        }
+        .encode_log_data(),
+        X402Settlement::TreasuryChanged {
+            oldTreasury: PAYEE,
+            newTreasury: treasury,
+        }
+        .encode_log_data(),
+        X402Settlement::ProtocolFeesWithdrawn {
+            token: TOKEN,
+            treasury,
+            to: PAYER,
+            amount: U256::from(31),
+        }
+        .encode_log_data(),
+    ];
+    for (i, data) in logs.into_iter().enumerate() {
+        decoder().decode(&rpc_log(SETTLEMENT, data, i as u64), 1, &mut rows);
+    }
+    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    let f = &rows.protocol_fee_changes[0];
+    assert_eq!((f.old_bps, f.bps, f.effective_at), (10, 25, 1_700_086_400));
+    let t = &rows.treasury_changes[0];
+    assert_eq!((t.old_treasury, t.new_treasury), (PAYEE, treasury));
+    let w = &rows.protocol_fee_withdrawals[0];
+    assert_eq!(
+        (w.token, w.treasury, w.to, w.amount),
+        (TOKEN, treasury, PAYER, U256::from(31))
+    );
+    assert!(rows.touched_payment_ids().is_empty());
+}
+
+fn authorization_charged(nonce: B256) -> X402Settlement::AuthorizationCharged {
+    X402Settlement::AuthorizationCharged {
+        paymentId: ID,
+        payer: PAYER,
+        payee: PAYEE,
+        token: TOKEN,
+        facilitator: FACILITATOR,
+        amount: U256::from(500),
+        authorizationNonce: nonce,
+        validAfter: U256::from(1_600_000_000u64),
+        validBefore: U256::from(1_800_000_000u64),
+        evidenceHash: B256::repeat_byte(6),
+    }
+}
+
+#[test]
+fn authorization_charged_becomes_an_eip3009_charge() {
+    let rows = decode_one(
+        SETTLEMENT,
+        authorization_charged(B256::repeat_byte(0xa1)).encode_log_data(),
+    );
+    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    let c = &rows.authorization_charges[0];
+    assert_eq!(
+        (
+            c.payment_id,
+            c.payer,
+            c.payee,
+            c.token,
+            c.facilitator,
+            c.amount
+        ),
+        (ID, PAYER, PAYEE, TOKEN, FACILITATOR, U256::from(500))
+    );
+    assert_eq!(
+        (
+            c.authorization_nonce,
+            c.valid_after,
+            c.valid_before,
+            c.evidence_hash
+        ),
+        (
+            B256::repeat_byte(0xa1),
+            U256::from(1_600_000_000u64),
+            U256::from(1_800_000_000u64),
+            B256::repeat_byte(6)
+        )
+    );
+    // No escrow lifecycle: folded on its own (fold_authorization_charges), not by recompute_payments.
+    assert!(rows.touched_payment_ids().is_empty());
+}
+
+#[test]
+fn token_side_of_an_authorization_charged_is_not_a_second_payment() {
+    // One transaction (tx 5): the token's AuthorizationUsed + Transfer payer -> payee, then the
+    // settlement's AuthorizationCharged; tx 6: the same payer's direct EIP-3009 payment.
+    let d = decoder().with_eip3009(true);
+    let mut rows = Rows::default();
+    let mut charged = rpc_log(
+        SETTLEMENT,
+        authorization_charged(B256::repeat_byte(0xa1)).encode_log_data(),
+        2,
+    );
+    charged.transaction_hash = Some(B256::repeat_byte(5));
+    for log in [
+        auth_log(PAYER, B256::repeat_byte(0xa1), 0, 5),
+        transfer_log(PAYER, PAYEE, 500, 1, 5),
+        charged,
+        auth_log(PAYER, B256::repeat_byte(0xa2), 3, 6),
+        transfer_log(PAYER, PAYEE, 500, 4, 6),
+    ] {
+        d.decode(&log, 1, &mut rows);
+    }
+    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    rows.pair_eip3009();
+    let senders: std::collections::HashMap<B256, (Address, Option<Address>)> = [5u8, 6]
+        .iter()
+        .map(|t| (B256::repeat_byte(*t), (FACILITATOR, Some(SETTLEMENT))))
+        .collect();
+    assert!(rows
+        .resolve_eip3009(&senders, &Default::default(), SETTLEMENT)
+        .is_empty());
+    let ids: Vec<_> = rows
+        .eip3009_authorizations
+        .iter()
+        .map(|a| a.payment_id)
+        .collect();
+    assert_eq!(ids[0], None, "the AuthorizationCharged row is that payment");
+    assert_eq!(
+        ids[1],
+        Some(Eip3009Authorization::payment_id_of(
+            TOKEN,
+            PAYER,
+            B256::repeat_byte(0xa2)
+        ))
+    );
+    assert_eq!(rows.eip3009_authorizations[0].tx_from, FACILITATOR);
 }
 
 #[test]
@@ -369,76 +650,5 @@ fn authorization_used_is_skipped_when_eip3009_is_off() {
         rows.skipped[0].reason.contains("not an ERC-20 Transfer"),
         "{}",
         rows.skipped[0].reason
-    );
-}
-
-#[test]
-fn authorization_charged_becomes_a_payment_row_with_its_evidence() {
-    let event = X402Settlement::AuthorizationCharged {
-        paymentId: ID,
-        payer: PAYER,
-        payee: PAYEE,
-        token: TOKEN,
-        facilitator: SETTLEMENT,
-        amount: U256::from(2_500_000u64),
-        authorizationNonce: B256::repeat_byte(8),
-        validAfter: U256::ZERO,
-        validBefore: U256::from(1_900_000_000u64),
-        evidenceHash: B256::repeat_byte(4),
-    };
-    let rows = decode_one(SETTLEMENT, event.encode_log_data());
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let c = &rows.authorization_charges[0];
-    assert_eq!(
-        (c.payment_id, c.payer, c.payee, c.token),
-        (ID, PAYER, PAYEE, TOKEN)
-    );
-    assert_eq!(
-        (c.amount, c.authorization_nonce, c.evidence_hash),
-        (
-            U256::from(2_500_000u64),
-            B256::repeat_byte(8),
-            B256::repeat_byte(4)
-        )
-    );
-    assert!(
-        rows.touched_payment_ids().contains(&ID),
-        "a reorg must recompute (drop) the payment of a rolled-back authorization charge"
-    );
-}
-
-#[test]
-fn fee_and_treasury_events_keep_old_and_new_values() {
-    let fee = X402Settlement::ProtocolFeeChanged {
-        oldBps: 5,
-        newBps: 20,
-        effectiveAt: alloy::primitives::aliases::U48::from(1_800_000_000u64),
-    };
-    let rows = decode_one(SETTLEMENT, fee.encode_log_data());
-    let f = &rows.protocol_fee_changes[0];
-    assert_eq!((f.old_bps, f.bps, f.effective_at), (5, 20, 1_800_000_000));
-    let treasury = X402Settlement::TreasuryChanged {
-        oldTreasury: PAYER,
-        newTreasury: PAYEE,
-    };
-    let rows = decode_one(SETTLEMENT, treasury.encode_log_data());
-    assert_eq!(
-        (
-            rows.treasury_changes[0].old_treasury,
-            rows.treasury_changes[0].new_treasury
-        ),
-        (PAYER, PAYEE)
-    );
-    let withdrawn = X402Settlement::ProtocolFeesWithdrawn {
-        token: TOKEN,
-        treasury: PAYEE,
-        to: PAYER,
-        amount: U256::from(12),
-    };
-    let rows = decode_one(SETTLEMENT, withdrawn.encode_log_data());
-    let w = &rows.protocol_fee_withdrawals[0];
-    assert_eq!(
-        (w.token, w.treasury, w.to, w.amount),
-        (TOKEN, PAYEE, PAYER, U256::from(12))
     );
 }

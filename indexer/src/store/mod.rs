@@ -51,7 +51,7 @@ pub const EVENT_TABLES: [&str; 21] = [
 ];
 
 /// Event tables with a payment_id feeding the `payments` fold.
-const PAYMENT_TABLES: [&str; 8] = [
+const PAYMENT_TABLES: [&str; 7] = [
     "charges",
     "authorizations",
     "captures",
@@ -59,7 +59,6 @@ const PAYMENT_TABLES: [&str; 8] = [
     "reclaims",
     "refunds",
     "split_payments",
-    "authorization_charges",
 ];
 
 /// A database failure.
@@ -357,15 +356,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        // EIP-3009 payments settled through the contract: one event each, with evidence.
-        if !batch.rows.authorization_charges.is_empty() {
-            sqlx::query("SELECT fold_authorization_charges($1, $2, $3)")
-                .bind(self.chain_id)
-                .bind(batch.from as i64)
-                .bind(batch.to as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
         // EIP-3009 payments have no lifecycle: one event each, folded the same way.
         if batch
             .rows
@@ -374,6 +364,15 @@ impl Store {
             .any(|a| a.payment_id.is_some())
         {
             sqlx::query("SELECT fold_eip3009($1, $2, $3)")
+                .bind(self.chain_id)
+                .bind(batch.from as i64)
+                .bind(batch.to as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // EIP-3009 authorizations executed through the settlement contract: one event each too.
+        if !batch.rows.authorization_charges.is_empty() {
+            sqlx::query("SELECT fold_authorization_charges($1, $2, $3)")
                 .bind(self.chain_id)
                 .bind(batch.from as i64)
                 .bind(batch.to as i64)
@@ -484,6 +483,24 @@ impl Store {
                 if !gone.is_empty() {
                     summary.payments_recomputed += gone.len();
                     sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = 'eip3009' AND payment_id = ANY($2)")
+                        .bind(self.chain_id)
+                        .bind(gone)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            } else if table == "authorization_charges" {
+                // Their payments have no other event either: they go with them.
+                let gone: Vec<Vec<u8>> = sqlx::query_scalar(
+                    "DELETE FROM authorization_charges WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id",
+                )
+                .bind(self.chain_id)
+                .bind(ancestor)
+                .fetch_all(&mut *tx)
+                .await?;
+                summary.rows_deleted += gone.len() as u64;
+                if !gone.is_empty() {
+                    summary.payments_recomputed += gone.len();
+                    sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = 'settlement_eip3009' AND payment_id = ANY($2)")
                         .bind(self.chain_id)
                         .bind(gone)
                         .execute(&mut *tx)

@@ -62,6 +62,7 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             ("payee", Bytea),
             ("token", Bytea),
             ("facilitator", Bytea),
+            ("nonce", Numeric),
             ("mode", Int2),
             ("amount", Numeric),
             ("max_amount", Numeric),
@@ -77,6 +78,7 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             .bind(bytes(r, |x| x.payee))
             .bind(bytes(r, |x| x.token))
             .bind(bytes(r, |x| x.facilitator))
+            .bind(numeric(r, |x| x.nonce))
             .bind(r.iter().map(|x| x.mode as i16).collect::<Vec<_>>())
             .bind(numeric(r, |x| x.amount))
             .bind(numeric(r, |x| x.max_amount))
@@ -101,6 +103,10 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             ("authorization_expiry", Int8),
             ("refund_expiry", Int8),
             ("request_hash", Bytea),
+            ("nonce", Numeric),
+            ("deadline", Numeric),
+            ("valid_after", Int8),
+            ("protocol_fee_bps", Int4),
         ],
         |q, r| q
             .bind(bytes(r, |x| x.payment_id))
@@ -121,6 +127,14 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             )
             .bind(r.iter().map(|x| x.refund_expiry as i64).collect::<Vec<_>>())
             .bind(bytes(r, |x| x.request_hash))
+            .bind(numeric(r, |x| x.nonce))
+            .bind(numeric(r, |x| x.deadline))
+            .bind(r.iter().map(|x| x.valid_after as i64).collect::<Vec<_>>())
+            .bind(
+                r.iter()
+                    .map(|x| x.protocol_fee_bps as i32)
+                    .collect::<Vec<_>>()
+            )
     );
 
     run!(
@@ -132,6 +146,7 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             ("payee", Bytea),
             ("token", Bytea),
             ("facilitator", Bytea),
+            ("nonce", Numeric),
             ("amount", Numeric),
             ("facilitator_fee", Numeric),
             ("protocol_fee", Numeric),
@@ -143,6 +158,7 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             .bind(bytes(r, |x| x.payee))
             .bind(bytes(r, |x| x.token))
             .bind(bytes(r, |x| x.facilitator))
+            .bind(numeric(r, |x| x.nonce))
             .bind(numeric(r, |x| x.amount))
             .bind(numeric(r, |x| x.facilitator_fee))
             .bind(numeric(r, |x| x.protocol_fee))
@@ -156,6 +172,8 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             ("payment_id", Bytea),
             ("payer", Bytea),
             ("voided_by", Bytea),
+            ("payee", Bytea),
+            ("facilitator", Bytea),
             ("token", Bytea),
             ("amount", Numeric),
         ],
@@ -163,6 +181,8 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             .bind(bytes(r, |x| x.payment_id))
             .bind(bytes(r, |x| x.payer))
             .bind(bytes(r, |x| x.voided_by))
+            .bind(bytes(r, |x| x.payee))
+            .bind(bytes(r, |x| x.facilitator))
             .bind(bytes(r, |x| x.token))
             .bind(numeric(r, |x| x.amount))
     );
@@ -173,12 +193,18 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
         &[
             ("payment_id", Bytea),
             ("payer", Bytea),
+            ("reclaimed_by", Bytea),
+            ("payee", Bytea),
+            ("facilitator", Bytea),
             ("token", Bytea),
             ("amount", Numeric),
         ],
         |q, r| q
             .bind(bytes(r, |x| x.payment_id))
             .bind(bytes(r, |x| x.payer))
+            .bind(bytes(r, |x| x.reclaimed_by))
+            .bind(bytes(r, |x| x.payee))
+            .bind(bytes(r, |x| x.facilitator))
             .bind(bytes(r, |x| x.token))
             .bind(numeric(r, |x| x.amount))
     );
@@ -246,6 +272,7 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             ("batch_id", Numeric),
             ("facilitator", Bytea),
             ("item_count", Numeric),
+            ("attempted_count", Numeric),
             ("settled_count", Numeric),
             ("evidence_root", Bytea),
         ],
@@ -253,6 +280,7 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             .bind(numeric(r, |x| x.batch_id))
             .bind(bytes(r, |x| x.facilitator))
             .bind(numeric(r, |x| x.item_count))
+            .bind(numeric(r, |x| x.attempted_count))
             .bind(numeric(r, |x| x.settled_count))
             .bind(bytes(r, |x| x.evidence_root))
     );
@@ -266,6 +294,10 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
             ("max_per_payment", Numeric),
             ("max_per_period", Numeric),
             ("period_seconds", Int8),
+            ("loosen_delay_seconds", Int8),
+            ("nonce", Numeric),
+            ("by_signature", Bool),
+            ("effective_at", Int8),
         ],
         |q, r| q
             .bind(bytes(r, |x| x.payer))
@@ -277,6 +309,14 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
                     .map(|x| x.period_seconds as i64)
                     .collect::<Vec<_>>()
             )
+            .bind(
+                r.iter()
+                    .map(|x| x.loosen_delay_seconds as i64)
+                    .collect::<Vec<_>>()
+            )
+            .bind(numeric(r, |x| x.nonce))
+            .bind(r.iter().map(|x| x.by_signature).collect::<Vec<_>>())
+            .bind(r.iter().map(|x| x.effective_at as i64).collect::<Vec<_>>())
     );
 
     run!(
