@@ -33,6 +33,9 @@ pub enum Reason {
     InvalidPermit2Spender,
     /// The signed payee differs from `payTo`.
     RecipientMismatch,
+    /// The payload's `from` is not the signed `witness.payer` (the only wallet the signature can
+    /// charge).
+    PayerMismatch,
     /// The signed amount does not cover (exact: equal) the required amount, or the settle
     /// amount is outside what was signed.
     InvalidAmount,
@@ -105,7 +108,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 43] = [
+    pub const ALL: [Reason; 44] = [
         Reason::InvalidX402Version,
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
@@ -116,6 +119,7 @@ impl Reason {
         Reason::InvalidPermit2Token,
         Reason::InvalidPermit2Spender,
         Reason::RecipientMismatch,
+        Reason::PayerMismatch,
         Reason::InvalidAmount,
         Reason::InvalidFacilitator,
         Reason::InvalidRequestHash,
@@ -164,6 +168,7 @@ impl Reason {
             Reason::InvalidPermit2Token => "invalid_permit2_token",
             Reason::InvalidPermit2Spender => "invalid_permit2_spender",
             Reason::RecipientMismatch => "invalid_exact_evm_payload_recipient_mismatch",
+            Reason::PayerMismatch => "invalid_exact_evm_payload_payer_mismatch",
             Reason::InvalidAmount => "invalid_exact_evm_payload_authorization_value",
             Reason::InvalidFacilitator => "invalid_facilitator",
             Reason::InvalidRequestHash => "invalid_request_hash",

@@ -318,6 +318,9 @@ impl Verifier {
                 HeaderError::Invalid { field, reason } if field.contains("Expiry") => {
                     with_payer(Reason::InvalidEscrowExpiry, format!("{field}: {reason}"))
                 }
+                HeaderError::Invalid { field, reason } if field.ends_with("witness.payer") => {
+                    with_payer(Reason::PayerMismatch, format!("{field}: {reason}"))
+                }
                 other => with_payer(Reason::InvalidPayload, other.to_string()),
             })?;
         let id = payment.payment_id;

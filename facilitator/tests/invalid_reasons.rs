@@ -180,6 +180,18 @@ async fn every_verify_refusal_has_its_own_code() {
     p["payload"]["permit2Authorization"]["witness"]["payee"] = json!(other);
     cases.push((Reason::RecipientMismatch, body(&p, &req_v)));
 
+    // A payload naming another `from` than the signed payer: the signature charges only the
+    // signed payer, so a facilitator must not report (or rate-limit) someone else as paying.
+    let mut p = good_v.clone();
+    p["payload"]["permit2Authorization"]["from"] = json!(env.payer(1).address());
+    cases.push((Reason::PayerMismatch, body(&p, &req_v)));
+    // Re-signing the terms for another payer changes the digest: the signature no longer
+    // recovers to it.
+    let mut p = good_v.clone();
+    p["payload"]["permit2Authorization"]["from"] = json!(env.payer(1).address());
+    p["payload"]["permit2Authorization"]["witness"]["payer"] = json!(env.payer(1).address());
+    cases.push((Reason::InvalidSignature, body(&p, &req_v)));
+
     let mut two = req.clone();
     two.amount = U256::from(2 * USDC);
     let mut p = serde_json::to_value(env.sign(&payer, &two, PayOptions::default()).await).unwrap();
