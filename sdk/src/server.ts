@@ -11,7 +11,7 @@ import type { SchemeName } from "./eip712.js";
 import { address, ASSET_TRANSFER_METHOD, RequirementsError, ZERO_HASH } from "./requirements.js";
 
 export interface SettleServerOptions {
-  /** Largest facilitator fee the payer is asked to accept, in basis points (default 0). */
+  /** Largest facilitator fee the payer is asked to accept, in basis points (default: the fee the facilitator's `/supported` names, else 0). */
   maxFacilitatorFeeBps?: number;
   /**
    * The request hash bound into the signed witness (default zero). Must be the same each time the
@@ -69,7 +69,7 @@ export class X402SettleServerScheme implements SchemeNetworkServer {
         facilitator,
         facilitatorAddress: facilitator,
         requestHash: this.options.requestHash ?? ZERO_HASH,
-        maxFacilitatorFeeBps: this.options.maxFacilitatorFeeBps ?? 0,
+        maxFacilitatorFeeBps: this.options.maxFacilitatorFeeBps ?? (Number.isInteger(k.facilitatorFeeBps) ? k.facilitatorFeeBps : 0),
       },
     };
   }

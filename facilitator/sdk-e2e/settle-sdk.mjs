@@ -1,0 +1,64 @@
+// The package of this repo's `sdk/` (x402-settle's exact and upto as x402 SDK schemes) inside the
+// unmodified x402 SDK (npm @x402/* 2.27.0, pinned in package.json): an @x402/express resource
+// server and an @x402/fetch client, each set up with the package's one registration call, pay an
+// `exact` and an `upto` route through x402-facilitator. The upto handler settles less than the
+// signed maximum the SDK's way (`setSettlementOverrides`). Driven by facilitator/tests/sdk_e2e.rs,
+// which checks the chain against the JSON printed last. Needs `npm run build --prefix sdk`.
+import assert from "node:assert/strict";
+import express from "express";
+import { privateKeyToAccount } from "viem/accounts";
+import { paymentMiddleware, setSettlementOverrides, x402ResourceServer } from "@x402/express";
+import { HTTPFacilitatorClient } from "@x402/core/server";
+import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@x402/fetch";
+import { registerX402SettleClient, registerX402SettleServer } from "../../sdk/dist/src/index.js";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is required (set by facilitator/tests/sdk_e2e.rs)`);
+  return v;
+};
+const NETWORK = `eip155:${env("CHAIN_ID")}`;
+const USDC = env("USDC");
+const PAYEE = env("PAYEE");
+const EXACT_PRICE = env("EXACT_PRICE");
+const UPTO_MAX = env("UPTO_MAX");
+const UPTO_USED = env("UPTO_USED");
+const log = (...args) => console.error("[settle-sdk]", ...args);
+
+// The resource server: the stock SDK with our schemes registered.
+const resourceServer = registerX402SettleServer(new x402ResourceServer(new HTTPFacilitatorClient({ url: env("FACILITATOR_URL") })), { network: NETWORK });
+const routes = {
+  "GET /exact": { accepts: { scheme: "exact", network: NETWORK, payTo: PAYEE, price: { amount: EXACT_PRICE, asset: USDC }, maxTimeoutSeconds: 300 }, description: "one inference" },
+  "GET /upto": { accepts: { scheme: "upto", network: NETWORK, payTo: PAYEE, price: { amount: UPTO_MAX, asset: USDC }, maxTimeoutSeconds: 300 }, description: "metered inference" },
+};
+const app = express();
+app.use(paymentMiddleware(routes, resourceServer));
+app.get("/exact", (_req, res) => res.json({ output: "exact answer" }));
+app.get("/upto", (_req, res) => {
+  // Metered: this request used less than the maximum the payer signed.
+  setSettlementOverrides(res, { amount: UPTO_USED });
+  res.json({ output: "metered answer" });
+});
+const server = await new Promise((resolve) => {
+  const s = app.listen(0, "127.0.0.1", () => resolve(s));
+});
+const base = `http://127.0.0.1:${server.address().port}`;
+
+// The agent: the stock fetch wrapper with our schemes registered.
+const client = registerX402SettleClient(new x402Client(), { signer: privateKeyToAccount(env("PAYER_KEY")) });
+client.setSpendControls({ allowedAssets: [{ network: NETWORK, asset: USDC }] });
+const pay = wrapFetchWithPayment(fetch, client);
+
+const results = {};
+for (const route of ["exact", "upto"]) {
+  const res = await pay(`${base}/${route}`);
+  const body = await res.text();
+  assert.equal(res.status, 200, `${route} answered ${res.status}: ${body} ${res.headers.get("PAYMENT-REQUIRED") ?? ""}`);
+  const settle = decodePaymentResponseHeader(res.headers.get("PAYMENT-RESPONSE"));
+  assert.equal(settle.success, true, JSON.stringify(settle));
+  results[route] = { transaction: settle.transaction, payer: settle.payer, amount: settle.amount };
+  log(route, results[route]);
+}
+
+server.close();
+console.log(JSON.stringify(results));
