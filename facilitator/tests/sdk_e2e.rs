@@ -290,7 +290,10 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
             ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
             ("USDC", env.token.address.to_string()),
             ("PAYEE", env.payee(0).to_string()),
-            ("PAYER_KEY", format!("0x{}", alloy::hex::encode(payer.to_bytes()))),
+            (
+                "PAYER_KEY",
+                format!("0x{}", alloy::hex::encode(payer.to_bytes())),
+            ),
             ("EXACT_PRICE", EXACT.to_string()),
             ("UPTO_MAX", UPTO_MAX.to_string()),
             ("UPTO_USED", UPTO_USED.to_string()),
@@ -316,8 +319,10 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
         out.status,
         f.log_text()
     );
-    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("settle-sdk.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}"));
+    let r: Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("settle-sdk.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
+        });
 
     // Each payment went through the settlement contract as our Permit2 witness payment, the upto
     // one charged what the handler used, not the signed maximum.
