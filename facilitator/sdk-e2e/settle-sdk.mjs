@@ -10,7 +10,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { paymentMiddleware, setSettlementOverrides, x402ResourceServer } from "@x402/express";
 import { HTTPFacilitatorClient } from "@x402/core/server";
 import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@x402/fetch";
-import { registerX402SettleClient, registerX402SettleServer } from "../../sdk/dist/src/index.js";
+import { keccak256, toHex } from "viem";
+import { EvidenceFacilitatorClient, registerX402SettleClient, registerX402SettleServer } from "../../sdk/dist/src/index.js";
 
 const env = (name) => {
   const v = process.env[name];
@@ -25,15 +26,23 @@ const UPTO_MAX = env("UPTO_MAX");
 const UPTO_USED = env("UPTO_USED");
 const log = (...args) => console.error("[settle-sdk]", ...args);
 
-// The resource server: the stock SDK with our schemes registered.
-const resourceServer = registerX402SettleServer(new x402ResourceServer(new HTTPFacilitatorClient({ url: env("FACILITATOR_URL") })), { network: NETWORK });
+// The resource server: the stock SDK with our schemes registered; the exact route's handler
+// attaches the evidence hash of its answer to the settle request, the upto one does not.
+const facilitator = new EvidenceFacilitatorClient(new HTTPFacilitatorClient({ url: env("FACILITATOR_URL") }));
+const resourceServer = registerX402SettleServer(new x402ResourceServer(facilitator), { network: NETWORK });
+let exactEvidence;
 const routes = {
   "GET /exact": { accepts: { scheme: "exact", network: NETWORK, payTo: PAYEE, price: { amount: EXACT_PRICE, asset: USDC }, maxTimeoutSeconds: 300 }, description: "one inference" },
   "GET /upto": { accepts: { scheme: "upto", network: NETWORK, payTo: PAYEE, price: { amount: UPTO_MAX, asset: USDC }, maxTimeoutSeconds: 300 }, description: "metered inference" },
 };
 const app = express();
 app.use(paymentMiddleware(routes, resourceServer));
-app.get("/exact", (_req, res) => res.json({ output: "exact answer" }));
+app.get("/exact", (req, res) => {
+  const body = JSON.stringify({ output: "exact answer", at: Date.now() });
+  exactEvidence = keccak256(toHex(body));
+  facilitator.record(req.get("PAYMENT-SIGNATURE"), exactEvidence);
+  res.type("application/json").send(body);
+});
 app.get("/upto", (_req, res) => {
   // Metered: this request used less than the maximum the payer signed.
   setSettlementOverrides(res, { amount: UPTO_USED });
@@ -57,6 +66,7 @@ for (const route of ["exact", "upto"]) {
   const settle = decodePaymentResponseHeader(res.headers.get("PAYMENT-RESPONSE"));
   assert.equal(settle.success, true, JSON.stringify(settle));
   results[route] = { transaction: settle.transaction, payer: settle.payer, amount: settle.amount };
+  if (route === "exact") results[route].evidenceHash = exactEvidence;
   log(route, results[route]);
 }
 

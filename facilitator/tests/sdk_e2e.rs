@@ -324,6 +324,10 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
             panic!("settle-sdk.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
         });
 
+    assert!(
+        r["exact"]["evidenceHash"].is_string(),
+        "the exact handler recorded its evidence: {r}"
+    );
     // Each payment went through the settlement contract as our Permit2 witness payment, the upto
     // one charged what the handler used, not the signed maximum.
     for (route, mode, amount, max) in [
@@ -356,6 +360,14 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
         assert_eq!(e.mode, mode, "{route}");
         assert_eq!(e.amount, U256::from(amount), "{route}: settled amount");
         assert_eq!(e.maxAmount, U256::from(max), "{route}: signed maximum");
+        let evidence: B256 = r[route]["evidenceHash"]
+            .as_str()
+            .map(|h| h.parse().unwrap())
+            .unwrap_or_default();
+        assert_eq!(
+            e.evidenceHash, evidence,
+            "{route}: the evidence the handler recorded (zero without)"
+        );
         assert_eq!(
             r[route]["payer"].as_str().unwrap(),
             payer.address().to_checksum(None),

@@ -3,3 +3,4 @@ export { PaymentMode, PERMIT_WITNESS_TYPES, permitWitnessDigest, permitWitnessTy
 export { ASSET_TRANSFER_METHOD, RequirementsError, settlementExtra, type SettlementExtra } from "./requirements.js";
 export { permit2Authorization, registerX402SettleClient, X402SettleClientScheme, type RegisterClientConfig, type SettleClientOptions, type SettleSigner } from "./client.js";
 export { registerX402SettleServer, X402SettleServerScheme, type RegisterServerConfig, type SettleServerOptions } from "./server.js";
+export { EvidenceFacilitatorClient } from "./evidence.js";
