@@ -3,11 +3,14 @@
 // server and an @x402/fetch client, each set up with the package's one registration call, pay an
 // `exact` and an `upto` route through x402-facilitator. The upto handler settles less than the
 // signed maximum the SDK's way (`setSettlementOverrides`). Driven by facilitator/tests/sdk_e2e.rs,
-// which checks the chain against the JSON printed last. Needs `npm run build --prefix sdk`.
+// which checks the chain against the JSON printed last. The same agent also pays a second
+// provider using the stock EIP-3009 `exact` (its fallback). Needs `npm run build --prefix sdk`.
 import assert from "node:assert/strict";
 import express from "express";
 import { privateKeyToAccount } from "viem/accounts";
 import { paymentMiddleware, setSettlementOverrides, x402ResourceServer } from "@x402/express";
+import { ExactEvmScheme as ExactEvmServer } from "@x402/evm/exact/server";
+import { ExactEvmScheme as ExactEvmClient } from "@x402/evm/exact/client";
 import { HTTPFacilitatorClient } from "@x402/core/server";
 import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@x402/fetch";
 import { keccak256, toHex } from "viem";
@@ -53,14 +56,26 @@ const server = await new Promise((resolve) => {
 });
 const base = `http://127.0.0.1:${server.address().port}`;
 
+// A second provider with the stock EIP-3009 `exact`: the same agent pays it through its fallback.
+const stockApp = express();
+const stockServer = new x402ResourceServer(new HTTPFacilitatorClient({ url: env("FACILITATOR_URL") })).register(NETWORK, new ExactEvmServer());
+const stockPrice = { amount: EXACT_PRICE, asset: USDC, extra: { name: "USD Coin", version: "2" } };
+stockApp.use(paymentMiddleware({ "GET /eip3009": { accepts: { scheme: "exact", network: NETWORK, payTo: PAYEE, price: stockPrice, maxTimeoutSeconds: 300 } } }, stockServer));
+stockApp.get("/eip3009", (_req, res) => res.json({ output: "stock answer" }));
+const stock = await new Promise((resolve) => {
+  const s = stockApp.listen(0, "127.0.0.1", () => resolve(s));
+});
+
 // The agent: the stock fetch wrapper with our schemes registered.
-const client = registerX402SettleClient(new x402Client(), { signer: privateKeyToAccount(env("PAYER_KEY")) });
+const signer = privateKeyToAccount(env("PAYER_KEY"));
+const client = registerX402SettleClient(new x402Client(), { signer, fallbacks: { exact: new ExactEvmClient(signer) } });
 client.setSpendControls({ allowedAssets: [{ network: NETWORK, asset: USDC }] });
 const pay = wrapFetchWithPayment(fetch, client);
 
 const results = {};
-for (const route of ["exact", "upto"]) {
-  const res = await pay(`${base}/${route}`);
+const urls = { exact: `${base}/exact`, upto: `${base}/upto`, eip3009: `http://127.0.0.1:${stock.address().port}/eip3009` };
+for (const [route, url] of Object.entries(urls)) {
+  const res = await pay(url);
   const body = await res.text();
   assert.equal(res.status, 200, `${route} answered ${res.status}: ${body} ${res.headers.get("PAYMENT-REQUIRED") ?? ""}`);
   const settle = decodePaymentResponseHeader(res.headers.get("PAYMENT-RESPONSE"));
@@ -71,4 +86,5 @@ for (const route of ["exact", "upto"]) {
 }
 
 server.close();
+stock.close();
 console.log(JSON.stringify(results));

@@ -264,7 +264,8 @@ fn the_typescript_sdk_signs_the_digest_the_rust_client_signs() {
 
 /// The package `sdk/` registered in the unmodified SDK: an `@x402/express` server and an
 /// `@x402/fetch` client pay an `exact` and an `upto` route through us
-/// (`facilitator/sdk-e2e/settle-sdk.mjs`); the upto handler settles below the signed maximum.
+/// (`facilitator/sdk-e2e/settle-sdk.mjs`); the upto handler settles below the signed maximum. The
+/// same agent also pays a stock EIP-3009 `exact` provider through the package's fallback.
 #[tokio::test]
 async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
     use x402_bindings::X402Settlement::PaymentCharged;
@@ -374,9 +375,19 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
             "{route}"
         );
     }
+    // The same agent paid a stock EIP-3009 `exact` route through its fallback client.
+    let tx = r["eip3009"]["transaction"].as_str().unwrap();
+    let charged = charged_in(&env, tx).await;
+    assert_eq!(
+        charged.len(),
+        1,
+        "eip3009: one AuthorizationCharged in {tx}"
+    );
+    assert_eq!(charged[0].payer, payer.address());
+    assert_eq!(charged[0].amount, U256::from(EXACT));
     assert_eq!(
         env.balance(payer.address()).await,
-        payer_before - U256::from(EXACT + UPTO_USED),
-        "the payer paid the exact price and the upto amount used, nothing more"
+        payer_before - U256::from(2 * EXACT + UPTO_USED),
+        "the payer paid the two exact prices and the upto amount used, nothing more"
     );
 }
