@@ -38,6 +38,17 @@ if ! cmp -s "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.
     || die "npm ci in facilitator/sdk-e2e failed (output above): the npm registry must be reachable"
   cp "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"
 fi
+# The package sdk/ (x402-settle's exact and upto as x402 SDK schemes): installed again only when its
+# lock changed, then built (facilitator/tests/sdk_e2e.rs runs it inside the SDK) and unit-tested.
+PKG_DIR="$ROOT/sdk"
+if ! cmp -s "$PKG_DIR/package-lock.json" "$PKG_DIR/node_modules/.installed-lock.json"; then
+  info "npm ci (sdk/)"
+  npm ci --prefix "$PKG_DIR" --no-audit --no-fund --loglevel=error \
+    || die "npm ci in sdk/ failed (output above): the npm registry must be reachable"
+  cp "$PKG_DIR/package-lock.json" "$PKG_DIR/node_modules/.installed-lock.json"
+fi
+info "sdk/ build and unit tests"
+npm test --prefix "$PKG_DIR" || die "sdk/ build or unit tests failed (output above)"
 # Lints after the build: clippy checks the workspace crates (dependencies are only type-checked),
 # so this adds about a minute cold and seconds warm.
 info "cargo clippy (warnings denied)"

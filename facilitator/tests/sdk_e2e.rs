@@ -212,3 +212,182 @@ async fn the_unmodified_x402_sdk_pays_and_settles_through_us() {
     );
     let _: Address = r["paid"]["payer"].as_str().unwrap().parse().unwrap();
 }
+
+/// The TypeScript package `sdk/` signs our Permit2 witness with viem; its unit test and this one
+/// share `sdk/test/fixtures/permit2-witness.json`. Here the Rust client reads the fixture's wire
+/// JSON and must reproduce its EIP-712 digest and signature, so the two signers cannot drift.
+#[test]
+fn the_typescript_sdk_signs_the_digest_the_rust_client_signs() {
+    use x402_client::header::Permit2Authorization;
+    use x402_client::permit::{PaymentMode, PaymentPermit, PaymentTerms};
+
+    let path = x402_testkit::paths::repo_root().join("sdk/test/fixtures/permit2-witness.json");
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let auth: Permit2Authorization =
+        serde_json::from_value(fixture["permit2Authorization"].clone()).unwrap();
+    let w = &auth.witness;
+    let permit = PaymentPermit {
+        chain_id: fixture["chainId"].as_u64().unwrap(),
+        permit2: fixture["permit2"].as_str().unwrap().parse().unwrap(),
+        settlement: auth.spender,
+        token: auth.permitted.token,
+        amount: auth.permitted.amount,
+        nonce: auth.nonce,
+        deadline: auth.deadline,
+        terms: PaymentTerms {
+            payer: w.payer,
+            payee: w.payee,
+            facilitator: w.facilitator,
+            request_hash: w.request_hash,
+            max_facilitator_fee_bps: w.max_facilitator_fee_bps,
+            valid_after: w.valid_after,
+            mode: PaymentMode::try_from(w.mode).unwrap(),
+            authorization_expiry: w.authorization_expiry,
+            refund_expiry: w.refund_expiry,
+        },
+    };
+    let digest = permit.signing_hash().unwrap();
+    assert_eq!(
+        digest,
+        fixture["digest"].as_str().unwrap().parse::<B256>().unwrap(),
+        "EIP-712 digest"
+    );
+    let key: PrivateKeySigner = fixture["privateKey"].as_str().unwrap().parse().unwrap();
+    assert_eq!(key.address(), auth.from);
+    let signed = permit.sign_sync(&key).unwrap();
+    assert_eq!(
+        format!("{}", signed.signature),
+        fixture["signature"].as_str().unwrap(),
+        "signature"
+    );
+}
+
+/// The package `sdk/` registered in the unmodified SDK: an `@x402/express` server and an
+/// `@x402/fetch` client pay an `exact` and an `upto` route through us
+/// (`facilitator/sdk-e2e/settle-sdk.mjs`); the upto handler settles below the signed maximum. The
+/// same agent also pays a stock EIP-3009 `exact` provider through the package's fallback.
+#[tokio::test]
+async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
+    use x402_bindings::X402Settlement::PaymentCharged;
+    let dir = sdk_dir();
+    let root = x402_testkit::paths::repo_root();
+    assert!(
+        dir.join("node_modules/@x402/express/package.json").exists()
+            && root.join("sdk/dist/src/index.js").exists(),
+        "run `npm ci --prefix facilitator/sdk-e2e` and `npm ci --prefix sdk && npm run build --prefix sdk` (script/test.sh does)"
+    );
+    const EXACT: u64 = 1_000;
+    const UPTO_MAX: u64 = 5_000;
+    const UPTO_USED: u64 = 1_234;
+    let env = Env::start(1, None).await;
+    let payer = env.payer(0);
+    let f = env.facilitator(&[]).await;
+    let payer_before = env.balance(payer.address()).await;
+
+    let run = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        let vars = [
+            ("FACILITATOR_URL", f.url.clone()),
+            ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
+            ("USDC", env.token.address.to_string()),
+            ("PAYEE", env.payee(0).to_string()),
+            (
+                "PAYER_KEY",
+                format!("0x{}", alloy::hex::encode(payer.to_bytes())),
+            ),
+            ("EXACT_PRICE", EXACT.to_string()),
+            ("UPTO_MAX", UPTO_MAX.to_string()),
+            ("UPTO_USED", UPTO_USED.to_string()),
+        ];
+        move || {
+            Command::new("node")
+                .arg("settle-sdk.mjs")
+                .current_dir(&dir)
+                .envs(vars)
+                .output()
+                .expect("running node (Node.js 20+ is required)")
+        }
+    });
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the SDK run finished within 120 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "node settle-sdk.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
+        out.status,
+        f.log_text()
+    );
+    let r: Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("settle-sdk.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
+        });
+
+    assert!(
+        r["exact"]["evidenceHash"].is_string(),
+        "the exact handler recorded its evidence: {r}"
+    );
+    // Each payment went through the settlement contract as our Permit2 witness payment, the upto
+    // one charged what the handler used, not the signed maximum.
+    for (route, mode, amount, max) in [
+        ("exact", 0u8, EXACT, EXACT),
+        ("upto", 1, UPTO_USED, UPTO_MAX),
+    ] {
+        let tx: B256 = r[route]["transaction"].as_str().unwrap().parse().unwrap();
+        let receipt = env
+            .reader()
+            .get_transaction_receipt(tx)
+            .await
+            .unwrap()
+            .expect("mined");
+        let events: Vec<PaymentCharged> = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|l| {
+                l.address() == env.chain.deployment.settlement
+                    && l.topics().first() == Some(&PaymentCharged::SIGNATURE_HASH)
+            })
+            .map(|l| l.log_decode::<PaymentCharged>().unwrap().inner.data)
+            .collect();
+        assert_eq!(events.len(), 1, "{route}: one PaymentCharged in {tx}");
+        let e = &events[0];
+        assert_eq!(e.payer, payer.address(), "{route}");
+        assert_eq!(e.payee, env.payee(0), "{route}");
+        assert_eq!(e.token, env.token.address, "{route}");
+        assert_eq!(e.facilitator, env.facilitator, "{route}");
+        assert_eq!(e.mode, mode, "{route}");
+        assert_eq!(e.amount, U256::from(amount), "{route}: settled amount");
+        assert_eq!(e.maxAmount, U256::from(max), "{route}: signed maximum");
+        let evidence: B256 = r[route]["evidenceHash"]
+            .as_str()
+            .map(|h| h.parse().unwrap())
+            .unwrap_or_default();
+        assert_eq!(
+            e.evidenceHash, evidence,
+            "{route}: the evidence the handler recorded (zero without)"
+        );
+        assert_eq!(
+            r[route]["payer"].as_str().unwrap(),
+            payer.address().to_checksum(None),
+            "{route}"
+        );
+    }
+    // The same agent paid a stock EIP-3009 `exact` route through its fallback client.
+    let tx = r["eip3009"]["transaction"].as_str().unwrap();
+    let charged = charged_in(&env, tx).await;
+    assert_eq!(
+        charged.len(),
+        1,
+        "eip3009: one AuthorizationCharged in {tx}"
+    );
+    assert_eq!(charged[0].payer, payer.address());
+    assert_eq!(charged[0].amount, U256::from(EXACT));
+    assert_eq!(
+        env.balance(payer.address()).await,
+        payer_before - U256::from(2 * EXACT + UPTO_USED),
+        "the payer paid the two exact prices and the upto amount used, nothing more"
+    );
+}
