@@ -486,8 +486,8 @@ pub async fn seed(pool: &PgPool) {
     for (payer, class, flags, cluster) in payer_verdicts {
         let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
         sqlx::query(
-            "insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version)
-             values ($1, $2, $3, $4, $5, $6, $7, 'rules-1', 'labels-1')",
+            "insert into payer_classes (chain_id, payer, class, flags, evidence, first_funder, cluster_id, rule_version, label_version, entity_id)
+             values ($1, $2, $3, $4, $5, $6, $7, 'rules-1', 'labels-1', $8)",
         )
         .bind(CHAIN)
         .bind(payer.as_slice())
@@ -496,6 +496,8 @@ pub async fn seed(pool: &PgPool) {
         .bind(serde_json::json!({"why": format!("{class} verdict"), "funding_path": [{"from": lc(funder_x()), "to": lc(payer)}]}))
         .bind(funder_x().as_slice())
         .bind(cluster)
+        // A wallet nobody is tied to is its own entity (the classifier's rule).
+        .bind(lc(payer))
         .execute(pool)
         .await
         .unwrap();
