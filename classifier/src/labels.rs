@@ -12,6 +12,8 @@ use std::path::Path;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use x402_domain::Role;
+
 use crate::types::{hex0x, parse_addr, Addr, Hash32};
 
 /// What a labelled address is.
@@ -56,17 +58,10 @@ impl LabelKind {
     }
 }
 
-/// The ecosystem roles of `IEcosystemRegistry.Role`, in enum order, as stored.
-pub const ECOSYSTEM_ROLES: [&str; 8] = [
-    "treasury",
-    "team",
-    "operations",
-    "faucet",
-    "facilitator",
-    "provider",
-    "market_maker",
-    "test",
-];
+/// The stored names of the ecosystem roles, for messages.
+fn role_names() -> Vec<&'static str> {
+    Role::ALL.iter().map(|r| r.as_str()).collect()
+}
 
 /// Where a label comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -166,7 +161,7 @@ pub fn fold_registry(events: &[RegistryEvent]) -> Vec<Label> {
             open.entry(key).or_insert_with(|| Label {
                 address: e.wallet,
                 kind: LabelKind::Ecosystem,
-                role: Some(role_name(e.role)),
+                role: Some(Role::name_of_value(e.role)),
                 source: LabelSource::Registry,
                 valid_from_block: e.block,
                 valid_to_block: None,
@@ -186,13 +181,6 @@ pub fn fold_registry(events: &[RegistryEvent]) -> Vec<Label> {
     out.extend(open.into_values());
     out.sort();
     out
-}
-
-fn role_name(role: u8) -> String {
-    ECOSYSTEM_ROLES
-        .get(role as usize)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| format!("role_{role}"))
 }
 
 /// One entry of the local labels file.
@@ -326,17 +314,14 @@ pub fn parse_label_file(
             ))
         })?;
         let role = match (&kind, e.role) {
-            (LabelKind::Ecosystem, Some(r)) if ECOSYSTEM_ROLES.contains(&r.as_str()) => Some(r),
-            (LabelKind::Ecosystem, Some(r)) => {
-                return Err(entry_err(format!(
-                    "role: `{r}` is not an ecosystem role ({})",
-                    ECOSYSTEM_ROLES.join(", ")
-                )))
-            }
+            (LabelKind::Ecosystem, Some(r)) => match r.parse::<Role>() {
+                Ok(role) => Some(role.as_str().to_string()),
+                Err(e) => return Err(entry_err(format!("role: {e}"))),
+            },
             (LabelKind::Ecosystem, None) => {
                 return Err(entry_err(format!(
                     "role: an ecosystem label needs a role ({})",
-                    ECOSYSTEM_ROLES.join(", ")
+                    role_names().join(", ")
                 )))
             }
             (_, r) => r,

@@ -1,7 +1,5 @@
 //! Small value types shared by every module: addresses, hashes, classes.
 
-use std::fmt;
-
 /// A 20-byte account address.
 pub type Addr = [u8; 20];
 /// A 32-byte hash (transaction hash, payment id).
@@ -30,57 +28,7 @@ pub fn parse_addr(s: &str, field: &str) -> Result<Addr, String> {
         .map_err(|b: Vec<u8>| format!("{field}: `{s}` has {} bytes, an address has 20", b.len()))
 }
 
-/// The class a payment (or payer) gets: the first rule that matched, in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
-    /// payer = payee
-    SelfPayment,
-    /// the payer is a labelled ecosystem wallet at the payment's block
-    Internal,
-    /// payer and payee are the same party (declared wallet, funding link, shared funder, flow-back,
-    /// funds from the payee)
-    SelfDealing,
-    /// most of the spent tokens, or the payer's first funding, came from ecosystem wallets
-    ProjectFunded,
-    /// the payer belongs to a funding cluster that behaves like a sybil farm
-    SuspectedSybil,
-    /// funded from exchanges, bridges or unrelated wallets
-    External,
-    /// not enough history to decide
-    Unattributed,
-}
-
-impl Class {
-    /// Every class, in rule order.
-    pub const ALL: [Class; 7] = [
-        Class::SelfPayment,
-        Class::Internal,
-        Class::SelfDealing,
-        Class::ProjectFunded,
-        Class::SuspectedSybil,
-        Class::External,
-        Class::Unattributed,
-    ];
-
-    /// The name stored in the database and shown by the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::SelfPayment => "self_payment",
-            Class::Internal => "internal",
-            Class::SelfDealing => "self_dealing",
-            Class::ProjectFunded => "project_funded",
-            Class::SuspectedSybil => "suspected_sybil",
-            Class::External => "external",
-            Class::Unattributed => "unattributed",
-        }
-    }
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use x402_domain::Class;
 
 /// One rule that fired. Flags are stored as their names; the class is the first rule's class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -7,8 +7,9 @@ use sqlx::PgPool;
 use super::copy::copy_rows;
 use super::DbError;
 use crate::input::{Declaration, Payment, Transfer};
-use crate::labels::{RegistryEvent, ECOSYSTEM_ROLES};
+use crate::labels::RegistryEvent;
 use crate::types::{Addr, Hash32};
+use x402_domain::Role;
 
 /// The indexer's migrations (`indexer/migrations`), for preparing a fresh database without the
 /// indexer binary. Shares `_sqlx_migrations` with the classifier's, hence `ignore_missing`.
@@ -162,10 +163,7 @@ pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
         "copy registry_labels (chain_id, block_number, block_hash, block_time, tx_hash, log_index, wallet, role, role_name, labeled, note) from stdin",
         &seed.registry,
         |b, r| {
-            let name = match ECOSYSTEM_ROLES.get(r.role as usize) {
-                Some(n) => n.to_string(),
-                None => format!("role_{}", r.role),
-            };
+            let name = Role::name_of_value(r.role);
             b.plain(c).plain(r.block).bytes(&block_hash(c, r.block)).time(time_of(r.block)).bytes(&r.tx).plain(r.log_index);
             b.bytes(&r.wallet).plain(r.role).text(&name).plain(if r.labeled { "t" } else { "f" }).text(&r.note);
         },

@@ -19,24 +19,10 @@ use x402_bindings::{
 pub use reason::decode_revert_reason;
 pub use rows::*;
 
-/// Role names of `IEcosystemRegistry.Role`, by value.
-pub const ROLE_NAMES: [&str; 8] = [
-    "Treasury",
-    "Team",
-    "Operations",
-    "Faucet",
-    "Facilitator",
-    "Provider",
-    "MarketMaker",
-    "Test",
-];
-
-/// The name of registry role `role` ("Unknown(9)" for a value outside the enum).
+/// The stored name of registry role `role` (`x402_domain::Role`; `role_9` for a value outside
+/// the enum, kept rather than dropped).
 pub fn role_name(role: u8) -> String {
-    ROLE_NAMES
-        .get(role as usize)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| format!("Unknown({role})"))
+    x402_domain::Role::name_of_value(role)
 }
 
 alloy::sol! {

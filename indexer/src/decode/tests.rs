@@ -419,7 +419,7 @@ fn registry_label_and_unlabel_keep_history() {
     );
     assert_eq!(rows.registry_labels.len(), 2);
     assert!(rows.registry_labels[0].labeled && !rows.registry_labels[1].labeled);
-    assert_eq!(rows.registry_labels[0].role_name, "Faucet");
+    assert_eq!(rows.registry_labels[0].role_name, "faucet");
     assert_eq!(rows.registry_labels[1].note, "retired");
 }
 
