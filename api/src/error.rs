@@ -1,9 +1,7 @@
 //! The one error type every handler returns, rendered as an RFC 9457 JSON problem.
 
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,68 +44,34 @@ impl ApiError {
     }
 }
 
-/// The JSON body of every error response (`application/problem+json`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// A short, stable identifier of the kind of problem (`invalid-parameter`, `not-found`, `internal`).
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Human-readable summary of the kind of problem.
-    pub title: &'static str,
-    /// The HTTP status code.
-    pub status: u16,
-    /// What exactly went wrong.
-    pub detail: String,
-    /// For `invalid-parameter`: the offending parameter.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub param: Option<String>,
-    /// For `invalid-parameter`: the rule the parameter broke.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-}
+/// The JSON body of every error response (`application/problem+json`), shared by every service.
+pub use x402_service::Problem;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let problem = match &self {
-            Self::BadParam { param, rule } => Problem {
-                kind: "invalid-parameter",
-                title: "Invalid parameter",
-                status: status.as_u16(),
-                detail: self.to_string(),
-                param: Some(param.clone()),
-                rule: Some(rule.clone()),
-            },
-            Self::NotFound(_) => Problem {
-                kind: "not-found",
-                title: "Not found",
-                status: status.as_u16(),
-                detail: self.to_string(),
-                param: None,
-                rule: None,
-            },
+            Self::BadParam { param, rule } => Problem::new(
+                status,
+                "invalid-parameter",
+                "Invalid parameter",
+                self.to_string(),
+            )
+            .with_param(param.clone(), rule.clone()),
+            Self::NotFound(_) => Problem::new(status, "not-found", "Not found", self.to_string()),
             Self::Database(_) | Self::Internal(_) => {
                 // The cause is logged (with the request id from the trace span); clients get no
                 // internals.
                 tracing::error!(error = %self, "request failed");
-                Problem {
-                    kind: "internal",
-                    title: "Internal error",
-                    status: status.as_u16(),
-                    detail: "the server failed to answer; the request id in the logs has the cause"
-                        .into(),
-                    param: None,
-                    rule: None,
-                }
+                Problem::new(
+                    status,
+                    "internal",
+                    "Internal error",
+                    "the server failed to answer; the request id in the logs has the cause",
+                )
             }
         };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        problem.into_response()
     }
 }
 

@@ -145,7 +145,11 @@ async fn main() -> anyhow::Result<()> {
                 poll_interval: Duration::from_millis(poll_ms.max(50)),
                 refresh: !no_refresh,
             };
-            server::serve(pool, cfg, shutdown_signal()).await?;
+            server::serve(pool, cfg, async {
+                x402_service::shutdown::signal().await;
+                tracing::info!("shutting down");
+            })
+            .await?;
         }
         Command::Migrate { db } => {
             let pool = connect(&db.database_url, 2).await?;
@@ -209,23 +213,6 @@ async fn connect(url: &str, max: u32) -> anyhow::Result<sqlx::PgPool> {
         .connect_with(opts)
         .await
         .with_context(|| format!("connecting to {url} (is PostgreSQL up and DATABASE_URL right?)"))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
 }
 
 /// Builds realistic request mixes from the data (tokens, busiest payees, facilitators, recent

@@ -243,9 +243,11 @@ async fn main() -> Result<()> {
             let mut tick = tokio::time::interval(Duration::from_millis((*poll_ms).max(50)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut waiting = false;
+            // SIGINT or SIGTERM: finish the current step, then stop (a second signal exits now).
+            let stop = x402_service::shutdown::cancel_on_signals("the current classification step");
             loop {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => { info!("stopping"); break; }
+                    _ = stop.cancelled() => { info!("stopping"); break; }
                     _ = tick.tick() => {
                         match f.step().await {
                             // Say once that the indexer has not committed anything yet, not every tick.

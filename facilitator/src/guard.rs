@@ -14,7 +14,6 @@ use std::time::Instant;
 use alloy::primitives::{keccak256, B256};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 /// Access settings.
 #[derive(Debug, Clone)]
@@ -49,39 +48,14 @@ impl Default for AccessConfig {
     }
 }
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    /// Short stable identifier of the kind of problem.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Summary of the kind.
-    pub title: &'static str,
-    /// HTTP status.
-    pub status: u16,
-    /// What exactly went wrong.
-    pub detail: String,
-}
-
-/// A problem response.
+/// A problem response (RFC 9457, the shape every service of this repository answers).
 pub fn problem(
     status: StatusCode,
     kind: &'static str,
     title: &'static str,
     detail: impl Into<String>,
 ) -> Response {
-    let body = Problem {
-        kind,
-        title,
-        status: status.as_u16(),
-        detail: detail.into(),
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        serde_json::to_string(&body).unwrap_or_default(),
-    )
-        .into_response()
+    x402_service::Problem::new(status, kind, title, detail).into_response()
 }
 
 #[derive(Debug)]

@@ -188,29 +188,6 @@ fn contracts(cli: &Cli) -> Result<(Contracts, Option<u64>)> {
     Ok((c, chain_id))
 }
 
-/// Ctrl-C or SIGTERM: stop accepting requests and let in-flight ones finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -269,7 +246,11 @@ async fn main() -> Result<()> {
         .with_context(|| format!("binding {}", cli.listen))?;
     tracing::info!(listen = %listener.local_addr()?, "serving x402 facilitator API");
     axum::serve(listener, x402_facilitator::api::router(service))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async {
+            // Ctrl-C or SIGTERM: stop accepting requests and let in-flight ones finish.
+            x402_service::shutdown::signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
         .await?;
     Ok(())
 }

@@ -92,28 +92,6 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// Cancels `token` on Ctrl-C or SIGTERM; a second signal exits at once.
-fn shutdown_on_signals(token: CancellationToken) {
-    tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        for round in 0.. {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            if round == 0 {
-                tracing::info!(
-                    "shutting down: finishing the current transaction (signal again to exit now)"
-                );
-                token.cancel();
-            } else {
-                std::process::exit(130);
-            }
-        }
-    });
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -129,8 +107,7 @@ async fn main() -> anyhow::Result<()> {
             chain_id: g.chain_id,
         },
     )?;
-    let cancel = CancellationToken::new();
-    shutdown_on_signals(cancel.clone());
+    let cancel = x402_service::shutdown::cancel_on_signals("the current transaction");
 
     match cli.command {
         Command::Migrate => {
