@@ -41,18 +41,18 @@ pub struct TokenMeta {
     pub stablecoin: bool,
 }
 
-/// Reads the tokens of a `deployments/<chainId>.json` file (`{"tokens": [{address, symbol, decimals}]}`).
+/// Reads the tokens of a `deployments/<chainId>.json` file (`x402_domain::Deployment`).
 pub fn read_deployment_tokens(path: &std::path::Path) -> Result<Vec<TokenMeta>, String> {
-    #[derive(serde::Deserialize)]
-    struct Deployment {
-        #[serde(default)]
-        tokens: Vec<TokenMeta>,
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let d: Deployment =
-        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
-    Ok(d.tokens)
+    let d = x402_domain::Deployment::read(path).map_err(|e| e.to_string())?;
+    Ok(d.tokens
+        .into_iter()
+        .map(|t| TokenMeta {
+            address: t.address,
+            symbol: (!t.symbol.is_empty()).then_some(t.symbol),
+            decimals: Some(t.decimals),
+            stablecoin: t.stablecoin,
+        })
+        .collect())
 }
 
 /// Shared state handed to every handler.
@@ -208,9 +208,16 @@ mod tests {
     fn reads_deployment_tokens() {
         let path =
             std::env::temp_dir().join(format!("x402-api-deployment-{}.json", std::process::id()));
+        let file = |tokens: &str| {
+            format!(
+                r#"{{"chainId": 31337, "permit2": "0x000000000022D473030F116dDEE9F6B43aC78BA3",
+                    "settlement": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                    "registry": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", "tokens": {tokens}}}"#
+            )
+        };
         std::fs::write(
             &path,
-            r#"{"chainId": 31337, "tokens": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "OPG", "decimals": 18}]}"#,
+            file(r#"[{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "OPG", "decimals": 18}]"#),
         )
         .unwrap();
         let tokens = read_deployment_tokens(&path).unwrap();
@@ -220,17 +227,17 @@ mod tests {
         assert!(!tokens[0].stablecoin);
         std::fs::write(
             &path,
-            r#"{"tokens": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "USDC", "decimals": 6, "stablecoin": true}]}"#,
+            file(r#"[{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "USDC", "decimals": 6, "stablecoin": true}]"#),
         )
         .unwrap();
         assert!(read_deployment_tokens(&path).unwrap()[0].stablecoin);
         std::fs::write(&path, "not json").unwrap();
         assert!(read_deployment_tokens(&path)
             .unwrap_err()
-            .contains("parsing"));
+            .contains("not a valid deployment file"));
         std::fs::remove_file(&path).ok();
         assert!(read_deployment_tokens(&path)
             .unwrap_err()
-            .contains("reading"));
+            .contains("cannot read"));
     }
 }

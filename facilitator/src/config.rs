@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use serde::Deserialize;
 
 /// The contracts and tokens the facilitator settles through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,63 +20,21 @@ pub struct Contracts {
     pub deploy_block: u64,
 }
 
-/// One accepted token.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Token {
-    /// Symbol, for display.
-    pub symbol: String,
-    /// Address.
-    pub address: Address,
-    /// Decimals, for display.
-    pub decimals: u8,
-}
+/// One accepted token (as the deployment file lists it).
+pub use x402_domain::DeployedToken as Token;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The deployment file could not be read.
-    #[error("cannot read deployment file {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The deployment file is not the shape `script/deploy-local.sh` writes.
-    #[error("deployment file {path} is not valid: {source} (expected keys chainId, permit2, settlement, tokens)")]
-    Parse {
-        /// The file.
-        path: String,
-        /// Why.
-        source: serde_json::Error,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeploymentFile {
-    chain_id: u64,
-    #[serde(default)]
-    deploy_block: u64,
-    permit2: Address,
-    settlement: Address,
-    #[serde(default)]
-    tokens: Vec<Token>,
+    /// The deployment file is unreadable or not the shape the deploy script writes.
+    #[error(transparent)]
+    Deployment(#[from] x402_domain::DeploymentError),
 }
 
 impl Contracts {
     /// Reads `deployments/<chainId>.json`; returns the contracts and the chain id the file is for.
     pub fn from_deployment_file(path: &Path) -> Result<(Self, u64), ConfigError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let d: DeploymentFile =
-            serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
-                path: shown,
-                source,
-            })?;
+        let d = x402_domain::Deployment::read(path)?;
         Ok((
             Self {
                 settlement: d.settlement,

@@ -179,6 +179,7 @@ fn contracts(cli: &Cli) -> Result<(Contracts, Option<u64>)> {
                 symbol: a.to_string(),
                 address: *a,
                 decimals: 0,
+                stablecoin: false,
             })
             .collect();
     }

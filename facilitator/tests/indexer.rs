@@ -49,7 +49,7 @@ async fn the_indexer_sees_facilitator_settlements_with_their_evidence() {
 
     // The indexer keeps its own database (its migrator does not share `_sqlx_migrations`).
     let idx_db = TestDb::create().await.unwrap();
-    let deployment = Deployment::load(&env.chain.deployment_file).unwrap();
+    let deployment = Deployment::read(&env.chain.deployment_file).unwrap();
     let mut config = Config::for_deployment(
         env.chain.anvil.url().parse().unwrap(),
         idx_db.url(),

@@ -18,7 +18,7 @@ use x402_testkit::{assert_db_matches_chain, DevChain, TestDb, Traffic};
 
 fn config_for(chain: &DevChain, db: &TestDb) -> Config {
     let deployment =
-        Deployment::load(&chain.deployment_file).expect("the deploy script's file parses");
+        Deployment::read(&chain.deployment_file).expect("the deploy script's file parses");
     let mut config =
         Config::for_deployment(chain.anvil.url().parse().unwrap(), db.url(), &deployment);
     config.exit_when_caught_up = true;

@@ -231,6 +231,7 @@ async fn setup(seed: &str, settings: IndexerSettings) -> anyhow::Result<Setup> {
         address: usdc,
         symbol: "USDC".into(),
         decimals: 6,
+        stablecoin: true,
     });
     let mut settings = settings;
     settings.tokens = Some(

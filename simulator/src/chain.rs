@@ -3,14 +3,12 @@
 //! escrow refunds and reclaims), and anvil's clock. Payments never go through here: they are
 //! signed with `x402-client` and settled by a facilitator over HTTP.
 
-use std::path::Path;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, TxHash, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use serde::Deserialize;
 use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
 
 /// Mint surface of the demo tokens (owner only); not part of the shared bindings.
@@ -27,6 +25,9 @@ mod demo {
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     /// The deployments file is unusable.
+    #[error(transparent)]
+    File(#[from] x402_domain::DeploymentError),
+    /// The deployment does not fit the chain or the keys given.
     #[error("deployment file {path}: {reason}")]
     Deployment {
         /// The file.
@@ -73,61 +74,8 @@ fn call_err(context: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -
     }
 }
 
-/// One payment token of the deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TokenInfo {
-    /// Symbol (`USDC`, `OPG`).
-    pub symbol: String,
-    /// Contract.
-    pub address: Address,
-    /// Decimals.
-    pub decimals: u8,
-}
-
-/// `deployments/<chainId>.json` as `script/deploy-local.sh` writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deployment {
-    /// Chain id.
-    pub chain_id: u64,
-    /// Owner of the settlement contract, the registry and (on anvil) the demo tokens.
-    pub owner: Address,
-    /// Permit2.
-    pub permit2: Address,
-    /// X402Settlement.
-    pub settlement: Address,
-    /// EcosystemRegistry.
-    pub registry: Address,
-    /// Payment tokens.
-    pub tokens: Vec<TokenInfo>,
-}
-
-impl Deployment {
-    /// Reads the file.
-    pub fn read(path: &Path) -> Result<Self, ChainError> {
-        let err = |reason: String| ChainError::Deployment {
-            path: path.display().to_string(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            err(format!(
-                "cannot read it ({e}); run script/deploy-local.sh first"
-            ))
-        })?;
-        serde_json::from_str(&text).map_err(|e| err(format!("not a deployments file ({e})")))
-    }
-
-    /// The token with `symbol`.
-    pub fn token(&self, symbol: &str) -> Result<&TokenInfo, ChainError> {
-        self.tokens
-            .iter()
-            .find(|t| t.symbol == symbol)
-            .ok_or_else(|| ChainError::Deployment {
-                path: format!("chain {}", self.chain_id),
-                reason: format!("has no {symbol} token (the simulation pays in USDC and OPG)"),
-            })
-    }
-}
+/// `deployments/<chainId>.json` and its tokens (owned by `x402_domain`).
+pub use x402_domain::{DeployedToken as TokenInfo, Deployment};
 
 /// A connection to the chain with every simulated wallet's key.
 #[derive(Clone)]
@@ -161,12 +109,13 @@ impl Chain {
                 context: format!("--rpc-url {rpc_url}"),
                 message: format!("not a URL: {e}"),
             })?;
-        if owner.address() != deployment.owner {
+        let deployment_owner = deployment.owner()?;
+        if owner.address() != deployment_owner {
             return Err(ChainError::Deployment {
                 path: format!("chain {}", deployment.chain_id),
                 reason: format!(
                     "is owned by {} but the owner key given is {}'s (pass the owner's key with --owner-key)",
-                    deployment.owner,
+                    deployment_owner,
                     owner.address()
                 ),
             });

@@ -158,7 +158,14 @@ impl Outcome {
 pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, Stats), RunError> {
     let mut tokens = HashMap::new();
     for t in Tok::ALL {
-        tokens.insert(t, env.chain.deployment.token(t.symbol())?.clone());
+        tokens.insert(
+            t,
+            env.chain
+                .deployment
+                .token(t.symbol())
+                .map_err(ChainError::from)?
+                .clone(),
+        );
     }
     let ctx = Ctx {
         env,

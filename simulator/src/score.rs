@@ -677,11 +677,13 @@ mod tests {
                 symbol: "USDC".into(),
                 address: Address::repeat_byte(9),
                 decimals: 6,
+                stablecoin: true,
             },
             TokenInfo {
                 symbol: "OPG".into(),
                 address: Address::repeat_byte(8),
                 decimals: 18,
+                stablecoin: false,
             },
         ];
         let s = evaluate(&truth, &by_payment, &by_payer, &tokens);
@@ -739,6 +741,7 @@ mod tests {
             symbol: "USDC".into(),
             address: Address::repeat_byte(1),
             decimals: 6,
+            stablecoin: true,
         };
         let row = |class: &str, payments, volume: u64| {
             (

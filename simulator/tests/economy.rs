@@ -171,7 +171,7 @@ impl Stack {
         let mut config = x402_indexer::Config::for_deployment(
             self.chain.anvil.url().parse().unwrap(),
             self.db.url(),
-            &x402_indexer::config::Deployment::load(&self.chain.deployment_file).unwrap(),
+            &x402_indexer::config::Deployment::read(&self.chain.deployment_file).unwrap(),
         );
         config.exit_when_caught_up = true;
         config.progress = x402_indexer::config::ProgressMode::Off;

@@ -2,63 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::Address;
 use alloy::providers::Provider;
-use serde::Deserialize;
 
 use crate::anvil::{Anvil, AnvilOptions};
 use crate::error::{ChainContext, Context, Error, Result};
 use crate::paths;
 
-/// One payment token of a deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TokenInfo {
-    /// Token contract.
-    pub address: Address,
-    /// Its symbol (OPG, USDC on anvil).
-    pub symbol: String,
-    /// Its decimals.
-    pub decimals: u8,
-}
-
-/// `deployments/<chainId>.json` as `script/Deploy.s.sol` writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deployment {
-    /// Chain id.
-    pub chain_id: u64,
-    /// Who sent the deployment transactions (owner of the demo tokens on anvil).
-    pub deployer: Address,
-    /// Owner of the settlement contract and the registry.
-    pub owner: Address,
-    /// Every contract was created in this block or later.
-    pub deploy_block: u64,
-    /// Permit2.
-    pub permit2: Address,
-    /// X402Settlement.
-    pub settlement: Address,
-    /// EcosystemRegistry.
-    pub registry: Address,
-    /// Payment tokens (anvil: OPG 18 decimals, USDC 6 decimals).
-    pub tokens: Vec<TokenInfo>,
-}
-
-impl Deployment {
-    /// Reads a deployments JSON file.
-    pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).context(format!("reading {}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::Setup(format!("{} is not a deployments file: {e}", path.display())))
-    }
-
-    /// The token with this symbol.
-    pub fn token(&self, symbol: &str) -> Result<&TokenInfo> {
-        self.tokens
-            .iter()
-            .find(|t| t.symbol == symbol)
-            .ok_or_else(|| Error::Setup(format!("deployment has no {symbol} token")))
-    }
-}
+/// `deployments/<chainId>.json` and its tokens (owned by `x402_domain`).
+pub use x402_domain::{DeployedToken as TokenInfo, Deployment};
 
 /// Deploys with `script/deploy-local.sh` to the chain at `rpc_url`; the JSON lands in
 /// `deployments/testkit-<unique>.json` (forge may only write under deployments/), is copied to
@@ -114,7 +65,7 @@ pub async fn deploy(rpc_url: &str, out_file: &Path) -> Result<Deployment> {
         .context(format!("copying {rel} to {}", out_file.display()));
     let _ = std::fs::remove_file(&written);
     copied?;
-    Deployment::read(out_file)
+    Ok(Deployment::read(out_file)?)
 }
 
 /// An anvil with the project deployed on it.

@@ -32,6 +32,9 @@ pub enum Error {
     /// A component (anvil, the deploy script, the indexer) did not start or behave as expected.
     #[error("{0}")]
     Setup(String),
+    /// The deployments file is unusable.
+    #[error(transparent)]
+    Deployment(#[from] x402_domain::DeploymentError),
     /// The database disagrees with the chain.
     #[error("database differs from the chain:\n{0}")]
     Mismatch(String),

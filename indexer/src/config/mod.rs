@@ -460,7 +460,7 @@ impl Settings {
                     "run the deploy script for this chain, pass --deployment <file>, or set settlement, registry, tokens and start_block in the config file",
                 ));
             }
-            let d = Deployment::load(&path)?;
+            let d = deployment::load(&path)?;
             if d.chain_id != rpc_chain_id {
                 return Err(invalid(
                     "deployment",
@@ -490,6 +490,7 @@ impl Settings {
                         address: *a,
                         symbol: String::new(),
                         decimals: 0,
+                        stablecoin: false,
                     })
                     .collect(),
                 None => deployment
