@@ -1,9 +1,10 @@
 //! x402's Permit2 proxy payments at the facilitator's HTTP API, for what the SDK end-to-end test
 //! (`sdk_e2e.rs`) cannot provoke through a stock client: the upto witness naming another
 //! facilitator, foreign signatures, empty wallets, permits not yet valid, the wrong spender or
-//! token, settle idempotency and concurrency, our top-level upto `amount`, an upto that used
-//! nothing, and a settlement made behind the service's back found on chain. Permit2 and the test
-//! proxies (`tests/x402proxy/`) are placed at the SDK's canonical addresses on anvil.
+//! token, another chain or token, a transfer only the simulation can refuse, settle idempotency
+//! and concurrency, our top-level upto `amount`, an upto that used nothing, and a settlement made
+//! behind the service's back found on chain. Permit2 and the test proxies (`tests/x402proxy/`)
+//! are placed at the SDK's canonical addresses on anvil.
 
 mod harness;
 
@@ -19,6 +20,13 @@ use x402_client::header::SettleResponse;
 use x402_facilitator::proxy::payload::{ProxyPayment, ProxyScheme};
 use x402_facilitator::proxy::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
 use x402_facilitator::wire::VerifyResponse;
+
+alloy::sol! {
+    #[sol(rpc)]
+    interface IFiatToken {
+        function blacklist(address account) external;
+    }
+}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -283,6 +291,63 @@ async fn refusals_name_the_sdk_codes_and_charge_nothing() {
         "invalid_upto_evm_network_mismatch",
     )
     .await;
+
+    // An exact payment presented against upto requirements.
+    let p = Permit::new(&env, ProxyScheme::Upto, 1_000);
+    let req = p.requirements(&env);
+    let mut payload = p.payload(&env, &req, payer.address(), &payer);
+    payload["accepted"]["scheme"] = json!("exact");
+    refused(
+        &env,
+        &f,
+        "upto scheme",
+        &payload,
+        &req,
+        "invalid_upto_evm_scheme",
+    )
+    .await;
+
+    // Another chain, and a token this facilitator does not settle.
+    let p = Permit::new(&env, ProxyScheme::Exact, 1_000);
+    let mut req = p.requirements(&env);
+    req["network"] = json!("eip155:1");
+    let payload = p.payload(&env, &req, payer.address(), &payer);
+    refused(&env, &f, "chain", &payload, &req, "invalid_network").await;
+    let mut p = Permit::new(&env, ProxyScheme::Exact, 1_000);
+    p.token = Address::repeat_byte(0x77);
+    let mut req = p.requirements(&env);
+    req["asset"] = json!(p.token);
+    let payload = p.payload(&env, &req, payer.address(), &payer);
+    refused(&env, &f, "asset", &payload, &req, "unsupported_asset").await;
+
+    // Everything checks out but the transfer itself: USDC refuses a blocklisted sender, so only
+    // the simulated `settle` can tell.
+    let blocked = env.payer(1);
+    IFiatToken::new(
+        env.token.address,
+        env.provider_as(&x402_testkit::wallets::deployer()),
+    )
+    .blacklist(blocked.address())
+    .send()
+    .await
+    .unwrap()
+    .get_receipt()
+    .await
+    .unwrap();
+    let blocked_before = env.balance(blocked.address()).await;
+    let p = Permit::new(&env, ProxyScheme::Exact, 1_000);
+    let req = p.requirements(&env);
+    let payload = p.payload(&env, &req, blocked.address(), &blocked);
+    refused(
+        &env,
+        &f,
+        "simulation",
+        &payload,
+        &req,
+        "permit2_simulation_failed",
+    )
+    .await;
+    assert_eq!(env.balance(blocked.address()).await, blocked_before);
 
     assert_eq!(
         env.balance(payer.address()).await,
