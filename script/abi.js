@@ -13,6 +13,10 @@ const SOURCES = {
   EcosystemRegistry: ['EcosystemRegistry.sol/EcosystemRegistry.json', 'IEcosystemRegistry.sol/IEcosystemRegistry.json'],
   Permit2: ['Permit2.sol/Permit2.json'],
   IERC20: ['IERC20.sol/IERC20.json', 'ERC20.sol/ERC20.json'],
+  // x402's Permit2 proxies, from the test fixtures implementing the x402 SDK's published ABI
+  // (tests/x402proxy/; facilitator/sdk-e2e checks the fixtures' ABI against the SDK's).
+  x402ExactPermit2Proxy: ['x402ExactPermit2Proxy.sol/x402ExactPermit2Proxy.json'],
+  x402UptoPermit2Proxy: ['x402UptoPermit2Proxy.sol/x402UptoPermit2Proxy.json'],
 };
 
 function artifactAbi(name) {

@@ -55,7 +55,35 @@ pub mod erc20 {
     );
 }
 
+/// x402's exact Permit2 proxy (`settle(permit, owner, witness, signature)`), as the x402 SDK
+/// publishes its interface; the ABI comes from the test fixture implementing it
+/// (`tests/x402proxy/`).
+pub mod exact_proxy {
+    alloy::sol!(
+        #[allow(missing_docs, non_camel_case_types)]
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        x402ExactPermit2Proxy,
+        "abi/x402ExactPermit2Proxy.json"
+    );
+}
+
+/// x402's upto Permit2 proxy (`settle(permit, amount, owner, witness, signature)`, callable only
+/// by the witness's facilitator), as the x402 SDK publishes its interface (fixture:
+/// `tests/x402proxy/`).
+pub mod upto_proxy {
+    alloy::sol!(
+        #[allow(missing_docs, non_camel_case_types)]
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        x402UptoPermit2Proxy,
+        "abi/x402UptoPermit2Proxy.json"
+    );
+}
+
 pub use erc20::IERC20;
+pub use exact_proxy::x402ExactPermit2Proxy;
 pub use permit2::Permit2;
 pub use registry::EcosystemRegistry;
 pub use settlement::{ISignatureTransfer, X402Settlement};
+pub use upto_proxy::x402UptoPermit2Proxy;

@@ -102,13 +102,42 @@ pub enum Reason {
     SettlementPending,
     /// x402's Permit2 proxy for this scheme has no code on this chain.
     Permit2ProxyNotDeployed,
-    /// The payload is neither our Permit2 witness, x402's Permit2 proxy payload, nor EIP-3009.
+    /// x402 Permit2 proxy: the payload is not the scheme's (exact: the scheme is not `exact`, or
+    /// the witness is upto's; upto: the witness names no facilitator), as the SDK's facilitator.
     UnsupportedPayloadType,
+    /// x402 Permit2 proxy: `witness.to` is not `payTo`.
+    Permit2RecipientMismatch,
+    /// x402 Permit2 proxy: the permit's deadline has passed or is too close.
+    Permit2DeadlineExpired,
+    /// x402 Permit2 proxy: `witness.validAfter` is in the future.
+    Permit2NotYetValid,
+    /// x402 Permit2 proxy: the permitted amount is not the required amount.
+    Permit2AmountMismatch,
+    /// x402 Permit2 proxy: the permitted token is not `asset`.
+    Permit2TokenMismatch,
+    /// x402 Permit2 proxy: the signature is not the payer's.
+    Permit2InvalidSignature,
+    /// x402 Permit2 proxy: the payer's balance is below the amount.
+    Permit2InsufficientBalance,
+    /// x402 Permit2 proxy: the Permit2 nonce is used or cancelled.
+    Permit2InvalidNonce,
+    /// x402 Permit2 proxy: the simulated `settle` reverted.
+    Permit2SimulationFailed,
+    /// x402 upto proxy: the scheme is not `upto`.
+    UptoInvalidScheme,
+    /// x402 upto proxy: the payload's network differs from the requirements'.
+    UptoNetworkMismatch,
+    /// x402 upto proxy: `witness.facilitator` is not this facilitator.
+    UptoFacilitatorMismatch,
+    /// x402 upto proxy: the settle amount is above the signed maximum.
+    UptoSettlementExceedsAmount,
+    /// x402 upto proxy: the settlement transaction reverted.
+    UptoTransactionFailed,
 }
 
 impl Reason {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 44] = [
+    pub const ALL: [Reason; 58] = [
         Reason::InvalidX402Version,
         Reason::InvalidPayload,
         Reason::InvalidPaymentRequirements,
@@ -153,6 +182,20 @@ impl Reason {
         Reason::SettlementPending,
         Reason::Permit2ProxyNotDeployed,
         Reason::UnsupportedPayloadType,
+        Reason::Permit2RecipientMismatch,
+        Reason::Permit2DeadlineExpired,
+        Reason::Permit2NotYetValid,
+        Reason::Permit2AmountMismatch,
+        Reason::Permit2TokenMismatch,
+        Reason::Permit2InvalidSignature,
+        Reason::Permit2InsufficientBalance,
+        Reason::Permit2InvalidNonce,
+        Reason::Permit2SimulationFailed,
+        Reason::UptoInvalidScheme,
+        Reason::UptoNetworkMismatch,
+        Reason::UptoFacilitatorMismatch,
+        Reason::UptoSettlementExceedsAmount,
+        Reason::UptoTransactionFailed,
     ];
 
     /// The wire code.
@@ -204,6 +247,22 @@ impl Reason {
             Reason::SettlementPending => "settlement_pending",
             Reason::Permit2ProxyNotDeployed => "permit2_proxy_not_deployed",
             Reason::UnsupportedPayloadType => "unsupported_payload_type",
+            Reason::Permit2RecipientMismatch => "invalid_permit2_recipient_mismatch",
+            Reason::Permit2DeadlineExpired => "permit2_deadline_expired",
+            Reason::Permit2NotYetValid => "permit2_not_yet_valid",
+            Reason::Permit2AmountMismatch => "permit2_amount_mismatch",
+            Reason::Permit2TokenMismatch => "permit2_token_mismatch",
+            Reason::Permit2InvalidSignature => "invalid_permit2_signature",
+            Reason::Permit2InsufficientBalance => "permit2_insufficient_balance",
+            Reason::Permit2InvalidNonce => "permit2_invalid_nonce",
+            Reason::Permit2SimulationFailed => "permit2_simulation_failed",
+            Reason::UptoInvalidScheme => "invalid_upto_evm_scheme",
+            Reason::UptoNetworkMismatch => "invalid_upto_evm_network_mismatch",
+            Reason::UptoFacilitatorMismatch => "upto_facilitator_mismatch",
+            Reason::UptoSettlementExceedsAmount => {
+                "invalid_upto_evm_payload_settlement_exceeds_amount"
+            }
+            Reason::UptoTransactionFailed => "invalid_upto_evm_transaction_failed",
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::config::{Contracts, SettleConfig};
 use crate::eip3009::Eip3009Verifier;
 use crate::guard::{AccessConfig, Guard};
 use crate::metrics::Metrics;
-use crate::proxy::{X402Proxies, X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
+use crate::proxy::payload::ProxyScheme;
+use crate::proxy::{ProxyVerifier, X402Proxies, X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
 use crate::settle::Settler;
 use crate::store::{Store, StoreError};
 use crate::submit::{SubmitConfig, Submitter};
@@ -169,6 +170,13 @@ impl Service {
             facilitator,
             cfg.settle.min_validity.as_secs(),
         );
+        let proxy_verifier = ProxyVerifier::new(
+            chain.clone(),
+            chain_id,
+            facilitator,
+            cfg.settle.min_validity.as_secs(),
+            proxies.clone(),
+        );
         let verifier = Verifier::new(
             chain,
             chain_id,
@@ -183,11 +191,12 @@ impl Service {
             facilitator,
             cfg.settle.fee_bps,
             cfg.settle.batching,
+            &proxies,
         );
         let settler = Settler::new(
             verifier,
             eip3009,
-            proxies,
+            proxy_verifier,
             submitter,
             store,
             cfg.settle.clone(),
@@ -221,11 +230,13 @@ fn supported(
     facilitator: Address,
     fee_bps: u16,
     batching: bool,
+    proxies: &X402Proxies,
 ) -> SupportedResponse {
     let network = caip2(chain_id);
     // `facilitatorAddress` is the name the x402 SDK reads; `facilitator` is what our own client
     // reads. `exact` is also the standard EIP-3009 payment (settled through `chargeWithAuthorization`;
-    // evidence in the `evidence` extension). x402's Permit2 proxy payments are not advertised.
+    // evidence in the `evidence` extension). x402's Permit2 proxy payments (the SDK's
+    // `assetTransferMethod: "permit2"`) are advertised per scheme only where the proxy has code.
     let extra = serde_json::json!({
         "settlement": c.settlement,
         "permit2": c.permit2,
@@ -239,9 +250,22 @@ fn supported(
     for version in [2u8, 1] {
         for scheme in [SCHEME_EXACT, SCHEME_UPTO, SCHEME_ESCROW] {
             let mut extra = extra.clone();
-            if scheme == SCHEME_EXACT {
-                extra["assetTransferMethods"] =
-                    serde_json::json!(["eip3009", "x402-settle-permit2"]);
+            let mut methods = match scheme {
+                SCHEME_EXACT => vec!["eip3009", "x402-settle-permit2"],
+                SCHEME_UPTO => vec!["x402-settle-permit2"],
+                _ => vec![],
+            };
+            let proxy = match scheme {
+                SCHEME_EXACT => Some(ProxyScheme::Exact),
+                SCHEME_UPTO => Some(ProxyScheme::Upto),
+                _ => None,
+            };
+            if let Some(p) = proxy.filter(|p| proxies.deployed(*p)) {
+                methods.push("permit2");
+                extra["x402Permit2Proxy"] = serde_json::json!(proxies.address(p));
+            }
+            if !methods.is_empty() && scheme != SCHEME_ESCROW {
+                extra["assetTransferMethods"] = serde_json::json!(methods);
             }
             kinds.push(SupportedKind {
                 x402_version: version,

@@ -18,7 +18,8 @@ use crate::batcher::{BatchResult, Batcher};
 use crate::config::SettleConfig;
 use crate::eip3009::{Eip3009Payment, Eip3009Verifier};
 use crate::metrics::Metrics;
-use crate::proxy::X402Proxies;
+use crate::proxy::payload::{ProxyPayment, ProxyScheme};
+use crate::proxy::ProxyVerifier;
 use crate::reason::{Reason, Refusal};
 use crate::store::{Claim, Kind, Record, Store, StoreError};
 use crate::submit::{SubmitError, Submitter};
@@ -32,6 +33,8 @@ pub(crate) enum Prepared {
     Permit2(Box<Verified>),
     /// A standard EIP-3009 authorization.
     Eip3009(Box<Eip3009Payment>),
+    /// x402's Permit2 payment through its exact or upto proxy.
+    Proxy(Box<ProxyPayment>),
 }
 
 impl Prepared {
@@ -39,6 +42,7 @@ impl Prepared {
         match self {
             Prepared::Permit2(v) => v.payment.payment_id,
             Prepared::Eip3009(p) => p.payment_id,
+            Prepared::Proxy(p) => p.payment_id,
         }
     }
 
@@ -46,6 +50,7 @@ impl Prepared {
         match self {
             Prepared::Permit2(v) => v.payment.payer,
             Prepared::Eip3009(p) => p.payer,
+            Prepared::Proxy(p) => p.payer,
         }
     }
 
@@ -53,6 +58,7 @@ impl Prepared {
         match self {
             Prepared::Permit2(v) => v.amount,
             Prepared::Eip3009(p) => p.amount,
+            Prepared::Proxy(p) => p.amount,
         }
     }
 
@@ -61,6 +67,7 @@ impl Prepared {
             Prepared::Permit2(v) if v.mode == PaymentMode::Escrow => Kind::Authorize,
             Prepared::Permit2(_) => Kind::Charge,
             Prepared::Eip3009(_) => Kind::Authorization,
+            Prepared::Proxy(_) => Kind::Proxy,
         }
     }
 }
@@ -70,7 +77,7 @@ impl Prepared {
 pub struct Settler {
     pub(crate) verifier: Verifier,
     pub(crate) eip3009: Eip3009Verifier,
-    pub(crate) proxies: X402Proxies,
+    pub(crate) proxies: ProxyVerifier,
     pub(crate) submitter: Arc<Submitter>,
     pub(crate) store: Store,
     batcher: Option<Batcher>,
@@ -110,7 +117,7 @@ impl Settler {
     pub fn new(
         verifier: Verifier,
         eip3009: Eip3009Verifier,
-        proxies: X402Proxies,
+        proxies: ProxyVerifier,
         submitter: Arc<Submitter>,
         store: Store,
         cfg: SettleConfig,
@@ -205,11 +212,13 @@ impl Settler {
         response
     }
 
-    /// Classifies a request by its payload and runs the static checks of its kind.
+    /// Classifies a request by its payload and runs the static checks of its kind; `settling`
+    /// for a settle request (an upto proxy payment then moves the lowered amount).
     pub(crate) fn prepare(
         &self,
         req: &PaymentRequest,
         modes: &[PaymentMode],
+        settling: bool,
     ) -> Result<(Prepared, B256), Rejected> {
         let payload = req
             .payload_json()
@@ -237,7 +246,23 @@ impl Settler {
                 )?;
                 Prepared::Eip3009(Box::new(p))
             }
-            PayloadKind::X402Permit2 => return Err(self.proxies.refuse(&payload)),
+            PayloadKind::X402Permit2 => {
+                if !modes.contains(&PaymentMode::Exact) {
+                    return Err(Rejected::bare(
+                        Reason::UnsupportedScheme,
+                        "x402's Permit2 proxy payments settle at /settle only",
+                    ));
+                }
+                let contracts = self.verifier.contracts();
+                let p = self.proxies.check_static(
+                    &payload,
+                    &req.payment_requirements,
+                    req.amount,
+                    settling,
+                    |t| contracts.accepts_token(t),
+                )?;
+                Prepared::Proxy(Box::new(p))
+            }
         };
         Ok((prepared, evidence))
     }
@@ -248,7 +273,7 @@ impl Settler {
         req: &PaymentRequest,
         modes: &[PaymentMode],
     ) -> Result<(Address, B256), Rejected> {
-        let (prepared, evidence) = self.prepare(req, modes)?;
+        let (prepared, evidence) = self.prepare(req, modes, false)?;
         self.check_chain(&prepared, evidence).await?;
         Ok((prepared.payer(), prepared.id()))
     }
@@ -257,14 +282,35 @@ impl Settler {
         match prepared {
             Prepared::Permit2(v) => self.verifier.check_chain(v, evidence).await,
             Prepared::Eip3009(p) => self.eip3009.check_chain(p, evidence).await,
+            Prepared::Proxy(p) => self.proxies.check_chain(p).await,
         }
     }
 
     async fn settle_inner(&self, req: &PaymentRequest, modes: &[PaymentMode]) -> SettleResponse {
-        let (prepared, evidence) = match self.prepare(req, modes) {
+        let (prepared, evidence) = match self.prepare(req, modes, true) {
             Ok(p) => p,
             Err(rej) => return self.failure(rej),
         };
+        if let Prepared::Proxy(p) = &prepared {
+            if p.amount.is_zero() {
+                // An upto server that used nothing settles nothing (as the SDK's facilitator:
+                // success, no transaction); the payment must still be one we could settle.
+                return match self.proxies.check_chain(p).await {
+                    Ok(()) => SettleResponse {
+                        success: true,
+                        error_reason: None,
+                        error_message: None,
+                        payer: Some(p.payer),
+                        transaction: String::new(),
+                        network: self.verifier.network(),
+                        amount: Some("0".into()),
+                        payment_id: Some(p.payment_id),
+                        batch_id: None,
+                    },
+                    Err(rej) => self.failure(rej),
+                };
+            }
+        }
         let id = prepared.id();
         let payer = prepared.payer();
         let kind = prepared.kind();
@@ -338,10 +384,10 @@ impl Settler {
         if let Err(rej) = self.check_chain(&prepared, evidence).await {
             if matches!(
                 rej.refusal.reason,
-                Reason::NonceAlreadyUsed | Reason::Eip3009NonceUsed
+                Reason::NonceAlreadyUsed | Reason::Eip3009NonceUsed | Reason::Permit2InvalidNonce
             ) {
                 // Settled by us before a crash (or by a transaction that was not yet recorded)?
-                if let Some(done) = self.settled_by_us(id, kind).await {
+                if let Some(done) = self.settled_by_us(id, kind, payer).await {
                     return done;
                 }
             }
@@ -371,7 +417,7 @@ impl Settler {
                             .await
                     }
                     BatchResult::ItemFailed { tx, reason } => {
-                        if let Some(done) = self.settled_by_us(id, kind).await {
+                        if let Some(done) = self.settled_by_us(id, kind, payer).await {
                             return done;
                         }
                         let _ = self.store.release(id).await;
@@ -417,9 +463,23 @@ impl Settler {
                 p.settlement_call(evidence),
                 Reason::Eip3009TransactionFailed,
             ),
+            (_, Prepared::Proxy(p)) => (
+                match p.scheme {
+                    ProxyScheme::Exact => "x402ExactPermit2Proxy.settle",
+                    ProxyScheme::Upto => "x402UptoPermit2Proxy.settle",
+                },
+                p.settle_call(),
+                match p.scheme {
+                    ProxyScheme::Exact => Reason::Eip3009TransactionFailed,
+                    ProxyScheme::Upto => Reason::UptoTransactionFailed,
+                },
+            ),
         };
-        let settlement = self.verifier.contracts().settlement;
-        match self.submitter.submit(label, settlement, call).await {
+        let target = match &prepared {
+            Prepared::Proxy(p) => p.proxy,
+            _ => self.verifier.contracts().settlement,
+        };
+        match self.submitter.submit(label, target, call).await {
             Ok(receipt) if receipt.status() => {
                 self.record_success(id, payer, receipt.transaction_hash, amount, None, evidence)
                     .await
@@ -427,7 +487,7 @@ impl Settler {
             Ok(receipt) => {
                 // Another transaction of ours (an earlier attempt answered `settlement_pending`)
                 // may have settled it first: answer that settlement, not the revert.
-                if let Some(done) = self.settled_by_us(id, kind).await {
+                if let Some(done) = self.settled_by_us(id, kind, payer).await {
                     return done;
                 }
                 let _ = self.store.release(id).await;
@@ -438,7 +498,7 @@ impl Settler {
                 )
             }
             Err(SubmitError::WouldRevert { reason, .. }) => {
-                if let Some(done) = self.settled_by_us(id, kind).await {
+                if let Some(done) = self.settled_by_us(id, kind, payer).await {
                     return done;
                 }
                 let _ = self.store.release(id).await;
@@ -493,8 +553,8 @@ impl Settler {
     }
 
     /// The settlement event of `id` on chain, if it settled through our contract by us.
-    async fn settled_by_us(&self, id: B256, kind: Kind) -> Option<SettleResponse> {
-        let found = self.find_on_chain(id, kind).await.ok().flatten()?;
+    async fn settled_by_us(&self, id: B256, kind: Kind, payer: Address) -> Option<SettleResponse> {
+        let found = self.find_on_chain(id, kind, payer).await.ok().flatten()?;
         if found.facilitator != self.verifier.facilitator() {
             return None;
         }
@@ -508,10 +568,23 @@ impl Settler {
         )
     }
 
-    /// Looks the payment's `PaymentCharged` / `PaymentAuthorized` event up on chain.
-    pub async fn find_on_chain(&self, id: B256, kind: Kind) -> Result<Option<OnChain>, String> {
+    /// Looks the payment's `PaymentCharged` / `PaymentAuthorized` / `AuthorizationCharged` event
+    /// up on chain; a proxy payment (no event of ours) by its `settle` transaction among the
+    /// payer's transfers.
+    pub async fn find_on_chain(
+        &self,
+        id: B256,
+        kind: Kind,
+        payer: Address,
+    ) -> Result<Option<OnChain>, String> {
         let c = self.verifier.contracts();
         let signature = match kind {
+            Kind::Proxy => {
+                return self
+                    .proxies
+                    .find_settlement(id, payer, c.deploy_block)
+                    .await
+            }
             Kind::Charge => X402Settlement::PaymentCharged::SIGNATURE_HASH,
             Kind::Authorize => X402Settlement::PaymentAuthorized::SIGNATURE_HASH,
             Kind::Authorization => X402Settlement::AuthorizationCharged::SIGNATURE_HASH,
@@ -569,6 +642,7 @@ impl Settler {
                         facilitator: d.facilitator,
                     }
                 }),
+            Kind::Proxy => None,
         })
     }
 
@@ -578,7 +652,7 @@ impl Settler {
         if !self.store.take_over(r.payment_id, &r.owner).await? {
             return Ok(()); // changed meanwhile; the caller re-reads it
         }
-        match self.find_on_chain(r.payment_id, r.kind).await {
+        match self.find_on_chain(r.payment_id, r.kind, r.payer).await {
             Ok(Some(found)) => {
                 tracing::info!(payment_id = %r.payment_id, tx = %found.tx, "recovered a settlement from the chain");
                 let batch = (!found.batch_id.is_zero()).then_some(found.batch_id);

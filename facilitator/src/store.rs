@@ -39,6 +39,8 @@ pub enum Kind {
     Authorize,
     /// `chargeWithAuthorization` (a standard EIP-3009 payment).
     Authorization,
+    /// `settle` on one of x402's Permit2 proxies.
+    Proxy,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Charge => "charge",
             Kind::Authorize => "authorize",
             Kind::Authorization => "authorization",
+            Kind::Proxy => "proxy",
         }
     }
 }
@@ -109,6 +112,7 @@ fn record(row: &sqlx::postgres::PgRow) -> Record {
         kind: match row.get::<String, _>("kind").as_str() {
             "authorize" => Kind::Authorize,
             "authorization" => Kind::Authorization,
+            "proxy" => Kind::Proxy,
             _ => Kind::Charge,
         },
         payer: Address::try_from(payer.as_slice()).unwrap_or_default(),

@@ -391,3 +391,199 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
         "the payer paid the two exact prices and the upto amount used, nothing more"
     );
 }
+
+/// The USDC `Transfer`s a transaction emitted, as (from, to, value).
+async fn transfers_in(
+    env: &Env,
+    tx: &str,
+) -> (
+    alloy::rpc::types::TransactionReceipt,
+    Vec<(Address, Address, U256)>,
+) {
+    use x402_bindings::IERC20::Transfer;
+    let hash: B256 = tx
+        .parse()
+        .unwrap_or_else(|e| panic!("transaction {tx:?}: {e}"));
+    let receipt = env
+        .reader()
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .expect("mined");
+    let transfers = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| {
+            l.address() == env.token.address
+                && l.topics().first() == Some(&Transfer::SIGNATURE_HASH)
+        })
+        .map(|l| {
+            let t = l.log_decode::<Transfer>().unwrap().inner.data;
+            (t.from, t.to, t.value)
+        })
+        .collect();
+    (receipt, transfers)
+}
+
+/// x402's own Permit2 payments, where the chain has x402's proxies: on anvil with Permit2 and
+/// the test proxies (`tests/x402proxy/`) placed at the SDK's canonical addresses, an unmodified
+/// `@x402/fetch` client pays an `@x402/express` server with the SDK's Permit2 `exact`
+/// (`assetTransferMethod: "permit2"`) and `upto` through this facilitator
+/// (`facilitator/sdk-e2e/permit2-proxy.mjs`); the upto handler settles below the signed maximum.
+/// Replays, expired permits, a missing Permit2 allowance, a wrong payTo and an upto settle above
+/// the maximum reach the SDK with its reason codes and charge nothing.
+#[tokio::test]
+async fn the_unmodified_x402_sdk_pays_through_x402s_permit2_proxies() {
+    use x402_facilitator::proxy::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
+    let dir = sdk_dir();
+    assert!(
+        dir.join("node_modules/@x402/express/package.json").exists(),
+        "the SDK packages are not installed: run `npm ci --prefix facilitator/sdk-e2e` (script/test.sh does)"
+    );
+    const PRICE: u64 = 1_000;
+    const UPTO_MAX: u64 = 5_000;
+    const UPTO_USED: u64 = 1_234;
+    let env = Env::start(2, None).await;
+    env.place_x402_proxies().await;
+    let payer = env.payer(0);
+    let unapproved = env.payer(1);
+    env.approve_canonical_permit2(&payer).await;
+    let f = env.facilitator(&[]).await;
+
+    // Advertised now that the proxies have code, with the facilitator the upto witness names.
+    let supported: Value = env
+        .http
+        .get(format!("{}/supported", f.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (scheme, proxy) in [
+        ("exact", X402_EXACT_PERMIT2_PROXY),
+        ("upto", X402_UPTO_PERMIT2_PROXY),
+    ] {
+        let kind = supported["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["scheme"] == scheme && k["x402Version"] == 2)
+            .unwrap_or_else(|| panic!("{scheme} not supported: {supported}"));
+        assert!(
+            kind["extra"]["assetTransferMethods"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("permit2")),
+            "{scheme}: {kind}"
+        );
+        assert_eq!(kind["extra"]["x402Permit2Proxy"], proxy.to_checksum(None));
+        assert_eq!(
+            kind["extra"]["facilitatorAddress"],
+            env.facilitator.to_checksum(None)
+        );
+    }
+
+    let (payer_before, unapproved_before, payee_before, other_before) = (
+        env.balance(payer.address()).await,
+        env.balance(unapproved.address()).await,
+        env.balance(env.payee(0)).await,
+        env.balance(env.payee(1)).await,
+    );
+    let run = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        let key = |k: &PrivateKeySigner| format!("0x{}", alloy::hex::encode(k.to_bytes()));
+        let vars = [
+            ("FACILITATOR_URL", f.url.clone()),
+            ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
+            ("USDC", env.token.address.to_string()),
+            ("PAYEE", env.payee(0).to_string()),
+            ("OTHER_PAYEE", env.payee(1).to_string()),
+            ("PAYER_KEY", key(&payer)),
+            ("UNAPPROVED_KEY", key(&unapproved)),
+            ("PRICE", PRICE.to_string()),
+            ("UPTO_MAX", UPTO_MAX.to_string()),
+            ("UPTO_USED", UPTO_USED.to_string()),
+        ];
+        move || {
+            Command::new("node")
+                .arg("permit2-proxy.mjs")
+                .current_dir(&dir)
+                .envs(vars)
+                .output()
+                .expect("running node (Node.js 20+ is required)")
+        }
+    });
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the SDK run finished within 180 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "node permit2-proxy.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
+        out.status,
+        f.log_text()
+    );
+    eprintln!("SDK results: {stdout}");
+    let r: Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("permit2-proxy.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
+        });
+
+    assert_eq!(r["abiMatchesSdk"], true, "{r}");
+    assert_eq!(
+        r["exact"]["spender"].as_str().unwrap(),
+        X402_EXACT_PERMIT2_PROXY.to_checksum(None)
+    );
+    // Every refusal reached the SDK with the SDK's own reason code.
+    assert_eq!(r["replay"], "permit2_invalid_nonce", "{r}");
+    assert_eq!(r["expired"], "permit2_deadline_expired", "{r}");
+    assert_eq!(r["noAllowance"], "permit2_allowance_required", "{r}");
+    assert_eq!(r["noAllowanceUpto"], "permit2_allowance_required", "{r}");
+    for route in ["exact", "upto"] {
+        assert_eq!(
+            r[format!("wrongPayTo_{route}")],
+            serde_json::json!([
+                "invalid_permit2_recipient_mismatch",
+                "invalid_permit2_recipient_mismatch"
+            ]),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        r["uptoAboveMax"], "invalid_upto_evm_payload_settlement_exceeds_amount",
+        "{r}"
+    );
+
+    // Each payment was one transaction of ours to its proxy moving payer -> payee what was due.
+    for (route, proxy, amount) in [
+        ("exact", X402_EXACT_PERMIT2_PROXY, PRICE),
+        ("upto", X402_UPTO_PERMIT2_PROXY, UPTO_USED),
+    ] {
+        let (receipt, transfers) =
+            transfers_in(&env, r[route]["transaction"].as_str().unwrap()).await;
+        assert!(receipt.status(), "{route}");
+        assert_eq!(receipt.to, Some(proxy), "{route}: sent to the proxy");
+        assert_eq!(receipt.from, env.facilitator, "{route}: sent by us");
+        assert_eq!(
+            transfers,
+            vec![(payer.address(), env.payee(0), U256::from(amount))],
+            "{route}"
+        );
+        assert_eq!(
+            r[route]["payer"].as_str().unwrap(),
+            payer.address().to_checksum(None)
+        );
+    }
+    assert_eq!(r["upto"]["amount"], UPTO_USED.to_string(), "{r}");
+
+    // Exactly the two payments moved money; nothing for the refusals.
+    let paid = U256::from(PRICE + UPTO_USED);
+    assert_eq!(env.balance(payer.address()).await, payer_before - paid);
+    assert_eq!(env.balance(env.payee(0)).await, payee_before + paid);
+    assert_eq!(env.balance(unapproved.address()).await, unapproved_before);
+    assert_eq!(env.balance(env.payee(1)).await, other_before);
+}

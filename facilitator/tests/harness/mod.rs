@@ -340,3 +340,143 @@ impl Env {
             .collect()
     }
 }
+
+/// Permit2's canonical address, the one the x402 SDK signs for (`PERMIT2_ADDRESS`).
+pub const CANONICAL_PERMIT2: Address =
+    alloy::primitives::address!("0x000000000022D473030F116dDEE9F6B43aC78BA3");
+
+impl Env {
+    async fn set_code(&self, at: Address, code: &alloy::primitives::Bytes) {
+        let () = self
+            .reader()
+            .raw_request("anvil_setCode".into(), (at, code))
+            .await
+            .expect("anvil_setCode");
+    }
+
+    /// Puts Permit2 and x402's two Permit2 proxies where the x402 SDK expects them on a real
+    /// chain: Permit2 at its canonical address, the proxies at `x402ExactPermit2ProxyAddress` /
+    /// `x402UptoPermit2ProxyAddress`.
+    ///
+    /// Permit2 is the deployment's, relocated: its runtime code caches the EIP-712 domain
+    /// separator of the address it was created at (an immutable), so that value is replaced by
+    /// the canonical address's separator. The proxies are the test fixtures of `tests/x402proxy/`
+    /// (an independent implementation of the interface the SDK publishes; x402's own bytecode is
+    /// not available offline), created with `PERMIT2 = canonical` (an immutable in their runtime
+    /// code, so the copy needs no storage) and copied with `anvil_setCode`.
+    pub async fn place_x402_proxies(&self) {
+        use alloy::network::TransactionBuilder;
+        use alloy::primitives::{keccak256, Bytes};
+        use alloy::sol_types::SolValue;
+        use x402_bindings::{x402ExactPermit2Proxy, Permit2};
+        let reader = self.reader();
+        let deployed = self.chain.deployment.permit2;
+        let cached = Permit2::new(deployed, &reader)
+            .DOMAIN_SEPARATOR()
+            .call()
+            .await
+            .expect("Permit2.DOMAIN_SEPARATOR");
+        let separator = |at: Address| {
+            keccak256(
+                (
+                    keccak256(
+                        "EIP712Domain(string name,uint256 chainId,address verifyingContract)",
+                    ),
+                    keccak256("Permit2"),
+                    U256::from(self.chain.deployment.chain_id),
+                    at,
+                )
+                    .abi_encode(),
+            )
+        };
+        assert_eq!(cached, separator(deployed), "Permit2's cached separator");
+        let mut code = reader.get_code_at(deployed).await.unwrap().to_vec();
+        let (old, new) = (cached.as_slice(), separator(CANONICAL_PERMIT2));
+        let mut replaced = 0;
+        let mut i = 0;
+        while i + 32 <= code.len() {
+            if &code[i..i + 32] == old {
+                code[i..i + 32].copy_from_slice(new.as_slice());
+                replaced += 1;
+                i += 32;
+            } else {
+                i += 1;
+            }
+        }
+        assert!(
+            replaced > 0,
+            "Permit2's runtime code embeds its domain separator"
+        );
+        self.set_code(CANONICAL_PERMIT2, &Bytes::from(code)).await;
+        assert_eq!(
+            Permit2::new(CANONICAL_PERMIT2, &reader)
+                .DOMAIN_SEPARATOR()
+                .call()
+                .await
+                .unwrap(),
+            separator(CANONICAL_PERMIT2),
+            "relocated Permit2 signs for its canonical address"
+        );
+
+        let deployer = self.provider_as(&wallets::deployer());
+        for (name, at) in [
+            (
+                "x402ExactPermit2Proxy",
+                x402_facilitator::proxy::X402_EXACT_PERMIT2_PROXY,
+            ),
+            (
+                "x402UptoPermit2Proxy",
+                x402_facilitator::proxy::X402_UPTO_PERMIT2_PROXY,
+            ),
+        ] {
+            let path = x402_testkit::paths::repo_root().join(format!("out/{name}.sol/{name}.json"));
+            let artifact: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e} (run forge build)", path.display())),
+            )
+            .unwrap();
+            let mut init: Vec<u8> = artifact["bytecode"]["object"]
+                .as_str()
+                .unwrap()
+                .parse::<Bytes>()
+                .unwrap()
+                .to_vec();
+            init.extend_from_slice(&CANONICAL_PERMIT2.abi_encode());
+            let receipt = deployer
+                .send_transaction(
+                    alloy::rpc::types::TransactionRequest::default()
+                        .input(alloy::rpc::types::TransactionInput::new(init.into()))
+                        .into_create(),
+                )
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            let created = receipt.contract_address.expect("created");
+            let code = reader.get_code_at(created).await.unwrap();
+            self.set_code(at, &code).await;
+            assert_eq!(
+                x402ExactPermit2Proxy::new(at, &reader)
+                    .PERMIT2()
+                    .call()
+                    .await
+                    .unwrap(),
+                CANONICAL_PERMIT2,
+                "{name} at {at} settles through the canonical Permit2"
+            );
+        }
+    }
+
+    /// `owner` approves the canonical Permit2 for all its USDC.
+    pub async fn approve_canonical_permit2(&self, owner: &PrivateKeySigner) {
+        x402_bindings::IERC20::new(self.token.address, self.provider_as(owner))
+            .approve(CANONICAL_PERMIT2, U256::MAX)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+}

@@ -1,0 +1,580 @@
+//! x402's own Permit2 payments: `exact` and `upto` through `x402ExactPermit2Proxy` /
+//! `x402UptoPermit2Proxy` (payload `permit2Authorization` with `witness.to`, the x402 SDK's
+//! `assetTransferMethod: "permit2"`).
+//!
+//! The Permit2 signature names the proxy as spender, so these payments settle only through it:
+//! the facilitator calls exact `settle(permit, owner, witness, signature)` or upto
+//! `settle(permit, amount, owner, witness, signature)`, and the proxy has Permit2 move the tokens
+//! from the payer to `witness.to`. Evidence cannot ride along: the proxy emits `Settled()` with no
+//! fields, so the evidence hash is kept only in the facilitator's idempotency row.
+//!
+//! Where a proxy has no code (anvil, most devnets) nothing could ever settle such a payment, so
+//! `/supported` does not advertise it and `/verify` refuses it with the SDK's
+//! `permit2_proxy_not_deployed`. Where it has code, the checks are the SDK facilitator's (same
+//! order, same reason codes), with the chain reads in one JSON-RPC batch ([`state`]), the clock
+//! being the later of the wall clock and the latest block, and the Permit2 nonce and allowance
+//! checked explicitly instead of diagnosed after a failed simulation.
+
+pub mod payload;
+pub mod state;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::{address, Address, Signature, B256, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::{SolCall, SolEvent};
+use serde::Deserialize;
+use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, IERC20};
+use x402_client::requirements::{chain_id_of_network, SCHEME_EXACT, SCHEME_UPTO};
+
+use crate::chain::{Chain, ChainError};
+use crate::eip3009::{payment_id, StdRequirements};
+use crate::reason::{Reason, Refusal};
+use crate::settle::OnChain;
+use crate::verify::Rejected;
+use payload::{Envelope, ProxyPayment, ProxyScheme};
+use state::{ProxyQuery, ProxyState};
+
+/// `x402ExactPermit2Proxy`'s deterministic address (the x402 SDK's `x402ExactPermit2ProxyAddress`).
+pub const X402_EXACT_PERMIT2_PROXY: Address =
+    address!("0x402085c248EeA27D92E8b30b2C58ed07f9E20001");
+/// `x402UptoPermit2Proxy`'s deterministic address (the x402 SDK's `x402UptoPermit2ProxyAddress`).
+pub const X402_UPTO_PERMIT2_PROXY: Address = address!("0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002");
+
+/// Where x402's Permit2 proxies are, and, for each one that has code, the Permit2 it uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct X402Proxies {
+    /// The exact proxy's address.
+    pub exact: Address,
+    /// The upto proxy's address.
+    pub upto: Address,
+    /// The exact proxy's `PERMIT2()`, when it has code.
+    pub exact_permit2: Option<Address>,
+    /// The upto proxy's `PERMIT2()`, when it has code.
+    pub upto_permit2: Option<Address>,
+}
+
+impl X402Proxies {
+    /// Looks the proxies up on the chain (their code and `PERMIT2()`, once at start).
+    pub async fn discover(
+        chain: &Chain,
+        exact: Address,
+        upto: Address,
+    ) -> Result<Self, ChainError> {
+        let permit2_of = |proxy: Address| async move {
+            match chain.has_code(proxy).await? {
+                true => state::proxy_permit2(chain, proxy).await.map(Some),
+                false => Ok(None),
+            }
+        };
+        Ok(Self {
+            exact,
+            upto,
+            exact_permit2: permit2_of(exact).await?,
+            upto_permit2: permit2_of(upto).await?,
+        })
+    }
+
+    /// Whether the proxy of `scheme` has code.
+    pub fn deployed(&self, scheme: ProxyScheme) -> bool {
+        self.permit2(scheme).is_some()
+    }
+
+    fn permit2(&self, scheme: ProxyScheme) -> Option<Address> {
+        match scheme {
+            ProxyScheme::Exact => self.exact_permit2,
+            ProxyScheme::Upto => self.upto_permit2,
+        }
+    }
+
+    /// The proxy of `scheme`.
+    pub fn address(&self, scheme: ProxyScheme) -> Address {
+        match scheme {
+            ProxyScheme::Exact => self.exact,
+            ProxyScheme::Upto => self.upto,
+        }
+    }
+}
+
+/// The scheme a proxy payload is for: the requirements' (the SDK routes by it), else the
+/// payload's, else by the spender it signed.
+fn scheme_of(
+    proxies: &X402Proxies,
+    payload: &serde_json::Value,
+    requirements: &serde_json::Value,
+) -> ProxyScheme {
+    let text = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).map(str::to_owned);
+    let scheme = text(requirements.get("scheme"))
+        .or_else(|| text(payload.get("accepted").and_then(|a| a.get("scheme"))))
+        .or_else(|| text(payload.get("scheme")));
+    let spender = text(
+        payload
+            .get("payload")
+            .and_then(|p| p.get("permit2Authorization"))
+            .and_then(|a| a.get("spender")),
+    )
+    .and_then(|s| s.parse::<Address>().ok());
+    if scheme.as_deref() == Some(SCHEME_UPTO) || (scheme.is_none() && spender == Some(proxies.upto))
+    {
+        ProxyScheme::Upto
+    } else {
+        ProxyScheme::Exact
+    }
+}
+
+fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Verifies x402 Permit2 proxy payments and finds their settlements on chain.
+#[derive(Debug, Clone)]
+pub struct ProxyVerifier {
+    chain: Chain,
+    chain_id: u64,
+    facilitator: Address,
+    min_validity: u64,
+    proxies: X402Proxies,
+}
+
+impl ProxyVerifier {
+    /// A verifier settling as `facilitator`; deadlines closer than `min_validity` seconds are
+    /// refused (the SDK's margin is 6 s).
+    pub fn new(
+        chain: Chain,
+        chain_id: u64,
+        facilitator: Address,
+        min_validity: u64,
+        proxies: X402Proxies,
+    ) -> Self {
+        Self {
+            chain,
+            chain_id,
+            facilitator,
+            min_validity,
+            proxies,
+        }
+    }
+
+    /// The proxies.
+    pub fn proxies(&self) -> &X402Proxies {
+        &self.proxies
+    }
+
+    /// The checks that need no chain access, in the SDK's order. `settling`: a settle request,
+    /// where an upto amount below the signed maximum is what to move (the requirements' amount,
+    /// lowered by the server, or our top-level `amount`).
+    pub fn check_static(
+        &self,
+        payload: &serde_json::Value,
+        requirements: &serde_json::Value,
+        settle_amount: Option<U256>,
+        settling: bool,
+        accepts_token: impl Fn(Address) -> bool,
+    ) -> Result<ProxyPayment, Rejected> {
+        let scheme = scheme_of(&self.proxies, payload, requirements);
+        let name = scheme.contract();
+        let proxy = self.proxies.address(scheme);
+        let payer = payload
+            .get("payload")
+            .and_then(|p| p.get("permit2Authorization"))
+            .and_then(|a| a.get("from"))
+            .and_then(|f| f.as_str())
+            .and_then(|f| f.parse::<Address>().ok());
+        let early = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer,
+            payment_id: None,
+        };
+        let Some(permit2) = self.proxies.permit2(scheme) else {
+            return Err(early(
+                Reason::Permit2ProxyNotDeployed,
+                format!("{name} has no code at {proxy} on this chain, so this Permit2 payment could never settle"),
+            ));
+        };
+        let env = Envelope::deserialize(payload).map_err(|e| {
+            early(
+                Reason::InvalidPayload,
+                format!("paymentPayload (x402 Permit2): {e}"),
+            )
+        })?;
+        let a = &env.payload.permit2_authorization;
+        if !(1..=2).contains(&env.x402_version) {
+            return Err(early(
+                Reason::InvalidX402Version,
+                format!("x402Version {} is not supported (1 or 2)", env.x402_version),
+            ));
+        }
+        if requirements.is_null() {
+            return Err(early(
+                Reason::InvalidPaymentRequirements,
+                "paymentRequirements is missing".into(),
+            ));
+        }
+        let r = StdRequirements::deserialize(requirements).map_err(|e| {
+            early(
+                Reason::InvalidPaymentRequirements,
+                format!("paymentRequirements: {e}"),
+            )
+        })?;
+        let paid_scheme = env
+            .accepted
+            .as_ref()
+            .map(|acc| acc.scheme.as_str())
+            .or(env.scheme.as_deref());
+        let expected = match scheme {
+            ProxyScheme::Exact => SCHEME_EXACT,
+            ProxyScheme::Upto => SCHEME_UPTO,
+        };
+        if r.scheme != expected || paid_scheme != Some(expected) {
+            let reason = match scheme {
+                ProxyScheme::Exact => Reason::UnsupportedPayloadType,
+                ProxyScheme::Upto => Reason::UptoInvalidScheme,
+            };
+            return Err(early(
+                reason,
+                format!("a payment through {name} settles scheme {expected:?} (requirements: {:?}, payload: {paid_scheme:?})", r.scheme),
+            ));
+        }
+        match (scheme, a.witness.facilitator) {
+            (ProxyScheme::Upto, None) => {
+                return Err(early(
+                    Reason::UnsupportedPayloadType,
+                    "an upto Permit2 payload's witness names its facilitator (witness.facilitator is missing)".into(),
+                ))
+            }
+            (ProxyScheme::Exact, Some(_)) => {
+                return Err(early(
+                    Reason::UnsupportedPayloadType,
+                    "an exact Permit2 payload's witness is {to, validAfter}; witness.facilitator belongs to upto".into(),
+                ))
+            }
+            _ => {}
+        }
+        if chain_id_of_network(&r.network) != Some(self.chain_id) {
+            return Err(early(
+                Reason::InvalidNetwork,
+                format!(
+                    "paymentRequirements.network {:?} is not eip155:{}",
+                    r.network, self.chain_id
+                ),
+            ));
+        }
+        let network = env
+            .accepted
+            .as_ref()
+            .map(|acc| acc.network.as_str())
+            .or(env.network.as_deref());
+        if network != Some(r.network.as_str()) {
+            let reason = match scheme {
+                ProxyScheme::Exact => Reason::Eip3009NetworkMismatch,
+                ProxyScheme::Upto => Reason::UptoNetworkMismatch,
+            };
+            return Err(early(
+                reason,
+                format!("paymentPayload network {network:?} differs from paymentRequirements.network {:?}", r.network),
+            ));
+        }
+        if !accepts_token(r.asset) {
+            return Err(early(
+                Reason::UnsupportedAsset,
+                format!("asset {} is not a token this facilitator settles", r.asset),
+            ));
+        }
+        if let Some(acc) = &env.accepted {
+            for (field, same) in [
+                ("asset", acc.asset == r.asset),
+                ("payTo", acc.pay_to == r.pay_to),
+            ] {
+                if !same {
+                    return Err(early(
+                        Reason::InvalidPaymentRequirements,
+                        format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
+                    ));
+                }
+            }
+        }
+        let id = payment_id(
+            self.chain_id,
+            proxy,
+            a.permitted.token,
+            a.from,
+            B256::from(a.nonce),
+        );
+        let fail = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(a.from),
+            payment_id: Some(id),
+        };
+        if a.spender != proxy {
+            return Err(fail(
+                Reason::InvalidPermit2Spender,
+                format!("the permit's spender {} is not {name} {proxy}", a.spender),
+            ));
+        }
+        if a.witness.to != r.pay_to {
+            return Err(fail(
+                Reason::Permit2RecipientMismatch,
+                format!("witness.to {} is not payTo {}", a.witness.to, r.pay_to),
+            ));
+        }
+        if let Some(f) = a.witness.facilitator.filter(|f| *f != self.facilitator) {
+            return Err(fail(
+                Reason::UptoFacilitatorMismatch,
+                format!(
+                    "witness.facilitator {f} is not this facilitator {} (extra.facilitatorAddress of /supported)",
+                    self.facilitator
+                ),
+            ));
+        }
+        // The wall clock alone already proves expiry; the chain's clock is applied after the read.
+        let now = wall_clock();
+        if a.deadline < U256::from(now + self.min_validity) {
+            return Err(fail(
+                Reason::Permit2DeadlineExpired,
+                format!(
+                    "deadline {} has passed or is less than {} s away (now {now})",
+                    a.deadline, self.min_validity
+                ),
+            ));
+        }
+        let amount = match (scheme, settling) {
+            (ProxyScheme::Upto, true) => {
+                let amount = settle_amount.unwrap_or(r.amount);
+                if amount > a.permitted.amount {
+                    return Err(fail(
+                        Reason::UptoSettlementExceedsAmount,
+                        format!(
+                            "settle amount {amount} is above the signed maximum {}",
+                            a.permitted.amount
+                        ),
+                    ));
+                }
+                amount
+            }
+            _ => {
+                if a.permitted.amount != r.amount {
+                    return Err(fail(
+                        Reason::Permit2AmountMismatch,
+                        format!(
+                            "permitted.amount {} is not the required amount {}",
+                            a.permitted.amount, r.amount
+                        ),
+                    ));
+                }
+                if let Some(s) = settle_amount.filter(|s| *s != a.permitted.amount) {
+                    return Err(fail(
+                        Reason::Permit2AmountMismatch,
+                        format!(
+                            "an exact payment settles its permitted amount {}, not {s}",
+                            a.permitted.amount
+                        ),
+                    ));
+                }
+                a.permitted.amount
+            }
+        };
+        if a.permitted.token != r.asset {
+            return Err(fail(
+                Reason::Permit2TokenMismatch,
+                format!(
+                    "permitted.token {} is not asset {}",
+                    a.permitted.token, r.asset
+                ),
+            ));
+        }
+        Ok(ProxyPayment {
+            scheme,
+            proxy,
+            permit2,
+            payment_id: id,
+            payer: a.from,
+            token: a.permitted.token,
+            permitted: a.permitted.amount,
+            amount,
+            nonce: a.nonce,
+            deadline: a.deadline,
+            to: a.witness.to,
+            facilitator: a.witness.facilitator,
+            valid_after: a.witness.valid_after,
+            signature: env.payload.signature.clone(),
+        })
+    }
+
+    /// Signature, time, nonce, balance, allowance and the simulated `settle`, read in one batch.
+    pub async fn check_chain(&self, p: &ProxyPayment) -> Result<(), Rejected> {
+        let fail = |reason: Reason, message: String| Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(p.payer),
+            payment_id: Some(p.payment_id),
+        };
+        let digest = p.digest(self.chain_id);
+        let recovered = Signature::from_raw(&p.signature)
+            .ok()
+            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
+        let ecrecover_ok = recovered == Some(p.payer);
+        let query = ProxyQuery {
+            payer: p.payer,
+            token: p.token,
+            permit2: p.permit2,
+            nonce: p.nonce,
+            proxy: p.proxy,
+            facilitator: self.facilitator,
+            simulation: p.settle_call(),
+            erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
+        };
+        let s: ProxyState = state::read(&self.chain, &query)
+            .await
+            .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
+        let wallet_ok = s.payer_is_contract && s.erc1271_valid == Some(true);
+        if !(ecrecover_ok || wallet_ok) {
+            let why = match (s.payer_is_contract, recovered) {
+                (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
+                (false, Some(other)) => format!(
+                    "the signature recovers to {other}, not the payer {}",
+                    p.payer
+                ),
+                (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
+            };
+            return Err(fail(Reason::Permit2InvalidSignature, why));
+        }
+        let now = wall_clock().max(s.timestamp);
+        if p.deadline < U256::from(now + self.min_validity) {
+            return Err(fail(
+                Reason::Permit2DeadlineExpired,
+                format!(
+                    "deadline {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {})",
+                    p.deadline, self.min_validity, s.timestamp
+                ),
+            ));
+        }
+        if p.valid_after > U256::from(now) {
+            return Err(fail(
+                Reason::Permit2NotYetValid,
+                format!(
+                    "witness.validAfter {} is in the future (chain time {now})",
+                    p.valid_after
+                ),
+            ));
+        }
+        if s.nonce_used {
+            return Err(fail(
+                Reason::Permit2InvalidNonce,
+                format!(
+                    "Permit2 nonce {} of {} is already used or cancelled",
+                    p.nonce, p.payer
+                ),
+            ));
+        }
+        if s.balance < p.amount {
+            return Err(fail(
+                Reason::Permit2InsufficientBalance,
+                format!(
+                    "payer balance {} is below the amount {}",
+                    s.balance, p.amount
+                ),
+            ));
+        }
+        if s.allowance < p.amount {
+            return Err(fail(
+                Reason::InsufficientAllowance,
+                format!(
+                    "the payer's allowance to Permit2 {} is {}, below the amount {}: the payer must approve Permit2 first",
+                    p.permit2, s.allowance, p.amount
+                ),
+            ));
+        }
+        if let Err(why) = s.simulation {
+            return Err(fail(
+                Reason::Permit2SimulationFailed,
+                format!("simulated {}.settle reverted: {why}", p.scheme.contract()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settlement of payment `id` by `payer` through either proxy, from the chain: the
+    /// proxies' `Settled()` carries nothing, so this walks the payer's token transfers (newest
+    /// first), keeps those made by a transaction to a proxy, and matches the decoded `settle`
+    /// call's payment id.
+    pub async fn find_settlement(
+        &self,
+        id: B256,
+        payer: Address,
+        from_block: u64,
+    ) -> Result<Option<OnChain>, String> {
+        let provider = self.chain.provider();
+        let filter = Filter::new()
+            .event_signature(IERC20::Transfer::SIGNATURE_HASH)
+            .topic1(payer.into_word())
+            .from_block(from_block);
+        let logs = provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut seen = std::collections::HashSet::new();
+        for log in logs.iter().rev() {
+            let Some(hash) = log.transaction_hash else {
+                continue;
+            };
+            if !seen.insert(hash) {
+                continue;
+            }
+            let Some(tx) = provider
+                .get_transaction_by_hash(hash)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                continue;
+            };
+            use alloy::consensus::Transaction as _;
+            let to = tx.inner.to();
+            let input = tx.inner.input();
+            let found = if to == Some(self.proxies.exact) {
+                x402ExactPermit2Proxy::settleCall::abi_decode(input)
+                    .ok()
+                    .map(|c| {
+                        (
+                            payment_id(
+                                self.chain_id,
+                                self.proxies.exact,
+                                c.permit.permitted.token,
+                                c.owner,
+                                B256::from(c.permit.nonce),
+                            ),
+                            c.permit.permitted.amount,
+                        )
+                    })
+            } else if to == Some(self.proxies.upto) {
+                x402UptoPermit2Proxy::settleCall::abi_decode(input)
+                    .ok()
+                    .map(|c| {
+                        (
+                            payment_id(
+                                self.chain_id,
+                                self.proxies.upto,
+                                c.permit.permitted.token,
+                                c.owner,
+                                B256::from(c.permit.nonce),
+                            ),
+                            c.amount,
+                        )
+                    })
+            } else {
+                None
+            };
+            if let Some((_, amount)) = found.filter(|(f, _)| *f == id) {
+                return Ok(Some(OnChain {
+                    tx: hash,
+                    amount,
+                    batch_id: U256::ZERO,
+                    facilitator: tx.inner.signer(),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
