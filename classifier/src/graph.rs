@@ -6,11 +6,11 @@
 //! (of that token, or of native currency) up to and including it stays below the threshold, so 30
 //! drips of 0.99 count from the second one on while one stray drip stays dust.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::RuleConfig;
-use crate::input::Inputs;
-use crate::types::{Addr, ZERO_ADDR};
+use crate::input::{Inputs, Transfer};
+use crate::types::{Addr, Hash32, ZERO_ADDR};
 
 /// Node id of an address.
 pub type Node = u32;
@@ -173,6 +173,19 @@ impl Graph {
         let mut excluded = inputs.excluded.clone();
         excluded.sort();
         let is_excluded = |a: &Addr| excluded.binary_search(a).is_ok();
+        // A payment that moves the token straight from payer to payee (standard EIP-3009, the
+        // settlement's `chargeWithAuthorization`, x402's Permit2 proxies) leaves a Transfer that
+        // *is* the payment: counting it as funding would make every payee a funder of its payers.
+        let payment_legs: HashSet<(Hash32, Addr, Addr, Addr)> = inputs
+            .payments
+            .iter()
+            .map(|p| (p.tx, p.payer, p.payee, p.token))
+            .collect();
+        let is_funding = |t: &Transfer| {
+            !is_excluded(&t.from)
+                && !is_excluded(&t.to)
+                && !payment_legs.contains(&(t.tx, t.from, t.to, t.token))
+        };
 
         let mut addrs: Vec<Addr> =
             Vec::with_capacity(inputs.payments.len() / 4 + inputs.transfers.len());
@@ -181,7 +194,7 @@ impl Graph {
             addrs.push(p.payee);
         }
         for t in &inputs.transfers {
-            if !is_excluded(&t.from) && !is_excluded(&t.to) {
+            if is_funding(t) {
                 addrs.push(t.from);
                 addrs.push(t.to);
             }
@@ -218,7 +231,7 @@ impl Graph {
             .transfers
             .iter()
             .enumerate()
-            .filter(|(_, t)| !is_excluded(&t.from) && !is_excluded(&t.to) && t.from != t.to)
+            .filter(|(_, t)| is_funding(t) && t.from != t.to)
             .map(|(i, t)| Edge {
                 from: index[&t.from],
                 to: index[&t.to],

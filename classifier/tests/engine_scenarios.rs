@@ -612,3 +612,29 @@ fn guard_hub_funder_does_not_make_a_sybil_cluster() {
     );
     assert_eq!(verdict(&out, &ids[0]).class, Class::SuspectedSybil);
 }
+
+/// Payments that move the token straight from payer to payee (EIP-3009, x402's Permit2 proxies)
+/// leave a Transfer that is the payment itself, not funding: organic payers of one provider stay
+/// external, and a payee's later payment with that revenue is not "funded by its customers".
+#[test]
+fn direct_transfer_payments_are_not_funding_edges() {
+    let mut w = world();
+    let (a, b, provider, other) = (addr(1), addr(2), addr(3), addr(4));
+    w.transfer(addr(EXCHANGE), a, 100 * U);
+    w.transfer(addr(EXCHANGE), b, 100 * U);
+    w.transfer(addr(EXCHANGE), provider, 10 * U);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(w.pay_direct(a, provider, 20 * U));
+        ids.push(w.pay_direct(b, provider, 20 * U));
+    }
+    // The provider spends its revenue with another provider, and pays a customer back nothing.
+    let spend = w.pay_direct(provider, other, 50 * U);
+    let out = run(&w);
+    for id in &ids {
+        let v = verdict(&out, id);
+        assert_eq!(v.class, Class::External, "{}", v.evidence);
+    }
+    let v = verdict(&out, &spend);
+    assert_eq!(v.class, Class::External, "{}", v.evidence);
+}

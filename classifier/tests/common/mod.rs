@@ -149,6 +149,35 @@ impl World {
         id
     }
 
+    /// A payment whose token moves straight from payer to payee in the payment's transaction
+    /// (standard EIP-3009, `chargeWithAuthorization`, x402's Permit2 proxies); returns its id.
+    pub fn pay_direct(&mut self, payer: Addr, payee: Addr, amount: u128) -> Hash32 {
+        self.mine();
+        let id = self.next_hash();
+        let tx = self.next_hash();
+        self.payments.push(Payment {
+            id,
+            payer,
+            payee,
+            token: TOKEN,
+            amount,
+            block: self.block,
+            time: self.time,
+            tx,
+        });
+        self.transfers.push(Transfer {
+            token: TOKEN,
+            from: payer,
+            to: payee,
+            amount,
+            block: self.block,
+            log_index: 1,
+            time: self.time,
+            tx,
+        });
+        id
+    }
+
     /// Registry `WalletLabeled`; returns the transaction.
     pub fn registry_label(&mut self, wallet: Addr, role: u8, note: &str) -> Hash32 {
         self.mine();
