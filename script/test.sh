@@ -38,8 +38,8 @@ if ! cmp -s "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.
     || die "npm ci in facilitator/sdk-e2e failed (output above): the npm registry must be reachable"
   cp "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"
 fi
-# The package sdk/ (x402-settle's exact and upto as x402 SDK schemes): installed again only when its
-# lock changed, then built (facilitator/tests/sdk_e2e.rs runs it inside the SDK) and unit-tested.
+# The package sdk/ (x402-settle's exact, upto and escrow as x402 SDK schemes): installed again only when its
+# lock changed, then built (facilitator/tests/sdk_e2e.rs and sdk_indexer.rs run it inside the SDK) and unit-tested.
 PKG_DIR="$ROOT/sdk"
 if ! cmp -s "$PKG_DIR/package-lock.json" "$PKG_DIR/node_modules/.installed-lock.json"; then
   info "npm ci (sdk/)"

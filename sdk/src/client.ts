@@ -1,5 +1,5 @@
 // The payer's side: a `SchemeNetworkClient` for @x402/core's `x402Client` that signs
-// x402-settle's Permit2 witness transfer (exact: the price; upto: the maximum) with viem.
+// x402-settle's Permit2 witness transfer (exact: the price; upto and escrow: the maximum) with viem.
 import type { x402Client } from "@x402/core/client";
 import type { Network, PaymentPayloadContext, PaymentPayloadResult, PaymentRequirements, SchemeNetworkClient } from "@x402/core/types";
 import { getAddress, type Address, type Hex } from "viem";
@@ -35,7 +35,7 @@ export class X402SettleClientScheme implements SchemeNetworkClient {
   readonly scheme: SchemeName;
 
   constructor(
-    scheme: "exact" | "upto",
+    scheme: SchemeName,
     private readonly signer: SettleSigner,
     private readonly options: SettleClientOptions = {},
   ) {
@@ -56,6 +56,7 @@ export class X402SettleClientScheme implements SchemeNetworkClient {
     const timeout = uint(requirements.maxTimeoutSeconds, "maxTimeoutSeconds");
     const now = BigInt(Math.floor(await (this.options.now?.() ?? Date.now() / 1000)));
     const payer = getAddress(this.signer.address);
+    const [authorizationExpiry, refundExpiry] = this.scheme === "escrow" ? escrowExpiries(requirements.extra, now, timeout) : [0n, 0n];
     const permit: PermitWitness = {
       chainId: chainIdOf(requirements.network),
       permit2: extra.permit2,
@@ -72,13 +73,25 @@ export class X402SettleClientScheme implements SchemeNetworkClient {
         maxFacilitatorFeeBps: extra.maxFacilitatorFeeBps,
         validAfter: BigInt(this.options.validAfter ?? 0),
         mode: PaymentMode[this.scheme],
-        authorizationExpiry: 0n,
-        refundExpiry: 0n,
+        authorizationExpiry,
+        refundExpiry,
       },
     };
     const signature = await this.signer.signTypedData(permitWitnessTypedData(permit));
     return { x402Version, payload: { signature, permit2Authorization: permit2Authorization(permit) } };
   }
+}
+
+/**
+ * Escrow: captures stop (and the payer may reclaim the rest) `extra.authorizationSeconds` after
+ * signing (default: the payment's timeout); the payee may refund until `extra.refundSeconds`
+ * after signing, never before the authorization expiry. As the Rust client (`client/src/pay.rs`).
+ */
+export function escrowExpiries(extra: Record<string, unknown> | undefined, now: bigint, timeout: bigint): [bigint, bigint] {
+  const auth = extra?.authorizationSeconds === undefined ? timeout : uint(extra.authorizationSeconds, "extra.authorizationSeconds");
+  if (auth === 0n) throw new RequirementsError("extra.authorizationSeconds", "must be above 0");
+  const refund = extra?.refundSeconds === undefined ? 0n : uint(extra.refundSeconds, "extra.refundSeconds");
+  return [now + auth, now + (refund > auth ? refund : auth)];
 }
 
 /** The wire form of what was signed (`paymentPayload.payload.permit2Authorization`): integers as decimal strings. */
@@ -108,15 +121,15 @@ export interface RegisterClientConfig extends SettleClientOptions {
   signer: SettleSigner;
   /** Networks to pay on (default every EVM chain, `eip155:*`). */
   networks?: Network[];
-  /** Schemes to register (default exact and upto). */
-  schemes?: ("exact" | "upto")[];
+  /** Schemes to register (default exact, upto and escrow). */
+  schemes?: SchemeName[];
   /** Per-scheme fallback for requirements that are not x402-settle's (see {@link SettleClientOptions.fallback}). */
-  fallbacks?: Partial<Record<"exact" | "upto", SchemeNetworkClient>>;
+  fallbacks?: Partial<Record<SchemeName, SchemeNetworkClient>>;
 }
 
-/** Registers x402-settle's `exact` and `upto` on an @x402/core (or @x402/fetch) `x402Client`. */
+/** Registers x402-settle's `exact`, `upto` and `escrow` on an @x402/core (or @x402/fetch) `x402Client`. */
 export function registerX402SettleClient(client: x402Client, config: RegisterClientConfig): x402Client {
-  const { signer, networks = ["eip155:*" as Network], schemes = ["exact", "upto"], fallbacks = {}, ...options } = config;
+  const { signer, networks = ["eip155:*" as Network], schemes = ["exact", "upto", "escrow"], fallbacks = {}, ...options } = config;
   for (const scheme of schemes) {
     const s = new X402SettleClientScheme(scheme, signer, { ...options, fallback: fallbacks[scheme] ?? options.fallback });
     for (const network of networks) client.register(network, s);
