@@ -1,6 +1,7 @@
 //! The facts the crates of x402-settle share, each declared once here and derived everywhere
 //! else: the classes the classifier assigns ([`Class`]), the ecosystem registry's roles
-//! ([`Role`]), and which crate owns which database table ([`schema`]).
+//! ([`Role`]), where payments come from ([`PaymentSource`], with x402's Permit2 proxy
+//! addresses), and which crate owns which database table ([`schema`]).
 //!
 //! Names are the wire and storage spelling (snake_case) in every place they appear: the
 //! database, the API, label files, the simulator's truth. Tests in `tests/` hold the copies
@@ -10,7 +11,9 @@ mod class;
 mod names;
 mod role;
 pub mod schema;
+mod source;
 
 pub use class::Class;
 pub use names::UnknownName;
 pub use role::Role;
+pub use source::{PaymentSource, X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};

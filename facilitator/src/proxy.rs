@@ -8,17 +8,14 @@
 //! Settling through a deployed proxy is not implemented by this facilitator: such payments are
 //! refused with `unsupported_payload_type`, naming the proxy.
 
-use alloy::primitives::{address, Address};
+use alloy::primitives::Address;
 
 use crate::chain::{Chain, ChainError};
 use crate::reason::{Reason, Refusal};
 use crate::verify::Rejected;
 
-/// `x402ExactPermit2Proxy`'s deterministic address (the x402 SDK's `x402ExactPermit2ProxyAddress`).
-pub const X402_EXACT_PERMIT2_PROXY: Address =
-    address!("0x402085c248EeA27D92E8b30b2C58ed07f9E20001");
-/// `x402UptoPermit2Proxy`'s deterministic address (the x402 SDK's `x402UptoPermit2ProxyAddress`).
-pub const X402_UPTO_PERMIT2_PROXY: Address = address!("0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002");
+// The proxies' deterministic addresses are shared with the indexer, owned by x402-domain.
+pub use x402_domain::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
 
 /// Where x402's Permit2 proxies are, and whether they exist on this chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
