@@ -1,6 +1,7 @@
 //! The facts the crates of x402-settle share, each declared once here and derived everywhere
 //! else: the classes the classifier assigns ([`Class`]), the ecosystem registry's roles
-//! ([`Role`]), the deployment file `script/Deploy.s.sol` writes ([`Deployment`]), and which
+//! ([`Role`]), where payments come from ([`PaymentSource`], with x402's Permit2 proxy
+//! addresses), the deployment file `script/Deploy.s.sol` writes ([`Deployment`]), and which
 //! crate owns which database table ([`schema`]).
 //!
 //! Names are the wire and storage spelling (snake_case) in every place they appear: the
@@ -12,8 +13,10 @@ pub mod deployment;
 mod names;
 mod role;
 pub mod schema;
+mod source;
 
 pub use class::Class;
 pub use deployment::{DeployedToken, Deployment, DeploymentError};
 pub use names::UnknownName;
 pub use role::Role;
+pub use source::{PaymentSource, X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};

@@ -138,6 +138,11 @@ pub const OBJECTS: &[Object] = &[
         Indexer,
         "standard x402 EIP-3009 payments seen on the tokens",
     ),
+    obj(
+        "permit2_proxy_settlements",
+        Indexer,
+        "standard x402 payments through x402's Permit2 proxies",
+    ),
     obj("payments", Indexer, "one row per payment, every source"),
     obj("fold_charges", Indexer, "folds charges into payments"),
     obj(
@@ -149,6 +154,11 @@ pub const OBJECTS: &[Object] = &[
         "fold_eip3009",
         Indexer,
         "folds standard EIP-3009 payments into payments",
+    ),
+    obj(
+        "fold_permit2_proxy",
+        Indexer,
+        "folds x402 Permit2 proxy payments into payments",
     ),
     obj(
         "recompute_payments",

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use x402_domain::schema::{object, Owner, FOREIGN_INDEXES, OBJECTS};
-use x402_domain::{Class, Role};
+use x402_domain::{Class, PaymentSource, Role};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -191,6 +191,35 @@ fn sql_class_checks_list_every_class() {
     assert!(
         found >= 2,
         "expected the class CHECKs of payment_classes and payer_classes, found {found}"
+    );
+}
+
+/// The latest `payments` source `CHECK` of the indexer's migrations lists exactly the sources of
+/// `PaymentSource` (earlier ones are superseded by the migrations that replace them).
+#[test]
+fn the_payments_source_check_lists_every_source() {
+    let names: BTreeSet<String> = PaymentSource::ALL
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let needle = "check (source in (";
+    let latest = migrations(Owner::Indexer)
+        .into_iter()
+        .filter_map(|(file, sql)| {
+            let pos = sql.rfind(needle)?;
+            let rest = &sql[pos + needle.len()..];
+            let list: BTreeSet<String> = rest[..rest.find(')').unwrap()]
+                .split(',')
+                .map(|s| s.trim().trim_matches('\'').to_string())
+                .collect();
+            Some((file, list))
+        })
+        .next_back()
+        .expect("a migration declares the payments source CHECK");
+    assert_eq!(
+        latest.1, names,
+        "{}: the payments source CHECK differs from PaymentSource::ALL",
+        latest.0
     );
 }
 

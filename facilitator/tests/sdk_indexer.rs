@@ -122,7 +122,7 @@ async fn the_sdk_package_pays_every_scheme_and_the_indexer_sees_each_with_its_ev
     // Past the indexer's finality depth, then index everything into the indexer's own database.
     AnvilRpc::new(env.reader()).mine(20).await.unwrap();
     let idx_db = TestDb::create().await.unwrap();
-    let deployment = Deployment::load(&env.chain.deployment_file).unwrap();
+    let deployment = Deployment::read(&env.chain.deployment_file).unwrap();
     let mut config = Config::for_deployment(
         env.chain.anvil.url().parse().unwrap(),
         idx_db.url(),

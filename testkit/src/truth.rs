@@ -389,7 +389,8 @@ pub async fn assert_db_matches_chain(
         "WITH want AS (SELECT payment_id FROM charges WHERE chain_id = $1 \
                        UNION SELECT payment_id FROM authorizations WHERE chain_id = $1 \
                        UNION SELECT payment_id FROM authorization_charges WHERE chain_id = $1 \
-                       UNION SELECT payment_id FROM eip3009_authorizations WHERE chain_id = $1 AND payment_id IS NOT NULL), \
+                       UNION SELECT payment_id FROM eip3009_authorizations WHERE chain_id = $1 AND payment_id IS NOT NULL \
+                       UNION SELECT payment_id FROM permit2_proxy_settlements WHERE chain_id = $1 AND payment_id IS NOT NULL), \
               got AS (SELECT payment_id FROM payments WHERE chain_id = $1) \
          SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) a) \
               + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) b)",

@@ -20,7 +20,7 @@ pub mod state;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{address, Address, Signature, B256, U256};
+use alloy::primitives::{Address, Signature, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
@@ -36,11 +36,8 @@ use crate::verify::Rejected;
 use payload::{Envelope, ProxyPayment, ProxyScheme};
 use state::{ProxyQuery, ProxyState};
 
-/// `x402ExactPermit2Proxy`'s deterministic address (the x402 SDK's `x402ExactPermit2ProxyAddress`).
-pub const X402_EXACT_PERMIT2_PROXY: Address =
-    address!("0x402085c248EeA27D92E8b30b2C58ed07f9E20001");
-/// `x402UptoPermit2Proxy`'s deterministic address (the x402 SDK's `x402UptoPermit2ProxyAddress`).
-pub const X402_UPTO_PERMIT2_PROXY: Address = address!("0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002");
+// The proxies' deterministic addresses are shared with the indexer, owned by x402-domain.
+pub use x402_domain::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
 
 /// Where x402's Permit2 proxies are, and, for each one that has code, the Permit2 it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

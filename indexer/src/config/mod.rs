@@ -142,6 +142,48 @@ pub struct Eip3009File {
     pub facilitators_file: Option<PathBuf>,
 }
 
+/// `[permit2_proxy]`: standard x402 payments through x402's Permit2 proxies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permit2ProxyFile {
+    /// On or off (default on).
+    pub enabled: Option<bool>,
+    /// The proxies' addresses on this chain (default: x402's deterministic addresses,
+    /// `x402_domain::X402_EXACT_PERMIT2_PROXY` and `X402_UPTO_PERMIT2_PROXY`).
+    pub proxies: Option<Vec<Address>>,
+}
+
+/// x402 Permit2 proxy payments, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permit2Proxy {
+    /// Index them.
+    pub enabled: bool,
+    /// The proxies watched.
+    pub proxies: Vec<Address>,
+}
+
+impl Permit2Proxy {
+    /// x402's deterministic proxy addresses, on.
+    pub fn x402_defaults() -> Self {
+        Self {
+            enabled: true,
+            proxies: vec![
+                x402_domain::X402_EXACT_PERMIT2_PROXY,
+                x402_domain::X402_UPTO_PERMIT2_PROXY,
+            ],
+        }
+    }
+
+    /// The proxies to fetch logs from (none when off).
+    pub fn watched(&self) -> &[Address] {
+        if self.enabled {
+            &self.proxies
+        } else {
+            &[]
+        }
+    }
+}
+
 /// A known x402 facilitator (an entry of the facilitators file).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +300,9 @@ pub struct FileConfig {
     /// EIP-3009 payments.
     #[serde(default)]
     pub eip3009: Eip3009File,
+    /// x402 Permit2 proxy payments.
+    #[serde(default)]
+    pub permit2_proxy: Permit2ProxyFile,
 }
 
 /// Values given on the command line or in the environment; they win over the file.
@@ -325,6 +370,8 @@ pub struct Config {
     pub native_transfers: NativeTransfers,
     /// EIP-3009 payments.
     pub eip3009: Eip3009,
+    /// x402 Permit2 proxy payments.
+    pub permit2_proxy: Permit2Proxy,
 }
 
 /// How backfill progress is shown.
@@ -542,6 +589,14 @@ impl Settings {
                     None => Vec::new(),
                 },
             },
+            permit2_proxy: Permit2Proxy {
+                enabled: f.permit2_proxy.enabled.unwrap_or(true),
+                proxies: f
+                    .permit2_proxy
+                    .proxies
+                    .clone()
+                    .unwrap_or_else(|| Permit2Proxy::x402_defaults().proxies),
+            },
         };
         config.validate()?;
         Ok(config)
@@ -577,6 +632,7 @@ impl Config {
                 enabled: true,
                 facilitators: Vec::new(),
             },
+            permit2_proxy: Permit2Proxy::x402_defaults(),
         }
     }
 
@@ -606,6 +662,18 @@ impl Config {
                 "tokens",
                 format!("contains the zero address ({})", t.symbol),
                 "remove it",
+            ));
+        }
+        if let Some(p) = self.permit2_proxy.proxies.iter().find(|p| {
+            **p == Address::ZERO
+                || **p == self.contracts.settlement
+                || **p == self.contracts.registry
+                || self.contracts.tokens.iter().any(|t| t.address == **p)
+        }) {
+            return Err(invalid(
+                "permit2_proxy.proxies",
+                format!("contains {p}, the zero address or a contract already watched"),
+                "list only x402 Permit2 proxy addresses (default: x402's two proxies)",
             ));
         }
         if self.finality_depth == 0 {

@@ -3,6 +3,7 @@
 //! A log that cannot become a row (unknown event, data that does not match the ABI, a "Transfer"
 //! that is not ERC-20 shaped) becomes a [`SkippedLog`] with the reason; decoding never fails.
 
+mod permit2_proxy;
 mod reason;
 mod rows;
 
@@ -16,6 +17,7 @@ use x402_bindings::{
     EcosystemRegistry::EcosystemRegistryEvents, X402Settlement::X402SettlementEvents, IERC20,
 };
 
+pub use permit2_proxy::{ProxySettlement, ProxyTransfer, Settled, SettledWithPermit};
 pub use reason::decode_revert_reason;
 pub use rows::*;
 
@@ -39,6 +41,7 @@ pub struct Decoder {
     registry: Address,
     tokens: HashSet<Address>,
     eip3009: bool,
+    proxies: HashSet<Address>,
 }
 
 impl Decoder {
@@ -53,12 +56,20 @@ impl Decoder {
             registry,
             tokens: tokens.into_iter().collect(),
             eip3009: false,
+            proxies: HashSet::new(),
         }
     }
 
     /// Also decode the tokens' EIP-3009 `AuthorizationUsed` events.
     pub fn with_eip3009(mut self, on: bool) -> Self {
         self.eip3009 = on;
+        self
+    }
+
+    /// Also decode the `Settled()` / `SettledWithPermit()` logs of x402's Permit2 proxies at
+    /// `proxies`.
+    pub fn with_permit2_proxies(mut self, proxies: impl IntoIterator<Item = Address>) -> Self {
+        self.proxies = proxies.into_iter().collect();
         self
     }
 
@@ -77,6 +88,8 @@ impl Decoder {
             self.settlement_event(meta, inner, rows)
         } else if inner.address == self.registry {
             self.registry_event(meta, inner, rows)
+        } else if self.proxies.contains(&inner.address) {
+            permit2_proxy::decode(meta, inner, rows)
         } else if self.tokens.contains(&inner.address) {
             self.token_event(meta, inner, rows)
         } else {

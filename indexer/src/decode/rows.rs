@@ -356,13 +356,14 @@ pub struct Rows {
     pub declared_wallets: Vec<DeclaredWallet>,
     pub token_transfers: Vec<TokenTransfer>,
     pub eip3009_authorizations: Vec<Eip3009Authorization>,
+    pub permit2_proxy_settlements: Vec<super::ProxySettlement>,
     pub native_transfers: Vec<NativeTransfer>,
     pub skipped: Vec<SkippedLog>,
 }
 
 impl Rows {
     /// Number of rows per table, in a stable order (for metrics and logs).
-    pub fn counts(&self) -> [(&'static str, usize); 21] {
+    pub fn counts(&self) -> [(&'static str, usize); 22] {
         [
             ("charges", self.charges.len()),
             ("authorizations", self.authorizations.len()),
@@ -386,6 +387,10 @@ impl Rows {
             ("declared_wallets", self.declared_wallets.len()),
             ("token_transfers", self.token_transfers.len()),
             ("eip3009_authorizations", self.eip3009_authorizations.len()),
+            (
+                "permit2_proxy_settlements",
+                self.permit2_proxy_settlements.len(),
+            ),
             ("native_transfers", self.native_transfers.len()),
             ("skipped_logs", self.skipped.len()),
         ]

@@ -26,7 +26,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 
 /// Tables holding rows of indexed blocks, deleted above a reorg's common ancestor: one row per
 /// log (keyed by chain_id, block_number, log_index), and `native_transfers` (one per transaction).
-pub const EVENT_TABLES: [&str; 21] = [
+pub const EVENT_TABLES: [&str; 22] = [
     "charges",
     "authorizations",
     "captures",
@@ -46,9 +46,20 @@ pub const EVENT_TABLES: [&str; 21] = [
     "declared_wallets",
     "token_transfers",
     "eip3009_authorizations",
+    "permit2_proxy_settlements",
     "native_transfers",
     "skipped_logs",
 ];
+
+/// Event tables whose rows are each a whole payment of one source, or none (nullable
+/// `payment_id`): a rollback deletes those payments with them.
+fn single_event_source(table: &str) -> Option<x402_domain::PaymentSource> {
+    match table {
+        "eip3009_authorizations" => Some(x402_domain::PaymentSource::Eip3009),
+        "permit2_proxy_settlements" => Some(x402_domain::PaymentSource::Permit2Proxy),
+        _ => None,
+    }
+}
 
 /// Event tables with a payment_id feeding the `payments` fold.
 const PAYMENT_TABLES: [&str; 7] = [
@@ -370,6 +381,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // x402 Permit2 proxy payments: one event each too.
+        if batch
+            .rows
+            .permit2_proxy_settlements
+            .iter()
+            .any(|a| a.payment_id.is_some())
+        {
+            sqlx::query("SELECT fold_permit2_proxy($1, $2, $3)")
+                .bind(self.chain_id)
+                .bind(batch.from as i64)
+                .bind(batch.to as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
         // EIP-3009 authorizations executed through the settlement contract: one event each too.
         if !batch.rows.authorization_charges.is_empty() {
             sqlx::query("SELECT fold_authorization_charges($1, $2, $3)")
@@ -469,11 +494,11 @@ impl Store {
                 .await?;
                 summary.rows_deleted += deleted.len() as u64;
                 ids.extend(deleted);
-            } else if table == "eip3009_authorizations" {
+            } else if let Some(source) = single_event_source(table) {
                 // Their payments have no other event: they go with them.
-                let deleted: Vec<Option<Vec<u8>>> = sqlx::query_scalar(
-                    "DELETE FROM eip3009_authorizations WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id",
-                )
+                let deleted: Vec<Option<Vec<u8>>> = sqlx::query_scalar(&format!(
+                    "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id"
+                ))
                 .bind(self.chain_id)
                 .bind(ancestor)
                 .fetch_all(&mut *tx)
@@ -482,8 +507,9 @@ impl Store {
                 let gone: Vec<Vec<u8>> = deleted.into_iter().flatten().collect();
                 if !gone.is_empty() {
                     summary.payments_recomputed += gone.len();
-                    sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = 'eip3009' AND payment_id = ANY($2)")
+                    sqlx::query("DELETE FROM payments WHERE chain_id = $1 AND source = $2 AND payment_id = ANY($3)")
                         .bind(self.chain_id)
+                        .bind(source.as_str())
                         .bind(gone)
                         .execute(&mut *tx)
                         .await?;

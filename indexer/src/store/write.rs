@@ -6,7 +6,7 @@ use super::columns::{
     bind_meta, bytea_array_literal, bytes, insert_sql, int_array_literal, numeric, Kind,
 };
 use super::BlockRow;
-use crate::decode::Rows;
+use crate::decode::{ProxyTransfer, Rows};
 
 type Tx<'a> = Transaction<'a, Postgres>;
 
@@ -500,6 +500,58 @@ pub async fn insert_rows(tx: &mut Tx<'_>, chain_id: i64, rows: &Rows) -> Result<
                     .map(|x| x.payment_id.map(|p| p.to_vec()))
                     .collect::<Vec<_>>()
             )
+    );
+
+    run!(
+        rows.permit2_proxy_settlements,
+        "permit2_proxy_settlements",
+        &[
+            ("proxy", Bytea),
+            ("with_permit", Bool),
+            ("tx_from", Bytea),
+            ("tx_to", Bytea),
+            ("transfer_log_index", Int4),
+            ("token", Bytea),
+            ("payer", Bytea),
+            ("payee", Bytea),
+            ("amount", Numeric),
+            ("facilitator_listed", Bool),
+            ("payment_id", Bytea),
+        ],
+        |q, r| {
+            let transfer = |f: fn(&ProxyTransfer) -> Vec<u8>| {
+                r.iter()
+                    .map(|x| x.transfer.as_ref().map(f))
+                    .collect::<Vec<_>>()
+            };
+            q.bind(bytes(r, |x| x.proxy))
+                .bind(r.iter().map(|x| x.with_permit).collect::<Vec<_>>())
+                .bind(bytes(r, |x| x.tx_from))
+                .bind(
+                    r.iter()
+                        .map(|x| x.tx_to.map(|a| a.to_vec()))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    r.iter()
+                        .map(|x| x.transfer.map(|t| t.log_index as i32))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(transfer(|t| t.token.to_vec()))
+                .bind(transfer(|t| t.payer.to_vec()))
+                .bind(transfer(|t| t.payee.to_vec()))
+                .bind(
+                    r.iter()
+                        .map(|x| x.transfer.map(|t| t.amount.to_string()))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(r.iter().map(|x| x.facilitator_listed).collect::<Vec<_>>())
+                .bind(
+                    r.iter()
+                        .map(|x| x.payment_id.map(|p| p.to_vec()))
+                        .collect::<Vec<_>>(),
+                )
+        }
     );
 
     if !rows.native_transfers.is_empty() {

@@ -2,7 +2,7 @@
 //! checked against each other (hashes, parent links, and the blocks' `logsBloom`: a provider that
 //! silently leaves logs out is caught and asked again), and decoded.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use alloy::rpc::types::Log;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::senders::Permit2ProxyScope;
 use super::span::SpanController;
 use super::SyncError;
 use crate::decode::{Decoder, NativeTransfer, Rows};
@@ -21,7 +22,7 @@ use crate::store::{BlockRow, RangeBatch};
 pub struct Fetcher {
     /// The chain.
     pub client: ChainClient,
-    /// Settlement and registry (all their events).
+    /// Settlement, registry and x402 Permit2 proxies (all their events).
     pub contracts: Vec<Address>,
     /// Payment tokens (their Transfer events).
     pub tokens: Vec<Address>,
@@ -33,6 +34,8 @@ pub struct Fetcher {
     pub native: Option<NativeScope>,
     /// Turn EIP-3009 authorizations into payments.
     pub eip3009: Option<Eip3009Scope>,
+    /// Turn x402 Permit2 proxy settlements into payments (the proxies are among `contracts`).
+    pub permit2_proxy: Option<Permit2ProxyScope>,
     /// Set once most bloom matches proved false (a busy chain's saturated blooms).
     pub blooms_saturated: AtomicBool,
     /// Logs -> rows.
@@ -213,6 +216,9 @@ impl Fetcher {
         if let Some(eip3009) = &self.eip3009 {
             self.resolve_eip3009(eip3009, &txs, &mut rows).await?;
         }
+        if let Some(scope) = &self.permit2_proxy {
+            self.resolve_permit2_proxy(scope, &txs, &mut rows).await?;
+        }
         if let Some(native) = &self.native {
             self.native_transfers(native, &headers, &txs, &mut rows)
                 .await?;
@@ -278,32 +284,14 @@ impl Fetcher {
             return Ok(());
         }
         rows.pair_eip3009();
-        let mut senders: HashMap<B256, (Address, Option<Address>)> = HashMap::new();
-        for a in &rows.eip3009_authorizations {
-            if let Some(tx) = txs
-                .get(&a.meta.block_number)
-                .and_then(|t| t.iter().find(|t| t.hash == a.meta.tx_hash))
-            {
-                senders.insert(tx.hash, (tx.from, tx.to));
-            }
-        }
-        let wanted: Vec<B256> = rows
-            .eip3009_tx_hashes()
-            .into_iter()
-            .filter(|h| !senders.contains_key(h))
+        let mut wanted: Vec<(B256, u64, B256)> = rows
+            .eip3009_authorizations
+            .iter()
+            .map(|a| (a.meta.tx_hash, a.meta.block_number, a.meta.block_hash))
             .collect();
-        if !wanted.is_empty() {
-            let block_of: HashMap<B256, (u64, B256)> = rows
-                .eip3009_authorizations
-                .iter()
-                .map(|a| (a.meta.tx_hash, (a.meta.block_number, a.meta.block_hash)))
-                .collect();
-            for (hash, outcome) in wanted.iter().zip(self.client.receipts(&wanted).await?) {
-                let (number, block_hash) = block_of[hash];
-                let o = receipt_in_block(hash, outcome, number, block_hash)?;
-                senders.insert(*hash, (o.from, o.to));
-            }
-        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let senders = self.tx_senders(txs, &wanted).await?;
         let missing = rows.resolve_eip3009(&senders, &scope.facilitators, scope.settlement);
         if let Some(h) = missing.first() {
             return Err(SyncError::ChainChanged(format!(
@@ -501,7 +489,7 @@ pub fn unanswered_bloom_matches(
 
 /// A receipt must exist and sit in the block the indexer read the transaction from; otherwise the
 /// chain changed under the fetch, or the node answering is behind (the session starts over).
-fn receipt_in_block(
+pub(super) fn receipt_in_block(
     hash: &B256,
     outcome: Option<TxOutcome>,
     number: u64,

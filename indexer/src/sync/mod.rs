@@ -7,6 +7,7 @@
 
 mod fetch;
 mod progress;
+mod senders;
 mod span;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use x402_bindings::IERC20;
 
 pub use fetch::{Eip3009Scope, Fetcher, NativeScope};
+pub use senders::{Permit2ProxyScope, Senders};
 pub use span::SpanController;
 
 use crate::config::Config;
@@ -235,10 +237,13 @@ impl Indexer {
         let all_headers_from = (target + 1).saturating_sub(self.config.reorg_window);
         let fetcher = Arc::new(Fetcher {
             client: self.client.clone(),
-            contracts: vec![
+            contracts: [
                 self.config.contracts.settlement,
                 self.config.contracts.registry,
-            ],
+            ]
+            .into_iter()
+            .chain(self.config.permit2_proxy.watched().iter().copied())
+            .collect(),
             tokens: self
                 .config
                 .contracts
@@ -274,13 +279,27 @@ impl Indexer {
                     .collect(),
                 settlement: self.config.contracts.settlement,
             }),
+            permit2_proxy: self
+                .config
+                .permit2_proxy
+                .enabled
+                .then(|| Permit2ProxyScope {
+                    facilitators: self
+                        .config
+                        .eip3009
+                        .facilitators
+                        .iter()
+                        .map(|f| f.address)
+                        .collect(),
+                }),
             blooms_saturated: Default::default(),
             decoder: Decoder::new(
                 self.config.contracts.settlement,
                 self.config.contracts.registry,
                 self.config.contracts.tokens.iter().map(|t| t.address),
             )
-            .with_eip3009(self.config.eip3009.enabled),
+            .with_eip3009(self.config.eip3009.enabled)
+            .with_permit2_proxies(self.config.permit2_proxy.watched().iter().copied()),
             span: self.span.clone(),
         });
         let (tx, mut rx) =
@@ -525,7 +544,7 @@ struct InFlight {
     /// The checkpoint once it succeeds.
     checkpoint: Checkpoint,
     /// Rows per table, for metrics.
-    counts: [(&'static str, usize); 21],
+    counts: [(&'static str, usize); 22],
     /// Last block of the range.
     to: u64,
 }
