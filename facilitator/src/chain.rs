@@ -6,11 +6,16 @@
 //! one HTTP round trip carrying five calls (balance, Permit2 allowance, Permit2 nonce bitmap,
 //! remaining policy budget, settlement simulation; plus the payer's code and its EIP-1271 answer
 //! when the signature does not recover to the payer), works on every node, and needs no contract.
+//!
+//! Most payments are valid, and a successful simulation already proves every state condition
+//! the separate reads are for (the contracts revert on each of them), so verification first sends
+//! only the simulation ([`Chain::simulate`]) and reads the state to name a refusal only when the
+//! simulation fails. Each `eth_call` is the node's most expensive work per verification.
 
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::client::BatchRequest;
+use alloy::rpc::client::{BatchRequest, Waiter};
 use alloy::rpc::types::{BlockNumberOrTag, TransactionInput, TransactionRequest};
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolInterface};
@@ -83,6 +88,57 @@ fn block_timestamp(block: serde_json::Value) -> Result<u64, ChainError> {
         .ok_or_else(|| ChainError::new("eth_getBlockByNumber", "the latest block has no timestamp"))
 }
 
+/// The settlement's simulation in a batch: `Ok(())` when it succeeded, `Err` with the decoded
+/// revert when the contract refused; a transport or node failure is a [`ChainError`].
+async fn simulation_outcome(w: Waiter<Bytes>) -> Result<Result<(), String>, ChainError> {
+    match w.await {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => match e.as_error_resp() {
+            Some(payload) => Ok(Err(match payload.as_revert_data() {
+                Some(data) => describe_revert(&data),
+                None => payload.message.to_string(),
+            })),
+            None => Err(ChainError::new("simulation", e)),
+        },
+    }
+}
+
+/// The chain's clock for one batch: a recent reading, or the latest block read in the batch.
+enum ClockRead {
+    Recent(u64),
+    Read(Waiter<serde_json::Value>),
+}
+
+/// The settlement call one verification simulates, from the facilitator.
+#[derive(Debug, Clone)]
+pub struct SimulationQuery {
+    /// The settlement contract.
+    pub settlement: Address,
+    /// The facilitator (caller of the simulation).
+    pub facilitator: Address,
+    /// Calldata of the settlement call.
+    pub calldata: Bytes,
+}
+
+impl SimulationQuery {
+    fn request(&self) -> TransactionRequest {
+        call_request(
+            Some(self.facilitator),
+            self.settlement,
+            self.calldata.to_vec(),
+        )
+    }
+}
+
+/// The simulation alone, with the chain's clock.
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    /// Timestamp of the latest block (the chain's clock).
+    pub timestamp: u64,
+    /// `Ok` when the simulated settlement succeeded, else the decoded revert.
+    pub simulation: Result<(), String>,
+}
+
 /// The on-chain state one payment's verification looks at.
 #[derive(Debug, Clone)]
 pub struct PaymentState {
@@ -118,12 +174,8 @@ pub struct Eip3009Query {
     pub nonce: B256,
     /// Also read the token's EIP-712 `name()` and `version()` (not cached yet).
     pub read_domain: bool,
-    /// The settlement contract.
-    pub settlement: Address,
-    /// The facilitator (caller of the simulation).
-    pub facilitator: Address,
-    /// Calldata of the `chargeWithAuthorization` call to simulate.
-    pub simulation: Bytes,
+    /// The `chargeWithAuthorization` call to simulate.
+    pub simulation: SimulationQuery,
     /// When set, also read the payer's code and ask it (EIP-1271) whether it signed this digest.
     pub erc1271: Option<(B256, Bytes)>,
 }
@@ -183,14 +235,10 @@ pub struct StateQuery {
     pub token: Address,
     /// Permit2's address.
     pub permit2: Address,
-    /// The settlement contract.
-    pub settlement: Address,
     /// The Permit2 nonce.
     pub nonce: U256,
-    /// The facilitator (caller of the simulation).
-    pub facilitator: Address,
-    /// Calldata of the settlement call to simulate.
-    pub simulation: Bytes,
+    /// The settlement call to simulate (its contract also answers the remaining budget).
+    pub simulation: SimulationQuery,
     /// When set, also ask the payer (a contract wallet) whether it signed this digest.
     pub erc1271: Option<(B256, Bytes)>,
 }
@@ -216,6 +264,55 @@ impl Chain {
         *self.clock.lock().expect("chain clock") = Some((std::time::Instant::now(), timestamp));
     }
 
+    /// Adds a read of the latest block to `batch` unless the clock was read recently.
+    fn clock_in(&self, batch: &mut BatchRequest<'_>) -> Result<ClockRead, ChainError> {
+        Ok(match self.recent_clock() {
+            Some(t) => ClockRead::Recent(t),
+            None => ClockRead::Read(
+                batch
+                    .add_call::<_, serde_json::Value>(
+                        "eth_getBlockByNumber",
+                        &(BlockNumberOrTag::Latest, false),
+                    )
+                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+            ),
+        })
+    }
+
+    /// The clock of a sent batch (remembered for later batches when it was read).
+    async fn clock_of(&self, clock: ClockRead) -> Result<u64, ChainError> {
+        match clock {
+            ClockRead::Recent(t) => Ok(t),
+            ClockRead::Read(b) => {
+                let t = block_timestamp(
+                    b.await
+                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
+                )?;
+                self.set_clock(t);
+                Ok(t)
+            }
+        }
+    }
+
+    /// Only the settlement's simulation (and the clock, when stale): one `eth_call`. Its success
+    /// proves what the state reads of [`Self::payment_state`] and [`Self::eip3009_state`] check
+    /// (nonce, balance, allowance, policy, blocklist, pause), since the contracts revert on each.
+    pub async fn simulate(&self, q: &SimulationQuery) -> Result<Simulated, ChainError> {
+        let mut batch = BatchRequest::new(self.provider.client());
+        let clock = self.clock_in(&mut batch)?;
+        let simulation = batch
+            .add_call::<_, Bytes>("eth_call", &(q.request(), BlockNumberOrTag::Latest))
+            .map_err(|e| ChainError::new("simulation", e))?;
+        batch
+            .send()
+            .await
+            .map_err(|e| ChainError::new("batch", e))?;
+        Ok(Simulated {
+            timestamp: self.clock_of(clock).await?,
+            simulation: simulation_outcome(simulation).await?,
+        })
+    }
+
     /// The underlying provider.
     pub fn provider(&self) -> &DynProvider<Ethereum> {
         &self.provider
@@ -239,15 +336,7 @@ impl Chain {
             ),
             None => None,
         };
-        let recent = self.recent_clock();
-        let block = match recent {
-            Some(_) => None,
-            None => Some(
-                batch
-                    .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
-                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
-            ),
-        };
+        let clock = self.clock_in(&mut batch)?;
         let balance = add(
             &mut batch,
             "balanceOf",
@@ -289,7 +378,7 @@ impl Chain {
             "remainingBudget",
             call_request(
                 None,
-                q.settlement,
+                q.simulation.settlement,
                 X402Settlement::remainingBudgetCall {
                     payer: q.payer,
                     token: q.token,
@@ -313,33 +402,13 @@ impl Chain {
             )?),
             None => None,
         };
-        let simulation = add(
-            &mut batch,
-            "simulation",
-            call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()),
-        )?;
+        let simulation = add(&mut batch, "simulation", q.simulation.request())?;
         batch
             .send()
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
-        let timestamp = match (recent, block) {
-            (Some(t), _) => t,
-            (None, Some(b)) => {
-                let t = block_timestamp(
-                    b.await
-                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
-                )?;
-                self.set_clock(t);
-                t
-            }
-            (None, None) => {
-                return Err(ChainError::new(
-                    "eth_getBlockByNumber",
-                    "the latest block was not read",
-                ))
-            }
-        };
+        let timestamp = self.clock_of(clock).await?;
         let payer_is_contract = match code {
             Some(w) => !w
                 .await
@@ -390,16 +459,7 @@ impl Chain {
             }
             None => None,
         };
-        let simulation = match simulation.await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_error_resp() {
-                Some(payload) => Err(match payload.as_revert_data() {
-                    Some(data) => describe_revert(&data),
-                    None => payload.message.to_string(),
-                }),
-                None => return Err(ChainError::new("simulation", e)),
-            },
-        };
+        let simulation = simulation_outcome(simulation).await?;
         Ok(PaymentState {
             timestamp,
             payer_is_contract,
@@ -421,15 +481,7 @@ impl Chain {
                 .add_call::<_, Bytes>("eth_call", &(tx, latest))
                 .map_err(|e| ChainError::new(what, e))
         };
-        let recent = self.recent_clock();
-        let block = match recent {
-            Some(_) => None,
-            None => Some(
-                batch
-                    .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
-                    .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
-            ),
-        };
+        let clock = self.clock_in(&mut batch)?;
         let domain = match q.read_domain {
             true => Some((
                 add(
@@ -506,33 +558,13 @@ impl Chain {
             )),
             None => None,
         };
-        let simulation = add(
-            &mut batch,
-            "simulation",
-            call_request(Some(q.facilitator), q.settlement, q.simulation.to_vec()),
-        )?;
+        let simulation = add(&mut batch, "simulation", q.simulation.request())?;
         batch
             .send()
             .await
             .map_err(|e| ChainError::new("batch", e))?;
 
-        let timestamp = match (recent, block) {
-            (Some(t), _) => t,
-            (None, Some(b)) => {
-                let t = block_timestamp(
-                    b.await
-                        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?,
-                )?;
-                self.set_clock(t);
-                t
-            }
-            (None, None) => {
-                return Err(ChainError::new(
-                    "eth_getBlockByNumber",
-                    "the latest block was not read",
-                ))
-            }
-        };
+        let timestamp = self.clock_of(clock).await?;
         let string_of = |raw: Result<Bytes, _>| -> Option<String> {
             raw.ok().and_then(|b: Bytes| {
                 <alloy::sol_types::sol_data::String as alloy::sol_types::SolType>::abi_decode(&b)
@@ -580,16 +612,7 @@ impl Chain {
             ),
             None => (false, None),
         };
-        let simulation = match simulation.await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_error_resp() {
-                Some(payload) => Err(match payload.as_revert_data() {
-                    Some(data) => describe_revert(&data),
-                    None => payload.message.to_string(),
-                }),
-                None => return Err(ChainError::new("simulation", e)),
-            },
-        };
+        let simulation = simulation_outcome(simulation).await?;
         Ok(Eip3009State {
             timestamp,
             domain,

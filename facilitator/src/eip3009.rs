@@ -20,7 +20,7 @@ use serde::Deserialize;
 use x402_bindings::X402Settlement;
 use x402_client::requirements::{amount, chain_id_of_network, SCHEME_EXACT};
 
-use crate::chain::{Chain, Eip3009Query};
+use crate::chain::{Chain, Eip3009Query, SimulationQuery};
 use crate::reason::{Reason, Refusal};
 use crate::verify::Rejected;
 
@@ -144,6 +144,15 @@ impl Eip3009Payment {
             nonce: self.nonce,
         }
         .eip712_signing_hash(&domain)
+    }
+
+    /// A refusal of this payment, naming its payer and id.
+    fn reject(&self, reason: Reason, message: String) -> Rejected {
+        Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(self.payer),
+            payment_id: Some(self.payment_id),
+        }
     }
 
     /// Calldata of `X402Settlement.chargeWithAuthorization`.
@@ -383,16 +392,18 @@ impl Eip3009Verifier {
 
     /// Domain, signature, time, nonce, blocklist, balance and the settlement's simulation, read
     /// in one batch.
+    ///
+    /// A payment signed by its payer under the token's known domain is first only simulated: the
+    /// token reverts `transferWithAuthorization` on a used nonce, a blocklisted payer or payee, a
+    /// paused token or a short balance, so a successful simulation proves what the state reads
+    /// check. When the simulation fails (or the domain is not known yet, or the payer is a
+    /// contract wallet) the full batch is read and the refusal names the first failing check.
     pub async fn check_chain(
         &self,
         p: &Eip3009Payment,
         evidence_hash: B256,
     ) -> Result<(), Rejected> {
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(p.payer),
-            payment_id: Some(p.payment_id),
-        };
+        let fail = |reason: Reason, message: String| p.reject(reason, message);
         let digest = p.digest(self.chain_id);
         let recovered = Signature::from_raw(&p.signature)
             .ok()
@@ -404,15 +415,31 @@ impl Eip3009Verifier {
             .expect("domain cache")
             .get(&p.token)
             .cloned();
+        let simulation = SimulationQuery {
+            settlement: self.settlement,
+            facilitator: self.facilitator,
+            calldata: p.settlement_call(evidence_hash),
+        };
+        let known_domain = cached
+            .as_ref()
+            .is_some_and(|(name, version)| *name == p.domain_name && *version == p.domain_version);
+        if ecrecover_ok && known_domain {
+            let s = self
+                .chain
+                .simulate(&simulation)
+                .await
+                .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
+            if s.simulation.is_ok() {
+                return self.check_clock(p, s.timestamp);
+            }
+        }
         let query = Eip3009Query {
             payer: p.payer,
             payee: p.payee,
             token: p.token,
             nonce: p.nonce,
             read_domain: cached.is_none(),
-            settlement: self.settlement,
-            facilitator: self.facilitator,
-            simulation: p.settlement_call(evidence_hash),
+            simulation,
             erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
         };
         let state = self
@@ -473,25 +500,7 @@ impl Eip3009Verifier {
             };
             return Err(fail(Reason::Eip3009Signature, why));
         }
-        let now = wall_clock().max(state.timestamp);
-        if p.valid_before < U256::from(now + self.min_validity) {
-            return Err(fail(
-                Reason::Expired,
-                format!(
-                    "validBefore {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {})",
-                    p.valid_before, self.min_validity, state.timestamp
-                ),
-            ));
-        }
-        if p.valid_after > U256::from(now) {
-            return Err(fail(
-                Reason::NotYetValid,
-                format!(
-                    "validAfter {} is in the future (chain time {now})",
-                    p.valid_after
-                ),
-            ));
-        }
+        self.check_clock(p, state.timestamp)?;
         if nonce_used {
             return Err(fail(
                 Reason::Eip3009NonceUsed,
@@ -525,6 +534,31 @@ impl Eip3009Verifier {
             return Err(fail(
                 Reason::Eip3009SimulationFailed,
                 format!("simulated chargeWithAuthorization reverted: {why}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `validBefore` and `validAfter` on the chain's clock (the later of the wall clock and the
+    /// latest block's `timestamp`).
+    fn check_clock(&self, p: &Eip3009Payment, timestamp: u64) -> Result<(), Rejected> {
+        let now = wall_clock().max(timestamp);
+        if p.valid_before < U256::from(now + self.min_validity) {
+            return Err(p.reject(
+                Reason::Expired,
+                format!(
+                    "validBefore {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {timestamp})",
+                    p.valid_before, self.min_validity
+                ),
+            ));
+        }
+        if p.valid_after > U256::from(now) {
+            return Err(p.reject(
+                Reason::NotYetValid,
+                format!(
+                    "validAfter {} is in the future (chain time {now})",
+                    p.valid_after
+                ),
             ));
         }
         Ok(())

@@ -14,7 +14,7 @@ use x402_client::header::{HeaderError, PaymentPayload};
 use x402_client::permit::{PaymentMode, SignedPayment};
 use x402_client::requirements::{caip2, PaymentRequirements};
 
-use crate::chain::{Chain, StateQuery};
+use crate::chain::{Chain, SimulationQuery, StateQuery};
 use crate::config::Contracts;
 use crate::reason::{Reason, Refusal};
 use crate::wire::PaymentRequest;
@@ -52,6 +52,15 @@ impl Verified {
             amount: self.amount,
             facilitatorFeeBps: self.fee_bps,
             evidenceHash: evidence_hash,
+        }
+    }
+
+    /// A refusal of this payment, naming its payer and id.
+    fn reject(&self, reason: Reason, message: String) -> Rejected {
+        Rejected {
+            refusal: Refusal::new(reason, message),
+            payer: Some(self.payment.payer),
+            payment_id: Some(self.payment.payment_id),
         }
     }
 
@@ -483,13 +492,15 @@ impl Verifier {
     }
 
     /// Signature, nonce, balance, allowance, policy and simulation.
+    ///
+    /// A payment whose signature recovers to its payer is first only simulated: a successful
+    /// settlement simulation proves the nonce is unused and the balance, the Permit2 allowance and
+    /// the spending policy suffice (the contract and Permit2 revert otherwise), so the state reads
+    /// would only repeat it. When the simulation fails, or the payer is a contract wallet, the
+    /// full batch is read and the refusal names the first failing check, as before.
     pub async fn check_chain(&self, v: &Verified, evidence_hash: B256) -> Result<(), Rejected> {
         let payer = v.payment.payer;
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: Some(v.payment.payment_id),
-        };
+        let fail = |reason: Reason, message: String| v.reject(reason, message);
         let digest = v
             .payment
             .permit
@@ -501,14 +512,27 @@ impl Verifier {
             .ok()
             .and_then(|s| s.recover_address_from_prehash(&digest).ok());
         let ecrecover_ok = recovered == Some(payer);
+        let simulation = SimulationQuery {
+            settlement: self.contracts.settlement,
+            facilitator: self.facilitator,
+            calldata: v.settlement_call(evidence_hash),
+        };
+        if ecrecover_ok {
+            let s = self
+                .chain
+                .simulate(&simulation)
+                .await
+                .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
+            if s.simulation.is_ok() {
+                return self.check_clock(v, s.timestamp);
+            }
+        }
         let query = StateQuery {
             payer,
             token: v.payment.permit.token,
             permit2: self.contracts.permit2,
-            settlement: self.contracts.settlement,
             nonce: v.payment.permit.nonce,
-            facilitator: self.facilitator,
-            simulation: v.settlement_call(evidence_hash),
+            simulation,
             erc1271: (!ecrecover_ok).then(|| (digest, v.payment.signature.clone())),
         };
         let state = self
@@ -531,31 +555,7 @@ impl Verifier {
                 return Err(fail(Reason::InvalidSignature, why));
             }
         }
-        // The chain's clock decides (a chain ahead of the wall clock, as after the demo's time
-        // travel, expires deadlines the wall clock still accepts): say so rather than let the
-        // simulation fail with Permit2's bare SignatureExpired.
-        let chain_now = now().max(state.timestamp);
-        let margin = self.min_validity.as_secs();
-        if v.payment.permit.deadline < chain_now + margin {
-            return Err(fail(
-                Reason::Expired,
-                format!(
-                    "deadline {} has passed or is less than {margin} s away on the chain's clock (latest block time {}, wall clock {}): sign deadlines from the chain's time",
-                    v.payment.permit.deadline,
-                    state.timestamp,
-                    now()
-                ),
-            ));
-        }
-        if v.payment.permit.terms.valid_after > chain_now {
-            return Err(fail(
-                Reason::NotYetValid,
-                format!(
-                    "validAfter {} is in the future (chain time {chain_now})",
-                    v.payment.permit.terms.valid_after
-                ),
-            ));
-        }
+        self.check_clock(v, state.timestamp)?;
         if state.nonce_used {
             return Err(fail(
                 Reason::NonceAlreadyUsed,
@@ -596,6 +596,37 @@ impl Verifier {
             return Err(fail(
                 Reason::SimulationFailed,
                 format!("simulated settlement reverted: {why}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The deadline and `validAfter` on the chain's clock (the later of the wall clock and the
+    /// latest block's `timestamp`).
+    fn check_clock(&self, v: &Verified, timestamp: u64) -> Result<(), Rejected> {
+        let fail = |reason: Reason, message: String| v.reject(reason, message);
+        // The chain's clock decides (a chain ahead of the wall clock, as after the demo's time
+        // travel, expires deadlines the wall clock still accepts): say so rather than let the
+        // simulation fail with Permit2's bare SignatureExpired.
+        let chain_now = now().max(timestamp);
+        let margin = self.min_validity.as_secs();
+        if v.payment.permit.deadline < chain_now + margin {
+            return Err(fail(
+                Reason::Expired,
+                format!(
+                    "deadline {} has passed or is less than {margin} s away on the chain's clock (latest block time {timestamp}, wall clock {}): sign deadlines from the chain's time",
+                    v.payment.permit.deadline,
+                    now()
+                ),
+            ));
+        }
+        if v.payment.permit.terms.valid_after > chain_now {
+            return Err(fail(
+                Reason::NotYetValid,
+                format!(
+                    "validAfter {} is in the future (chain time {chain_now})",
+                    v.payment.permit.terms.valid_after
+                ),
             ));
         }
         Ok(())
