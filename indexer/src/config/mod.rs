@@ -142,6 +142,66 @@ pub struct Eip3009File {
     pub facilitators_file: Option<PathBuf>,
 }
 
+/// `[lineage]`: which token transfers are indexed, all of them (`full`) or only the funding lineage
+/// of the wallets that pay and get paid (`scoped`, see `sync::lineage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageFile {
+    /// `full` (default) or `scoped`.
+    pub mode: Option<LineageMode>,
+    /// Scoped mode: funders followed above payers and payees (1 = their funders, 2 = funders of
+    /// funders...). Default 2.
+    pub depth: Option<u32>,
+    /// Scoped mode: addresses per `eth_getLogs` topic filter (providers cap the list). Default 500.
+    pub addresses_per_request: Option<usize>,
+}
+
+/// How much token traffic the indexer stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineageMode {
+    /// Every `Transfer` of every payment token, every native transfer (when enabled).
+    #[default]
+    Full,
+    /// Transfers and native transfers from or to tracked wallets only: payers, payees, declared
+    /// wallets, and their funders up to `depth`, fetched with address-filtered `eth_getLogs`.
+    Scoped,
+}
+
+/// Lineage, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lineage {
+    /// Full or scoped.
+    pub mode: LineageMode,
+    /// Funder levels followed in scoped mode.
+    pub depth: u32,
+    /// Addresses per topic filter.
+    pub addresses_per_request: usize,
+}
+
+impl Lineage {
+    /// Default funder depth of the scoped mode.
+    pub const DEFAULT_DEPTH: u32 = 2;
+    /// Default addresses per topic filter (within what public providers accept).
+    pub const DEFAULT_ADDRESSES_PER_REQUEST: usize = 500;
+
+    fn from_file(f: &LineageFile) -> Self {
+        Self {
+            mode: f.mode.unwrap_or_default(),
+            depth: f.depth.unwrap_or(Self::DEFAULT_DEPTH),
+            addresses_per_request: f
+                .addresses_per_request
+                .unwrap_or(Self::DEFAULT_ADDRESSES_PER_REQUEST),
+        }
+    }
+}
+
+impl Default for Lineage {
+    fn default() -> Self {
+        Self::from_file(&LineageFile::default())
+    }
+}
+
 /// A known x402 facilitator (an entry of the facilitators file).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +318,9 @@ pub struct FileConfig {
     /// EIP-3009 payments.
     #[serde(default)]
     pub eip3009: Eip3009File,
+    /// Full or scoped token lineage.
+    #[serde(default)]
+    pub lineage: LineageFile,
 }
 
 /// Values given on the command line or in the environment; they win over the file.
@@ -325,6 +388,8 @@ pub struct Config {
     pub native_transfers: NativeTransfers,
     /// EIP-3009 payments.
     pub eip3009: Eip3009,
+    /// Full or scoped token lineage.
+    pub lineage: Lineage,
 }
 
 /// How backfill progress is shown.
@@ -541,6 +606,7 @@ impl Settings {
                     None => Vec::new(),
                 },
             },
+            lineage: Lineage::from_file(&f.lineage),
         };
         config.validate()?;
         Ok(config)
@@ -576,6 +642,7 @@ impl Config {
                 enabled: true,
                 facilitators: Vec::new(),
             },
+            lineage: Lineage::default(),
         }
     }
 
@@ -712,6 +779,23 @@ impl Config {
                 "native_transfers.addresses",
                 format!("contains the zero address ({a})"),
                 "remove it",
+            ));
+        }
+        if self.lineage.depth > 16 {
+            return Err(invalid(
+                "lineage.depth",
+                format!("{} is above 16", self.lineage.depth),
+                "use a small depth (2 or 3): each level multiplies the tracked wallets",
+            ));
+        }
+        if self.lineage.addresses_per_request == 0 || self.lineage.addresses_per_request > 10_000 {
+            return Err(invalid(
+                "lineage.addresses_per_request",
+                format!(
+                    "{} is outside 1..=10000",
+                    self.lineage.addresses_per_request
+                ),
+                "use what your provider accepts in one topic list, e.g. 500",
             ));
         }
         if self.poll_interval.is_zero() {
