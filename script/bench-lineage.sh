@@ -19,7 +19,8 @@
 #   BENCH lineage_classes_equal <0|1> 0/1
 # Settings: BENCH_TRANSFERS (2000000), BENCH_WALLETS (100000), BENCH_PAYMENTS (20000),
 # BENCH_PAYERS (2000), BENCH_FUNDERS (200), BENCH_DEPTH (2), BENCH_RESEED=1 to ignore the cache,
-# DATABASE_URL (its server hosts the throwaway databases).
+# BENCH_PROFILE (release; "debug" skips the release build, for a quick comparison of the two
+# modes only), DATABASE_URL (its server hosts the throwaway databases).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=script/lib.sh
@@ -28,15 +29,18 @@ cd "$ROOT"
 
 bash "$ROOT/script/setup.sh"
 
-info "building x402-indexer, x402-classifier and x402-bench-lineage (release)"
-cargo build --release --quiet -p x402-indexer --bin x402-indexer -p x402-classifier \
-  --bin x402-classifier -p x402-testkit --bin x402-bench-lineage \
-  || die "release build failed"
+PROFILE="${BENCH_PROFILE:-release}"
+[[ "$PROFILE" == release || "$PROFILE" == debug ]] || die "BENCH_PROFILE must be release or debug"
+info "building x402-indexer, x402-classifier and x402-bench-lineage ($PROFILE)"
+build=(cargo build --quiet --bin x402-indexer --bin x402-classifier --bin x402-bench-lineage)
+[[ "$PROFILE" == release ]] && build+=(--release)
+"${build[@]}" || die "$PROFILE build failed"
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET_DIR/$PROFILE"
 args=(
-  --indexer "$TARGET_DIR/release/x402-indexer"
-  --classifier "$TARGET_DIR/release/x402-classifier"
+  --indexer "$BIN/x402-indexer"
+  --classifier "$BIN/x402-classifier"
   --transfers "${BENCH_TRANSFERS:-2000000}"
   --wallets "${BENCH_WALLETS:-100000}"
   --payments "${BENCH_PAYMENTS:-20000}"
@@ -46,4 +50,4 @@ args=(
   --state-dir "${RUN_DIR#"$ROOT/"}/bench-lineage"
 )
 [[ "${BENCH_RESEED:-0}" == 1 ]] && args+=(--reseed)
-exec "$TARGET_DIR/release/x402-bench-lineage" "${args[@]}"
+exec "$BIN/x402-bench-lineage" "${args[@]}"

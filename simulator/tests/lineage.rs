@@ -1,7 +1,7 @@
 //! Scoped funding lineage (issue 15) on the simulated economy, whose classes are known: the same
 //! chain indexed with every Transfer (`full`) and with the address-filtered lineage (`scoped`,
-//! depth 2) gives every payment and every payer the same class, from far fewer transfer rows,
-//! every one of which full indexing also has; and a scoped indexer stopped in the middle of its
+//! depth 2) gives every payment and every payer the same class, from fewer transfer rows, every
+//! one of which full indexing also has; and a scoped indexer stopped in the middle of its
 //! expansion resumes to exactly the rows of an uninterrupted run (nothing lost, nothing twice).
 
 mod common;
@@ -99,8 +99,10 @@ async fn scoped_lineage_classifies_like_full_indexing_and_resumes_exactly() {
         scoped_rows.len()
     );
     assert!(!scoped_rows.is_empty());
+    // The economy's transfers are nearly all funding of its payers; the bench measures a chain
+    // where they are a small share.
     assert!(
-        scoped_rows.len() * 2 < full_rows.len(),
+        scoped_rows.len() < full_rows.len(),
         "scoped {} rows vs full {}",
         scoped_rows.len(),
         full_rows.len()

@@ -898,6 +898,41 @@ mod tests {
     }
 
     #[test]
+    fn lineage_is_full_by_default_and_scoped_on_request() {
+        let c = settings(EXPLICIT).resolve(8453).unwrap();
+        assert_eq!(c.lineage.mode, LineageMode::Full);
+        assert_eq!(c.lineage.depth, Lineage::DEFAULT_DEPTH);
+        let c = settings(&format!(
+            "{EXPLICIT}\n[lineage]\nmode = \"scoped\"\ndepth = 3\naddresses_per_request = 100\n"
+        ))
+        .resolve(8453)
+        .unwrap();
+        assert_eq!(
+            c.lineage,
+            Lineage {
+                mode: LineageMode::Scoped,
+                depth: 3,
+                addresses_per_request: 100
+            }
+        );
+        let e = Settings::parse_file(&format!("{EXPLICIT}\n[lineage]\nmode = \"partial\"\n"))
+            .unwrap_err();
+        assert!(e.contains("partial"), "{e}");
+        let e = settings(&format!(
+            "{EXPLICIT}\n[lineage]\naddresses_per_request = 0\n"
+        ))
+        .resolve(8453)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lineage.addresses_per_request"), "{e}");
+        let e = settings(&format!("{EXPLICIT}\n[lineage]\ndepth = 40\n"))
+            .resolve(8453)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lineage.depth"), "{e}");
+    }
+
+    #[test]
     fn native_transfers_default_on_local_chains_only() {
         assert!(
             settings(EXPLICIT)

@@ -233,7 +233,9 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     // Payers: first funded by their funder (gas money, then both payment tokens).
     let mut payments =
         Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "lineage").await?;
-    payments.fund(args.payers, args.payees, 0).await?;
+    // One whole token minted to each payer (FiatToken refuses to mint nothing): the rest of
+    // its tokens, and its gas, come from its funder.
+    payments.fund(args.payers, args.payees, 1).await?;
     let funders = &wallets[..args.funders];
     let whole = |decimals: u8| U256::from(10u64).pow(U256::from(decimals));
     let mut hashes = Vec::new();
