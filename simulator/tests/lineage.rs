@@ -107,20 +107,62 @@ async fn scoped_lineage_classifies_like_full_indexing_and_resumes_exactly() {
         scoped_rows.len(),
         full_rows.len()
     );
-    let full_native: std::collections::HashSet<String> =
-        texts(&full, NATIVE).await.into_iter().collect();
+    let full_native = texts(&full, NATIVE).await;
     let scoped_native = texts(&scoped_pool, NATIVE).await;
-    assert!(!scoped_native.is_empty(), "gas funding of payers is stored");
-    assert!(scoped_native.iter().all(|r| full_native.contains(r)));
+    let native_set: std::collections::HashSet<&String> = full_native.iter().collect();
+    assert!(scoped_native.iter().all(|r| native_set.contains(r)));
+    // Complete within the scope: every transfer of full indexing from or to a tracked wallet is
+    // in the scoped database (field 5/6 of a transfer row, 3/4 of a native row: from, to).
+    let tracked: std::collections::HashSet<String> = texts(
+        &scoped_pool,
+        "select encode(address, 'hex') from lineage_wallets",
+    )
+    .await
+    .into_iter()
+    .collect();
+    let touching = |rows: &[String], from: usize| -> Vec<String> {
+        rows.iter()
+            .filter(|r| {
+                let f: Vec<&str> = r.split('|').collect();
+                tracked.contains(f[from]) || tracked.contains(f[from + 1])
+            })
+            .cloned()
+            .collect()
+    };
+    let scoped_set: std::collections::HashSet<&String> = scoped_rows.iter().collect();
+    let missing: Vec<String> = touching(&full_rows, 5)
+        .into_iter()
+        .filter(|r| !scoped_set.contains(r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "transfers of tracked wallets missing: {missing:#?}"
+    );
+    let scoped_native_set: std::collections::HashSet<&String> = scoped_native.iter().collect();
+    let expected_native = touching(&full_native, 3);
+    eprintln!(
+        "native_transfers: full {}, of tracked wallets {}, scoped {}",
+        full_native.len(),
+        expected_native.len(),
+        scoped_native.len()
+    );
+    assert!(
+        expected_native
+            .iter()
+            .all(|r| scoped_native_set.contains(r)),
+        "native transfers of tracked wallets missing"
+    );
     let depths: Vec<(i32, i64)> =
         sqlx::query_as("select depth, count(*) from lineage_wallets group by depth order by depth")
             .fetch_all(&scoped_pool)
             .await
             .unwrap();
-    assert_eq!(
-        depths.iter().map(|d| d.0).collect::<Vec<_>>(),
-        [0, 1, 2],
-        "payers and payees, funders, funders of funders: {depths:?}"
+    // The standard economy's payers are mostly funded by (labelled, untracked) exchanges.
+    eprintln!("tracked wallets per depth: {depths:?}");
+    assert_eq!(depths.first().map(|d| d.0), Some(0));
+    assert!(
+        depths.iter().any(|d| d.0 == 1) && depths.iter().all(|d| d.0 <= 2),
+        "payers and payees, then their funders up to depth 2: {depths:?}"
     );
 
     // One wallet per request and one request at a time: many small commits, stopped while some

@@ -68,6 +68,9 @@ impl Lineage {
         self.store
             .lineage_seed(self.start_block, &self.skip)
             .await?;
+        // Value-bearing transactions of the blocks read so far: each expansion round needs the
+        // same blocks again for its new wallets.
+        let mut seen: Option<ValueTxs> = None;
         loop {
             while self
                 .store
@@ -80,17 +83,23 @@ impl Lineage {
                 return Ok(());
             }
             for group in pending {
-                self.fetch_group(cp, group).await?;
+                self.fetch_group(cp, group, &mut seen).await?;
             }
         }
     }
 
-    async fn fetch_group(&self, cp: Checkpoint, group: PendingGroup) -> Result<(), SyncError> {
+    async fn fetch_group(
+        &self,
+        cp: Checkpoint,
+        group: PendingGroup,
+        seen: &mut Option<ValueTxs>,
+    ) -> Result<(), SyncError> {
         let from = (group.covered_to + 1) as u64;
         let to = cp.block_number as u64;
         let started = std::time::Instant::now();
         let native = if self.native {
-            self.native_transfers(from, to, &group.wallets).await?
+            self.native_transfers(from, to, &group.wallets, seen)
+                .await?
         } else {
             Vec::new()
         };
@@ -220,15 +229,65 @@ impl Lineage {
     }
 
     /// Successful top-level transactions with value between `[from, to]` sent by or to one of
-    /// `wallets`: every block's transactions are read (what a plain node offers), then the
-    /// candidates' receipts.
+    /// `wallets`: every block's transactions are read (what a plain node offers), unless `seen`
+    /// already holds that range's value-bearing transactions; then the candidates' receipts.
     async fn native_transfers(
         &self,
         from: u64,
         to: u64,
         wallets: &[Address],
+        seen: &mut Option<ValueTxs>,
     ) -> Result<Vec<NativeTransfer>, SyncError> {
+        if !seen.as_ref().is_some_and(|s| s.from <= from && s.to >= to) {
+            *seen = self.value_txs(from, to).await?;
+        }
+        let scanned;
+        let all = match seen.as_ref() {
+            Some(s) => &s.txs,
+            // Too many to keep: this call's own scan.
+            None => {
+                scanned = self.value_txs_unbounded(from, to).await?;
+                &scanned
+            }
+        };
         let set: HashSet<&Address> = wallets.iter().collect();
+        let candidates: Vec<&ValueTx> = all
+            .iter()
+            .filter(|v| v.block >= from && v.block <= to)
+            .filter(|v| set.contains(&v.to) || set.contains(&v.from))
+            .collect();
+        let mut out = Vec::new();
+        if candidates.is_empty() {
+            return Ok(out);
+        }
+        let hashes: Vec<B256> = candidates.iter().map(|v| v.hash).collect();
+        let outcomes = self.client.receipts(&hashes).await?;
+        for (v, outcome) in candidates.into_iter().zip(outcomes) {
+            if !receipt_in_block(&v.hash, outcome, v.block, v.block_hash)?.success {
+                continue;
+            }
+            out.push(NativeTransfer {
+                block_number: v.block,
+                block_hash: v.block_hash,
+                block_time: v.time,
+                tx_hash: v.hash,
+                tx_index: v.index,
+                from: v.from,
+                to: v.to,
+                value: v.value,
+            });
+        }
+        Ok(out)
+    }
+
+    /// [`Self::value_txs_unbounded`], kept only when it stays under [`MAX_VALUE_TXS_KEPT`].
+    async fn value_txs(&self, from: u64, to: u64) -> Result<Option<ValueTxs>, SyncError> {
+        let txs = self.value_txs_unbounded(from, to).await?;
+        Ok((txs.len() <= MAX_VALUE_TXS_KEPT).then_some(ValueTxs { from, to, txs }))
+    }
+
+    /// Every top-level transaction with value and a recipient in `[from, to]`.
+    async fn value_txs_unbounded(&self, from: u64, to: u64) -> Result<Vec<ValueTx>, SyncError> {
         let mut out = Vec::new();
         let mut start = from;
         while start <= to {
@@ -237,39 +296,25 @@ impl Lineage {
             }
             let end = start.saturating_add(NATIVE_BLOCKS_PER_STEP - 1).min(to);
             let numbers: Vec<u64> = (start..=end).collect();
-            let mut candidates = Vec::new();
-            let mut headers: BTreeMap<u64, (B256, u64)> = BTreeMap::new();
             for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
                 let b = b.ok_or_else(|| {
                     SyncError::ChainChanged(format!("lineage: block {n} is gone"))
                 })?;
                 let header = b.header();
-                headers.insert(*n, (header.hash, header.timestamp));
                 for t in b.transactions {
                     let Some(recipient) = t.to else { continue };
-                    if !t.value.is_zero() && (set.contains(&recipient) || set.contains(&t.from)) {
-                        candidates.push((*n, t));
+                    if !t.value.is_zero() {
+                        out.push(ValueTx {
+                            block: *n,
+                            block_hash: header.hash,
+                            time: header.timestamp,
+                            hash: t.hash,
+                            index: t.transaction_index,
+                            from: t.from,
+                            to: recipient,
+                            value: t.value,
+                        });
                     }
-                }
-            }
-            if !candidates.is_empty() {
-                let hashes: Vec<B256> = candidates.iter().map(|(_, t)| t.hash).collect();
-                let outcomes = self.client.receipts(&hashes).await?;
-                for ((n, t), outcome) in candidates.into_iter().zip(outcomes) {
-                    let (hash, time) = headers[&n];
-                    if !receipt_in_block(&t.hash, outcome, n, hash)?.success {
-                        continue;
-                    }
-                    out.push(NativeTransfer {
-                        block_number: n,
-                        block_hash: hash,
-                        block_time: time,
-                        tx_hash: t.hash,
-                        tx_index: t.transaction_index,
-                        from: t.from,
-                        to: t.to.expect("filtered on a recipient"),
-                        value: t.value,
-                    });
                 }
             }
             start = end + 1;
@@ -277,6 +322,29 @@ impl Lineage {
         Ok(out)
     }
 }
+
+/// A top-level transaction with value, as read from its block.
+struct ValueTx {
+    block: u64,
+    block_hash: B256,
+    time: u64,
+    hash: B256,
+    index: u64,
+    from: Address,
+    to: Address,
+    value: alloy::primitives::U256,
+}
+
+/// The value-bearing transactions of blocks `[from, to]`.
+pub(super) struct ValueTxs {
+    from: u64,
+    to: u64,
+    txs: Vec<ValueTx>,
+}
+
+/// Value-bearing transactions kept between expansion rounds (beyond, each round reads the
+/// blocks again: memory stays bounded on a busy chain).
+const MAX_VALUE_TXS_KEPT: usize = 1_000_000;
 
 /// Blocks read per step of the native-transfer scan (bounds memory; the client batches them).
 const NATIVE_BLOCKS_PER_STEP: u64 = 2_000;
