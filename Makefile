@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test gas abi bench bench-indexer bench-api bench-classify bench-facilitator
+.PHONY: help setup demo test gas abi bench bench-indexer bench-api bench-classify bench-facilitator bench-lineage
 
 help:
 	@echo "make demo   - local devnet, contracts, indexer, classifier, facilitators, API/dashboard, simulated economy (DEMO_ECONOMY=standard|adversarial|combined, DEMO_SCALE=small|medium); Ctrl-C stops"
 	@echo "make test   - every test: forge build/test, gas snapshots, Rust tests"
 	@echo "make gas    - re-measure gas into snapshots/"
 	@echo "make abi    - re-export bindings/abi from forge build"
-	@echo "make bench  - every benchmark (bench-indexer, bench-classify, bench-api, bench-facilitator), BENCH lines"
+	@echo "make bench  - every benchmark (bench-indexer, bench-classify, bench-api, bench-facilitator, bench-lineage), BENCH lines"
 
 setup:
 	@script/setup.sh
@@ -38,4 +38,7 @@ bench-api:
 bench-facilitator:
 	@script/bench-facilitator.sh
 
-bench: bench-indexer bench-classify bench-api bench-facilitator
+bench-lineage:
+	@script/bench-lineage.sh
+
+bench: bench-indexer bench-classify bench-api bench-facilitator bench-lineage

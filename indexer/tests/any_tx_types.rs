@@ -167,6 +167,7 @@ async fn native_transfers_of_a_base_block_include_deposits_with_value() {
         native: Some(NativeScope::default()),
         eip3009: None,
         permit2_proxy: None,
+        authorized_transfers: false,
         blooms_saturated: Default::default(),
         decoder: Decoder::new(Address::repeat_byte(1), Address::repeat_byte(2), []),
         span: Arc::new(SpanController::new(RangeLimits::default())),

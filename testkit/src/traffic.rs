@@ -25,7 +25,7 @@ const BATCH_GAS_PER_ITEM: u64 = 140_000;
 const BATCH_ITEM_GAS_LIMIT: u32 = 300_000;
 
 /// DemoOPG / DemoUSDC mint surface (owner only); not part of the shared bindings.
-mod demo {
+pub mod demo {
     alloy::sol! {
         #[sol(rpc)]
         interface IDemoToken {

@@ -184,6 +184,66 @@ impl Permit2Proxy {
     }
 }
 
+/// `[lineage]`: which token transfers are indexed, all of them (`full`) or only the funding lineage
+/// of the wallets that pay and get paid (`scoped`, see `sync::lineage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageFile {
+    /// `full` (default) or `scoped`.
+    pub mode: Option<LineageMode>,
+    /// Scoped mode: funders followed above payers and payees (1 = their funders, 2 = funders of
+    /// funders...). Default 2.
+    pub depth: Option<u32>,
+    /// Scoped mode: addresses per `eth_getLogs` topic filter (providers cap the list). Default 500.
+    pub addresses_per_request: Option<usize>,
+}
+
+/// How much token traffic the indexer stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineageMode {
+    /// Every `Transfer` of every payment token, every native transfer (when enabled).
+    #[default]
+    Full,
+    /// Transfers and native transfers from or to tracked wallets only: payers, payees, declared
+    /// wallets, and their funders up to `depth`, fetched with address-filtered `eth_getLogs`.
+    Scoped,
+}
+
+/// Lineage, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lineage {
+    /// Full or scoped.
+    pub mode: LineageMode,
+    /// Funder levels followed in scoped mode.
+    pub depth: u32,
+    /// Addresses per topic filter.
+    pub addresses_per_request: usize,
+}
+
+impl Lineage {
+    /// Default funder depth of the scoped mode.
+    pub const DEFAULT_DEPTH: u32 = 2;
+    /// Default addresses per topic filter (within what public providers accept).
+    pub const DEFAULT_ADDRESSES_PER_REQUEST: usize = 500;
+
+    fn from_file(f: &LineageFile) -> Self {
+        Self {
+            mode: f.mode.unwrap_or_default(),
+            depth: f.depth.unwrap_or(Self::DEFAULT_DEPTH),
+            addresses_per_request: f
+                .addresses_per_request
+                .unwrap_or(Self::DEFAULT_ADDRESSES_PER_REQUEST),
+        }
+    }
+}
+
+impl Default for Lineage {
+    fn default() -> Self {
+        Self::from_file(&LineageFile::default())
+    }
+}
+
 /// A known x402 facilitator (an entry of the facilitators file).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,6 +363,9 @@ pub struct FileConfig {
     /// x402 Permit2 proxy payments.
     #[serde(default)]
     pub permit2_proxy: Permit2ProxyFile,
+    /// Full or scoped token lineage.
+    #[serde(default)]
+    pub lineage: LineageFile,
 }
 
 /// Values given on the command line or in the environment; they win over the file.
@@ -372,6 +435,8 @@ pub struct Config {
     pub eip3009: Eip3009,
     /// x402 Permit2 proxy payments.
     pub permit2_proxy: Permit2Proxy,
+    /// Full or scoped token lineage.
+    pub lineage: Lineage,
 }
 
 /// How backfill progress is shown.
@@ -597,6 +662,7 @@ impl Settings {
                     .clone()
                     .unwrap_or_else(|| Permit2Proxy::x402_defaults().proxies),
             },
+            lineage: Lineage::from_file(&f.lineage),
         };
         config.validate()?;
         Ok(config)
@@ -633,6 +699,7 @@ impl Config {
                 facilitators: Vec::new(),
             },
             permit2_proxy: Permit2Proxy::x402_defaults(),
+            lineage: Lineage::default(),
         }
     }
 
@@ -783,6 +850,23 @@ impl Config {
                 "remove it",
             ));
         }
+        if self.lineage.depth > 16 {
+            return Err(invalid(
+                "lineage.depth",
+                format!("{} is above 16", self.lineage.depth),
+                "use a small depth (2 or 3): each level multiplies the tracked wallets",
+            ));
+        }
+        if self.lineage.addresses_per_request == 0 || self.lineage.addresses_per_request > 10_000 {
+            return Err(invalid(
+                "lineage.addresses_per_request",
+                format!(
+                    "{} is outside 1..=10000",
+                    self.lineage.addresses_per_request
+                ),
+                "use what your provider accepts in one topic list, e.g. 500",
+            ));
+        }
         if self.poll_interval.is_zero() {
             return Err(invalid(
                 "poll_interval_ms",
@@ -880,6 +964,41 @@ mod tests {
             text.contains("deployment") && text.contains("deploy script"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn lineage_is_full_by_default_and_scoped_on_request() {
+        let c = settings(EXPLICIT).resolve(8453).unwrap();
+        assert_eq!(c.lineage.mode, LineageMode::Full);
+        assert_eq!(c.lineage.depth, Lineage::DEFAULT_DEPTH);
+        let c = settings(&format!(
+            "{EXPLICIT}\n[lineage]\nmode = \"scoped\"\ndepth = 3\naddresses_per_request = 100\n"
+        ))
+        .resolve(8453)
+        .unwrap();
+        assert_eq!(
+            c.lineage,
+            Lineage {
+                mode: LineageMode::Scoped,
+                depth: 3,
+                addresses_per_request: 100
+            }
+        );
+        let e = Settings::parse_file(&format!("{EXPLICIT}\n[lineage]\nmode = \"partial\"\n"))
+            .unwrap_err();
+        assert!(e.contains("partial"), "{e}");
+        let e = settings(&format!(
+            "{EXPLICIT}\n[lineage]\naddresses_per_request = 0\n"
+        ))
+        .resolve(8453)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lineage.addresses_per_request"), "{e}");
+        let e = settings(&format!("{EXPLICIT}\n[lineage]\ndepth = 40\n"))
+            .resolve(8453)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lineage.depth"), "{e}");
     }
 
     #[test]

@@ -276,6 +276,65 @@ impl ChainClient {
         .await
     }
 
+    /// Logs of `addresses` with first topic `topic0` whose indexed address argument at topic
+    /// `position` (1 or 2: `from` or `to` of a `Transfer`) is one of `parties`, in `[from, to]`:
+    /// the address-filtered query of the scoped lineage. Every log is checked against the filter.
+    pub async fn logs_by_party(
+        &self,
+        from: u64,
+        to: u64,
+        addresses: &[Address],
+        topic0: B256,
+        position: usize,
+        parties: &[Address],
+    ) -> Result<Vec<Log>, RpcError> {
+        let topics: Vec<B256> = parties.iter().map(|a| a.into_word()).collect();
+        let mut filter = Filter::new()
+            .from_block(from)
+            .to_block(to)
+            .address(addresses.to_vec())
+            .event_signature(topic0);
+        filter = match position {
+            1 => filter.topic1(topics.clone()),
+            2 => filter.topic2(topics.clone()),
+            _ => {
+                return Err(RpcError::invalid(format!(
+                    "topic position {position} is not an indexed address of a Transfer"
+                )))
+            }
+        };
+        let request = serde_json::to_vec(&serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_getLogs",
+            "params": [filter],
+        }))
+        .map_err(|e| RpcError::Transient {
+            kind: "transport",
+            message: format!("encoding eth_getLogs: {e}"),
+        })?;
+        let wanted: std::collections::HashSet<B256> = topics.into_iter().collect();
+        self.retrying("eth_getLogs", || async {
+            self.metrics
+                .rpc_requests
+                .with_label_values(&["eth_getLogs"])
+                .inc();
+            let logs = self.get_logs_once(request.clone()).await?;
+            let logs = validate_logs(logs, from, to, addresses, &[topic0])?;
+            if let Some(l) = logs
+                .iter()
+                .find(|l| !l.topics().get(position).is_some_and(|t| wanted.contains(t)))
+            {
+                return Err(RpcError::invalid(format!(
+                    "log in block {:?} does not match the requested topic {position}",
+                    l.block_number
+                )));
+            }
+            Ok(logs)
+        })
+        .await
+    }
+
     /// The logs of `addresses` (first topic in `topics0` when not empty) in each of the blocks
     /// `hashes`, asked by block hash (EIP-234), batched, retried. A node that does not hold a block
     /// answers an error ("unknown block"), not an empty list, so an empty answer here is a proof

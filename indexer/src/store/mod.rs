@@ -2,6 +2,7 @@
 //! blocks, the payments fold and the checkpoint together), and reorg rollbacks.
 
 mod columns;
+mod lineage;
 mod write;
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
 pub use columns::{insert_sql, Kind};
+pub use lineage::PendingGroup;
 
 use crate::decode::Rows;
 use crate::rpc::BlockHeader;
@@ -558,6 +560,14 @@ impl Store {
             .bind(ancestor)
             .execute(&mut *tx)
             .await?;
+        // The scoped lineage's coverage goes back with the transfers just deleted.
+        sqlx::query(
+            "UPDATE lineage_wallets SET covered_to = $2 WHERE chain_id = $1 AND covered_to > $2",
+        )
+        .bind(self.chain_id)
+        .bind(ancestor)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }

@@ -14,7 +14,10 @@ use tokio::sync::mpsc;
 use super::senders::Permit2ProxyScope;
 use super::span::SpanController;
 use super::SyncError;
-use crate::decode::{Decoder, NativeTransfer, Rows};
+use alloy::sol_types::SolEvent;
+use x402_bindings::IERC20;
+
+use crate::decode::{AuthorizationUsed, Decoder, NativeTransfer, Rows};
 use crate::rpc::{BlockHeader, BlockTx, ChainClient, RpcError, TxOutcome};
 use crate::store::{BlockRow, RangeBatch};
 
@@ -36,6 +39,9 @@ pub struct Fetcher {
     pub eip3009: Option<Eip3009Scope>,
     /// Turn x402 Permit2 proxy settlements into payments (the proxies are among `contracts`).
     pub permit2_proxy: Option<Permit2ProxyScope>,
+    /// Scoped lineage: `tokens` are asked for `AuthorizationUsed` only, so the `Transfer`s those
+    /// authorizations moved (from the authorizer, same transaction) are asked for by address.
+    pub authorized_transfers: bool,
     /// Set once most bloom matches proved false (a busy chain's saturated blooms).
     pub blooms_saturated: AtomicBool,
     /// Logs -> rows.
@@ -431,8 +437,54 @@ impl Fetcher {
                     .await
             }
         };
-        let (contracts, tokens) = tokio::try_join!(contracts, tokens)?;
+        let (contracts, mut tokens) = tokio::try_join!(contracts, tokens)?;
+        if self.authorized_transfers {
+            let paired = self.authorized_transfers(from, to, &tokens).await?;
+            tokens.extend(paired);
+        }
         Ok(Answers { contracts, tokens })
+    }
+
+    /// The `Transfer`s from the authorizers of `authorizations` (AuthorizationUsed logs) in the
+    /// same transactions: what pairing an EIP-3009 payment needs when the tokens' other
+    /// `Transfer`s are not fetched (scoped lineage).
+    async fn authorized_transfers(
+        &self,
+        from: u64,
+        to: u64,
+        authorizations: &[Log],
+    ) -> Result<Vec<Log>, RpcError> {
+        let mut authorizers: Vec<Address> = Vec::new();
+        let mut txs: HashSet<B256> = HashSet::new();
+        for l in authorizations {
+            if l.topic0() == Some(&AuthorizationUsed::SIGNATURE_HASH) {
+                if let (Some(a), Some(tx)) = (l.topics().get(1), l.transaction_hash) {
+                    authorizers.push(Address::from_word(*a));
+                    txs.insert(tx);
+                }
+            }
+        }
+        authorizers.sort_unstable();
+        authorizers.dedup();
+        let mut out = Vec::new();
+        for chunk in authorizers.chunks(AUTHORIZERS_PER_REQUEST) {
+            let logs = self
+                .client
+                .logs_by_party(
+                    from,
+                    to,
+                    &self.tokens,
+                    IERC20::Transfer::SIGNATURE_HASH,
+                    1,
+                    chunk,
+                )
+                .await?;
+            out.extend(
+                logs.into_iter()
+                    .filter(|l| l.transaction_hash.is_some_and(|h| txs.contains(&h))),
+            );
+        }
+        Ok(out)
     }
 }
 
@@ -442,6 +494,9 @@ struct Blocks {
     headers: BTreeMap<u64, BlockHeader>,
     txs: BTreeMap<u64, Vec<BlockTx>>,
 }
+
+/// Authorizers per `Transfer` query when pairing EIP-3009 payments in scoped mode.
+const AUTHORIZERS_PER_REQUEST: usize = 500;
 
 /// Missing blocks of a range answer up to which they are asked for by hash rather than the range
 /// asked for again.

@@ -6,6 +6,7 @@
 //! exactly after the last committed range.
 
 mod fetch;
+mod lineage;
 mod progress;
 mod senders;
 mod span;
@@ -21,9 +22,10 @@ use x402_bindings::IERC20;
 
 pub use fetch::{Eip3009Scope, Fetcher, NativeScope};
 pub use senders::{Permit2ProxyScope, Senders};
+pub use lineage::Lineage;
 pub use span::SpanController;
 
-use crate::config::Config;
+use crate::config::{Config, LineageMode};
 use crate::decode::{AuthorizationUsed, Decoder};
 use crate::ops::{Health, Metrics};
 use crate::rpc::{Backoff, ChainClient, RpcError};
@@ -91,6 +93,7 @@ pub struct Indexer {
     metrics: Metrics,
     health: Arc<Health>,
     span: Arc<SpanController>,
+    lineage: Option<Lineage>,
     cancel: CancellationToken,
 }
 
@@ -105,6 +108,27 @@ impl Indexer {
         cancel: CancellationToken,
     ) -> Self {
         let span = Arc::new(SpanController::new(config.range));
+        let lineage = (config.lineage.mode == LineageMode::Scoped).then(|| Lineage {
+            client: client.clone(),
+            store: store.clone(),
+            tokens: config.contracts.tokens.iter().map(|t| t.address).collect(),
+            skip: vec![
+                alloy::primitives::Address::ZERO,
+                config.contracts.settlement,
+            ],
+            depth: config.lineage.depth,
+            chunk: config.lineage.addresses_per_request,
+            max_span: config.range.max_blocks,
+            concurrency: config.fetch.concurrency,
+            native: config.native_transfers.enabled,
+            start_block: config.start_block,
+            decoder: Decoder::new(
+                config.contracts.settlement,
+                config.contracts.registry,
+                config.contracts.tokens.iter().map(|t| t.address),
+            ),
+            cancel: cancel.clone(),
+        });
         Self {
             config,
             client,
@@ -112,6 +136,7 @@ impl Indexer {
             metrics,
             health,
             span,
+            lineage,
             cancel,
         }
     }
@@ -210,7 +235,10 @@ impl Indexer {
                 cp = self.index_range(cp, next, head.number).await?;
                 continue;
             }
-            // Caught up.
+            // Caught up with the sweep; the scoped lineage follows the checkpoint.
+            if let Some(lineage) = &self.lineage {
+                lineage.catch_up(cp).await?;
+            }
             self.health.set_ready(true);
             if self.config.exit_when_caught_up {
                 tracing::info!(block = cp.block_number, "caught up; exiting as asked");
@@ -235,6 +263,7 @@ impl Indexer {
             self.health.set_ready(false);
         }
         let all_headers_from = (target + 1).saturating_sub(self.config.reorg_window);
+        let scoped = self.config.lineage.mode == LineageMode::Scoped;
         let fetcher = Arc::new(Fetcher {
             client: self.client.clone(),
             contracts: [
@@ -244,23 +273,29 @@ impl Indexer {
             .into_iter()
             .chain(self.config.permit2_proxy.watched().iter().copied())
             .collect(),
-            tokens: self
-                .config
-                .contracts
-                .tokens
-                .iter()
-                .map(|t| t.address)
-                .collect(),
-            token_topics: if self.config.eip3009.enabled {
-                vec![
+            // Scoped lineage: no token log but EIP-3009 authorizations in the sweep (the
+            // wallets' transfers come from `Lineage`).
+            tokens: if scoped && !self.config.eip3009.enabled {
+                Vec::new()
+            } else {
+                self.config
+                    .contracts
+                    .tokens
+                    .iter()
+                    .map(|t| t.address)
+                    .collect()
+            },
+            token_topics: match (scoped, self.config.eip3009.enabled) {
+                (true, _) => vec![AuthorizationUsed::SIGNATURE_HASH],
+                (false, true) => vec![
                     IERC20::Transfer::SIGNATURE_HASH,
                     AuthorizationUsed::SIGNATURE_HASH,
-                ]
-            } else {
-                vec![IERC20::Transfer::SIGNATURE_HASH]
+                ],
+                (false, false) => vec![IERC20::Transfer::SIGNATURE_HASH],
             },
+            authorized_transfers: scoped && self.config.eip3009.enabled,
             check_blooms: self.config.fetch.check_blooms,
-            native: self.config.native_transfers.enabled.then(|| NativeScope {
+            native: (self.config.native_transfers.enabled && !scoped).then(|| NativeScope {
                 addresses: self
                     .config
                     .native_transfers
