@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use x402_bindings::IERC20;
 
 pub use fetch::{Eip3009Scope, Fetcher, NativeScope};
-pub use senders::{Permit2ProxyScope, Senders};
 pub use lineage::Lineage;
+pub use senders::{Permit2ProxyScope, Senders};
 pub use span::SpanController;
 
 use crate::config::{Config, LineageMode};
