@@ -7,10 +7,11 @@
 //!
 //! Standard economy: precision and recall >= 0.9 per class present, for payments, for payers
 //! and for each token's volume.
-//! Every actor of the economy is built to match exactly one rule (see `simulator/src/plan.rs`),
-//! so a correct classifier scores 1.0; 0.9 tolerates threshold tuning at the margins while any
-//! rule regressing on a group of actors (the smallest groups, a self-paying provider and a
-//! declared wallet, make up more than 10% of their classes) fails the test.
+//! Every actor of the economy is built to match exactly one rule (see
+//! `simulator/src/plan/standard.rs`), so a correct classifier scores 1.0; 0.9 tolerates
+//! threshold tuning at the margins while any rule regressing on a group of actors (the smallest
+//! groups, a self-paying provider and a declared wallet, make up more than 10% of their classes)
+//! fails the test.
 //!
 //! Adversarial economy (`simulator/src/adversary.rs`, issue 13): `external` precision of at
 //! least 0.95 over payers and over volume (what the organic figure is made of), and precision
