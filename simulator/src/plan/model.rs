@@ -174,6 +174,11 @@ pub enum PayPath {
         /// Amount actually used.
         used: u64,
     },
+    /// `exact` the standard x402 way (the SDK's payload for USDC): an EIP-3009
+    /// `TransferWithAuthorization` signed under the token's EIP-712 domain, settled alone by the
+    /// direct facilitator through `chargeWithAuthorization`, the evidence in the settle request's
+    /// `evidence` extension. USDC only (FiatToken implements EIP-3009).
+    Authorization,
     /// `escrow`: the maximum is authorized, `captures` are captured with evidence, the payee
     /// refunds `refund` (0 = none), then it ends as `end`.
     Escrow {
@@ -192,6 +197,7 @@ impl PayPath {
         let via = |v: &Via| if *v == Via::Direct { "direct" } else { "batch" };
         match self {
             PayPath::Exact(v) => format!("exact/{}", via(v)),
+            PayPath::Authorization => "exact/eip3009".into(),
             PayPath::Upto { via: v, .. } => format!("upto/{}", via(v)),
             PayPath::Escrow { refund, end, .. } => format!(
                 "escrow/{}{}",
@@ -227,7 +233,7 @@ impl Payment {
     /// Milli-tokens that reach the payee side (before refunds).
     pub fn settled_milli(&self) -> u64 {
         match &self.path {
-            PayPath::Exact(_) => self.milli,
+            PayPath::Exact(_) | PayPath::Authorization => self.milli,
             PayPath::Upto { used, .. } => *used,
             PayPath::Escrow { captures, .. } => captures.iter().sum(),
         }

@@ -78,7 +78,7 @@ pub(super) fn standard(b: &mut Builder) -> (Vec<ActorId>, ActorId) {
 /// Treasury, team, test agents, the faucet with its users and the grant users.
 fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
     let days = b.scale.days();
-    // The treasury buys credits from a provider once a week.
+    // The treasury buys credits from a provider once a week, with the x402 SDK (EIP-3009).
     for w in 0..b.scale.weeks {
         let pv = p[b.rng.range(0, providers::COUNT as u64 - 1) as usize];
         let amount = b.rng.jitter(tokens(20), 0.3);
@@ -88,7 +88,7 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
             pv,
             Tok::Usdc,
             amount,
-            PayPath::Exact(Via::Direct),
+            PayPath::Authorization,
         );
     }
     for i in 0..2 {
@@ -98,7 +98,12 @@ fn project_wallets(b: &mut Builder, p: &[ActorId], treasury: ActorId) {
             if b.rng.chance(0.5) {
                 let pv = p[b.rng.range(0, providers::COUNT as u64 - 1) as usize];
                 let amount = b.rng.range(200, 3_000);
-                let path = b.path(1, amount, false);
+                // The second team wallet pays with the x402 SDK (EIP-3009), the first with ours.
+                let path = if i == 1 {
+                    PayPath::Authorization
+                } else {
+                    b.path(1, amount, false)
+                };
                 b.pay(d, team, pv, Tok::Usdc, amount, path);
             }
         }
@@ -225,6 +230,8 @@ fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
         };
         let style = b.rng.range(0, 2) as u8;
         let batch = b.rng.chance(0.4);
+        // About a third of the USDC agents use the x402 SDK, which pays `exact` over EIP-3009.
+        let sdk = token == Tok::Usdc && b.rng.chance(0.35);
         let exchange = exchanges[i % exchanges.len()];
         // Weekly top-ups for agents that run longer than a week, so growing agents are funded
         // more than once; each top-up covers that week's outlay with a margin.
@@ -237,7 +244,11 @@ fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
             for _ in 0..n {
                 let pv = mine[b.rng.range(0, mine.len() as u64 - 1) as usize];
                 let amount = b.rng.jitter(base, 0.3);
-                let path = b.path(style, amount, batch);
+                let path = if sdk {
+                    PayPath::Authorization
+                } else {
+                    b.path(style, amount, batch)
+                };
                 let pay = Payment {
                     payer: agent,
                     payee: pv,
@@ -267,7 +278,8 @@ fn external_agents(b: &mut Builder, p: &[ActorId], exchanges: &[ActorId]) {
 }
 
 /// The wash loop: each wave the washing provider funds fresh wallets, they pay it a round
-/// amount a few times a day, and sweep what is left back to it.
+/// amount a few times a day (every other wallet over EIP-3009), and sweep what is left back to
+/// it.
 fn wash_loop(b: &mut Builder, p: &[ActorId]) {
     let days = b.scale.days();
     let washer = p[providers::WASHER];
@@ -285,20 +297,18 @@ fn wash_loop(b: &mut Builder, p: &[ActorId]) {
                 Kind::WashWallet,
                 Some(Class::SelfDealing),
             );
+            let path = if n % 2 == 0 {
+                PayPath::Authorization
+            } else {
+                PayPath::Exact(Via::Direct)
+            };
             n += 1;
             let funded = tokens(12);
             b.fund(start, 1, washer, w, Tok::Usdc, funded);
             let mut spent = 0;
             for d in start..start + 4 {
                 for _ in 0..2 {
-                    b.pay(
-                        d,
-                        w,
-                        washer,
-                        Tok::Usdc,
-                        tokens(1),
-                        PayPath::Exact(Via::Direct),
-                    );
+                    b.pay(d, w, washer, Tok::Usdc, tokens(1), path.clone());
                     spent += tokens(1);
                 }
             }

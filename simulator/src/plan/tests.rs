@@ -37,6 +37,7 @@ fn every_class_and_path_appears() {
         for l in [
             "exact/direct",
             "exact/batch",
+            "exact/eip3009",
             "upto/direct",
             "upto/batch",
             "escrow/void",
@@ -48,6 +49,54 @@ fn every_class_and_path_appears() {
         let sybils = plan.actors.iter().filter(|a| a.kind == Kind::Sybil).count();
         assert!(sybils >= 20);
     }
+}
+
+/// A realistic share of every economy pays the standard x402 way (EIP-3009, USDC only), across
+/// the classes: the project's wallets, faucet users, a wash loop and organic agents in the
+/// standard economy; a wash loop, farms' neighbours and organic customers in the adversarial one.
+#[test]
+fn eip3009_payments_are_usdc_and_span_the_classes() {
+    for (economy, classes) in [
+        (
+            Economy::Standard,
+            vec![Class::Internal, Class::SelfDealing, Class::External],
+        ),
+        (
+            Economy::Adversarial,
+            vec![Class::SelfDealing, Class::ProjectFunded, Class::External],
+        ),
+    ] {
+        for scale in [Scale::SMALL, Scale::MEDIUM] {
+            let plan = build_economy("demo", scale, economy);
+            let payments: Vec<&Payment> = plan.days.iter().flat_map(|d| &d.payments).collect();
+            let eip3009: Vec<&&Payment> = payments
+                .iter()
+                .filter(|p| p.path == PayPath::Authorization)
+                .collect();
+            assert!(eip3009.iter().all(|p| p.token == Tok::Usdc));
+            let share = eip3009.len() as f64 / payments.len() as f64;
+            assert!(
+                (0.1..=0.5).contains(&share),
+                "{economy:?} {scale:?}: {share:.2} of payments over EIP-3009"
+            );
+            let paid: HashSet<Class> = eip3009.iter().map(|p| p.class).collect();
+            for c in &classes {
+                assert!(
+                    paid.contains(c),
+                    "{economy:?} {scale:?}: no {c} over EIP-3009"
+                );
+            }
+        }
+    }
+    // The slow wash pays over EIP-3009 only.
+    let plan = build_economy("ci", Scale::SMALL, Economy::Adversarial);
+    let slow: Vec<&Payment> = plan
+        .days
+        .iter()
+        .flat_map(|d| &d.payments)
+        .filter(|p| plan.actors[p.payer].scenario == "slow-wash")
+        .collect();
+    assert!(!slow.is_empty() && slow.iter().all(|p| p.path == PayPath::Authorization));
 }
 
 /// Replays the plan's token flows per wallet: nobody ever spends more than it holds, so every
