@@ -4,12 +4,14 @@
 //! Permit2 `PermitWitnessTransferFrom` whose witness is the settlement contract's `PaymentTerms`,
 //! the payment id the contract will assign, the evidence hash a provider commits to, the Merkle
 //! tree a batch commits over its evidence, and the EIP-712 signature that binds a spending policy.
+//! [`eip3009`] signs standard x402 `exact` payments over EIP-3009 (the x402 SDK's USDC payload).
 //! Everything here mirrors `contracts/interfaces/IX402Settlement.sol` byte for byte; the tests in
 //! `client/tests/` settle signatures made here on the real contracts deployed to anvil.
 
 #![warn(missing_docs)]
 
 pub mod budget;
+pub mod eip3009;
 pub mod header;
 pub mod pay;
 pub mod permit;

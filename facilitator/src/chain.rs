@@ -20,20 +20,12 @@ use alloy::rpc::types::{BlockNumberOrTag, TransactionInput, TransactionRequest};
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolInterface};
 use x402_bindings::{Permit2, X402Settlement, IERC20};
+use x402_client::eip3009::IEip3009Token;
 
 sol! {
     /// EIP-1271: contract wallets answer whether a signature is theirs.
     interface IERC1271 {
         function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4 magicValue);
-    }
-
-    /// What the EIP-3009 path reads from the token (FiatToken v2.2 implements all of it; a token
-    /// without `isBlacklisted` simply has no blocklist).
-    interface IEip3009Token {
-        function name() external view returns (string);
-        function version() external view returns (string);
-        function authorizationState(address authorizer, bytes32 nonce) external view returns (bool);
-        function isBlacklisted(address account) external view returns (bool);
     }
 }
 

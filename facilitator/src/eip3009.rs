@@ -3,7 +3,8 @@
 //! `payload.signature`, signed as `TransferWithAuthorization` under the token's EIP-712 domain
 //! (`extra.name`, `extra.version`). They settle through `X402Settlement.chargeWithAuthorization`,
 //! which executes the authorization on the token (funds go straight from payer to payee) and
-//! records the evidence hash in the same `AuthorizationCharged` event.
+//! records the evidence hash in the same `AuthorizationCharged` event. The wire types and the
+//! signed struct are `x402_client::eip3009`'s, shared with the payers that sign them.
 //!
 //! Refusals use the SDK's reason codes (`invalid_exact_evm_*`). Time is the chain's: the later of
 //! the wall clock and the latest block's timestamp, so a chain ahead of the wall clock (the demo's
@@ -13,88 +14,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy::dyn_abi::Eip712Domain;
-use alloy::primitives::{keccak256, Address, Bytes, Signature, B256, U256};
-use alloy::sol_types::{SolCall, SolStruct, SolValue};
+use alloy::primitives::{Address, Bytes, Signature, B256, U256};
+use alloy::sol_types::SolCall;
 use serde::Deserialize;
 use x402_bindings::X402Settlement;
-use x402_client::requirements::{amount, chain_id_of_network, SCHEME_EXACT};
+use x402_client::eip3009::Eip3009PaymentPayload;
+use x402_client::requirements::{chain_id_of_network, SCHEME_EXACT};
 
 use crate::chain::{Chain, Eip3009Query, SimulationQuery};
 use crate::reason::{Reason, Refusal};
 use crate::verify::Rejected;
 
-alloy::sol! {
-    /// EIP-3009's signed message.
-    struct TransferWithAuthorization {
-        address from;
-        address to;
-        uint256 value;
-        uint256 validAfter;
-        uint256 validBefore;
-        bytes32 nonce;
-    }
-}
-
-/// The standard x402 `PaymentRequirements` (any scheme's), as the SDK sends them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StdRequirements {
-    /// Scheme.
-    pub scheme: String,
-    /// CAIP-2 network.
-    pub network: String,
-    /// Amount in the token's smallest unit (v1: `maxAmountRequired`).
-    #[serde(with = "amount", alias = "maxAmountRequired")]
-    pub amount: U256,
-    /// Token.
-    pub asset: Address,
-    /// Payee.
-    pub pay_to: Address,
-    /// Scheme data (`name`, `version` for EIP-3009).
-    #[serde(default)]
-    pub extra: serde_json::Value,
-}
-
-/// The signed EIP-3009 authorization on the wire.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizationJson {
-    /// Payer.
-    pub from: Address,
-    /// Payee.
-    pub to: Address,
-    /// Amount, decimal string.
-    #[serde(with = "amount")]
-    pub value: U256,
-    /// Unix seconds, decimal string.
-    #[serde(with = "amount")]
-    pub valid_after: U256,
-    /// Unix seconds, decimal string.
-    #[serde(with = "amount")]
-    pub valid_before: U256,
-    /// 32-byte nonce.
-    pub nonce: B256,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct SchemePayload {
-    signature: Bytes,
-    authorization: AuthorizationJson,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope {
-    x402_version: u8,
-    #[serde(default)]
-    accepted: Option<StdRequirements>,
-    #[serde(default)]
-    scheme: Option<String>,
-    #[serde(default)]
-    network: Option<String>,
-    payload: SchemePayload,
-}
+/// The signed authorization on the wire, as this module's callers name it.
+pub use x402_client::eip3009::Authorization as AuthorizationJson;
+/// The standard requirements, as this module's callers name them.
+pub use x402_client::eip3009::StdRequirements;
 
 /// An EIP-3009 payment that passed the static checks.
 #[derive(Debug, Clone)]
@@ -128,22 +62,20 @@ pub struct Eip3009Payment {
 impl Eip3009Payment {
     /// The EIP-712 digest the payer signed, under the token's domain as `extra` names it.
     pub fn digest(&self, chain_id: u64) -> B256 {
-        let domain = Eip712Domain::new(
-            Some(self.domain_name.clone().into()),
-            Some(self.domain_version.clone().into()),
-            Some(U256::from(chain_id)),
-            Some(self.token),
-            None,
-        );
-        TransferWithAuthorization {
+        AuthorizationJson {
             from: self.payer,
             to: self.payee,
             value: self.amount,
-            validAfter: self.valid_after,
-            validBefore: self.valid_before,
+            valid_after: self.valid_after,
+            valid_before: self.valid_before,
             nonce: self.nonce,
         }
-        .eip712_signing_hash(&domain)
+        .signing_hash(
+            &self.domain_name,
+            &self.domain_version,
+            chain_id,
+            self.token,
+        )
     }
 
     /// A refusal of this payment, naming its payer and id.
@@ -173,16 +105,8 @@ impl Eip3009Payment {
     }
 }
 
-/// The id `chargeWithAuthorization` gives a payment.
-pub fn payment_id(
-    chain_id: u64,
-    settlement: Address,
-    token: Address,
-    payer: Address,
-    nonce: B256,
-) -> B256 {
-    keccak256((U256::from(chain_id), settlement, token, payer, nonce).abi_encode())
-}
+/// The id `chargeWithAuthorization` gives a payment (owned by the client crate).
+pub use x402_client::eip3009::payment_id;
 
 fn wall_clock() -> u64 {
     SystemTime::now()
@@ -231,7 +155,7 @@ impl Eip3009Verifier {
         settle_amount: Option<U256>,
         accepts_token: impl Fn(Address) -> bool,
     ) -> Result<Eip3009Payment, Rejected> {
-        let env = Envelope::deserialize(payload).map_err(|e| {
+        let env = Eip3009PaymentPayload::deserialize(payload).map_err(|e| {
             Rejected::bare(
                 Reason::InvalidPayload,
                 format!("paymentPayload (EIP-3009): {e}"),
@@ -299,14 +223,7 @@ impl Eip3009Verifier {
                 format!("asset {} is not a token this facilitator settles", r.asset),
             ));
         }
-        let text = |key: &str| {
-            r.extra
-                .get(key)
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let (Some(domain_name), Some(domain_version)) = (text("name"), text("version")) else {
+        let Some((domain_name, domain_version)) = r.domain() else {
             return Err(early(
                 Reason::Eip3009MissingDomain,
                 "paymentRequirements.extra must name the token's EIP-712 domain: extra.name and extra.version".into(),
@@ -568,6 +485,8 @@ impl Eip3009Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::keccak256;
+    use alloy::sol_types::SolValue;
 
     #[test]
     fn payment_id_matches_the_contract_encoding() {

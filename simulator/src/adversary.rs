@@ -7,7 +7,7 @@
 //! | scenario | wallets (small) | built as | truth |
 //! |---|---|---|---|
 //! | `deep-funding` | 4 payers, 11 relays + a vault | payee (or a wallet it declared) -> m1 -> m2 (-> m3 -> m4) -> payer, which pays that payee | `self_dealing` |
-//! | `slow-wash` | 3 | exchange-funded; the payee returns 90% of each day's payments 8 days later | `self_dealing` |
+//! | `slow-wash` | 3 | exchange-funded, pay over EIP-3009; the payee returns 90% of each day's payments 8 days later | `self_dealing` |
 //! | `long-wash` | 3 payers, 9 relays | the payee returns each payment the same day over 4 hops of the same amount | `self_dealing` |
 //! | `mixed-provenance` | 3 payers, 2 relays | 60% from the treasury over 2 relays, 40% from an exchange, in varied order | `project_funded` |
 //! | `sub-dust-drips` | 2 | 30 transfers of 0.99 token each from the treasury, nothing else | `project_funded` |
@@ -19,7 +19,9 @@
 //! | `launch` | 10 (18 medium) | unrelated wallets (tokens and gas from exchanges) paying a new payee on its launch day, different amounts | `external` |
 //! | `organic` | 10 (34 medium) | the adversary's payees' real customers, exchange-funded, own schedules | `external` |
 //!
-//! Everything is in USDC. Fits any length the CLI allows (two weeks or more).
+//! Everything is in USDC. Payers that pay plain `exact` use EIP-3009 (the x402 SDK's payload)
+//! for about 40% of it, so both payment paths carry every scenario but the farms' fixed paths.
+//! Fits any length the CLI allows (two weeks or more).
 
 use std::ops::Range;
 
@@ -125,7 +127,8 @@ struct Spending<'a> {
     per_day: u64,
     /// Amount range, milli-tokens.
     amount: (u64, u64),
-    /// `Some((style, batch))`: varied x402 paths (see `Builder::path`); `None`: `exact`.
+    /// `Some((style, batch))`: varied x402 paths (see `Builder::path`); `None`: `exact`, over
+    /// EIP-3009 (the x402 SDK), our direct facilitator or our batching one.
     style: Option<(u8, bool)>,
 }
 
@@ -158,11 +161,16 @@ fn spend(b: &mut Builder, payer: ActorId, arrivals: &[(u32, u64)], s: &Spending)
             let pv = s.payees[b.rng.range(0, s.payees.len() as u64 - 1) as usize];
             let path = match s.style {
                 Some((style, batch)) => b.path(style, amount, batch),
-                None => PayPath::Exact(if b.rng.chance(0.5) {
-                    Via::Batch
-                } else {
-                    Via::Direct
-                }),
+                None => {
+                    let roll = b.rng.unit();
+                    if roll < 0.4 {
+                        PayPath::Authorization
+                    } else if roll < 0.7 {
+                        PayPath::Exact(Via::Batch)
+                    } else {
+                        PayPath::Exact(Via::Direct)
+                    }
+                }
             };
             b.pay(d, payer, pv, Tok::Usdc, amount, path);
             balance -= amount;
@@ -228,8 +236,8 @@ fn deep_funding(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
     }
 }
 
-/// Exchange-funded wallets pay the payee every day; 8 days later it returns 90% of each day's
-/// payments to them, and they pay on with it.
+/// Exchange-funded wallets pay the payee every day over EIP-3009; 8 days later it returns 90% of
+/// each day's payments to them, and they pay on with it.
 fn slow_wash(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
     b.scenario = "slow-wash";
     let last_paying = last_day(b) - SLOW_RETURN_DAYS;
@@ -254,13 +262,14 @@ fn slow_wash(b: &mut Builder, p: &Payees, exchanges: &[ActorId]) {
             if amount > balance {
                 continue;
             }
+            // Over EIP-3009, as the x402 SDK pays: the wash looks like any SDK customer.
             b.pay(
                 d,
                 payer,
                 p.slow_wash,
                 Tok::Usdc,
                 amount,
-                PayPath::Exact(Via::Direct),
+                PayPath::Authorization,
             );
             balance -= amount;
             let paid = amount;

@@ -1,7 +1,7 @@
 //! Chain access for the simulator: the deployment it drives, plain transactions the economy's
 //! wallets send themselves (token transfers, approvals, registry labels and declarations,
-//! escrow refunds and reclaims), and anvil's clock. Payments never go through here: they are
-//! signed with `x402-client` and settled by a facilitator over HTTP.
+//! escrow refunds and reclaims), the token's EIP-712 domain, and anvil's clock. Payments never
+//! go through here: they are signed with `x402-client` and settled by a facilitator over HTTP.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use alloy::primitives::{Address, TxHash, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
+use x402_client::eip3009::IEip3009Token;
 
 /// Mint surface of the demo tokens (owner only); not part of the shared bindings.
 mod demo {
@@ -340,6 +341,18 @@ impl Chain {
             .await
             .map_err(call_err(what.clone()))?;
         self.confirm(*pending.tx_hash(), &what).await
+    }
+
+    /// The EIP-712 domain name and version of an EIP-3009 token (FiatToken: `USD Coin`, `2`),
+    /// which an x402 server names in `extra` and the payer signs under.
+    pub async fn eip712_domain(&self, token: Address) -> Result<(String, String), ChainError> {
+        let t = IEip3009Token::new(token, &self.reader);
+        let context = || {
+            format!("reading the EIP-712 name and version of token {token} (an EIP-3009 token such as FiatToken?)")
+        };
+        let name = t.name().call().await.map_err(call_err(context()))?;
+        let version = t.version().call().await.map_err(call_err(context()))?;
+        Ok((name, version))
     }
 
     /// The registry's role bitmap of `wallet`.

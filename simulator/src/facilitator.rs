@@ -2,7 +2,7 @@
 //! (`/supported`, `/verify`, `/settle`, `/escrow/*`), exactly as a provider would.
 
 use alloy::primitives::{Address, B256, U256};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use x402_client::header::{PaymentPayload, SettleResponse};
 use x402_client::requirements::PaymentRequirements;
@@ -157,11 +157,11 @@ impl Facilitator {
         })
     }
 
-    /// `POST /verify`.
+    /// `POST /verify` of a payment payload (ours, or a standard EIP-3009 one) for `req`.
     pub async fn verify(
         &self,
-        payload: &PaymentPayload,
-        req: &PaymentRequirements,
+        payload: &impl Serialize,
+        req: &impl Serialize,
     ) -> Result<VerifyAnswer, FacilitatorError> {
         self.post(
             "/verify",
@@ -170,15 +170,20 @@ impl Facilitator {
         .await
     }
 
-    /// `POST /settle` with the evidence of the work and, for `upto`, the amount used.
+    /// `POST /settle` with the evidence of the work (`None` when the payload carries it in its
+    /// `evidence` extension, as a standard x402 payload does) and, for `upto`, the amount used.
     pub async fn settle(
         &self,
-        payload: &PaymentPayload,
-        req: &PaymentRequirements,
-        evidence: B256,
+        payload: &impl Serialize,
+        req: &impl Serialize,
+        evidence: Option<B256>,
         amount: Option<U256>,
     ) -> Result<SettleResponse, FacilitatorError> {
-        let mut body = json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req, "evidenceHash": evidence});
+        let mut body =
+            json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req});
+        if let Some(e) = evidence {
+            body["evidenceHash"] = json!(e);
+        }
         if let Some(a) = amount {
             body["amount"] = json!(a.to_string());
         }

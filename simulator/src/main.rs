@@ -248,13 +248,16 @@ async fn main() -> Result<()> {
                 truth.write_table(pool).await?;
             }
             println!(
-                "simulated {} weeks of the {} economy in {:.0} s: {} payments from {} payers ({}), {} batches, {} captures, {} voids, {} refunds, {} reclaims, {} transfers; truth in {}",
+                "simulated {} weeks of the {} economy in {:.0} s: {} payments from {} payers ({}; {} Permit2 witness, {} EIP-3009 = {:.0}%), {} batches, {} captures, {} voids, {} refunds, {} reclaims, {} transfers; truth in {}",
                 plan.scale.weeks,
                 economy.economy().name(),
                 started.elapsed().as_secs_f64(),
                 stats.payments,
                 truth.payers.len(),
                 stats.by_path.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+                stats.payments - stats.eip3009,
+                stats.eip3009,
+                100.0 * stats.eip3009 as f64 / stats.payments.max(1) as f64,
                 stats.batches,
                 stats.captures,
                 stats.voids,

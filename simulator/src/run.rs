@@ -1,6 +1,7 @@
 //! Executes a [`Plan`] day by day: moves anvil's clock, sends the funding transfers, and has each
 //! payer pay like an x402 client (sign a Permit2 witness payment for the provider's requirements
-//! with `x402-client`) while the provider verifies and settles it through a facilitator over
+//! with `x402-client`, or, as the x402 SDK does, an EIP-3009 authorization of USDC with
+//! `x402_client::eip3009`) while the provider verifies and settles it through a facilitator over
 //! HTTP. Records what settled as the ground truth.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,11 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use alloy::primitives::{keccak256, Address, B256, U256};
 use futures::{StreamExt, TryStreamExt};
 use x402_client::budget::Budget;
+use x402_client::eip3009;
 use x402_client::pay::{pay, PayOptions};
 use x402_client::permit::evidence_hash;
 use x402_client::permit::PaymentMode;
 use x402_client::requirements::{
-    caip2, scheme_of_mode, PaymentRequired, PaymentRequirements, SettlementExtra,
+    caip2, scheme_of_mode, PaymentRequired, PaymentRequirements, ResourceInfo, SettlementExtra,
 };
 
 use crate::chain::{Chain, ChainError, TokenInfo};
@@ -46,6 +48,9 @@ pub enum RunError {
     /// Signing failed.
     #[error("signing a payment: {0}")]
     Pay(#[from] x402_client::pay::PayError),
+    /// Signing an EIP-3009 payment failed.
+    #[error("signing an EIP-3009 payment: {0}")]
+    Eip3009(#[from] x402_client::eip3009::Eip3009Error),
 }
 
 /// Run options.
@@ -73,6 +78,9 @@ pub struct Stats {
     pub payments: u64,
     /// Per path label.
     pub by_path: BTreeMap<String, u64>,
+    /// Payments settled over EIP-3009 (the x402 SDK's payload); the rest are Permit2 witness
+    /// payments.
+    pub eip3009: u64,
     /// Distinct `chargeBatch` batches the batching facilitator used.
     pub batches: u64,
     /// Escrow captures.
@@ -106,6 +114,8 @@ struct Ctx<'a> {
     env: &'a Env,
     plan: &'a Plan,
     tokens: HashMap<Tok, TokenInfo>,
+    /// The EIP-712 (name, version) of the tokens EIP-3009 payments are made in, read once.
+    domains: HashMap<Tok, (String, String)>,
     requests: AtomicU64,
 }
 
@@ -140,16 +150,24 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn refused(payer: ActorId, msg: String) -> Self {
+    /// Nothing done yet.
+    fn new(payer: ActorId) -> Self {
         Self {
             payer,
             truth: None,
-            refused: Some(msg),
+            refused: None,
             batch_id: None,
             captures: 0,
             voided: false,
             refund: None,
             reclaim: None,
+        }
+    }
+
+    fn refused(payer: ActorId, msg: String) -> Self {
+        Self {
+            refused: Some(msg),
+            ..Self::new(payer)
         }
     }
 }
@@ -167,10 +185,22 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
                 .clone(),
         );
     }
+    let mut domains = HashMap::new();
+    let eip3009_tokens: std::collections::BTreeSet<Tok> = plan
+        .days
+        .iter()
+        .flat_map(|d| &d.payments)
+        .filter(|p| p.path == PayPath::Authorization)
+        .map(|p| p.token)
+        .collect();
+    for t in eip3009_tokens {
+        domains.insert(t, env.chain.eip712_domain(tokens[&t].address).await?);
+    }
     let ctx = Ctx {
         env,
         plan,
         tokens,
+        domains,
         requests: AtomicU64::new(0),
     };
     let mut stats = Stats::default();
@@ -264,6 +294,9 @@ pub async fn run(env: &Env, plan: &Plan, progress: &Progress) -> Result<(Truth, 
             }
             if let Some(t) = o.truth {
                 stats.payments += 1;
+                if t.path == PayPath::Authorization.label() {
+                    stats.eip3009 += 1;
+                }
                 *stats.by_path.entry(t.path.clone()).or_default() += 1;
                 let a = &plan.actors[o.payer];
                 truth.payers.entry(t.payer).or_insert_with(|| PayerTruth {
@@ -431,6 +464,7 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
     let payee = &plan.actors[p.payee];
     let (mode, via) = match &p.path {
         PayPath::Exact(v) => (PaymentMode::Exact, *v),
+        PayPath::Authorization => return pay_authorization(ctx, p, day, now).await,
         PayPath::Upto { via, .. } => (PaymentMode::Upto, *via),
         PayPath::Escrow { .. } => (PaymentMode::Escrow, Via::Direct),
     };
@@ -513,24 +547,16 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
             &[],
         )
     };
-    let mut outcome = Outcome {
-        payer: p.payer,
-        truth: None,
-        refused: None,
-        batch_id: None,
-        captures: 0,
-        voided: false,
-        refund: None,
-        reclaim: None,
-    };
+    let mut outcome = Outcome::new(p.payer);
     let settled = match &p.path {
+        PayPath::Authorization => unreachable!("paid by pay_authorization"),
         PayPath::Exact(_) | PayPath::Upto { .. } => {
             let amount = match &p.path {
                 PayPath::Upto { used, .. } => Some(ctx.units(p.token, *used)),
                 _ => None,
             };
             let s = fac
-                .settle(&payment.payload, req, evidence(0), amount)
+                .settle(&payment.payload, req, Some(evidence(0)), amount)
                 .await?;
             if !s.success {
                 return Ok(Outcome::refused(
@@ -620,6 +646,117 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
         path: p.path.label(),
         token: token.symbol.clone(),
         amount: settled.to_string(),
+        day,
+    });
+    Ok(outcome)
+}
+
+/// One payment as a standard x402 client (the SDK) makes it in USDC: the provider states `exact`
+/// requirements naming the token's EIP-712 domain, the payer signs an EIP-3009 authorization,
+/// the provider has the direct facilitator verify it and settles it with the evidence of its
+/// answer in the `evidence` extension; the settlement contract executes it in
+/// `chargeWithAuthorization`.
+async fn pay_authorization(
+    ctx: &Ctx<'_>,
+    p: &Payment,
+    day: u32,
+    now: u64,
+) -> Result<Outcome, RunError> {
+    let plan = ctx.plan;
+    let payer = &plan.actors[p.payer];
+    let payee = &plan.actors[p.payee];
+    let fac = &ctx.env.direct;
+    let token = &ctx.tokens[&p.token];
+    let (name, version) = &ctx.domains[&p.token];
+    let n = ctx.requests.fetch_add(1, Ordering::Relaxed);
+    let request = format!("{}/{}/{}/request-{n}", plan.seed, payer.name, payee.name);
+    let request_hash = keccak256(request.as_bytes());
+    let d = &ctx.env.chain.deployment;
+    let req = eip3009::StdRequirements::exact(
+        caip2(d.chain_id),
+        token.address,
+        (name.as_str(), version.as_str()),
+        payee.signer.address(),
+        ctx.units(p.token, p.milli),
+        VALID_FOR_SECS,
+    );
+    // The SDK draws a random nonce; the simulation derives it from the request, reproducibly.
+    let nonce = keccak256(format!("{request}/eip3009-nonce").as_bytes());
+    let resource = ResourceInfo {
+        url: format!("https://{}.example/v1/infer", payee.name),
+        description: Some("inference".into()),
+        mime_type: Some("application/json".into()),
+    };
+    // The chain's clock, not the machine's: the simulation runs weeks ahead of the wall clock.
+    // Valid from two simulated days back (not the SDK's ten minutes): the facilitator judges
+    // `validAfter` by the latest block it has seen, which can lag the day's jump of the clock.
+    let window = (
+        now.saturating_sub(2 * 86_400),
+        now.saturating_add(VALID_FOR_SECS),
+    );
+    let payload = eip3009::sign_window(&payer.signer, &req, Some(resource), window, nonce)?;
+    let what = format!(
+        "{} -> {} ({}, day {day})",
+        payer.name,
+        payee.name,
+        p.path.label()
+    );
+    let v = fac.verify(&payload, &req).await?;
+    if !v.is_valid {
+        return Ok(Outcome::refused(
+            p.payer,
+            format!(
+                "{what}: verify refused: {} {}",
+                v.invalid_reason.unwrap_or_default(),
+                v.invalid_message.unwrap_or_default()
+            ),
+        ));
+    }
+    let response = keccak256(format!("{request}/response/0").as_bytes());
+    let evidence = evidence_hash(
+        request_hash,
+        response,
+        &format!("{}-model-v1", payee.name),
+        &[],
+    );
+    let s = fac
+        .settle(&payload.with_evidence(evidence), &req, None, None)
+        .await?;
+    if !s.success {
+        return Ok(Outcome::refused(
+            p.payer,
+            format!(
+                "{what}: settle failed: {} {}",
+                s.error_reason.unwrap_or_default(),
+                s.error_message.unwrap_or_default()
+            ),
+        ));
+    }
+    let payment_id = eip3009::payment_id(
+        d.chain_id,
+        d.settlement,
+        token.address,
+        payer.signer.address(),
+        nonce,
+    );
+    if s.payment_id != Some(payment_id) {
+        return Ok(Outcome::refused(
+            p.payer,
+            format!(
+                "{what}: settled as payment {:?}, not the contract's id {payment_id}",
+                s.payment_id
+            ),
+        ));
+    }
+    let mut outcome = Outcome::new(p.payer);
+    outcome.truth = Some(PaymentTruth {
+        payment_id,
+        payer: payer.signer.address(),
+        payee: payee.signer.address(),
+        class: p.class,
+        path: p.path.label(),
+        token: token.symbol.clone(),
+        amount: req.amount.to_string(),
         day,
     });
     Ok(outcome)

@@ -156,6 +156,26 @@ pub struct ScenarioScore {
     pub payments_correct: usize,
 }
 
+/// How the payments signed one way (Permit2 witness or EIP-3009) were classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureScore {
+    /// `Permit2` or `EIP-3009`.
+    pub signature: &'static str,
+    /// Payments signed this way.
+    pub payments: usize,
+    /// Of them, classified as their true class.
+    pub correct: usize,
+}
+
+/// The way a payment of path `label` (a [`crate::plan::PayPath::label`]) was signed.
+pub fn signature_of(label: &str) -> &'static str {
+    if label == crate::plan::PayPath::Authorization.label() {
+        "EIP-3009"
+    } else {
+        "Permit2"
+    }
+}
+
 /// Payment, payer and volume scores.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {
@@ -168,6 +188,8 @@ pub struct Score {
     pub volume: Vec<(String, u8, Scores)>,
     /// Per scenario and true class, in the order the scenarios were built.
     pub scenarios: Vec<ScenarioScore>,
+    /// Per way of signing (Permit2 first), for the signatures present.
+    pub signatures: Vec<SignatureScore>,
 }
 
 /// Waits until the classifier has classified `block` of `chain_id`.
@@ -275,7 +297,32 @@ pub fn evaluate(
         payers: compare(&payer_truth, by_payer),
         volume,
         scenarios: scenarios(truth, by_payment, by_payer),
+        signatures: signatures(truth, by_payment),
     }
+}
+
+fn signatures(truth: &Truth, by_payment: &HashMap<B256, String>) -> Vec<SignatureScore> {
+    ["Permit2", "EIP-3009"]
+        .into_iter()
+        .map(|signature| {
+            let mine: Vec<_> = truth
+                .payments
+                .values()
+                .filter(|p| signature_of(&p.path) == signature)
+                .collect();
+            SignatureScore {
+                signature,
+                payments: mine.len(),
+                correct: mine
+                    .iter()
+                    .filter(|p| {
+                        by_payment.get(&p.payment_id).map(String::as_str) == Some(p.class.as_str())
+                    })
+                    .count(),
+            }
+        })
+        .filter(|s| s.payments > 0)
+        .collect()
 }
 
 fn scenarios(
@@ -360,6 +407,14 @@ pub fn render_score(s: &Score) -> String {
             "not classified: {} payments, {} payers\n",
             s.payments.missing, s.payers.missing
         ));
+    }
+    if !s.signatures.is_empty() {
+        let parts: Vec<String> = s
+            .signatures
+            .iter()
+            .map(|x| format!("{} {} ({} right)", x.signature, x.payments, x.correct))
+            .collect();
+        out.push_str(&format!("payments by signature: {}\n", parts.join(", ")));
     }
     for (symbol, decimals, v) in &s.volume {
         out.push_str(&format!(
@@ -632,11 +687,17 @@ mod tests {
                 },
             );
         }
-        // The farm pays 1 USDC nine times, the organic agent 91 USDC once and 5 OPG once.
+        // The farm pays 1 USDC nine times, the organic agent 91 USDC once (over EIP-3009) and
+        // 5 OPG once.
         let mut by_payment = HashMap::new();
         let mut add =
             |i: u8, payer: Address, class: Class, token: &str, amount: u128, verdict: &str| {
                 let id = B256::repeat_byte(i);
+                let path = if i == 1 {
+                    crate::plan::PayPath::Authorization.label()
+                } else {
+                    "exact/direct".into()
+                };
                 truth.payments.insert(
                     id,
                     PaymentTruth {
@@ -644,7 +705,7 @@ mod tests {
                         payer,
                         payee: Address::ZERO,
                         class,
-                        path: "exact/direct".into(),
+                        path,
                         token: token.into(),
                         amount: amount.to_string(),
                         day: 0,
@@ -725,6 +786,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("random-farm"), "{text}");
+        assert_eq!(
+            s.signatures
+                .iter()
+                .map(|x| (x.signature, x.payments, x.correct))
+                .collect::<Vec<_>>(),
+            [("Permit2", 10, 1), ("EIP-3009", 1, 1)]
+        );
+        assert!(
+            text.contains("payments by signature: Permit2 10 (1 right), EIP-3009 1 (1 right)"),
+            "{text}"
+        );
         let m = render_matrices(&s);
         assert!(
             m.lines()
