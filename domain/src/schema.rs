@@ -134,6 +134,11 @@ pub const OBJECTS: &[Object] = &[
         "top-level native-currency transfers (gas funding)",
     ),
     obj(
+        "lineage_wallets",
+        Indexer,
+        "scoped lineage: tracked wallets, their depth and how far their history is stored",
+    ),
+    obj(
         "eip3009_authorizations",
         Indexer,
         "standard x402 EIP-3009 payments seen on the tokens",
