@@ -159,7 +159,12 @@ export async function startApi(databaseUrl, truth, { expectData = true } = {}) {
   const work = mkdtempSync(join(tmpdir(), "x402-dashboard-"));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
   const deployment = join(work, "deployment.json");
-  writeFileSync(deployment, JSON.stringify({ chainId: CHAIN_ID, tokens: Object.values(truth.tokens) }, null, 2));
+  // The shape script/Deploy.s.sol writes (x402_domain::Deployment); the API reads only the tokens,
+  // and no contract of this fixture is deployed, so the contract addresses are zero.
+  const zero = "0x0000000000000000000000000000000000000000";
+  writeFileSync(deployment, JSON.stringify({
+    chainId: CHAIN_ID, permit2: zero, settlement: zero, registry: zero, tokens: Object.values(truth.tokens),
+  }, null, 2));
   const port = await freePort();
   mkdirSync(RUN_DIR, { recursive: true });
   const logPath = join(RUN_DIR, `dashboard-api${expectData ? "" : "-empty"}.log`);
