@@ -168,24 +168,8 @@ impl Eip3009Verifier {
             payer: Some(payer),
             payment_id: None,
         };
-        if !(1..=2).contains(&env.x402_version) {
-            return Err(early(
-                Reason::InvalidX402Version,
-                format!("x402Version {} is not supported (1 or 2)", env.x402_version),
-            ));
-        }
-        if requirements.is_null() {
-            return Err(early(
-                Reason::InvalidPaymentRequirements,
-                "paymentRequirements is missing".into(),
-            ));
-        }
-        let r = StdRequirements::deserialize(requirements).map_err(|e| {
-            early(
-                Reason::InvalidPaymentRequirements,
-                format!("paymentRequirements: {e}"),
-            )
-        })?;
+        let r = standard_requirements(env.x402_version, requirements)
+            .map_err(|(reason, m)| early(reason, m))?;
         let scheme = env
             .accepted
             .as_ref()
@@ -480,6 +464,32 @@ impl Eip3009Verifier {
         }
         Ok(())
     }
+}
+
+/// Checks a standard x402 payload's version and parses its `paymentRequirements`: the steps every
+/// standard payload (EIP-3009, x402's Permit2 proxies) takes before its own checks.
+pub(crate) fn standard_requirements(
+    x402_version: u8,
+    requirements: &serde_json::Value,
+) -> Result<StdRequirements, (Reason, String)> {
+    if !(1..=2).contains(&x402_version) {
+        return Err((
+            Reason::InvalidX402Version,
+            format!("x402Version {x402_version} is not supported (1 or 2)"),
+        ));
+    }
+    if requirements.is_null() {
+        return Err((
+            Reason::InvalidPaymentRequirements,
+            "paymentRequirements is missing".into(),
+        ));
+    }
+    StdRequirements::deserialize(requirements).map_err(|e| {
+        (
+            Reason::InvalidPaymentRequirements,
+            format!("paymentRequirements: {e}"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, IERC20};
 use x402_client::requirements::{chain_id_of_network, SCHEME_EXACT, SCHEME_UPTO};
 
 use crate::chain::{Chain, ChainError};
-use crate::eip3009::{payment_id, StdRequirements};
+use crate::eip3009::{payment_id, standard_requirements};
 use crate::reason::{Reason, Refusal};
 use crate::settle::OnChain;
 use crate::verify::Rejected;
@@ -199,24 +199,8 @@ impl ProxyVerifier {
             )
         })?;
         let a = &env.payload.permit2_authorization;
-        if !(1..=2).contains(&env.x402_version) {
-            return Err(early(
-                Reason::InvalidX402Version,
-                format!("x402Version {} is not supported (1 or 2)", env.x402_version),
-            ));
-        }
-        if requirements.is_null() {
-            return Err(early(
-                Reason::InvalidPaymentRequirements,
-                "paymentRequirements is missing".into(),
-            ));
-        }
-        let r = StdRequirements::deserialize(requirements).map_err(|e| {
-            early(
-                Reason::InvalidPaymentRequirements,
-                format!("paymentRequirements: {e}"),
-            )
-        })?;
+        let r = standard_requirements(env.x402_version, requirements)
+            .map_err(|(reason, m)| early(reason, m))?;
         let paid_scheme = env
             .accepted
             .as_ref()
