@@ -2,7 +2,8 @@
 //! else: the classes the classifier assigns ([`Class`]), the ecosystem registry's roles
 //! ([`Role`]), where payments come from ([`PaymentSource`], with x402's Permit2 proxy
 //! addresses), the deployment file `script/Deploy.s.sol` writes ([`Deployment`]), and which
-//! crate owns which database table ([`schema`]).
+//! crate owns which database table ([`schema`]), and the event tables' rows, columns and bulk
+//! inserts ([`events`]).
 //!
 //! Names are the wire and storage spelling (snake_case) in every place they appear: the
 //! database, the API, label files, the simulator's truth. Tests in `tests/` hold the copies
@@ -10,6 +11,7 @@
 
 mod class;
 pub mod deployment;
+pub mod events;
 mod names;
 mod role;
 pub mod schema;

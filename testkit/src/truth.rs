@@ -15,6 +15,7 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use sqlx::{PgPool, Row};
 use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
+use x402_domain::events::LogRows;
 
 use crate::deploy::Deployment;
 use crate::error::{ChainContext, Context, Error, Result};
@@ -59,29 +60,14 @@ impl GroundTruth {
     }
 }
 
-/// Every table that holds one row per log, with the `chain_id` column.
-pub const LOG_TABLES: &[&str] = &[
-    "charges",
-    "authorizations",
-    "captures",
-    "voids",
-    "reclaims",
-    "refunds",
-    "split_payments",
-    "batch_failures",
-    "batches",
-    "spending_policies",
-    "splits",
-    "protocol_fee_changes",
-    "treasury_changes",
-    "protocol_fee_withdrawals",
-    "authorization_charges",
-    "registry_labels",
-    "declared_wallets",
-    "token_transfers",
-    "eip3009_authorizations",
-    "skipped_logs",
-];
+/// Every table that holds one row per log, with the `chain_id` column, that [`table_for`] maps
+/// logs to: the declared event tables and the EIP-3009 authorizations.
+pub fn log_tables() -> impl Iterator<Item = &'static str> {
+    LogRows::TABLES
+        .iter()
+        .copied()
+        .chain(["eip3009_authorizations"])
+}
 
 /// The table a log belongs to, by emitter and first topic.
 pub fn table_for(log: &Log, deployment: &Deployment) -> &'static str {
@@ -150,7 +136,7 @@ pub async fn from_chain(
     to: u64,
 ) -> Result<GroundTruth> {
     let mut truth = GroundTruth::default();
-    for t in LOG_TABLES {
+    for t in log_tables() {
         truth.tables.insert(t, BTreeSet::new());
     }
     let tokens: Vec<Address> = deployment.tokens.iter().map(|t| t.address).collect();
@@ -196,7 +182,7 @@ pub async fn from_chain(
 /// Reads what the indexer stored for `chain_id` up to block `to`.
 pub async fn from_db(pool: &PgPool, chain_id: u64, to: u64) -> Result<GroundTruth> {
     let mut truth = GroundTruth::default();
-    for table in LOG_TABLES {
+    for table in log_tables() {
         let rows = sqlx::query(&format!(
             "SELECT block_number, log_index, block_hash, tx_hash FROM {table} WHERE chain_id = $1 AND block_number <= $2"
         ))
@@ -250,7 +236,7 @@ pub fn diff(chain: &GroundTruth, db: &GroundTruth) -> Option<String> {
             }
         }
     }
-    for table in LOG_TABLES {
+    for table in log_tables() {
         let empty = BTreeSet::new();
         let want = chain.tables.get(table).unwrap_or(&empty);
         let got = db.tables.get(table).unwrap_or(&empty);
@@ -368,9 +354,8 @@ pub async fn assert_db_matches_chain(
     let orphan_blocks: i64 = sqlx::query_scalar(&format!(
         "SELECT count(*) FROM ({}) r LEFT JOIN blocks b ON b.chain_id = $1 AND b.number = r.block_number \
          WHERE b.hash IS DISTINCT FROM r.block_hash",
-        LOG_TABLES
-            .iter()
-            .chain(&["native_transfers"])
+        log_tables()
+            .chain(["native_transfers"])
             .map(|t| format!("SELECT block_number, block_hash FROM {t} WHERE chain_id = $1"))
             .collect::<Vec<_>>()
             .join(" UNION ALL ")

@@ -1,6 +1,7 @@
 //! Writing chain data straight into the indexer's tables, as the indexer would: used by the
 //! benchmark data generator and by database tests that need a known ecosystem without a chain.
 
+use alloy_primitives::{Address, B256, U256};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -9,7 +10,26 @@ use super::DbError;
 use crate::input::{Declaration, Payment, Transfer};
 use crate::labels::RegistryEvent;
 use crate::types::{Addr, Hash32};
+use x402_domain::events::{
+    Charge, DeclaredWallet, EventTable, LogMeta, RegistryLabel, TokenTransfer,
+};
 use x402_domain::Role;
+
+/// Rows per bulk insert: one `UNNEST` statement binds every column as an array, so a bounded
+/// chunk keeps a million-payment seed from building one huge statement.
+const INSERT_CHUNK: usize = 20_000;
+
+/// Inserts `rows` through the table's declared bulk insert, `INSERT_CHUNK` rows per statement.
+async fn insert_chunked<T: EventTable>(
+    conn: &mut sqlx::PgConnection,
+    chain_id: i64,
+    rows: &[T],
+) -> Result<(), DbError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        x402_domain::events::insert(conn, chain_id, chunk).await?;
+    }
+    Ok(())
+}
 
 /// The indexer's migrations (`indexer/migrations`), for preparing a fresh database without the
 /// indexer binary. Shares `_sqlx_migrations` with the classifier's, hence `ignore_missing`.
@@ -94,16 +114,25 @@ pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
             .unwrap_or(n)
     };
 
-    copy_rows(
-        &mut tx,
-        "copy token_transfers (chain_id, block_number, block_hash, block_time, tx_hash, log_index, token, from_address, to_address, amount) from stdin",
-        &seed.transfers,
-        |b, t| {
-            b.plain(c).plain(t.block).bytes(&block_hash(c, t.block)).time(t.time).bytes(&t.tx).plain(t.log_index);
-            b.bytes(&t.token).bytes(&t.from).bytes(&t.to).plain(t.amount);
-        },
-    )
-    .await?;
+    let meta = |block: i64, log_index: i64, time: i64, tx: &Hash32| LogMeta {
+        block_number: block as u64,
+        block_hash: B256::from(block_hash(c, block)),
+        block_time: time as u64,
+        tx_hash: B256::from(*tx),
+        log_index: log_index as u64,
+    };
+    let transfers: Vec<TokenTransfer> = seed
+        .transfers
+        .iter()
+        .map(|t| TokenTransfer {
+            meta: meta(t.block, t.log_index.into(), t.time, &t.tx),
+            token: Address::from(t.token),
+            from: Address::from(t.from),
+            to: Address::from(t.to),
+            amount: U256::from(t.amount),
+        })
+        .collect();
+    insert_chunked(&mut tx, c, &transfers).await?;
 
     // Charges get log indexes above any transfer's in the same block.
     let mut ordinal: Vec<i32> = Vec::with_capacity(seed.payments.len());
@@ -123,18 +152,29 @@ pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
         }
     }
     let fac = seed.facilitator;
-    copy_rows(
-        &mut tx,
-        "copy charges (chain_id, block_number, block_hash, block_time, tx_hash, log_index, payment_id, payer, payee, token, facilitator, mode, amount, max_amount, facilitator_fee, protocol_fee, request_hash, evidence_hash, batch_id) from stdin",
-        seed.payments.iter().zip(&ordinal),
-        |b, (p, li)| {
-            b.plain(c).plain(p.block).bytes(&block_hash(c, p.block)).time(p.time).bytes(&p.tx).plain(li);
-            b.bytes(&p.id).bytes(&p.payer).bytes(&p.payee).bytes(&p.token).bytes(&fac).plain(0);
-            b.plain(p.amount).plain(p.amount).plain(p.amount / 100).plain(0);
-            b.bytes(&derived(&p.id, b"request")).bytes(&derived(&p.id, b"evidence")).plain(0);
-        },
-    )
-    .await?;
+    let charges: Vec<Charge> = seed
+        .payments
+        .iter()
+        .zip(&ordinal)
+        .map(|(p, &li)| Charge {
+            meta: meta(p.block, li.into(), p.time, &p.tx),
+            payment_id: B256::from(p.id),
+            payer: Address::from(p.payer),
+            payee: Address::from(p.payee),
+            token: Address::from(p.token),
+            facilitator: Address::from(fac),
+            nonce: U256::ZERO,
+            mode: 0,
+            amount: U256::from(p.amount),
+            max_amount: U256::from(p.amount),
+            facilitator_fee: U256::from(p.amount / 100),
+            protocol_fee: U256::ZERO,
+            request_hash: B256::from(derived(&p.id, b"request")),
+            evidence_hash: B256::from(derived(&p.id, b"evidence")),
+            batch_id: U256::ZERO,
+        })
+        .collect();
+    insert_chunked(&mut tx, c, &charges).await?;
     copy_rows(
         &mut tx,
         "copy payments (chain_id, payment_id, payer, payee, token, facilitator, mode, max_amount, authorized_amount, captured_amount, refunded_amount, voided_amount, reclaimed_amount, settled_amount, facilitator_fee, protocol_fee, split_amount, request_hash, evidence_hash, batch_id, status, closed, first_block_number, first_block_time, first_tx_hash, updated_block_number, updated_block_time) from stdin",
@@ -148,27 +188,31 @@ pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
         },
     )
     .await?;
-    copy_rows(
-        &mut tx,
-        "copy declared_wallets (chain_id, block_number, block_hash, block_time, tx_hash, log_index, payee, wallet, declared, note) from stdin",
-        &seed.declarations,
-        |b, d| {
-            b.plain(c).plain(d.block).bytes(&block_hash(c, d.block)).time(time_of(d.block)).bytes(&d.tx).plain(d.log_index);
-            b.bytes(&d.payee).bytes(&d.wallet).plain(if d.declared { "t" } else { "f" }).text(&d.note);
-        },
-    )
-    .await?;
-    copy_rows(
-        &mut tx,
-        "copy registry_labels (chain_id, block_number, block_hash, block_time, tx_hash, log_index, wallet, role, role_name, labeled, note) from stdin",
-        &seed.registry,
-        |b, r| {
-            let name = Role::name_of_value(r.role);
-            b.plain(c).plain(r.block).bytes(&block_hash(c, r.block)).time(time_of(r.block)).bytes(&r.tx).plain(r.log_index);
-            b.bytes(&r.wallet).plain(r.role).text(&name).plain(if r.labeled { "t" } else { "f" }).text(&r.note);
-        },
-    )
-    .await?;
+    let declarations: Vec<DeclaredWallet> = seed
+        .declarations
+        .iter()
+        .map(|d| DeclaredWallet {
+            meta: meta(d.block, d.log_index.into(), time_of(d.block), &d.tx),
+            payee: Address::from(d.payee),
+            wallet: Address::from(d.wallet),
+            declared: d.declared,
+            note: d.note.clone(),
+        })
+        .collect();
+    insert_chunked(&mut tx, c, &declarations).await?;
+    let labels: Vec<RegistryLabel> = seed
+        .registry
+        .iter()
+        .map(|r| RegistryLabel {
+            meta: meta(r.block, r.log_index.into(), time_of(r.block), &r.tx),
+            wallet: Address::from(r.wallet),
+            role: r.role,
+            role_name: Role::name_of_value(r.role),
+            labeled: r.labeled,
+            note: r.note.clone(),
+        })
+        .collect();
+    insert_chunked(&mut tx, c, &labels).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -96,7 +96,7 @@ impl Decoder {
             Err(format!("log from unwatched address {}", inner.address))
         };
         if let Err(reason) = outcome {
-            rows.skipped.push(SkippedLog {
+            rows.skipped_logs.push(SkippedLog {
                 meta,
                 address: inner.address,
                 topics: inner.data.topics().to_vec(),

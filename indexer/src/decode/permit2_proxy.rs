@@ -136,7 +136,7 @@ impl Rows {
                 .get(&s.meta.tx_hash)
                 .into_iter()
                 .flatten()
-                .map(|&j| &self.token_transfers[j])
+                .map(|&j| &self.logs.token_transfers[j])
                 .filter(|t| {
                     t.meta.block_number == s.meta.block_number
                         && t.meta.log_index < s.meta.log_index
@@ -169,7 +169,7 @@ impl Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::TokenTransfer;
+    use crate::decode::{LogRows, TokenTransfer};
 
     fn meta(tx: u8, log_index: u64) -> LogMeta {
         LogMeta {
@@ -209,13 +209,16 @@ mod tests {
         let proxy = Address::repeat_byte(0x40);
         let facilitator = Address::repeat_byte(0xfa);
         let mut rows = Rows {
-            token_transfers: vec![
-                // tx 1: two settlements in one transaction (a multicall to the proxy).
-                transfer(1, 0, 0xa1, 0xb1, 10),
-                transfer(1, 2, 0xa2, 0xb2, 20),
-                // tx 2: sent to another contract that called the proxy.
-                transfer(2, 5, 0xa3, 0xb3, 30),
-            ],
+            logs: LogRows {
+                token_transfers: vec![
+                    // tx 1: two settlements in one transaction (a multicall to the proxy).
+                    transfer(1, 0, 0xa1, 0xb1, 10),
+                    transfer(1, 2, 0xa2, 0xb2, 20),
+                    // tx 2: sent to another contract that called the proxy.
+                    transfer(2, 5, 0xa3, 0xb3, 30),
+                ],
+                ..LogRows::default()
+            },
             permit2_proxy_settlements: vec![
                 settled(1, 1, proxy),
                 settled(1, 3, proxy),

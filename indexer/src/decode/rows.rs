@@ -1,276 +1,16 @@
 //! Typed rows, one struct per table, as the decoder produces them and the store writes them.
+//! The event tables that hold one plain log per row are declared once in
+//! [`x402_domain::events`]; the rows built here from several logs or from transactions are
+//! declared below.
 
-use alloy::primitives::{Address, Bytes, B256, U256};
+use std::ops::{Deref, DerefMut};
 
-/// Where a log sits in the chain; every event row carries it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogMeta {
-    /// Block number.
-    pub block_number: u64,
-    /// Block hash.
-    pub block_hash: B256,
-    /// Block timestamp, unix seconds.
-    pub block_time: u64,
-    /// Transaction hash.
-    pub tx_hash: B256,
-    /// Index of the log in its block.
-    pub log_index: u64,
-}
-
-/// `PaymentCharged` -> `charges`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Charge {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub payee: Address,
-    pub token: Address,
-    pub facilitator: Address,
-    /// The Permit2 nonce the payment consumed.
-    pub nonce: U256,
-    pub mode: u8,
-    pub amount: U256,
-    pub max_amount: U256,
-    pub facilitator_fee: U256,
-    pub protocol_fee: U256,
-    pub request_hash: B256,
-    pub evidence_hash: B256,
-    pub batch_id: U256,
-}
-
-/// `PaymentAuthorized` -> `authorizations`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Authorization {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub payee: Address,
-    pub token: Address,
-    pub facilitator: Address,
-    pub amount: U256,
-    pub max_facilitator_fee_bps: u16,
-    pub authorization_expiry: u64,
-    pub refund_expiry: u64,
-    pub request_hash: B256,
-    /// The permit's Permit2 nonce and deadline.
-    pub nonce: U256,
-    pub deadline: U256,
-    pub valid_after: u64,
-    /// The protocol fee locked for this escrow's captures.
-    pub protocol_fee_bps: u16,
-}
-
-/// `PaymentCaptured` -> `captures`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Capture {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub payee: Address,
-    pub token: Address,
-    pub facilitator: Address,
-    /// The Permit2 nonce the escrow was authorized with.
-    pub nonce: U256,
-    pub amount: U256,
-    pub facilitator_fee: U256,
-    pub protocol_fee: U256,
-    pub evidence_hash: B256,
-}
-
-/// `PaymentVoided` -> `voids`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Void {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub voided_by: Address,
-    pub payee: Address,
-    pub facilitator: Address,
-    pub token: Address,
-    pub amount: U256,
-}
-
-/// `PaymentReclaimed` -> `reclaims`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Reclaim {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub reclaimed_by: Address,
-    pub payee: Address,
-    pub facilitator: Address,
-    pub token: Address,
-    pub amount: U256,
-}
-
-/// `PaymentRefunded` -> `refunds`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Refund {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub payee: Address,
-    pub token: Address,
-    pub amount: U256,
-}
-
-/// `SplitPaid` -> `split_payments`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct SplitPayment {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payee: Address,
-    pub recipient: Address,
-    pub amount: U256,
-}
-
-/// `BatchItemFailed` -> `batch_failures`, with the revert reason decoded when known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct BatchFailure {
-    pub meta: LogMeta,
-    pub batch_id: U256,
-    pub item_index: U256,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub reason: Bytes,
-    pub error_name: Option<String>,
-    pub error_detail: Option<String>,
-}
-
-/// `BatchSettled` -> `batches`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Batch {
-    pub meta: LogMeta,
-    pub batch_id: U256,
-    pub facilitator: Address,
-    pub item_count: U256,
-    /// Items `[attempted_count, item_count)` were not tried (out of gas; resubmittable).
-    pub attempted_count: U256,
-    pub settled_count: U256,
-    pub evidence_root: B256,
-}
-
-/// `SpendingPolicySet` -> `spending_policies`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct SpendingPolicy {
-    pub meta: LogMeta,
-    pub payer: Address,
-    pub token: Address,
-    pub max_per_payment: U256,
-    pub max_per_period: U256,
-    pub period_seconds: u32,
-    pub loosen_delay_seconds: u32,
-    /// The policy nonce the change consumed.
-    pub nonce: U256,
-    /// Set by signature (`setSpendingPolicyBySig`) rather than the payer's own transaction.
-    pub by_signature: bool,
-    /// When the policy applies (unix seconds).
-    pub effective_at: u64,
-}
-
-/// `SplitSet` -> `splits`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Split {
-    pub meta: LogMeta,
-    pub payee: Address,
-    pub recipients: Vec<Address>,
-    pub bps: Vec<u16>,
-}
-
-/// `ProtocolFeeChanged` -> `protocol_fee_changes` (`bps` is the new fee; the `treasury` column,
-/// from the old `ProtocolFeeSet`, stays NULL).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct ProtocolFeeChange {
-    pub meta: LogMeta,
-    pub old_bps: u16,
-    pub bps: u16,
-    /// When the new fee applies (unix seconds).
-    pub effective_at: u64,
-}
-
-/// `TreasuryChanged` -> `treasury_changes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct TreasuryChange {
-    pub meta: LogMeta,
-    pub old_treasury: Address,
-    pub new_treasury: Address,
-}
-
-/// `ProtocolFeesWithdrawn` -> `protocol_fee_withdrawals`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct ProtocolFeeWithdrawal {
-    pub meta: LogMeta,
-    pub token: Address,
-    pub treasury: Address,
-    pub to: Address,
-    pub amount: U256,
-}
-
-/// `AuthorizationCharged` (an EIP-3009 authorization executed through the settlement contract)
-/// -> `authorization_charges`, folded into `payments` with source `settlement_eip3009`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct AuthorizationCharge {
-    pub meta: LogMeta,
-    pub payment_id: B256,
-    pub payer: Address,
-    pub payee: Address,
-    pub token: Address,
-    pub facilitator: Address,
-    pub amount: U256,
-    pub authorization_nonce: B256,
-    pub valid_after: U256,
-    pub valid_before: U256,
-    pub evidence_hash: B256,
-}
-
-/// `WalletLabeled` / `WalletUnlabeled` -> `registry_labels`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct RegistryLabel {
-    pub meta: LogMeta,
-    pub wallet: Address,
-    pub role: u8,
-    pub role_name: String,
-    pub labeled: bool,
-    pub note: String,
-}
-
-/// `PayeeWalletDeclared` -> `declared_wallets`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct DeclaredWallet {
-    pub meta: LogMeta,
-    pub payee: Address,
-    pub wallet: Address,
-    pub declared: bool,
-    pub note: String,
-}
-
-/// ERC-20 `Transfer` of a payment token -> `token_transfers`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct TokenTransfer {
-    pub meta: LogMeta,
-    pub token: Address,
-    pub from: Address,
-    pub to: Address,
-    pub amount: U256,
-}
+use alloy::primitives::{Address, B256, U256};
+pub use x402_domain::events::{
+    Authorization, AuthorizationCharge, Batch, BatchFailure, Capture, Charge, DeclaredWallet,
+    LogMeta, LogRows, ProtocolFeeChange, ProtocolFeeWithdrawal, Reclaim, Refund, RegistryLabel,
+    SkippedLog, SpendingPolicy, Split, SplitPayment, TokenTransfer, TreasuryChange, Void,
+};
 
 /// A top-level transaction that moved native currency (value > 0, a recipient, succeeded) ->
 /// `native_transfers`.
@@ -322,78 +62,50 @@ impl Eip3009Authorization {
     }
 }
 
-/// A log that could not become a row -> `skipped_logs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct SkippedLog {
-    pub meta: LogMeta,
-    pub address: Address,
-    pub topics: Vec<B256>,
-    pub data: Bytes,
-    pub reason: String,
-}
-
 /// Every row decoded from one range of blocks, grouped by table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct Rows {
-    pub charges: Vec<Charge>,
-    pub authorizations: Vec<Authorization>,
-    pub captures: Vec<Capture>,
-    pub voids: Vec<Void>,
-    pub reclaims: Vec<Reclaim>,
-    pub refunds: Vec<Refund>,
-    pub split_payments: Vec<SplitPayment>,
-    pub batch_failures: Vec<BatchFailure>,
-    pub batches: Vec<Batch>,
-    pub spending_policies: Vec<SpendingPolicy>,
-    pub splits: Vec<Split>,
-    pub protocol_fee_changes: Vec<ProtocolFeeChange>,
-    pub treasury_changes: Vec<TreasuryChange>,
-    pub protocol_fee_withdrawals: Vec<ProtocolFeeWithdrawal>,
-    pub authorization_charges: Vec<AuthorizationCharge>,
-    pub registry_labels: Vec<RegistryLabel>,
-    pub declared_wallets: Vec<DeclaredWallet>,
-    pub token_transfers: Vec<TokenTransfer>,
+    /// Rows of the event tables declared in [`x402_domain::events`] (one log each).
+    pub logs: LogRows,
     pub eip3009_authorizations: Vec<Eip3009Authorization>,
     pub permit2_proxy_settlements: Vec<super::ProxySettlement>,
     pub native_transfers: Vec<NativeTransfer>,
-    pub skipped: Vec<SkippedLog>,
+}
+
+/// `rows.charges` and the like reach the declared tables directly: a range's rows are the
+/// declared tables' plus the few built here.
+impl Deref for Rows {
+    type Target = LogRows;
+
+    fn deref(&self) -> &LogRows {
+        &self.logs
+    }
+}
+
+impl DerefMut for Rows {
+    fn deref_mut(&mut self) -> &mut LogRows {
+        &mut self.logs
+    }
 }
 
 impl Rows {
+    /// Tables written from a range's rows besides the declared event tables.
+    pub const OTHER_TABLES: [&'static str; 3] = [
+        "eip3009_authorizations",
+        "permit2_proxy_settlements",
+        "native_transfers",
+    ];
+
     /// Number of rows per table, in a stable order (for metrics and logs).
-    pub fn counts(&self) -> [(&'static str, usize); 22] {
-        [
-            ("charges", self.charges.len()),
-            ("authorizations", self.authorizations.len()),
-            ("captures", self.captures.len()),
-            ("voids", self.voids.len()),
-            ("reclaims", self.reclaims.len()),
-            ("refunds", self.refunds.len()),
-            ("split_payments", self.split_payments.len()),
-            ("batch_failures", self.batch_failures.len()),
-            ("batches", self.batches.len()),
-            ("spending_policies", self.spending_policies.len()),
-            ("splits", self.splits.len()),
-            ("protocol_fee_changes", self.protocol_fee_changes.len()),
-            ("treasury_changes", self.treasury_changes.len()),
-            (
-                "protocol_fee_withdrawals",
-                self.protocol_fee_withdrawals.len(),
-            ),
-            ("authorization_charges", self.authorization_charges.len()),
-            ("registry_labels", self.registry_labels.len()),
-            ("declared_wallets", self.declared_wallets.len()),
-            ("token_transfers", self.token_transfers.len()),
-            ("eip3009_authorizations", self.eip3009_authorizations.len()),
-            (
-                "permit2_proxy_settlements",
-                self.permit2_proxy_settlements.len(),
-            ),
-            ("native_transfers", self.native_transfers.len()),
-            ("skipped_logs", self.skipped.len()),
-        ]
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        let mut counts = self.logs.counts();
+        counts.extend(Self::OTHER_TABLES.into_iter().zip([
+            self.eip3009_authorizations.len(),
+            self.permit2_proxy_settlements.len(),
+            self.native_transfers.len(),
+        ]));
+        counts
     }
 
     /// Total rows (events plus skipped logs).

@@ -106,7 +106,7 @@ fn payment_authorized_reads_the_escrow_ref() {
         protocolFeeBps: 30,
     };
     let rows = decode_one(SETTLEMENT, event.encode_log_data());
-    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert!(rows.skipped_logs.is_empty(), "{:?}", rows.skipped_logs);
     let a = &rows.authorizations[0];
     assert_eq!(
         (a.payer, a.payee, a.token, a.facilitator, a.amount),
@@ -177,7 +177,7 @@ fn capture_void_and_reclaim_carry_nonce_and_parties() {
     {
         decoder().decode(&rpc_log(SETTLEMENT, data, i as u64), 1, &mut rows);
     }
-    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert!(rows.skipped_logs.is_empty(), "{:?}", rows.skipped_logs);
     let c = &rows.captures[0];
     assert_eq!(
         (c.nonce, c.amount, c.facilitator, c.evidence_hash),
@@ -282,7 +282,7 @@ fn protocol_fee_treasury_and_withdrawal_events() {
     for (i, data) in logs.into_iter().enumerate() {
         decoder().decode(&rpc_log(SETTLEMENT, data, i as u64), 1, &mut rows);
     }
-    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert!(rows.skipped_logs.is_empty(), "{:?}", rows.skipped_logs);
     let f = &rows.protocol_fee_changes[0];
     assert_eq!((f.old_bps, f.bps, f.effective_at), (10, 25, 1_700_086_400));
     let t = &rows.treasury_changes[0];
@@ -316,7 +316,7 @@ fn authorization_charged_becomes_an_eip3009_charge() {
         SETTLEMENT,
         authorization_charged(B256::repeat_byte(0xa1)).encode_log_data(),
     );
-    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert!(rows.skipped_logs.is_empty(), "{:?}", rows.skipped_logs);
     let c = &rows.authorization_charges[0];
     assert_eq!(
         (
@@ -368,7 +368,7 @@ fn token_side_of_an_authorization_charged_is_not_a_second_payment() {
     ] {
         d.decode(&log, 1, &mut rows);
     }
-    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert!(rows.skipped_logs.is_empty(), "{:?}", rows.skipped_logs);
     rows.pair_eip3009();
     let senders: std::collections::HashMap<B256, (Address, Option<Address>)> = [5u8, 6]
         .iter()
@@ -448,7 +448,7 @@ fn erc721_shaped_transfer_is_skipped_with_reason() {
     ];
     let rows = decode_one(TOKEN, LogData::new_unchecked(topics.clone(), Bytes::new()));
     assert!(rows.token_transfers.is_empty());
-    let s = &rows.skipped[0];
+    let s = &rows.skipped_logs[0];
     assert!(s.reason.contains("not ERC-20 shaped"), "{}", s.reason);
     assert_eq!(s.topics, topics);
 }
@@ -458,11 +458,11 @@ fn unknown_and_malformed_events_are_skipped_not_fatal() {
     let unknown = LogData::new_unchecked(vec![B256::repeat_byte(9)], Bytes::from(vec![1, 2, 3]));
     let rows = decode_one(SETTLEMENT, unknown);
     assert!(
-        rows.skipped[0]
+        rows.skipped_logs[0]
             .reason
             .contains("unknown X402Settlement event"),
         "{}",
-        rows.skipped[0].reason
+        rows.skipped_logs[0].reason
     );
 
     // A PaymentVoided whose data is cut short.
@@ -480,18 +480,18 @@ fn unknown_and_malformed_events_are_skipped_not_fatal() {
     let rows = decode_one(SETTLEMENT, data);
     assert!(rows.voids.is_empty());
     assert!(
-        rows.skipped[0]
+        rows.skipped_logs[0]
             .reason
             .contains("malformed X402Settlement event"),
         "{}",
-        rows.skipped[0].reason
+        rows.skipped_logs[0].reason
     );
 
     let rows = decode_one(REGISTRY, LogData::new_unchecked(vec![], Bytes::new()));
     assert!(
-        rows.skipped[0].reason.contains("anonymous"),
+        rows.skipped_logs[0].reason.contains("anonymous"),
         "{}",
-        rows.skipped[0].reason
+        rows.skipped_logs[0].reason
     );
 }
 
@@ -566,7 +566,7 @@ fn eip3009_authorizations_pair_with_their_transfers_and_become_payments() {
     ] {
         d.decode(&log, 1_700_000_000, &mut rows);
     }
-    assert!(rows.skipped.is_empty(), "{:?}", rows.skipped);
+    assert!(rows.skipped_logs.is_empty(), "{:?}", rows.skipped_logs);
     assert_eq!(rows.eip3009_authorizations.len(), 4);
     assert_eq!(rows.token_transfers.len(), 3);
     rows.pair_eip3009();
@@ -645,10 +645,12 @@ fn authorization_used_is_skipped_when_eip3009_is_off() {
     let mut rows = Rows::default();
     decoder().decode(&auth_log(PAYER, B256::repeat_byte(1), 0, 5), 0, &mut rows);
     assert!(rows.eip3009_authorizations.is_empty());
-    assert_eq!(rows.skipped.len(), 1);
+    assert_eq!(rows.skipped_logs.len(), 1);
     assert!(
-        rows.skipped[0].reason.contains("not an ERC-20 Transfer"),
+        rows.skipped_logs[0]
+            .reason
+            .contains("not an ERC-20 Transfer"),
         "{}",
-        rows.skipped[0].reason
+        rows.skipped_logs[0].reason
     );
 }

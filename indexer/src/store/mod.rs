@@ -14,7 +14,7 @@ use sqlx::{PgPool, Row};
 pub use columns::{insert_sql, Kind};
 pub use lineage::PendingGroup;
 
-use crate::decode::Rows;
+use crate::decode::{LogRows, Rows};
 use crate::rpc::BlockHeader;
 
 /// The migrations in `indexer/migrations`, embedded in the binary. Other crates keep their own
@@ -28,30 +28,9 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 
 /// Tables holding rows of indexed blocks, deleted above a reorg's common ancestor: one row per
 /// log (keyed by chain_id, block_number, log_index), and `native_transfers` (one per transaction).
-pub const EVENT_TABLES: [&str; 22] = [
-    "charges",
-    "authorizations",
-    "captures",
-    "voids",
-    "reclaims",
-    "refunds",
-    "split_payments",
-    "batch_failures",
-    "batches",
-    "spending_policies",
-    "splits",
-    "protocol_fee_changes",
-    "treasury_changes",
-    "protocol_fee_withdrawals",
-    "authorization_charges",
-    "registry_labels",
-    "declared_wallets",
-    "token_transfers",
-    "eip3009_authorizations",
-    "permit2_proxy_settlements",
-    "native_transfers",
-    "skipped_logs",
-];
+pub fn event_tables() -> impl Iterator<Item = &'static str> {
+    LogRows::TABLES.iter().copied().chain(Rows::OTHER_TABLES)
+}
 
 /// Event tables whose rows are each a whole payment of one source, or none (nullable
 /// `payment_id`): a rollback deletes those payments with them.
@@ -485,7 +464,7 @@ impl Store {
         }
         let mut summary = RollbackSummary::default();
         let mut ids: Vec<Vec<u8>> = Vec::new();
-        for table in EVENT_TABLES {
+        for table in event_tables() {
             if PAYMENT_TABLES.contains(&table) {
                 let deleted: Vec<Vec<u8>> = sqlx::query_scalar(&format!(
                     "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2 RETURNING payment_id"
@@ -575,7 +554,7 @@ impl Store {
     /// Row counts of this chain's tables.
     pub async fn counts(&self) -> Result<TableCounts, StoreError> {
         let mut tables = Vec::new();
-        for table in EVENT_TABLES.iter().copied().chain(["blocks", "payments"]) {
+        for table in event_tables().chain(["blocks", "payments"]) {
             let n: i64 =
                 sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE chain_id = $1"))
                     .bind(self.chain_id)

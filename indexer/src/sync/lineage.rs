@@ -167,7 +167,7 @@ impl Lineage {
             self.decoder.decode(log, header.timestamp, &mut rows);
         }
         // Only Transfer logs were asked for; anything else is a node bug, not data.
-        if let Some(s) = rows.skipped.first() {
+        if let Some(s) = rows.skipped_logs.first() {
             return Err(SyncError::Rpc(RpcError::invalid(format!(
                 "lineage: undecodable Transfer log in block {}: {}",
                 s.meta.block_number, s.reason

@@ -579,7 +579,7 @@ struct InFlight {
     /// The checkpoint once it succeeds.
     checkpoint: Checkpoint,
     /// Rows per table, for metrics.
-    counts: [(&'static str, usize); 22],
+    counts: Vec<(&'static str, usize)>,
     /// Last block of the range.
     to: u64,
 }
