@@ -12,20 +12,43 @@ cd "$ROOT"
 info "cargo fmt --check"
 cargo fmt --all --check || die "Rust code is not formatted: run 'cargo fmt --all' and commit"
 
-info "forge build"
-forge build --quiet || die "forge build failed (output above)"
-node script/abi.js check || die "Rust bindings are stale: run 'node script/abi.js export' and commit bindings/abi"
+# The Solidity suite runs beside the Rust build: forge compiles through solc's JavaScript build
+# on one core while cargo uses both, and the Rust build does not read forge's output (its
+# bindings come from the committed bindings/abi). Its output is shown when it ends; the Rust
+# tests wait for it because they deploy the forge-built contracts.
+solidity_suite() {
+  info "forge build"
+  forge build --quiet || die "forge build failed (output above)"
+  node script/abi.js check || die "Rust bindings are stale: run 'node script/abi.js export' and commit bindings/abi"
 
-info "forge test"
-forge test || die "Solidity tests failed (output above)"
+  info "forge test"
+  forge test || die "Solidity tests failed (output above)"
 
-# Gas snapshots: each settlement call measured as its own transaction. FORGE_SNAPSHOT_CHECK
-# makes forge fail when a measured figure differs from the committed snapshots/.
-if ls tests/X402Settlement/gas.t.sol >/dev/null 2>&1; then
-  info "gas snapshots (forge test --isolate)"
-  FORGE_SNAPSHOT_CHECK=true forge test --isolate --match-path tests/X402Settlement/gas.t.sol \
-    || die "gas snapshots differ from snapshots/ (run 'make gas' and commit the change if intended)"
-fi
+  # Gas snapshots: each settlement call measured as its own transaction. FORGE_SNAPSHOT_CHECK
+  # makes forge fail when a measured figure differs from the committed snapshots/.
+  if ls tests/X402Settlement/gas.t.sol >/dev/null 2>&1; then
+    info "gas snapshots (forge test --isolate)"
+    FORGE_SNAPSHOT_CHECK=true forge test --isolate --match-path tests/X402Settlement/gas.t.sol \
+      || die "gas snapshots differ from snapshots/ (run 'make gas' and commit the change if intended)"
+  fi
+}
+mkdir -p "$RUN_DIR"
+SOLIDITY_LOG="$RUN_DIR/solidity-suite.log"
+info "Solidity suite started in the background (forge build, forge test, gas snapshots; log: $SOLIDITY_LOG)"
+solidity_suite >"$SOLIDITY_LOG" 2>&1 &
+SOLIDITY_PID=$!
+# Stop the background suite (and the forge it runs) when this script ends early.
+trap 'pkill -TERM -P "$SOLIDITY_PID" 2>/dev/null; kill "$SOLIDITY_PID" 2>/dev/null || true' EXIT
+
+# Waits for the Solidity suite and shows its output.
+wait_solidity_suite() {
+  local status=0
+  wait "$SOLIDITY_PID" || status=$?
+  trap - EXIT
+  info "Solidity suite output"
+  cat "$SOLIDITY_LOG" >&2
+  [[ $status == 0 ]] || die "the Solidity suite failed (output above)"
+}
 
 info "cargo build (once, for all crates and tests)"
 cargo build --workspace --all-targets --locked || die "Rust build failed (output above)"
@@ -53,6 +76,7 @@ npm test --prefix "$PKG_DIR" || die "sdk/ build or unit tests failed (output abo
 # so this adds about a minute cold and seconds warm.
 info "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings || die "clippy found problems (output above)"
+wait_solidity_suite
 info "cargo nextest"
 cargo nextest run --workspace --no-fail-fast "$@" || die "Rust tests failed (output above)"
 info "dashboard browser test"
