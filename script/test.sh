@@ -33,18 +33,29 @@ solidity_suite() {
   fi
 }
 mkdir -p "$RUN_DIR"
+# Chromium for the dashboard's browser test is installed (when missing) in the background too:
+# on a fresh machine apt spends a minute or two mostly downloading.
+CHROMIUM_LOG="$RUN_DIR/ensure-chromium.log"
+"$ROOT/script/ensure-chromium.sh" >"$CHROMIUM_LOG" 2>&1 &
+CHROMIUM_PID=$!
 SOLIDITY_LOG="$RUN_DIR/solidity-suite.log"
 info "Solidity suite started in the background (forge build, forge test, gas snapshots; log: $SOLIDITY_LOG)"
 solidity_suite >"$SOLIDITY_LOG" 2>&1 &
 SOLIDITY_PID=$!
-# Stop the background suite (and the forge it runs) when this script ends early.
-trap 'pkill -TERM -P "$SOLIDITY_PID" 2>/dev/null; kill "$SOLIDITY_PID" 2>/dev/null || true' EXIT
+# Stop the background jobs (and the forge or apt they run) when this script ends early.
+stop_background() {
+  local pid
+  for pid in "$SOLIDITY_PID" "$CHROMIUM_PID"; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  done
+}
+trap stop_background EXIT
 
 # Waits for the Solidity suite and shows its output.
 wait_solidity_suite() {
   local status=0
   wait "$SOLIDITY_PID" || status=$?
-  trap - EXIT
   info "Solidity suite output"
   cat "$SOLIDITY_LOG" >&2
   [[ $status == 0 ]] || die "the Solidity suite failed (output above)"
@@ -79,6 +90,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings || die "clippy fo
 wait_solidity_suite
 info "cargo nextest"
 cargo nextest run --workspace --no-fail-fast "$@" || die "Rust tests failed (output above)"
+chromium_status=0
+wait "$CHROMIUM_PID" || chromium_status=$?
+trap - EXIT
+cat "$CHROMIUM_LOG" >&2
+[[ $chromium_status == 0 ]] || die "installing Chromium for the dashboard test failed (output above)"
 info "dashboard browser test"
 "$ROOT/script/test-dashboard.sh" || die "dashboard browser test failed (output above)"
 info "all tests passed"
