@@ -5,7 +5,8 @@
 //! the payment id the contract will assign, the evidence hash a provider commits to, the Merkle
 //! tree a batch commits over its evidence, and the EIP-712 signature that binds a spending policy.
 //! [`eip3009`] signs standard x402 `exact` payments over EIP-3009 (the x402 SDK's USDC payload).
-//! Everything here mirrors `contracts/interfaces/IX402Settlement.sol` byte for byte; the tests in
+//! The wire types and signed structs are `x402-protocol`'s (re-exported here under the paths
+//! payers use), so payer and facilitator read the same declarations; the tests in
 //! `client/tests/` settle signatures made here on the real contracts deployed to anvil.
 
 #![warn(missing_docs)]

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use x402_client::permit::PaymentMode;
+use x402_protocol::PaymentMode;
 
 use crate::guard;
 use crate::service::Service;

@@ -18,9 +18,9 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::client::{BatchRequest, Waiter};
 use alloy::rpc::types::{BlockNumberOrTag, TransactionInput, TransactionRequest};
 use alloy::sol;
-use alloy::sol_types::{SolCall, SolInterface};
+use alloy::sol_types::SolCall;
 use x402_bindings::{Permit2, X402Settlement, IERC20};
-use x402_client::eip3009::IEip3009Token;
+use x402_protocol::eip3009::IEip3009Token;
 
 sol! {
     /// EIP-1271: contract wallets answer whether a signature is theirs.
@@ -52,24 +52,7 @@ impl ChainError {
 }
 
 /// What a revert said, decoded against the settlement contract's and Permit2's errors.
-pub fn describe_revert(data: &[u8]) -> String {
-    if data.is_empty() {
-        return "reverted without data".into();
-    }
-    if let Ok(e) = X402Settlement::X402SettlementErrors::abi_decode(data) {
-        return format!("X402Settlement reverted with {e:?}");
-    }
-    if let Ok(e) = Permit2::Permit2Errors::abi_decode(data) {
-        return format!("Permit2 reverted with {e:?}");
-    }
-    if let Some(reason) = alloy::sol_types::decode_revert_reason(data) {
-        return reason;
-    }
-    format!(
-        "reverted with unknown data {}",
-        Bytes::copy_from_slice(data)
-    )
-}
+pub use x402_protocol::describe_revert;
 
 /// The `timestamp` of an `eth_getBlockByNumber` answer.
 fn block_timestamp(block: serde_json::Value) -> Result<u64, ChainError> {

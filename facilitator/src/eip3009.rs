@@ -4,7 +4,7 @@
 //! (`extra.name`, `extra.version`). They settle through `X402Settlement.chargeWithAuthorization`,
 //! which executes the authorization on the token (funds go straight from payer to payee) and
 //! records the evidence hash in the same `AuthorizationCharged` event. The wire types and the
-//! signed struct are `x402_client::eip3009`'s, shared with the payers that sign them.
+//! signed struct are `x402_protocol::eip3009`'s, shared with the payers that sign them.
 //!
 //! Refusals use the SDK's reason codes (`invalid_exact_evm_*`). Time is the chain's: the later of
 //! the wall clock and the latest block's timestamp, so a chain ahead of the wall clock (the demo's
@@ -18,17 +18,17 @@ use alloy::primitives::{Address, Bytes, Signature, B256, U256};
 use alloy::sol_types::SolCall;
 use serde::Deserialize;
 use x402_bindings::X402Settlement;
-use x402_client::eip3009::Eip3009PaymentPayload;
-use x402_client::requirements::{chain_id_of_network, SCHEME_EXACT};
+use x402_protocol::eip3009::Eip3009PaymentPayload;
+use x402_protocol::{chain_id_of_network, SCHEME_EXACT};
 
 use crate::chain::{Chain, Eip3009Query, SimulationQuery};
 use crate::reason::{Reason, Refusal};
 use crate::verify::Rejected;
 
 /// The signed authorization on the wire, as this module's callers name it.
-pub use x402_client::eip3009::Authorization as AuthorizationJson;
+pub use x402_protocol::eip3009::Authorization as AuthorizationJson;
 /// The standard requirements, as this module's callers name them.
-pub use x402_client::eip3009::StdRequirements;
+pub use x402_protocol::StdRequirements;
 
 /// An EIP-3009 payment that passed the static checks.
 #[derive(Debug, Clone)]
@@ -105,8 +105,8 @@ impl Eip3009Payment {
     }
 }
 
-/// The id `chargeWithAuthorization` gives a payment (owned by the client crate).
-pub use x402_client::eip3009::payment_id;
+/// The id `chargeWithAuthorization` gives a payment (owned by `x402-protocol`).
+pub use x402_protocol::eip3009::payment_id;
 
 fn wall_clock() -> u64 {
     SystemTime::now()

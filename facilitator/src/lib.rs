@@ -6,8 +6,10 @@
 //! [`submit`] (directly, or collected by the [`batcher`] into one `chargeBatch` with an
 //! evidence Merkle root) and records the result. [`escrow`] captures and voids escrows after
 //! their `authorize`. Standard x402 payloads have their own checks: EIP-3009 in [`eip3009`],
-//! x402's Permit2 proxy payments (settled by calling x402's proxies) in [`proxy`]. Refusal codes live in [`reason`], counters in [`metrics`], start-up in
-//! [`service`], settings in [`config`].
+//! x402's Permit2 proxy payments (settled by calling x402's proxies) in [`proxy`]. The wire
+//! types (bodies, payloads, refusal codes in [`reason`]) are `x402-protocol`'s, shared with the
+//! payers and resource servers; counters live in [`metrics`], start-up in [`service`], settings
+//! in [`config`].
 
 #![warn(missing_docs)]
 

@@ -8,7 +8,7 @@ use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use sqlx::postgres::PgPoolOptions;
-use x402_client::requirements::{caip2, SCHEME_ESCROW, SCHEME_EXACT, SCHEME_UPTO};
+use x402_protocol::{caip2, SCHEME_ESCROW, SCHEME_EXACT, SCHEME_UPTO};
 
 use crate::chain::{Chain, ChainError};
 use crate::config::{Contracts, SettleConfig};

@@ -12,7 +12,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use x402_bindings::X402Settlement;
-use x402_client::permit::PaymentMode;
+use x402_protocol::PaymentMode;
 
 use crate::batcher::{BatchResult, Batcher};
 use crate::config::SettleConfig;
@@ -24,7 +24,7 @@ use crate::reason::{Reason, Refusal};
 use crate::store::{Claim, Kind, Record, Store, StoreError};
 use crate::submit::{SubmitError, Submitter};
 use crate::verify::{Rejected, Verified, Verifier};
-use crate::wire::{classify, PayloadKind, PaymentRequest, SettleResponse};
+use crate::wire::{PayloadKind, PaymentRequest, SettleResponse};
 
 /// A payment that passed its kind's static checks.
 #[derive(Debug, Clone)]
@@ -226,7 +226,7 @@ impl Settler {
         let evidence = req
             .evidence(&payload)
             .map_err(|m| Rejected::bare(Reason::InvalidPayload, m))?;
-        let prepared = match classify(&payload) {
+        let prepared = match PayloadKind::of(&payload) {
             PayloadKind::Settlement => Prepared::Permit2(Box::new(
                 self.verifier.check_static(req, req.amount, modes)?,
             )),

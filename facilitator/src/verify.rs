@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use alloy::primitives::{Address, Bytes, Signature, B256, U256};
 use alloy::sol_types::SolCall;
 use x402_bindings::X402Settlement;
-use x402_client::header::{HeaderError, PaymentPayload};
-use x402_client::permit::{PaymentMode, SignedPayment};
-use x402_client::requirements::{caip2, PaymentRequirements};
+use x402_protocol::{
+    caip2, HeaderError, PaymentMode, PaymentPayload, PaymentRequirements, SignedPayment,
+};
 
 use crate::chain::{Chain, SimulationQuery, StateQuery};
 use crate::config::Contracts;

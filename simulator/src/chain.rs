@@ -10,7 +10,7 @@ use alloy::primitives::{Address, TxHash, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use x402_bindings::{EcosystemRegistry, X402Settlement, IERC20};
-use x402_client::eip3009::IEip3009Token;
+use x402_protocol::eip3009::IEip3009Token;
 
 /// Mint surface of the demo tokens (owner only); not part of the shared bindings.
 mod demo {

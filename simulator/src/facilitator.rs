@@ -1,11 +1,13 @@
 //! The resource server's side of x402: talking to a running facilitator over HTTP
-//! (`/supported`, `/verify`, `/settle`, `/escrow/*`), exactly as a provider would.
+//! (`/supported`, `/verify`, `/settle`, `/escrow/*`), exactly as a provider would. Requests and
+//! answers are `x402-protocol`'s types, the ones the facilitator itself reads and writes.
 
 use alloy::primitives::{Address, B256, U256};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use x402_client::header::{PaymentPayload, SettleResponse};
-use x402_client::requirements::PaymentRequirements;
+use serde::Serialize;
+use x402_protocol::{
+    CaptureRequest, EscrowResponse, PaymentPayload, PaymentRequest, PaymentRequirements,
+    SettleResponse, SupportedResponse, VerifyResponse, VoidRequest,
+};
 
 /// Why talking to the facilitator failed (refusals are answers, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -30,42 +32,6 @@ pub enum FacilitatorError {
         /// The body (shortened).
         body: String,
     },
-}
-
-/// `/verify`'s answer.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyAnswer {
-    /// Whether the payment may be accepted.
-    pub is_valid: bool,
-    /// Failure code.
-    #[serde(default)]
-    pub invalid_reason: Option<String>,
-    /// Failure detail.
-    #[serde(default)]
-    pub invalid_message: Option<String>,
-}
-
-/// `/escrow/capture` and `/escrow/void` answers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EscrowAnswer {
-    /// Whether it happened.
-    pub success: bool,
-    /// Failure code.
-    #[serde(default)]
-    pub error_reason: Option<String>,
-    /// Failure detail.
-    #[serde(default)]
-    pub error_message: Option<String>,
-    /// Amount moved (decimal).
-    #[serde(default)]
-    pub amount: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Supported {
-    signers: std::collections::BTreeMap<String, Vec<Address>>,
 }
 
 /// A facilitator service.
@@ -94,7 +60,7 @@ impl Facilitator {
             url,
             address: Address::ZERO,
         };
-        let s: Supported = f.get("/supported").await?;
+        let s: SupportedResponse = f.get("/supported").await?;
         f.address = s
             .signers
             .values()
@@ -123,7 +89,7 @@ impl Facilitator {
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
-        body: &serde_json::Value,
+        body: &impl Serialize,
     ) -> Result<T, FacilitatorError> {
         let r = self
             .http
@@ -162,12 +128,9 @@ impl Facilitator {
         &self,
         payload: &impl Serialize,
         req: &impl Serialize,
-    ) -> Result<VerifyAnswer, FacilitatorError> {
-        self.post(
-            "/verify",
-            &json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req}),
-        )
-        .await
+    ) -> Result<VerifyResponse, FacilitatorError> {
+        self.post("/verify", &payment_request(payload, req, None, None))
+            .await
     }
 
     /// `POST /settle` with the evidence of the work (`None` when the payload carries it in its
@@ -179,15 +142,8 @@ impl Facilitator {
         evidence: Option<B256>,
         amount: Option<U256>,
     ) -> Result<SettleResponse, FacilitatorError> {
-        let mut body =
-            json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req});
-        if let Some(e) = evidence {
-            body["evidenceHash"] = json!(e);
-        }
-        if let Some(a) = amount {
-            body["amount"] = json!(a.to_string());
-        }
-        self.post("/settle", &body).await
+        self.post("/settle", &payment_request(payload, req, evidence, amount))
+            .await
     }
 
     /// `POST /escrow/authorize`.
@@ -198,7 +154,7 @@ impl Facilitator {
     ) -> Result<SettleResponse, FacilitatorError> {
         self.post(
             "/escrow/authorize",
-            &json!({"x402Version": 2, "paymentPayload": payload, "paymentRequirements": req}),
+            &payment_request(payload, req, None, None),
         )
         .await
     }
@@ -209,16 +165,34 @@ impl Facilitator {
         id: B256,
         amount: U256,
         evidence: B256,
-    ) -> Result<EscrowAnswer, FacilitatorError> {
-        self.post(
-            "/escrow/capture",
-            &json!({"paymentId": id, "amount": amount.to_string(), "evidenceHash": evidence}),
-        )
-        .await
+    ) -> Result<EscrowResponse, FacilitatorError> {
+        let body = CaptureRequest {
+            payment_id: id,
+            amount,
+            evidence_hash: evidence,
+        };
+        self.post("/escrow/capture", &body).await
     }
 
     /// `POST /escrow/void`.
-    pub async fn void(&self, id: B256) -> Result<EscrowAnswer, FacilitatorError> {
-        self.post("/escrow/void", &json!({"paymentId": id})).await
+    pub async fn void(&self, id: B256) -> Result<EscrowResponse, FacilitatorError> {
+        self.post("/escrow/void", &VoidRequest { payment_id: id })
+            .await
+    }
+}
+
+/// The body of `/verify`, `/settle` and `/escrow/authorize` (x402 version 2).
+fn payment_request(
+    payload: &impl Serialize,
+    req: &impl Serialize,
+    evidence_hash: Option<B256>,
+    amount: Option<U256>,
+) -> PaymentRequest {
+    PaymentRequest {
+        x402_version: Some(2),
+        payment_payload: serde_json::to_value(payload).expect("a payment payload serializes"),
+        payment_requirements: serde_json::to_value(req).expect("payment requirements serialize"),
+        evidence_hash,
+        amount,
     }
 }

@@ -13,9 +13,9 @@ use x402_client::budget::Budget;
 use x402_client::eip3009;
 use x402_client::pay::{pay, PayOptions};
 use x402_client::permit::evidence_hash;
-use x402_client::permit::PaymentMode;
-use x402_client::requirements::{
-    caip2, scheme_of_mode, PaymentRequired, PaymentRequirements, ResourceInfo, SettlementExtra,
+use x402_protocol::{
+    caip2, scheme_of_mode, PaymentMode, PaymentRequired, PaymentRequirements, ResourceInfo,
+    SettlementExtra,
 };
 
 use crate::chain::{Chain, ChainError, TokenInfo};
@@ -672,7 +672,7 @@ async fn pay_authorization(
     let request = format!("{}/{}/{}/request-{n}", plan.seed, payer.name, payee.name);
     let request_hash = keccak256(request.as_bytes());
     let d = &ctx.env.chain.deployment;
-    let req = eip3009::StdRequirements::exact(
+    let req = x402_protocol::StdRequirements::exact(
         caip2(d.chain_id),
         token.address,
         (name.as_str(), version.as_str()),
@@ -732,7 +732,7 @@ async fn pay_authorization(
             ),
         ));
     }
-    let payment_id = eip3009::payment_id(
+    let payment_id = x402_protocol::eip3009::payment_id(
         d.chain_id,
         d.settlement,
         token.address,

@@ -9,27 +9,29 @@ use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-/// The classifier's classes the simulated economy produces (`unattributed` cannot arise: every
-/// simulated payer is funded on chain before it pays).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The classifier's classes the simulated economy produces: [`x402_domain::Class`] without
+/// `unattributed`, which cannot arise (every simulated payer is funded on chain before it pays).
+/// Names, order and meaning are the domain's; [`Class::domain`] and `TryFrom<x402_domain::Class>`
+/// are the one mapping, both exhaustive, so a class added to the domain fails to compile here
+/// until the simulator says whether it can produce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
-    /// Payer = payee.
+    /// [`x402_domain::Class::SelfPayment`].
     SelfPayment,
-    /// The project's own labelled wallets.
+    /// [`x402_domain::Class::Internal`].
     Internal,
-    /// A payee paying itself through wallets it controls or funds.
+    /// [`x402_domain::Class::SelfDealing`].
     SelfDealing,
-    /// Users spending tokens the project gave them.
+    /// [`x402_domain::Class::ProjectFunded`].
     ProjectFunded,
-    /// A farm of wallets from one funder.
+    /// [`x402_domain::Class::SuspectedSybil`].
     SuspectedSybil,
-    /// Organic demand.
+    /// [`x402_domain::Class::External`].
     External,
 }
 
 impl Class {
-    /// Every class, in the classifier's rule order.
+    /// Every class the economy produces, in the classifier's rule order.
     pub const ALL: [Class; 6] = [
         Class::SelfPayment,
         Class::Internal,
@@ -39,15 +41,41 @@ impl Class {
         Class::External,
     ];
 
+    /// The domain's class.
+    pub fn domain(self) -> x402_domain::Class {
+        match self {
+            Class::SelfPayment => x402_domain::Class::SelfPayment,
+            Class::Internal => x402_domain::Class::Internal,
+            Class::SelfDealing => x402_domain::Class::SelfDealing,
+            Class::ProjectFunded => x402_domain::Class::ProjectFunded,
+            Class::SuspectedSybil => x402_domain::Class::SuspectedSybil,
+            Class::External => x402_domain::Class::External,
+        }
+    }
+
     /// The classifier's name of the class (`payment_classes.class`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Class::SelfPayment => "self_payment",
-            Class::Internal => "internal",
-            Class::SelfDealing => "self_dealing",
-            Class::ProjectFunded => "project_funded",
-            Class::SuspectedSybil => "suspected_sybil",
-            Class::External => "external",
+        self.domain().as_str()
+    }
+}
+
+/// A class the simulated economy cannot produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the simulated economy produces no `{0}` payer (every simulated payer is funded on chain before it pays)")]
+pub struct NotSimulated(pub x402_domain::Class);
+
+impl TryFrom<x402_domain::Class> for Class {
+    type Error = NotSimulated;
+
+    fn try_from(c: x402_domain::Class) -> Result<Self, Self::Error> {
+        match c {
+            x402_domain::Class::SelfPayment => Ok(Class::SelfPayment),
+            x402_domain::Class::Internal => Ok(Class::Internal),
+            x402_domain::Class::SelfDealing => Ok(Class::SelfDealing),
+            x402_domain::Class::ProjectFunded => Ok(Class::ProjectFunded),
+            x402_domain::Class::SuspectedSybil => Ok(Class::SuspectedSybil),
+            x402_domain::Class::External => Ok(Class::External),
+            x402_domain::Class::Unattributed => Err(NotSimulated(c)),
         }
     }
 }
@@ -55,6 +83,19 @@ impl Class {
 impl std::fmt::Display for Class {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Class {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.domain().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Class {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let c = x402_domain::Class::deserialize(d)?;
+        Class::try_from(c).map_err(serde::de::Error::custom)
     }
 }
 
@@ -265,6 +306,28 @@ mod tests {
                 serde_json::to_string(&c).unwrap()
             );
         }
+    }
+
+    #[test]
+    fn every_domain_class_but_unattributed_is_simulated_in_the_domains_order() {
+        let simulated: Vec<x402_domain::Class> = x402_domain::Class::ALL
+            .into_iter()
+            .filter(|c| Class::try_from(*c).is_ok())
+            .collect();
+        assert_eq!(
+            simulated,
+            Class::ALL.map(Class::domain).to_vec(),
+            "Class::ALL follows the domain's rule order"
+        );
+        for c in Class::ALL {
+            assert_eq!(Class::try_from(c.domain()), Ok(c));
+        }
+        let err = serde_json::from_str::<Class>("\"unattributed\"").unwrap_err();
+        assert!(
+            err.to_string().contains("produces no `unattributed`"),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<Class>("\"organic\"").is_err());
     }
 
     #[test]

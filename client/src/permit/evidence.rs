@@ -21,7 +21,7 @@
 use alloy::primitives::{Bytes, B256};
 use alloy::sol_types::SolStruct;
 
-use super::eip712::InferenceEvidence;
+use x402_protocol::eip712::InferenceEvidence;
 
 /// What a provider commits to for one inference.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::signers::{Signer, SignerSync};
 use alloy::sol_types::{Eip712Domain, SolStruct};
 
-use super::eip712;
-use super::PermitError;
+use x402_protocol::eip712;
+use x402_protocol::PermitError;
 
 /// The budget a payer binds itself to, and the signature parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,14 +26,15 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
 use serde::Deserialize;
 use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, IERC20};
-use x402_client::requirements::{chain_id_of_network, SCHEME_EXACT, SCHEME_UPTO};
+use x402_protocol::proxy::ProxyPaymentPayload;
+use x402_protocol::{chain_id_of_network, SCHEME_EXACT, SCHEME_UPTO};
 
 use crate::chain::{Chain, ChainError};
 use crate::eip3009::{payment_id, standard_requirements};
 use crate::reason::{Reason, Refusal};
 use crate::settle::OnChain;
 use crate::verify::Rejected;
-use payload::{Envelope, ProxyPayment, ProxyScheme};
+use payload::{ProxyPayment, ProxyScheme};
 use state::{ProxyQuery, ProxyState};
 
 // The proxies' deterministic addresses are shared with the indexer, owned by x402-domain.
@@ -192,7 +193,7 @@ impl ProxyVerifier {
                 format!("{name} has no code at {proxy} on this chain, so this Permit2 payment could never settle"),
             ));
         };
-        let env = Envelope::deserialize(payload).map_err(|e| {
+        let env = ProxyPaymentPayload::deserialize(payload).map_err(|e| {
             early(
                 Reason::InvalidPayload,
                 format!("paymentPayload (x402 Permit2): {e}"),

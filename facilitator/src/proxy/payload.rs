@@ -1,48 +1,12 @@
-//! x402's Permit2 proxy payload on the wire and what the payer signed: Permit2's
-//! `PermitWitnessTransferFrom` with the proxy as spender and the scheme's witness — exact
-//! `Witness(address to,uint256 validAfter)`, upto `Witness(address to,address facilitator,uint256
-//! validAfter)` (the x402 SDK's `permit2WitnessTypes` / `uptoPermit2WitnessTypes`) — under the
-//! domain `{name: "Permit2", chainId, verifyingContract: Permit2}`.
+//! A payment through x402's Permit2 proxies once its payload (`x402_protocol::proxy`) passed the
+//! static checks: the digest its payer signed and the proxy call that settles it.
 
 use alloy::dyn_abi::Eip712Domain;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::{SolCall, SolStruct};
-use serde::Deserialize;
 use x402_bindings::exact_proxy::{self, x402ExactPermit2Proxy};
 use x402_bindings::upto_proxy::{self, x402UptoPermit2Proxy};
-use x402_client::requirements::amount;
-
-use crate::eip3009::StdRequirements;
-
-/// The EIP-712 types of the exact proxy's signature.
-mod exact_typed {
-    alloy::sol! {
-        struct TokenPermissions { address token; uint256 amount; }
-        struct Witness { address to; uint256 validAfter; }
-        struct PermitWitnessTransferFrom {
-            TokenPermissions permitted;
-            address spender;
-            uint256 nonce;
-            uint256 deadline;
-            Witness witness;
-        }
-    }
-}
-
-/// The EIP-712 types of the upto proxy's signature.
-mod upto_typed {
-    alloy::sol! {
-        struct TokenPermissions { address token; uint256 amount; }
-        struct Witness { address to; address facilitator; uint256 validAfter; }
-        struct PermitWitnessTransferFrom {
-            TokenPermissions permitted;
-            address spender;
-            uint256 nonce;
-            uint256 deadline;
-            Witness witness;
-        }
-    }
-}
+use x402_protocol::proxy::{exact_typed, upto_typed};
 
 /// Which of x402's two proxies a payment goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,71 +26,6 @@ impl ProxyScheme {
             ProxyScheme::Upto => "x402UptoPermit2Proxy",
         }
     }
-}
-
-/// `permitted` on the wire.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PermittedJson {
-    /// Token.
-    pub token: Address,
-    /// Amount (exact: the price; upto: the maximum), decimal string.
-    #[serde(with = "amount")]
-    pub amount: U256,
-}
-
-/// `witness` on the wire (`facilitator` only in upto).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WitnessJson {
-    /// Destination (must be `payTo`).
-    pub to: Address,
-    /// Upto: the only address allowed to settle.
-    #[serde(default)]
-    pub facilitator: Option<Address>,
-    /// Unix seconds, decimal string.
-    #[serde(with = "amount")]
-    pub valid_after: U256,
-}
-
-/// `permit2Authorization` on the wire.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizationJson {
-    /// Payer.
-    pub from: Address,
-    /// Token and amount.
-    pub permitted: PermittedJson,
-    /// The proxy.
-    pub spender: Address,
-    /// Permit2 unordered nonce, decimal string.
-    #[serde(with = "amount")]
-    pub nonce: U256,
-    /// Unix seconds, decimal string.
-    #[serde(with = "amount")]
-    pub deadline: U256,
-    /// The scheme's witness.
-    pub witness: WitnessJson,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SchemePayload {
-    pub signature: Bytes,
-    pub permit2_authorization: AuthorizationJson,
-}
-
-/// The x402 `PaymentPayload` of a proxy payment (v2 `accepted`, or v1 `scheme`/`network`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Envelope {
-    pub x402_version: u8,
-    #[serde(default)]
-    pub accepted: Option<StdRequirements>,
-    #[serde(default)]
-    pub scheme: Option<String>,
-    #[serde(default)]
-    pub network: Option<String>,
-    pub payload: SchemePayload,
 }
 
 /// A proxy payment that passed the static checks.

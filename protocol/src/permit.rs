@@ -1,11 +1,13 @@
-//! The payment a payer signs: a Permit2 `PermitWitnessTransferFrom` with `PaymentTerms` as witness.
+//! The payment a payer signs: a Permit2 `PermitWitnessTransferFrom` with `PaymentTerms` as
+//! witness, the signed result a facilitator checks and submits, and the id the settlement
+//! contract gives it.
 
 use alloy::primitives::{aliases::U48, keccak256, Address, Bytes, B256, U256};
 use alloy::signers::{Signer, SignerSync};
-use alloy::sol_types::{Eip712Domain, SolStruct, SolValue};
+use alloy::sol_types::{Eip712Domain, SolValue};
 
-use super::eip712;
-use super::PermitError;
+use crate::eip712;
+use crate::scheme::PaymentMode;
 
 /// Largest value a `uint48` timestamp field can hold.
 const MAX_U48: u64 = (1 << 48) - 1;
@@ -13,30 +15,28 @@ const MAX_U48: u64 = (1 << 48) - 1;
 /// Basis points in 100 %.
 const MAX_BPS: u16 = 10_000;
 
-/// How a signed payment may be settled (`IX402Settlement.PaymentMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum PaymentMode {
-    /// Settle exactly the signed amount (`charge`).
-    Exact = 0,
-    /// Settle any non-zero amount up to the signed maximum (`charge`).
-    Upto = 1,
-    /// Pull up to the maximum into escrow, capture later (`authorize`, `capture`, ...).
-    Escrow = 2,
+/// Why a permit could not be built or signed.
+#[derive(Debug, thiserror::Error)]
+pub enum PermitError {
+    /// A field holds a value the settlement contract (or Permit2) would reject.
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// The offending field, named as in the Solidity struct.
+        field: &'static str,
+        /// Why the value is rejected and what would be accepted.
+        reason: String,
+    },
+    /// The signer failed (a hardware wallet refused, a remote signer was unreachable, ...).
+    #[error("signing failed: {0}")]
+    Signer(#[from] alloy::signers::Error),
 }
 
-impl TryFrom<u8> for PaymentMode {
-    type Error = PermitError;
-
-    fn try_from(value: u8) -> Result<Self, Self::Error> {
-        match value {
-            0 => Ok(Self::Exact),
-            1 => Ok(Self::Upto),
-            2 => Ok(Self::Escrow),
-            other => Err(PermitError::invalid(
-                "mode",
-                format!("{other} is not a PaymentMode (0 exact, 1 upto, 2 escrow)"),
-            )),
+impl PermitError {
+    /// A refusal of `field`, saying why.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field,
+            reason: reason.into(),
         }
     }
 }
@@ -266,27 +266,13 @@ impl SignedPayment {
         &self,
     ) -> Result<x402_bindings::settlement::IX402Settlement::SignedPayment, PermitError> {
         let typed = self.permit.typed_data()?;
-        let w = typed.witness;
         Ok(x402_bindings::settlement::IX402Settlement::SignedPayment {
             permit: x402_bindings::ISignatureTransfer::PermitTransferFrom {
-                permitted: x402_bindings::ISignatureTransfer::TokenPermissions {
-                    token: typed.permitted.token,
-                    amount: typed.permitted.amount,
-                },
+                permitted: typed.permitted,
                 nonce: typed.nonce,
                 deadline: typed.deadline,
             },
-            terms: x402_bindings::settlement::IX402Settlement::PaymentTerms {
-                payer: w.payer,
-                payee: w.payee,
-                facilitator: w.facilitator,
-                requestHash: w.requestHash,
-                maxFacilitatorFeeBps: w.maxFacilitatorFeeBps,
-                validAfter: w.validAfter,
-                mode: w.mode,
-                authorizationExpiry: w.authorizationExpiry,
-                refundExpiry: w.refundExpiry,
-            },
+            terms: typed.witness,
             signature: self.signature.clone(),
         })
     }
@@ -465,11 +451,5 @@ mod tests {
                 other => panic!("expected an error naming {field}, got {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn mode_from_u8() {
-        assert_eq!(PaymentMode::try_from(2).unwrap(), PaymentMode::Escrow);
-        assert!(PaymentMode::try_from(3).is_err());
     }
 }
