@@ -1,7 +1,7 @@
 // The Permit2 witness transfer a payer signs for x402-settle, as EIP-712 typed data.
 //
 // Mirrors `contracts/interfaces/IX402Settlement.sol` (PaymentTerms) and
-// `client/src/permit/eip712.rs`; test/digest.test.ts checks the digest and signature against a
+// `protocol/src/eip712.rs`; test/digest.test.ts checks the digest and signature against a
 // fixture that facilitator/tests/sdk_e2e.rs recomputes with the Rust client, so the two signers
 // cannot drift apart.
 import { getAddress, hashTypedData, type Address, type Hex } from "viem";
