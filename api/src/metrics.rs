@@ -16,12 +16,12 @@ use crate::params::Filters;
 use crate::stats::{concentration, ratio, Concentration};
 
 /// The filter predicate on rollup tables. Binds: $1 chain, $2 from, $3 to, $4 token, $5 payee,
-/// $6 facilitator, $7 classes.
+/// $6 facilitator, $7 classes, $8 sources.
 const WHERE_ALL: &str = "chain_id = $1 and day between $2 and $3 \
     and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5) \
-    and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))";
+    and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and ($7::text[] is null or class = any($7))";
 
-/// Binds the seven filter values in the order `WHERE_ALL` expects.
+/// Binds the eight filter values in the order `WHERE_ALL` expects.
 macro_rules! bind_filters {
     ($q:expr, $chain:expr, $w:expr, $f:expr, $classes:expr) => {
         $q.bind($chain)
@@ -31,6 +31,7 @@ macro_rules! bind_filters {
             .bind($f.payee_bytes())
             .bind($f.facilitator_bytes())
             .bind($classes)
+            .bind($f.source_names())
     };
 }
 pub(crate) use bind_filters;
@@ -181,7 +182,7 @@ pub struct Activity {
     pub map_mean: f64,
     /// Stickiness: mean DAP / mean MAP.
     pub stickiness: f64,
-    /// Payers whose first payment (ever, under the same token/payee/facilitator filters) falls in the window.
+    /// Payers whose first payment (ever, under the same token/payee/facilitator/source filters) falls in the window.
     pub new_payers: i64,
     /// Active payers that had paid before the window.
     pub returning_payers: i64,
@@ -317,7 +318,7 @@ async fn class_rows(
          from api_daily_stats left join px on px_token = token and day >= px_from and day < px_to
          where {WHERE_ALL}
          group by class, token",
-        px = px_cte(8)
+        px = px_cte(9)
     );
     let q = bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names());
     Ok(bind_prices!(q, p).fetch_all(pool).await?)
@@ -356,7 +357,7 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
             from api_payer_days d
             where d.chain_id = $1 and d.day <= $3
               and ($4::bytea is null or d.token = $4) and ($5::bytea is null or d.payee = $5)
-              and ($6::bytea is null or d.facilitator = $6) and d.class = any($7)
+              and ($6::bytea is null or d.facilitator = $6) and ($8::text[] is null or d.source = any($8)) and d.class = any($7)
               and d.payer in (select payer from per_payer)
             group by d.payer
          )
@@ -422,7 +423,7 @@ async fn concentrations(
             "with {px} select {value} from {table}
              left join px on px_token = token and day >= px_from and day < px_to
              where {WHERE_ALL} group by {holder}",
-            px = px_cte(8)
+            px = px_cte(9)
         )
     };
     let (payers_sql, payees_sql) = (
@@ -751,29 +752,29 @@ pub async fn series(
     // The unit is one of three constants, passed as a bind value anyway.
     let class_sql = format!(
         "with {px}
-         select date_trunc($8, day::timestamp)::date as period, class, token, sum(payments)::int8 as count,
+         select date_trunc($9, day::timestamp)::date as period, class, token, sum(payments)::int8 as count,
                 sum(volume)::text as volume, sum(volume * px_usd)::text as usd,
                 sum(taint_adjusted)::text as taint, sum(taint_adjusted * px_usd)::text as taint_usd
          from api_daily_stats left join px on px_token = token and day >= px_from and day < px_to
          where {WHERE_ALL} group by 1, 2, 3",
-        px = px_cte(9)
+        px = px_cte(10)
     );
     let payers_sql = format!(
         "select d.period, count(distinct d.payer)::int8, count(distinct {ENTITY})::int8
-         from (select distinct date_trunc($8, day::timestamp)::date as period, payer
+         from (select distinct date_trunc($9, day::timestamp)::date as period, payer
                from api_payer_days where {WHERE_ALL}) d
          left join payer_classes pc on pc.chain_id = $1 and pc.payer = d.payer
          group by 1"
     );
     let active_sql = format!(
-        "with act as (select distinct date_trunc($8, day::timestamp)::date as period, payer
+        "with act as (select distinct date_trunc($9, day::timestamp)::date as period, payer
                       from api_payer_days where {WHERE_ALL}),
               firsts as (
-                select d.payer, date_trunc($8, min(d.day)::timestamp)::date as first_period
+                select d.payer, date_trunc($9, min(d.day)::timestamp)::date as first_period
                 from api_payer_days d
                 where d.chain_id = $1 and d.day <= $3
                   and ($4::bytea is null or d.token = $4) and ($5::bytea is null or d.payee = $5)
-                  and ($6::bytea is null or d.facilitator = $6) and d.class = any($7)
+                  and ($6::bytea is null or d.facilitator = $6) and ($8::text[] is null or d.source = any($8)) and d.class = any($7)
                   and d.payer in (select payer from act)
                 group by d.payer)
          select a.period, count(*)::int8, count(*) filter (where f.first_period = a.period)::int8
@@ -925,13 +926,13 @@ pub async fn retention(
             from api_payer_days
             where chain_id = $1 and day <= $3
               and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
-              and ($6::bytea is null or facilitator = $6) and class = any($7)
+              and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and class = any($7)
             group by 1, 2),
          firsts as (select payer, min(week) as cohort from wk group by payer)
          select f.cohort, ((wk.week - f.cohort) / 7)::int8 as k, count(*)::int8,
                 sum(wk.volume)::text, sum(wk.volume)::float8
          from wk join firsts f on f.payer = wk.payer
-         where f.cohort >= date_trunc('week', $2::date::timestamp)::date and wk.week - f.cohort <= 7 * $8
+         where f.cohort >= date_trunc('week', $2::date::timestamp)::date and wk.week - f.cohort <= 7 * $9
          group by 1, 2 order by 1, 2";
     let rows: Vec<(NaiveDate, i64, i64, String, f64)> =
         bind_filters!(sqlx::query_as(sql), chain, w, f, &classes)
