@@ -172,8 +172,16 @@ pub async fn summary(
         s.generation, s.filters, s.window
     );
     cached(&st, nc, key, async {
-        let v =
-            metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing).await?;
+        let cube = st.cube().await;
+        let v = metrics::summary(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            &s.pricing,
+            cube.as_deref(),
+        )
+        .await?;
         render(fmt, &v, None)
     })
     .await
@@ -257,6 +265,7 @@ async fn series_of(
         s.generation, s.filters, s.window
     );
     cached(st, nc, key, async {
+        let cube = st.cube().await;
         let v = metrics::series(
             st.pool(),
             st.chain_id(),
@@ -264,6 +273,7 @@ async fn series_of(
             &s.filters,
             iv,
             &s.pricing,
+            cube.as_deref(),
         )
         .await?;
         render(fmt, &v, Some("points"))

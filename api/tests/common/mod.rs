@@ -573,6 +573,17 @@ impl Fixture {
         price_file: Option<&str>,
         prices: &[(&str, &str)],
     ) -> Self {
+        Self::with_engine(db, ttl, price_file, prices, true).await
+    }
+
+    /// Like [`Fixture::over`]; `memory: false` computes every metric in SQL (`--engine sql`).
+    pub async fn with_engine(
+        db: TestDb,
+        ttl: Duration,
+        price_file: Option<&str>,
+        prices: &[(&str, &str)],
+        memory: bool,
+    ) -> Self {
         rollup::refresh(&db.pool, CHAIN).await.unwrap();
         let meta = token_meta();
         let flags: Vec<(String, String)> = prices
@@ -588,6 +599,7 @@ impl Fixture {
         let state = AppState::with_prices(db.pool.clone(), CHAIN, ttl, meta, book)
             .await
             .unwrap();
+        let state = if memory { state } else { state.without_cube() };
         let app = x402_api::router(state.clone(), None);
         Self { db, state, app }
     }
