@@ -30,6 +30,10 @@ pub struct LiveOutcome {
     pub freshness_p99_ms: f64,
     /// Median of the same, ms.
     pub freshness_p50_ms: f64,
+    /// Classified payments still not visible when the run stopped.
+    pub unseen: u64,
+    /// Age of the oldest of those at the stop, ms (a lower bound of their freshness).
+    pub oldest_unseen_ms: f64,
 }
 
 /// Runs live ingest at `rate` payments/s until `stop`, and the freshness probe against `base`.
@@ -41,6 +45,7 @@ pub struct Live {
     stop: Arc<AtomicBool>,
     writer: tokio::task::JoinHandle<anyhow::Result<u64>>,
     probe: tokio::task::JoinHandle<Histogram<u64>>,
+    pending: Arc<Mutex<Pending>>,
 }
 
 impl Live {
@@ -58,7 +63,7 @@ impl Live {
             stop.clone(),
             pending.clone(),
         ));
-        let probe = tokio::spawn(probe(base, stop.clone(), pending));
+        let probe = tokio::spawn(probe(base, stop.clone(), pending.clone()));
         Ok(Self {
             pool,
             chain,
@@ -66,6 +71,7 @@ impl Live {
             stop,
             writer,
             probe,
+            pending,
         })
     }
 
@@ -75,6 +81,14 @@ impl Live {
         self.stop.store(true, Ordering::Relaxed);
         let payments = self.writer.await??;
         let h = self.probe.await?;
+        let (unseen, oldest_unseen_ms) = {
+            let p = self.pending.lock().await;
+            let oldest = p
+                .front()
+                .map(|(_, _, at)| at.elapsed().as_secs_f64() * 1000.0)
+                .unwrap_or(0.0);
+            (p.len() as u64, oldest)
+        };
         let mut tx = self.pool.begin().await?;
         for sql in [
             "delete from payment_classes c using payments p where c.chain_id = $1 and p.chain_id = $1
@@ -95,6 +109,8 @@ impl Live {
             seen: h.len(),
             freshness_p99_ms: h.value_at_quantile(0.99) as f64 / 1000.0,
             freshness_p50_ms: h.value_at_quantile(0.5) as f64 / 1000.0,
+            unseen,
+            oldest_unseen_ms,
         })
     }
 }
