@@ -103,6 +103,9 @@ pub struct PaymentDetail {
     pub token: String,
     /// Facilitator.
     pub facilitator: String,
+    /// Where the payment comes from: `settlement`, `eip3009`, `settlement_eip3009` or
+    /// `permit2_proxy` (the `source` filter's values).
+    pub source: String,
     /// 0 Exact, 1 Upto, 2 Escrow.
     pub mode: i16,
     /// Lifecycle status.
@@ -149,6 +152,7 @@ struct PaymentRow {
     payee: Vec<u8>,
     token: Vec<u8>,
     facilitator: Vec<u8>,
+    source: String,
     mode: i16,
     status: String,
     closed: bool,
@@ -179,7 +183,7 @@ struct PaymentRow {
 /// Loads one payment.
 pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDetail> {
     let row: Option<PaymentRow> = sqlx::query_as(
-        "select p.payer, p.payee, p.token, p.facilitator, p.mode, p.status, p.closed,
+        "select p.payer, p.payee, p.token, p.facilitator, p.source, p.mode, p.status, p.closed,
                 p.max_amount::text as max_amount, p.settled_amount::text as settled_amount,
                 p.net_settled_amount::text as net_settled_amount, p.refunded_amount::text as refunded_amount,
                 p.facilitator_fee::text as facilitator_fee, p.protocol_fee::text as protocol_fee,
@@ -249,6 +253,7 @@ pub async fn payment(pool: &PgPool, chain: i64, id: B256) -> ApiResult<PaymentDe
         payee: hex_bytes(&r.payee),
         token: hex_bytes(&r.token),
         facilitator: hex_bytes(&r.facilitator),
+        source: r.source,
         mode: r.mode,
         status: r.status,
         closed: r.closed,
@@ -347,10 +352,10 @@ pub struct LabelOut {
     pub registry_tx: Option<String>,
 }
 
-/// Volume and count of one class (or payee) in a profile.
+/// Volume and count of one class (or source, or payee) in a profile.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Share {
-    /// The class name or payee address.
+    /// The class name, source name or payee address.
     pub key: String,
     /// Payments.
     pub payments: i64,
@@ -480,6 +485,9 @@ pub struct PayerProfile {
     pub last_day: Option<NaiveDate>,
     /// Its payments by class, largest volume (in `unit`) first.
     pub by_class: Vec<Share>,
+    /// Its payments by source (`settlement`, `eip3009`, `settlement_eip3009`, `permit2_proxy`),
+    /// largest volume (in `unit`) first.
+    pub by_source: Vec<Share>,
     /// Its 10 largest payees (in `unit`).
     pub top_payees: Vec<Share>,
     /// Flags over its payments.
@@ -552,6 +560,7 @@ const TOKEN_AGG_SQL: &str = "
 #[derive(sqlx::FromRow)]
 struct PartRow {
     class: String,
+    source: String,
     payee: Vec<u8>,
     token: Vec<u8>,
     payments: i64,
@@ -682,12 +691,12 @@ pub async fn payer(
         .collect();
     let parts_sql = format!(
         "with {px}
-         select class, payee, token, sum(payments)::int8 as payments, sum(volume)::text as volume,
+         select class, source, payee, token, sum(payments)::int8 as payments, sum(volume)::text as volume,
                 sum(volume * px_usd)::text as usd, sum(refunded)::text as refunded,
                 sum(refunded * px_usd)::text as refunded_usd
          from api_payer_days left join px on px_token = token and day >= px_from and day < px_to
          where chain_id = $1 and payer = $2 and ($3::bytea is null or token = $3)
-         group by class, payee, token",
+         group by class, source, payee, token",
         px = px_cte(4)
     );
     let parts: Vec<PartRow> = bind_prices!(
@@ -720,6 +729,7 @@ pub async fn payer(
         None => Vec::new(),
     };
     let by_class = shares(p, &parts, |r| r.class.clone());
+    let by_source = shares(p, &parts, |r| r.source.clone());
     let mut top_payees = shares(p, &parts, |r| hex_bytes(&r.payee));
     top_payees.truncate(10);
     let volume = p.sum(by_class.iter().map(|s| &s.volume));
@@ -782,6 +792,7 @@ pub async fn payer(
         first_day: row.first_day,
         last_day: row.last_day,
         by_class,
+        by_source,
         top_payees,
         payment_flags,
         example_payment: row.ex_id.map(|id| PaymentEvidence {

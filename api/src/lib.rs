@@ -10,9 +10,11 @@
 
 pub mod bench;
 pub mod cache;
+pub mod cube;
 pub mod detail;
 pub mod error;
 pub mod lists;
+pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod money;

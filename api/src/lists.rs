@@ -43,6 +43,8 @@ pub struct PaymentItem {
     #[serde(serialize_with = "ser_hex")]
     #[schema(value_type = String)]
     pub facilitator: Vec<u8>,
+    /// Where the payment comes from (the `source` filter's values).
+    pub source: String,
     /// 0 Exact, 1 Upto, 2 Escrow.
     pub mode: i16,
     /// Lifecycle status (charged, authorized, captured, voided, reclaimed, refunded).
@@ -103,18 +105,18 @@ pub async fn payments(
         None => (None, None),
     };
     let sql = "select f.payment_id, f.ts as time, p.first_block_number as block_number, p.first_tx_hash as tx_hash,
-                      f.payer, f.payee, f.token, f.facilitator, p.mode, p.status, f.amount::text as amount,
+                      f.payer, f.payee, f.token, f.facilitator, f.source, p.mode, p.status, f.amount::text as amount,
                       f.class, coalesce(pc.flags, '{}') as flags, p.evidence_hash, p.batch_id::text as batch_id
                from api_payment_facts f
                join payments p on p.chain_id = f.chain_id and p.payment_id = f.payment_id
                left join payment_classes pc on pc.chain_id = f.chain_id and pc.payment_id = f.payment_id
                where f.chain_id = $1 and f.day between $2 and $3
                  and ($4::bytea is null or f.token = $4) and ($5::bytea is null or f.payee = $5)
-                 and ($6::bytea is null or f.facilitator = $6) and ($7::text[] is null or f.class = any($7))
-                 and ($8::bytea is null or f.payer = $8)
-                 and ($9::timestamptz is null or (f.ts, f.payment_id) < ($9, $10))
+                 and ($6::bytea is null or f.facilitator = $6) and ($8::text[] is null or f.source = any($8)) and ($7::text[] is null or f.class = any($7))
+                 and ($9::bytea is null or f.payer = $9)
+                 and ($10::timestamptz is null or (f.ts, f.payment_id) < ($10, $11))
                order by f.ts desc, f.payment_id desc
-               limit $11";
+               limit $12";
     let mut items: Vec<PaymentItem> =
         bind_filters!(sqlx::query_as(sql), chain, w, f, f.class_names())
             .bind(payer)
@@ -172,7 +174,7 @@ type HolderTokenRows = Vec<(Vec<u8>, Vec<u8>, String, Option<String>)>;
 /// (payee, payers, entities, external payers, external entities).
 type PayeeCounts = Vec<(Vec<u8>, i64, i64, i64, i64)>;
 
-/// Per-holder, per-token volume of one page of holders (`$12`), for their [`Money`].
+/// Per-holder, per-token volume of one page of holders (`$13`), for their [`Money`].
 #[allow(clippy::too_many_arguments)] // the filters of the page's query, bound as they are
 async fn page_money(
     pool: &PgPool,
@@ -196,10 +198,10 @@ async fn page_money(
          from {table} left join px on px_token = token and day >= px_from and day < px_to
          where chain_id = $1 and day between $2 and $3
            and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
-           and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
-           and {holder} = any($12) {organic}
+           and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and ($7::text[] is null or class = any($7))
+           and {holder} = any($13) {organic}
          group by 1, 2",
-        px = px_cte(8)
+        px = px_cte(9)
     );
     let q = bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names());
     Ok(bind_prices!(q, p).bind(page).fetch_all(pool).await?)
@@ -302,18 +304,18 @@ pub async fn payers(
                  left join px on px_token = token and day >= px_from and day < px_to
                  where chain_id = $1 and day between $2 and $3
                    and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
-                   and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
+                   and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and ($7::text[] is null or class = any($7))
                  group by payer)
                select a.payer, coalesce(c.entity_id, '0x' || encode(a.payer, 'hex')) as entity_id,
                       c.class, c.flags, a.payment_classes, a.payments, a.sort_key::text as sort_key,
                       a.payees, a.active_days, a.first_day, a.last_day
                from agg a
                left join payer_classes c on c.chain_id = $1 and c.payer = a.payer
-               where $12::numeric is null or a.sort_key < $12::numeric
-                     or (a.sort_key = $12::numeric and a.payer > $13)
+               where $13::numeric is null or a.sort_key < $13::numeric
+                     or (a.sort_key = $13::numeric and a.payer > $14)
                order by a.sort_key desc, a.payer asc
-               limit $14",
-        px = px_cte(8)
+               limit $15",
+        px = px_cte(9)
     );
     let q = bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names());
     let mut rows: Vec<PayerRow> = bind_prices!(q, p)
@@ -443,16 +445,16 @@ pub async fn payees(
                  left join px on px_token = token and day >= px_from and day < px_to
                  where chain_id = $1 and day between $2 and $3
                    and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
-                   and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
+                   and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and ($7::text[] is null or class = any($7))
                  group by payee)
                select payee, payments, sort_key::text as sort_key, organic_payments
                from agg
-               where $12::numeric is null or sort_key < $12::numeric
-                     or (sort_key = $12::numeric and payee > $13)
+               where $13::numeric is null or sort_key < $13::numeric
+                     or (sort_key = $13::numeric and payee > $14)
                -- agg.sort_key: the numeric, not the text column of the same name.
                order by agg.sort_key desc, payee asc
-               limit $14",
-        px = px_cte(8)
+               limit $15",
+        px = px_cte(9)
     );
     let q = bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names());
     let mut rows: Vec<PayeeRow> = bind_prices!(q, p)
@@ -475,8 +477,8 @@ pub async fn payees(
          from (select distinct payee, payer, class from api_payer_days
                where chain_id = $1 and day between $2 and $3
                  and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
-                 and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))
-                 and payee = any($8)) d
+                 and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and ($7::text[] is null or class = any($7))
+                 and payee = any($9)) d
          left join payer_classes pc on pc.chain_id = $1 and pc.payer = d.payer
          group by d.payee"
     );

@@ -76,6 +76,10 @@ enum Command {
         /// Database connections.
         #[arg(long, env = "API_DB_CONNECTIONS", default_value_t = 16)]
         db_connections: u32,
+        /// Where the summary is computed: `memory` (the in-memory read model, maintained day by
+        /// day with the SQL one) or `sql` (every request scans the SQL read model).
+        #[arg(long, env = "API_ENGINE", default_value = "memory", value_parser = ["memory", "sql"])]
+        engine: String,
     },
     /// Apply the API's migrations (after the indexer's and the classifier's).
     Migrate {
@@ -107,6 +111,16 @@ enum Command {
         /// Distinct payers the profile scenario picks from.
         #[arg(long, default_value_t = 5000)]
         payers: i64,
+        /// Bypass the response cache on every request (`Cache-Control: no-cache`), so every
+        /// answer is computed: what analysts see while the chain moves. BENCH names then end in
+        /// `_uncached_p99_ms`.
+        #[arg(long)]
+        no_cache: bool,
+        /// While the scenarios run, write this many new payments per second as the indexer and
+        /// the classifier would (implies --no-cache; BENCH names end in `_live_p99_ms`, plus
+        /// `api_freshness_p99_ms`: classification to visible in the API).
+        #[arg(long, default_value_t = 0)]
+        live_rate: u32,
     },
 }
 
@@ -129,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
             poll_ms,
             no_refresh,
             db_connections,
+            engine,
         } => {
             let pool = connect(&db.database_url, db_connections).await?;
             migrate(&pool).await.context(
@@ -144,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
                 cache_ttl: Duration::from_millis(cache_ttl_ms),
                 poll_interval: Duration::from_millis(poll_ms.max(50)),
                 refresh: !no_refresh,
+                memory: engine == "memory",
             };
             server::serve(pool, cfg, async {
                 x402_service::shutdown::signal().await;
@@ -183,8 +199,23 @@ async fn main() -> anyhow::Result<()> {
             clients,
             seconds,
             payers,
+            no_cache,
+            live_rate,
         } => {
-            let pool = connect(&db.database_url, 2).await?;
+            let pool = connect(&db.database_url, 4).await?;
+            let live = if live_rate > 0 {
+                Some(
+                    x402_api::live::Live::start(
+                        pool.clone(),
+                        db.chain_id,
+                        url.trim_end_matches('/').to_string(),
+                        live_rate,
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
             run_bench(
                 &pool,
                 db.chain_id,
@@ -192,8 +223,30 @@ async fn main() -> anyhow::Result<()> {
                 clients,
                 Duration::from_secs(seconds),
                 payers,
+                no_cache || live.is_some(),
+                live.is_some(),
             )
             .await?;
+            if let Some(live) = live {
+                let o = live.finish().await?;
+                println!(
+                    "live ingest: {} payments written, {} probed blocks visible (p50 {:.0} ms, p99 {:.0} ms), {} not visible at the end, the oldest classified {:.0} ms before",
+                    o.payments, o.seen, o.freshness_p50_ms, o.freshness_p99_ms, o.unseen, o.oldest_unseen_ms
+                );
+                // Blocks still invisible at the end count with their age so far (a lower bound).
+                let total = o.seen + o.unseen;
+                let p99 = if o.unseen as f64 > 0.01 * total as f64 {
+                    o.oldest_unseen_ms.max(o.freshness_p99_ms)
+                } else {
+                    o.freshness_p99_ms
+                };
+                let bound = if o.unseen as f64 > 0.01 * total as f64 {
+                    " (lower bound: blocks still invisible)"
+                } else {
+                    ""
+                };
+                println!("BENCH api_freshness_p99_ms {p99:.0} ms{bound}");
+            }
         }
     }
     Ok(())
@@ -224,6 +277,8 @@ async fn run_bench(
     clients: usize,
     duration: Duration,
     payer_sample: i64,
+    no_cache: bool,
+    live: bool,
 ) -> anyhow::Result<()> {
     let hex = |b: &Vec<u8>| format!("0x{}", alloy_primitives::hex::encode(b));
     let tokens: Vec<Vec<u8>> =
@@ -292,6 +347,13 @@ async fn run_bench(
             .iter()
             .map(|f| format!("facilitator={}", hex(f))),
     );
+    let sources: Vec<String> = sqlx::query_scalar(
+        "select distinct source from api_daily_stats where chain_id = $1 order by 1",
+    )
+    .bind(chain)
+    .fetch_all(pool)
+    .await?;
+    filters.extend(sources.iter().map(|s| format!("source={s}")));
     let with = |path: &str, q: &str, extra: &str| {
         let qs: Vec<&str> = [q, extra].into_iter().filter(|s| !s.is_empty()).collect();
         if qs.is_empty() {
@@ -300,13 +362,20 @@ async fn run_bench(
             format!("{path}?{}", qs.join("&"))
         }
     };
+    let suffix = if live {
+        "_live"
+    } else if no_cache {
+        "_uncached"
+    } else {
+        ""
+    };
     let summary = Scenario {
-        name: "api_summary".into(),
+        name: format!("api_summary{suffix}"),
         paths: filters
             .iter()
             .map(|f| with("/v1/metrics/summary", f, ""))
             .collect(),
-        no_cache: false,
+        no_cache,
     };
     let mut series_paths: Vec<String> = filters
         .iter()
@@ -318,13 +387,13 @@ async fn run_bench(
             .map(|f| with("/v1/metrics/series", f, "interval=week")),
     );
     let series = Scenario {
-        name: "api_series".into(),
+        name: format!("api_series{suffix}"),
         paths: series_paths,
-        no_cache: false,
+        no_cache,
     };
     // Profiles rarely repeat: every request bypasses the cache, so this is the database's cost.
     let profile = Scenario {
-        name: "api_payer_profile".into(),
+        name: format!("api_payer_profile{suffix}"),
         paths: payers
             .iter()
             .map(|p| format!("/v1/payers/{}", hex(p)))
@@ -342,7 +411,9 @@ async fn run_bench(
             s.name, o.requests, o.failures, o.throughput, o.p50_ms, o.p99_ms, o.max_ms, uncached
         );
         println!("BENCH {}_p99_ms {:.2} ms", s.name, o.p99_ms);
-        println!("BENCH {}_uncached_median_ms {:.2} ms", s.name, uncached);
+        if suffix.is_empty() {
+            println!("BENCH {}_uncached_median_ms {:.2} ms", s.name, uncached);
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::cube::{ActivityCounts, Snapshot};
 use crate::error::ApiResult;
 use crate::model::Class;
 use crate::money::{bind_prices, plain, px_cte, Money, PriceNote, Pricing};
@@ -16,12 +17,12 @@ use crate::params::Filters;
 use crate::stats::{concentration, ratio, Concentration};
 
 /// The filter predicate on rollup tables. Binds: $1 chain, $2 from, $3 to, $4 token, $5 payee,
-/// $6 facilitator, $7 classes.
+/// $6 facilitator, $7 classes, $8 sources.
 const WHERE_ALL: &str = "chain_id = $1 and day between $2 and $3 \
     and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5) \
-    and ($6::bytea is null or facilitator = $6) and ($7::text[] is null or class = any($7))";
+    and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and ($7::text[] is null or class = any($7))";
 
-/// Binds the seven filter values in the order `WHERE_ALL` expects.
+/// Binds the eight filter values in the order `WHERE_ALL` expects.
 macro_rules! bind_filters {
     ($q:expr, $chain:expr, $w:expr, $f:expr, $classes:expr) => {
         $q.bind($chain)
@@ -31,6 +32,7 @@ macro_rules! bind_filters {
             .bind($f.payee_bytes())
             .bind($f.facilitator_bytes())
             .bind($classes)
+            .bind($f.source_names())
     };
 }
 pub(crate) use bind_filters;
@@ -181,7 +183,7 @@ pub struct Activity {
     pub map_mean: f64,
     /// Stickiness: mean DAP / mean MAP.
     pub stickiness: f64,
-    /// Payers whose first payment (ever, under the same token/payee/facilitator filters) falls in the window.
+    /// Payers whose first payment (ever, under the same token/payee/facilitator/source filters) falls in the window.
     pub new_payers: i64,
     /// Active payers that had paid before the window.
     pub returning_payers: i64,
@@ -251,6 +253,9 @@ pub struct Coverage {
     pub label_version: Option<String>,
     /// Last indexed block the classifier has classified.
     pub classified_through_block: Option<i64>,
+    /// The indexer checkpoint (last indexed block) the read model reflects: the answer counts
+    /// every payment up to this block that the classifier had reached.
+    pub indexed_through_block: Option<i64>,
     /// When the classifier last wrote.
     pub classifier_updated_at: Option<DateTime<Utc>>,
     /// The API read model's generation.
@@ -290,15 +295,16 @@ pub struct Summary {
     pub coverage: Coverage,
 }
 
+/// Totals of one class in one token (raw units, USD where priced, taint-adjusted).
 #[derive(sqlx::FromRow)]
-struct ClassTokenRow {
-    class: String,
-    token: Vec<u8>,
-    count: i64,
-    volume: String,
-    usd: Option<String>,
-    taint: String,
-    taint_usd: Option<String>,
+pub(crate) struct ClassTokenRow {
+    pub(crate) class: String,
+    pub(crate) token: Vec<u8>,
+    pub(crate) count: i64,
+    pub(crate) volume: String,
+    pub(crate) usd: Option<String>,
+    pub(crate) taint: String,
+    pub(crate) taint_usd: Option<String>,
 }
 
 /// Totals per class and token, with USD where priced.
@@ -317,7 +323,7 @@ async fn class_rows(
          from api_daily_stats left join px on px_token = token and day >= px_from and day < px_to
          where {WHERE_ALL}
          group by class, token",
-        px = px_cte(8)
+        px = px_cte(9)
     );
     let q = bind_filters!(sqlx::query_as(&sql), chain, w, f, f.class_names());
     Ok(bind_prices!(q, p).fetch_all(pool).await?)
@@ -343,7 +349,7 @@ async fn unique_payers(
     )
 }
 
-/// Payer activity over the activity classes.
+/// Payer activity over the activity classes, from the SQL read model.
 async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResult<Activity> {
     let classes = f.activity_classes();
     let sql = format!(
@@ -356,7 +362,7 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
             from api_payer_days d
             where d.chain_id = $1 and d.day <= $3
               and ($4::bytea is null or d.token = $4) and ($5::bytea is null or d.payee = $5)
-              and ($6::bytea is null or d.facilitator = $6) and d.class = any($7)
+              and ($6::bytea is null or d.facilitator = $6) and ($8::text[] is null or d.source = any($8)) and d.class = any($7)
               and d.payer in (select payer from per_payer)
             group by d.payer
          )
@@ -383,11 +389,36 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
     ) = bind_filters!(sqlx::query_as(&sql), chain, w, f, &classes)
         .fetch_one(pool)
         .await?;
+    let counts = ActivityCounts {
+        payer_days,
+        payer_weeks,
+        payer_months,
+        payers,
+        repeat,
+        pairs,
+        new,
+        entities,
+    };
+    Ok(activity_of(w, classes, counts))
+}
+
+/// The activity figures from their counts.
+fn activity_of(w: Window, classes: Vec<String>, c: ActivityCounts) -> Activity {
+    let ActivityCounts {
+        payer_days,
+        payer_weeks,
+        payer_months,
+        payers,
+        repeat,
+        pairs,
+        new,
+        entities,
+    } = c;
     let weeks = Interval::Week.periods(w).len() as f64;
     let months = Interval::Month.periods(w).len() as f64;
     let dap = ratio(payer_days as f64, w.days() as f64);
     let map = ratio(payer_months as f64, months);
-    Ok(Activity {
+    Activity {
         classes,
         payers,
         entities,
@@ -400,7 +431,7 @@ async fn activity(pool: &PgPool, chain: i64, w: Window, f: &Filters) -> ApiResul
         repeat_payers: repeat,
         repeat_rate: ratio(repeat as f64, payers as f64),
         payees_per_payer: ratio(pairs as f64, payers as f64),
-    })
+    }
 }
 
 /// Per-payer and per-payee volumes, for concentration: raw units of the token filter, else USD
@@ -422,7 +453,7 @@ async fn concentrations(
             "with {px} select {value} from {table}
              left join px on px_token = token and day >= px_from and day < px_to
              where {WHERE_ALL} group by {holder}",
-            px = px_cte(8)
+            px = px_cte(9)
         )
     };
     let (payers_sql, payees_sql) = (
@@ -454,11 +485,29 @@ async fn concentrations(
     })
 }
 
+/// Payment sizes in one token.
 #[derive(sqlx::FromRow)]
-struct SizeRow {
+pub(crate) struct SizeRow {
     token: Vec<u8>,
     #[sqlx(flatten)]
     size: TokenPaymentSize,
+}
+
+impl SizeRow {
+    pub(crate) fn token(&self) -> &[u8] {
+        &self.token
+    }
+    pub(crate) fn new(token: Vec<u8>, payments: i64, average: String, median: String) -> Self {
+        Self {
+            token,
+            size: TokenPaymentSize {
+                payments,
+                average,
+                median,
+                ..Default::default()
+            },
+        }
+    }
 }
 
 /// Average and median payment per token.
@@ -483,9 +532,11 @@ async fn coverage_versions(pool: &PgPool, chain: i64) -> ApiResult<Coverage> {
         Option<DateTime<Utc>>,
         Option<i64>,
         Option<DateTime<Utc>>,
+        Option<i64>,
     );
     let row: Row = sqlx::query_as(
-        "select s.rule_version, s.label_version, s.last_block, s.updated_at, r.generation, r.refreshed_at
+        "select s.rule_version, s.label_version, s.last_block, s.updated_at, r.generation, r.refreshed_at,
+                r.checkpoint_block
          from (select 1) one
          left join classifier_state s on s.chain_id = $1
          left join api_refresh_state r on r.chain_id = $1",
@@ -500,17 +551,19 @@ async fn coverage_versions(pool: &PgPool, chain: i64) -> ApiResult<Coverage> {
         classifier_updated_at: row.3,
         read_model_generation: row.4.unwrap_or(0),
         read_model_refreshed_at: row.5,
+        indexed_through_block: row.6,
         ..Default::default()
     })
 }
 
-/// Computes the summary.
+/// Computes the summary: from the in-memory read model when `cube` holds one, else in SQL.
 pub async fn summary(
     pool: &PgPool,
     chain: i64,
     w: Option<Window>,
     f: &Filters,
     p: &Pricing,
+    cube: Option<&Snapshot>,
 ) -> ApiResult<Summary> {
     let mut coverage = coverage_versions(pool, chain).await?;
     let Some(w) = w else {
@@ -522,13 +575,30 @@ pub async fn summary(
             ..Default::default()
         });
     };
-    let (rows, uniques, activity, conc, sizes) = tokio::try_join!(
-        class_rows(pool, chain, w, f, p),
-        unique_payers(pool, chain, w, f),
-        activity(pool, chain, w, f),
-        concentrations(pool, chain, w, f, p),
-        sizes(pool, chain, w, f),
-    )?;
+    let (rows, uniques, activity, conc, sizes) = match cube.filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let classes = f.activity_classes();
+            let (uniques, counts, payer_values) = c.payer_figures(w, f, p, &classes);
+            (
+                c.class_rows(w, f, p),
+                uniques,
+                activity_of(w, classes, counts),
+                ConcentrationPair {
+                    unit: p.unit(),
+                    payers: concentration(&payer_values),
+                    payees: c.payee_concentration(w, f, p),
+                },
+                c.sizes(w, f),
+            )
+        }
+        None => tokio::try_join!(
+            class_rows(pool, chain, w, f, p),
+            unique_payers(pool, chain, w, f),
+            activity(pool, chain, w, f),
+            concentrations(pool, chain, w, f, p),
+            sizes(pool, chain, w, f),
+        )?,
+    };
     fn part(r: &ClassTokenRow) -> (&[u8], Option<&str>, Option<&str>) {
         (
             r.token.as_slice(),
@@ -713,23 +783,24 @@ pub struct Series {
 }
 
 /// (period, distinct payers, distinct entities).
-type PeriodCount = (NaiveDate, i64, i64);
+pub(crate) type PeriodCount = (NaiveDate, i64, i64);
 /// (period, active payers, new payers).
-type PeriodActive = (NaiveDate, i64, i64);
+pub(crate) type PeriodActive = (NaiveDate, i64, i64);
 
+/// Totals of one class in one token in one period.
 #[derive(sqlx::FromRow)]
-struct PeriodClassRow {
-    period: NaiveDate,
-    class: String,
-    token: Vec<u8>,
-    count: i64,
-    volume: String,
-    usd: Option<String>,
-    taint: String,
-    taint_usd: Option<String>,
+pub(crate) struct PeriodClassRow {
+    pub(crate) period: NaiveDate,
+    pub(crate) class: String,
+    pub(crate) token: Vec<u8>,
+    pub(crate) count: i64,
+    pub(crate) volume: String,
+    pub(crate) usd: Option<String>,
+    pub(crate) taint: String,
+    pub(crate) taint_usd: Option<String>,
 }
 
-/// Computes a series.
+/// Computes a series: from the in-memory read model when `cube` holds one, else in SQL.
 pub async fn series(
     pool: &PgPool,
     chain: i64,
@@ -737,6 +808,7 @@ pub async fn series(
     f: &Filters,
     iv: Interval,
     p: &Pricing,
+    cube: Option<&Snapshot>,
 ) -> ApiResult<Series> {
     let activity_classes = f.activity_classes();
     let Some(w) = w else {
@@ -751,29 +823,29 @@ pub async fn series(
     // The unit is one of three constants, passed as a bind value anyway.
     let class_sql = format!(
         "with {px}
-         select date_trunc($8, day::timestamp)::date as period, class, token, sum(payments)::int8 as count,
+         select date_trunc($9, day::timestamp)::date as period, class, token, sum(payments)::int8 as count,
                 sum(volume)::text as volume, sum(volume * px_usd)::text as usd,
                 sum(taint_adjusted)::text as taint, sum(taint_adjusted * px_usd)::text as taint_usd
          from api_daily_stats left join px on px_token = token and day >= px_from and day < px_to
          where {WHERE_ALL} group by 1, 2, 3",
-        px = px_cte(9)
+        px = px_cte(10)
     );
     let payers_sql = format!(
         "select d.period, count(distinct d.payer)::int8, count(distinct {ENTITY})::int8
-         from (select distinct date_trunc($8, day::timestamp)::date as period, payer
+         from (select distinct date_trunc($9, day::timestamp)::date as period, payer
                from api_payer_days where {WHERE_ALL}) d
          left join payer_classes pc on pc.chain_id = $1 and pc.payer = d.payer
          group by 1"
     );
     let active_sql = format!(
-        "with act as (select distinct date_trunc($8, day::timestamp)::date as period, payer
+        "with act as (select distinct date_trunc($9, day::timestamp)::date as period, payer
                       from api_payer_days where {WHERE_ALL}),
               firsts as (
-                select d.payer, date_trunc($8, min(d.day)::timestamp)::date as first_period
+                select d.payer, date_trunc($9, min(d.day)::timestamp)::date as first_period
                 from api_payer_days d
                 where d.chain_id = $1 and d.day <= $3
                   and ($4::bytea is null or d.token = $4) and ($5::bytea is null or d.payee = $5)
-                  and ($6::bytea is null or d.facilitator = $6) and d.class = any($7)
+                  and ($6::bytea is null or d.facilitator = $6) and ($8::text[] is null or d.source = any($8)) and d.class = any($7)
                   and d.payer in (select payer from act)
                 group by d.payer)
          select a.period, count(*)::int8, count(*) filter (where f.first_period = a.period)::int8
@@ -786,15 +858,22 @@ pub async fn series(
         Vec<PeriodClassRow>,
         Vec<PeriodCount>,
         Vec<PeriodActive>,
-    ) = tokio::try_join!(
-        bind_prices!(class_q, p).fetch_all(pool),
-        bind_filters!(sqlx::query_as(&payers_sql), chain, w, f, f.class_names())
-            .bind(unit)
-            .fetch_all(pool),
-        bind_filters!(sqlx::query_as(&active_sql), chain, w, f, &activity_classes)
-            .bind(unit)
-            .fetch_all(pool),
-    )?;
+    ) = match cube.filter(|c| !c.is_empty()) {
+        Some(c) => (
+            c.period_class_rows(w, f, iv, p),
+            c.period_payers(w, f, iv),
+            c.period_active(w, f, iv, &activity_classes),
+        ),
+        None => tokio::try_join!(
+            bind_prices!(class_q, p).fetch_all(pool),
+            bind_filters!(sqlx::query_as(&payers_sql), chain, w, f, f.class_names())
+                .bind(unit)
+                .fetch_all(pool),
+            bind_filters!(sqlx::query_as(&active_sql), chain, w, f, &activity_classes)
+                .bind(unit)
+                .fetch_all(pool),
+        )?,
+    };
 
     fn part(r: &PeriodClassRow) -> (&[u8], Option<&str>, Option<&str>) {
         (
@@ -925,13 +1004,13 @@ pub async fn retention(
             from api_payer_days
             where chain_id = $1 and day <= $3
               and ($4::bytea is null or token = $4) and ($5::bytea is null or payee = $5)
-              and ($6::bytea is null or facilitator = $6) and class = any($7)
+              and ($6::bytea is null or facilitator = $6) and ($8::text[] is null or source = any($8)) and class = any($7)
             group by 1, 2),
          firsts as (select payer, min(week) as cohort from wk group by payer)
          select f.cohort, ((wk.week - f.cohort) / 7)::int8 as k, count(*)::int8,
                 sum(wk.volume)::text, sum(wk.volume)::float8
          from wk join firsts f on f.payer = wk.payer
-         where f.cohort >= date_trunc('week', $2::date::timestamp)::date and wk.week - f.cohort <= 7 * $8
+         where f.cohort >= date_trunc('week', $2::date::timestamp)::date and wk.week - f.cohort <= 7 * $9
          group by 1, 2 order by 1, 2";
     let rows: Vec<(NaiveDate, i64, i64, String, f64)> =
         bind_filters!(sqlx::query_as(sql), chain, w, f, &classes)

@@ -161,6 +161,11 @@ impl Pricing {
         )
     }
 
+    /// The price segments of `token` for this request (none when it is unpriced).
+    pub fn segments_of<'a>(&'a self, token: &'a Address) -> impl Iterator<Item = &'a Segment> {
+        self.segments.iter().filter(move |s| s.token == *token)
+    }
+
     /// Whether amounts are in one token's raw units (a `token` filter).
     pub fn per_token(&self) -> bool {
         self.token.is_some()

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::{parse_address, Class};
+use x402_domain::PaymentSource;
 
 /// Largest page a list endpoint returns.
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -57,6 +58,8 @@ pub struct RawFilters<'a> {
     pub facilitator: Option<&'a str>,
     /// `class`
     pub class: Option<&'a str>,
+    /// `source`
+    pub source: Option<&'a str>,
 }
 
 /// Query structs that carry the common filters.
@@ -88,6 +91,11 @@ macro_rules! query_params {
             /// Only payments of these classes, comma-separated (self_payment, internal, self_dealing,
             /// project_funded, suspected_sybil, external, unattributed, unclassified).
             pub class: Option<String>,
+            /// Only payments from these sources, comma-separated: `settlement` (X402Settlement
+            /// events), `eip3009` (standard x402 EIP-3009 `transferWithAuthorization`),
+            /// `settlement_eip3009` (an EIP-3009 authorization executed through X402Settlement),
+            /// `permit2_proxy` (x402's Permit2 proxies). An unknown name is a 400 listing the valid ones.
+            pub source: Option<String>,
             /// `json` (default) or `csv`; `Accept: text/csv` also selects CSV.
             pub format: Option<String>,
             $($(#[$fm])* pub $field: Option<String>,)*
@@ -102,6 +110,7 @@ macro_rules! query_params {
                     payee: self.payee.as_deref(),
                     facilitator: self.facilitator.as_deref(),
                     class: self.class.as_deref(),
+                    source: self.source.as_deref(),
                 }
             }
         }
@@ -124,6 +133,8 @@ pub struct Filters {
     pub facilitator: Option<Address>,
     /// Class filter (sorted, deduplicated); `None` = every class.
     pub classes: Option<Vec<Class>>,
+    /// Source filter (sorted, deduplicated); `None` = every source.
+    pub sources: Option<Vec<PaymentSource>>,
 }
 
 impl Filters {
@@ -159,6 +170,7 @@ impl Filters {
             .map(|s| parse_address("facilitator", s))
             .transpose()?;
         let classes = raw.class.map(parse_classes).transpose()?;
+        let sources = raw.source.map(parse_sources).transpose()?;
         Ok(Self {
             from,
             to,
@@ -166,6 +178,7 @@ impl Filters {
             payee,
             facilitator,
             classes,
+            sources,
         })
     }
 
@@ -186,6 +199,12 @@ impl Filters {
         self.classes
             .as_ref()
             .map(|cs| cs.iter().map(|c| c.as_str().to_string()).collect())
+    }
+    /// Source filter as a bind value.
+    pub fn source_names(&self) -> Option<Vec<String>> {
+        self.sources
+            .as_ref()
+            .map(|ss| ss.iter().map(|s| s.as_str().to_string()).collect())
     }
     /// The classes whose payers the payer-activity metrics count: the class filter when given,
     /// else `external` (active payers, new vs returning, repeat rate and retention are about
@@ -223,6 +242,21 @@ fn parse_classes(s: &str) -> Result<Vec<Class>, ApiError> {
         out.push(c);
     }
     out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Parses a comma-separated list of payment sources (names of x402_domain::PaymentSource).
+fn parse_sources(s: &str) -> Result<Vec<PaymentSource>, ApiError> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let source: PaymentSource = part
+            .trim()
+            .parse()
+            .map_err(|e: x402_domain::UnknownName| ApiError::bad("source", e.to_string()))?;
+        out.push(source);
+    }
+    out.sort_by_key(|s| s.as_str());
     out.dedup();
     Ok(out)
 }
@@ -347,6 +381,32 @@ mod tests {
             Err(ApiError::BadParam { param, rule }) => {
                 assert_eq!(param, "class");
                 assert!(rule.contains("organic"), "{rule}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sources_parse_and_unknown_lists_the_valid_ones() {
+        let raw = RawFilters {
+            source: Some("permit2_proxy,eip3009, eip3009"),
+            ..Default::default()
+        };
+        let f = Filters::parse(raw, &[]).unwrap();
+        assert_eq!(
+            f.source_names(),
+            Some(vec!["eip3009".to_string(), "permit2_proxy".to_string()])
+        );
+        let raw = RawFilters {
+            source: Some("permit2"),
+            ..Default::default()
+        };
+        match Filters::parse(raw, &[]) {
+            Err(ApiError::BadParam { param, rule }) => {
+                assert_eq!(param, "source");
+                for s in PaymentSource::ALL {
+                    assert!(rule.contains(s.as_str()), "{rule}");
+                }
             }
             other => panic!("{other:?}"),
         }

@@ -22,6 +22,8 @@ pub struct RefreshOutcome {
     pub payments: i64,
     /// The read model's generation after the refresh.
     pub generation: i64,
+    /// The days rebuilt.
+    pub changed: Vec<NaiveDate>,
 }
 
 /// Errors of a refresh.
@@ -89,6 +91,7 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
                     days: 0,
                     payments: 0,
                     generation: *generation,
+                    changed: Vec::new(),
                 });
             }
             // The classifier writes its verdicts (classified_at = now()) and its state
@@ -174,6 +177,7 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
         days: days.len(),
         payments,
         generation,
+        changed: days,
     })
 }
 

@@ -31,6 +31,7 @@ use crate::params::{
 };
 use crate::render::{render, respond};
 use crate::state::AppState;
+use x402_domain::PaymentSource;
 
 query_params! {
     /// Parameters of `/v1/metrics/summary`.
@@ -171,8 +172,16 @@ pub async fn summary(
         s.generation, s.filters, s.window
     );
     cached(&st, nc, key, async {
-        let v =
-            metrics::summary(st.pool(), st.chain_id(), s.window, &s.filters, &s.pricing).await?;
+        let cube = st.cube().await;
+        let v = metrics::summary(
+            st.pool(),
+            st.chain_id(),
+            s.window,
+            &s.filters,
+            &s.pricing,
+            cube.as_deref(),
+        )
+        .await?;
         render(fmt, &v, None)
     })
     .await
@@ -256,6 +265,7 @@ async fn series_of(
         s.generation, s.filters, s.window
     );
     cached(st, nc, key, async {
+        let cube = st.cube().await;
         let v = metrics::series(
             st.pool(),
             st.chain_id(),
@@ -263,6 +273,7 @@ async fn series_of(
             &s.filters,
             iv,
             &s.pricing,
+            cube.as_deref(),
         )
         .await?;
         render(fmt, &v, Some("points"))
@@ -526,6 +537,67 @@ pub async fn tokens(State(st): State<AppState>) -> Json<Tokens> {
     Json(Tokens { tokens })
 }
 
+/// A payment source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceOut {
+    /// Its name: a valid value of the `source` filter.
+    pub name: String,
+    /// What payments it covers.
+    pub description: String,
+    /// Payments from it in the read model.
+    pub payments: i64,
+}
+
+/// The source list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sources {
+    /// Every source the indexer knows, with or without payments.
+    pub sources: Vec<SourceOut>,
+}
+
+/// What each source covers, in the words an analyst reads.
+fn describe(s: PaymentSource) -> &'static str {
+    match s {
+        PaymentSource::Settlement => {
+            "X402Settlement contract events (charges, escrows, batches), with their evidence"
+        }
+        PaymentSource::Eip3009 => {
+            "standard x402 EIP-3009 transferWithAuthorization sent by a facilitator"
+        }
+        PaymentSource::SettlementEip3009 => {
+            "an EIP-3009 authorization executed through X402Settlement"
+        }
+        PaymentSource::Permit2Proxy => {
+            "x402's Permit2 proxies (x402ExactPermit2Proxy, x402UptoPermit2Proxy)"
+        }
+    }
+}
+
+/// Where payments come from (valid values of the `source` filter).
+#[utoipa::path(get, path = "/v1/sources", tag = "meta",
+    responses((status = 200, description = "Sources", body = Sources)))]
+pub async fn sources(State(st): State<AppState>) -> ApiResult<Json<Sources>> {
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "select source, sum(payments)::int8 from api_daily_stats where chain_id = $1 group by source",
+    )
+    .bind(st.chain_id())
+    .fetch_all(st.pool())
+    .await?;
+    let sources = PaymentSource::ALL
+        .iter()
+        .map(|s| SourceOut {
+            name: s.as_str().to_string(),
+            description: describe(*s).to_string(),
+            payments: counts
+                .iter()
+                .find(|c| c.0 == s.as_str())
+                .map(|c| c.1)
+                .unwrap_or(0),
+        })
+        .collect();
+    Ok(Json(Sources { sources }))
+}
+
 /// What the API serves and how fresh it is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Status {
@@ -574,7 +646,7 @@ pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
 #[openapi(
     info(title = "x402-settle organic-demand API", version = "1",
          description = "Gross vs organic x402 payment volume, payer activity, retention, concentration and the evidence behind every classification. Every amount carries its unit: per token in exact raw units (decimal strings, with symbol and decimals) and in USD over the tokens the configured price source prices (stablecoins at par, configured prices); unpriced tokens are listed and left out of USD totals. Integer ids that may exceed 2^53 are strings. Days are UTC."),
-    paths(summary, series, daily, weekly, monthly, retention, payments, payers, payees, payer, payment, tokens, status),
+    paths(summary, series, daily, weekly, monthly, retention, payments, payers, payees, payer, payment, tokens, sources, status),
     components(schemas(Problem)),
     tags((name = "metrics", description = "Aggregates"), (name = "lists", description = "Paginated lists"),
          (name = "drill-down", description = "One payer or payment"), (name = "meta", description = "Status"))
@@ -597,6 +669,7 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/metrics/summary", get(summary))
         .route("/v1/tokens", get(tokens))
+        .route("/v1/sources", get(sources))
         .route("/v1/metrics/series", get(series))
         .route("/v1/metrics/daily", get(daily))
         .route("/v1/metrics/weekly", get(weekly))

@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub poll_interval: Duration,
     /// Whether this process refreshes the read model (else it only follows another's refreshes).
     pub refresh: bool,
+    /// Answer the summary from the in-memory read model (else in SQL).
+    pub memory: bool,
 }
 
 /// Errors that stop the server.
@@ -61,6 +63,7 @@ pub enum ServeError {
 
 /// Runs one refresh-and-sync step; logs and swallows failures (the next tick retries).
 pub async fn tick(state: &AppState, refresh: bool) {
+    let mut done = None;
     if refresh {
         match rollup::refresh(state.pool(), state.chain_id()).await {
             Ok(o) if o.days > 0 => {
@@ -69,13 +72,15 @@ pub async fn tick(state: &AppState, refresh: bool) {
                     payments = o.payments,
                     generation = o.generation,
                     "read model refreshed"
-                )
+                );
+                done = Some(o);
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "read model refresh failed; retrying next tick"),
         }
     }
-    if let Err(e) = state.sync().await {
+    let refreshed = done.as_ref().map(|o| (o.generation, o.changed.as_slice()));
+    if let Err(e) = state.sync_after(refreshed).await {
         tracing::warn!(error = %e, "reloading API metadata failed; retrying next tick");
     }
 }
@@ -102,6 +107,11 @@ pub async fn serve(
     let prices = crate::prices::PriceBook::load(&tokens, cfg.price_file.as_deref(), &cfg.prices)?;
     tracing::info!(source = %prices.describe(&tokens), "USD prices");
     let state = AppState::with_prices(pool, cfg.chain_id, cfg.cache_ttl, tokens, prices).await?;
+    let state = if cfg.memory {
+        state
+    } else {
+        state.without_cube()
+    };
     let background = {
         let state = state.clone();
         let (every, refresh) = (cfg.poll_interval, cfg.refresh);

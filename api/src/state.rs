@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use tokio::sync::RwLock;
 
 use crate::cache::ResponseCache;
+use crate::cube::{Cube, Snapshot};
 use crate::error::ApiResult;
 use crate::metrics::Window;
 use crate::money::Pricing;
@@ -68,6 +69,8 @@ struct Inner {
     meta: RwLock<Meta>,
     token_meta: Vec<TokenMeta>,
     prices: PriceBook,
+    /// The in-memory read model (None: every metric in SQL).
+    cube: Option<Cube>,
 }
 
 impl AppState {
@@ -105,10 +108,32 @@ impl AppState {
                 meta: RwLock::new(Meta::default()),
                 token_meta,
                 prices,
+                cube: Some(Cube::new()),
             }),
         };
         state.sync().await?;
         Ok(state)
+    }
+
+    /// This state without the in-memory read model: every metric computed in SQL (the
+    /// reference the in-memory figures are tested against, and `serve --engine sql`).
+    pub fn without_cube(self) -> Self {
+        let inner = Arc::try_unwrap(self.inner)
+            .unwrap_or_else(|_| panic!("without_cube is called on a state nobody else holds yet"));
+        Self {
+            inner: Arc::new(Inner {
+                cube: None,
+                ..inner
+            }),
+        }
+    }
+
+    /// The in-memory read model's current snapshot, when this state keeps one.
+    pub async fn cube(&self) -> Option<Arc<Snapshot>> {
+        match &self.inner.cube {
+            Some(c) => Some(c.snapshot().await),
+            None => None,
+        }
     }
 
     /// The connection pool.
@@ -161,6 +186,13 @@ impl AppState {
     /// Reloads the metadata when the read model's generation moved; returns whether it did.
     /// Cached responses are keyed by generation, so moving it retires them all at once.
     pub async fn sync(&self) -> ApiResult<bool> {
+        self.sync_after(None).await
+    }
+
+    /// Like [`AppState::sync`], after this process's own refresh `refreshed` (the generation it
+    /// made and the days it rebuilt): when the read model moved by exactly that refresh, the
+    /// in-memory model replaces those days only; otherwise it reloads.
+    pub async fn sync_after(&self, refreshed: Option<(i64, &[NaiveDate])>) -> ApiResult<bool> {
         let pool = &self.inner.pool;
         let chain = self.inner.chain_id;
         let generation: i64 = sqlx::query_scalar(
@@ -169,8 +201,17 @@ impl AppState {
         .bind(chain)
         .fetch_one(pool)
         .await?;
-        if generation == self.inner.meta.read().await.generation && generation != 0 {
+        let previous = self.inner.meta.read().await.generation;
+        if generation == previous && generation != 0 {
             return Ok(false);
+        }
+        if let Some(cube) = &self.inner.cube {
+            match refreshed {
+                Some((g, days)) if g == generation && previous == g - 1 && previous != 0 => {
+                    cube.apply_days(pool, chain, days).await?
+                }
+                _ => cube.reload(pool, chain).await?,
+            }
         }
         let tokens: Vec<Vec<u8>> = sqlx::query_scalar(
             "select distinct token from api_daily_stats where chain_id = $1 order by token",

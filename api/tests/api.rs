@@ -1214,7 +1214,11 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
 
 #[tokio::test]
 async fn no_cache_header_recomputes() {
-    let fx = Fixture::new().await;
+    // The SQL engine reads the read model's tables on every computation, so a change made
+    // behind the cache's back shows once the cache is bypassed.
+    let db = TestDb::new().await;
+    seed(&db.pool).await;
+    let fx = Fixture::with_engine(db, std::time::Duration::from_secs(60), None, &[], false).await;
     assert_eq!(fx.ok("/v1/metrics/summary").await["gross"]["count"], 11);
     // Change the read model behind the cache's back.
     sqlx::query("delete from api_daily_stats where chain_id = $1 and day = '2026-11-17'")

@@ -330,6 +330,13 @@ async fn entities_merge_wallets_the_evidence_ties_together() {
     .execute(&fx.db.pool)
     .await
     .unwrap();
+    // ... and records that it wrote (its state moves), so the API's refresh follows.
+    sqlx::query("update classifier_state set updated_at = clock_timestamp() where chain_id = $1")
+        .bind(CHAIN)
+        .execute(&fx.db.pool)
+        .await
+        .unwrap();
+    x402_api::server::tick(&fx.state, true).await;
     let s = fx.ok("/v1/metrics/summary").await;
     assert_eq!(s["unique_payers"], 7);
     assert_eq!(s["unique_entities"], 6);

@@ -6,7 +6,7 @@
 import type { ClassName } from "./classes";
 import { units } from "./format";
 import { getJson, withQuery } from "./http";
-import { USD_VIEW, type ClassTotals, type Cohort, type Concentration, type Filters, type PayeeRow, type PayerProfile, type PayerRow, type SeriesBucket, type Summary, type Token } from "./model";
+import { USD_VIEW, type ClassTotals, type Cohort, type Concentration, type Filters, type PayeeRow, type Source, type PayerProfile, type PayerRow, type SeriesBucket, type Summary, type Token } from "./model";
 
 /** How many rows the top-payer and top-payee tables show. */
 export const TOP_N = 15;
@@ -109,7 +109,7 @@ interface WirePayees {
 
 /** The API's filters: the all-token view sends no `token` (the API answers per token and in USD). */
 function filterQuery(f: Filters) {
-  return { from: f.from, to: f.to, token: f.token === USD_VIEW.address ? undefined : f.token, payee: f.payee };
+  return { from: f.from, to: f.to, token: f.token === USD_VIEW.address ? undefined : f.token, payee: f.payee, source: f.source };
 }
 
 function concentration(c: WireConcentration): Concentration {
@@ -290,6 +290,12 @@ export async function tokens(): Promise<{ tokens: Token[]; window: { from: strin
     busiest = out[0]?.address ?? null;
   }
   return { tokens: out, window: status.data_window, busiest };
+}
+
+/** Where payments come from: the valid values of the `source` filter, with their payments. */
+export async function sources(): Promise<Source[]> {
+  const r = await getJson<{ sources: Source[] }>("/v1/sources");
+  return r.sources;
 }
 
 interface WireProfile {

@@ -37,6 +37,7 @@ const slots = {
 const status = byId("status");
 const form = byId<HTMLFormElement>("filters");
 const tokenSelect = byId<HTMLSelectElement>("f-token");
+const sourceSelect = byId<HTMLSelectElement>("f-source");
 let tokens: Token[] = [];
 // First and last day with data: the date inputs' bounds and what "All time" means.
 let dataWindow: { from: string; to: string } | null = null;
@@ -58,6 +59,7 @@ function readFilters(): Filters {
     to: q.get("to") || undefined,
     token: q.get("token") || undefined,
     payee: q.get("payee") || undefined,
+    source: q.get("source") || undefined,
     bucket,
   };
 }
@@ -69,6 +71,7 @@ function writeFilters(f: Filters, payer?: string | null): void {
   if (f.to) q.set("to", f.to);
   if (f.token) q.set("token", f.token);
   if (f.payee) q.set("payee", f.payee);
+  if (f.source) q.set("source", f.source);
   if (f.bucket !== "day") q.set("bucket", f.bucket);
   if (payer) q.set("payer", payer);
   if (live !== null) q.set("live", live);
@@ -82,6 +85,7 @@ function fillForm(f: Filters): void {
   (form.elements.namedItem("to") as HTMLInputElement).value = f.to ?? dataWindow?.to ?? "";
   (form.elements.namedItem("bucket") as HTMLSelectElement).value = f.bucket;
   tokenSelect.value = f.token ?? "";
+  sourceSelect.value = f.source ?? "";
   (form.elements.namedItem("payee") as HTMLInputElement).value = f.payee ?? "";
   byId("payee-chip").hidden = !f.payee;
   byId("payee-chip-address").textContent = f.payee ? shortHex(f.payee, 6) : "";
@@ -100,6 +104,7 @@ function formFilters(): Filters {
     to: to === dataWindow?.to ? undefined : to,
     token: get("token"),
     payee: get("payee"),
+    source: get("source"),
     bucket: get("bucket") === "week" ? "week" : "day",
   };
 }
@@ -111,7 +116,19 @@ function apply(f: Filters): void {
 }
 
 async function loadTokens(): Promise<void> {
-  const status = await api.tokens();
+  const [status, sources] = await Promise.all([api.tokens(), api.sources()]);
+  sourceSelect.textContent = "";
+  const every = document.createElement("option");
+  every.value = "";
+  every.textContent = "All sources";
+  sourceSelect.append(every);
+  for (const s of sources) {
+    const o = document.createElement("option");
+    o.value = s.name;
+    o.textContent = `${s.name} (${s.payments})`;
+    o.title = s.description;
+    sourceSelect.append(o);
+  }
   tokens = status.tokens;
   dataWindow = status.window;
   defaultToken = status.busiest;

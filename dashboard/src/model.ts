@@ -11,7 +11,16 @@ export interface Filters {
   token?: string;
   /** Only payments to this payee (a click on a row of the payee table). */
   payee?: string;
+  /** Only payments from this source (`settlement`, `eip3009`, ...; the API's `/v1/sources`). */
+  source?: string;
   bucket: "day" | "week";
+}
+
+/** A payment source the API knows (a value of the `source` filter). */
+export interface Source {
+  name: string;
+  description: string;
+  payments: number;
 }
 
 /** A token payments were made in, or the all-token view in USD (`usd` set). */

@@ -222,6 +222,47 @@ describe("dashboard", () => {
     assert.match(page.url(), new RegExp(`token=${truth.tokens.opg.address}`, "i"));
   });
 
+  test("the source filter narrows the page to one source's payments", async () => {
+    await page.goto(`${api.base}/`);
+    await waitLoaded();
+    // The options are the API's sources, each with its payments.
+    const { sources } = await apiJson("/v1/sources");
+    const options = await page.$$eval("#f-source option", (os) => os.map((o) => o.value));
+    assert.deepEqual(options, ["", ...sources.map((s) => s.name)]);
+    for (const [name, n] of Object.entries(truth.paymentsBySource)) {
+      assert.equal(sources.find((s) => s.name === name)?.payments, n, `payments from ${name}`);
+    }
+    const before = await page.evaluate(() => document.body.dataset.loaded);
+    await page.selectOption("#f-source", "eip3009");
+    await page.click("#filters button[type=submit]");
+    await waitLoaded(before);
+    assert.match(page.url(), /source=eip3009/);
+    const payers = await page.$$eval("#top-payers tr[data-payer]", (rs) => rs.map((r) => r.getAttribute("data-payer").toLowerCase()));
+    const eip3009Payers = Object.entries(truth.payers).filter(([, t]) => t.source === "eip3009").map(([a]) => a);
+    assert.equal(eip3009Payers.length, 2);
+    assert.deepEqual(new Set(payers), new Set(eip3009Payers));
+    const usdc = truth.tokens.usdc.address;
+    const summary = await apiJson(`/v1/metrics/summary?token=${usdc}&source=eip3009`);
+    assert.equal(summary.gross.count, truth.paymentsBySource.eip3009);
+    const note = await page.$eval('[data-kpi="Gross volume"] .k-note', (e) => e.textContent);
+    assert.equal(note, `${truth.paymentsBySource.eip3009} payments`);
+    assert.equal(await page.$eval('[data-kpi="Organic share"] .k-value', (e) => e.textContent), "100.0%", "both pay as external payers");
+    // The source survives a reload from the URL, and the sources partition the totals.
+    await page.reload();
+    await waitLoaded();
+    assert.equal(await page.$eval("#f-source", (e) => e.value), "eip3009");
+    const all = await apiJson(`/v1/metrics/summary?token=${usdc}`);
+    const settlement = await apiJson(`/v1/metrics/summary?token=${usdc}&source=settlement`);
+    assert.equal(settlement.gross.count + summary.gross.count, all.gross.count);
+    // A source the API does not know is a 400 naming the parameter and the valid values.
+    const bad = await fetch(`${api.base}/v1/metrics/summary?source=permit2`);
+    assert.equal(bad.status, 400);
+    const problem = await bad.json();
+    assert.equal(problem.param, "source");
+    for (const s of sources) assert.ok(problem.detail.includes(s.name), problem.detail);
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("with every token the page shows USD, and paying entities beside wallets", async () => {
     await page.goto(`${api.base}/?token=usd`);
     await waitLoaded();

@@ -11,7 +11,10 @@
 //   - a provider funding a wallet that pays it, with money flowing back (self_dealing);
 //   - a sybil farm of 6 wallets from one funder, identical amounts within minutes (suspected_sybil);
 //   - a provider paying itself (self_payment) and a payer with no funding history (unattributed).
-// Payments move through the settlement contract (payer -> settlement -> payee), as on chain.
+// Payments move through the settlement contract (payer -> settlement -> payee), as on chain,
+// except those of two external payers (dave, frank), who pay by standard x402 EIP-3009
+// `transferWithAuthorization` (payer -> payee, AuthorizationUsed, the facilitator sending the
+// transaction), folded by the indexer's own fold_eip3009(): the source filter has two sources.
 // `truth` holds each payer's class by construction, and the transactions its evidence must cite.
 
 import { createHash } from "node:crypto";
@@ -73,9 +76,9 @@ export function buildFixture() {
     return e;
   };
   const payments = []; // { id, payer, payee, token, amount, time }
-  const pay = (time, token, payer, payee, amount) => {
+  const pay = (time, token, payer, payee, amount, source = "settlement") => {
     const n = payments.length;
-    const p = { id: hash(`payment:${n}`), payer, payee, token, amount, time, tx: hash(`tx:payment:${n}`) };
+    const p = { id: hash(`payment:${n}`), payer, payee, token, amount, time, tx: hash(`tx:payment:${n}`), source };
     payments.push(p);
     events.push({ time, kind: "charge", payment: p });
     return p;
@@ -106,9 +109,9 @@ export function buildFixture() {
     { name: "alice", startWeek: 0, endWeek: 4, perWeek: 4, size: 7.5 },
     { name: "bob", startWeek: 0, endWeek: 1, perWeek: 3, size: 4 }, // churns after week 1
     { name: "carol", startWeek: 0, endWeek: 4, perWeek: 2, size: 15 },
-    { name: "dave", startWeek: 1, endWeek: 4, perWeek: 3, size: 2.5 },
+    { name: "dave", startWeek: 1, endWeek: 4, perWeek: 3, size: 2.5, source: "eip3009" },
     { name: "erin", startWeek: 1, endWeek: 2, perWeek: 2, size: 10 },
-    { name: "frank", startWeek: 2, endWeek: 4, perWeek: 5, size: 1.5 },
+    { name: "frank", startWeek: 2, endWeek: 4, perWeek: 5, size: 1.5, source: "eip3009" },
     { name: "grace", startWeek: 3, endWeek: 4, perWeek: 3, size: 6 },
     { name: "heidi", startWeek: 4, endWeek: 4, perWeek: 2, size: 20 },
   ];
@@ -121,11 +124,11 @@ export function buildFixture() {
       for (let i = 0; i < x.perWeek; i++) {
         const t = START + week * 7 * DAY + Math.floor(rand() * 6.5 * DAY) + 3 * HOUR;
         const payee = PROVIDERS[Math.floor(rand() * PROVIDERS.length)];
-        pay(Math.max(t, fundAt + HOUR), TOKENS.usdc.address, payer, payee, usdc(x.size * (0.6 + rand())));
+        pay(Math.max(t, fundAt + HOUR), TOKENS.usdc.address, payer, payee, usdc(x.size * (0.6 + rand())), x.source);
         count++;
       }
     }
-    expect(payer, "external", { fundingTx: funding.tx, funder: W.exchange, fundingAmount: funding.amount.toString(), payments: count });
+    expect(payer, "external", { fundingTx: funding.tx, funder: W.exchange, fundingAmount: funding.amount.toString(), payments: count, source: x.source ?? "settlement" });
   }
   // Two external OPG payers, so the token filter has a second token with its own picture.
   for (const name of ["ivan", "judy"]) {
@@ -207,6 +210,12 @@ export function buildFixture() {
       sql.push(`insert into registry_labels (${head}, wallet, role, role_name, labeled, note) values (${headVals(e, e.tx, e.logIndex)}, ${bytea(e.wallet)}, ${e.role}, ${text(e.roleName)}, true, ${text(e.note)});`);
     } else if (e.kind === "transfer") {
       sql.push(`insert into token_transfers (${head}, token, from_address, to_address, amount) values (${headVals(e, e.tx, e.logIndex)}, ${bytea(e.token)}, ${bytea(e.from)}, ${bytea(e.to)}, ${e.amount});`);
+    } else if (e.payment.source === "eip3009") {
+      // One EIP-3009 transaction sent by the facilitator: AuthorizationUsed, then the Transfer it
+      // authorized, straight from the payer to the payee.
+      const p = e.payment;
+      sql.push(`insert into eip3009_authorizations (${head}, token, authorizer, nonce, tx_from, tx_to, transfer_log_index, payee, amount, facilitator_listed, payment_id) values (${headVals(e, p.tx, e.logIndex)}, ${bytea(p.token)}, ${bytea(p.payer)}, ${bytea(hash(`nonce:${p.id}`))}, ${bytea(W.facilitator)}, ${bytea(p.token)}, ${e.logIndex + 1}, ${bytea(p.payee)}, ${p.amount}, true, ${bytea(p.id)});`);
+      sql.push(`insert into token_transfers (${head}, token, from_address, to_address, amount) values (${headVals(e, p.tx, e.logIndex + 1)}, ${bytea(p.token)}, ${bytea(p.payer)}, ${bytea(p.payee)}, ${p.amount});`);
     } else {
       const p = e.payment;
       // One settlement transaction: Permit2 pulls the payment into the settlement contract, the
@@ -217,11 +226,14 @@ export function buildFixture() {
     }
   }
   sql.push(`select recompute_payments(${CHAIN_ID}, array(select payment_id from charges where chain_id = ${CHAIN_ID}));`);
+  sql.push(`select fold_eip3009(${CHAIN_ID}, ${blocks[0].number}, ${lastBlock.number});`);
   sql.push("commit;");
 
   truth.paymentCount = payments.length;
   truth.lastBlock = lastBlock.number;
   truth.usdcPayments = payments.filter((p) => p.token === TOKENS.usdc.address).length;
+  truth.paymentsBySource = {};
+  for (const p of payments) truth.paymentsBySource[p.source] = (truth.paymentsBySource[p.source] ?? 0) + 1;
   truth.firstDay = new Date(Math.min(...payments.map((p) => p.time))).toISOString().slice(0, 10);
   truth.lastDay = new Date(Math.max(...payments.map((p) => p.time))).toISOString().slice(0, 10);
   // The exchange's label, as a labels file for `x402-classifier labels import`.

@@ -573,6 +573,17 @@ impl Fixture {
         price_file: Option<&str>,
         prices: &[(&str, &str)],
     ) -> Self {
+        Self::with_engine(db, ttl, price_file, prices, true).await
+    }
+
+    /// Like [`Fixture::over`]; `memory: false` computes every metric in SQL (`--engine sql`).
+    pub async fn with_engine(
+        db: TestDb,
+        ttl: Duration,
+        price_file: Option<&str>,
+        prices: &[(&str, &str)],
+        memory: bool,
+    ) -> Self {
         rollup::refresh(&db.pool, CHAIN).await.unwrap();
         let meta = token_meta();
         let flags: Vec<(String, String)> = prices
@@ -588,6 +599,7 @@ impl Fixture {
         let state = AppState::with_prices(db.pool.clone(), CHAIN, ttl, meta, book)
             .await
             .unwrap();
+        let state = if memory { state } else { state.without_cube() };
         let app = x402_api::router(state.clone(), None);
         Self { db, state, app }
     }
@@ -759,4 +771,91 @@ pub async fn verdict(
     .execute(pool)
     .await
     .unwrap();
+}
+
+/// Writes `p` as the indexer writes a standard x402 EIP-3009 payment (source `eip3009`): the
+/// `AuthorizationUsed` row with its matched Transfer, sent by facilitator `fac_2()`, folded by the
+/// indexer's own `fold_eip3009`; then the classifier's verdict when `class` is set.
+pub async fn pay_eip3009(pool: &PgPool, p: Pay<'_>) {
+    let block = 20_000 + p.n as i64;
+    sqlx::query(
+        "insert into eip3009_authorizations (chain_id, block_number, block_hash, block_time, tx_hash, log_index,
+            token, authorizer, nonce, tx_from, tx_to, transfer_log_index, payee, amount, facilitator_listed, payment_id)
+         values ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $6, 1, $10, $11::numeric, true, $12)",
+    )
+    .bind(CHAIN)
+    .bind(block)
+    .bind(keccak256(format!("block-{block}")).as_slice())
+    .bind(ts(p.day, p.n % 60))
+    .bind(keccak256(format!("tx-{}", p.n)).as_slice())
+    .bind(p.token.as_slice())
+    .bind(p.payer.as_slice())
+    .bind(keccak256(format!("nonce-{}", p.n)).as_slice())
+    .bind(fac_2().as_slice())
+    .bind(p.payee.as_slice())
+    .bind(p.amount)
+    .bind(pid(p.n).as_slice())
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("select fold_eip3009($1, $2, $2)")
+        .bind(CHAIN)
+        .bind(block)
+        .execute(pool)
+        .await
+        .unwrap();
+    classify_payment(pool, &p).await;
+}
+
+/// Writes `p` as the indexer writes a payment through x402's Permit2 proxy (source
+/// `permit2_proxy`), folded by the indexer's own `fold_permit2_proxy`; then the verdict.
+pub async fn pay_permit2_proxy(pool: &PgPool, p: Pay<'_>) {
+    let block = 30_000 + p.n as i64;
+    sqlx::query(
+        "insert into permit2_proxy_settlements (chain_id, block_number, block_hash, block_time, tx_hash, log_index,
+            proxy, with_permit, tx_from, tx_to, transfer_log_index, token, payer, payee, amount,
+            facilitator_listed, payment_id)
+         values ($1, $2, $3, $4, $5, 1, $6, false, $7, $6, 0, $8, $9, $10, $11::numeric, true, $12)",
+    )
+    .bind(CHAIN)
+    .bind(block)
+    .bind(keccak256(format!("block-{block}")).as_slice())
+    .bind(ts(p.day, p.n % 60))
+    .bind(keccak256(format!("tx-{}", p.n)).as_slice())
+    .bind(x402_domain::X402_EXACT_PERMIT2_PROXY.as_slice())
+    .bind(fac_1().as_slice())
+    .bind(p.token.as_slice())
+    .bind(p.payer.as_slice())
+    .bind(p.payee.as_slice())
+    .bind(p.amount)
+    .bind(pid(p.n).as_slice())
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("select fold_permit2_proxy($1, $2, $2)")
+        .bind(CHAIN)
+        .bind(block)
+        .execute(pool)
+        .await
+        .unwrap();
+    classify_payment(pool, &p).await;
+}
+
+async fn classify_payment(pool: &PgPool, p: &Pay<'_>) {
+    if let Some(class) = p.class {
+        sqlx::query(
+            "insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share, haircut_share,
+                cluster_id, rule_version, label_version)
+             values ($1, $2, $3, '{}', $4, $5::numeric, $5::numeric, $6, 'rules-1', 'labels-1')",
+        )
+        .bind(CHAIN)
+        .bind(pid(p.n).as_slice())
+        .bind(class)
+        .bind(serde_json::json!({"payment": p.n}))
+        .bind(p.share)
+        .bind(p.cluster)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
 }
