@@ -220,11 +220,13 @@ async fn main() -> anyhow::Result<()> {
                 &pool,
                 db.chain_id,
                 url.trim_end_matches('/'),
-                clients,
-                Duration::from_secs(seconds),
-                payers,
-                no_cache || live.is_some(),
-                live.is_some(),
+                BenchLoad {
+                    clients,
+                    duration: Duration::from_secs(seconds),
+                    payer_sample: payers,
+                    no_cache: no_cache || live.is_some(),
+                    live: live.is_some(),
+                },
             )
             .await?;
             if let Some(live) = live {
@@ -268,18 +270,35 @@ async fn connect(url: &str, max: u32) -> anyhow::Result<sqlx::PgPool> {
         .with_context(|| format!("connecting to {url} (is PostgreSQL up and DATABASE_URL right?)"))
 }
 
+/// How hard and how long the benchmark drives the API.
+struct BenchLoad {
+    /// Concurrent clients per scenario.
+    clients: usize,
+    /// Length of each scenario.
+    duration: Duration,
+    /// Random payers drawn for the payer-profile scenario.
+    payer_sample: i64,
+    /// Bypass the response cache.
+    no_cache: bool,
+    /// Payments are being ingested meanwhile (the `_live` BENCH names).
+    live: bool,
+}
+
 /// Builds realistic request mixes from the data (tokens, busiest payees, facilitators, recent
 /// windows, random payers) and runs the three scenarios.
 async fn run_bench(
     pool: &sqlx::PgPool,
     chain: i64,
     url: &str,
-    clients: usize,
-    duration: Duration,
-    payer_sample: i64,
-    no_cache: bool,
-    live: bool,
+    load: BenchLoad,
 ) -> anyhow::Result<()> {
+    let BenchLoad {
+        clients,
+        duration,
+        payer_sample,
+        no_cache,
+        live,
+    } = load;
     let hex = |b: &Vec<u8>| format!("0x{}", alloy_primitives::hex::encode(b));
     let tokens: Vec<Vec<u8>> =
         sqlx::query_scalar("select distinct token from api_daily_stats where chain_id = $1")
