@@ -33,29 +33,54 @@ pub enum Class {
 }
 
 impl Class {
-    /// Every class, in the order the rules apply (then `unclassified`).
-    pub const ALL: [Class; 8] = [
-        Class::SelfPayment,
-        Class::Internal,
-        Class::SelfDealing,
-        Class::ProjectFunded,
-        Class::SuspectedSybil,
-        Class::External,
-        Class::Unattributed,
-        Class::Unclassified,
-    ];
+    /// Every class, in the order the rules apply ([`x402_domain::Class::ALL`]), then
+    /// `unclassified`.
+    pub const ALL: [Class; x402_domain::Class::ALL.len() + 1] = {
+        let mut all = [Class::Unclassified; x402_domain::Class::ALL.len() + 1];
+        let mut i = 0;
+        while i < x402_domain::Class::ALL.len() {
+            all[i] = Class::of(x402_domain::Class::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+
+    /// The classifier's class this is (`None` for `unclassified`): the one place the API's
+    /// list meets [`x402_domain::Class`], exhaustive both ways, so the names and the rule
+    /// order come from the domain.
+    pub const fn domain(self) -> Option<x402_domain::Class> {
+        use x402_domain::Class as D;
+        match self {
+            Class::SelfPayment => Some(D::SelfPayment),
+            Class::Internal => Some(D::Internal),
+            Class::SelfDealing => Some(D::SelfDealing),
+            Class::ProjectFunded => Some(D::ProjectFunded),
+            Class::SuspectedSybil => Some(D::SuspectedSybil),
+            Class::External => Some(D::External),
+            Class::Unattributed => Some(D::Unattributed),
+            Class::Unclassified => None,
+        }
+    }
+
+    /// The API's class of a classifier class.
+    pub const fn of(class: x402_domain::Class) -> Class {
+        use x402_domain::Class as D;
+        match class {
+            D::SelfPayment => Class::SelfPayment,
+            D::Internal => Class::Internal,
+            D::SelfDealing => Class::SelfDealing,
+            D::ProjectFunded => Class::ProjectFunded,
+            D::SuspectedSybil => Class::SuspectedSybil,
+            D::External => Class::External,
+            D::Unattributed => Class::Unattributed,
+        }
+    }
 
     /// The name stored in the database and used in URLs.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Class::SelfPayment => "self_payment",
-            Class::Internal => "internal",
-            Class::SelfDealing => "self_dealing",
-            Class::ProjectFunded => "project_funded",
-            Class::SuspectedSybil => "suspected_sybil",
-            Class::External => "external",
-            Class::Unattributed => "unattributed",
-            Class::Unclassified => "unclassified",
+        match self.domain() {
+            Some(class) => class.as_str(),
+            None => "unclassified",
         }
     }
 }
@@ -135,5 +160,23 @@ pub fn ser_opt_hex<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S:
     match v {
         Some(b) => s.serialize_str(&hex_bytes(b)),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::Class;
+
+    #[test]
+    fn the_api_classes_are_the_domain_classes_then_unclassified() {
+        let names: Vec<&str> = Class::ALL.iter().map(|c| c.as_str()).collect();
+        let mut want: Vec<&str> = x402_domain::Class::ALL.iter().map(|c| c.as_str()).collect();
+        want.push("unclassified");
+        assert_eq!(names, want);
+        for d in x402_domain::Class::ALL {
+            assert_eq!(Class::of(d).domain(), Some(d));
+            assert_eq!(d.as_str().parse::<Class>(), Ok(Class::of(d)));
+        }
+        assert_eq!(Class::Unclassified.domain(), None);
     }
 }
