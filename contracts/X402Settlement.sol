@@ -202,15 +202,8 @@ contract X402Settlement is SpendingPolicies, ProtocolFees, Eip3009Settlement {
         if (feeOwed != 0) IERC20(feeToken).safeTransfer(msg.sender, feeOwed);
     }
 
-    /// @notice Settles one batch item. Only callable by this contract, from `chargeBatch`, so that a
-    /// failing item reverts in its own call frame.
+    /// @inheritdoc IX402Settlement
     /// @dev The facilitator fee is not paid here: `chargeBatch` accumulates and pays it.
-    /// @param item The batch item.
-    /// @param facilitator The caller of `chargeBatch`; the item must name it as facilitator.
-    /// @param batchId The batch being settled.
-    /// @return paymentId The settled payment's id.
-    /// @return token The token settled.
-    /// @return facilitatorFee The facilitator fee left in this contract for `chargeBatch` to pay.
     function settleBatchItem(BatchItem calldata item, address facilitator, uint256 batchId)
         external
         returns (bytes32 paymentId, address token, uint256 facilitatorFee)
@@ -447,7 +440,7 @@ contract X402Settlement is SpendingPolicies, ProtocolFees, Eip3009Settlement {
         return _escrows[_escrowKey(escrow)];
     }
 
-    /// @notice `payee`'s revenue split (empty arrays when none).
+    /// @inheritdoc IX402Settlement
     function splitOf(address payee) external view returns (address[] memory recipients, uint16[] memory bps) {
         StoredSplit storage split = _splits[payee];
         uint256 header = split.header;
@@ -461,8 +454,7 @@ contract X402Settlement is SpendingPolicies, ProtocolFees, Eip3009Settlement {
         }
     }
 
-    /// @notice EIP-712 domain separator of this contract (name "X402Settlement", version "1"), used by
-    /// `setSpendingPolicyBySig`.
+    /// @inheritdoc IX402Settlement
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
     }

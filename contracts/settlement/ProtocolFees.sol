@@ -91,11 +91,7 @@ abstract contract ProtocolFees is IX402Settlement, Ownable2Step, ReentrancyGuard
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The protocol fee in force, a scheduled increase and the treasury.
-    /// @return bps The fee that applies to a settlement now, in basis points.
-    /// @return pendingBps A scheduled increase (0 when none).
-    /// @return pendingEffectiveAt When the increase applies (0 when none).
-    /// @return treasury Who may withdraw accrued fees.
+    /// @inheritdoc IX402Settlement
     function protocolFee()
         external
         view

@@ -3,10 +3,9 @@ pragma solidity ^0.8.24;
 
 import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol";
 
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
-import {TestToken} from "../mocks/TestToken.sol";
+import {ITestToken} from "../mocks/ITestToken.sol";
 import {SmartWallet} from "../mocks/SmartWallet.sol";
 import {GasBurnerWallet} from "../mocks/GasBurnerWallet.sol";
 
@@ -117,8 +116,8 @@ contract SettlementHandler is SettlementTestBase {
 
     constructor(
         ISignatureTransfer permit2_,
-        TestToken token_,
-        X402Settlement settlement_,
+        ITestToken token_,
+        IX402Settlement settlement_,
         address owner_,
         address treasury_
     ) {
