@@ -260,6 +260,30 @@ interface IX402Settlement {
         address indexed token, address indexed treasury, address indexed to, uint256 amount
     );
 
+    /// @notice An EIP-3009 authorization was executed through this contract (`chargeWithAuthorization`).
+    /// @param paymentId `keccak256(abi.encode(block.chainid, address(this), token, payer, authorizationNonce))`.
+    /// @param payer The authorization's `from`.
+    /// @param payee The authorization's `to`, who received `amount`.
+    /// @param token The EIP-3009 token.
+    /// @param facilitator The caller that executed the authorization.
+    /// @param amount The authorization's `value`, received in full by the payee.
+    /// @param authorizationNonce The authorization's 32-byte nonce (unique per payer and token).
+    /// @param validAfter The authorization's `validAfter` (unix seconds).
+    /// @param validBefore The authorization's `validBefore` (unix seconds).
+    /// @param evidenceHash Hash of the evidence of the work paid for (zero when none was given).
+    event AuthorizationCharged(
+        bytes32 indexed paymentId,
+        address indexed payer,
+        address indexed payee,
+        address token,
+        address facilitator,
+        uint256 amount,
+        bytes32 authorizationNonce,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 evidenceHash
+    );
+
     // ---------------------------------------------------------------- errors
 
     error WrongMode(uint8 expected, uint8 signed);
@@ -294,6 +318,16 @@ interface IX402Settlement {
     error InvalidSignature();
     error OnlySelf();
 
+    /// @notice `chargeWithAuthorization`: the authorization moves nothing.
+    error AuthorizationZeroAmount();
+    /// @notice `chargeWithAuthorization`: the payee is the zero address.
+    error AuthorizationZeroPayee();
+    /// @notice `chargeWithAuthorization`: the token address has no code.
+    error AuthorizationTokenNotContract(address token);
+    /// @notice `chargeWithAuthorization`: the payee's balance did not grow by exactly `amount` (a
+    /// fee-on-transfer or otherwise non-standard token, or a token that returned without transferring).
+    error AuthorizationTransferMismatch(uint256 expected, uint256 received);
+
     // ---------------------------------------------------------------- settlement
 
     /// @notice Settles an Exact or Upto payment: pulls `amount` from `terms.payer` through Permit2,
@@ -327,6 +361,18 @@ interface IX402Settlement {
     function chargeBatch(BatchItem[] calldata items, bool commitEvidenceRoot, uint32 itemGasLimit)
         external
         returns (uint256 batchId, bool[] memory settled);
+
+    /// @notice Settles one batch item. Only callable by this contract, from `chargeBatch`, so that a
+    /// failing item reverts in its own call frame.
+    /// @param item The batch item.
+    /// @param facilitator The caller of `chargeBatch`; the item must name it as facilitator.
+    /// @param batchId The batch being settled.
+    /// @return paymentId The settled payment's id.
+    /// @return token The token settled.
+    /// @return facilitatorFee The facilitator fee left in this contract for `chargeBatch` to pay.
+    function settleBatchItem(BatchItem calldata item, address facilitator, uint256 batchId)
+        external
+        returns (bytes32 paymentId, address token, uint256 facilitatorFee);
 
     /// @notice Funds an escrow: pulls the signed maximum from `terms.payer` into this contract and
     /// snapshots the protocol fee.
@@ -365,6 +411,33 @@ interface IX402Settlement {
     /// @param escrow The escrow's permit and witness, as authorized.
     /// @param amount Amount returned to the payer.
     function refund(EscrowRef calldata escrow, uint256 amount) external;
+
+    /// @notice Executes the payer's EIP-3009 authorization on `token` (funds go straight from `payer`
+    /// to `payee`) and records it with `evidenceHash` in one `AuthorizationCharged` event.
+    /// @dev The token checks the signature, the validity window and the nonce. Every argument except
+    /// `evidenceHash` is part of what the payer signed. The spending policy does not apply and no fee
+    /// is taken (see `Eip3009Settlement`).
+    /// @param token The EIP-3009 token (the EIP-712 verifying contract of the signature).
+    /// @param payer The authorization's `from` (an EOA, or an EIP-1271 wallet if the token supports it).
+    /// @param payee The authorization's `to`.
+    /// @param amount The authorization's `value`.
+    /// @param validAfter The authorization's `validAfter`.
+    /// @param validBefore The authorization's `validBefore`.
+    /// @param nonce The authorization's nonce.
+    /// @param signature The payer's signature (65-byte ECDSA, or wallet-specific bytes for EIP-1271).
+    /// @param evidenceHash Hash of the evidence of the work paid for (zero when none).
+    /// @return paymentId `keccak256(abi.encode(block.chainid, address(this), token, payer, nonce))`.
+    function chargeWithAuthorization(
+        address token,
+        address payer,
+        address payee,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        bytes calldata signature,
+        bytes32 evidenceHash
+    ) external returns (bytes32 paymentId);
 
     // ---------------------------------------------------------------- payer and payee settings
 
@@ -440,4 +513,93 @@ interface IX402Settlement {
 
     /// @notice How much `payer` may still settle in `token` right now under its policy.
     function remainingBudget(address payer, address token) external view returns (uint256);
+
+    /// @notice `payer`'s policy in force for `token` now (all zero when none).
+    /// @param payer The payer.
+    /// @param token The payment token.
+    /// @return policy The policy that applies to a settlement now.
+    function spendingPolicyOf(address payer, address token)
+        external
+        view
+        returns (SpendingPolicy memory policy);
+
+    /// @notice `payer`'s loosening for `token` that has not applied yet (`effectiveAt` 0 when none).
+    /// @param payer The payer.
+    /// @param token The payment token.
+    /// @return policy The pending policy.
+    /// @return effectiveAt When it applies.
+    function pendingSpendingPolicyOf(address payer, address token)
+        external
+        view
+        returns (SpendingPolicy memory policy, uint48 effectiveAt);
+
+    /// @notice Next policy nonce of `payer`: the nonce a signed policy must carry; every policy change
+    /// (transaction or signature) consumes it.
+    function policyNonces(address payer) external view returns (uint256);
+
+    /// @notice `payee`'s revenue split (empty arrays when none).
+    /// @param payee The payee.
+    /// @return recipients The split recipients.
+    /// @return bps Their shares in basis points.
+    function splitOf(address payee) external view returns (address[] memory recipients, uint16[] memory bps);
+
+    /// @notice The protocol fee in force, a scheduled increase and the treasury.
+    /// @return bps The fee that applies to a settlement now, in basis points.
+    /// @return pendingBps A scheduled increase (0 when none).
+    /// @return pendingEffectiveAt When the increase applies (0 when none).
+    /// @return treasury Who may withdraw accrued fees.
+    function protocolFee()
+        external
+        view
+        returns (uint16 bps, uint16 pendingBps, uint48 pendingEffectiveAt, address treasury);
+
+    /// @notice Protocol fees accrued in `token` and not yet withdrawn.
+    function accruedProtocolFees(address token) external view returns (uint256);
+
+    /// @notice Id of the last batch settled (batch ids start at 1).
+    function lastBatchId() external view returns (uint256);
+
+    /// @notice Evidence Merkle root committed by batch `batchId` (zero if none was asked or nothing settled).
+    function evidenceRootOf(uint256 batchId) external view returns (bytes32);
+
+    /// @notice The payment id `chargeWithAuthorization` gives an authorization.
+    /// @param token The EIP-3009 token.
+    /// @param payer The authorization's `from`.
+    /// @param nonce The authorization's nonce.
+    /// @return The payment id.
+    function authorizationPaymentId(address token, address payer, bytes32 nonce)
+        external
+        view
+        returns (bytes32);
+
+    /// @notice The Permit2 contract every Permit2 payment is pulled through.
+    function PERMIT2() external view returns (ISignatureTransfer);
+
+    /// @notice EIP-712 domain separator of this contract (name "X402Settlement", version "1"), used by
+    /// `setSpendingPolicyBySig`.
+    function DOMAIN_SEPARATOR() external view returns (bytes32);
+
+    // ---------------------------------------------------------------- constants
+
+    /// @notice Most recipients a payee's revenue split can have.
+    function MAX_SPLIT_RECIPIENTS() external view returns (uint256);
+
+    /// @notice Gas `chargeBatch` keeps back, besides `BATCH_RESERVE_GAS_PER_ITEM` per item, to finish
+    /// a batch (failure events, evidence root, facilitator fee transfers) after its last item.
+    function BATCH_RESERVE_GAS() external view returns (uint256);
+
+    /// @notice Per-item part of the gas `chargeBatch` keeps back to finish a batch.
+    function BATCH_RESERVE_GAS_PER_ITEM() external view returns (uint256);
+
+    /// @notice Longest `loosenDelay` a spending policy may choose.
+    function MAX_LOOSEN_DELAY() external view returns (uint32);
+
+    /// @notice EIP-712 type hash of a spending policy signed by its payer.
+    function SET_SPENDING_POLICY_TYPEHASH() external view returns (bytes32);
+
+    /// @notice Hard cap of the protocol fee the owner can set, in basis points (1%).
+    function MAX_PROTOCOL_FEE_BPS() external view returns (uint16);
+
+    /// @notice How long a protocol fee increase waits before it applies.
+    function PROTOCOL_FEE_INCREASE_DELAY() external view returns (uint48);
 }

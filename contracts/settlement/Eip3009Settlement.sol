@@ -4,6 +4,8 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {IX402Settlement} from "../interfaces/IX402Settlement.sol";
+
 /// @notice The EIP-3009 entry point FiatToken (USDC) v2.2 and other EIP-3009 tokens expose: the
 /// `bytes signature` overload, which accepts ECDSA signatures and EIP-1271 contract-wallet
 /// signatures alike.
@@ -40,43 +42,8 @@ interface IERC3009 {
 /// - **The evidence hash and the `facilitator` field are the caller's statement.** Whoever executes
 ///   the authorization first through this contract names them; an authorization executed directly on
 ///   the token first (a front-run) makes this call revert and leaves no `AuthorizationCharged` event.
-abstract contract Eip3009Settlement is ReentrancyGuardTransient {
-    /// @notice An EIP-3009 authorization was executed through this contract.
-    /// @param paymentId `keccak256(abi.encode(block.chainid, address(this), token, payer, authorizationNonce))`.
-    /// @param payer The authorization's `from`.
-    /// @param payee The authorization's `to`, who received `amount`.
-    /// @param token The EIP-3009 token.
-    /// @param facilitator The caller that executed the authorization.
-    /// @param amount The authorization's `value`, received in full by the payee.
-    /// @param authorizationNonce The authorization's 32-byte nonce (unique per payer and token).
-    /// @param validAfter The authorization's `validAfter` (unix seconds).
-    /// @param validBefore The authorization's `validBefore` (unix seconds).
-    /// @param evidenceHash Hash of the evidence of the work paid for (zero when none was given).
-    event AuthorizationCharged(
-        bytes32 indexed paymentId,
-        address indexed payer,
-        address indexed payee,
-        address token,
-        address facilitator,
-        uint256 amount,
-        bytes32 authorizationNonce,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 evidenceHash
-    );
-
-    /// @notice The authorization moves nothing.
-    error AuthorizationZeroAmount();
-    /// @notice The payee is the zero address.
-    error AuthorizationZeroPayee();
-    /// @notice The token address has no code.
-    error AuthorizationTokenNotContract(address token);
-    /// @notice The payee's balance did not grow by exactly `amount` (a fee-on-transfer or otherwise
-    /// non-standard token, or a token that returned without transferring).
-    error AuthorizationTransferMismatch(uint256 expected, uint256 received);
-
-    /// @notice Executes the payer's EIP-3009 authorization on `token` (funds go straight from `payer`
-    /// to `payee`) and records it with `evidenceHash` in one `AuthorizationCharged` event.
+abstract contract Eip3009Settlement is IX402Settlement, ReentrancyGuardTransient {
+    /// @inheritdoc IX402Settlement
     /// @dev The token checks the signature, the validity window and the nonce, and reverts with its
     /// own message when one fails (FiatToken: "FiatTokenV2: invalid signature", "FiatTokenV2:
     /// authorization is expired", "FiatTokenV2: authorization is not yet valid", "FiatTokenV2:
@@ -84,16 +51,6 @@ abstract contract Eip3009Settlement is ReentrancyGuardTransient {
     /// amount exceeds balance"). Every argument except `evidenceHash` is part of what the payer signed,
     /// so any change makes the token reject the signature. The spending policy does not apply and no
     /// fee is taken (see the contract documentation).
-    /// @param token The EIP-3009 token (the EIP-712 verifying contract of the signature).
-    /// @param payer The authorization's `from` (an EOA, or an EIP-1271 wallet if the token supports it).
-    /// @param payee The authorization's `to`.
-    /// @param amount The authorization's `value`.
-    /// @param validAfter The authorization's `validAfter`.
-    /// @param validBefore The authorization's `validBefore`.
-    /// @param nonce The authorization's nonce.
-    /// @param signature The payer's signature (65-byte ECDSA, or wallet-specific bytes for EIP-1271).
-    /// @param evidenceHash Hash of the evidence of the work paid for (zero when none).
-    /// @return paymentId `keccak256(abi.encode(block.chainid, address(this), token, payer, nonce))`.
     function chargeWithAuthorization(
         address token,
         address payer,
@@ -122,11 +79,7 @@ abstract contract Eip3009Settlement is ReentrancyGuardTransient {
         );
     }
 
-    /// @notice The payment id `chargeWithAuthorization` gives an authorization.
-    /// @param token The EIP-3009 token.
-    /// @param payer The authorization's `from`.
-    /// @param nonce The authorization's nonce.
-    /// @return The payment id.
+    /// @inheritdoc IX402Settlement
     function authorizationPaymentId(address token, address payer, bytes32 nonce)
         external
         view

@@ -7,6 +7,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IX402Settlement} from "../interfaces/IX402Settlement.sol";
+import {BPS} from "../libraries/Bps.sol";
 
 /// @title ProtocolFees
 /// @notice The protocol fee: set by the owner within `MAX_PROTOCOL_FEE_BPS`, raised only after
@@ -25,9 +26,6 @@ abstract contract ProtocolFees is IX402Settlement, Ownable2Step, ReentrancyGuard
 
     /// @notice How long a protocol fee increase waits before it applies.
     uint48 public constant PROTOCOL_FEE_INCREASE_DELAY = 7 days;
-
-    /// @dev Basis-point denominator.
-    uint256 internal constant BPS = 10_000;
 
     /// @dev The fee in force, a scheduled increase and the treasury, in one slot.
     struct ProtocolFeeConfig {
@@ -91,11 +89,7 @@ abstract contract ProtocolFees is IX402Settlement, Ownable2Step, ReentrancyGuard
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The protocol fee in force, a scheduled increase and the treasury.
-    /// @return bps The fee that applies to a settlement now, in basis points.
-    /// @return pendingBps A scheduled increase (0 when none).
-    /// @return pendingEffectiveAt When the increase applies (0 when none).
-    /// @return treasury Who may withdraw accrued fees.
+    /// @inheritdoc IX402Settlement
     function protocolFee()
         external
         view

@@ -118,10 +118,7 @@ abstract contract SpendingPolicies is IX402Settlement, EIP712, ReentrancyGuardTr
         }
     }
 
-    /// @notice `payer`'s policy in force for `token` now (all zero when none).
-    /// @param payer The payer.
-    /// @param token The payment token.
-    /// @return policy The policy that applies to a settlement now.
+    /// @inheritdoc IX402Settlement
     function spendingPolicyOf(address payer, address token)
         external
         view
@@ -130,11 +127,7 @@ abstract contract SpendingPolicies is IX402Settlement, EIP712, ReentrancyGuardTr
         (policy,) = _effective(_policies[payer][token]);
     }
 
-    /// @notice `payer`'s loosening for `token` that has not applied yet (`effectiveAt` 0 when none).
-    /// @param payer The payer.
-    /// @param token The payment token.
-    /// @return policy The pending policy.
-    /// @return effectiveAt When it applies.
+    /// @inheritdoc IX402Settlement
     function pendingSpendingPolicyOf(address payer, address token)
         external
         view

@@ -5,7 +5,6 @@ import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol"
 
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {FeeOnTransferToken} from "../mocks/FeeOnTransferToken.sol";
 
 contract AuthorizeTest is SettlementTestBase {
@@ -268,7 +267,7 @@ contract AuthorizeTest is SettlementTestBase {
 
     function test_authorize_revert_crossContractReplay() public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_ESCROW);
-        X402Settlement other = deploySettlement();
+        IX402Settlement other = deploySettlement();
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
         vm.prank(facilitator);
         other.authorize(payment);

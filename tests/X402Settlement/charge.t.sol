@@ -5,7 +5,6 @@ import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol"
 
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {FeeOnTransferToken} from "../mocks/FeeOnTransferToken.sol";
 
 contract ChargeTest is SettlementTestBase {
@@ -368,7 +367,7 @@ contract ChargeTest is SettlementTestBase {
     /// A signature for this settlement contract is useless on another deployment (spender is signed).
     function test_charge_revert_crossContractReplay() public {
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
-        X402Settlement other = deploySettlement();
+        IX402Settlement other = deploySettlement();
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
         vm.prank(facilitator);
         other.charge(payment, AMOUNT, FEE_BPS, EVIDENCE_HASH);

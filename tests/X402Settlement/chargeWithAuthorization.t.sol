@@ -6,8 +6,8 @@ import {Vm} from "forge-std/Vm.sol";
 import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
-import {Eip3009Settlement, IERC3009} from "../../contracts/settlement/Eip3009Settlement.sol";
+import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
+import {IERC3009} from "../../contracts/settlement/Eip3009Settlement.sol";
 import {SmartWallet} from "../mocks/SmartWallet.sol";
 import {FiatTokenDeployer} from "../../script/FiatTokenDeployer.sol";
 
@@ -50,7 +50,7 @@ contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
         bytes32 evidenceHash
     );
 
-    X402Settlement internal settlement;
+    IX402Settlement internal settlement;
     address internal usdc;
     address internal admin;
     address internal facilitator;
@@ -75,7 +75,9 @@ contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
         payee = makeAddr("payee");
         (payer, payerKey) = makeAddrAndKey("payer");
         ISignatureTransfer permit2 = ISignatureTransfer(deployCode("Permit2.sol:Permit2"));
-        settlement = new X402Settlement(permit2, makeAddr("owner"));
+        settlement = IX402Settlement(
+            deployCode("X402Settlement.sol:X402Settlement", abi.encode(permit2, makeAddr("owner")))
+        );
         usdc = deployFiatToken();
         mint(payer, BALANCE);
     }
@@ -222,14 +224,14 @@ contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
     function test_revert_zeroAmount() public {
         Auth memory a = authorization(keccak256("z"));
         a.value = 0;
-        vm.expectRevert(Eip3009Settlement.AuthorizationZeroAmount.selector);
+        vm.expectRevert(IX402Settlement.AuthorizationZeroAmount.selector);
         charge(a, EVIDENCE);
     }
 
     function test_revert_zeroPayee() public {
         Auth memory a = authorization(keccak256("z"));
         a.to = address(0);
-        vm.expectRevert(Eip3009Settlement.AuthorizationZeroPayee.selector);
+        vm.expectRevert(IX402Settlement.AuthorizationZeroPayee.selector);
         charge(a, EVIDENCE);
     }
 
@@ -237,7 +239,7 @@ contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
         Auth memory a = authorization(keccak256("z"));
         address noCode = makeAddr("not a token");
         vm.expectRevert(
-            abi.encodeWithSelector(Eip3009Settlement.AuthorizationTokenNotContract.selector, noCode)
+            abi.encodeWithSelector(IX402Settlement.AuthorizationTokenNotContract.selector, noCode)
         );
         vm.prank(facilitator);
         settlement.chargeWithAuthorization(
@@ -319,9 +321,7 @@ contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
         LossyEip3009Token lossy = new LossyEip3009Token();
         lossy.mintTo(payer, BALANCE);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                Eip3009Settlement.AuthorizationTransferMismatch.selector, AMOUNT, AMOUNT - 1
-            )
+            abi.encodeWithSelector(IX402Settlement.AuthorizationTransferMismatch.selector, AMOUNT, AMOUNT - 1)
         );
         vm.prank(facilitator);
         settlement.chargeWithAuthorization(
@@ -426,7 +426,7 @@ contract ChargeWithAuthorizationTest is Test, FiatTokenDeployer {
     // ---------------------------------------------------------------- the Permit2 path is unaffected
 
     function test_selector_isDistinctFromPermit2Charge() public pure {
-        assertTrue(Eip3009Settlement.chargeWithAuthorization.selector != X402Settlement.charge.selector);
+        assertTrue(IX402Settlement.chargeWithAuthorization.selector != IX402Settlement.charge.selector);
     }
 }
 

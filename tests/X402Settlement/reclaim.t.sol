@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 
@@ -45,10 +47,10 @@ contract ReclaimTest is SettlementTestBase {
     function test_reclaim_ownerCannotBlock() public {
         vm.startPrank(owner);
         settlement.setProtocolFee(0);
-        settlement.transferOwnership(makeAddr("new owner"));
+        Ownable2Step(address(settlement)).transferOwnership(makeAddr("new owner"));
         vm.stopPrank();
         vm.prank(owner);
-        settlement.renounceOwnership();
+        Ownable2Step(address(settlement)).renounceOwnership();
         vm.warp(expiry);
         vm.prank(payer);
         settlement.reclaim(ref);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
@@ -122,12 +123,12 @@ contract SetProtocolFeeTest is SettlementTestBase {
     function test_setProtocolFee_newOwnerAfterTwoStepTransfer() public {
         address newOwner = makeAddr("new owner");
         vm.prank(owner);
-        settlement.transferOwnership(newOwner);
+        Ownable2Step(address(settlement)).transferOwnership(newOwner);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, newOwner));
         vm.prank(newOwner);
         settlement.setProtocolFee(10);
         vm.prank(newOwner);
-        settlement.acceptOwnership();
+        Ownable2Step(address(settlement)).acceptOwnership();
         vm.prank(newOwner);
         settlement.setProtocolFee(10);
         (, uint16 pendingBps,,) = settlement.protocolFee();

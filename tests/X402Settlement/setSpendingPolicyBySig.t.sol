@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 
 contract SetSpendingPolicyBySigTest is SettlementTestBase {
     IX402Settlement.SpendingPolicy internal budget = IX402Settlement.SpendingPolicy({
@@ -172,7 +171,7 @@ contract SetSpendingPolicyBySigTest is SettlementTestBase {
 
     function test_setSpendingPolicyBySig_revert_crossContractReplay() public {
         bytes memory signature = signPolicy(payerKey, address(token), budget, 0, deadline);
-        X402Settlement other = deploySettlement();
+        IX402Settlement other = deploySettlement();
         vm.expectRevert(IX402Settlement.InvalidSignature.selector);
         other.setSpendingPolicyBySig(payer, address(token), budget, deadline, signature);
     }

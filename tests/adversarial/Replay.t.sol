@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {AdversarialBase} from "./AdversarialBase.sol";
 
@@ -71,7 +70,7 @@ contract ReplayTest is AdversarialBase {
     }
 
     function test_crossContract_signedForOneDeployment_failsOnAnother() public {
-        X402Settlement second = deploySettlement();
+        IX402Settlement second = deploySettlement();
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_EXACT);
         // The signature names `settlement` as Permit2 spender; `second` is a different spender.
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
@@ -85,7 +84,7 @@ contract ReplayTest is AdversarialBase {
     }
 
     function test_crossContract_escrowSignature_failsOnAnother() public {
-        X402Settlement second = deploySettlement();
+        IX402Settlement second = deploySettlement();
         IX402Settlement.SignedPayment memory payment = makePayment(AMOUNT, MODE_ESCROW);
         vm.expectRevert(PERMIT2_INVALID_SIGNER);
         vm.prank(facilitator);
@@ -93,7 +92,7 @@ contract ReplayTest is AdversarialBase {
     }
 
     function test_crossContract_batchItem_failsOnAnother() public {
-        X402Settlement second = deploySettlement();
+        IX402Settlement second = deploySettlement();
         IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](1);
         items[0] = makeBatchItem(makePayment(AMOUNT, MODE_EXACT), AMOUNT);
         vm.prank(facilitator);

@@ -4,9 +4,8 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol";
 
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
-import {TestToken} from "../mocks/TestToken.sol";
+import {ITestToken} from "../mocks/ITestToken.sol";
 import {SmartWallet} from "../mocks/SmartWallet.sol";
 
 /// @notice Shared fixture for every X402Settlement test: a real Permit2 compiled from source, a plain
@@ -63,8 +62,8 @@ abstract contract SettlementTestBase is Test {
     // ---------------------------------------------------------------- fixture
 
     ISignatureTransfer internal permit2;
-    TestToken internal token;
-    X402Settlement internal settlement;
+    ITestToken internal token;
+    IX402Settlement internal settlement;
 
     address internal owner;
     address internal facilitator;
@@ -86,7 +85,7 @@ abstract contract SettlementTestBase is Test {
 
         permit2 = ISignatureTransfer(deployCode("Permit2.sol:Permit2"));
         vm.label(address(permit2), "Permit2");
-        token = new TestToken("Test USD", "TUSD", 6);
+        token = deployTestToken("Test USD", "TUSD", 6);
         vm.label(address(token), "TUSD");
         settlement = deploySettlement();
         vm.label(address(settlement), "X402Settlement");
@@ -95,8 +94,23 @@ abstract contract SettlementTestBase is Test {
     }
 
     /// @notice Deploys a fresh settlement contract on the shared Permit2, owned by `owner`.
-    function deploySettlement() internal returns (X402Settlement) {
-        return new X402Settlement(permit2, owner);
+    /// @dev From its build artifact: tests talk to it through `IX402Settlement` and never import the
+    /// implementation, so only the contract itself compiles under its via-IR profile (foundry.toml).
+    function deploySettlement() internal returns (IX402Settlement) {
+        return deploySettlement(permit2, owner);
+    }
+
+    /// @notice Deploys a settlement contract on `permit2_`, owned by `owner_`, from its build artifact.
+    function deploySettlement(ISignatureTransfer permit2_, address owner_) internal returns (IX402Settlement) {
+        return IX402Settlement(deployCode("X402Settlement.sol:X402Settlement", abi.encode(permit2_, owner_)));
+    }
+
+    /// @notice Deploys a `TestToken` (open mint) from its build artifact; see `ITestToken`.
+    function deployTestToken(string memory name, string memory symbol, uint8 decimals)
+        internal
+        returns (ITestToken)
+    {
+        return ITestToken(deployCode("TestToken.sol:TestToken", abi.encode(name, symbol, decimals)));
     }
 
     /// @notice Mints `amount` test tokens to `who` and approves Permit2 for everything, as a wallet

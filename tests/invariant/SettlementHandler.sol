@@ -3,10 +3,9 @@ pragma solidity ^0.8.24;
 
 import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol";
 
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
 import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {SettlementTestBase} from "../base/SettlementTestBase.sol";
-import {TestToken} from "../mocks/TestToken.sol";
+import {ITestToken} from "../mocks/ITestToken.sol";
 import {SmartWallet} from "../mocks/SmartWallet.sol";
 import {GasBurnerWallet} from "../mocks/GasBurnerWallet.sol";
 
@@ -117,8 +116,8 @@ contract SettlementHandler is SettlementTestBase {
 
     constructor(
         ISignatureTransfer permit2_,
-        TestToken token_,
-        X402Settlement settlement_,
+        ITestToken token_,
+        IX402Settlement settlement_,
         address owner_,
         address treasury_
     ) {
@@ -177,16 +176,24 @@ contract SettlementHandler is SettlementTestBase {
         amount = upto ? _bound(amount, 1, maxAmount) : maxAmount;
         maxFeeBps = uint16(_bound(maxFeeBps, 0, MAX_SIGNED_FEE_BPS));
         feeBps = uint16(_bound(feeBps, 0, maxFeeBps));
-        IX402Settlement.SignedPayment memory payment =
-            _sign(p, payees[payeeSeed % PAYEES], fac, maxAmount, upto ? MODE_UPTO : MODE_EXACT, maxFeeBps, 0, 0);
+        IX402Settlement.SignedPayment memory payment = _sign(
+            p, payees[payeeSeed % PAYEES], fac, maxAmount, upto ? MODE_UPTO : MODE_EXACT, maxFeeBps, 0, 0
+        );
 
         (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(fac), _accrued());
         uint256 payerBefore = token.balanceOf(payers[p]);
         vm.prank(fac);
-        try settlement.charge(payment, amount, feeBps, keccak256(abi.encode("evidence", nonceCounter))) returns (
+        try settlement.charge(
+            payment, amount, feeBps, keccak256(abi.encode("evidence", nonceCounter))
+        ) returns (
             bytes32 id
         ) {
-            _checkFees(token.balanceOf(fac) - facBefore, amount * maxFeeBps / BPS, _accrued() - treasuryBefore, amount);
+            _checkFees(
+                token.balanceOf(fac) - facBefore,
+                amount * maxFeeBps / BPS,
+                _accrued() - treasuryBefore,
+                amount
+            );
             _expectEq(payerBefore - token.balanceOf(payers[p]), amount, "charge: payer debit");
             _recordSettled(id, payment, amount);
             calls["charge"]++;
@@ -213,90 +220,143 @@ contract SettlementHandler is SettlementTestBase {
         count = _bound(count, 1, 4);
         uint256 extra = (withReplay && _settledPayments.length != 0 ? 1 : 0) + (withForeignItem ? 1 : 0)
             + (withRedirectedItem ? 1 : 0) + (withBurner ? 1 : 0);
-        IX402Settlement.BatchItem[] memory items = new IX402Settlement.BatchItem[](count + extra);
-        bool[] memory shouldSettle = new bool[](count + extra);
-        uint256[] memory maxFees = new uint256[](count + extra);
+        BatchPlan memory plan = BatchPlan({
+            items: new IX402Settlement.BatchItem[](count + extra),
+            shouldSettle: new bool[](count + extra),
+            maxFees: new uint256[](count + extra),
+            next: 0
+        });
 
         for (uint256 i; i < count; ++i) {
-            uint256 s = uint256(keccak256(abi.encode(seed, i)));
-            uint256 maxAmount = _bound(s >> 8, 1, MAX_PAYMENT);
-            bool upto = s & 1 == 1;
-            uint256 amount = upto ? _bound(s >> 64, 1, maxAmount) : maxAmount;
-            uint16 maxFeeBps = uint16(_bound(s >> 128, 0, MAX_SIGNED_FEE_BPS));
-            IX402Settlement.SignedPayment memory payment = _sign(
-                (s >> 2) % PAYERS, payees[(s >> 4) % PAYEES], fac, maxAmount, upto ? MODE_UPTO : MODE_EXACT, maxFeeBps, 0, 0
-            );
-            items[i] = IX402Settlement.BatchItem({
-                payment: payment,
-                amount: amount,
-                facilitatorFeeBps: uint16(_bound(s >> 160, 0, maxFeeBps)),
-                evidenceHash: bytes32(s)
-            });
-            shouldSettle[i] = true;
-            maxFees[i] = amount * maxFeeBps / BPS;
+            _planHonestItem(plan, uint256(keccak256(abi.encode(seed, i))), fac);
         }
-        uint256 next = count;
-        if (withReplay && _settledPayments.length != 0) {
-            IX402Settlement.SignedPayment memory old = _settledPayments[seed % _settledPayments.length];
-            items[next++] = IX402Settlement.BatchItem({
-                payment: old, amount: old.permit.permitted.amount, facilitatorFeeBps: 0, evidenceHash: bytes32(0)
-            });
-        }
-        if (withForeignItem) {
-            IX402Settlement.SignedPayment memory foreign =
-                _sign(seed % PAYERS, payees[seed % PAYEES], facilitators[(f + 1) % FACILITATORS], 1e6, MODE_EXACT, 0, 0, 0);
-            items[next++] = IX402Settlement.BatchItem({
-                payment: foreign, amount: 1e6, facilitatorFeeBps: 0, evidenceHash: bytes32(0)
-            });
-        }
-        if (withRedirectedItem) {
-            // Payer 0's key signs for wallet 0; the facilitator submits it for wallet 1.
-            IX402Settlement.SignedPayment memory signed =
-                _signAs(payerKeys[0], wallets[0], payees[seed % PAYEES], fac, 1e6, MODE_EXACT, 0, 0, 0);
-            items[next++] = IX402Settlement.BatchItem({
-                payment: redirected(signed, wallets[1]), amount: 1e6, facilitatorFeeBps: 0, evidenceHash: bytes32(0)
-            });
-        }
-        if (withBurner) {
-            IX402Settlement.SignedPayment memory burning =
-                _signAs(payerKeys[1], address(burner), payees[seed % PAYEES], fac, 1e6, MODE_EXACT, 0, 0, 0);
-            items[next++] =
-                IX402Settlement.BatchItem({payment: burning, amount: 1e6, facilitatorFeeBps: 0, evidenceHash: bytes32(0)});
-        }
+        if (withReplay && _settledPayments.length != 0) _planReplayedItem(plan, seed);
+        if (withForeignItem) _planForeignItem(plan, seed, facilitators[(f + 1) % FACILITATORS]);
+        if (withRedirectedItem) _planRedirectedItem(plan, seed, fac);
+        if (withBurner) _planBurnerItem(plan, seed, fac);
         // The hostile items go anywhere in the batch, not only at the end.
         if (extra != 0 && count > 1) {
-            uint256 from = count + (seed >> 200) % extra;
-            uint256 to = (seed >> 100) % count;
-            (items[from], items[to]) = (items[to], items[from]);
-            (shouldSettle[from], shouldSettle[to]) = (shouldSettle[to], shouldSettle[from]);
-            (maxFees[from], maxFees[to]) = (maxFees[to], maxFees[from]);
+            _swapItems(plan, count + (seed >> 200) % extra, (seed >> 100) % count);
         }
+        _submitBatch(plan, fac, commitRoot);
+    }
 
+    /// @dev A batch the handler is building: its items, which of them must settle and the facilitator
+    /// fee each may pay at most; `next` is the first free slot.
+    struct BatchPlan {
+        IX402Settlement.BatchItem[] items;
+        bool[] shouldSettle;
+        uint256[] maxFees;
+        uint256 next;
+    }
+
+    /// @dev Appends an honest item (signed for `fac`, Exact or Upto) derived from the seed `s`.
+    function _planHonestItem(BatchPlan memory plan, uint256 s, address fac) internal {
+        uint256 maxAmount = _bound(s >> 8, 1, MAX_PAYMENT);
+        bool upto = s & 1 == 1;
+        uint256 amount = upto ? _bound(s >> 64, 1, maxAmount) : maxAmount;
+        uint16 maxFeeBps = uint16(_bound(s >> 128, 0, MAX_SIGNED_FEE_BPS));
+        IX402Settlement.SignedPayment memory payment = _sign(
+            (s >> 2) % PAYERS,
+            payees[(s >> 4) % PAYEES],
+            fac,
+            maxAmount,
+            upto ? MODE_UPTO : MODE_EXACT,
+            maxFeeBps,
+            0,
+            0
+        );
+        uint256 i = plan.next++;
+        plan.items[i] = IX402Settlement.BatchItem({
+            payment: payment,
+            amount: amount,
+            facilitatorFeeBps: uint16(_bound(s >> 160, 0, maxFeeBps)),
+            evidenceHash: bytes32(s)
+        });
+        plan.shouldSettle[i] = true;
+        plan.maxFees[i] = amount * maxFeeBps / BPS;
+    }
+
+    /// @dev Appends a payment that already settled (a replay).
+    function _planReplayedItem(BatchPlan memory plan, uint256 seed) internal view {
+        IX402Settlement.SignedPayment memory old = _settledPayments[seed % _settledPayments.length];
+        _planItem(plan, old, old.permit.permitted.amount);
+    }
+
+    /// @dev Appends a payment signed for `otherFacilitator`, not the batch's.
+    function _planForeignItem(BatchPlan memory plan, uint256 seed, address otherFacilitator) internal {
+        _planItem(
+            plan, _sign(seed % PAYERS, payees[seed % PAYEES], otherFacilitator, 1e6, MODE_EXACT, 0, 0, 0), 1e6
+        );
+    }
+
+    /// @dev Appends a signature of payer 0's key for wallet 0, submitted for wallet 1.
+    function _planRedirectedItem(BatchPlan memory plan, uint256 seed, address fac) internal {
+        IX402Settlement.SignedPayment memory signed =
+            _signAs(payerKeys[0], wallets[0], payees[seed % PAYEES], fac, 1e6, MODE_EXACT, 0, 0, 0);
+        _planItem(plan, redirected(signed, wallets[1]), 1e6);
+    }
+
+    /// @dev Appends a payment from the wallet that burns all gas.
+    function _planBurnerItem(BatchPlan memory plan, uint256 seed, address fac) internal {
+        _planItem(
+            plan,
+            _signAs(payerKeys[1], address(burner), payees[seed % PAYEES], fac, 1e6, MODE_EXACT, 0, 0, 0),
+            1e6
+        );
+    }
+
+    /// @dev Appends a hostile item (no fee, no evidence) that must not settle.
+    function _planItem(BatchPlan memory plan, IX402Settlement.SignedPayment memory payment, uint256 amount)
+        internal
+        pure
+    {
+        plan.items[plan.next++] = IX402Settlement.BatchItem({
+            payment: payment, amount: amount, facilitatorFeeBps: 0, evidenceHash: bytes32(0)
+        });
+    }
+
+    /// @dev Swaps items `from` and `to` with their expectations.
+    function _swapItems(BatchPlan memory plan, uint256 from, uint256 to) internal pure {
+        (plan.items[from], plan.items[to]) = (plan.items[to], plan.items[from]);
+        (plan.shouldSettle[from], plan.shouldSettle[to]) = (plan.shouldSettle[to], plan.shouldSettle[from]);
+        (plan.maxFees[from], plan.maxFees[to]) = (plan.maxFees[to], plan.maxFees[from]);
+    }
+
+    /// @dev Submits the batch as `fac` and books what settled.
+    function _submitBatch(BatchPlan memory plan, address fac, bool commitRoot) internal {
         (uint256 facBefore, uint256 treasuryBefore) = (token.balanceOf(fac), _accrued());
         vm.prank(fac);
-        try settlement.chargeBatch(items, commitRoot, ITEM_GAS) returns (uint256, bool[] memory settled) {
+        try settlement.chargeBatch(plan.items, commitRoot, ITEM_GAS) returns (
+            uint256, bool[] memory settled
+        ) {
             uint256 feeCap;
             uint256 gross;
-            for (uint256 i; i < items.length; ++i) {
-                if (settled[i] && !shouldSettle[i]) replaySuccesses++;
-                if (!settled[i] && shouldSettle[i]) {
+            for (uint256 i; i < plan.items.length; ++i) {
+                if (settled[i] && !plan.shouldSettle[i]) replaySuccesses++;
+                if (!settled[i] && plan.shouldSettle[i]) {
                     honestBatchItemFailures++;
                     _unexpected("chargeBatch item", "");
                 }
                 if (!settled[i]) continue;
-                feeCap += maxFees[i];
-                gross += items[i].amount;
-                _recordSettled(
-                    paymentIdFor(address(settlement), items[i].payment.terms.payer, items[i].payment.permit.nonce),
-                    items[i].payment,
-                    items[i].amount
-                );
+                feeCap += plan.maxFees[i];
+                gross += plan.items[i].amount;
+                _recordSettledItem(plan.items[i]);
             }
             _checkFees(token.balanceOf(fac) - facBefore, feeCap, _accrued() - treasuryBefore, gross);
             calls["chargeBatch"]++;
         } catch (bytes memory reason) {
             _unexpected("chargeBatch", reason);
         }
+    }
+
+    /// @dev Books a settled batch item.
+    function _recordSettledItem(IX402Settlement.BatchItem memory item) internal {
+        _recordSettled(
+            paymentIdFor(address(settlement), item.payment.terms.payer, item.payment.permit.nonce),
+            item.payment,
+            item.amount
+        );
     }
 
     /// @notice Funds a new escrow with random actors, maximum, fee cap and expiries.
@@ -447,7 +507,8 @@ contract SettlementHandler is SettlementTestBase {
             payment.terms.mode = how == 1 ? MODE_UPTO : MODE_ESCROW;
             payment.terms.authorizationExpiry = uint48(block.timestamp + 1 days);
             payment.terms.refundExpiry = uint48(block.timestamp + 2 days);
-            payment.signature = signPermitWitness(payerKeys[p], payment.permit, address(settlement), payment.terms);
+            payment.signature =
+                signPermitWitness(payerKeys[p], payment.permit, address(settlement), payment.terms);
             signedTotal[payment.terms.payer] += payment.permit.permitted.amount;
         }
         address fac = payment.terms.facilitator;
@@ -558,7 +619,8 @@ contract SettlementHandler is SettlementTestBase {
         if (strictBySignature) {
             try settlement.setSpendingPolicyBySig(
                 who, POLICY_TOKEN, strictPolicy, deadline, _signPolicyFor(p, strictPolicy, nonce, deadline)
-            ) {} catch (bytes memory reason) {
+            ) {}
+            catch (bytes memory reason) {
                 _unexpected("revokePolicy: strict by signature", reason);
             }
         } else {
@@ -582,7 +644,9 @@ contract SettlementHandler is SettlementTestBase {
         try settlement.setSpendingPolicyBySig(r.payer, POLICY_TOKEN, r.policy, r.deadline, r.signature) {
             revokedPolicyApplied++;
         } catch {}
-        if (settlement.spendingPolicyOf(r.payer, POLICY_TOKEN).maxPerPayment != before) revokedPolicyApplied++;
+        if (settlement.spendingPolicyOf(r.payer, POLICY_TOKEN).maxPerPayment != before) {
+            revokedPolicyApplied++;
+        }
         calls["replayRevokedPolicy"]++;
     }
 
@@ -649,12 +713,22 @@ contract SettlementHandler is SettlementTestBase {
     function accounts() external view returns (address[] memory list) {
         list = new address[](PAYERS + WALLETS + PAYEES + FACILITATORS + SPLIT_RECIPIENTS + 3);
         uint256 n;
-        for (uint256 i; i < PAYERS; ++i) list[n++] = payers[i];
-        for (uint256 i; i < WALLETS; ++i) list[n++] = wallets[i];
+        for (uint256 i; i < PAYERS; ++i) {
+            list[n++] = payers[i];
+        }
+        for (uint256 i; i < WALLETS; ++i) {
+            list[n++] = wallets[i];
+        }
         list[n++] = address(burner);
-        for (uint256 i; i < PAYEES; ++i) list[n++] = payees[i];
-        for (uint256 i; i < FACILITATORS; ++i) list[n++] = facilitators[i];
-        for (uint256 i; i < SPLIT_RECIPIENTS; ++i) list[n++] = splitRecipients[i];
+        for (uint256 i; i < PAYEES; ++i) {
+            list[n++] = payees[i];
+        }
+        for (uint256 i; i < FACILITATORS; ++i) {
+            list[n++] = facilitators[i];
+        }
+        for (uint256 i; i < SPLIT_RECIPIENTS; ++i) {
+            list[n++] = splitRecipients[i];
+        }
         list[n++] = treasury;
         list[n++] = address(settlement);
     }
@@ -684,7 +758,9 @@ contract SettlementHandler is SettlementTestBase {
         uint48 authorizationExpiry,
         uint48 refundExpiry
     ) internal returns (IX402Settlement.SignedPayment memory) {
-        return _signAs(payerKeys[p], payers[p], payee_, fac, amount, mode, maxFeeBps, authorizationExpiry, refundExpiry);
+        return _signAs(
+            payerKeys[p], payers[p], payee_, fac, amount, mode, maxFeeBps, authorizationExpiry, refundExpiry
+        );
     }
 
     /// @dev Signs with `key` a payment naming `account` as payer (an EOA or a wallet of that key).
@@ -715,13 +791,15 @@ contract SettlementHandler is SettlementTestBase {
     }
 
     /// @dev Payer `p`'s signature over a policy for `POLICY_TOKEN`.
-    function _signPolicyFor(uint256 p, IX402Settlement.SpendingPolicy memory policy, uint256 nonce, uint256 deadline)
-        internal
-        view
-        returns (bytes memory)
-    {
-        (uint8 v, bytes32 r, bytes32 s_) =
-            vm.sign(payerKeys[p], policyDigest(payers[p], POLICY_TOKEN, policy, nonce, deadline));
+    function _signPolicyFor(
+        uint256 p,
+        IX402Settlement.SpendingPolicy memory policy,
+        uint256 nonce,
+        uint256 deadline
+    ) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s_) = vm.sign(
+            payerKeys[p], policyDigest(payers[p], POLICY_TOKEN, policy, nonce, deadline)
+        );
         return abi.encodePacked(r, s_, v);
     }
 
@@ -730,8 +808,14 @@ contract SettlementHandler is SettlementTestBase {
         return settlement.accruedProtocolFees(address(token));
     }
 
-    function _recordSettled(bytes32 id, IX402Settlement.SignedPayment memory payment, uint256 amount) internal {
-        _expectEq(uint256(id), uint256(paymentIdFor(address(settlement), payment.terms.payer, payment.permit.nonce)), "id");
+    function _recordSettled(bytes32 id, IX402Settlement.SignedPayment memory payment, uint256 amount)
+        internal
+    {
+        _expectEq(
+            uint256(id),
+            uint256(paymentIdFor(address(settlement), payment.terms.payer, payment.permit.nonce)),
+            "id"
+        );
         if (settleCount[id]++ == 0) _settledIds.push(id);
         // Only EOA payments are replayed (the replay re-signs with the payer's key).
         if (payment.terms.payer.code.length == 0) _settledPayments.push(payment);
@@ -754,10 +838,14 @@ contract SettlementHandler is SettlementTestBase {
         }
     }
 
-    function _checkFees(uint256 facilitatorFee, uint256 facilitatorCap, uint256 protocolFee, uint256 gross) internal {
+    function _checkFees(uint256 facilitatorFee, uint256 facilitatorCap, uint256 protocolFee, uint256 gross)
+        internal
+    {
         if (facilitatorFee > facilitatorCap) facilitatorFeeViolations++;
         // The protocol fee rounds up.
-        if (protocolFee > (gross * settlement.MAX_PROTOCOL_FEE_BPS() + BPS - 1) / BPS) protocolFeeViolations++;
+        if (protocolFee > (gross * settlement.MAX_PROTOCOL_FEE_BPS() + BPS - 1) / BPS) {
+            protocolFeeViolations++;
+        }
     }
 
     function _expectEq(uint256 actual, uint256 expected, string memory what) internal {

@@ -4,9 +4,10 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 import {ISignatureTransfer} from "permit2/src/interfaces/ISignatureTransfer.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {Deploy} from "../../script/Deploy.s.sol";
-import {X402Settlement} from "../../contracts/X402Settlement.sol";
+import {IX402Settlement} from "../../contracts/interfaces/IX402Settlement.sol";
 import {EcosystemRegistry} from "../../contracts/EcosystemRegistry.sol";
 import {DemoOPG} from "../../contracts/tokens/DemoOPG.sol";
 
@@ -28,8 +29,8 @@ contract DeployScriptTest is Test {
         assertGt(d.permit2.code.length, 0, "permit2");
         assertGt(d.settlement.code.length, 0, "settlement");
         assertGt(d.registry.code.length, 0, "registry");
-        assertEq(address(X402Settlement(d.settlement).PERMIT2()), d.permit2);
-        assertEq(X402Settlement(d.settlement).owner(), d.owner);
+        assertEq(address(IX402Settlement(d.settlement).PERMIT2()), d.permit2);
+        assertEq(Ownable(d.settlement).owner(), d.owner);
         assertEq(EcosystemRegistry(d.registry).owner(), d.owner);
         assertEq(d.owner, d.deployer, "owner defaults to the deployer");
         // Permit2 answers with its domain separator, so it is the real contract.

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Test} from "forge-std/Test.sol";
 
-import {TestToken} from "../mocks/TestToken.sol";
+import {ITestToken} from "../mocks/ITestToken.sol";
 import {ISignatureTransfer} from "./ISignatureTransfer.sol";
 import {X402Permit2ProxyBase} from "./X402Permit2ProxyBase.sol";
 import {x402ExactPermit2Proxy} from "./x402ExactPermit2Proxy.sol";
@@ -27,7 +27,7 @@ contract X402Permit2ProxyTest is Test {
     error SignatureExpired(uint256 signatureDeadline);
 
     ISignatureTransfer internal permit2;
-    TestToken internal token;
+    ITestToken internal token;
     x402ExactPermit2Proxy internal exact;
     x402UptoPermit2Proxy internal upto;
     address internal payer;
@@ -38,7 +38,7 @@ contract X402Permit2ProxyTest is Test {
     function setUp() public {
         vm.warp(1_750_000_000);
         permit2 = ISignatureTransfer(deployCode("Permit2.sol:Permit2"));
-        token = new TestToken("Test USD", "TUSD", 6);
+        token = ITestToken(deployCode("TestToken.sol:TestToken", abi.encode("Test USD", "TUSD", uint8(6))));
         exact = new x402ExactPermit2Proxy(permit2);
         upto = new x402UptoPermit2Proxy(permit2);
         (payer, payerKey) = makeAddrAndKey("payer");
