@@ -72,6 +72,7 @@ impl Lineage {
         // same blocks again for its new wallets.
         let mut seen: Option<ValueTxs> = None;
         loop {
+            let started = std::time::Instant::now();
             while self
                 .store
                 .lineage_expand(self.depth, self.start_block, &self.skip)
@@ -79,6 +80,12 @@ impl Lineage {
                 > 0
             {}
             let pending = self.store.lineage_pending(cp.block_number).await?;
+            tracing::info!(
+                groups = pending.len(),
+                wallets = pending.iter().map(|g| g.wallets.len()).sum::<usize>(),
+                ms = started.elapsed().as_millis() as u64,
+                "lineage: expanded"
+            );
             if pending.is_empty() {
                 return Ok(());
             }
@@ -103,6 +110,11 @@ impl Lineage {
         } else {
             Vec::new()
         };
+        let native_ms = started.elapsed().as_millis() as u64;
+        let logs_ns = std::sync::atomic::AtomicU64::new(0);
+        let commit_ns = std::sync::atomic::AtomicU64::new(0);
+        let stored = std::sync::atomic::AtomicU64::new(0);
+        let (logs_ns, commit_ns, stored) = (&logs_ns, &commit_ns, &stored);
         let chunks: Vec<&[Address]> = group.wallets.chunks(self.chunk).collect();
         let native = &native;
         futures::stream::iter(chunks)
@@ -110,16 +122,27 @@ impl Lineage {
                 if self.cancel.is_cancelled() {
                     return Err(SyncError::Cancelled);
                 }
+                let t = std::time::Instant::now();
                 let mut rows = self.transfers(from, to, chunk).await?;
+                logs_ns.fetch_add(
+                    t.elapsed().as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 let set: HashSet<&Address> = chunk.iter().collect();
                 rows.native_transfers = native
                     .iter()
                     .filter(|t| set.contains(&t.from) || set.contains(&t.to))
                     .cloned()
                     .collect();
+                let t = std::time::Instant::now();
                 self.store
                     .lineage_commit(cp, group.covered_to, chunk, &rows)
                     .await?;
+                commit_ns.fetch_add(
+                    t.elapsed().as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                stored.fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 Ok::<_, SyncError>(())
             })
             .buffer_unordered(self.concurrency.max(1))
@@ -129,6 +152,10 @@ impl Lineage {
             wallets = group.wallets.len(),
             from,
             to,
+            rows = stored.load(std::sync::atomic::Ordering::Relaxed),
+            native_ms,
+            logs_ms_summed = logs_ns.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000,
+            commit_ms_summed = commit_ns.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000,
             ms = started.elapsed().as_millis() as u64,
             "lineage: wallets' transfers stored"
         );
