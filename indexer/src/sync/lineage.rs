@@ -313,40 +313,53 @@ impl Lineage {
         Ok((txs.len() <= MAX_VALUE_TXS_KEPT).then_some(ValueTxs { from, to, txs }))
     }
 
-    /// Every top-level transaction with value and a recipient in `[from, to]`.
+    /// Every top-level transaction with value and a recipient in `[from, to]`, read in steps of
+    /// [`NATIVE_BLOCKS_PER_STEP`] blocks, `concurrency` steps at a time (the node serialises and
+    /// this process parses big blocks on every core).
     async fn value_txs_unbounded(&self, from: u64, to: u64) -> Result<Vec<ValueTx>, SyncError> {
-        let mut out = Vec::new();
-        let mut start = from;
-        while start <= to {
-            if self.cancel.is_cancelled() {
-                return Err(SyncError::Cancelled);
-            }
-            let end = start.saturating_add(NATIVE_BLOCKS_PER_STEP - 1).min(to);
-            let numbers: Vec<u64> = (start..=end).collect();
-            for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
-                let b = b.ok_or_else(|| {
-                    SyncError::ChainChanged(format!("lineage: block {n} is gone"))
-                })?;
-                let header = b.header();
-                for t in b.transactions {
-                    let Some(recipient) = t.to else { continue };
-                    if !t.value.is_zero() {
-                        out.push(ValueTx {
-                            block: *n,
-                            block_hash: header.hash,
-                            time: header.timestamp,
-                            hash: t.hash,
-                            index: t.transaction_index,
-                            from: t.from,
-                            to: recipient,
-                            value: t.value,
-                        });
+        let steps: Vec<(u64, u64)> = (from..=to)
+            .step_by(NATIVE_BLOCKS_PER_STEP as usize)
+            .map(|start| {
+                (
+                    start,
+                    start.saturating_add(NATIVE_BLOCKS_PER_STEP - 1).min(to),
+                )
+            })
+            .collect();
+        let parts: Vec<Vec<ValueTx>> = futures::stream::iter(steps)
+            .map(|(start, end)| async move {
+                if self.cancel.is_cancelled() {
+                    return Err(SyncError::Cancelled);
+                }
+                let numbers: Vec<u64> = (start..=end).collect();
+                let mut out = Vec::new();
+                for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
+                    let b = b.ok_or_else(|| {
+                        SyncError::ChainChanged(format!("lineage: block {n} is gone"))
+                    })?;
+                    let header = b.header();
+                    for t in b.transactions {
+                        let Some(recipient) = t.to else { continue };
+                        if !t.value.is_zero() {
+                            out.push(ValueTx {
+                                block: *n,
+                                block_hash: header.hash,
+                                time: header.timestamp,
+                                hash: t.hash,
+                                index: t.transaction_index,
+                                from: t.from,
+                                to: recipient,
+                                value: t.value,
+                            });
+                        }
                     }
                 }
-            }
-            start = end + 1;
-        }
-        Ok(out)
+                Ok::<_, SyncError>(out)
+            })
+            .buffered(self.concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(parts.into_iter().flatten().collect())
     }
 }
 
@@ -373,5 +386,6 @@ pub(super) struct ValueTxs {
 /// blocks again: memory stays bounded on a busy chain).
 const MAX_VALUE_TXS_KEPT: usize = 1_000_000;
 
-/// Blocks read per step of the native-transfer scan (bounds memory; the client batches them).
-const NATIVE_BLOCKS_PER_STEP: u64 = 2_000;
+/// Blocks read per step of the native-transfer scan (one batch of the client; bounds memory with
+/// the concurrency).
+const NATIVE_BLOCKS_PER_STEP: u64 = 100;
