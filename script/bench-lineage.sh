@@ -3,9 +3,10 @@
 #
 # Builds x402-indexer, x402-classifier and x402-bench-lineage in release mode, then
 # x402-bench-lineage:
-#   - seeds anvil with BENCH_TRANSFERS unrelated transfers (a bulk test token emitting many
-#     Transfer events per transaction) among BENCH_WALLETS wallets, each first funded by an
-#     exchange, and BENCH_PAYMENTS x402 payments through the real contracts by BENCH_PAYERS payers,
+#   - seeds anvil with BENCH_TRANSFERS unrelated USDC transfers (the deployment's FiatToken: real
+#     Transfer logs and balances; a bench-only batcher makes up to 2,700 transferFroms per
+#     transaction after one EIP-2612 permit per sender) among BENCH_WALLETS wallets, each first
+#     funded by an exchange, and BENCH_PAYMENTS x402 payments through the real contracts by BENCH_PAYERS payers,
 #     each first funded (gas money, USDC, OPG) by one of BENCH_FUNDERS funders that are wallets of
 #     that traffic; cached in .run/bench-lineage/ (anvil --dump-state/--load-state);
 #   - for full and for scoped lineage (depth BENCH_DEPTH), on a fresh database with the exchange
@@ -20,7 +21,8 @@
 # Settings: BENCH_TRANSFERS (2000000), BENCH_WALLETS (100000), BENCH_PAYMENTS (20000),
 # BENCH_PAYERS (2000), BENCH_FUNDERS (200), BENCH_DEPTH (2), BENCH_RESEED=1 to ignore the cache,
 # BENCH_PROFILE (release; "debug" skips the release build, for a quick comparison of the two
-# modes only), DATABASE_URL (its server hosts the throwaway databases).
+# modes only), BENCH_LOG (the indexers' RUST_LOG, default warn; "warn,x402_indexer::sync=info"
+# shows where the lineage spends its time), DATABASE_URL (its server hosts the throwaway databases).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=script/lib.sh

@@ -23,6 +23,8 @@ pub struct AnvilOptions {
     pub dump_state: Option<PathBuf>,
     /// Anything else, passed as is.
     pub extra_args: Vec<String>,
+    /// How long to wait for anvil to listen (30 s when `None`; loading a big state takes longer).
+    pub start_timeout: Option<Duration>,
 }
 
 /// A running anvil. Dropping it kills the process and deletes its log (kept when the test panics
@@ -73,7 +75,7 @@ impl Anvil {
             port: 0,
             log,
         };
-        anvil.port = anvil.wait_for_port(Duration::from_secs(30))?;
+        anvil.port = anvil.wait_for_port(opts.start_timeout.unwrap_or(Duration::from_secs(30)))?;
         Ok(anvil)
     }
 

@@ -72,6 +72,7 @@ impl Lineage {
         // same blocks again for its new wallets.
         let mut seen: Option<ValueTxs> = None;
         loop {
+            let started = std::time::Instant::now();
             while self
                 .store
                 .lineage_expand(self.depth, self.start_block, &self.skip)
@@ -79,6 +80,12 @@ impl Lineage {
                 > 0
             {}
             let pending = self.store.lineage_pending(cp.block_number).await?;
+            tracing::info!(
+                groups = pending.len(),
+                wallets = pending.iter().map(|g| g.wallets.len()).sum::<usize>(),
+                ms = started.elapsed().as_millis() as u64,
+                "lineage: expanded"
+            );
             if pending.is_empty() {
                 return Ok(());
             }
@@ -103,6 +110,11 @@ impl Lineage {
         } else {
             Vec::new()
         };
+        let native_ms = started.elapsed().as_millis() as u64;
+        let logs_ns = std::sync::atomic::AtomicU64::new(0);
+        let commit_ns = std::sync::atomic::AtomicU64::new(0);
+        let stored = std::sync::atomic::AtomicU64::new(0);
+        let (logs_ns, commit_ns, stored) = (&logs_ns, &commit_ns, &stored);
         let chunks: Vec<&[Address]> = group.wallets.chunks(self.chunk).collect();
         let native = &native;
         futures::stream::iter(chunks)
@@ -110,16 +122,27 @@ impl Lineage {
                 if self.cancel.is_cancelled() {
                     return Err(SyncError::Cancelled);
                 }
+                let t = std::time::Instant::now();
                 let mut rows = self.transfers(from, to, chunk).await?;
+                logs_ns.fetch_add(
+                    t.elapsed().as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 let set: HashSet<&Address> = chunk.iter().collect();
                 rows.native_transfers = native
                     .iter()
                     .filter(|t| set.contains(&t.from) || set.contains(&t.to))
                     .cloned()
                     .collect();
+                let t = std::time::Instant::now();
                 self.store
                     .lineage_commit(cp, group.covered_to, chunk, &rows)
                     .await?;
+                commit_ns.fetch_add(
+                    t.elapsed().as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                stored.fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 Ok::<_, SyncError>(())
             })
             .buffer_unordered(self.concurrency.max(1))
@@ -129,6 +152,10 @@ impl Lineage {
             wallets = group.wallets.len(),
             from,
             to,
+            rows = stored.load(std::sync::atomic::Ordering::Relaxed),
+            native_ms,
+            logs_ms_summed = logs_ns.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000,
+            commit_ms_summed = commit_ns.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000,
             ms = started.elapsed().as_millis() as u64,
             "lineage: wallets' transfers stored"
         );
@@ -286,40 +313,53 @@ impl Lineage {
         Ok((txs.len() <= MAX_VALUE_TXS_KEPT).then_some(ValueTxs { from, to, txs }))
     }
 
-    /// Every top-level transaction with value and a recipient in `[from, to]`.
+    /// Every top-level transaction with value and a recipient in `[from, to]`, read in steps of
+    /// [`NATIVE_BLOCKS_PER_STEP`] blocks, `concurrency` steps at a time (the node serialises and
+    /// this process parses big blocks on every core).
     async fn value_txs_unbounded(&self, from: u64, to: u64) -> Result<Vec<ValueTx>, SyncError> {
-        let mut out = Vec::new();
-        let mut start = from;
-        while start <= to {
-            if self.cancel.is_cancelled() {
-                return Err(SyncError::Cancelled);
-            }
-            let end = start.saturating_add(NATIVE_BLOCKS_PER_STEP - 1).min(to);
-            let numbers: Vec<u64> = (start..=end).collect();
-            for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
-                let b = b.ok_or_else(|| {
-                    SyncError::ChainChanged(format!("lineage: block {n} is gone"))
-                })?;
-                let header = b.header();
-                for t in b.transactions {
-                    let Some(recipient) = t.to else { continue };
-                    if !t.value.is_zero() {
-                        out.push(ValueTx {
-                            block: *n,
-                            block_hash: header.hash,
-                            time: header.timestamp,
-                            hash: t.hash,
-                            index: t.transaction_index,
-                            from: t.from,
-                            to: recipient,
-                            value: t.value,
-                        });
+        let steps: Vec<(u64, u64)> = (from..=to)
+            .step_by(NATIVE_BLOCKS_PER_STEP as usize)
+            .map(|start| {
+                (
+                    start,
+                    start.saturating_add(NATIVE_BLOCKS_PER_STEP - 1).min(to),
+                )
+            })
+            .collect();
+        let parts: Vec<Vec<ValueTx>> = futures::stream::iter(steps)
+            .map(|(start, end)| async move {
+                if self.cancel.is_cancelled() {
+                    return Err(SyncError::Cancelled);
+                }
+                let numbers: Vec<u64> = (start..=end).collect();
+                let mut out = Vec::new();
+                for (n, b) in numbers.iter().zip(self.client.full_blocks(&numbers).await?) {
+                    let b = b.ok_or_else(|| {
+                        SyncError::ChainChanged(format!("lineage: block {n} is gone"))
+                    })?;
+                    let header = b.header();
+                    for t in b.transactions {
+                        let Some(recipient) = t.to else { continue };
+                        if !t.value.is_zero() {
+                            out.push(ValueTx {
+                                block: *n,
+                                block_hash: header.hash,
+                                time: header.timestamp,
+                                hash: t.hash,
+                                index: t.transaction_index,
+                                from: t.from,
+                                to: recipient,
+                                value: t.value,
+                            });
+                        }
                     }
                 }
-            }
-            start = end + 1;
-        }
-        Ok(out)
+                Ok::<_, SyncError>(out)
+            })
+            .buffered(self.concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(parts.into_iter().flatten().collect())
     }
 }
 
@@ -346,5 +386,6 @@ pub(super) struct ValueTxs {
 /// blocks again: memory stays bounded on a busy chain).
 const MAX_VALUE_TXS_KEPT: usize = 1_000_000;
 
-/// Blocks read per step of the native-transfer scan (bounds memory; the client batches them).
-const NATIVE_BLOCKS_PER_STEP: u64 = 2_000;
+/// Blocks read per step of the native-transfer scan (one batch of the client; bounds memory with
+/// the concurrency).
+const NATIVE_BLOCKS_PER_STEP: u64 = 100;

@@ -4,14 +4,18 @@
 //! 1. Seeds anvil (or loads the state cached under `--state-dir` for the same parameters):
 //!    - `--wallets` wallets, each first funded by one of `--exchanges` exchange wallets (labelled
 //!      `exchange` for the classifier, as on a public chain), then `--transfers` transfers in all
-//!      between random wallets, of a bulk token: a test-only contract whose calls emit standard
-//!      `Transfer` events in bulk (many per transaction, no balances), listed as a payment token so
-//!      full indexing stores every one of them;
+//!      between random wallets, of the deployment's USDC (Circle's FiatToken): real `Transfer`
+//!      logs with real balances, as a public chain's USDC has. To fit anvil, each sender permits
+//!      (EIP-2612) a bench-only batcher contract once, and the batcher moves up to 2,700 transfers
+//!      per transaction with `transferFrom`; anvil keeps no historical states (`--prune-history`);
+//!    - `--payers` payers and `--payees` payees of the real deployment; each payer's first funding
+//!      is gas money (a native transfer) and USDC and OPG from one of `--funders` funders, which are
+//!      wallets of the unrelated traffic (their history is that traffic);
 //!    - `--payers` payers and `--payees` payees of the real deployment; each payer's first funding
 //!      is gas money (a native transfer) and USDC and OPG from one of `--funders` funders, which are
 //!      wallets of the bulk traffic (their history is that traffic);
 //!    - `--payments` payments settled through the real X402Settlement in `chargeBatch`es;
-//!    - four fifths of the bulk traffic before the funding, the rest after the payments.
+//!    - four fifths of the unrelated traffic before the funding, the rest after the payments.
 //! 2. For `full` and `scoped` lineage in turn, on a fresh database with the classifier's schema and
 //!    the exchange labels imported (setup, untimed): times `x402-indexer index
 //!    --exit-when-caught-up` followed by `x402-classifier classify --from-scratch`.
@@ -27,26 +31,50 @@ use std::time::Instant;
 
 use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::sol_types::SolCall;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use alloy::sol_types::{SolCall, SolValue};
 use anyhow::{ensure, Context, Result};
 use clap::Parser;
 use x402_bindings::IERC20;
 use x402_testkit::anvil::{AnvilOptions, AnvilRpc};
+use x402_testkit::eip3009::IEip3009Token;
 use x402_testkit::traffic::demo::IDemoToken;
 use x402_testkit::{wallets, DevChain, TestDb, Traffic};
 
 /// Block gas limit of the benchmark chain (payment batches of 400 items fit in one block).
 const GAS_LIMIT: u64 = 2_000_000_000;
 
-/// The bulk token's runtime code: for every 48-byte record of the calldata (`from` 20 bytes, `to`
-/// 20 bytes, `amount` 8 bytes) it emits `Transfer(from, to, amount)`. Assembled by hand (no
-/// compiler run): PUSH1 0; loop: JUMPDEST; stop when i >= CALLDATASIZE; mstore(0, amount);
-/// LOG3(0, 32, Transfer, from, to); i += 48; JUMP loop.
-const BULK_TOKEN_CODE: &str = "60005b80361115604e57806028013560c01c600052806014013560601c813560601c7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef60206000a36030016002565b00";
-/// Bytes per record of a bulk-token call.
+/// anvil flags of the benchmark chain: no historical states kept (only the latest state is ever
+/// read), which keeps anvil's memory to its blocks, receipts and call traces.
+const ANVIL_FLAGS: [&str; 1] = ["--prune-history"];
+
+/// Runtime code of the bench-only transfer batcher (set with `anvil_setCode`, no compiler run).
+/// Calldata: the token (20 bytes), then 48-byte records (`from` 20, `to` 20, `amount` 8); for each
+/// record it calls `token.transferFrom(from, to, amount)` and reverts with the token's reason when
+/// that fails. The `Transfer` logs are the token's own: each `from` has approved the batcher once.
+/// Assembled by hand:
+///   PUSH1 20; loop: JUMPDEST; DUP1 CALLDATASIZE GT ISZERO PUSH2 end JUMPI
+///   mstore(0, transferFrom selector << 224); mstore(4, calldataload(i) >> 96)
+///   mstore(36, calldataload(i + 20) >> 96); mstore(68, calldataload(i + 40) >> 192)
+///   call(gas, calldataload(0) >> 96, 0, 0, 100, 0, 32); ISZERO PUSH2 fail JUMPI
+///   i += 48; JUMP loop; end: STOP; fail: revert with the return data
+const BATCHER_CODE: &str = "60145b8036111561006b577f23b872dd00000000000000000000000000000000000000000000000000000000600052803560601c600452806014013560601c602452806028013560c01c6044526020600060646000600060003560601c5af11561006d57603001610002565b005b3d600060003e3d6000fd";
+/// Runtime code of the bench-only permit submitter: calldata is the token (20 bytes), the spender
+/// (20 bytes), then 85-byte records (`owner` 20, `v` 1, `r` 32, `s` 32); for each record it calls
+/// the token's EIP-2612 `permit(owner, spender, 2^256 - 1, 2^256 - 1, v, r, s)`. Same shape as
+/// [`BATCHER_CODE`] (records from byte 40, seven argument words, selector `d505accf`).
+const PERMITTER_CODE: &str = "60285b80361115610085577fd505accf00000000000000000000000000000000000000000000000000000000600052803560601c60045260143560601c602452600019604452600019606452806014013560f81c608452806015013560a452806035013560c4526000600060e46000600060003560601c5af11561008757605501610002565b005b3d600060003e3d6000fd";
+/// Bytes per transfer record.
 const RECORD: usize = 48;
-/// Gas per record (calldata, LOG3 with 32 bytes of data, arithmetic) with a margin.
-const GAS_PER_RECORD: u64 = 3_200;
+/// Bytes per permit record.
+const PERMIT_RECORD: usize = 85;
+/// Gas per FiatToken `transferFrom` through the batcher (about 29k to a new holder), with margin.
+const GAS_PER_TRANSFER: u64 = 40_000;
+/// Gas per FiatToken `permit` through the permitter (about 60k), with margin.
+const GAS_PER_PERMIT: u64 = 80_000;
+/// Largest calldata of one transaction (anvil refuses transactions above 128 KiB).
+const MAX_CALLDATA: usize = 127 * 1024;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,7 +112,7 @@ struct Args {
     /// Scoped mode's funder depth.
     #[arg(long, default_value_t = 2)]
     depth: u32,
-    /// Bulk-token records per transaction (calldata stays under 128 KiB).
+    /// Transfers per batcher transaction (calldata stays under 128 KiB: at most 2,700).
     #[arg(long, default_value_t = 2_700)]
     records_per_tx: usize,
     /// Where seeded chain states are cached (relative to the repository root).
@@ -110,8 +138,72 @@ impl Rng {
     }
 }
 
-fn address(kind: &str, i: usize) -> Address {
-    Address::from_slice(&keccak256(format!("x402-bench-lineage/{kind}/{i}"))[12..])
+/// The key of wallet `i` of `kind` (deterministic: the same parameters give the same chain).
+fn key(kind: &str, i: usize) -> Result<PrivateKeySigner> {
+    PrivateKeySigner::from_bytes(&keccak256(format!("x402-bench-lineage/{kind}/{i}")))
+        .with_context(|| format!("deriving the key of {kind} {i}"))
+}
+
+/// Fixed addresses of the bench-only helper contracts.
+fn helper(i: u8) -> Address {
+    let mut a = [0u8; 20];
+    a[0] = 0xb5;
+    a[19] = i;
+    Address::from(a)
+}
+
+/// `keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")`.
+fn permit_typehash() -> B256 {
+    keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
+}
+
+/// Permit records (`owner`, `v`, `r`, `s`) letting `spender` move every token of each of `keys`
+/// (their first permit: nonce 0), signed on every core.
+fn sign_permits(keys: &[PrivateKeySigner], domain: B256, spender: Address) -> Result<Vec<u8>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = keys.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = keys
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(chunk.len() * PERMIT_RECORD);
+                    for k in chunk {
+                        let inner = keccak256(
+                            (
+                                permit_typehash(),
+                                k.address(),
+                                spender,
+                                U256::MAX,
+                                U256::ZERO,
+                                U256::MAX,
+                            )
+                                .abi_encode(),
+                        );
+                        let mut digest = Vec::with_capacity(66);
+                        digest.extend_from_slice(&[0x19, 0x01]);
+                        digest.extend_from_slice(domain.as_slice());
+                        digest.extend_from_slice(inner.as_slice());
+                        let sig = k.sign_hash_sync(&keccak256(&digest))?;
+                        out.extend_from_slice(k.address().as_slice());
+                        out.push(27 + u8::from(sig.v()));
+                        out.extend_from_slice(&sig.r().to_be_bytes::<32>());
+                        out.extend_from_slice(&sig.s().to_be_bytes::<32>());
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("signing thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(keys.len() * PERMIT_RECORD);
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
 }
 
 fn cache_key(args: &Args) -> String {
@@ -125,10 +217,24 @@ fn cache_key(args: &Args) -> String {
         args.funders,
         args.exchanges,
         args.records_per_tx,
-        "lineage-v1",
+        "lineage-v3",
     )
         .hash(&mut h);
     format!("{:016x}", h.finish())
+}
+
+/// Peak resident memory of process `pid` in MiB (`VmHWM`), when /proc tells.
+fn peak_rss_mib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
 }
 
 /// Sends `tx` (a JSON transaction object) through anvil's `eth_sendTransaction`: the sender is an
@@ -152,7 +258,7 @@ async fn check_receipts(p: &DynProvider, what: &str, hashes: &[B256]) -> Result<
     Ok(())
 }
 
-/// Bulk-token transfers `(from, to, amount)`, sent as big transactions from `sender`.
+/// Token transfers `(from, to, amount)` through the batcher, in transactions of `per_tx`.
 async fn bulk(
     p: &DynProvider,
     token: Address,
@@ -162,25 +268,56 @@ async fn bulk(
 ) -> Result<()> {
     let mut hashes = Vec::new();
     for chunk in transfers.chunks(per_tx) {
-        let mut data = Vec::with_capacity(chunk.len() * RECORD);
+        let mut data = Vec::with_capacity(20 + chunk.len() * RECORD);
+        data.extend_from_slice(token.as_slice());
         for (from, to, amount) in chunk {
             data.extend_from_slice(from.as_slice());
             data.extend_from_slice(to.as_slice());
             data.extend_from_slice(&amount.to_be_bytes());
         }
-        let gas = 50_000 + GAS_PER_RECORD * chunk.len() as u64;
+        let gas = 100_000 + GAS_PER_TRANSFER * chunk.len() as u64;
         hashes.push(
             send(
                 p,
                 serde_json::json!({
-                    "from": sender, "to": token, "data": Bytes::from(data),
+                    "from": sender, "to": helper(1), "data": Bytes::from(data),
                     "gas": format!("{gas:#x}"),
                 }),
             )
             .await?,
         );
     }
-    check_receipts(p, "bulk transfers", &hashes).await
+    check_receipts(p, "batched transfers", &hashes).await
+}
+
+/// Submits `records` (see [`sign_permits`]) through the permitter.
+async fn permits(
+    p: &DynProvider,
+    token: Address,
+    spender: Address,
+    sender: Address,
+    records: &[u8],
+) -> Result<()> {
+    let per_tx = (MAX_CALLDATA - 40) / PERMIT_RECORD;
+    let mut hashes = Vec::new();
+    for chunk in records.chunks(per_tx * PERMIT_RECORD) {
+        let mut data = Vec::with_capacity(40 + chunk.len());
+        data.extend_from_slice(token.as_slice());
+        data.extend_from_slice(spender.as_slice());
+        data.extend_from_slice(chunk);
+        let gas = 100_000 + GAS_PER_PERMIT * (chunk.len() / PERMIT_RECORD) as u64;
+        hashes.push(
+            send(
+                p,
+                serde_json::json!({
+                    "from": sender, "to": helper(2), "data": Bytes::from(data),
+                    "gas": format!("{gas:#x}"),
+                }),
+            )
+            .await?,
+        );
+    }
+    check_receipts(p, "permits", &hashes).await
 }
 
 /// Deploys and seeds a chain, dumping its state into `dir` when anvil stops.
@@ -190,6 +327,7 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     let chain = DevChain::start_with(AnvilOptions {
         gas_limit: Some(GAS_LIMIT),
         dump_state: Some(partial.clone()),
+        extra_args: ANVIL_FLAGS.map(String::from).to_vec(),
         ..AnvilOptions::default()
     })
     .await?;
@@ -197,26 +335,73 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     let p = chain.anvil.provider();
     let rpc = AnvilRpc::new(p.clone());
     let started = Instant::now();
-    let token = address("bulk-token", 0);
-    p.raw_request::<_, ()>(
-        "anvil_setCode".into(),
-        (token, Bytes::from(alloy::hex::decode(BULK_TOKEN_CODE)?)),
-    )
-    .await?;
+    let usdc = chain
+        .deployment
+        .tokens
+        .iter()
+        .find(|t| t.symbol == "USDC")
+        .context("the deployment has no USDC")?
+        .address;
+    for (i, code) in [(1, BATCHER_CODE), (2, PERMITTER_CODE)] {
+        p.raw_request::<_, ()>(
+            "anvil_setCode".into(),
+            (helper(i), Bytes::from(alloy::hex::decode(code)?)),
+        )
+        .await?;
+    }
     p.raw_request::<_, ()>("anvil_autoImpersonateAccount".into(), (true,))
         .await?;
     let sender = wallets::deployer().address();
 
-    // The unrelated traffic: first fundings from the exchanges, then random pairs.
+    // The unrelated traffic, in USDC: first fundings from the exchanges, then random pairs. Every
+    // sender lets the batcher move its USDC once (an EIP-2612 permit).
+    let keys = |kind: &str, n: usize| (0..n).map(|i| key(kind, i)).collect::<Result<Vec<_>>>();
+    let exchange_keys = keys("exchange", args.exchanges)?;
+    let wallet_keys = keys("wallet", args.wallets)?;
+    let exchanges: Vec<Address> = exchange_keys.iter().map(|k| k.address()).collect();
+    let wallets: Vec<Address> = wallet_keys.iter().map(|k| k.address()).collect();
+    let domain = IEip3009Token::new(usdc, p.clone())
+        .DOMAIN_SEPARATOR()
+        .call()
+        .await
+        .context("USDC's DOMAIN_SEPARATOR")?;
+    let signed: Vec<PrivateKeySigner> = exchange_keys.into_iter().chain(wallet_keys).collect();
+    let records = sign_permits(&signed, domain, helper(1))?;
+    drop(signed);
+    eprintln!(
+        "x402-bench-lineage: {} permits signed in {:.1?}",
+        records.len() / PERMIT_RECORD,
+        started.elapsed()
+    );
+    permits(&p, usdc, helper(1), sender, &records).await?;
+    drop(records);
+    let per_exchange = args.wallets.div_ceil(exchanges.len()) as u64;
+    let first_funding: u64 = 1_000_000_000;
+    let mut hashes = Vec::new();
+    for e in &exchanges {
+        hashes.push(
+            *IDemoToken::new(usdc, p.clone())
+                .mint(*e, U256::from(per_exchange * first_funding))
+                .from(sender)
+                .send()
+                .await?
+                .tx_hash(),
+        );
+    }
+    check_receipts(&p, "minting to the exchanges", &hashes).await?;
+    eprintln!(
+        "x402-bench-lineage: {} permits and exchange mints in {:.1?}",
+        exchanges.len() + wallets.len(),
+        started.elapsed()
+    );
+
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let wallets: Vec<Address> = (0..args.wallets).map(|i| address("wallet", i)).collect();
-    let exchanges: Vec<Address> = (0..args.exchanges)
-        .map(|i| address("exchange", i))
-        .collect();
     let mut traffic: Vec<(Address, Address, u64)> = Vec::with_capacity(args.transfers);
     for (i, w) in wallets.iter().enumerate() {
-        traffic.push((exchanges[i % exchanges.len()], *w, 1_000_000_000));
+        traffic.push((exchanges[i % exchanges.len()], *w, first_funding));
     }
+    // Each wallet sends about transfers / wallets of these (at most 10 USDC each), far below its
+    // first funding.
     while traffic.len() < args.transfers {
         let (a, b) = (rng.below(wallets.len()), rng.below(wallets.len()));
         if a != b {
@@ -224,13 +409,18 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         }
     }
     let before = traffic.len() * 4 / 5;
-    bulk(&p, token, sender, &traffic[..before], args.records_per_tx).await?;
+    bulk(&p, usdc, sender, &traffic[..before], args.records_per_tx).await?;
     eprintln!(
-        "x402-bench-lineage: {before} bulk transfers in {:.1?}",
+        "x402-bench-lineage: {before} USDC transfers in {:.1?}",
         started.elapsed()
     );
 
-    // Payers: first funded by their funder (gas money, then both payment tokens).
+    // Payers: first funded by their funder (gas money, then both payment tokens). One block a
+    // second with every pending transaction rather than one block per transaction: anvil's cost
+    // per block (state root over every holder) dominates the funding otherwise. (The batched
+    // transfers keep one transaction per block: 2,700 logs, a block a public chain could have.)
+    p.raw_request::<_, ()>("evm_setIntervalMining".into(), (1u64,))
+        .await?;
     let mut payments =
         Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "lineage").await?;
     // One whole token minted to each payer (FiatToken refuses to mint nothing): the rest of
@@ -254,6 +444,9 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
             );
         }
     }
+    // The funders' tokens are mined before they pass them on (a block orders senders freely).
+    check_receipts(&p, "minting to the funders", &hashes).await?;
+    hashes.clear();
     for (i, payer) in payments.payers.iter().enumerate() {
         let funder = funders[i % funders.len()];
         hashes.push(
@@ -301,7 +494,8 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         "x402-bench-lineage: {paid} payments ({:.1?})",
         started.elapsed()
     );
-    bulk(&p, token, sender, &traffic[before..], args.records_per_tx).await?;
+    rpc.set_automine(true).await?;
+    bulk(&p, usdc, sender, &traffic[before..], args.records_per_tx).await?;
 
     let labels: String = exchanges
         .iter()
@@ -311,14 +505,20 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         })
         .collect();
     std::fs::write(dir.join("labels.toml"), labels)?;
-    std::fs::write(dir.join("bulk-token"), token.to_string())?;
+    let head = p.get_block_number().await?;
     eprintln!(
-        "x402-bench-lineage: seeded in {:.1?}; saving the state",
-        started.elapsed()
+        "x402-bench-lineage: seeded {head} blocks in {:.1?} (anvil peak memory {} MiB); saving the state",
+        started.elapsed(),
+        peak_rss_mib(chain.anvil.pid()).unwrap_or_default()
     );
     let DevChain { anvil, .. } = chain;
     anvil.stop()?;
     std::fs::rename(&partial, dir.join("state.json")).context("anvil wrote no state dump")?;
+    eprintln!(
+        "x402-bench-lineage: state saved ({} MiB) after {:.1?}",
+        std::fs::metadata(dir.join("state.json"))?.len() >> 20,
+        started.elapsed()
+    );
     Ok(())
 }
 
@@ -326,7 +526,11 @@ async fn run(cmd: &Path, args: &[String]) -> Result<()> {
     let status = tokio::process::Command::new(cmd)
         .args(args)
         .stdout(Stdio::null())
-        .env("RUST_LOG", "warn")
+        // BENCH_LOG=info shows where the time goes (the lineage logs each step with its duration).
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .status()
         .await
         .with_context(|| format!("running {}", cmd.display()))?;
@@ -370,13 +574,11 @@ async fn measure(args: &Args, dir: &Path, chain: &DevChain, mode: &str) -> Resul
         &classifier(&["labels", "import", &labels.to_string_lossy()]),
     )
     .await?;
-    let token = std::fs::read_to_string(dir.join("bulk-token"))?;
     let tokens: Vec<String> = chain
         .deployment
         .tokens
         .iter()
         .map(|t| format!("\"{}\"", t.address))
-        .chain([format!("\"{}\"", token.trim())])
         .collect();
     let config = dir.join(format!("indexer-{mode}.toml"));
     std::fs::write(
@@ -416,6 +618,9 @@ async fn measure(args: &Args, dir: &Path, chain: &DevChain, mode: &str) -> Resul
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     let pool = db.pool().await?;
+    let db_mib: i64 = sqlx::query_scalar("select pg_database_size(current_database()) >> 20")
+        .fetch_one(&pool)
+        .await?;
     let rows: i64 = sqlx::query_scalar(
         "select (select count(*) from token_transfers) + (select count(*) from native_transfers)
               + (select count(*) from lineage_wallets)",
@@ -427,7 +632,7 @@ async fn measure(args: &Args, dir: &Path, chain: &DevChain, mode: &str) -> Resul
             .fetch_all(&pool)
             .await?;
     eprintln!(
-        "x402-bench-lineage: {mode}: indexed in {:.1} s, classified {} payments by {seconds:.1} s, {rows} rows",
+        "x402-bench-lineage: {mode}: indexed in {:.1} s, classified {} payments by {seconds:.1} s, {rows} rows, database {db_mib} MiB",
         indexed.as_secs_f64(),
         classes.len()
     );
@@ -471,17 +676,29 @@ async fn main() -> Result<()> {
             dir.display()
         );
     }
+    let loading = Instant::now();
     let chain = DevChain::load(
         &dir.join("state.json"),
         &dir.join("deployment.json"),
         AnvilOptions {
             gas_limit: Some(GAS_LIMIT),
+            extra_args: ANVIL_FLAGS.map(String::from).to_vec(),
+            start_timeout: Some(std::time::Duration::from_secs(1_800)),
             ..AnvilOptions::default()
         },
     )
     .await?;
+    eprintln!(
+        "x402-bench-lineage: chain of {} blocks loaded in {:.1?}",
+        chain.anvil.provider().get_block_number().await?,
+        loading.elapsed()
+    );
     let full = measure(&args, &dir, &chain, "full").await?;
     let scoped = measure(&args, &dir, &chain, "scoped").await?;
+    eprintln!(
+        "x402-bench-lineage: anvil peak memory {} MiB",
+        peak_rss_mib(chain.anvil.pid()).unwrap_or_default()
+    );
     ensure!(
         full.classes.len() >= args.payments,
         "full indexing classified {} payments of {}",
