@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks x402-api on a classified dataset of 1,000,000 payments from 50,000 payers:
-#   1. builds x402-classifier and x402-api (release);
+#   1. builds x402-classifier-bench and x402-api (release);
 #   2. unless the benchmark database already holds that dataset, creates it and fills it with
-#      `x402-classifier gen-bench-data` (indexer tables + from-scratch classification);
+#      `x402-classifier-bench gen-data` (indexer tables + from-scratch classification);
 #   3. rebuilds the API read model from scratch (`x402-api refresh --full`, timed);
 #   4. starts `x402-api serve` on a free port and runs `x402-api bench`: 32 concurrent clients per
 #      scenario (summary and series over a dashboard's filter mix; payer profiles of random payers
@@ -53,7 +53,7 @@ psql_db() { psql "$url" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 echo "bench-api: building release binaries" >&2
 cargo build --release -q -p x402-classifier -p x402-api
-classifier=./target/release/x402-classifier
+classifier=./target/release/x402-classifier-bench
 api=./target/release/x402-api
 
 exists=$(psql_admin -c "select 1 from pg_database where datname = '$db'")
@@ -65,7 +65,7 @@ if [[ "$have" != "$payments" ]]; then
   echo "bench-api: generating $payments payments from $payers payers into $db" >&2
   psql_admin -c "drop database if exists \"$db\" with (force)"
   psql_admin -c "create database \"$db\""
-  "$classifier" --database-url "$url" gen-bench-data --payments "$payments" --payers "$payers"
+  "$classifier" --database-url "$url" gen-data --payments "$payments" --payers "$payers"
 else
   echo "bench-api: reusing $db ($have classified payments)" >&2
 fi

@@ -7,11 +7,11 @@
 #   script/bench-classify.sh [--payments N] [--payers N] [--keep]
 #
 # To keep a dataset for other benchmarks (e.g. the API's), generate it into a database of your own:
-#   x402-classifier --database-url postgres://postgres@127.0.0.1:5432/x402_bench \
-#       gen-bench-data --payments 1000000 --payers 50000
+#   x402-classifier-bench --database-url postgres://postgres@127.0.0.1:5432/x402_bench \
+#       gen-data --payments 1000000 --payers 50000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p x402-classifier
-exec ./target/release/x402-classifier \
+cargo build --release -q -p x402-classifier --bin x402-classifier-bench
+exec ./target/release/x402-classifier-bench \
   --database-url "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
-  bench "$@"
+  classify "$@"

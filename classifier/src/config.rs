@@ -159,6 +159,16 @@ fn de_dust<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Addr, u128>, D::E
 }
 
 impl RuleConfig {
+    /// The defaults, or the thresholds of the TOML file at `path` (the `--rules` option).
+    pub fn load(path: Option<&std::path::Path>) -> Result<RuleConfig, String> {
+        let Some(path) = path else {
+            return Ok(RuleConfig::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read rules file {}: {e}", path.display()))?;
+        RuleConfig::from_toml(&text).map_err(|e| format!("rules file {}: {e}", path.display()))
+    }
+
     /// Reads thresholds from a TOML file; missing keys keep their defaults.
     pub fn from_toml(text: &str) -> Result<RuleConfig, String> {
         let cfg: RuleConfig = toml::from_str(text).map_err(|e| e.to_string())?;

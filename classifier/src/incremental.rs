@@ -61,6 +61,34 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// Logs what the step did (the classifier's and the benchmark's one report of a step).
+    pub fn log(&self) {
+        match self {
+            Step::NoCheckpoint => {
+                tracing::warn!("the indexer has no checkpoint yet; nothing to classify")
+            }
+            Step::UpToDate { block } => tracing::info!(block, "up to date"),
+            Step::Full {
+                block,
+                reason,
+                payments,
+            } => tracing::info!(
+                block,
+                payments,
+                reason = reason.as_str(),
+                "classified everything"
+            ),
+            Step::Incremental {
+                from,
+                to,
+                payers,
+                payments,
+            } => tracing::info!(from, to, payers, payments, "classified new blocks"),
+        }
+    }
+}
+
 /// Per-payer fingerprints of the global passes, to detect what changed between steps.
 #[derive(Default)]
 struct Fingerprints {
