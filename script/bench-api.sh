@@ -4,7 +4,7 @@
 #   2. unless the benchmark database already holds that dataset, creates it and fills it with
 #      `x402-classifier-bench gen-data` (indexer tables + from-scratch classification);
 #   3. rebuilds the API read model from scratch (`x402-api refresh --full`, timed);
-#   4. starts `x402-api serve` on a free port and runs `x402-api bench`: 32 concurrent clients per
+#   4. starts `x402-api serve` on a free port and runs `x402-api-bench`: 32 concurrent clients per
 #      scenario (summary and series over a dashboard's filter mix; payer profiles of random payers
 #      with the cache bypassed), printing
 #        BENCH api_summary_p99_ms <v> ms
@@ -52,9 +52,10 @@ psql_admin() { psql "$server/postgres" -v ON_ERROR_STOP=1 -qAt "$@"; }
 psql_db() { psql "$url" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 echo "bench-api: building release binaries" >&2
-cargo build --release -q -p x402-classifier -p x402-api
+cargo build --release -q -p x402-classifier --bin x402-classifier-bench -p x402-api --bin x402-api --bin x402-api-bench
 classifier=./target/release/x402-classifier-bench
 api=./target/release/x402-api
+api_bench=./target/release/x402-api-bench
 
 exists=$(psql_admin -c "select 1 from pg_database where datname = '$db'")
 have=0
@@ -97,9 +98,9 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 
-"$api" bench --database-url "$url" --url "http://127.0.0.1:$port" --clients "$clients" --seconds "$seconds"
-"$api" bench --database-url "$url" --url "http://127.0.0.1:$port" --clients "$clients" --seconds "$seconds" --no-cache
-"$api" bench --database-url "$url" --url "http://127.0.0.1:$port" --clients "$clients" --seconds "$seconds" --live-rate "${LIVE_RATE:-200}"
+"$api_bench" --database-url "$url" --url "http://127.0.0.1:$port" --clients "$clients" --seconds "$seconds"
+"$api_bench" --database-url "$url" --url "http://127.0.0.1:$port" --clients "$clients" --seconds "$seconds" --no-cache
+"$api_bench" --database-url "$url" --url "http://127.0.0.1:$port" --clients "$clients" --seconds "$seconds" --live-rate "${LIVE_RATE:-200}"
 cleanup
 trap - EXIT
 if [[ "$drop" == 0 ]]; then "$api" refresh --database-url "$url" >/dev/null; fi

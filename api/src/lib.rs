@@ -44,3 +44,16 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     migrator().run(pool).await
 }
+
+/// A pool of at most `max` connections to `url`. Metric queries and refreshes take seconds by
+/// design (their answers are cached), so slow statements are logged at debug, not as warnings.
+pub async fn connect(url: &str, max: u32) -> Result<sqlx::PgPool, sqlx::Error> {
+    use sqlx::ConnectOptions;
+    let opts: sqlx::postgres::PgConnectOptions = url.parse()?;
+    let opts = opts.log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_with(opts)
+        .await
+}

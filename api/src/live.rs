@@ -1,4 +1,4 @@
-//! Live ingest for `x402-api bench --live-rate N`: while the scenarios run, new payments arrive
+//! Live ingest for `x402-api-bench --live-rate N`: while the scenarios run, new payments arrive
 //! as the indexer and the classifier write them (a charge folded by the indexer's
 //! `recompute_payments` with its block and checkpoint in one transaction; then the classifier's
 //! verdict and state in another), and a probe measures how long each classified payment takes
