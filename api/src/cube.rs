@@ -608,6 +608,49 @@ impl Want {
     }
 }
 
+/// Sums of the cells of one row: payments, raw volume, taint-adjusted volume, and per price
+/// segment of the token the raw and taint-adjusted volume (valued at that segment's price).
+#[derive(Debug, Default)]
+struct ClassTotals {
+    count: i64,
+    volume: U256,
+    taint: BigDecimal,
+    segments: BTreeMap<usize, (U256, BigDecimal)>,
+}
+
+impl ClassTotals {
+    fn add(&mut self, c: &Cell, segment: Option<usize>) {
+        self.count += c.payments;
+        self.volume += c.volume;
+        if let Some(t) = &c.taint {
+            self.taint += t;
+        }
+        if let Some(s) = segment {
+            let seg = self.segments.entry(s).or_default();
+            seg.0 += c.volume;
+            if let Some(t) = &c.taint {
+                seg.1 += t;
+            }
+        }
+    }
+
+    /// USD value of the volume and of the taint-adjusted volume, `None` when no day of the row
+    /// has a price.
+    fn usd(&self, prices: &Prices, token: u32) -> (Option<String>, Option<String>) {
+        if self.segments.is_empty() {
+            return (None, None);
+        }
+        let price = |i: usize| &prices.segments[token as usize][i].2;
+        let usd: BigDecimal = self
+            .segments
+            .iter()
+            .map(|(i, (v, _))| u256_dec(*v) * price(*i))
+            .sum();
+        let taint_usd: BigDecimal = self.segments.iter().map(|(i, (_, t))| t * price(*i)).sum();
+        (Some(plain(&usd)), Some(plain(&taint_usd)))
+    }
+}
+
 /// USD per raw unit of each token id for each day, from a request's price segments.
 struct Prices {
     /// By token id: (first day, day after the last, USD per raw unit, as f64).
@@ -694,14 +737,41 @@ impl Snapshot {
 
     /// Totals per class and token (the summary's `class_rows`).
     pub(crate) fn class_rows(&self, w: Window, f: &Filters, p: &Pricing) -> Vec<ClassTokenRow> {
+        let Some((prices, acc)) = self.class_totals(w, f, p, |_, c| (c.class, c.token)) else {
+            return Vec::new();
+        };
+        acc.into_iter()
+            .map(|((class, token), t)| {
+                let (usd, taint_usd) = t.usd(&prices, token);
+                ClassTokenRow {
+                    class: Class::ALL[class as usize].as_str().to_string(),
+                    token: self.dicts.tokens.key(token).to_vec(),
+                    count: t.count,
+                    volume: t.volume.to_string(),
+                    usd,
+                    taint: plain(&t.taint),
+                    taint_usd,
+                }
+            })
+            .collect()
+    }
+
+    /// The cells of window `w` under the filters, summed by `key(day, cell)` (the class and token
+    /// rows of the summary and the series), with the prices they are valued at; `None` when the
+    /// filters select nothing.
+    fn class_totals<K: Ord>(
+        &self,
+        w: Window,
+        f: &Filters,
+        p: &Pricing,
+        key: impl Fn(Day, &Cell) -> K,
+    ) -> Option<(Prices, BTreeMap<K, ClassTotals>)> {
         let want = Want::new(&self.dicts, f, f.class_names().as_deref());
         if want.empty {
-            return Vec::new();
+            return None;
         }
         let prices = Prices::new(&self.dicts, p);
-        // (class, token) -> count, raw, taint, and per price segment raw and taint.
-        type Acc = (i64, U256, BigDecimal, BTreeMap<usize, (U256, BigDecimal)>);
-        let mut acc: BTreeMap<(u8, u32), Acc> = BTreeMap::new();
+        let mut acc: BTreeMap<K, ClassTotals> = BTreeMap::new();
         for (day, data) in self.days.range(day_of(w.from)..=day_of(w.to)) {
             let cells = if want.payee.is_some() {
                 &data.cells
@@ -709,51 +779,12 @@ impl Snapshot {
                 &data.coarse
             };
             for c in cells.iter().filter(|c| want.cell(c)) {
-                let e = acc.entry((c.class, c.token)).or_default();
-                e.0 += c.payments;
-                e.1 += c.volume;
-                if let Some(t) = &c.taint {
-                    e.2 += t;
-                }
-                if let Some(s) = prices.segment(c.token, *day) {
-                    let seg = e.3.entry(s).or_default();
-                    seg.0 += c.volume;
-                    if let Some(t) = &c.taint {
-                        seg.1 += t;
-                    }
-                }
+                acc.entry(key(*day, c))
+                    .or_default()
+                    .add(c, prices.segment(c.token, *day));
             }
         }
-        acc.into_iter()
-            .map(|((class, token), (count, volume, taint, segs))| {
-                let price = |i: usize| &prices.segments[token as usize][i].2;
-                let usd = (!segs.is_empty()).then(|| {
-                    plain(
-                        &segs
-                            .iter()
-                            .map(|(i, (v, _))| u256_dec(*v) * price(*i))
-                            .sum::<BigDecimal>(),
-                    )
-                });
-                let taint_usd = (!segs.is_empty()).then(|| {
-                    plain(
-                        &segs
-                            .iter()
-                            .map(|(i, (_, t))| t * price(*i))
-                            .sum::<BigDecimal>(),
-                    )
-                });
-                ClassTokenRow {
-                    class: Class::ALL[class as usize].as_str().to_string(),
-                    token: self.dicts.tokens.key(token).to_vec(),
-                    count,
-                    volume: volume.to_string(),
-                    usd,
-                    taint: plain(&taint),
-                    taint_usd,
-                }
-            })
-            .collect()
+        Some((prices, acc))
     }
 
     /// The payer figures of a summary in one pass over each payer's rows: distinct payers and
@@ -974,63 +1005,23 @@ impl Snapshot {
         iv: Interval,
         p: &Pricing,
     ) -> Vec<PeriodClassRow> {
-        let want = Want::new(&self.dicts, f, f.class_names().as_deref());
-        if want.empty {
+        let period_of = |day: Day| day_of(iv.start(date_of(day)));
+        let Some((prices, acc)) =
+            self.class_totals(w, f, p, |day, c| (period_of(day), c.class, c.token))
+        else {
             return Vec::new();
-        }
-        let prices = Prices::new(&self.dicts, p);
-        type Acc = (i64, U256, BigDecimal, BTreeMap<usize, (U256, BigDecimal)>);
-        let mut acc: BTreeMap<(Day, u8, u32), Acc> = BTreeMap::new();
-        for (day, data) in self.days.range(day_of(w.from)..=day_of(w.to)) {
-            let period = day_of(iv.start(date_of(*day)));
-            let cells = if want.payee.is_some() {
-                &data.cells
-            } else {
-                &data.coarse
-            };
-            for c in cells.iter().filter(|c| want.cell(c)) {
-                let e = acc.entry((period, c.class, c.token)).or_default();
-                e.0 += c.payments;
-                e.1 += c.volume;
-                if let Some(t) = &c.taint {
-                    e.2 += t;
-                }
-                if let Some(s) = prices.segment(c.token, *day) {
-                    let seg = e.3.entry(s).or_default();
-                    seg.0 += c.volume;
-                    if let Some(t) = &c.taint {
-                        seg.1 += t;
-                    }
-                }
-            }
-        }
+        };
         acc.into_iter()
-            .map(|((period, class, token), (count, volume, taint, segs))| {
-                let price = |i: usize| &prices.segments[token as usize][i].2;
-                let usd = (!segs.is_empty()).then(|| {
-                    plain(
-                        &segs
-                            .iter()
-                            .map(|(i, (v, _))| u256_dec(*v) * price(*i))
-                            .sum::<BigDecimal>(),
-                    )
-                });
-                let taint_usd = (!segs.is_empty()).then(|| {
-                    plain(
-                        &segs
-                            .iter()
-                            .map(|(i, (_, t))| t * price(*i))
-                            .sum::<BigDecimal>(),
-                    )
-                });
+            .map(|((period, class, token), t)| {
+                let (usd, taint_usd) = t.usd(&prices, token);
                 PeriodClassRow {
                     period: date_of(period),
                     class: Class::ALL[class as usize].as_str().to_string(),
                     token: self.dicts.tokens.key(token).to_vec(),
-                    count,
-                    volume: volume.to_string(),
+                    count: t.count,
+                    volume: t.volume.to_string(),
                     usd,
-                    taint: plain(&taint),
+                    taint: plain(&t.taint),
                     taint_usd,
                 }
             })
