@@ -43,7 +43,7 @@ pub struct ChainError {
 }
 
 impl ChainError {
-    fn new(what: &'static str, e: impl std::fmt::Display) -> Self {
+    pub(crate) fn new(what: &'static str, e: impl std::fmt::Display) -> Self {
         Self {
             what,
             message: e.to_string(),
@@ -192,13 +192,44 @@ pub struct Chain {
 /// fraction of a second old changes nothing but a jump of the chain's time in that fraction.
 pub const CLOCK_REUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
-fn call_request(from: Option<Address>, to: Address, input: Vec<u8>) -> TransactionRequest {
+/// A call of `input` on `to` (from `from` when it matters), for `eth_call`.
+pub(crate) fn call_request(
+    from: Option<Address>,
+    to: Address,
+    input: Vec<u8>,
+) -> TransactionRequest {
     TransactionRequest {
         from,
         to: Some(to.into()),
         input: TransactionInput::new(input.into()),
         ..Default::default()
     }
+}
+
+/// Adds an `eth_call` of `tx` at the latest block to `batch`; `what` names it in errors.
+pub(crate) fn add_eth_call(
+    batch: &mut BatchRequest<'_>,
+    what: &'static str,
+    tx: TransactionRequest,
+) -> Result<Waiter<Bytes>, ChainError> {
+    batch
+        .add_call::<_, Bytes>("eth_call", &(tx, BlockNumberOrTag::Latest))
+        .map_err(|e| ChainError::new(what, e))
+}
+
+/// The 32-byte word a view returned; a shorter answer (no code at the address, a wrong
+/// function) is an error naming `what`.
+pub(crate) fn word(what: &'static str, raw: Bytes) -> Result<U256, ChainError> {
+    if raw.len() < 32 {
+        return Err(ChainError::new(
+            what,
+            format!(
+                "returned {} bytes, expected a 32-byte word (is the address right?)",
+                raw.len()
+            ),
+        ));
+    }
+    Ok(U256::from_be_slice(&raw[..32]))
 }
 
 /// The inputs of one verification's batch.
@@ -297,11 +328,6 @@ impl Chain {
     pub async fn payment_state(&self, q: &StateQuery) -> Result<PaymentState, ChainError> {
         let latest = BlockNumberOrTag::Latest;
         let mut batch = BatchRequest::new(self.provider.client());
-        let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
-            batch
-                .add_call::<_, Bytes>("eth_call", &(tx, latest))
-                .map_err(|e| ChainError::new(what, e))
-        };
         // The payer's code only matters when its signature is not a plain ECDSA one.
         let code = match q.erc1271 {
             Some(_) => Some(
@@ -312,7 +338,7 @@ impl Chain {
             None => None,
         };
         let clock = self.clock_in(&mut batch)?;
-        let balance = add(
+        let balance = add_eth_call(
             &mut batch,
             "balanceOf",
             call_request(
@@ -321,7 +347,7 @@ impl Chain {
                 IERC20::balanceOfCall { account: q.payer }.abi_encode(),
             ),
         )?;
-        let allowance = add(
+        let allowance = add_eth_call(
             &mut batch,
             "allowance",
             call_request(
@@ -334,8 +360,8 @@ impl Chain {
                 .abi_encode(),
             ),
         )?;
-        let word = q.nonce >> 8;
-        let bitmap = add(
+        let bitmap_index = q.nonce >> 8;
+        let bitmap = add_eth_call(
             &mut batch,
             "nonceBitmap",
             call_request(
@@ -343,12 +369,12 @@ impl Chain {
                 q.permit2,
                 Permit2::nonceBitmapCall {
                     _0: q.payer,
-                    _1: word,
+                    _1: bitmap_index,
                 }
                 .abi_encode(),
             ),
         )?;
-        let budget = add(
+        let budget = add_eth_call(
             &mut batch,
             "remainingBudget",
             call_request(
@@ -362,7 +388,7 @@ impl Chain {
             ),
         )?;
         let erc1271 = match &q.erc1271 {
-            Some((digest, sig)) => Some(add(
+            Some((digest, sig)) => Some(add_eth_call(
                 &mut batch,
                 "isValidSignature",
                 call_request(
@@ -377,7 +403,7 @@ impl Chain {
             )?),
             None => None,
         };
-        let simulation = add(&mut batch, "simulation", q.simulation.request())?;
+        let simulation = add_eth_call(&mut batch, "simulation", q.simulation.request())?;
         batch
             .send()
             .await
@@ -391,35 +417,23 @@ impl Chain {
                 .is_empty(),
             None => false,
         };
-        let word_of = |what: &'static str, raw: Bytes| -> Result<U256, ChainError> {
-            if raw.len() < 32 {
-                return Err(ChainError::new(
-                    what,
-                    format!(
-                        "returned {} bytes, expected a 32-byte word (is the address right?)",
-                        raw.len()
-                    ),
-                ));
-            }
-            Ok(U256::from_be_slice(&raw[..32]))
-        };
-        let balance = word_of(
+        let balance = word(
             "balanceOf",
             balance.await.map_err(|e| ChainError::new("balanceOf", e))?,
         )?;
-        let allowance = word_of(
+        let allowance = word(
             "allowance",
             allowance
                 .await
                 .map_err(|e| ChainError::new("allowance", e))?,
         )?;
-        let bitmap = word_of(
+        let bitmap = word(
             "nonceBitmap",
             bitmap
                 .await
                 .map_err(|e| ChainError::new("nonceBitmap", e))?,
         )?;
-        let remaining_budget = word_of(
+        let remaining_budget = word(
             "remainingBudget",
             budget
                 .await
@@ -451,20 +465,15 @@ impl Chain {
     pub async fn eip3009_state(&self, q: &Eip3009Query) -> Result<Eip3009State, ChainError> {
         let latest = BlockNumberOrTag::Latest;
         let mut batch = BatchRequest::new(self.provider.client());
-        let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
-            batch
-                .add_call::<_, Bytes>("eth_call", &(tx, latest))
-                .map_err(|e| ChainError::new(what, e))
-        };
         let clock = self.clock_in(&mut batch)?;
         let domain = match q.read_domain {
             true => Some((
-                add(
+                add_eth_call(
                     &mut batch,
                     "name",
                     call_request(None, q.token, IEip3009Token::nameCall {}.abi_encode()),
                 )?,
-                add(
+                add_eth_call(
                     &mut batch,
                     "version",
                     call_request(None, q.token, IEip3009Token::versionCall {}.abi_encode()),
@@ -472,7 +481,7 @@ impl Chain {
             )),
             false => None,
         };
-        let balance = add(
+        let balance = add_eth_call(
             &mut batch,
             "balanceOf",
             call_request(
@@ -481,7 +490,7 @@ impl Chain {
                 IERC20::balanceOfCall { account: q.payer }.abi_encode(),
             ),
         )?;
-        let used = add(
+        let used = add_eth_call(
             &mut batch,
             "authorizationState",
             call_request(
@@ -494,7 +503,7 @@ impl Chain {
                 .abi_encode(),
             ),
         )?;
-        let payer_listed = add(
+        let payer_listed = add_eth_call(
             &mut batch,
             "isBlacklisted",
             call_request(
@@ -503,7 +512,7 @@ impl Chain {
                 IEip3009Token::isBlacklistedCall { account: q.payer }.abi_encode(),
             ),
         )?;
-        let payee_listed = add(
+        let payee_listed = add_eth_call(
             &mut batch,
             "isBlacklisted",
             call_request(
@@ -517,7 +526,7 @@ impl Chain {
                 batch
                     .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
                     .map_err(|e| ChainError::new("eth_getCode", e))?,
-                add(
+                add_eth_call(
                     &mut batch,
                     "isValidSignature",
                     call_request(
@@ -533,7 +542,7 @@ impl Chain {
             )),
             None => None,
         };
-        let simulation = add(&mut batch, "simulation", q.simulation.request())?;
+        let simulation = add_eth_call(&mut batch, "simulation", q.simulation.request())?;
         batch
             .send()
             .await
@@ -550,19 +559,7 @@ impl Chain {
             Some((name, version)) => Some((string_of(name.await), string_of(version.await))),
             None => None,
         };
-        let word_of = |what: &'static str, raw: Bytes| -> Result<U256, ChainError> {
-            if raw.len() < 32 {
-                return Err(ChainError::new(
-                    what,
-                    format!(
-                        "returned {} bytes, expected a 32-byte word (is the token address right?)",
-                        raw.len()
-                    ),
-                ));
-            }
-            Ok(U256::from_be_slice(&raw[..32]))
-        };
-        let balance = word_of(
+        let balance = word(
             "balanceOf",
             balance.await.map_err(|e| ChainError::new("balanceOf", e))?,
         )?;

@@ -7,11 +7,13 @@
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::client::BatchRequest;
-use alloy::rpc::types::{BlockNumberOrTag, TransactionInput, TransactionRequest};
+use alloy::rpc::types::BlockNumberOrTag;
 use alloy::sol_types::{SolCall, SolInterface};
 use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, Permit2, IERC20};
 
-use crate::chain::{describe_revert, Chain, ChainError, ERC1271_MAGIC, IERC1271};
+use crate::chain::{
+    add_eth_call, call_request, describe_revert, word, Chain, ChainError, ERC1271_MAGIC, IERC1271,
+};
 
 /// What one batch asks.
 #[derive(Debug, Clone)]
@@ -65,60 +67,26 @@ pub fn describe_proxy_revert(data: &[u8]) -> String {
     describe_revert(data)
 }
 
-fn call(from: Option<Address>, to: Address, input: Vec<u8>) -> TransactionRequest {
-    TransactionRequest {
-        from,
-        to: Some(to.into()),
-        input: TransactionInput::new(input.into()),
-        ..Default::default()
-    }
-}
-
-fn word(what: &'static str, raw: Bytes) -> Result<U256, ChainError> {
-    if raw.len() < 32 {
-        return Err(ChainError {
-            what,
-            message: format!(
-                "returned {} bytes, expected a 32-byte word (is the address right?)",
-                raw.len()
-            ),
-        });
-    }
-    Ok(U256::from_be_slice(&raw[..32]))
-}
-
-fn failed<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ChainError {
-    move |e| ChainError {
-        what,
-        message: e.to_string(),
-    }
-}
-
 /// Reads everything one proxy payment's verification needs in one batch request.
 pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainError> {
     let latest = BlockNumberOrTag::Latest;
     let mut batch = BatchRequest::new(chain.provider().client());
-    let add = |batch: &mut BatchRequest<'_>, what: &'static str, tx: TransactionRequest| {
-        batch
-            .add_call::<_, Bytes>("eth_call", &(tx, latest))
-            .map_err(failed(what))
-    };
     let block = batch
         .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
-        .map_err(failed("eth_getBlockByNumber"))?;
-    let balance = add(
+        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
+    let balance = add_eth_call(
         &mut batch,
         "balanceOf",
-        call(
+        call_request(
             None,
             q.token,
             IERC20::balanceOfCall { account: q.payer }.abi_encode(),
         ),
     )?;
-    let allowance = add(
+    let allowance = add_eth_call(
         &mut batch,
         "allowance",
-        call(
+        call_request(
             None,
             q.token,
             IERC20::allowanceCall {
@@ -128,10 +96,10 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
             .abi_encode(),
         ),
     )?;
-    let bitmap = add(
+    let bitmap = add_eth_call(
         &mut batch,
         "nonceBitmap",
-        call(
+        call_request(
             None,
             q.permit2,
             Permit2::nonceBitmapCall {
@@ -145,11 +113,11 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
         Some((digest, sig)) => Some((
             batch
                 .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
-                .map_err(failed("eth_getCode"))?,
-            add(
+                .map_err(|e| ChainError::new("eth_getCode", e))?,
+            add_eth_call(
                 &mut batch,
                 "isValidSignature",
-                call(
+                call_request(
                     None,
                     q.payer,
                     IERC1271::isValidSignatureCall {
@@ -162,14 +130,19 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
         )),
         None => None,
     };
-    let simulation = add(
+    let simulation = add_eth_call(
         &mut batch,
         "simulation",
-        call(Some(q.facilitator), q.proxy, q.simulation.to_vec()),
+        call_request(Some(q.facilitator), q.proxy, q.simulation.to_vec()),
     )?;
-    batch.send().await.map_err(failed("batch"))?;
+    batch
+        .send()
+        .await
+        .map_err(|e| ChainError::new("batch", e))?;
 
-    let block = block.await.map_err(failed("eth_getBlockByNumber"))?;
+    let block = block
+        .await
+        .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
     let timestamp = block
         .get("timestamp")
         .and_then(|t| t.as_str())
@@ -178,13 +151,29 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
             what: "eth_getBlockByNumber",
             message: "the latest block has no timestamp".into(),
         })?;
-    let balance = word("balanceOf", balance.await.map_err(failed("balanceOf"))?)?;
-    let allowance = word("allowance", allowance.await.map_err(failed("allowance"))?)?;
-    let bitmap = word("nonceBitmap", bitmap.await.map_err(failed("nonceBitmap"))?)?;
+    let balance = word(
+        "balanceOf",
+        balance.await.map_err(|e| ChainError::new("balanceOf", e))?,
+    )?;
+    let allowance = word(
+        "allowance",
+        allowance
+            .await
+            .map_err(|e| ChainError::new("allowance", e))?,
+    )?;
+    let bitmap = word(
+        "nonceBitmap",
+        bitmap
+            .await
+            .map_err(|e| ChainError::new("nonceBitmap", e))?,
+    )?;
     let nonce_used = bitmap.bit((q.nonce & U256::from(0xffu8)).to::<usize>());
     let (payer_is_contract, erc1271_valid) = match erc1271 {
         Some((code, answer)) => (
-            !code.await.map_err(failed("eth_getCode"))?.is_empty(),
+            !code
+                .await
+                .map_err(|e| ChainError::new("eth_getCode", e))?
+                .is_empty(),
             // A wallet that reverts or answers anything but the magic value rejects it.
             Some(matches!(answer.await, Ok(raw) if raw.len() >= 4 && raw[..4] == ERC1271_MAGIC)),
         ),
@@ -197,7 +186,7 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
                 Some(data) => describe_proxy_revert(&data),
                 None => payload.message.to_string(),
             }),
-            None => return Err(failed("simulation")(e)),
+            None => return Err(ChainError::new("simulation", e)),
         },
     };
     Ok(ProxyState {
@@ -215,13 +204,13 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
 pub async fn proxy_permit2(chain: &Chain, proxy: Address) -> Result<Address, ChainError> {
     let raw = chain
         .provider()
-        .call(call(
+        .call(call_request(
             None,
             proxy,
             x402ExactPermit2Proxy::PERMIT2Call {}.abi_encode(),
         ))
         .await
-        .map_err(failed("PERMIT2"))?;
+        .map_err(|e| ChainError::new("PERMIT2", e))?;
     let w = word("PERMIT2", raw)?;
     Ok(Address::from_word(w.into()))
 }
