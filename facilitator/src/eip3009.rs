@@ -170,37 +170,20 @@ impl Eip3009Verifier {
         };
         let r = standard_requirements(env.x402_version, requirements)
             .map_err(|(reason, m)| early(reason, m))?;
-        let scheme = env
-            .accepted
-            .as_ref()
-            .map(|acc| acc.scheme.as_str())
-            .or(env.scheme.as_deref());
+        let scheme = env.paid_scheme();
         if r.scheme != SCHEME_EXACT || scheme != Some(SCHEME_EXACT) {
             return Err(early(
                 Reason::Eip3009Scheme,
                 format!("an EIP-3009 authorization settles scheme \"exact\" only (requirements: {:?}, payload: {scheme:?})", r.scheme),
             ));
         }
-        if chain_id_of_network(&r.network) != Some(self.chain_id) {
-            return Err(early(
-                Reason::InvalidNetwork,
-                format!(
-                    "paymentRequirements.network {:?} is not eip155:{}",
-                    r.network, self.chain_id
-                ),
-            ));
-        }
-        let network = env
-            .accepted
-            .as_ref()
-            .map(|acc| acc.network.as_str())
-            .or(env.network.as_deref());
-        if network != Some(r.network.as_str()) {
-            return Err(early(
-                Reason::Eip3009NetworkMismatch,
-                format!("paymentPayload network {network:?} differs from paymentRequirements.network {:?}", r.network),
-            ));
-        }
+        check_network(
+            self.chain_id,
+            &r.network,
+            env.paid_network(),
+            Reason::Eip3009NetworkMismatch,
+        )
+        .map_err(|(reason, m)| early(reason, m))?;
         if !accepts_token(r.asset) {
             return Err(early(
                 Reason::UnsupportedAsset,
@@ -464,6 +447,29 @@ impl Eip3009Verifier {
         }
         Ok(())
     }
+}
+
+/// Checks that a standard payload's requirements name this chain (`eip155:<chain_id>`) and that
+/// the payload was made for the same network (`paid`), else `mismatch` (each scheme's SDK code).
+pub(crate) fn check_network(
+    chain_id: u64,
+    required: &str,
+    paid: Option<&str>,
+    mismatch: Reason,
+) -> Result<(), (Reason, String)> {
+    if chain_id_of_network(required) != Some(chain_id) {
+        return Err((
+            Reason::InvalidNetwork,
+            format!("paymentRequirements.network {required:?} is not eip155:{chain_id}"),
+        ));
+    }
+    if paid != Some(required) {
+        return Err((
+            mismatch,
+            format!("paymentPayload network {paid:?} differs from paymentRequirements.network {required:?}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a standard x402 payload's version and parses its `paymentRequirements`: the steps every

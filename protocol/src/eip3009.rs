@@ -120,6 +120,24 @@ pub struct Eip3009PaymentPayload {
 }
 
 impl Eip3009PaymentPayload {
+    /// The scheme the payload was made for: `accepted.scheme` (version 2) or `scheme` (1).
+    pub fn paid_scheme(&self) -> Option<&str> {
+        self.accepted
+            .as_ref()
+            .map(|acc| acc.scheme.as_str())
+            .or(self.scheme.as_deref())
+    }
+
+    /// The network the payload was made for: `accepted.network` (version 2) or `network` (1).
+    pub fn paid_network(&self) -> Option<&str> {
+        self.accepted
+            .as_ref()
+            .map(|acc| acc.network.as_str())
+            .or(self.network.as_deref())
+    }
+}
+
+impl Eip3009PaymentPayload {
     /// Attaches the evidence hash of the work paid for as the x402 `evidence` extension
     /// (`extensions.evidence.info.evidenceHash`), the way a resource server sends it to `/settle`.
     pub fn with_evidence(mut self, evidence_hash: B256) -> Self {

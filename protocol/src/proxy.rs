@@ -125,6 +125,24 @@ pub struct ProxyPaymentPayload {
     pub payload: ProxyPayload,
 }
 
+impl ProxyPaymentPayload {
+    /// The scheme the payload was made for: `accepted.scheme` (version 2) or `scheme` (1).
+    pub fn paid_scheme(&self) -> Option<&str> {
+        self.accepted
+            .as_ref()
+            .map(|acc| acc.scheme.as_str())
+            .or(self.scheme.as_deref())
+    }
+
+    /// The network the payload was made for: `accepted.network` (version 2) or `network` (1).
+    pub fn paid_network(&self) -> Option<&str> {
+        self.accepted
+            .as_ref()
+            .map(|acc| acc.network.as_str())
+            .or(self.network.as_deref())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,10 +27,10 @@ use alloy::sol_types::{SolCall, SolEvent};
 use serde::Deserialize;
 use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, IERC20};
 use x402_protocol::proxy::ProxyPaymentPayload;
-use x402_protocol::{chain_id_of_network, SCHEME_EXACT, SCHEME_UPTO};
+use x402_protocol::{SCHEME_EXACT, SCHEME_UPTO};
 
 use crate::chain::{Chain, ChainError};
-use crate::eip3009::{payment_id, standard_requirements};
+use crate::eip3009::{check_network, payment_id, standard_requirements};
 use crate::reason::{Reason, Refusal};
 use crate::settle::OnChain;
 use crate::verify::Rejected;
@@ -202,11 +202,7 @@ impl ProxyVerifier {
         let a = &env.payload.permit2_authorization;
         let r = standard_requirements(env.x402_version, requirements)
             .map_err(|(reason, m)| early(reason, m))?;
-        let paid_scheme = env
-            .accepted
-            .as_ref()
-            .map(|acc| acc.scheme.as_str())
-            .or(env.scheme.as_deref());
+        let paid_scheme = env.paid_scheme();
         let expected = match scheme {
             ProxyScheme::Exact => SCHEME_EXACT,
             ProxyScheme::Upto => SCHEME_UPTO,
@@ -236,30 +232,12 @@ impl ProxyVerifier {
             }
             _ => {}
         }
-        if chain_id_of_network(&r.network) != Some(self.chain_id) {
-            return Err(early(
-                Reason::InvalidNetwork,
-                format!(
-                    "paymentRequirements.network {:?} is not eip155:{}",
-                    r.network, self.chain_id
-                ),
-            ));
-        }
-        let network = env
-            .accepted
-            .as_ref()
-            .map(|acc| acc.network.as_str())
-            .or(env.network.as_deref());
-        if network != Some(r.network.as_str()) {
-            let reason = match scheme {
-                ProxyScheme::Exact => Reason::Eip3009NetworkMismatch,
-                ProxyScheme::Upto => Reason::UptoNetworkMismatch,
-            };
-            return Err(early(
-                reason,
-                format!("paymentPayload network {network:?} differs from paymentRequirements.network {:?}", r.network),
-            ));
-        }
+        let mismatch = match scheme {
+            ProxyScheme::Exact => Reason::Eip3009NetworkMismatch,
+            ProxyScheme::Upto => Reason::UptoNetworkMismatch,
+        };
+        check_network(self.chain_id, &r.network, env.paid_network(), mismatch)
+            .map_err(|(reason, m)| early(reason, m))?;
         if !accepts_token(r.asset) {
             return Err(early(
                 Reason::UnsupportedAsset,
