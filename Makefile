@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test gas abi bench bench-indexer bench-api bench-classify bench-facilitator bench-lineage
+.PHONY: help setup demo test gas abi sqlx bench bench-indexer bench-api bench-classify bench-facilitator bench-lineage
 
 help:
 	@echo "make demo   - local devnet, contracts, indexer, classifier, facilitators, API/dashboard, simulated economy (DEMO_ECONOMY=standard|adversarial|combined, DEMO_SCALE=small|medium); Ctrl-C stops"
 	@echo "make test   - every test: forge build/test, gas snapshots, Rust tests"
 	@echo "make gas    - re-measure gas into snapshots/"
 	@echo "make abi    - re-export bindings/abi from forge build"
+	@echo "make sqlx   - refresh .sqlx/ (the data of the compile-time checked SQL queries) after changing one or a migration"
 	@echo "make bench  - every benchmark (bench-indexer, bench-classify, bench-api, bench-facilitator, bench-lineage), BENCH lines"
 
 setup:
@@ -25,6 +26,9 @@ gas: setup
 
 abi: setup
 	@PATH="$(CURDIR)/node_modules/.bin:$$PATH" forge build --quiet && node script/abi.js export
+
+sqlx:
+	@script/sqlx-prepare.sh
 
 bench-indexer:
 	@script/bench-indexer.sh

@@ -31,18 +31,10 @@ pub use error::{ApiError, ApiResult};
 pub use routes::{router, ApiDoc};
 pub use state::AppState;
 
-/// This crate's migrations (the read model), set to ignore versions other crates recorded in the
-/// shared `_sqlx_migrations` table. Apply after the indexer's and the classifier's: they index and
-/// read those crates' tables.
-pub fn migrator() -> sqlx::migrate::Migrator {
-    let mut m = sqlx::migrate!("./migrations");
-    m.set_ignore_missing(true);
-    m
-}
-
-/// Applies this crate's migrations.
+/// Applies the schema's pending migrations (the whole history, `x402_domain::schema`; the read
+/// model's own are `domain/migrations/*_api_*.sql`).
 pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    migrator().run(pool).await
+    x402_domain::schema::migrate(pool).await
 }
 
 /// A pool of at most `max` connections to `url`. Metric queries and refreshes take seconds by

@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use tracing::{info, warn};
 
 use x402_classifier::config::RuleConfig;
+use x402_classifier::db;
 use x402_classifier::db::write::{ImportMode, ImportReport};
-use x402_classifier::db::{self, seed};
 use x402_classifier::incremental::{Follower, Step};
 use x402_classifier::labels::{read_label_file, FileLabel};
 use x402_classifier::types::hex0x;
@@ -40,12 +40,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Applies the classifier's migrations (and, with --indexer-schema, the indexer's).
-    Migrate {
-        /// Also apply the indexer's schema (for a fresh database).
-        #[arg(long)]
-        indexer_schema: bool,
-    },
+    /// Applies the schema's pending migrations (the one history every service applies).
+    Migrate,
     /// Classifies once: incrementally from the last classified block, or everything.
     Classify {
         /// Reclassify every payment, replacing all stored verdicts.
@@ -141,14 +137,8 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let cfg = RuleConfig::load(cli.rules.as_deref()).map_err(anyhow::Error::msg)?;
     match &cli.command {
-        Command::Migrate { indexer_schema } => {
+        Command::Migrate => {
             let pool = db::connect(&cli.database_url).await?;
-            if *indexer_schema {
-                seed::indexer_migrator()
-                    .run(&pool)
-                    .await
-                    .context("applying the indexer schema")?;
-            }
             db::migrate(&pool).await?;
             info!("migrations applied");
         }

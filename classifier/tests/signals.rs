@@ -11,7 +11,7 @@ use common::pg::TestDb;
 #[tokio::test]
 async fn run_stops_cleanly_on_sigterm() {
     let db = TestDb::new().await;
-    let url = format!("postgres://postgres@127.0.0.1:5432/{}", db.name);
+    let url = db.url();
     let mut child = Command::new(env!("CARGO_BIN_EXE_x402-classifier"))
         .args(["--database-url", &url, "run", "--poll-ms", "100"])
         .env("RUST_LOG", "info")

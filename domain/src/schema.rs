@@ -1,10 +1,18 @@
-//! Who owns which part of the one PostgreSQL schema.
+//! The one PostgreSQL schema: its migration history and who owns which part of it.
 //!
-//! Four crates keep migrations (`<crate>/migrations`), all recorded in one `_sqlx_migrations`
-//! history, so a version may appear in one folder only and each object is created by its
-//! owner alone. Other crates read those objects; they never create or alter them, except where
-//! [`FOREIGN_INDEXES`] names an index a reader needs on a table it does not own.
-//! `tests/schema.rs` holds every migration folder to these lists.
+//! Every migration lives in `domain/migrations`, numbered in one sequence and named
+//! `NNNN_<owner>_<what>.sql`, where `<owner>` ([`Owner::tag`]) is the crate that writes the
+//! objects the migration creates. Every service applies the whole history ([`migrate`], with
+//! the `store` feature), so no service depends on another having started first and no migrator
+//! has to ignore versions it does not know. Other crates read an owner's objects; they never
+//! create or alter them, except where [`FOREIGN_INDEXES`] names an index a reader needs on a
+//! table it does not own. `tests/schema.rs` holds the migrations to these lists.
+
+mod history;
+
+pub use history::LEGACY_VERSIONS;
+#[cfg(feature = "store")]
+pub use history::{migrate, migrator};
 
 /// A crate that writes part of the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,14 +30,14 @@ pub enum Owner {
 }
 
 impl Owner {
-    /// The folder of the owner's migrations, relative to the repository root (`None` for an
-    /// owner that creates its table at run time).
-    pub fn migrations_dir(self) -> Option<&'static str> {
+    /// The word naming the owner in its migrations' file names (`NNNN_<tag>_<what>.sql`), or
+    /// `None` for an owner that creates its table at run time.
+    pub fn tag(self) -> Option<&'static str> {
         match self {
-            Owner::Indexer => Some("indexer/migrations"),
-            Owner::Classifier => Some("classifier/migrations"),
-            Owner::Api => Some("api/migrations"),
-            Owner::Facilitator => Some("facilitator/migrations"),
+            Owner::Indexer => Some("indexer"),
+            Owner::Classifier => Some("classifier"),
+            Owner::Api => Some("api"),
+            Owner::Facilitator => Some("facilitator"),
             Owner::Simulator => None,
         }
     }

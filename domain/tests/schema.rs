@@ -1,6 +1,6 @@
-//! Holds the migration folders to `x402_domain::schema` and the SQL and Solidity copies of
-//! names to `Class` and `Role`: a table created by a crate that does not own it, a version
-//! used twice in the shared migration history, or a class missing from a `CHECK` fails here.
+//! Holds `domain/migrations` to `x402_domain::schema` and the SQL and Solidity copies of names
+//! to `Class` and `Role`: a table created by a crate that does not own it, a version out of
+//! sequence in the one history, or a class missing from a `CHECK` fails here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,13 +15,11 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// (file name, lowercased SQL with comments removed) of every migration of `owner`.
-fn migrations(owner: Owner) -> Vec<(String, String)> {
-    let Some(dir) = owner.migrations_dir() else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, String)> = std::fs::read_dir(repo_root().join(dir))
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+/// (file name, lowercased SQL with comments removed) of every migration, in version order.
+fn all_migrations() -> Vec<(String, String)> {
+    let dir = repo_root().join("domain/migrations");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "sql"))
         .map(|p| {
@@ -35,6 +33,20 @@ fn migrations(owner: Owner) -> Vec<(String, String)> {
         .collect();
     out.sort();
     out
+}
+
+/// The owner a migration's file name gives (`NNNN_<tag>_<what>.sql`).
+fn owner_of(file: &str) -> Option<Owner> {
+    let tag = file.split('_').nth(1)?;
+    Owner::ALL.into_iter().find(|o| o.tag() == Some(tag))
+}
+
+/// The migrations of `owner`.
+fn migrations(owner: Owner) -> Vec<(String, String)> {
+    all_migrations()
+        .into_iter()
+        .filter(|(file, _)| owner_of(file) == Some(owner))
+        .collect()
 }
 
 /// The names following `create [or replace] [unlogged|materialized] table|view|function
@@ -77,10 +89,6 @@ fn created(sql: &str, indexes: bool) -> Vec<String> {
     names
 }
 
-fn version(file: &str) -> &str {
-    file.split('_').next().unwrap()
-}
-
 #[test]
 fn every_object_is_created_by_its_declared_owner_only() {
     let mut created_by: BTreeMap<String, Owner> = BTreeMap::new();
@@ -104,7 +112,7 @@ fn every_object_is_created_by_its_declared_owner_only() {
         }
     }
     for o in OBJECTS {
-        if o.owner.migrations_dir().is_some() && !created_by.contains_key(o.name) {
+        if o.owner.tag().is_some() && !created_by.contains_key(o.name) {
             problems.push(format!(
                 "`{}` is declared for {:?} but no migration of it creates it",
                 o.name, o.owner
@@ -147,23 +155,40 @@ fn indexes_on_other_owners_tables_are_declared() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// One history: versions `1, 2, 3, ...` without gaps or repeats, each file named for its
+/// owner, and every legacy version renumbered to one of them.
 #[test]
-fn no_migration_version_is_used_twice_in_the_shared_history() {
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+fn the_history_is_one_sequence_of_owned_migrations() {
+    let files = all_migrations();
     let mut problems = Vec::new();
-    for owner in Owner::ALL {
-        for (file, _) in migrations(owner) {
-            let v = version(&file).to_string();
-            assert!(
-                v.parse::<u64>().is_ok(),
-                "{file}: a migration's name starts with its numeric version"
-            );
-            if let Some(other) = seen.insert(v.clone(), file.clone()) {
-                problems.push(format!("version {v} is used by {other} and {file}"));
-            }
+    for (i, (file, _)) in files.iter().enumerate() {
+        let version: Option<u64> = file.split('_').next().and_then(|v| v.parse().ok());
+        if version != Some(i as u64 + 1) {
+            problems.push(format!(
+                "{file}: expected version {:04} (the versions run 1, 2, 3, ... in file order)",
+                i + 1
+            ));
+        }
+        if owner_of(file).is_none() {
+            problems.push(format!(
+                "{file}: name it NNNN_<owner>_<what>.sql with an owner of x402_domain::schema::Owner::tag"
+            ));
+        }
+    }
+    let versions = files.len() as i64;
+    for (old, new) in x402_domain::schema::LEGACY_VERSIONS {
+        if !(1..=versions).contains(&new) {
+            problems.push(format!(
+                "legacy version {old} maps to {new}, which is no migration"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        files.len() >= 21,
+        "the history lost migrations: {}",
+        files.len()
+    );
 }
 
 /// Every `check (class in (...))` of the schema lists exactly the classes of `Class`.

@@ -6,17 +6,8 @@
 //! id belongs to a process that died mid-settlement and is recovered from the chain.
 
 use alloy::primitives::{Address, B256, U256};
-use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use sqlx::Row;
-
-/// The facilitator's migrations (versions 7001+, distinct from the other crates' in the shared
-/// `_sqlx_migrations` table, whose rows it ignores), embedded in the binary.
-pub fn migrator() -> Migrator {
-    let mut m = sqlx::migrate!("./migrations");
-    m.set_ignore_missing(true);
-    m
-}
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -127,13 +118,15 @@ fn record(row: &sqlx::postgres::PgRow) -> Record {
 }
 
 impl Store {
-    /// Applies the migrations (ignoring other crates' rows in `_sqlx_migrations`) and returns a
-    /// store whose claims carry `owner`.
+    /// Applies the schema's pending migrations (the whole history, `x402_domain::schema`) and
+    /// returns a store whose claims carry `owner`.
     pub async fn open(pool: PgPool, owner: String) -> Result<Self, StoreError> {
-        migrator().run(&pool).await.map_err(|e| StoreError {
-            action: "migrating",
-            source: e.into(),
-        })?;
+        x402_domain::schema::migrate(&pool)
+            .await
+            .map_err(|e| StoreError {
+                action: "migrating",
+                source: e.into(),
+            })?;
         Ok(Self { pool, owner })
     }
 

@@ -455,10 +455,7 @@ async fn a_crashed_eip3009_settlement_is_recovered_from_the_chain_not_charged_ag
     // A process that crashed after its chargeWithAuthorization was mined but before recording it:
     // the claim is pending under a dead owner, the payment is on chain.
     let pool = env.db.pool().await.unwrap();
-    x402_facilitator::store::migrator()
-        .run(&pool)
-        .await
-        .unwrap();
+    x402_domain::schema::migrate(&pool).await.unwrap();
     sqlx::query(
         "INSERT INTO facilitator_settlements (payment_id, kind, payer, status, amount, evidence_hash, network, owner)
          VALUES ($1, 'authorization', $2, 'pending', 1000000, $3, 'eip155:31337', 'dead-process')",

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use sqlx::{PgPool, Row};
 use x402_domain::events::{Charge, LogMeta, LogRows, SkippedLog, Split, TokenTransfer};
-use x402_indexer::store::migrator;
+use x402_domain::schema::migrate;
 use x402_testkit::TestDb;
 
 /// Columns of `table` after `chain_id`, in table order, with their `udt_name`.
@@ -39,7 +39,7 @@ fn unfilled(table: &str, column: &str) -> bool {
 async fn every_declared_table_matches_the_migrated_schema() -> anyhow::Result<()> {
     let db = TestDb::create().await?;
     let pool = db.pool().await?;
-    migrator().run(&pool).await?;
+    migrate(&pool).await?;
 
     let declared: BTreeMap<&str, Vec<(&str, &str)>> = declarations();
     assert_eq!(declared.len(), LogRows::TABLES.len());
@@ -114,7 +114,7 @@ fn meta(block: u64, log_index: u64) -> LogMeta {
 async fn rows_go_through_the_declared_insert_unchanged_and_once() -> anyhow::Result<()> {
     let db = TestDb::create().await?;
     let pool = db.pool().await?;
-    migrator().run(&pool).await?;
+    migrate(&pool).await?;
 
     let big = U256::MAX - U256::from(7);
     let rows = LogRows {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 use crate::chain::TokenInfo;
 use crate::truth::{Class, Truth};
@@ -201,16 +201,18 @@ pub async fn wait_for_classifier(
 ) -> Result<(), ScoreError> {
     let start = Instant::now();
     loop {
-        let at: Option<i64> =
-            sqlx::query_scalar("select last_block from classifier_state where chain_id = $1")
-                .bind(chain_id as i64)
-                .fetch_optional(pool)
-                .await
-                // The table appears with the classifier's first migration: missing means "not yet".
-                .or_else(|e| match &e {
-                    sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(None),
-                    _ => Err(e),
-                })?;
+        let at: Option<i64> = sqlx::query_scalar!(
+            "select last_block from classifier_state where chain_id = $1",
+            chain_id as i64
+        )
+        .fetch_optional(pool)
+        .await
+        // The table appears when a service first migrates the database: missing means
+        // "not yet".
+        .or_else(|e| match &e {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(None),
+            _ => Err(e),
+        })?;
         if at.is_some_and(|b| b >= block as i64) {
             return Ok(());
         }
@@ -233,26 +235,28 @@ pub async fn score(
     tokens: &[TokenInfo],
 ) -> Result<Score, ScoreError> {
     let chain = truth.chain_id as i64;
-    let rows = sqlx::query("select payment_id, class from payment_classes where chain_id = $1")
-        .bind(chain)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query!(
+        "select payment_id, class from payment_classes where chain_id = $1",
+        chain
+    )
+    .fetch_all(pool)
+    .await?;
     let mut by_payment = HashMap::new();
     for r in rows {
-        let id: Vec<u8> = r.get(0);
-        if id.len() == 32 {
-            by_payment.insert(B256::from_slice(&id), r.get::<String, _>(1));
+        if r.payment_id.len() == 32 {
+            by_payment.insert(B256::from_slice(&r.payment_id), r.class);
         }
     }
-    let rows = sqlx::query("select payer, class from payer_classes where chain_id = $1")
-        .bind(chain)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query!(
+        "select payer, class from payer_classes where chain_id = $1",
+        chain
+    )
+    .fetch_all(pool)
+    .await?;
     let mut by_payer = HashMap::new();
     for r in rows {
-        let a: Vec<u8> = r.get(0);
-        if a.len() == 20 {
-            by_payer.insert(Address::from_slice(&a), r.get::<String, _>(1));
+        if r.payer.len() == 20 {
+            by_payer.insert(Address::from_slice(&r.payer), r.class);
         }
     }
     Ok(evaluate(truth, &by_payment, &by_payer, tokens))
@@ -531,27 +535,27 @@ pub async fn summary(
     pool: &PgPool,
     chain_id: u64,
 ) -> Result<Vec<(Vec<u8>, SummaryRow)>, ScoreError> {
-    let rows = sqlx::query(
-        "select p.token, c.class, count(*), sum(p.settled_amount)::text, count(distinct p.payer)
-         from payments p join payment_classes c on c.chain_id = p.chain_id and c.payment_id = p.payment_id
-         where p.chain_id = $1 group by p.token, c.class order by p.token, c.class",
+    let rows = sqlx::query!(
+        r#"select p.token, c.class, count(*) as "payments!",
+                  sum(p.settled_amount)::text as volume, count(distinct p.payer) as "payers!"
+           from payments p join payment_classes c
+             on c.chain_id = p.chain_id and c.payment_id = p.payment_id
+           where p.chain_id = $1 group by p.token, c.class order by p.token, c.class"#,
+        chain_id as i64
     )
-    .bind(chain_id as i64)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            let token: Vec<u8> = r.get(0);
-            let volume: Option<String> = r.get(3);
             (
-                token,
+                r.token,
                 SummaryRow {
                     token: String::new(),
-                    class: r.get(1),
-                    payments: r.get(2),
-                    volume: volume.and_then(|v| v.parse().ok()).unwrap_or_default(),
-                    payers: r.get(4),
+                    class: r.class,
+                    payments: r.payments,
+                    volume: r.volume.and_then(|v| v.parse().ok()).unwrap_or_default(),
+                    payers: r.payers,
                 },
             )
         })

@@ -60,8 +60,23 @@ impl TestDb {
 
     /// A small pool for the test's own queries.
     pub async fn pool(&self) -> Result<PgPool> {
+        self.pool_of(4).await
+    }
+
+    /// A pool of at most `max_connections` on a database migrated to the current schema (the
+    /// whole history, `x402_domain::schema`), for tests that write tables directly.
+    pub async fn migrated(&self, max_connections: u32) -> Result<PgPool> {
+        let pool = self.pool_of(max_connections).await?;
+        x402_domain::schema::migrate(&pool)
+            .await
+            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))
+            .context(format!("migrating {}", self.name))?;
+        Ok(pool)
+    }
+
+    async fn pool_of(&self, max_connections: u32) -> Result<PgPool> {
         PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections(max_connections)
             // Fail fast while a test has the server stopped, instead of sqlx's 30 s default.
             .acquire_timeout(std::time::Duration::from_secs(3))
             .connect(&self.url())

@@ -12,84 +12,27 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tower::ServiceExt;
 
 use x402_api::{rollup, AppState};
 
 pub const CHAIN: i64 = 31337;
 
-/// A database `x402_test_<random>` dropped when the value drops.
+/// A throwaway database migrated to the current schema (`x402_testkit::TestDb`), dropped when
+/// the value drops.
 pub struct TestDb {
-    pub name: String,
     pub pool: PgPool,
-}
-
-fn server() -> String {
-    std::env::var("X402_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    db: x402_testkit::TestDb,
 }
 
 impl TestDb {
     pub async fn new() -> Self {
-        let name = format!("x402_test_{:016x}", rand::random::<u64>());
-        let mut admin = PgConnection::connect(&format!("{}/postgres", server()))
+        let db = x402_testkit::TestDb::create()
             .await
-            .expect("PostgreSQL is up");
-        sqlx::query(&format!("create database \"{name}\""))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.ok();
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect(&format!("{}/{name}", server()))
-            .await
-            .unwrap();
-        let mut indexer = sqlx::migrate!("../indexer/migrations");
-        indexer.set_ignore_missing(true);
-        indexer.run(&pool).await.expect("indexer migrations");
-        let mut classifier = sqlx::migrate!("../classifier/migrations");
-        classifier.set_ignore_missing(true);
-        classifier.run(&pool).await.expect("classifier migrations");
-        x402_api::migrate(&pool).await.expect("api migrations");
-        // The classifier's entity columns (its migration owns them); added here when missing so
-        // these tests pass before and after that migration lands.
-        sqlx::query(
-            "alter table payer_classes add column if not exists entity_id text,
-                                       add column if not exists entity_reason text",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        Self { name, pool }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let pool = self.pool.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            // The pool's connections belong to the test's runtime, which is blocked on this
-            // thread: never await them here; FORCE ends them server-side.
-            drop(pool);
-            rt.block_on(async {
-                let mut admin = PgConnection::connect(&format!("{}/postgres", server()))
-                    .await
-                    .ok()?;
-                sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
-                    .execute(&mut admin)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
+            .expect("a throwaway database (is PostgreSQL on 127.0.0.1:5432?)");
+        let pool = db.migrated(8).await.expect("the migrated schema");
+        Self { pool, db }
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
@@ -178,10 +178,6 @@ async fn gen_data(
     if payers == 0 || payments < payers {
         bail!("--payments must be at least --payers (and --payers at least 1), got {payments} payments for {payers} payers");
     }
-    seed::indexer_migrator()
-        .run(pool)
-        .await
-        .context("applying the indexer schema")?;
     db::migrate(pool).await?;
     let existing: i64 = sqlx::query_scalar("select count(*) from payments where chain_id = $1")
         .bind(chain_id)

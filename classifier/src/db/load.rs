@@ -1,8 +1,13 @@
 //! Reading the indexer's tables (and the imported labels file) into classifier inputs, with a few
 //! big streaming queries.
+//!
+//! These are the classifier's typed reads of tables other crates own: every query is checked
+//! at compile time against the schema (`sqlx::query!`, with the offline data in the workspace's
+//! `.sqlx/`, refreshed by `script/sqlx-prepare.sh`), so a migration that renames or retypes a
+//! column it reads fails the build here instead of a classification at run time.
 
 use futures::TryStreamExt;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 use super::{amount, fixed, DbError};
 use crate::input::{Declaration, Inputs, NativeTransfer, Payment, Transfer};
@@ -27,18 +32,15 @@ pub async fn checkpoint(
     pool: &PgPool,
     chain_id: Option<i64>,
 ) -> Result<Option<Checkpoint>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "select chain_id, block_number, block_hash, settlement_address from checkpoint
          where $1::int8 is null or chain_id = $1 order by chain_id",
+        chain_id,
     )
-    .bind(chain_id)
     .fetch_all(pool)
     .await?;
     if rows.len() > 1 {
-        let ids: Vec<String> = rows
-            .iter()
-            .map(|r| r.get::<i64, _>(0).to_string())
-            .collect();
+        let ids: Vec<String> = rows.iter().map(|r| r.chain_id.to_string()).collect();
         return Err(DbError::Chain(format!(
             "the database indexes several chains ({}); choose one with --chain-id",
             ids.join(", ")
@@ -47,10 +49,10 @@ pub async fn checkpoint(
     rows.first()
         .map(|r| {
             Ok(Checkpoint {
-                chain_id: r.get(0),
-                block: r.get(1),
-                hash: r.get(2),
-                settlement: fixed(r.get::<&[u8], _>(3), "checkpoint", "settlement_address")?,
+                chain_id: r.chain_id,
+                block: r.block_number,
+                hash: r.block_hash.clone(),
+                settlement: fixed(&r.settlement_address, "checkpoint", "settlement_address")?,
             })
         })
         .transpose()
@@ -68,28 +70,29 @@ pub struct Range {
 
 /// Payments whose state changed in `range` (all payments for a full range).
 pub async fn payments(pool: &PgPool, chain_id: i64, range: Range) -> Result<Vec<Payment>, DbError> {
-    let mut rows = sqlx::query(
-        "select payment_id, payer, payee, token, settled_amount::text, first_block_number,
-                extract(epoch from first_block_time)::int8, first_tx_hash
-         from payments
-         where chain_id = $1 and updated_block_number > $2 and first_block_number <= $3",
+    let mut rows = sqlx::query!(
+        r#"select payment_id, payer, payee, token, settled_amount::text as "settled_amount!",
+                  first_block_number, extract(epoch from first_block_time)::int8 as "time!",
+                  first_tx_hash
+           from payments
+           where chain_id = $1 and updated_block_number > $2 and first_block_number <= $3"#,
+        chain_id,
+        range.after,
+        range.upto,
     )
-    .bind(chain_id)
-    .bind(range.after)
-    .bind(range.upto)
     .fetch(pool);
     let mut out = Vec::new();
     const T: &str = "payments";
     while let Some(r) = rows.try_next().await? {
         out.push(Payment {
-            id: fixed(r.try_get::<&[u8], _>(0)?, T, "payment_id")?,
-            payer: fixed(r.try_get::<&[u8], _>(1)?, T, "payer")?,
-            payee: fixed(r.try_get::<&[u8], _>(2)?, T, "payee")?,
-            token: fixed(r.try_get::<&[u8], _>(3)?, T, "token")?,
-            amount: amount(r.try_get::<&str, _>(4)?, T, "settled_amount")?,
-            block: r.try_get(5)?,
-            time: r.try_get(6)?,
-            tx: fixed(r.try_get::<&[u8], _>(7)?, T, "first_tx_hash")?,
+            id: fixed(&r.payment_id, T, "payment_id")?,
+            payer: fixed(&r.payer, T, "payer")?,
+            payee: fixed(&r.payee, T, "payee")?,
+            token: fixed(&r.token, T, "token")?,
+            amount: amount(&r.settled_amount, T, "settled_amount")?,
+            block: r.first_block_number,
+            time: r.time,
+            tx: fixed(&r.first_tx_hash, T, "first_tx_hash")?,
         });
     }
     Ok(out)
@@ -103,72 +106,67 @@ pub async fn transfers(
     settlement: &Addr,
     range: Range,
 ) -> Result<Vec<Transfer>, DbError> {
-    let mut rows = sqlx::query(
-        "select t.token, t.from_address, t.to_address, t.amount::text, t.block_number, t.log_index,
-                extract(epoch from t.block_time)::int8, t.tx_hash
-         from token_transfers t
-         where t.chain_id = $1 and t.block_number > $3 and t.block_number <= $4
-           and t.from_address <> $2 and t.to_address <> $2
-           and not exists (select 1 from refunds r
-                           where r.chain_id = t.chain_id and r.tx_hash = t.tx_hash
-                             and r.payee = t.from_address and r.payer = t.to_address)",
+    let mut rows = sqlx::query!(
+        r#"select t.token, t.from_address, t.to_address, t.amount::text as "amount!",
+                  t.block_number, t.log_index, extract(epoch from t.block_time)::int8 as "time!",
+                  t.tx_hash
+           from token_transfers t
+           where t.chain_id = $1 and t.block_number > $3 and t.block_number <= $4
+             and t.from_address <> $2 and t.to_address <> $2
+             and not exists (select 1 from refunds r
+                             where r.chain_id = t.chain_id and r.tx_hash = t.tx_hash
+                               and r.payee = t.from_address and r.payer = t.to_address)"#,
+        chain_id,
+        &settlement[..],
+        range.after,
+        range.upto,
     )
-    .bind(chain_id)
-    .bind(&settlement[..])
-    .bind(range.after)
-    .bind(range.upto)
     .fetch(pool);
     let mut out = Vec::new();
     const T: &str = "token_transfers";
     while let Some(r) = rows.try_next().await? {
         out.push(Transfer {
-            token: fixed(r.try_get::<&[u8], _>(0)?, T, "token")?,
-            from: fixed(r.try_get::<&[u8], _>(1)?, T, "from_address")?,
-            to: fixed(r.try_get::<&[u8], _>(2)?, T, "to_address")?,
-            amount: amount(r.try_get::<&str, _>(3)?, T, "amount")?,
-            block: r.try_get(4)?,
-            log_index: r.try_get(5)?,
-            time: r.try_get(6)?,
-            tx: fixed(r.try_get::<&[u8], _>(7)?, T, "tx_hash")?,
+            token: fixed(&r.token, T, "token")?,
+            from: fixed(&r.from_address, T, "from_address")?,
+            to: fixed(&r.to_address, T, "to_address")?,
+            amount: amount(&r.amount, T, "amount")?,
+            block: r.block_number,
+            log_index: r.log_index,
+            time: r.time,
+            tx: fixed(&r.tx_hash, T, "tx_hash")?,
         });
     }
     Ok(out)
 }
 
 /// Native-currency transfers in `range` (gas money: funding edges, never token provenance). Empty
-/// when the indexer does not record them (its `native_transfers` table does not exist).
+/// when the indexer does not record them (`--native-transfers` off).
 pub async fn native_transfers(
     pool: &PgPool,
     chain_id: i64,
     range: Range,
 ) -> Result<Vec<NativeTransfer>, DbError> {
-    let exists: bool = sqlx::query_scalar("select to_regclass('native_transfers') is not null")
-        .fetch_one(pool)
-        .await?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let mut rows = sqlx::query(
-        "select from_address, to_address, value::text, block_number, tx_index,
-                extract(epoch from block_time)::int8, tx_hash
-         from native_transfers
-         where chain_id = $1 and block_number > $2 and block_number <= $3 and value > 0",
+    let mut rows = sqlx::query!(
+        r#"select from_address, to_address, value::text as "value!", block_number, tx_index,
+                  extract(epoch from block_time)::int8 as "time!", tx_hash
+           from native_transfers
+           where chain_id = $1 and block_number > $2 and block_number <= $3 and value > 0"#,
+        chain_id,
+        range.after,
+        range.upto,
     )
-    .bind(chain_id)
-    .bind(range.after)
-    .bind(range.upto)
     .fetch(pool);
     let mut out = Vec::new();
     const T: &str = "native_transfers";
     while let Some(r) = rows.try_next().await? {
         out.push(NativeTransfer {
-            from: fixed(r.try_get::<&[u8], _>(0)?, T, "from_address")?,
-            to: fixed(r.try_get::<&[u8], _>(1)?, T, "to_address")?,
-            value: amount(r.try_get::<&str, _>(2)?, T, "value")?,
-            block: r.try_get(3)?,
-            tx_index: r.try_get(4)?,
-            time: r.try_get(5)?,
-            tx: fixed(r.try_get::<&[u8], _>(6)?, T, "tx_hash")?,
+            from: fixed(&r.from_address, T, "from_address")?,
+            to: fixed(&r.to_address, T, "to_address")?,
+            value: amount(&r.value, T, "value")?,
+            block: r.block_number,
+            tx_index: r.tx_index,
+            time: r.time,
+            tx: fixed(&r.tx_hash, T, "tx_hash")?,
         });
     }
     Ok(out)
@@ -180,26 +178,26 @@ pub async fn declarations(
     chain_id: i64,
     range: Range,
 ) -> Result<Vec<Declaration>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "select payee, wallet, declared, block_number, log_index, tx_hash, note from declared_wallets
          where chain_id = $1 and block_number > $2 and block_number <= $3",
+        chain_id,
+        range.after,
+        range.upto,
     )
-    .bind(chain_id)
-    .bind(range.after)
-    .bind(range.upto)
     .fetch_all(pool)
     .await?;
     const T: &str = "declared_wallets";
-    rows.iter()
+    rows.into_iter()
         .map(|r| {
             Ok(Declaration {
-                payee: fixed(r.try_get::<&[u8], _>(0)?, T, "payee")?,
-                wallet: fixed(r.try_get::<&[u8], _>(1)?, T, "wallet")?,
-                declared: r.try_get(2)?,
-                block: r.try_get(3)?,
-                log_index: r.try_get(4)?,
-                tx: fixed(r.try_get::<&[u8], _>(5)?, T, "tx_hash")?,
-                note: r.try_get(6)?,
+                payee: fixed(&r.payee, T, "payee")?,
+                wallet: fixed(&r.wallet, T, "wallet")?,
+                declared: r.declared,
+                block: r.block_number,
+                log_index: r.log_index,
+                tx: fixed(&r.tx_hash, T, "tx_hash")?,
+                note: r.note,
             })
         })
         .collect()
@@ -211,30 +209,30 @@ pub async fn registry_events(
     chain_id: i64,
     upto: i64,
 ) -> Result<Vec<RegistryEvent>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "select block_number, log_index, tx_hash, wallet, role, labeled, note from registry_labels
          where chain_id = $1 and block_number <= $2 order by block_number, log_index",
+        chain_id,
+        upto,
     )
-    .bind(chain_id)
-    .bind(upto)
     .fetch_all(pool)
     .await?;
     const T: &str = "registry_labels";
-    rows.iter()
+    rows.into_iter()
         .map(|r| {
-            let role: i16 = r.try_get(4)?;
+            let role = r.role;
             Ok(RegistryEvent {
-                block: r.try_get(0)?,
-                log_index: r.try_get(1)?,
-                tx: fixed::<32>(r.try_get::<&[u8], _>(2)?, T, "tx_hash")?,
-                wallet: fixed(r.try_get::<&[u8], _>(3)?, T, "wallet")?,
+                block: r.block_number,
+                log_index: r.log_index,
+                tx: fixed::<32>(&r.tx_hash, T, "tx_hash")?,
+                wallet: fixed(&r.wallet, T, "wallet")?,
                 role: u8::try_from(role).map_err(|_| DbError::BadValue {
                     table: T,
                     column: "role",
                     message: format!("role {role} out of range"),
                 })?,
-                labeled: r.try_get(5)?,
-                note: r.try_get(6)?,
+                labeled: r.labeled,
+                note: r.note,
             })
         })
         .collect()
@@ -251,28 +249,28 @@ pub async fn file_labels_in(
     conn: &mut sqlx::PgConnection,
     chain_id: i64,
 ) -> Result<Vec<FileLabel>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "select address, kind, role, valid_from_block, note from label_file_entries where chain_id = $1
          order by address, kind, role_key",
+        chain_id,
     )
-    .bind(chain_id)
     .fetch_all(&mut *conn)
     .await?;
     const T: &str = "label_file_entries";
-    rows.iter()
+    rows.into_iter()
         .map(|r| {
-            let kind: String = r.try_get(1)?;
+            let kind = r.kind;
             Ok(FileLabel {
                 chain_id,
-                address: fixed(r.try_get::<&[u8], _>(0)?, T, "address")?,
+                address: fixed(&r.address, T, "address")?,
                 kind: LabelKind::parse(&kind).ok_or_else(|| DbError::BadValue {
                     table: T,
                     column: "kind",
                     message: format!("unknown kind {kind}"),
                 })?,
-                role: r.try_get(2)?,
-                from_block: r.try_get(3)?,
-                note: r.try_get(4)?,
+                role: r.role,
+                from_block: r.valid_from_block,
+                note: r.note,
             })
         })
         .collect()
@@ -321,11 +319,11 @@ pub async fn block_hash(
     chain_id: i64,
     number: i64,
 ) -> Result<Option<Vec<u8>>, DbError> {
-    Ok(
-        sqlx::query_scalar("select hash from blocks where chain_id = $1 and number = $2")
-            .bind(chain_id)
-            .bind(number)
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "select hash from blocks where chain_id = $1 and number = $2",
+        chain_id,
+        number
     )
+    .fetch_optional(pool)
+    .await?)
 }

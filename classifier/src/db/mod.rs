@@ -32,17 +32,6 @@ pub enum DbError {
     Chain(String),
 }
 
-/// The classifier's migrations (`classifier/migrations`).
-///
-/// The indexer's migrations live in the same `_sqlx_migrations` table with other version
-/// numbers, so this migrator ignores applied versions it does not know; otherwise it would refuse
-/// to run on a database the indexer migrated first (and vice versa for the indexer's migrator).
-pub fn migrator() -> sqlx::migrate::Migrator {
-    let mut m = sqlx::migrate!("./migrations");
-    m.set_ignore_missing(true);
-    m
-}
-
 /// Opens a pool on `url`.
 pub async fn connect(url: &str) -> Result<PgPool, DbError> {
     let opts: PgConnectOptions = url.parse()?;
@@ -54,7 +43,7 @@ pub async fn connect(url: &str) -> Result<PgPool, DbError> {
 
 /// Applies the classifier's migrations.
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
-    migrator().run(pool).await?;
+    x402_domain::schema::migrate(pool).await?;
     Ok(())
 }
 

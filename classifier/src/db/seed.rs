@@ -31,14 +31,6 @@ async fn insert_chunked<T: EventTable>(
     Ok(())
 }
 
-/// The indexer's migrations (`indexer/migrations`), for preparing a fresh database without the
-/// indexer binary. Shares `_sqlx_migrations` with the classifier's, hence `ignore_missing`.
-pub fn indexer_migrator() -> sqlx::migrate::Migrator {
-    let mut m = sqlx::migrate!("../indexer/migrations");
-    m.set_ignore_missing(true);
-    m
-}
-
 /// Chain data to write.
 #[derive(Debug, Clone, Default)]
 pub struct Seed {

@@ -17,15 +17,6 @@ pub use lineage::PendingGroup;
 use crate::decode::{LogRows, Rows};
 use crate::rpc::BlockHeader;
 
-/// The migrations in `indexer/migrations`, embedded in the binary. Other crates keep their own
-/// migrations (other version numbers) in the same `_sqlx_migrations` table, so applied versions
-/// this binary does not know are ignored.
-pub fn migrator() -> sqlx::migrate::Migrator {
-    let mut m = sqlx::migrate!("./migrations");
-    m.set_ignore_missing(true);
-    m
-}
-
 /// Tables holding rows of indexed blocks, deleted above a reorg's common ancestor: one row per
 /// log (keyed by chain_id, block_number, log_index), and `native_transfers` (one per transaction).
 pub fn event_tables() -> impl Iterator<Item = &'static str> {
@@ -179,12 +170,9 @@ impl Store {
         &self.pool
     }
 
-    /// Applies pending migrations.
-    ///
-    /// The classifier, API and facilitator keep their own migrations in the same
-    /// `_sqlx_migrations` table, so versions this binary does not know are expected there.
+    /// Applies the schema's pending migrations (the whole history, `x402_domain::schema`).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrator().run(&self.pool).await?;
+        x402_domain::schema::migrate(&self.pool).await?;
         Ok(())
     }
 

@@ -563,11 +563,7 @@ async fn measure(args: &Args, dir: &Path, chain: &DevChain, mode: &str) -> Resul
         v.extend(rest.iter().map(|s| s.to_string()));
         v
     };
-    run(
-        &args.classifier,
-        &classifier(&["migrate", "--indexer-schema"]),
-    )
-    .await?;
+    run(&args.classifier, &classifier(&["migrate"])).await?;
     let labels = dir.join("labels.toml");
     run(
         &args.classifier,
