@@ -2,8 +2,10 @@
 # Builds the analyst dashboard (dashboard/) into dashboard/dist/, which x402-api serves.
 # Idempotent and quick when nothing changed:
 #   - `npm ci` in dashboard/ only when dashboard/package-lock.json changed since the last install;
-#   - type check + bundle only when the sources, the build script or the lock changed since the
-#     last build (or dist/ is missing).
+#   - generate the API's wire types (dashboard/generated/openapi.ts, from dashboard/openapi.json,
+#     which x402-api's tests keep equal to its OpenAPI document), type check and bundle only when
+#     the sources, the OpenAPI document, the build script or the lock changed since the last build
+#     (or dist/ is missing).
 # The dashboard is its own npm project, so the root toolchain install stays small.
 # Every failure ends with one line saying what is wrong.
 set -euo pipefail
@@ -29,7 +31,7 @@ install_packages() {
 
 # One hash over every input of the bundle: file names and contents, in a stable order.
 sources_hash() {
-  (cd "$DASH" && find src build.mjs tsconfig.json package-lock.json -type f -print0 | sort -z | xargs -0 sha256sum) \
+  (cd "$DASH" && find src openapi.json build.mjs tsconfig.json package-lock.json -type f -print0 | sort -z | xargs -0 sha256sum) \
     | sha256sum | cut -d' ' -f1
 }
 
@@ -41,7 +43,11 @@ build() {
   fi
   info "building the dashboard (dashboard/dist)"
   local log="$RUN_DIR/build-dashboard.log"
-  (cd "$DASH" && node_modules/.bin/tsc --noEmit -p tsconfig.json) >"$log" 2>&1 \
+  # The wire types are generated, never written by hand: the type check below then fails where
+  # the dashboard reads a field the API does not send.
+  (cd "$DASH" && node_modules/.bin/openapi-typescript openapi.json --output generated/openapi.ts) >"$log" 2>&1 \
+    || { cat "$log" >&2; die "generating the dashboard's API types from dashboard/openapi.json failed (errors above, also in $log)"; }
+  (cd "$DASH" && node_modules/.bin/tsc --noEmit -p tsconfig.json) >>"$log" 2>&1 \
     || { cat "$log" >&2; die "the dashboard's TypeScript does not type-check (errors above, also in $log)"; }
   (cd "$DASH" && node build.mjs) >>"$log" 2>&1 \
     || { cat "$log" >&2; die "bundling the dashboard failed (errors above, also in $log)"; }

@@ -49,7 +49,7 @@ pub struct Classification {
     /// Every rule that fired.
     pub flags: Vec<String>,
     /// Why: labels and registry transactions, funding paths, shares, cluster statistics.
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub evidence: Value,
     /// FIFO project share of the spent tokens.
     pub project_share: Option<f64>,
@@ -385,7 +385,7 @@ pub struct ClusterOut {
     pub members: i32,
     /// Cluster statistics (paying members, shared payees, same-amount share, start-window share,
     /// CV of payment counts, criteria met).
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub stats: Value,
 }
 
@@ -399,7 +399,7 @@ pub struct PayerVerdict {
     /// The classifier's explanation. Its amounts are the classifier's (settled amounts, before
     /// refunds); the profile's own figures are net of refunds, with `refunded` beside them.
     /// Integer ids inside (`cluster_id`) are rendered as decimal strings.
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub evidence: Value,
     /// First funder.
     pub first_funder: Option<String>,
@@ -426,7 +426,7 @@ pub struct PaymentEvidence {
     /// Its flags.
     pub flags: Vec<String>,
     /// Its evidence (integer ids as decimal strings).
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub evidence: Value,
 }
 

@@ -4,7 +4,8 @@
 //! crate's read model ([`rollup`]: narrow facts plus daily rollups), which the handlers
 //! ([`routes`]) query through [`metrics`], [`lists`] and [`detail`], behind a response cache
 //! ([`cache`]) keyed by the read model's generation. [`server`] wires the background refresher
-//! and the listener; [`bench`] is the load generator behind `script/bench-api.sh`.
+//! and the listener; [`bench`] is the load generator behind `script/bench-api.sh`. [`openapi`]
+//! describes the handlers' answers: the one source of the dashboard's wire types.
 
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod money;
+pub mod openapi;
 pub mod params;
 pub mod prices;
 pub mod render;
@@ -28,7 +30,8 @@ pub mod state;
 pub mod stats;
 
 pub use error::{ApiError, ApiResult};
-pub use routes::{router, ApiDoc};
+pub use openapi::ApiDoc;
+pub use routes::router;
 pub use state::AppState;
 
 /// Applies the schema's pending migrations (the whole history, `x402_domain::schema`; the read

@@ -1,5 +1,5 @@
-//! `x402-api`: serve the organic-demand API or maintain its read model (the load test is
-//! `x402-api-bench`).
+//! `x402-api`: serve the organic-demand API, maintain its read model or print its OpenAPI document
+//! (the load test is `x402-api-bench`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,6 +85,9 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Print the OpenAPI document `/openapi.json` serves (no database needed). `make openapi`
+    /// writes it to dashboard/openapi.json, which the dashboard's types are generated from.
+    Openapi,
     /// Bring the read model up to date once (`--full` rebuilds it).
     Refresh {
         #[command(flatten)]
@@ -145,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
                 .context("applying the API migrations")?;
             println!("api migrations applied");
         }
+        Command::Openapi => print!("{}", x402_api::openapi::document()),
         Command::Refresh { db, full } => {
             let pool = connect(&db.database_url, 2).await?;
             migrate(&pool)

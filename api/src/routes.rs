@@ -25,6 +25,7 @@ use crate::lists::{self, PayeePage, PayerPage, PaymentCursor, PaymentPage, Volum
 use crate::metrics::{self, Interval, Retention, Series, Summary, Window};
 use crate::model::{parse_address, parse_b256};
 use crate::money::Pricing;
+use crate::openapi::ApiDoc;
 use crate::params::{
     decode_cursor, parse_int, parse_limit, query_params, Filters, Format, HasFilters, RawFilters,
     ValidQuery,
@@ -640,18 +641,6 @@ pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
         data_window: meta.bounds.map(|(from, to)| Window { from, to }),
     }))
 }
-
-/// The OpenAPI document, generated from the handlers and types above.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "x402-settle organic-demand API", version = "1",
-         description = "Gross vs organic x402 payment volume, payer activity, retention, concentration and the evidence behind every classification. Every amount carries its unit: per token in exact raw units (decimal strings, with symbol and decimals) and in USD over the tokens the configured price source prices (stablecoins at par, configured prices); unpriced tokens are listed and left out of USD totals. Integer ids that may exceed 2^53 are strings. Days are UTC."),
-    paths(summary, series, daily, weekly, monthly, retention, payments, payers, payees, payer, payment, tokens, sources, status),
-    components(schemas(Problem)),
-    tags((name = "metrics", description = "Aggregates"), (name = "lists", description = "Paginated lists"),
-         (name = "drill-down", description = "One payer or payment"), (name = "meta", description = "Status"))
-)]
-pub struct ApiDoc;
 
 async fn openapi_json() -> impl IntoResponse {
     Json(ApiDoc::openapi())

@@ -1,28 +1,34 @@
-// The API's wire format (x402-api, JSON under /v1; see its /openapi.json) and the mapping onto
-// the dashboard's view models. Amounts arrive as money objects (exact raw units per token, with
-// symbol and decimals, plus USD over the priced tokens) and leave here as numbers in the view's
-// unit: the selected token's units, or USD when the view spans every token.
+// The API's wire format (x402-api, JSON under /v1) and the mapping onto the dashboard's view
+// models. The wire types are not written here: they are generated from the API's OpenAPI document
+// (dashboard/openapi.json, kept equal to x402-api's by its tests) into generated/openapi.ts at
+// build time, so reading a field the API does not send fails the type check. Amounts arrive as
+// money objects (exact raw units per token, with symbol and decimals, plus USD over the priced
+// tokens) and leave here as numbers in the view's unit: the selected token's units, or USD when
+// the view spans every token.
 
+import type { components, paths } from "../generated/openapi";
 import type { ClassName } from "./classes";
 import { units } from "./format";
-import { getJson, withQuery } from "./http";
+import { getJson, withQuery, type Query } from "./http";
 import { USD_VIEW, type ClassTotals, type Cohort, type Concentration, type Filters, type PayeeRow, type Source, type PayerProfile, type PayerRow, type SeriesBucket, type Summary, type Token } from "./model";
 
 /** How many rows the top-payer and top-payee tables show. */
 export const TOP_N = 15;
 
-// ---- wire types (the fields the dashboard reads) ----
+// ---- wire types (generated from the API's OpenAPI document) ----
 
+type Schemas = components["schemas"];
 /** An amount with its units: per token exact raw units, and USD over the priced tokens. */
-interface WireMoney {
-  usd: string | null;
-  tokens: { token: string; symbol: string | null; decimals: number | null; raw: string; usd: string | null }[];
-}
+type WireMoney = Schemas["Money"];
 
-interface WirePrices {
-  source: string;
-  priced_tokens: string[];
-  unpriced_tokens: string[];
+/** A path the API serves, and the JSON body of its successful GET. */
+type ApiPath = keyof paths;
+type Answer<P extends ApiPath> = paths[P]["get"]["responses"][200]["content"]["application/json"];
+
+/** GETs a documented path of the API; its `{name}` segments are filled from `at`. */
+function get<P extends ApiPath>(path: P, query: Query = {}, at: Record<string, string> = {}): Promise<Answer<P>> {
+  const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(at[name] ?? ""));
+  return getJson<Answer<P>>(url, query);
 }
 
 /** A money in the view's unit: USD for the all-token view, else the token's units. */
@@ -34,75 +40,8 @@ export function amount(m: WireMoney | null | undefined, token: Token | null): nu
 }
 
 /** Names of the tokens in scope that have no USD price (left out of the USD figures). */
-function unpriced(p: WirePrices, tokens: Token[]): string[] {
+function unpriced(p: Schemas["PriceNote"], tokens: Token[]): string[] {
   return p.unpriced_tokens.map((a) => tokens.find((t) => t.address.toLowerCase() === a.toLowerCase())?.symbol ?? a);
-}
-
-interface WireConcentration {
-  holders: number;
-  top1_share: number;
-  top5_share: number;
-  top10_share: number;
-  hhi: number;
-  effective_holders: number;
-  gini: number;
-}
-
-interface WireSummary {
-  unit: string;
-  prices: WirePrices;
-  gross: { volume: WireMoney; count: number };
-  by_class: Record<string, { volume: WireMoney; count: number; volume_share: number | null; count_share: number; unique_payers: number; unique_entities: number }>;
-  organic: { volume: WireMoney; count: number; volume_share: number | null; count_share: number; taint_adjusted_volume: WireMoney };
-  unique_payers: number;
-  unique_entities: number;
-  payer_activity: {
-    classes: string[];
-    payers: number;
-    entities: number;
-    stickiness: number;
-    new_payers: number;
-    returning_payers: number;
-    repeat_rate: number;
-    payees_per_payer: number;
-  };
-  payment_size: { average_usd: string | null; by_token: { token: string; payments: number; average: string; median: string }[] };
-  concentration: { unit: string; payers: WireConcentration; payees: WireConcentration };
-  coverage: {
-    unattributed_volume_share: number | null;
-    unclassified_count: number;
-    unclassified_volume_share: number | null;
-    rule_version: string | null;
-    label_version: string | null;
-    classified_through_block: number | null;
-    classifier_updated_at: string | null;
-    read_model_refreshed_at: string | null;
-  };
-}
-
-interface WireSeries {
-  points: {
-    period: string;
-    gross_volume: WireMoney;
-    organic_share_volume: number | null;
-    active_payers: number;
-    new_payers: number;
-    returning_payers: number;
-    by_class: Record<string, { volume: WireMoney; count: number }>;
-  }[];
-}
-
-interface WireRetention {
-  weeks: number;
-  cells: { cohort: string; cohort_size: number; week: number; retention: number; revenue_retention: number }[];
-}
-
-interface WirePayers {
-  items: { payer: string; entity_id: string; class: string | null; payments: number; volume: WireMoney; payees: number; first_day: string; last_day: string }[];
-}
-
-interface WirePayees {
-  items: { payee: string; payments: number; volume: WireMoney; organic_share: number | null; payers: number; entities: number }[];
 }
 
 // ---- mapping ----
@@ -112,7 +51,7 @@ function filterQuery(f: Filters) {
   return { from: f.from, to: f.to, token: f.token === USD_VIEW.address ? undefined : f.token, payee: f.payee, source: f.source };
 }
 
-function concentration(c: WireConcentration): Concentration {
+function concentration(c: Schemas["Concentration"]): Concentration {
   return {
     holders: c.holders,
     top1: c.top1_share,
@@ -126,13 +65,14 @@ function concentration(c: WireConcentration): Concentration {
 
 /** Where the API serves the CSV of what a part of the page shows, under the same filters. */
 export function csvUrl(kind: "series" | "retention" | "payers" | "payees", f: Filters): string {
-  const path = { series: "/v1/metrics/series", retention: "/v1/metrics/retention", payers: "/v1/payers", payees: "/v1/payees" }[kind];
+  const csvPaths: Record<typeof kind, ApiPath> = { series: "/v1/metrics/series", retention: "/v1/metrics/retention", payers: "/v1/payers", payees: "/v1/payees" };
+  const path = csvPaths[kind];
   const extra = kind === "series" ? { interval: f.bucket } : kind === "payers" || kind === "payees" ? { limit: 1000 } : {};
   return withQuery(path, { ...filterQuery(f), ...extra, format: "csv" });
 }
 
 export async function summary(f: Filters, token: Token | null, known: Token[]): Promise<Summary> {
-  const r = await getJson<WireSummary>("/v1/metrics/summary", filterQuery(f));
+  const r = await get("/v1/metrics/summary", filterQuery(f));
   const byClass: ClassTotals[] = Object.entries(r.by_class).map(([name, c]) => ({
     class: name as ClassName,
     volume: amount(c.volume, token),
@@ -188,7 +128,7 @@ export async function summary(f: Filters, token: Token | null, known: Token[]): 
 }
 
 export async function series(f: Filters, token: Token | null): Promise<SeriesBucket[]> {
-  const r = await getJson<WireSeries>("/v1/metrics/series", { ...filterQuery(f), interval: f.bucket });
+  const r = await get("/v1/metrics/series", { ...filterQuery(f), interval: f.bucket });
   return r.points.map((p) => {
     const volumeByClass: Partial<Record<ClassName, number>> = {};
     for (const [name, c] of Object.entries(p.by_class)) volumeByClass[name as ClassName] = amount(c.volume, token);
@@ -206,7 +146,7 @@ export async function series(f: Filters, token: Token | null): Promise<SeriesBuc
 }
 
 export async function cohorts(f: Filters): Promise<Cohort[]> {
-  const r = await getJson<WireRetention>("/v1/metrics/retention", filterQuery(f));
+  const r = await get("/v1/metrics/retention", filterQuery(f));
   const byStart = new Map<string, Cohort>();
   for (const c of r.cells) {
     let row = byStart.get(c.cohort);
@@ -227,7 +167,7 @@ export async function cohorts(f: Filters): Promise<Cohort[]> {
 }
 
 export async function topPayers(f: Filters, token: Token | null): Promise<PayerRow[]> {
-  const r = await getJson<WirePayers>("/v1/payers", { ...filterQuery(f), limit: TOP_N });
+  const r = await get("/v1/payers", { ...filterQuery(f), limit: TOP_N });
   return r.items.map((p) => ({
     address: p.payer,
     entity: p.entity_id,
@@ -241,7 +181,7 @@ export async function topPayers(f: Filters, token: Token | null): Promise<PayerR
 }
 
 export async function topPayees(f: Filters, token: Token | null): Promise<PayeeRow[]> {
-  const r = await getJson<WirePayees>("/v1/payees", { ...filterQuery(f), limit: TOP_N });
+  const r = await get("/v1/payees", { ...filterQuery(f), limit: TOP_N });
   return r.items.map((p) => ({
     address: p.payee,
     volume: amount(p.volume, token),
@@ -253,18 +193,9 @@ export async function topPayees(f: Filters, token: Token | null): Promise<PayeeR
   }));
 }
 
-interface WireTokens {
-  tokens: { address: string; symbol: string | null; decimals: number | null }[];
-}
-
-interface WireStatus {
-  generation: number;
-  data_window: { from: string; to: string } | null;
-}
-
 /** The API read model's generation: it moves whenever new payments or classifications landed. */
 export async function generation(): Promise<number> {
-  return (await getJson<WireStatus>("/v1/status")).generation;
+  return (await get("/v1/status")).generation;
 }
 
 /**
@@ -274,7 +205,7 @@ export async function generation(): Promise<number> {
  * in raw units.
  */
 export async function tokens(): Promise<{ tokens: Token[]; window: { from: string; to: string } | null; busiest: string | null }> {
-  const [list, status] = await Promise.all([getJson<WireTokens>("/v1/tokens"), getJson<WireStatus>("/v1/status")]);
+  const [list, status] = await Promise.all([get("/v1/tokens"), get("/v1/status")]);
   const out: Token[] = list.tokens.map((t) => ({
     address: t.address,
     symbol: t.symbol ?? `${t.address.slice(0, 8)}… (raw units)`,
@@ -283,7 +214,7 @@ export async function tokens(): Promise<{ tokens: Token[]; window: { from: strin
   let busiest: string | null = null;
   if (out.length > 1) {
     const counts = await Promise.all(
-      out.map((t) => getJson<{ gross: { count: number } }>("/v1/metrics/summary", { token: t.address }).then((r) => r.gross.count)),
+      out.map((t) => get("/v1/metrics/summary", { token: t.address }).then((r) => r.gross.count)),
     );
     busiest = out[counts.indexOf(Math.max(...counts))]?.address ?? null;
   } else {
@@ -294,54 +225,8 @@ export async function tokens(): Promise<{ tokens: Token[]; window: { from: strin
 
 /** Where payments come from: the valid values of the `source` filter, with their payments. */
 export async function sources(): Promise<Source[]> {
-  const r = await getJson<{ sources: Source[] }>("/v1/sources");
+  const r = await get("/v1/sources");
   return r.sources;
-}
-
-interface WireProfile {
-  payer: string;
-  verdict: {
-    class: string;
-    flags: string[];
-    evidence: unknown;
-    first_funder: string | null;
-    entity_id: string;
-    entity_reason: string | null;
-    rule_version: string;
-    label_version: string;
-    classified_at: string;
-  } | null;
-  explanation: string[];
-  labels: { kind: string; role: string | null; source: string; valid_from_block: number; valid_to_block: number | null; note: string; registry_tx: string | null }[];
-  cluster: { cluster_id: string; root_funder: string; members: number; stats: Record<string, unknown> } | null;
-  entity_id: string;
-  payments: number;
-  volume: WireMoney;
-  active_days: number;
-  payees: number;
-  first_day: string | null;
-  last_day: string | null;
-  by_class: { key: string; payments: number; volume: WireMoney }[];
-  top_payees: { key: string; payments: number; volume: WireMoney }[];
-  payment_flags: { flag: string; payments: number }[];
-  example_payment: { payment_id: string; class: string; flags: string[]; evidence: unknown } | null;
-}
-
-interface WirePaymentDetail {
-  tx_hash: string;
-  status: string;
-  settled_amount: string;
-  time: string;
-  evidence_hash: string | null;
-  classification: { project_share: number | null; haircut_share: number | null } | null;
-  inclusion_proof: {
-    batch_id: string;
-    batch_tx_hash: string;
-    evidence_root: string;
-    leaf_index: number;
-    leaf_count: number;
-    verified: boolean;
-  } | null;
 }
 
 /**
@@ -350,12 +235,12 @@ interface WirePaymentDetail {
  * all-token view (shown in USD).
  */
 export async function payerProfile(address: string, token: Token | null): Promise<PayerProfile> {
-  const r = await getJson<WireProfile>(`/v1/payers/${address}`, { token: token && !token.usd ? token.address : undefined });
+  const r = await get("/v1/payers/{address}", { token: token && !token.usd ? token.address : undefined }, { address });
   const v = r.verdict;
   let example: PayerProfile["example"] = null;
   if (r.example_payment) {
     const e = r.example_payment;
-    const detail = await getJson<WirePaymentDetail>(`/v1/payments/${e.payment_id}`);
+    const detail = await get("/v1/payments/{payment_id}", {}, { payment_id: e.payment_id });
     example = {
       paymentId: e.payment_id,
       txHash: detail.tx_hash,

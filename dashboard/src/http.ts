@@ -12,7 +12,8 @@ export class ApiCallError extends Error {
   }
 }
 
-type Query = Record<string, string | number | undefined | null>;
+/** Query parameters; empty values are left out. */
+export type Query = Record<string, string | number | undefined | null>;
 
 /** Builds `path?query`, leaving out empty values. */
 export function withQuery(path: string, query: Query = {}): string {
