@@ -22,8 +22,7 @@ use x402_protocol::eip3009::Eip3009PaymentPayload;
 use x402_protocol::{chain_id_of_network, SCHEME_EXACT};
 
 use crate::chain::{Chain, Eip3009Query, SimulationQuery};
-use crate::reason::{Reason, Refusal};
-use crate::verify::Rejected;
+use crate::reason::{Reason, Refusal, Rejected};
 
 /// The signed authorization on the wire, as this module's callers name it.
 pub use x402_protocol::eip3009::Authorization as AuthorizationJson;

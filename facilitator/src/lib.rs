@@ -1,7 +1,7 @@
 //! x402 facilitator for the x402-settle contracts.
 //!
-//! Data flows one way: an HTTP request ([`api`], bodies in [`wire`]) is checked by the
-//! [`verify`] module (static checks, then one batched read of the chain through [`chain`]),
+//! Data flows one way: an HTTP request ([`api`], bodies in [`wire`]) is checked by its kind's
+//! module ([`settlement`] for ours) (static checks, then one batched read of the chain through [`chain`]),
 //! then [`settle`] claims the payment id in the idempotency [`store`], submits through
 //! [`submit`] (directly, or collected by the [`batcher`] into one `chargeBatch` with an
 //! evidence Merkle root) and records the result. [`escrow`] captures and voids escrows after
@@ -25,7 +25,7 @@ pub mod proxy;
 pub mod reason;
 pub mod service;
 pub mod settle;
+pub mod settlement;
 pub mod store;
 pub mod submit;
-pub mod verify;
 pub mod wire;

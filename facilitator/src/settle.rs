@@ -20,17 +20,17 @@ use crate::eip3009::{Eip3009Payment, Eip3009Verifier};
 use crate::metrics::Metrics;
 use crate::proxy::payload::{ProxyPayment, ProxyScheme};
 use crate::proxy::ProxyVerifier;
-use crate::reason::{Reason, Refusal};
+use crate::reason::{Reason, Refusal, Rejected};
+use crate::settlement::{SettlementPayment, SettlementVerifier};
 use crate::store::{Claim, Kind, Record, Store, StoreError};
 use crate::submit::{SubmitError, Submitter};
-use crate::verify::{Rejected, Verified, Verifier};
 use crate::wire::{PayloadKind, PaymentRequest, SettleResponse};
 
 /// A payment that passed its kind's static checks.
 #[derive(Debug, Clone)]
 pub(crate) enum Prepared {
     /// Our Permit2 witness payment.
-    Permit2(Box<Verified>),
+    Permit2(Box<SettlementPayment>),
     /// A standard EIP-3009 authorization.
     Eip3009(Box<Eip3009Payment>),
     /// x402's Permit2 payment through its exact or upto proxy.
@@ -75,7 +75,7 @@ impl Prepared {
 /// Settles verified payments.
 #[derive(Debug)]
 pub struct Settler {
-    pub(crate) verifier: Verifier,
+    pub(crate) verifier: SettlementVerifier,
     pub(crate) eip3009: Eip3009Verifier,
     pub(crate) proxies: ProxyVerifier,
     pub(crate) submitter: Arc<Submitter>,
@@ -115,7 +115,7 @@ impl Drop for InflightGuard<'_> {
 impl Settler {
     /// A settler; `batching` in `cfg` starts the batcher.
     pub fn new(
-        verifier: Verifier,
+        verifier: SettlementVerifier,
         eip3009: Eip3009Verifier,
         proxies: ProxyVerifier,
         submitter: Arc<Submitter>,
@@ -146,7 +146,7 @@ impl Settler {
     }
 
     /// The verifier.
-    pub fn verifier(&self) -> &Verifier {
+    pub fn verifier(&self) -> &SettlementVerifier {
         &self.verifier
     }
 

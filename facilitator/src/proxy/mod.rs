@@ -31,9 +31,8 @@ use x402_protocol::{SCHEME_EXACT, SCHEME_UPTO};
 
 use crate::chain::{Chain, ChainError};
 use crate::eip3009::{check_network, payment_id, standard_requirements};
-use crate::reason::{Reason, Refusal};
+use crate::reason::{Reason, Refusal, Rejected};
 use crate::settle::OnChain;
-use crate::verify::Rejected;
 use payload::{ProxyPayment, ProxyScheme};
 use state::{ProxyQuery, ProxyState};
 

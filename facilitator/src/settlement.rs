@@ -1,6 +1,8 @@
-//! Verification before any compute runs: the payload's shape, its match with the requirements,
-//! the signature, the time window, and the chain state (nonce, balance, Permit2 allowance,
-//! spending policy, a simulation of the settlement) read in one batch.
+//! Payments to our settlement contract (`X402Settlement`): the Permit2 witness payload
+//! (`permit2Authorization.witness.payee`) settled by `charge`, a `chargeBatch` item (exact, upto)
+//! or `authorize` (escrow). Verification before any compute runs: the payload's shape, its match
+//! with the requirements, the signature, the time window, and the chain state (nonce, balance,
+//! Permit2 allowance, spending policy, a simulation of the settlement) read in one batch.
 //!
 //! Checks run cheapest first and stop at the first failure, so a refusal names the most basic
 //! thing wrong with a payment.
@@ -16,12 +18,13 @@ use x402_protocol::{
 
 use crate::chain::{Chain, SimulationQuery, StateQuery};
 use crate::config::Contracts;
-use crate::reason::{Reason, Refusal};
+use crate::reason::{Reason, Rejected};
 use crate::wire::PaymentRequest;
 
-/// A payment that passed every check, with what its settlement will submit.
+/// A payment to our settlement contract that passed the static checks, with what its settlement
+/// will submit.
 #[derive(Debug, Clone)]
-pub struct Verified {
+pub struct SettlementPayment {
     /// The signed payment.
     pub payment: SignedPayment,
     /// The requirements it answers.
@@ -36,7 +39,7 @@ pub struct Verified {
     pub x402_version: u8,
 }
 
-impl Verified {
+impl SettlementPayment {
     /// The `SignedPayment` call argument.
     pub fn call_payment(&self) -> x402_bindings::settlement::IX402Settlement::SignedPayment {
         self.payment.to_call().expect("validated when verified")
@@ -57,11 +60,7 @@ impl Verified {
 
     /// A refusal of this payment, naming its payer and id.
     fn reject(&self, reason: Reason, message: String) -> Rejected {
-        Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(self.payment.payer),
-            payment_id: Some(self.payment.payment_id),
-        }
+        Rejected::of_payment(self.payment.payer, self.payment.payment_id, reason, message)
     }
 
     /// Calldata of the settlement: `charge` (exact, upto) or `authorize` (escrow).
@@ -84,30 +83,9 @@ impl Verified {
     }
 }
 
-/// A refused payment, with whatever identified it.
+/// Checks payments to our settlement contract against this facilitator's chain, contracts and key.
 #[derive(Debug, Clone)]
-pub struct Rejected {
-    /// Why.
-    pub refusal: Refusal,
-    /// The payer, when the payload named one.
-    pub payer: Option<Address>,
-    /// The payment id, when it could be computed.
-    pub payment_id: Option<B256>,
-}
-
-impl Rejected {
-    pub(crate) fn bare(reason: Reason, message: impl Into<String>) -> Self {
-        Self {
-            refusal: Refusal::new(reason, message),
-            payer: None,
-            payment_id: None,
-        }
-    }
-}
-
-/// Checks payments against this facilitator's chain, contracts and key.
-#[derive(Debug, Clone)]
-pub struct Verifier {
+pub struct SettlementVerifier {
     chain: Chain,
     chain_id: u64,
     contracts: Contracts,
@@ -138,7 +116,7 @@ pub fn parse_payload(value: &serde_json::Value) -> Result<PaymentPayload, Reject
     parsed.map_err(|e| Rejected::bare(Reason::InvalidPayload, format!("paymentPayload: {e}")))
 }
 
-impl Verifier {
+impl SettlementVerifier {
     /// A verifier for `facilitator` settling through `contracts` on `chain_id`.
     pub fn new(
         chain: Chain,
@@ -185,7 +163,7 @@ impl Verifier {
         req: &PaymentRequest,
         settle_amount: Option<U256>,
         modes: &[PaymentMode],
-    ) -> Result<Verified, Rejected> {
+    ) -> Result<SettlementPayment, Rejected> {
         let payload = parse_payload(&req.payment_payload)?;
         if !(1..=2).contains(&payload.x402_version) {
             return Err(Rejected::bare(
@@ -197,11 +175,8 @@ impl Verifier {
             ));
         }
         let payer = payload.payload.permit2_authorization.from;
-        let with_payer = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: None,
-        };
+        let with_payer =
+            |reason: Reason, message: String| Rejected::of_payer(payer, reason, message);
 
         if req.payment_requirements.is_null() {
             return Err(with_payer(
@@ -333,11 +308,8 @@ impl Verifier {
                 other => with_payer(Reason::InvalidPayload, other.to_string()),
             })?;
         let id = payment.payment_id;
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: Some(id),
-        };
+        let fail =
+            |reason: Reason, message: String| Rejected::of_payment(payer, id, reason, message);
         let p = &payment.permit;
         let t = &p.terms;
         if p.settlement != self.contracts.settlement {
@@ -468,7 +440,7 @@ impl Verifier {
             ));
         }
         let fee_bps = self.fee_bps.min(t.max_facilitator_fee_bps);
-        Ok(Verified {
+        Ok(SettlementPayment {
             payment,
             requirements: r,
             mode,
@@ -478,19 +450,6 @@ impl Verifier {
         })
     }
 
-    /// Every check: the static ones, then the signature and the chain state in one batch.
-    pub async fn verify(
-        &self,
-        req: &PaymentRequest,
-        settle_amount: Option<U256>,
-        modes: &[PaymentMode],
-    ) -> Result<Verified, Rejected> {
-        let v = self.check_static(req, settle_amount, modes)?;
-        self.check_chain(&v, req.evidence_hash.unwrap_or_default())
-            .await?;
-        Ok(v)
-    }
-
     /// Signature, nonce, balance, allowance, policy and simulation.
     ///
     /// A payment whose signature recovers to its payer is first only simulated: a successful
@@ -498,7 +457,11 @@ impl Verifier {
     /// the spending policy suffice (the contract and Permit2 revert otherwise), so the state reads
     /// would only repeat it. When the simulation fails, or the payer is a contract wallet, the
     /// full batch is read and the refusal names the first failing check, as before.
-    pub async fn check_chain(&self, v: &Verified, evidence_hash: B256) -> Result<(), Rejected> {
+    pub async fn check_chain(
+        &self,
+        v: &SettlementPayment,
+        evidence_hash: B256,
+    ) -> Result<(), Rejected> {
         let payer = v.payment.payer;
         let fail = |reason: Reason, message: String| v.reject(reason, message);
         let digest = v
@@ -603,7 +566,7 @@ impl Verifier {
 
     /// The deadline and `validAfter` on the chain's clock (the later of the wall clock and the
     /// latest block's `timestamp`).
-    fn check_clock(&self, v: &Verified, timestamp: u64) -> Result<(), Rejected> {
+    fn check_clock(&self, v: &SettlementPayment, timestamp: u64) -> Result<(), Rejected> {
         let fail = |reason: Reason, message: String| v.reject(reason, message);
         // The chain's clock decides (a chain ahead of the wall clock, as after the demo's time
         // travel, expires deadlines the wall clock still accepts): say so rather than let the
