@@ -228,7 +228,13 @@ impl Settler {
             .map_err(|m| Rejected::bare(Reason::InvalidPayload, m))?;
         let prepared = match PayloadKind::of(&payload) {
             PayloadKind::Settlement => Prepared::Permit2(Box::new(
-                self.verifier.check_static(req, req.amount, modes)?,
+                // Our payload type reads the request's value itself (a version 1 header string too).
+                self.verifier.check_static(
+                    &req.payment_payload,
+                    &req.payment_requirements,
+                    req.amount,
+                    modes,
+                )?,
             )),
             PayloadKind::Eip3009 => {
                 if !modes.contains(&PaymentMode::Exact) {

@@ -1,8 +1,9 @@
 //! Payments to our settlement contract (`X402Settlement`): the Permit2 witness payload
 //! (`permit2Authorization.witness.payee`) settled by `charge`, a `chargeBatch` item (exact, upto)
-//! or `authorize` (escrow). Verification before any compute runs: the payload's shape, its match
-//! with the requirements, the signature, the time window, and the chain state (nonce, balance,
-//! Permit2 allowance, spending policy, a simulation of the settlement) read in one batch.
+//! or `authorize` (escrow). Its checks, before any compute runs: the static ones (the payload's
+//! shape and its match with the requirements, the signed terms, the amount, the time window),
+//! then the signature and the chain state (nonce, balance, Permit2 allowance, spending policy, a
+//! simulation of the settlement) read in one batch.
 //!
 //! Checks run cheapest first and stop at the first failure, so a refusal names the most basic
 //! thing wrong with a payment.
@@ -19,7 +20,6 @@ use x402_protocol::{
 use crate::chain::{Chain, SimulationQuery, StateQuery};
 use crate::config::Contracts;
 use crate::reason::{Reason, Rejected};
-use crate::wire::PaymentRequest;
 
 /// A payment to our settlement contract that passed the static checks, with what its settlement
 /// will submit.
@@ -60,7 +60,7 @@ impl SettlementPayment {
 
     /// A refusal of this payment, naming its payer and id.
     fn reject(&self, reason: Reason, message: String) -> Rejected {
-        Rejected::of_payment(self.payment.payer, self.payment.payment_id, reason, message)
+        refuse(&self.payment, reason, message)
     }
 
     /// Calldata of the settlement: `charge` (exact, upto) or `authorize` (escrow).
@@ -83,6 +83,11 @@ impl SettlementPayment {
     }
 }
 
+/// A refusal of a signed payment, naming its payer and id.
+fn refuse(payment: &SignedPayment, reason: Reason, message: String) -> Rejected {
+    Rejected::of_payment(payment.payer, payment.payment_id, reason, message)
+}
+
 /// Checks payments to our settlement contract against this facilitator's chain, contracts and key.
 #[derive(Debug, Clone)]
 pub struct SettlementVerifier {
@@ -99,21 +104,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// Reads the payment payload: an object, or a base64 header string.
-pub fn parse_payload(value: &serde_json::Value) -> Result<PaymentPayload, Rejected> {
-    let parsed = match value {
-        serde_json::Value::Null => {
-            return Err(Rejected::bare(
-                Reason::InvalidPayload,
-                "paymentPayload is missing",
-            ))
-        }
-        serde_json::Value::String(header) => PaymentPayload::decode(header),
-        other => serde_json::from_value::<PaymentPayload>(other.clone()).map_err(HeaderError::from),
-    };
-    parsed.map_err(|e| Rejected::bare(Reason::InvalidPayload, format!("paymentPayload: {e}")))
 }
 
 impl SettlementVerifier {
@@ -156,290 +146,31 @@ impl SettlementVerifier {
         &self.chain
     }
 
-    /// The checks that need no chain access. `settle_amount` is the amount a settle request asks
-    /// for (`upto` only); `modes` are the payment modes the calling endpoint settles.
+    /// The checks that need no chain access, each named below, in this order. `payload` and
+    /// `requirements` are the request's; `settle_amount` is the amount a settle request asks for
+    /// (`upto` only); `modes` are the payment modes the calling endpoint settles.
     pub fn check_static(
         &self,
-        req: &PaymentRequest,
+        payload: &serde_json::Value,
+        requirements: &serde_json::Value,
         settle_amount: Option<U256>,
         modes: &[PaymentMode],
     ) -> Result<SettlementPayment, Rejected> {
-        let payload = parse_payload(&req.payment_payload)?;
-        if !(1..=2).contains(&payload.x402_version) {
-            return Err(Rejected::bare(
-                Reason::InvalidX402Version,
-                format!(
-                    "x402Version {} is not supported (1 or 2)",
-                    payload.x402_version
-                ),
-            ));
-        }
+        let payload = parse_payload(payload)?;
         let payer = payload.payload.permit2_authorization.from;
-        let with_payer =
-            |reason: Reason, message: String| Rejected::of_payer(payer, reason, message);
-
-        if req.payment_requirements.is_null() {
-            return Err(with_payer(
-                Reason::InvalidPaymentRequirements,
-                "paymentRequirements is missing".into(),
-            ));
-        }
-        let r: PaymentRequirements = serde_json::from_value(req.payment_requirements.clone())
-            .map_err(|e| {
-                with_payer(
-                    Reason::InvalidPaymentRequirements,
-                    format!("paymentRequirements: {e}"),
-                )
-            })?;
-
-        let Some(mode) = r.mode() else {
-            return Err(with_payer(
-                Reason::UnsupportedScheme,
-                format!(
-                    "scheme {:?} is not settled here (exact, upto, escrow)",
-                    r.scheme
-                ),
-            ));
-        };
-        if !modes.contains(&mode) {
-            return Err(with_payer(
-                Reason::UnsupportedScheme,
-                format!("scheme {:?} is not settled by this endpoint", r.scheme),
-            ));
-        }
-        let Some(scheme) = payload.scheme() else {
-            return Err(with_payer(
-                Reason::InvalidPayload,
-                "paymentPayload names no scheme (accepted.scheme or scheme)".into(),
-            ));
-        };
-        if scheme != r.scheme {
-            return Err(with_payer(
-                Reason::InvalidScheme,
-                format!(
-                    "paymentPayload scheme {scheme:?} differs from paymentRequirements.scheme {:?}",
-                    r.scheme
-                ),
-            ));
-        }
-        if payload.signed_scheme() != Some(r.scheme.as_str()) {
-            return Err(with_payer(
-                Reason::InvalidScheme,
-                format!(
-                    "the signed witness.mode {} does not match scheme {:?}",
-                    payload.payload.permit2_authorization.witness.mode, r.scheme
-                ),
-            ));
-        }
-        if r.chain_id() != Some(self.chain_id) {
-            return Err(with_payer(
-                Reason::InvalidNetwork,
-                format!(
-                    "paymentRequirements.network {:?} is not {}",
-                    r.network,
-                    self.network()
-                ),
-            ));
-        }
-        if payload.network() != Some(r.network.as_str()) {
-            return Err(with_payer(
-                Reason::InvalidNetwork,
-                format!(
-                    "paymentPayload network {:?} differs from paymentRequirements.network {:?}",
-                    payload.network(),
-                    r.network
-                ),
-            ));
-        }
-        if r.extra.settlement != self.contracts.settlement {
-            return Err(with_payer(
-                Reason::InvalidPaymentRequirements,
-                format!(
-                    "extra.settlement {} is not this facilitator's settlement contract {}",
-                    r.extra.settlement, self.contracts.settlement
-                ),
-            ));
-        }
-        if r.extra.permit2 != self.contracts.permit2 {
-            return Err(with_payer(
-                Reason::InvalidPaymentRequirements,
-                format!(
-                    "extra.permit2 {} is not Permit2 on this chain ({})",
-                    r.extra.permit2, self.contracts.permit2
-                ),
-            ));
-        }
-        if !self.contracts.accepts_token(r.asset) {
-            return Err(with_payer(
-                Reason::UnsupportedAsset,
-                format!("asset {} is not a token this facilitator settles", r.asset),
-            ));
-        }
-        if let Some(acc) = &payload.accepted {
-            // `upto`: the x402 SDK settles a lower amount by lowering `paymentRequirements.amount`
-            // below the accepted maximum; any other scheme must settle what was accepted.
-            let amount_ok = match mode {
-                PaymentMode::Upto => r.amount <= acc.amount,
-                _ => acc.amount == r.amount,
-            };
-            for (field, same) in [
-                ("asset", acc.asset == r.asset),
-                ("payTo", acc.pay_to == r.pay_to),
-                ("amount", amount_ok),
-            ] {
-                if !same {
-                    return Err(with_payer(
-                        Reason::InvalidPaymentRequirements,
-                        format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
-                    ));
-                }
-            }
-        }
-
-        let payment = payload
-            .to_signed(self.chain_id, self.contracts.permit2)
-            .map_err(|e| match e {
-                HeaderError::Invalid { field, reason } if field.contains("Expiry") => {
-                    with_payer(Reason::InvalidEscrowExpiry, format!("{field}: {reason}"))
-                }
-                HeaderError::Invalid { field, reason } if field.ends_with("witness.payer") => {
-                    with_payer(Reason::PayerMismatch, format!("{field}: {reason}"))
-                }
-                other => with_payer(Reason::InvalidPayload, other.to_string()),
-            })?;
-        let id = payment.payment_id;
-        let fail =
-            |reason: Reason, message: String| Rejected::of_payment(payer, id, reason, message);
-        let p = &payment.permit;
-        let t = &p.terms;
-        if p.settlement != self.contracts.settlement {
-            return Err(fail(
-                Reason::InvalidPermit2Spender,
-                format!(
-                    "signed spender {} is not the settlement contract {}",
-                    p.settlement, self.contracts.settlement
-                ),
-            ));
-        }
-        if p.token != r.asset {
-            return Err(fail(
-                Reason::InvalidPermit2Token,
-                format!("signed token {} differs from asset {}", p.token, r.asset),
-            ));
-        }
-        if t.payee != r.pay_to {
-            return Err(fail(
-                Reason::RecipientMismatch,
-                format!("signed payee {} differs from payTo {}", t.payee, r.pay_to),
-            ));
-        }
-        if t.facilitator != self.facilitator {
-            return Err(fail(
-                Reason::InvalidFacilitator,
-                format!(
-                    "the witness names facilitator {}, this facilitator is {}",
-                    t.facilitator, self.facilitator
-                ),
-            ));
-        }
-        if r.extra.facilitator != self.facilitator {
-            return Err(fail(
-                Reason::InvalidFacilitator,
-                format!(
-                    "extra.facilitator {} is not this facilitator ({})",
-                    r.extra.facilitator, self.facilitator
-                ),
-            ));
-        }
-        if t.request_hash != r.extra.request_hash {
-            return Err(fail(
-                Reason::InvalidRequestHash,
-                format!(
-                    "signed requestHash {} differs from extra.requestHash {}",
-                    t.request_hash, r.extra.request_hash
-                ),
-            ));
-        }
-        let amount = match mode {
-            PaymentMode::Exact => {
-                if p.amount != r.amount {
-                    return Err(fail(
-                        Reason::InvalidAmount,
-                        format!(
-                            "signed amount {} is not the required amount {}",
-                            p.amount, r.amount
-                        ),
-                    ));
-                }
-                if let Some(a) = settle_amount.filter(|a| *a != p.amount) {
-                    return Err(fail(
-                        Reason::InvalidAmount,
-                        format!(
-                            "an exact payment settles its signed amount {}, not {a}",
-                            p.amount
-                        ),
-                    ));
-                }
-                p.amount
-            }
-            PaymentMode::Upto => {
-                if p.amount < r.amount {
-                    return Err(fail(
-                        Reason::InvalidAmount,
-                        format!(
-                            "signed maximum {} is below the required maximum {}",
-                            p.amount, r.amount
-                        ),
-                    ));
-                }
-                let a = settle_amount.unwrap_or(r.amount);
-                if a.is_zero() || a > p.amount {
-                    return Err(fail(
-                        Reason::InvalidAmount,
-                        format!(
-                            "settle amount {a} must be above 0 and at most the signed maximum {}",
-                            p.amount
-                        ),
-                    ));
-                }
-                a
-            }
-            PaymentMode::Escrow => {
-                if p.amount < r.amount {
-                    return Err(fail(
-                        Reason::InvalidAmount,
-                        format!(
-                            "signed maximum {} is below the required amount {}",
-                            p.amount, r.amount
-                        ),
-                    ));
-                }
-                p.amount
-            }
-        };
-        // `validAfter` is judged on the chain's clock, after the chain read (the chain may be
-        // ahead of the wall clock); a deadline the wall clock already passed is refused here.
-        let now = now();
-        let margin = self.min_validity.as_secs();
-        if p.deadline < now + margin {
-            return Err(fail(
-                Reason::Expired,
-                format!(
-                    "deadline {} has passed or is less than {margin} s away (now {now})",
-                    p.deadline
-                ),
-            ));
-        }
-        if mode == PaymentMode::Escrow && t.authorization_expiry < now + margin {
-            return Err(fail(
-                Reason::InvalidEscrowExpiry,
-                format!(
-                    "authorizationExpiry {} has passed or is less than {margin} s away (now {now})",
-                    t.authorization_expiry
-                ),
-            ));
-        }
-        let fee_bps = self.fee_bps.min(t.max_facilitator_fee_bps);
+        let r = parse_requirements(requirements, payer)?;
+        let mode = check_scheme(&payload, &r, modes)?;
+        self.check_network(&payload, &r)?;
+        self.check_our_contracts(&r, payer)?;
+        check_accepted(&payload, &r, mode)?;
+        let payment = self.signed_payment(&payload)?;
+        check_payee_and_asset(&payment, &r, self.contracts.settlement)?;
+        self.check_facilitator_and_request(&payment, &r)?;
+        let amount = check_amount(&payment, &r, mode, settle_amount)?;
+        self.check_time_window(&payment, mode)?;
+        let fee_bps = self
+            .fee_bps
+            .min(payment.permit.terms.max_facilitator_fee_bps);
         Ok(SettlementPayment {
             payment,
             requirements: r,
@@ -448,6 +179,166 @@ impl SettlementVerifier {
             fee_bps,
             x402_version: payload.x402_version,
         })
+    }
+
+    /// The requirements name this chain, and the payload was made for the same network.
+    fn check_network(
+        &self,
+        payload: &PaymentPayload,
+        r: &PaymentRequirements,
+    ) -> Result<(), Rejected> {
+        let fail = |message: String| {
+            Rejected::of_payer(
+                payload.payload.permit2_authorization.from,
+                Reason::InvalidNetwork,
+                message,
+            )
+        };
+        if r.chain_id() != Some(self.chain_id) {
+            return Err(fail(format!(
+                "paymentRequirements.network {:?} is not {}",
+                r.network,
+                self.network()
+            )));
+        }
+        if payload.network() != Some(r.network.as_str()) {
+            return Err(fail(format!(
+                "paymentPayload network {:?} differs from paymentRequirements.network {:?}",
+                payload.network(),
+                r.network
+            )));
+        }
+        Ok(())
+    }
+
+    /// The requirements name this facilitator's settlement contract and Permit2, and a token it
+    /// settles.
+    fn check_our_contracts(&self, r: &PaymentRequirements, payer: Address) -> Result<(), Rejected> {
+        let c = &self.contracts;
+        if r.extra.settlement != c.settlement {
+            return Err(Rejected::of_payer(
+                payer,
+                Reason::InvalidPaymentRequirements,
+                format!(
+                    "extra.settlement {} is not this facilitator's settlement contract {}",
+                    r.extra.settlement, c.settlement
+                ),
+            ));
+        }
+        if r.extra.permit2 != c.permit2 {
+            return Err(Rejected::of_payer(
+                payer,
+                Reason::InvalidPaymentRequirements,
+                format!(
+                    "extra.permit2 {} is not Permit2 on this chain ({})",
+                    r.extra.permit2, c.permit2
+                ),
+            ));
+        }
+        if !c.accepts_token(r.asset) {
+            return Err(Rejected::of_payer(
+                payer,
+                Reason::UnsupportedAsset,
+                format!("asset {} is not a token this facilitator settles", r.asset),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The payment as signed for this chain's Permit2, with its id: the fields a valid payment
+    /// must have (escrow expiries in order, the signed payer being `from`).
+    fn signed_payment(&self, payload: &PaymentPayload) -> Result<SignedPayment, Rejected> {
+        let payer = payload.payload.permit2_authorization.from;
+        payload
+            .to_signed(self.chain_id, self.contracts.permit2)
+            .map_err(|e| match e {
+                HeaderError::Invalid { field, reason } if field.contains("Expiry") => {
+                    Rejected::of_payer(
+                        payer,
+                        Reason::InvalidEscrowExpiry,
+                        format!("{field}: {reason}"),
+                    )
+                }
+                HeaderError::Invalid { field, reason } if field.ends_with("witness.payer") => {
+                    Rejected::of_payer(payer, Reason::PayerMismatch, format!("{field}: {reason}"))
+                }
+                other => Rejected::of_payer(payer, Reason::InvalidPayload, other.to_string()),
+            })
+    }
+
+    /// The witness and `extra` name this facilitator, and the signed request hash is the
+    /// requirements'.
+    fn check_facilitator_and_request(
+        &self,
+        payment: &SignedPayment,
+        r: &PaymentRequirements,
+    ) -> Result<(), Rejected> {
+        let t = &payment.permit.terms;
+        if t.facilitator != self.facilitator {
+            return Err(refuse(
+                payment,
+                Reason::InvalidFacilitator,
+                format!(
+                    "the witness names facilitator {}, this facilitator is {}",
+                    t.facilitator, self.facilitator
+                ),
+            ));
+        }
+        if r.extra.facilitator != self.facilitator {
+            return Err(refuse(
+                payment,
+                Reason::InvalidFacilitator,
+                format!(
+                    "extra.facilitator {} is not this facilitator ({})",
+                    r.extra.facilitator, self.facilitator
+                ),
+            ));
+        }
+        if t.request_hash != r.extra.request_hash {
+            return Err(refuse(
+                payment,
+                Reason::InvalidRequestHash,
+                format!(
+                    "signed requestHash {} differs from extra.requestHash {}",
+                    t.request_hash, r.extra.request_hash
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The deadline (and an escrow's authorization expiry) at least `min_validity` away on the
+    /// wall clock. `validAfter` is judged on the chain's clock, after the chain read (the chain
+    /// may be ahead of the wall clock); a deadline the wall clock already passed is refused here.
+    fn check_time_window(
+        &self,
+        payment: &SignedPayment,
+        mode: PaymentMode,
+    ) -> Result<(), Rejected> {
+        let p = &payment.permit;
+        let now = now();
+        let margin = self.min_validity.as_secs();
+        if p.deadline < now + margin {
+            return Err(refuse(
+                payment,
+                Reason::Expired,
+                format!(
+                    "deadline {} has passed or is less than {margin} s away (now {now})",
+                    p.deadline
+                ),
+            ));
+        }
+        if mode == PaymentMode::Escrow && p.terms.authorization_expiry < now + margin {
+            return Err(refuse(
+                payment,
+                Reason::InvalidEscrowExpiry,
+                format!(
+                    "authorizationExpiry {} has passed or is less than {margin} s away (now {now})",
+                    p.terms.authorization_expiry
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Signature, nonce, balance, allowance, policy and simulation.
@@ -593,5 +484,229 @@ impl SettlementVerifier {
             ));
         }
         Ok(())
+    }
+}
+
+// The static checks that need nothing of the verifier, in the order `check_static` runs them.
+
+/// Reads the payment payload (an object, or a base64 header string) of an x402 version we speak.
+pub fn parse_payload(value: &serde_json::Value) -> Result<PaymentPayload, Rejected> {
+    let parsed = match value {
+        serde_json::Value::Null => {
+            return Err(Rejected::bare(
+                Reason::InvalidPayload,
+                "paymentPayload is missing",
+            ))
+        }
+        serde_json::Value::String(header) => PaymentPayload::decode(header),
+        other => serde_json::from_value::<PaymentPayload>(other.clone()).map_err(HeaderError::from),
+    };
+    let payload = parsed
+        .map_err(|e| Rejected::bare(Reason::InvalidPayload, format!("paymentPayload: {e}")))?;
+    if !(1..=2).contains(&payload.x402_version) {
+        return Err(Rejected::bare(
+            Reason::InvalidX402Version,
+            format!(
+                "x402Version {} is not supported (1 or 2)",
+                payload.x402_version
+            ),
+        ));
+    }
+    Ok(payload)
+}
+
+/// Reads the payment requirements (`payer` is named in a refusal).
+fn parse_requirements(
+    value: &serde_json::Value,
+    payer: Address,
+) -> Result<PaymentRequirements, Rejected> {
+    if value.is_null() {
+        return Err(Rejected::of_payer(
+            payer,
+            Reason::InvalidPaymentRequirements,
+            "paymentRequirements is missing",
+        ));
+    }
+    serde_json::from_value(value.clone()).map_err(|e| {
+        Rejected::of_payer(
+            payer,
+            Reason::InvalidPaymentRequirements,
+            format!("paymentRequirements: {e}"),
+        )
+    })
+}
+
+/// The requirements' scheme is one this endpoint settles (`modes`), and the payload, its signed
+/// `witness.mode` included, was made for it: the payment's mode.
+fn check_scheme(
+    payload: &PaymentPayload,
+    r: &PaymentRequirements,
+    modes: &[PaymentMode],
+) -> Result<PaymentMode, Rejected> {
+    let fail = |reason, message: String| {
+        Rejected::of_payer(payload.payload.permit2_authorization.from, reason, message)
+    };
+    let Some(mode) = r.mode() else {
+        return Err(fail(
+            Reason::UnsupportedScheme,
+            format!(
+                "scheme {:?} is not settled here (exact, upto, escrow)",
+                r.scheme
+            ),
+        ));
+    };
+    if !modes.contains(&mode) {
+        return Err(fail(
+            Reason::UnsupportedScheme,
+            format!("scheme {:?} is not settled by this endpoint", r.scheme),
+        ));
+    }
+    let Some(scheme) = payload.scheme() else {
+        return Err(fail(
+            Reason::InvalidPayload,
+            "paymentPayload names no scheme (accepted.scheme or scheme)".into(),
+        ));
+    };
+    if scheme != r.scheme {
+        return Err(fail(
+            Reason::InvalidScheme,
+            format!(
+                "paymentPayload scheme {scheme:?} differs from paymentRequirements.scheme {:?}",
+                r.scheme
+            ),
+        ));
+    }
+    if payload.signed_scheme() != Some(r.scheme.as_str()) {
+        return Err(fail(
+            Reason::InvalidScheme,
+            format!(
+                "the signed witness.mode {} does not match scheme {:?}",
+                payload.payload.permit2_authorization.witness.mode, r.scheme
+            ),
+        ));
+    }
+    Ok(mode)
+}
+
+/// What the payload accepted (`accepted`, x402 v2) is what the requirements ask. `upto`: the x402
+/// SDK settles a lower amount by lowering `paymentRequirements.amount` below the accepted
+/// maximum; any other scheme must settle what was accepted.
+fn check_accepted(
+    payload: &PaymentPayload,
+    r: &PaymentRequirements,
+    mode: PaymentMode,
+) -> Result<(), Rejected> {
+    let Some(acc) = &payload.accepted else {
+        return Ok(());
+    };
+    let amount_ok = match mode {
+        PaymentMode::Upto => r.amount <= acc.amount,
+        _ => acc.amount == r.amount,
+    };
+    for (field, same) in [
+        ("asset", acc.asset == r.asset),
+        ("payTo", acc.pay_to == r.pay_to),
+        ("amount", amount_ok),
+    ] {
+        if !same {
+            return Err(Rejected::of_payer(
+                payload.payload.permit2_authorization.from,
+                Reason::InvalidPaymentRequirements,
+                format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The signed token, payee and spender are the requirements' asset, `payTo` and our settlement
+/// contract.
+fn check_payee_and_asset(
+    payment: &SignedPayment,
+    r: &PaymentRequirements,
+    settlement: Address,
+) -> Result<(), Rejected> {
+    let p = &payment.permit;
+    if p.settlement != settlement {
+        return Err(refuse(
+            payment,
+            Reason::InvalidPermit2Spender,
+            format!(
+                "signed spender {} is not the settlement contract {settlement}",
+                p.settlement
+            ),
+        ));
+    }
+    if p.token != r.asset {
+        return Err(refuse(
+            payment,
+            Reason::InvalidPermit2Token,
+            format!("signed token {} differs from asset {}", p.token, r.asset),
+        ));
+    }
+    if p.terms.payee != r.pay_to {
+        return Err(refuse(
+            payment,
+            Reason::RecipientMismatch,
+            format!(
+                "signed payee {} differs from payTo {}",
+                p.terms.payee, r.pay_to
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The amount the settlement moves, held against what was signed and required: exact settles the
+/// signed amount, which is the required one; upto settles the requested amount (a settle
+/// request's, else the requirements'), above 0 and at most the signed maximum; escrow authorizes
+/// the signed maximum, at least the required amount.
+fn check_amount(
+    payment: &SignedPayment,
+    r: &PaymentRequirements,
+    mode: PaymentMode,
+    settle_amount: Option<U256>,
+) -> Result<U256, Rejected> {
+    let signed = payment.permit.amount;
+    let fail = |message: String| refuse(payment, Reason::InvalidAmount, message);
+    match mode {
+        PaymentMode::Exact => {
+            if signed != r.amount {
+                return Err(fail(format!(
+                    "signed amount {signed} is not the required amount {}",
+                    r.amount
+                )));
+            }
+            if let Some(a) = settle_amount.filter(|a| *a != signed) {
+                return Err(fail(format!(
+                    "an exact payment settles its signed amount {signed}, not {a}"
+                )));
+            }
+            Ok(signed)
+        }
+        PaymentMode::Upto => {
+            if signed < r.amount {
+                return Err(fail(format!(
+                    "signed maximum {signed} is below the required maximum {}",
+                    r.amount
+                )));
+            }
+            let a = settle_amount.unwrap_or(r.amount);
+            if a.is_zero() || a > signed {
+                return Err(fail(format!(
+                    "settle amount {a} must be above 0 and at most the signed maximum {signed}"
+                )));
+            }
+            Ok(a)
+        }
+        PaymentMode::Escrow => {
+            if signed < r.amount {
+                return Err(fail(format!(
+                    "signed maximum {signed} is below the required amount {}",
+                    r.amount
+                )));
+            }
+            Ok(signed)
+        }
     }
 }
