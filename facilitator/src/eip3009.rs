@@ -22,7 +22,7 @@ use x402_protocol::eip3009::Eip3009PaymentPayload;
 use x402_protocol::{chain_id_of_network, SCHEME_EXACT};
 
 use crate::chain::{Chain, Eip3009Query, SimulationQuery};
-use crate::reason::{Reason, Refusal, Rejected};
+use crate::reason::{Reason, Rejected};
 
 /// The signed authorization on the wire, as this module's callers name it.
 pub use x402_protocol::eip3009::Authorization as AuthorizationJson;
@@ -79,11 +79,7 @@ impl Eip3009Payment {
 
     /// A refusal of this payment, naming its payer and id.
     fn reject(&self, reason: Reason, message: String) -> Rejected {
-        Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(self.payer),
-            payment_id: Some(self.payment_id),
-        }
+        Rejected::of_payment(self.payer, self.payment_id, reason, message)
     }
 
     /// Calldata of `X402Settlement.chargeWithAuthorization`.
@@ -145,8 +141,9 @@ impl Eip3009Verifier {
         }
     }
 
-    /// The checks that need no chain access. `accepts_token` says whether the asset is settled
-    /// here; `settle_amount` is a settle request's explicit amount (exact: must equal the value).
+    /// The checks that need no chain access, each named below, in this order. `accepts_token`
+    /// says whether the asset is settled here; `settle_amount` is a settle request's explicit
+    /// amount (exact: must equal the value).
     pub fn check_static(
         &self,
         payload: &serde_json::Value,
@@ -161,105 +158,28 @@ impl Eip3009Verifier {
             )
         })?;
         let a = &env.payload.authorization;
-        let payer = a.from;
-        let early = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: None,
-        };
-        let r = standard_requirements(env.x402_version, requirements)
-            .map_err(|(reason, m)| early(reason, m))?;
-        let scheme = env.paid_scheme();
-        if r.scheme != SCHEME_EXACT || scheme != Some(SCHEME_EXACT) {
-            return Err(early(
-                Reason::Eip3009Scheme,
-                format!("an EIP-3009 authorization settles scheme \"exact\" only (requirements: {:?}, payload: {scheme:?})", r.scheme),
-            ));
-        }
+        let early =
+            |(reason, message): (Reason, String)| Rejected::of_payer(a.from, reason, message);
+        let r = standard_requirements(env.x402_version, requirements).map_err(early)?;
+        check_scheme(&env, &r).map_err(early)?;
         check_network(
             self.chain_id,
             &r.network,
             env.paid_network(),
             Reason::Eip3009NetworkMismatch,
         )
-        .map_err(|(reason, m)| early(reason, m))?;
-        if !accepts_token(r.asset) {
-            return Err(early(
-                Reason::UnsupportedAsset,
-                format!("asset {} is not a token this facilitator settles", r.asset),
-            ));
-        }
-        let Some((domain_name, domain_version)) = r.domain() else {
-            return Err(early(
-                Reason::Eip3009MissingDomain,
-                "paymentRequirements.extra must name the token's EIP-712 domain: extra.name and extra.version".into(),
-            ));
-        };
-        if let Some(acc) = &env.accepted {
-            for (field, same) in [
-                ("asset", acc.asset == r.asset),
-                ("payTo", acc.pay_to == r.pay_to),
-                ("amount", acc.amount == r.amount),
-            ] {
-                if !same {
-                    return Err(early(
-                        Reason::InvalidPaymentRequirements,
-                        format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
-                    ));
-                }
-            }
-        }
-        let id = payment_id(self.chain_id, self.settlement, r.asset, payer, a.nonce);
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: Some(id),
-        };
-        if a.to != r.pay_to {
-            return Err(fail(
-                Reason::Eip3009RecipientMismatch,
-                format!("authorization.to {} is not payTo {}", a.to, r.pay_to),
-            ));
-        }
-        if a.value != r.amount {
-            return Err(fail(
-                Reason::Eip3009ValueMismatch,
-                format!(
-                    "authorization.value {} is not the required amount {}",
-                    a.value, r.amount
-                ),
-            ));
-        }
-        if let Some(s) = settle_amount.filter(|s| *s != a.value) {
-            return Err(fail(
-                Reason::Eip3009ValueMismatch,
-                format!(
-                    "an exact payment settles its signed value {}, not {s}",
-                    a.value
-                ),
-            ));
-        }
-        if a.value.is_zero() {
-            return Err(fail(
-                Reason::Eip3009ValueMismatch,
-                "authorization.value is 0".into(),
-            ));
-        }
-        // The later of the wall clock and the chain's is checked after the chain read; the wall
-        // clock alone already proves expiry (the chain is never judged earlier than it).
-        let now = wall_clock();
-        if a.valid_before < U256::from(now + self.min_validity) {
-            return Err(fail(
-                Reason::Expired,
-                format!(
-                    "validBefore {} has passed or is less than {} s away (now {now})",
-                    a.valid_before, self.min_validity
-                ),
-            ));
-        }
+        .map_err(early)?;
+        check_asset(&r, accepts_token).map_err(early)?;
+        let (domain_name, domain_version) = token_domain(&r).map_err(early)?;
+        check_accepted(env.accepted.as_ref(), &r, true).map_err(early)?;
+        let id = payment_id(self.chain_id, self.settlement, r.asset, a.from, a.nonce);
+        let fail =
+            |(reason, message): (Reason, String)| Rejected::of_payment(a.from, id, reason, message);
+        check_payee_and_value(a, &r, settle_amount).map_err(fail)?;
+        self.check_valid_before(a).map_err(fail)?;
         Ok(Eip3009Payment {
             payment_id: id,
-            payer,
+            payer: a.from,
             payee: a.to,
             token: r.asset,
             amount: a.value,
@@ -271,6 +191,23 @@ impl Eip3009Verifier {
             domain_version,
             x402_version: env.x402_version,
         })
+    }
+
+    /// `validBefore` at least `min_validity` away on the wall clock. The later of the wall clock
+    /// and the chain's is checked after the chain read; the wall clock alone already proves
+    /// expiry (the chain is never judged earlier than it).
+    fn check_valid_before(&self, a: &AuthorizationJson) -> Result<(), (Reason, String)> {
+        let now = wall_clock();
+        if a.valid_before < U256::from(now + self.min_validity) {
+            return Err((
+                Reason::Expired,
+                format!(
+                    "validBefore {} has passed or is less than {} s away (now {now})",
+                    a.valid_before, self.min_validity
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Domain, signature, time, nonce, blocklist, balance and the settlement's simulation, read
@@ -446,6 +383,110 @@ impl Eip3009Verifier {
         }
         Ok(())
     }
+}
+
+// The static checks that need nothing of the verifier, in the order `check_static` runs them
+// (those shared with x402's Permit2 proxy payloads last).
+
+/// Both the requirements and the payload are for scheme `exact`, the only one EIP-3009 settles.
+fn check_scheme(env: &Eip3009PaymentPayload, r: &StdRequirements) -> Result<(), (Reason, String)> {
+    let scheme = env.paid_scheme();
+    if r.scheme != SCHEME_EXACT || scheme != Some(SCHEME_EXACT) {
+        return Err((
+            Reason::Eip3009Scheme,
+            format!("an EIP-3009 authorization settles scheme \"exact\" only (requirements: {:?}, payload: {scheme:?})", r.scheme),
+        ));
+    }
+    Ok(())
+}
+
+/// The token's EIP-712 domain as the requirements name it (`extra.name`, `extra.version`).
+fn token_domain(r: &StdRequirements) -> Result<(String, String), (Reason, String)> {
+    r.domain().ok_or_else(|| {
+        (
+            Reason::Eip3009MissingDomain,
+            "paymentRequirements.extra must name the token's EIP-712 domain: extra.name and extra.version".into(),
+        )
+    })
+}
+
+/// The authorization pays `payTo` exactly the required amount (and a settle request's explicit
+/// amount, if any), which is not 0.
+fn check_payee_and_value(
+    a: &AuthorizationJson,
+    r: &StdRequirements,
+    settle_amount: Option<U256>,
+) -> Result<(), (Reason, String)> {
+    if a.to != r.pay_to {
+        return Err((
+            Reason::Eip3009RecipientMismatch,
+            format!("authorization.to {} is not payTo {}", a.to, r.pay_to),
+        ));
+    }
+    if a.value != r.amount {
+        return Err((
+            Reason::Eip3009ValueMismatch,
+            format!(
+                "authorization.value {} is not the required amount {}",
+                a.value, r.amount
+            ),
+        ));
+    }
+    if let Some(s) = settle_amount.filter(|s| *s != a.value) {
+        return Err((
+            Reason::Eip3009ValueMismatch,
+            format!(
+                "an exact payment settles its signed value {}, not {s}",
+                a.value
+            ),
+        ));
+    }
+    if a.value.is_zero() {
+        return Err((
+            Reason::Eip3009ValueMismatch,
+            "authorization.value is 0".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a standard payload's asset is a token this facilitator settles (`accepts_token`).
+pub(crate) fn check_asset(
+    r: &StdRequirements,
+    accepts_token: impl Fn(Address) -> bool,
+) -> Result<(), (Reason, String)> {
+    if !accepts_token(r.asset) {
+        return Err((
+            Reason::UnsupportedAsset,
+            format!("asset {} is not a token this facilitator settles", r.asset),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that what a standard payload accepted (`accepted`, x402 v2) is what the requirements
+/// ask: the asset, `payTo` and, with `amount`, the amount.
+pub(crate) fn check_accepted(
+    accepted: Option<&StdRequirements>,
+    r: &StdRequirements,
+    amount: bool,
+) -> Result<(), (Reason, String)> {
+    let Some(acc) = accepted else {
+        return Ok(());
+    };
+    for (field, same) in [
+        ("asset", acc.asset == r.asset),
+        ("payTo", acc.pay_to == r.pay_to),
+        ("amount", !amount || acc.amount == r.amount),
+    ] {
+        if !same {
+            return Err((
+                Reason::InvalidPaymentRequirements,
+                format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that a standard payload's requirements name this chain (`eip155:<chain_id>`) and that
