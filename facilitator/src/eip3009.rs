@@ -14,15 +14,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{Address, Bytes, Signature, B256, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolCall;
 use serde::Deserialize;
 use x402_bindings::X402Settlement;
 use x402_protocol::eip3009::Eip3009PaymentPayload;
 use x402_protocol::{chain_id_of_network, SCHEME_EXACT};
 
-use crate::chain::{Chain, Eip3009Query, SimulationQuery};
+use crate::chain::{Chain, Eip3009Query, Eip3009State, SimulationQuery};
 use crate::reason::{Reason, Rejected};
+use crate::signature::Recovered;
 
 /// The signed authorization on the wire, as this module's callers name it.
 pub use x402_protocol::eip3009::Authorization as AuthorizationJson;
@@ -225,10 +226,7 @@ impl Eip3009Verifier {
     ) -> Result<(), Rejected> {
         let fail = |reason: Reason, message: String| p.reject(reason, message);
         let digest = p.digest(self.chain_id);
-        let recovered = Signature::from_raw(&p.signature)
-            .ok()
-            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
-        let ecrecover_ok = recovered == Some(p.payer);
+        let signature = Recovered::over(&p.signature, digest, p.payer);
         let cached = self
             .domains
             .lock()
@@ -243,7 +241,7 @@ impl Eip3009Verifier {
         let known_domain = cached
             .as_ref()
             .is_some_and(|(name, version)| *name == p.domain_name && *version == p.domain_version);
-        if ecrecover_ok && known_domain {
+        if signature.by_payer() && known_domain {
             let s = self
                 .chain
                 .simulate(&simulation)
@@ -260,45 +258,15 @@ impl Eip3009Verifier {
             nonce: p.nonce,
             read_domain: cached.is_none(),
             simulation,
-            erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
+            erc1271: (!signature.by_payer()).then(|| (digest, p.signature.clone())),
         };
         let state = self
             .chain
             .eip3009_state(&query)
             .await
             .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
-        let domain = match (cached, &state.domain) {
-            (Some(d), _) => Some(d),
-            (None, Some((Some(name), Some(version)))) => {
-                let d = (name.clone(), version.clone());
-                self.domains
-                    .lock()
-                    .expect("domain cache")
-                    .insert(p.token, d.clone());
-                Some(d)
-            }
-            _ => None,
-        };
-        if let Some((name, version)) = &domain {
-            if *name != p.domain_name {
-                return Err(fail(
-                    Reason::Eip3009TokenNameMismatch,
-                    format!(
-                        "extra.name {:?} is not the token's name {name:?}",
-                        p.domain_name
-                    ),
-                ));
-            }
-            if *version != p.domain_version {
-                return Err(fail(
-                    Reason::Eip3009TokenVersionMismatch,
-                    format!(
-                        "extra.version {:?} is not the token's EIP-712 version {version:?}",
-                        p.domain_version
-                    ),
-                ));
-            }
-        }
+        let domain = cached.or_else(|| self.learn_domain(p.token, &state.domain));
+        check_domain(p, domain.as_ref())?;
         let Some(nonce_used) = state.nonce_used else {
             return Err(fail(
                 Reason::Eip3009NotSupported,
@@ -308,55 +276,29 @@ impl Eip3009Verifier {
                 ),
             ));
         };
-        let wallet_ok = state.payer_is_contract && state.erc1271_valid == Some(true);
-        if !(ecrecover_ok || wallet_ok) {
-            let why = match (state.payer_is_contract, recovered) {
-                (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
-                (false, Some(other)) => format!(
-                    "the signature recovers to {other}, not the payer {}",
-                    p.payer
-                ),
-                (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
-            };
-            return Err(fail(Reason::Eip3009Signature, why));
-        }
+        signature
+            .check(state.payer_is_contract, state.erc1271_valid)
+            .map_err(|why| fail(Reason::Eip3009Signature, why))?;
         self.check_clock(p, state.timestamp)?;
-        if nonce_used {
-            return Err(fail(
-                Reason::Eip3009NonceUsed,
-                format!(
-                    "authorization nonce {} of {} is already used or cancelled",
-                    p.nonce, p.payer
-                ),
-            ));
-        }
-        for (who, address, listed) in [
-            ("payer", p.payer, state.payer_blacklisted),
-            ("payee", p.payee, state.payee_blacklisted),
-        ] {
-            if listed {
-                return Err(fail(
-                    Reason::BlacklistedAddress,
-                    format!("the {who} {address} is on the token's blocklist"),
-                ));
-            }
-        }
-        if state.balance < p.amount {
-            return Err(fail(
-                Reason::Eip3009InsufficientBalance,
-                format!(
-                    "payer balance {} is below the value {}",
-                    state.balance, p.amount
-                ),
-            ));
-        }
-        if let Err(why) = state.simulation {
-            return Err(fail(
-                Reason::Eip3009SimulationFailed,
-                format!("simulated chargeWithAuthorization reverted: {why}"),
-            ));
-        }
-        Ok(())
+        check_payer_state(p, nonce_used, &state)
+    }
+
+    /// The token's EIP-712 (name, version) as just read, cached when the token answered both:
+    /// they are fixed for a deployed token.
+    fn learn_domain(
+        &self,
+        token: Address,
+        read: &Option<(Option<String>, Option<String>)>,
+    ) -> Option<(String, String)> {
+        let Some((Some(name), Some(version))) = read else {
+            return None;
+        };
+        let d = (name.clone(), version.clone());
+        self.domains
+            .lock()
+            .expect("domain cache")
+            .insert(token, d.clone());
+        Some(d)
     }
 
     /// `validBefore` and `validAfter` on the chain's clock (the later of the wall clock and the
@@ -385,8 +327,8 @@ impl Eip3009Verifier {
     }
 }
 
-// The static checks that need nothing of the verifier, in the order `check_static` runs them
-// (those shared with x402's Permit2 proxy payloads last).
+// The checks that need nothing of the verifier: the static ones in the order `check_static` runs
+// them, the chain state's, then those shared with x402's Permit2 proxy payloads.
 
 /// Both the requirements and the payload are for scheme `exact`, the only one EIP-3009 settles.
 fn check_scheme(env: &Eip3009PaymentPayload, r: &StdRequirements) -> Result<(), (Reason, String)> {
@@ -445,6 +387,78 @@ fn check_payee_and_value(
         return Err((
             Reason::Eip3009ValueMismatch,
             "authorization.value is 0".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `extra.name` and `extra.version` are the token's EIP-712 domain, when the token told it.
+fn check_domain(p: &Eip3009Payment, domain: Option<&(String, String)>) -> Result<(), Rejected> {
+    let Some((name, version)) = domain else {
+        return Ok(());
+    };
+    if *name != p.domain_name {
+        return Err(p.reject(
+            Reason::Eip3009TokenNameMismatch,
+            format!(
+                "extra.name {:?} is not the token's name {name:?}",
+                p.domain_name
+            ),
+        ));
+    }
+    if *version != p.domain_version {
+        return Err(p.reject(
+            Reason::Eip3009TokenVersionMismatch,
+            format!(
+                "extra.version {:?} is not the token's EIP-712 version {version:?}",
+                p.domain_version
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What the chain says of the payment, in the order the refusal names it: the authorization is
+/// unused, neither party is on the token's blocklist, the balance covers the value, and the
+/// settlement's simulation succeeds.
+fn check_payer_state(
+    p: &Eip3009Payment,
+    nonce_used: bool,
+    state: &Eip3009State,
+) -> Result<(), Rejected> {
+    if nonce_used {
+        return Err(p.reject(
+            Reason::Eip3009NonceUsed,
+            format!(
+                "authorization nonce {} of {} is already used or cancelled",
+                p.nonce, p.payer
+            ),
+        ));
+    }
+    for (who, address, listed) in [
+        ("payer", p.payer, state.payer_blacklisted),
+        ("payee", p.payee, state.payee_blacklisted),
+    ] {
+        if listed {
+            return Err(p.reject(
+                Reason::BlacklistedAddress,
+                format!("the {who} {address} is on the token's blocklist"),
+            ));
+        }
+    }
+    if state.balance < p.amount {
+        return Err(p.reject(
+            Reason::Eip3009InsufficientBalance,
+            format!(
+                "payer balance {} is below the value {}",
+                state.balance, p.amount
+            ),
+        ));
+    }
+    if let Err(why) = &state.simulation {
+        return Err(p.reject(
+            Reason::Eip3009SimulationFailed,
+            format!("simulated chargeWithAuthorization reverted: {why}"),
         ));
     }
     Ok(())

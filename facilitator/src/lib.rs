@@ -27,6 +27,7 @@ pub mod reason;
 pub mod service;
 pub mod settle;
 pub mod settlement;
+pub mod signature;
 pub mod store;
 pub mod submit;
 pub mod wire;

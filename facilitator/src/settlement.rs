@@ -10,16 +10,17 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{Address, Bytes, Signature, B256, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolCall;
 use x402_bindings::X402Settlement;
 use x402_protocol::{
     caip2, HeaderError, PaymentMode, PaymentPayload, PaymentRequirements, SignedPayment,
 };
 
-use crate::chain::{Chain, SimulationQuery, StateQuery};
+use crate::chain::{Chain, PaymentState, SimulationQuery, StateQuery};
 use crate::config::Contracts;
 use crate::reason::{Reason, Rejected};
+use crate::signature::Recovered;
 
 /// A payment to our settlement contract that passed the static checks, with what its settlement
 /// will submit.
@@ -353,7 +354,6 @@ impl SettlementVerifier {
         v: &SettlementPayment,
         evidence_hash: B256,
     ) -> Result<(), Rejected> {
-        let payer = v.payment.payer;
         let fail = |reason: Reason, message: String| v.reject(reason, message);
         let digest = v
             .payment
@@ -362,16 +362,13 @@ impl SettlementVerifier {
             .map_err(|e| fail(Reason::InvalidPayload, e.to_string()))?;
         // An EOA's signature is checked locally; anything else is asked of the payer's wallet
         // (EIP-1271) in the same batch as the state reads.
-        let recovered = Signature::from_raw(&v.payment.signature)
-            .ok()
-            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
-        let ecrecover_ok = recovered == Some(payer);
+        let signature = Recovered::over(&v.payment.signature, digest, v.payment.payer);
         let simulation = SimulationQuery {
             settlement: self.contracts.settlement,
             facilitator: self.facilitator,
             calldata: v.settlement_call(evidence_hash),
         };
-        if ecrecover_ok {
+        if signature.by_payer() {
             let s = self
                 .chain
                 .simulate(&simulation)
@@ -382,77 +379,23 @@ impl SettlementVerifier {
             }
         }
         let query = StateQuery {
-            payer,
+            payer: v.payment.payer,
             token: v.payment.permit.token,
             permit2: self.contracts.permit2,
             nonce: v.payment.permit.nonce,
             simulation,
-            erc1271: (!ecrecover_ok).then(|| (digest, v.payment.signature.clone())),
+            erc1271: (!signature.by_payer()).then(|| (digest, v.payment.signature.clone())),
         };
         let state = self
             .chain
             .payment_state(&query)
             .await
             .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
-        if !ecrecover_ok {
-            let wallet_ok = state.payer_is_contract && state.erc1271_valid == Some(true);
-            if !wallet_ok {
-                let why = match (state.payer_is_contract, recovered) {
-                    (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
-                    (false, Some(other)) => {
-                        format!("the signature recovers to {other}, not the payer {payer}")
-                    }
-                    (false, None) => {
-                        "the signature is not a valid 65-byte ECDSA signature".to_string()
-                    }
-                };
-                return Err(fail(Reason::InvalidSignature, why));
-            }
-        }
+        signature
+            .check(state.payer_is_contract, state.erc1271_valid)
+            .map_err(|why| fail(Reason::InvalidSignature, why))?;
         self.check_clock(v, state.timestamp)?;
-        if state.nonce_used {
-            return Err(fail(
-                Reason::NonceAlreadyUsed,
-                format!(
-                    "Permit2 nonce {} of {payer} is already used",
-                    v.payment.permit.nonce
-                ),
-            ));
-        }
-        if state.balance < v.amount {
-            return Err(fail(
-                Reason::InsufficientFunds,
-                format!(
-                    "payer balance {} is below the amount {}",
-                    state.balance, v.amount
-                ),
-            ));
-        }
-        if state.allowance < v.amount {
-            return Err(fail(
-                Reason::InsufficientAllowance,
-                format!(
-                    "payer's allowance to Permit2 {} is below the amount {}",
-                    state.allowance, v.amount
-                ),
-            ));
-        }
-        if state.remaining_budget < v.amount {
-            return Err(fail(
-                Reason::SpendingPolicyExceeded,
-                format!(
-                    "the payer's spending policy allows {} now, the payment needs {}",
-                    state.remaining_budget, v.amount
-                ),
-            ));
-        }
-        if let Err(why) = state.simulation {
-            return Err(fail(
-                Reason::SimulationFailed,
-                format!("simulated settlement reverted: {why}"),
-            ));
-        }
-        Ok(())
+        check_payer_state(v, &state)
     }
 
     /// The deadline and `validAfter` on the chain's clock (the later of the wall clock and the
@@ -487,7 +430,8 @@ impl SettlementVerifier {
     }
 }
 
-// The static checks that need nothing of the verifier, in the order `check_static` runs them.
+// The checks that need nothing of the verifier: the static ones in the order `check_static` runs
+// them, then the payer's state as the chain read it.
 
 /// Reads the payment payload (an object, or a base64 header string) of an x402 version we speak.
 pub fn parse_payload(value: &serde_json::Value) -> Result<PaymentPayload, Rejected> {
@@ -709,4 +653,54 @@ fn check_amount(
             Ok(signed)
         }
     }
+}
+
+/// What the chain says of the payer, in the order the refusal names it: the Permit2 nonce is
+/// unused, the balance, the allowance to Permit2 and the spending policy cover the amount, and
+/// the settlement's simulation succeeds.
+fn check_payer_state(v: &SettlementPayment, state: &PaymentState) -> Result<(), Rejected> {
+    let payer = v.payment.payer;
+    if state.nonce_used {
+        return Err(v.reject(
+            Reason::NonceAlreadyUsed,
+            format!(
+                "Permit2 nonce {} of {payer} is already used",
+                v.payment.permit.nonce
+            ),
+        ));
+    }
+    if state.balance < v.amount {
+        return Err(v.reject(
+            Reason::InsufficientFunds,
+            format!(
+                "payer balance {} is below the amount {}",
+                state.balance, v.amount
+            ),
+        ));
+    }
+    if state.allowance < v.amount {
+        return Err(v.reject(
+            Reason::InsufficientAllowance,
+            format!(
+                "payer's allowance to Permit2 {} is below the amount {}",
+                state.allowance, v.amount
+            ),
+        ));
+    }
+    if state.remaining_budget < v.amount {
+        return Err(v.reject(
+            Reason::SpendingPolicyExceeded,
+            format!(
+                "the payer's spending policy allows {} now, the payment needs {}",
+                state.remaining_budget, v.amount
+            ),
+        ));
+    }
+    if let Err(why) = &state.simulation {
+        return Err(v.reject(
+            Reason::SimulationFailed,
+            format!("simulated settlement reverted: {why}"),
+        ));
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ pub mod state;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{Address, Signature, B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
@@ -35,6 +35,7 @@ use crate::eip3009::{
 };
 use crate::reason::{Reason, Rejected};
 use crate::settle::OnChain;
+use crate::signature::Recovered;
 use payload::{ProxyPayment, ProxyScheme};
 use state::{ProxyQuery, ProxyState};
 
@@ -309,10 +310,7 @@ impl ProxyVerifier {
             Rejected::of_payment(p.payer, p.payment_id, reason, message)
         };
         let digest = p.digest(self.chain_id);
-        let recovered = Signature::from_raw(&p.signature)
-            .ok()
-            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
-        let ecrecover_ok = recovered == Some(p.payer);
+        let signature = Recovered::over(&p.signature, digest, p.payer);
         let query = ProxyQuery {
             payer: p.payer,
             token: p.token,
@@ -321,73 +319,39 @@ impl ProxyVerifier {
             proxy: p.proxy,
             facilitator: self.facilitator,
             simulation: p.settle_call(),
-            erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
+            erc1271: (!signature.by_payer()).then(|| (digest, p.signature.clone())),
         };
         let s: ProxyState = state::read(&self.chain, &query)
             .await
             .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
-        let wallet_ok = s.payer_is_contract && s.erc1271_valid == Some(true);
-        if !(ecrecover_ok || wallet_ok) {
-            let why = match (s.payer_is_contract, recovered) {
-                (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
-                (false, Some(other)) => format!(
-                    "the signature recovers to {other}, not the payer {}",
-                    p.payer
-                ),
-                (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
-            };
-            return Err(fail(Reason::Permit2InvalidSignature, why));
-        }
-        let now = wall_clock().max(s.timestamp);
+        signature
+            .check(s.payer_is_contract, s.erc1271_valid)
+            .map_err(|why| fail(Reason::Permit2InvalidSignature, why))?;
+        self.check_clock(p, s.timestamp)
+            .map_err(|(r, m)| fail(r, m))?;
+        check_payer_state(p, &s).map_err(|(r, m)| fail(r, m))
+    }
+
+    /// The deadline and `witness.validAfter` on the chain's clock (the later of the wall clock
+    /// and the latest block's `timestamp`).
+    fn check_clock(&self, p: &ProxyPayment, timestamp: u64) -> Result<(), (Reason, String)> {
+        let now = wall_clock().max(timestamp);
         if p.deadline < U256::from(now + self.min_validity) {
-            return Err(fail(
+            return Err((
                 Reason::Permit2DeadlineExpired,
                 format!(
-                    "deadline {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {})",
-                    p.deadline, self.min_validity, s.timestamp
+                    "deadline {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {timestamp})",
+                    p.deadline, self.min_validity
                 ),
             ));
         }
         if p.valid_after > U256::from(now) {
-            return Err(fail(
+            return Err((
                 Reason::Permit2NotYetValid,
                 format!(
                     "witness.validAfter {} is in the future (chain time {now})",
                     p.valid_after
                 ),
-            ));
-        }
-        if s.nonce_used {
-            return Err(fail(
-                Reason::Permit2InvalidNonce,
-                format!(
-                    "Permit2 nonce {} of {} is already used or cancelled",
-                    p.nonce, p.payer
-                ),
-            ));
-        }
-        if s.balance < p.amount {
-            return Err(fail(
-                Reason::Permit2InsufficientBalance,
-                format!(
-                    "payer balance {} is below the amount {}",
-                    s.balance, p.amount
-                ),
-            ));
-        }
-        if s.allowance < p.amount {
-            return Err(fail(
-                Reason::InsufficientAllowance,
-                format!(
-                    "the payer's allowance to Permit2 {} is {}, below the amount {}: the payer must approve Permit2 first",
-                    p.permit2, s.allowance, p.amount
-                ),
-            ));
-        }
-        if let Err(why) = s.simulation {
-            return Err(fail(
-                Reason::Permit2SimulationFailed,
-                format!("simulated {}.settle reverted: {why}", p.scheme.contract()),
             ));
         }
         Ok(())
@@ -476,7 +440,8 @@ impl ProxyVerifier {
     }
 }
 
-// The static checks that need nothing of the verifier, in the order `check_static` runs them.
+// The checks that need nothing of the verifier: the static ones in the order `check_static` runs
+// them, then the payer's state as the chain read it.
 
 /// Both the requirements and the payload are for the proxy's scheme, and the witness has that
 /// scheme's shape (upto names its facilitator, exact does not).
@@ -561,6 +526,46 @@ fn check_token(a: &AuthorizationJson, r: &StdRequirements) -> Result<(), (Reason
                 "permitted.token {} is not asset {}",
                 a.permitted.token, r.asset
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// What the chain says of the payer, in the order the refusal names it: the Permit2 nonce is
+/// unused, the balance and the allowance to Permit2 cover the amount, and the proxy's `settle`
+/// simulation succeeds.
+fn check_payer_state(p: &ProxyPayment, s: &ProxyState) -> Result<(), (Reason, String)> {
+    if s.nonce_used {
+        return Err((
+            Reason::Permit2InvalidNonce,
+            format!(
+                "Permit2 nonce {} of {} is already used or cancelled",
+                p.nonce, p.payer
+            ),
+        ));
+    }
+    if s.balance < p.amount {
+        return Err((
+            Reason::Permit2InsufficientBalance,
+            format!(
+                "payer balance {} is below the amount {}",
+                s.balance, p.amount
+            ),
+        ));
+    }
+    if s.allowance < p.amount {
+        return Err((
+            Reason::InsufficientAllowance,
+            format!(
+                "the payer's allowance to Permit2 {} is {}, below the amount {}: the payer must approve Permit2 first",
+                p.permit2, s.allowance, p.amount
+            ),
+        ));
+    }
+    if let Err(why) = &s.simulation {
+        return Err((
+            Reason::Permit2SimulationFailed,
+            format!("simulated {}.settle reverted: {why}", p.scheme.contract()),
         ));
     }
     Ok(())
