@@ -1,18 +1,18 @@
 //! Settlement, as one pass a reader can follow top to bottom ([`Settler::settle`]):
 //!
-//! 1. **prepare** ([`payment`]): the payload is told apart by its kind (our settlement contract's
+//! 1. **prepare** (`payment.rs`): the payload is told apart by its kind (our settlement contract's
 //!    Permit2 witness, standard EIP-3009, x402's Permit2 proxy) and parsed into that kind's typed
 //!    payment by its static checks;
-//! 2. **claim** ([`claim`]): the payment id is claimed in the idempotency store, so concurrent or
+//! 2. **claim** (`claim.rs`): the payment id is claimed in the idempotency store, so concurrent or
 //!    repeated requests for one payment wait for, or replay, the first result;
-//! 3. **verify against the chain** ([`payment`]): the kind's chain checks, run after the claim so
+//! 3. **verify against the chain** (`payment.rs`): the kind's chain checks, run after the claim so
 //!    that nobody else can submit the payment between the check and the submission;
-//! 4. **submit** ([`submission`]): alone, or through the batcher into one `chargeBatch`;
-//! 5. **record** ([`record`]): the outcome is written to the store and answered; a failure that
+//! 4. **submit** (`submission.rs`): alone, or through the batcher into one `chargeBatch`;
+//! 5. **record** (`record.rs`): the outcome is written to the store and answered; a failure that
 //!    charged nothing releases the claim so the payer may retry.
 //!
 //! `/verify` is steps 1 and 3 only ([`Settler::verify`]). A claim left pending by a crashed
-//! process is resolved from the chain's events before anything is re-submitted ([`recovery`]).
+//! process is resolved from the chain's events before anything is re-submitted (`recovery.rs`).
 
 mod claim;
 mod payment;
