@@ -14,16 +14,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{Address, Bytes, Signature, B256, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolCall;
 use serde::Deserialize;
 use x402_bindings::X402Settlement;
 use x402_protocol::eip3009::Eip3009PaymentPayload;
 use x402_protocol::{chain_id_of_network, SCHEME_EXACT};
 
-use crate::chain::{Chain, Eip3009Query, SimulationQuery};
-use crate::reason::{Reason, Refusal};
-use crate::verify::Rejected;
+use crate::chain::{Chain, Eip3009Query, Eip3009State, SimulationQuery};
+use crate::reason::{Reason, Rejected};
+use crate::signature::Recovered;
 
 /// The signed authorization on the wire, as this module's callers name it.
 pub use x402_protocol::eip3009::Authorization as AuthorizationJson;
@@ -80,11 +80,7 @@ impl Eip3009Payment {
 
     /// A refusal of this payment, naming its payer and id.
     fn reject(&self, reason: Reason, message: String) -> Rejected {
-        Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(self.payer),
-            payment_id: Some(self.payment_id),
-        }
+        Rejected::of_payment(self.payer, self.payment_id, reason, message)
     }
 
     /// Calldata of `X402Settlement.chargeWithAuthorization`.
@@ -146,8 +142,9 @@ impl Eip3009Verifier {
         }
     }
 
-    /// The checks that need no chain access. `accepts_token` says whether the asset is settled
-    /// here; `settle_amount` is a settle request's explicit amount (exact: must equal the value).
+    /// The checks that need no chain access, each named below, in this order. `accepts_token`
+    /// says whether the asset is settled here; `settle_amount` is a settle request's explicit
+    /// amount (exact: must equal the value).
     pub fn check_static(
         &self,
         payload: &serde_json::Value,
@@ -162,105 +159,28 @@ impl Eip3009Verifier {
             )
         })?;
         let a = &env.payload.authorization;
-        let payer = a.from;
-        let early = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: None,
-        };
-        let r = standard_requirements(env.x402_version, requirements)
-            .map_err(|(reason, m)| early(reason, m))?;
-        let scheme = env.paid_scheme();
-        if r.scheme != SCHEME_EXACT || scheme != Some(SCHEME_EXACT) {
-            return Err(early(
-                Reason::Eip3009Scheme,
-                format!("an EIP-3009 authorization settles scheme \"exact\" only (requirements: {:?}, payload: {scheme:?})", r.scheme),
-            ));
-        }
+        let early =
+            |(reason, message): (Reason, String)| Rejected::of_payer(a.from, reason, message);
+        let r = standard_requirements(env.x402_version, requirements).map_err(early)?;
+        check_scheme(&env, &r).map_err(early)?;
         check_network(
             self.chain_id,
             &r.network,
             env.paid_network(),
             Reason::Eip3009NetworkMismatch,
         )
-        .map_err(|(reason, m)| early(reason, m))?;
-        if !accepts_token(r.asset) {
-            return Err(early(
-                Reason::UnsupportedAsset,
-                format!("asset {} is not a token this facilitator settles", r.asset),
-            ));
-        }
-        let Some((domain_name, domain_version)) = r.domain() else {
-            return Err(early(
-                Reason::Eip3009MissingDomain,
-                "paymentRequirements.extra must name the token's EIP-712 domain: extra.name and extra.version".into(),
-            ));
-        };
-        if let Some(acc) = &env.accepted {
-            for (field, same) in [
-                ("asset", acc.asset == r.asset),
-                ("payTo", acc.pay_to == r.pay_to),
-                ("amount", acc.amount == r.amount),
-            ] {
-                if !same {
-                    return Err(early(
-                        Reason::InvalidPaymentRequirements,
-                        format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
-                    ));
-                }
-            }
-        }
-        let id = payment_id(self.chain_id, self.settlement, r.asset, payer, a.nonce);
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(payer),
-            payment_id: Some(id),
-        };
-        if a.to != r.pay_to {
-            return Err(fail(
-                Reason::Eip3009RecipientMismatch,
-                format!("authorization.to {} is not payTo {}", a.to, r.pay_to),
-            ));
-        }
-        if a.value != r.amount {
-            return Err(fail(
-                Reason::Eip3009ValueMismatch,
-                format!(
-                    "authorization.value {} is not the required amount {}",
-                    a.value, r.amount
-                ),
-            ));
-        }
-        if let Some(s) = settle_amount.filter(|s| *s != a.value) {
-            return Err(fail(
-                Reason::Eip3009ValueMismatch,
-                format!(
-                    "an exact payment settles its signed value {}, not {s}",
-                    a.value
-                ),
-            ));
-        }
-        if a.value.is_zero() {
-            return Err(fail(
-                Reason::Eip3009ValueMismatch,
-                "authorization.value is 0".into(),
-            ));
-        }
-        // The later of the wall clock and the chain's is checked after the chain read; the wall
-        // clock alone already proves expiry (the chain is never judged earlier than it).
-        let now = wall_clock();
-        if a.valid_before < U256::from(now + self.min_validity) {
-            return Err(fail(
-                Reason::Expired,
-                format!(
-                    "validBefore {} has passed or is less than {} s away (now {now})",
-                    a.valid_before, self.min_validity
-                ),
-            ));
-        }
+        .map_err(early)?;
+        check_asset(&r, accepts_token).map_err(early)?;
+        let (domain_name, domain_version) = token_domain(&r).map_err(early)?;
+        check_accepted(env.accepted.as_ref(), &r, true).map_err(early)?;
+        let id = payment_id(self.chain_id, self.settlement, r.asset, a.from, a.nonce);
+        let fail =
+            |(reason, message): (Reason, String)| Rejected::of_payment(a.from, id, reason, message);
+        check_payee_and_value(a, &r, settle_amount).map_err(fail)?;
+        self.check_valid_before(a).map_err(fail)?;
         Ok(Eip3009Payment {
             payment_id: id,
-            payer,
+            payer: a.from,
             payee: a.to,
             token: r.asset,
             amount: a.value,
@@ -272,6 +192,23 @@ impl Eip3009Verifier {
             domain_version,
             x402_version: env.x402_version,
         })
+    }
+
+    /// `validBefore` at least `min_validity` away on the wall clock. The later of the wall clock
+    /// and the chain's is checked after the chain read; the wall clock alone already proves
+    /// expiry (the chain is never judged earlier than it).
+    fn check_valid_before(&self, a: &AuthorizationJson) -> Result<(), (Reason, String)> {
+        let now = wall_clock();
+        if a.valid_before < U256::from(now + self.min_validity) {
+            return Err((
+                Reason::Expired,
+                format!(
+                    "validBefore {} has passed or is less than {} s away (now {now})",
+                    a.valid_before, self.min_validity
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Domain, signature, time, nonce, blocklist, balance and the settlement's simulation, read
@@ -289,10 +226,7 @@ impl Eip3009Verifier {
     ) -> Result<(), Rejected> {
         let fail = |reason: Reason, message: String| p.reject(reason, message);
         let digest = p.digest(self.chain_id);
-        let recovered = Signature::from_raw(&p.signature)
-            .ok()
-            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
-        let ecrecover_ok = recovered == Some(p.payer);
+        let signature = Recovered::over(&p.signature, digest, p.payer);
         let cached = self
             .domains
             .lock()
@@ -307,7 +241,7 @@ impl Eip3009Verifier {
         let known_domain = cached
             .as_ref()
             .is_some_and(|(name, version)| *name == p.domain_name && *version == p.domain_version);
-        if ecrecover_ok && known_domain {
+        if signature.by_payer() && known_domain {
             let s = self
                 .chain
                 .simulate(&simulation)
@@ -324,45 +258,15 @@ impl Eip3009Verifier {
             nonce: p.nonce,
             read_domain: cached.is_none(),
             simulation,
-            erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
+            erc1271: (!signature.by_payer()).then(|| (digest, p.signature.clone())),
         };
         let state = self
             .chain
             .eip3009_state(&query)
             .await
             .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
-        let domain = match (cached, &state.domain) {
-            (Some(d), _) => Some(d),
-            (None, Some((Some(name), Some(version)))) => {
-                let d = (name.clone(), version.clone());
-                self.domains
-                    .lock()
-                    .expect("domain cache")
-                    .insert(p.token, d.clone());
-                Some(d)
-            }
-            _ => None,
-        };
-        if let Some((name, version)) = &domain {
-            if *name != p.domain_name {
-                return Err(fail(
-                    Reason::Eip3009TokenNameMismatch,
-                    format!(
-                        "extra.name {:?} is not the token's name {name:?}",
-                        p.domain_name
-                    ),
-                ));
-            }
-            if *version != p.domain_version {
-                return Err(fail(
-                    Reason::Eip3009TokenVersionMismatch,
-                    format!(
-                        "extra.version {:?} is not the token's EIP-712 version {version:?}",
-                        p.domain_version
-                    ),
-                ));
-            }
-        }
+        let domain = cached.or_else(|| self.learn_domain(p.token, &state.domain));
+        check_domain(p, domain.as_ref())?;
         let Some(nonce_used) = state.nonce_used else {
             return Err(fail(
                 Reason::Eip3009NotSupported,
@@ -372,55 +276,29 @@ impl Eip3009Verifier {
                 ),
             ));
         };
-        let wallet_ok = state.payer_is_contract && state.erc1271_valid == Some(true);
-        if !(ecrecover_ok || wallet_ok) {
-            let why = match (state.payer_is_contract, recovered) {
-                (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
-                (false, Some(other)) => format!(
-                    "the signature recovers to {other}, not the payer {}",
-                    p.payer
-                ),
-                (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
-            };
-            return Err(fail(Reason::Eip3009Signature, why));
-        }
+        signature
+            .check(state.payer_is_contract, state.erc1271_valid)
+            .map_err(|why| fail(Reason::Eip3009Signature, why))?;
         self.check_clock(p, state.timestamp)?;
-        if nonce_used {
-            return Err(fail(
-                Reason::Eip3009NonceUsed,
-                format!(
-                    "authorization nonce {} of {} is already used or cancelled",
-                    p.nonce, p.payer
-                ),
-            ));
-        }
-        for (who, address, listed) in [
-            ("payer", p.payer, state.payer_blacklisted),
-            ("payee", p.payee, state.payee_blacklisted),
-        ] {
-            if listed {
-                return Err(fail(
-                    Reason::BlacklistedAddress,
-                    format!("the {who} {address} is on the token's blocklist"),
-                ));
-            }
-        }
-        if state.balance < p.amount {
-            return Err(fail(
-                Reason::Eip3009InsufficientBalance,
-                format!(
-                    "payer balance {} is below the value {}",
-                    state.balance, p.amount
-                ),
-            ));
-        }
-        if let Err(why) = state.simulation {
-            return Err(fail(
-                Reason::Eip3009SimulationFailed,
-                format!("simulated chargeWithAuthorization reverted: {why}"),
-            ));
-        }
-        Ok(())
+        check_payer_state(p, nonce_used, &state)
+    }
+
+    /// The token's EIP-712 (name, version) as just read, cached when the token answered both:
+    /// they are fixed for a deployed token.
+    fn learn_domain(
+        &self,
+        token: Address,
+        read: &Option<(Option<String>, Option<String>)>,
+    ) -> Option<(String, String)> {
+        let Some((Some(name), Some(version))) = read else {
+            return None;
+        };
+        let d = (name.clone(), version.clone());
+        self.domains
+            .lock()
+            .expect("domain cache")
+            .insert(token, d.clone());
+        Some(d)
     }
 
     /// `validBefore` and `validAfter` on the chain's clock (the later of the wall clock and the
@@ -447,6 +325,182 @@ impl Eip3009Verifier {
         }
         Ok(())
     }
+}
+
+// The checks that need nothing of the verifier: the static ones in the order `check_static` runs
+// them, the chain state's, then those shared with x402's Permit2 proxy payloads.
+
+/// Both the requirements and the payload are for scheme `exact`, the only one EIP-3009 settles.
+fn check_scheme(env: &Eip3009PaymentPayload, r: &StdRequirements) -> Result<(), (Reason, String)> {
+    let scheme = env.paid_scheme();
+    if r.scheme != SCHEME_EXACT || scheme != Some(SCHEME_EXACT) {
+        return Err((
+            Reason::Eip3009Scheme,
+            format!("an EIP-3009 authorization settles scheme \"exact\" only (requirements: {:?}, payload: {scheme:?})", r.scheme),
+        ));
+    }
+    Ok(())
+}
+
+/// The token's EIP-712 domain as the requirements name it (`extra.name`, `extra.version`).
+fn token_domain(r: &StdRequirements) -> Result<(String, String), (Reason, String)> {
+    r.domain().ok_or_else(|| {
+        (
+            Reason::Eip3009MissingDomain,
+            "paymentRequirements.extra must name the token's EIP-712 domain: extra.name and extra.version".into(),
+        )
+    })
+}
+
+/// The authorization pays `payTo` exactly the required amount (and a settle request's explicit
+/// amount, if any), which is not 0.
+fn check_payee_and_value(
+    a: &AuthorizationJson,
+    r: &StdRequirements,
+    settle_amount: Option<U256>,
+) -> Result<(), (Reason, String)> {
+    if a.to != r.pay_to {
+        return Err((
+            Reason::Eip3009RecipientMismatch,
+            format!("authorization.to {} is not payTo {}", a.to, r.pay_to),
+        ));
+    }
+    if a.value != r.amount {
+        return Err((
+            Reason::Eip3009ValueMismatch,
+            format!(
+                "authorization.value {} is not the required amount {}",
+                a.value, r.amount
+            ),
+        ));
+    }
+    if let Some(s) = settle_amount.filter(|s| *s != a.value) {
+        return Err((
+            Reason::Eip3009ValueMismatch,
+            format!(
+                "an exact payment settles its signed value {}, not {s}",
+                a.value
+            ),
+        ));
+    }
+    if a.value.is_zero() {
+        return Err((
+            Reason::Eip3009ValueMismatch,
+            "authorization.value is 0".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `extra.name` and `extra.version` are the token's EIP-712 domain, when the token told it.
+fn check_domain(p: &Eip3009Payment, domain: Option<&(String, String)>) -> Result<(), Rejected> {
+    let Some((name, version)) = domain else {
+        return Ok(());
+    };
+    if *name != p.domain_name {
+        return Err(p.reject(
+            Reason::Eip3009TokenNameMismatch,
+            format!(
+                "extra.name {:?} is not the token's name {name:?}",
+                p.domain_name
+            ),
+        ));
+    }
+    if *version != p.domain_version {
+        return Err(p.reject(
+            Reason::Eip3009TokenVersionMismatch,
+            format!(
+                "extra.version {:?} is not the token's EIP-712 version {version:?}",
+                p.domain_version
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What the chain says of the payment, in the order the refusal names it: the authorization is
+/// unused, neither party is on the token's blocklist, the balance covers the value, and the
+/// settlement's simulation succeeds.
+fn check_payer_state(
+    p: &Eip3009Payment,
+    nonce_used: bool,
+    state: &Eip3009State,
+) -> Result<(), Rejected> {
+    if nonce_used {
+        return Err(p.reject(
+            Reason::Eip3009NonceUsed,
+            format!(
+                "authorization nonce {} of {} is already used or cancelled",
+                p.nonce, p.payer
+            ),
+        ));
+    }
+    for (who, address, listed) in [
+        ("payer", p.payer, state.payer_blacklisted),
+        ("payee", p.payee, state.payee_blacklisted),
+    ] {
+        if listed {
+            return Err(p.reject(
+                Reason::BlacklistedAddress,
+                format!("the {who} {address} is on the token's blocklist"),
+            ));
+        }
+    }
+    if state.balance < p.amount {
+        return Err(p.reject(
+            Reason::Eip3009InsufficientBalance,
+            format!(
+                "payer balance {} is below the value {}",
+                state.balance, p.amount
+            ),
+        ));
+    }
+    if let Err(why) = &state.simulation {
+        return Err(p.reject(
+            Reason::Eip3009SimulationFailed,
+            format!("simulated chargeWithAuthorization reverted: {why}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a standard payload's asset is a token this facilitator settles (`accepts_token`).
+pub(crate) fn check_asset(
+    r: &StdRequirements,
+    accepts_token: impl Fn(Address) -> bool,
+) -> Result<(), (Reason, String)> {
+    if !accepts_token(r.asset) {
+        return Err((
+            Reason::UnsupportedAsset,
+            format!("asset {} is not a token this facilitator settles", r.asset),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that what a standard payload accepted (`accepted`, x402 v2) is what the requirements
+/// ask: the asset, `payTo` and, with `amount`, the amount.
+pub(crate) fn check_accepted(
+    accepted: Option<&StdRequirements>,
+    r: &StdRequirements,
+    amount: bool,
+) -> Result<(), (Reason, String)> {
+    let Some(acc) = accepted else {
+        return Ok(());
+    };
+    for (field, same) in [
+        ("asset", acc.asset == r.asset),
+        ("payTo", acc.pay_to == r.pay_to),
+        ("amount", !amount || acc.amount == r.amount),
+    ] {
+        if !same {
+            return Err((
+                Reason::InvalidPaymentRequirements,
+                format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that a standard payload's requirements name this chain (`eip155:<chain_id>`) and that

@@ -18,9 +18,9 @@ use crate::metrics::Metrics;
 use crate::proxy::payload::ProxyScheme;
 use crate::proxy::{ProxyVerifier, X402Proxies, X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
 use crate::settle::Settler;
+use crate::settlement::SettlementVerifier;
 use crate::store::{Store, StoreError};
 use crate::submit::{SubmitConfig, Submitter};
-use crate::verify::Verifier;
 use crate::wire::{SupportedKind, SupportedResponse};
 
 /// Everything needed to start the service.
@@ -177,7 +177,7 @@ impl Service {
             cfg.settle.min_validity.as_secs(),
             proxies.clone(),
         );
-        let verifier = Verifier::new(
+        let verifier = SettlementVerifier::new(
             chain,
             chain_id,
             cfg.contracts.clone(),

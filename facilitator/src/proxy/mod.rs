@@ -20,20 +20,22 @@ pub mod state;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy::primitives::{Address, Signature, B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
 use serde::Deserialize;
 use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, IERC20};
-use x402_protocol::proxy::ProxyPaymentPayload;
-use x402_protocol::{SCHEME_EXACT, SCHEME_UPTO};
+use x402_protocol::proxy::{AuthorizationJson, ProxyPaymentPayload};
+use x402_protocol::{StdRequirements, SCHEME_EXACT, SCHEME_UPTO};
 
 use crate::chain::{Chain, ChainError};
-use crate::eip3009::{check_network, payment_id, standard_requirements};
-use crate::reason::{Reason, Refusal};
+use crate::eip3009::{
+    check_accepted, check_asset, check_network, payment_id, standard_requirements,
+};
+use crate::reason::{Reason, Rejected};
 use crate::settle::OnChain;
-use crate::verify::Rejected;
+use crate::signature::Recovered;
 use payload::{ProxyPayment, ProxyScheme};
 use state::{ProxyQuery, ProxyState};
 
@@ -162,9 +164,9 @@ impl ProxyVerifier {
         &self.proxies
     }
 
-    /// The checks that need no chain access, in the SDK's order. `settling`: a settle request,
-    /// where an upto amount below the signed maximum is what to move (the requirements' amount,
-    /// lowered by the server, or our top-level `amount`).
+    /// The checks that need no chain access, each named below, in the SDK's order. `settling`: a
+    /// settle request, where an upto amount below the signed maximum is what to move (the
+    /// requirements' amount, lowered by the server, or our top-level `amount`).
     pub fn check_static(
         &self,
         payload: &serde_json::Value,
@@ -174,89 +176,34 @@ impl ProxyVerifier {
         accepts_token: impl Fn(Address) -> bool,
     ) -> Result<ProxyPayment, Rejected> {
         let scheme = scheme_of(&self.proxies, payload, requirements);
-        let name = scheme.contract();
         let proxy = self.proxies.address(scheme);
+        // Named in every refusal before the payment id is known, even of a payload that does not
+        // parse.
         let payer = payload
             .get("payload")
             .and_then(|p| p.get("permit2Authorization"))
             .and_then(|a| a.get("from"))
             .and_then(|f| f.as_str())
             .and_then(|f| f.parse::<Address>().ok());
-        let early = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer,
-            payment_id: None,
-        };
-        let Some(permit2) = self.proxies.permit2(scheme) else {
-            return Err(early(
-                Reason::Permit2ProxyNotDeployed,
-                format!("{name} has no code at {proxy} on this chain, so this Permit2 payment could never settle"),
-            ));
-        };
+        let early =
+            |(reason, message): (Reason, String)| Rejected::of_payer(payer, reason, message);
+        let permit2 = self.deployed_permit2(scheme).map_err(early)?;
         let env = ProxyPaymentPayload::deserialize(payload).map_err(|e| {
-            early(
+            early((
                 Reason::InvalidPayload,
                 format!("paymentPayload (x402 Permit2): {e}"),
-            )
+            ))
         })?;
         let a = &env.payload.permit2_authorization;
-        let r = standard_requirements(env.x402_version, requirements)
-            .map_err(|(reason, m)| early(reason, m))?;
-        let paid_scheme = env.paid_scheme();
-        let expected = match scheme {
-            ProxyScheme::Exact => SCHEME_EXACT,
-            ProxyScheme::Upto => SCHEME_UPTO,
-        };
-        if r.scheme != expected || paid_scheme != Some(expected) {
-            let reason = match scheme {
-                ProxyScheme::Exact => Reason::UnsupportedPayloadType,
-                ProxyScheme::Upto => Reason::UptoInvalidScheme,
-            };
-            return Err(early(
-                reason,
-                format!("a payment through {name} settles scheme {expected:?} (requirements: {:?}, payload: {paid_scheme:?})", r.scheme),
-            ));
-        }
-        match (scheme, a.witness.facilitator) {
-            (ProxyScheme::Upto, None) => {
-                return Err(early(
-                    Reason::UnsupportedPayloadType,
-                    "an upto Permit2 payload's witness names its facilitator (witness.facilitator is missing)".into(),
-                ))
-            }
-            (ProxyScheme::Exact, Some(_)) => {
-                return Err(early(
-                    Reason::UnsupportedPayloadType,
-                    "an exact Permit2 payload's witness is {to, validAfter}; witness.facilitator belongs to upto".into(),
-                ))
-            }
-            _ => {}
-        }
+        let r = standard_requirements(env.x402_version, requirements).map_err(early)?;
+        check_scheme(scheme, &env, &r).map_err(early)?;
         let mismatch = match scheme {
             ProxyScheme::Exact => Reason::Eip3009NetworkMismatch,
             ProxyScheme::Upto => Reason::UptoNetworkMismatch,
         };
-        check_network(self.chain_id, &r.network, env.paid_network(), mismatch)
-            .map_err(|(reason, m)| early(reason, m))?;
-        if !accepts_token(r.asset) {
-            return Err(early(
-                Reason::UnsupportedAsset,
-                format!("asset {} is not a token this facilitator settles", r.asset),
-            ));
-        }
-        if let Some(acc) = &env.accepted {
-            for (field, same) in [
-                ("asset", acc.asset == r.asset),
-                ("payTo", acc.pay_to == r.pay_to),
-            ] {
-                if !same {
-                    return Err(early(
-                        Reason::InvalidPaymentRequirements,
-                        format!("paymentPayload.accepted.{field} differs from paymentRequirements.{field}"),
-                    ));
-                }
-            }
-        }
+        check_network(self.chain_id, &r.network, env.paid_network(), mismatch).map_err(early)?;
+        check_asset(&r, accepts_token).map_err(early)?;
+        check_accepted(env.accepted.as_ref(), &r, false).map_err(early)?;
         let id = payment_id(
             self.chain_id,
             proxy,
@@ -264,88 +211,13 @@ impl ProxyVerifier {
             a.from,
             B256::from(a.nonce),
         );
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(a.from),
-            payment_id: Some(id),
-        };
-        if a.spender != proxy {
-            return Err(fail(
-                Reason::InvalidPermit2Spender,
-                format!("the permit's spender {} is not {name} {proxy}", a.spender),
-            ));
-        }
-        if a.witness.to != r.pay_to {
-            return Err(fail(
-                Reason::Permit2RecipientMismatch,
-                format!("witness.to {} is not payTo {}", a.witness.to, r.pay_to),
-            ));
-        }
-        if let Some(f) = a.witness.facilitator.filter(|f| *f != self.facilitator) {
-            return Err(fail(
-                Reason::UptoFacilitatorMismatch,
-                format!(
-                    "witness.facilitator {f} is not this facilitator {} (extra.facilitatorAddress of /supported)",
-                    self.facilitator
-                ),
-            ));
-        }
-        // The wall clock alone already proves expiry; the chain's clock is applied after the read.
-        let now = wall_clock();
-        if a.deadline < U256::from(now + self.min_validity) {
-            return Err(fail(
-                Reason::Permit2DeadlineExpired,
-                format!(
-                    "deadline {} has passed or is less than {} s away (now {now})",
-                    a.deadline, self.min_validity
-                ),
-            ));
-        }
-        let amount = match (scheme, settling) {
-            (ProxyScheme::Upto, true) => {
-                let amount = settle_amount.unwrap_or(r.amount);
-                if amount > a.permitted.amount {
-                    return Err(fail(
-                        Reason::UptoSettlementExceedsAmount,
-                        format!(
-                            "settle amount {amount} is above the signed maximum {}",
-                            a.permitted.amount
-                        ),
-                    ));
-                }
-                amount
-            }
-            _ => {
-                if a.permitted.amount != r.amount {
-                    return Err(fail(
-                        Reason::Permit2AmountMismatch,
-                        format!(
-                            "permitted.amount {} is not the required amount {}",
-                            a.permitted.amount, r.amount
-                        ),
-                    ));
-                }
-                if let Some(s) = settle_amount.filter(|s| *s != a.permitted.amount) {
-                    return Err(fail(
-                        Reason::Permit2AmountMismatch,
-                        format!(
-                            "an exact payment settles its permitted amount {}, not {s}",
-                            a.permitted.amount
-                        ),
-                    ));
-                }
-                a.permitted.amount
-            }
-        };
-        if a.permitted.token != r.asset {
-            return Err(fail(
-                Reason::Permit2TokenMismatch,
-                format!(
-                    "permitted.token {} is not asset {}",
-                    a.permitted.token, r.asset
-                ),
-            ));
-        }
+        let fail =
+            |(reason, message): (Reason, String)| Rejected::of_payment(a.from, id, reason, message);
+        self.check_spender_and_witness(scheme, a, &r)
+            .map_err(fail)?;
+        self.check_deadline(a).map_err(fail)?;
+        let amount = check_amount(scheme, settling, a, &r, settle_amount).map_err(fail)?;
+        check_token(a, &r).map_err(fail)?;
         Ok(ProxyPayment {
             scheme,
             proxy,
@@ -364,18 +236,81 @@ impl ProxyVerifier {
         })
     }
 
+    /// The Permit2 the proxy of `scheme` uses, if the proxy has code: else nothing could ever
+    /// settle the payment.
+    fn deployed_permit2(&self, scheme: ProxyScheme) -> Result<Address, (Reason, String)> {
+        self.proxies.permit2(scheme).ok_or_else(|| {
+            (
+                Reason::Permit2ProxyNotDeployed,
+                format!(
+                    "{} has no code at {} on this chain, so this Permit2 payment could never settle",
+                    scheme.contract(),
+                    self.proxies.address(scheme)
+                ),
+            )
+        })
+    }
+
+    /// The permit's spender is the scheme's proxy, its witness pays `payTo`, and an upto witness
+    /// names this facilitator (the only one the proxy lets settle).
+    fn check_spender_and_witness(
+        &self,
+        scheme: ProxyScheme,
+        a: &AuthorizationJson,
+        r: &StdRequirements,
+    ) -> Result<(), (Reason, String)> {
+        let proxy = self.proxies.address(scheme);
+        if a.spender != proxy {
+            return Err((
+                Reason::InvalidPermit2Spender,
+                format!(
+                    "the permit's spender {} is not {} {proxy}",
+                    a.spender,
+                    scheme.contract()
+                ),
+            ));
+        }
+        if a.witness.to != r.pay_to {
+            return Err((
+                Reason::Permit2RecipientMismatch,
+                format!("witness.to {} is not payTo {}", a.witness.to, r.pay_to),
+            ));
+        }
+        if let Some(f) = a.witness.facilitator.filter(|f| *f != self.facilitator) {
+            return Err((
+                Reason::UptoFacilitatorMismatch,
+                format!(
+                    "witness.facilitator {f} is not this facilitator {} (extra.facilitatorAddress of /supported)",
+                    self.facilitator
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The deadline at least `min_validity` away on the wall clock, which alone already proves
+    /// expiry; the chain's clock is applied after the read.
+    fn check_deadline(&self, a: &AuthorizationJson) -> Result<(), (Reason, String)> {
+        let now = wall_clock();
+        if a.deadline < U256::from(now + self.min_validity) {
+            return Err((
+                Reason::Permit2DeadlineExpired,
+                format!(
+                    "deadline {} has passed or is less than {} s away (now {now})",
+                    a.deadline, self.min_validity
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Signature, time, nonce, balance, allowance and the simulated `settle`, read in one batch.
     pub async fn check_chain(&self, p: &ProxyPayment) -> Result<(), Rejected> {
-        let fail = |reason: Reason, message: String| Rejected {
-            refusal: Refusal::new(reason, message),
-            payer: Some(p.payer),
-            payment_id: Some(p.payment_id),
+        let fail = |reason: Reason, message: String| {
+            Rejected::of_payment(p.payer, p.payment_id, reason, message)
         };
         let digest = p.digest(self.chain_id);
-        let recovered = Signature::from_raw(&p.signature)
-            .ok()
-            .and_then(|s| s.recover_address_from_prehash(&digest).ok());
-        let ecrecover_ok = recovered == Some(p.payer);
+        let signature = Recovered::over(&p.signature, digest, p.payer);
         let query = ProxyQuery {
             payer: p.payer,
             token: p.token,
@@ -384,73 +319,39 @@ impl ProxyVerifier {
             proxy: p.proxy,
             facilitator: self.facilitator,
             simulation: p.settle_call(),
-            erc1271: (!ecrecover_ok).then(|| (digest, p.signature.clone())),
+            erc1271: (!signature.by_payer()).then(|| (digest, p.signature.clone())),
         };
         let s: ProxyState = state::read(&self.chain, &query)
             .await
             .map_err(|e| fail(Reason::UnexpectedVerifyError, e.to_string()))?;
-        let wallet_ok = s.payer_is_contract && s.erc1271_valid == Some(true);
-        if !(ecrecover_ok || wallet_ok) {
-            let why = match (s.payer_is_contract, recovered) {
-                (true, _) => "the payer's wallet (EIP-1271) rejected the signature".to_string(),
-                (false, Some(other)) => format!(
-                    "the signature recovers to {other}, not the payer {}",
-                    p.payer
-                ),
-                (false, None) => "the signature is not a valid 65-byte ECDSA signature".to_string(),
-            };
-            return Err(fail(Reason::Permit2InvalidSignature, why));
-        }
-        let now = wall_clock().max(s.timestamp);
+        signature
+            .check(s.payer_is_contract, s.erc1271_valid)
+            .map_err(|why| fail(Reason::Permit2InvalidSignature, why))?;
+        self.check_clock(p, s.timestamp)
+            .map_err(|(r, m)| fail(r, m))?;
+        check_payer_state(p, &s).map_err(|(r, m)| fail(r, m))
+    }
+
+    /// The deadline and `witness.validAfter` on the chain's clock (the later of the wall clock
+    /// and the latest block's `timestamp`).
+    fn check_clock(&self, p: &ProxyPayment, timestamp: u64) -> Result<(), (Reason, String)> {
+        let now = wall_clock().max(timestamp);
         if p.deadline < U256::from(now + self.min_validity) {
-            return Err(fail(
+            return Err((
                 Reason::Permit2DeadlineExpired,
                 format!(
-                    "deadline {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {})",
-                    p.deadline, self.min_validity, s.timestamp
+                    "deadline {} has passed or is less than {} s away on the chain's clock (now {now}, latest block {timestamp})",
+                    p.deadline, self.min_validity
                 ),
             ));
         }
         if p.valid_after > U256::from(now) {
-            return Err(fail(
+            return Err((
                 Reason::Permit2NotYetValid,
                 format!(
                     "witness.validAfter {} is in the future (chain time {now})",
                     p.valid_after
                 ),
-            ));
-        }
-        if s.nonce_used {
-            return Err(fail(
-                Reason::Permit2InvalidNonce,
-                format!(
-                    "Permit2 nonce {} of {} is already used or cancelled",
-                    p.nonce, p.payer
-                ),
-            ));
-        }
-        if s.balance < p.amount {
-            return Err(fail(
-                Reason::Permit2InsufficientBalance,
-                format!(
-                    "payer balance {} is below the amount {}",
-                    s.balance, p.amount
-                ),
-            ));
-        }
-        if s.allowance < p.amount {
-            return Err(fail(
-                Reason::InsufficientAllowance,
-                format!(
-                    "the payer's allowance to Permit2 {} is {}, below the amount {}: the payer must approve Permit2 first",
-                    p.permit2, s.allowance, p.amount
-                ),
-            ));
-        }
-        if let Err(why) = s.simulation {
-            return Err(fail(
-                Reason::Permit2SimulationFailed,
-                format!("simulated {}.settle reverted: {why}", p.scheme.contract()),
             ));
         }
         Ok(())
@@ -537,4 +438,135 @@ impl ProxyVerifier {
         }
         Ok(None)
     }
+}
+
+// The checks that need nothing of the verifier: the static ones in the order `check_static` runs
+// them, then the payer's state as the chain read it.
+
+/// Both the requirements and the payload are for the proxy's scheme, and the witness has that
+/// scheme's shape (upto names its facilitator, exact does not).
+fn check_scheme(
+    scheme: ProxyScheme,
+    env: &ProxyPaymentPayload,
+    r: &StdRequirements,
+) -> Result<(), (Reason, String)> {
+    let paid_scheme = env.paid_scheme();
+    let expected = match scheme {
+        ProxyScheme::Exact => SCHEME_EXACT,
+        ProxyScheme::Upto => SCHEME_UPTO,
+    };
+    if r.scheme != expected || paid_scheme != Some(expected) {
+        let reason = match scheme {
+            ProxyScheme::Exact => Reason::UnsupportedPayloadType,
+            ProxyScheme::Upto => Reason::UptoInvalidScheme,
+        };
+        return Err((
+            reason,
+            format!("a payment through {} settles scheme {expected:?} (requirements: {:?}, payload: {paid_scheme:?})", scheme.contract(), r.scheme),
+        ));
+    }
+    match (scheme, env.payload.permit2_authorization.witness.facilitator) {
+        (ProxyScheme::Upto, None) => Err((
+            Reason::UnsupportedPayloadType,
+            "an upto Permit2 payload's witness names its facilitator (witness.facilitator is missing)".into(),
+        )),
+        (ProxyScheme::Exact, Some(_)) => Err((
+            Reason::UnsupportedPayloadType,
+            "an exact Permit2 payload's witness is {to, validAfter}; witness.facilitator belongs to upto".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The amount the settlement moves. Settling upto: the requested amount (a settle request's,
+/// else the requirements' as the server lowered it), at most the signed maximum. Otherwise the
+/// permitted amount, which must be the required one (and a settle request's explicit amount).
+fn check_amount(
+    scheme: ProxyScheme,
+    settling: bool,
+    a: &AuthorizationJson,
+    r: &StdRequirements,
+    settle_amount: Option<U256>,
+) -> Result<U256, (Reason, String)> {
+    let permitted = a.permitted.amount;
+    if scheme == ProxyScheme::Upto && settling {
+        let amount = settle_amount.unwrap_or(r.amount);
+        if amount > permitted {
+            return Err((
+                Reason::UptoSettlementExceedsAmount,
+                format!("settle amount {amount} is above the signed maximum {permitted}"),
+            ));
+        }
+        return Ok(amount);
+    }
+    if permitted != r.amount {
+        return Err((
+            Reason::Permit2AmountMismatch,
+            format!(
+                "permitted.amount {permitted} is not the required amount {}",
+                r.amount
+            ),
+        ));
+    }
+    if let Some(s) = settle_amount.filter(|s| *s != permitted) {
+        return Err((
+            Reason::Permit2AmountMismatch,
+            format!("an exact payment settles its permitted amount {permitted}, not {s}"),
+        ));
+    }
+    Ok(permitted)
+}
+
+/// The permitted token is the requirements' asset.
+fn check_token(a: &AuthorizationJson, r: &StdRequirements) -> Result<(), (Reason, String)> {
+    if a.permitted.token != r.asset {
+        return Err((
+            Reason::Permit2TokenMismatch,
+            format!(
+                "permitted.token {} is not asset {}",
+                a.permitted.token, r.asset
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What the chain says of the payer, in the order the refusal names it: the Permit2 nonce is
+/// unused, the balance and the allowance to Permit2 cover the amount, and the proxy's `settle`
+/// simulation succeeds.
+fn check_payer_state(p: &ProxyPayment, s: &ProxyState) -> Result<(), (Reason, String)> {
+    if s.nonce_used {
+        return Err((
+            Reason::Permit2InvalidNonce,
+            format!(
+                "Permit2 nonce {} of {} is already used or cancelled",
+                p.nonce, p.payer
+            ),
+        ));
+    }
+    if s.balance < p.amount {
+        return Err((
+            Reason::Permit2InsufficientBalance,
+            format!(
+                "payer balance {} is below the amount {}",
+                s.balance, p.amount
+            ),
+        ));
+    }
+    if s.allowance < p.amount {
+        return Err((
+            Reason::InsufficientAllowance,
+            format!(
+                "the payer's allowance to Permit2 {} is {}, below the amount {}: the payer must approve Permit2 first",
+                p.permit2, s.allowance, p.amount
+            ),
+        ));
+    }
+    if let Err(why) = &s.simulation {
+        return Err((
+            Reason::Permit2SimulationFailed,
+            format!("simulated {}.settle reverted: {why}", p.scheme.contract()),
+        ));
+    }
+    Ok(())
 }
