@@ -29,12 +29,12 @@ use tokio::sync::RwLock;
 use x402_domain::PaymentSource;
 
 use crate::metrics::{
-    ClassTokenRow, Interval, PeriodActive, PeriodClassRow, PeriodCount, SizeRow, Window,
+    ActivityCounts, ClassTokenRow, Interval, PeriodActive, PeriodClassRow, PeriodCount, SeriesRows,
+    SizeRow, SummaryRows, Uniques, Window,
 };
 use crate::model::Class;
 use crate::money::{plain, Pricing};
 use crate::params::Filters;
-use crate::stats::{concentration, Concentration};
 
 type Day = i32;
 
@@ -699,30 +699,6 @@ fn u256_f64(v: U256) -> f64 {
         .fold(0.0, |acc, l| acc * 18_446_744_073_709_551_616.0 + *l as f64)
 }
 
-/// Distinct payers and entities per class (`None` = all classes in scope).
-pub type Uniques = Vec<(Option<String>, i64, i64)>;
-
-/// Raw counts behind the payer-activity figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ActivityCounts {
-    /// Distinct (day, payer).
-    pub payer_days: i64,
-    /// Distinct (ISO week, payer).
-    pub payer_weeks: i64,
-    /// Distinct (month, payer).
-    pub payer_months: i64,
-    /// Distinct payers.
-    pub payers: i64,
-    /// Payers with >= 2 active days.
-    pub repeat: i64,
-    /// Distinct (payer, payee).
-    pub pairs: i64,
-    /// Payers whose first payment (under the filters, up to the window's end) is in the window.
-    pub new: i64,
-    /// Distinct entities of the active payers.
-    pub entities: i64,
-}
-
 impl Snapshot {
     /// Whether anything is loaded.
     pub fn is_empty(&self) -> bool {
@@ -735,25 +711,53 @@ impl Snapshot {
             .map(|(_, d)| d.as_ref())
     }
 
+    /// Everything a summary is computed from (as [`crate::metrics`] reads it in SQL).
+    pub(crate) fn summary_rows(
+        &self,
+        w: Window,
+        f: &Filters,
+        p: &Pricing,
+        activity_classes: &[String],
+    ) -> SummaryRows {
+        let (uniques, activity, payer_volumes) = self.payer_figures(w, f, p, activity_classes);
+        SummaryRows {
+            classes: self.class_rows(w, f, p),
+            uniques,
+            activity,
+            payer_volumes,
+            payee_volumes: self.payee_volumes(w, f, p),
+            sizes: self.sizes(w, f),
+        }
+    }
+
     /// Totals per class and token (the summary's `class_rows`).
-    pub(crate) fn class_rows(&self, w: Window, f: &Filters, p: &Pricing) -> Vec<ClassTokenRow> {
+    fn class_rows(&self, w: Window, f: &Filters, p: &Pricing) -> Vec<ClassTokenRow> {
         let Some((prices, acc)) = self.class_totals(w, f, p, |_, c| (c.class, c.token)) else {
             return Vec::new();
         };
         acc.into_iter()
-            .map(|((class, token), t)| {
-                let (usd, taint_usd) = t.usd(&prices, token);
-                ClassTokenRow {
-                    class: Class::ALL[class as usize].as_str().to_string(),
-                    token: self.dicts.tokens.key(token).to_vec(),
-                    count: t.count,
-                    volume: t.volume.to_string(),
-                    usd,
-                    taint: plain(&t.taint),
-                    taint_usd,
-                }
-            })
+            .map(|((class, token), t)| self.class_token_row(class, token, &t, &prices))
             .collect()
+    }
+
+    /// The row of one class and token from its totals.
+    fn class_token_row(
+        &self,
+        class: u8,
+        token: u32,
+        t: &ClassTotals,
+        prices: &Prices,
+    ) -> ClassTokenRow {
+        let (usd, taint_usd) = t.usd(prices, token);
+        ClassTokenRow {
+            class: Class::ALL[class as usize].as_str().to_string(),
+            token: self.dicts.tokens.key(token).to_vec(),
+            count: t.count,
+            volume: t.volume.to_string(),
+            usd,
+            taint: plain(&t.taint),
+            taint_usd,
+        }
     }
 
     /// The cells of window `w` under the filters, summed by `key(day, cell)` (the class and token
@@ -790,7 +794,7 @@ impl Snapshot {
     /// The payer figures of a summary in one pass over each payer's rows: distinct payers and
     /// entities per class (under the class filter), the activity counts (under the activity
     /// classes), and each active payer's volume in the request's unit (for concentration).
-    pub fn payer_figures(
+    fn payer_figures(
         &self,
         w: Window,
         f: &Filters,
@@ -916,11 +920,11 @@ impl Snapshot {
         (uniques, out, values)
     }
 
-    /// Concentration of volume among payees.
-    pub fn payee_concentration(&self, w: Window, f: &Filters, p: &Pricing) -> Concentration {
+    /// Each payee's volume in the request's unit (for concentration).
+    fn payee_volumes(&self, w: Window, f: &Filters, p: &Pricing) -> Vec<f64> {
         let want = Want::new(&self.dicts, f, f.class_names().as_deref());
         if want.empty {
-            return concentration(&[]);
+            return Vec::new();
         }
         let prices = Prices::new(&self.dicts, p);
         let per_token = p.per_token();
@@ -938,12 +942,11 @@ impl Snapshot {
                 *payee_values.entry(c.payee).or_default() += v;
             }
         }
-        let payees: Vec<f64> = payee_values.into_values().collect();
-        concentration(&payees)
+        payee_values.into_values().collect()
     }
 
     /// Payments, mean and median amount per token.
-    pub(crate) fn sizes(&self, w: Window, f: &Filters) -> Vec<SizeRow> {
+    fn sizes(&self, w: Window, f: &Filters) -> Vec<SizeRow> {
         let want = Want::new(&self.dicts, f, f.class_names().as_deref());
         if want.empty {
             return Vec::new();
@@ -991,14 +994,30 @@ impl Snapshot {
                 )
             })
             .collect();
-        out.sort_by(|a, b| a.token().cmp(b.token()));
+        out.sort_by(|a, b| a.token.cmp(&b.token));
         out
     }
 }
 
 impl Snapshot {
+    /// Everything a series is computed from (as [`crate::metrics`] reads it in SQL).
+    pub(crate) fn series_rows(
+        &self,
+        w: Window,
+        f: &Filters,
+        iv: Interval,
+        p: &Pricing,
+        activity_classes: &[String],
+    ) -> SeriesRows {
+        SeriesRows {
+            classes: self.period_class_rows(w, f, iv, p),
+            payers: self.period_payers(w, f, iv),
+            active: self.period_active(w, f, iv, activity_classes),
+        }
+    }
+
     /// Totals per period, class and token (the series' class rows).
-    pub(crate) fn period_class_rows(
+    fn period_class_rows(
         &self,
         w: Window,
         f: &Filters,
@@ -1012,24 +1031,15 @@ impl Snapshot {
             return Vec::new();
         };
         acc.into_iter()
-            .map(|((period, class, token), t)| {
-                let (usd, taint_usd) = t.usd(&prices, token);
-                PeriodClassRow {
-                    period: date_of(period),
-                    class: Class::ALL[class as usize].as_str().to_string(),
-                    token: self.dicts.tokens.key(token).to_vec(),
-                    count: t.count,
-                    volume: t.volume.to_string(),
-                    usd,
-                    taint: plain(&t.taint),
-                    taint_usd,
-                }
+            .map(|((period, class, token), t)| PeriodClassRow {
+                period: date_of(period),
+                totals: self.class_token_row(class, token, &t, &prices),
             })
             .collect()
     }
 
     /// Distinct payers and entities per period (all classes in scope).
-    pub(crate) fn period_payers(&self, w: Window, f: &Filters, iv: Interval) -> Vec<PeriodCount> {
+    fn period_payers(&self, w: Window, f: &Filters, iv: Interval) -> Vec<PeriodCount> {
         let want = Want::new(&self.dicts, f, f.class_names().as_deref());
         if want.empty {
             return Vec::new();
@@ -1067,7 +1077,7 @@ impl Snapshot {
     }
 
     /// Active and new payers of the activity classes per period.
-    pub(crate) fn period_active(
+    fn period_active(
         &self,
         w: Window,
         f: &Filters,
