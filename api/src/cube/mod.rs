@@ -17,9 +17,9 @@
 //! them before or after. Every figure is exact except where the SQL computes in floats too
 //! (concentration statistics, computed here from f64 per-holder volumes).
 //!
-//! This module holds the structures and the [`Cube`] that swaps snapshots; [`load`] reads the
-//! tables into a snapshot, [`filter`] translates a request's filters to dictionary ids,
-//! [`value`] sums and prices volumes, and [`summary`] and [`series`] answer with the rows
+//! This module holds the structures and the [`Cube`] that swaps snapshots; `load` reads the
+//! tables into a snapshot, `filter` translates a request's filters to dictionary ids,
+//! `value` sums and prices volumes, and `summary` and `series` answer with the rows
 //! [`crate::metrics`] computes its documents from.
 
 mod filter;

@@ -1,8 +1,8 @@
 //! Organic-demand metrics: the summary, the series and cohort retention over the read model.
 //!
-//! Each answer is read as rows ([`rows`]) from the in-memory read model ([`crate::cube`]) when it
-//! is loaded, else from the SQL tables ([`sql`]); pure functions ([`maths`]) turn the rows into
-//! the documents ([`types`]) over a window of days ([`window`]).
+//! Each answer is read as rows (`rows`) from the in-memory read model ([`crate::cube`]) when it
+//! is loaded, else from the SQL tables (`sql`); pure functions (`maths`) turn the rows into
+//! the documents (`types`) over a window of days (`window`).
 
 mod maths;
 mod rows;
