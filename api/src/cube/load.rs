@@ -61,6 +61,25 @@ pub(super) struct Loaded {
     entities: Vec<(Vec<u8>, Option<String>)>,
 }
 
+/// The rows of one day-keyed table: `sql` binds $1 chain, $2 every day, $3 the days.
+async fn of_days<T>(
+    tx: &mut sqlx::PgConnection,
+    sql: &'static str,
+    chain: i64,
+    all: bool,
+    days: &[NaiveDate],
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(chain)
+        .bind(all)
+        .bind(days)
+        .fetch_all(&mut *tx)
+        .await
+}
+
 pub(super) async fn load(
     pool: &PgPool,
     chain: i64,
@@ -73,33 +92,33 @@ pub(super) async fn load(
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<RowRec> = sqlx::query_as(
+    let rows: Vec<RowRec> = of_days(
+        &mut tx,
         "select day, payer, token, payee, facilitator, class, source, payments, volume::text
          from api_payer_days where chain_id = $1 and ($2 or day = any($3))",
+        chain,
+        all,
+        &days,
     )
-    .bind(chain)
-    .bind(all)
-    .bind(&days)
-    .fetch_all(&mut *tx)
     .await?;
-    let cells: Vec<CellRec> = sqlx::query_as(
+    let cells: Vec<CellRec> = of_days(
+        &mut tx,
         "select day, token, payee, facilitator, class, source, payments, volume::text, taint_adjusted::text
          from api_daily_stats where chain_id = $1 and ($2 or day = any($3))",
+        chain,
+        all,
+        &days,
     )
-    .bind(chain)
-    .bind(all)
-    .bind(&days)
-    .fetch_all(&mut *tx)
     .await?;
-    let bins: Vec<BinRec> = sqlx::query_as(
+    let bins: Vec<BinRec> = of_days(
+        &mut tx,
         "select day, token, payee, facilitator, class, source, amount::text, count(*)::int8
          from api_payment_facts where chain_id = $1 and ($2 or day = any($3))
          group by day, token, payee, facilitator, class, source, amount",
+        chain,
+        all,
+        &days,
     )
-    .bind(chain)
-    .bind(all)
-    .bind(&days)
-    .fetch_all(&mut *tx)
     .await?;
     let entities: Vec<(Vec<u8>, Option<String>)> =
         sqlx::query_as("select payer, entity_id from payer_classes where chain_id = $1")
