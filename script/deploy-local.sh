@@ -25,8 +25,25 @@ case "$OUT" in /*) OUT_PATH="$OUT" ;; *) OUT_PATH="$ROOT/$OUT" ;; esac
 rm -f "$OUT_PATH"
 
 info "deploying to chain $CHAIN_ID at $RPC_URL (log: $LOG)"
-if ! forge script script/Deploy.s.sol --rpc-url "$RPC_URL" --broadcast --private-key "$DEPLOYER_KEY" \
-  >"$LOG" 2>&1; then
+# Compile first, without a time limit (a cold via-IR build takes minutes): the broadcast below
+# then only simulates and sends.
+forge build --quiet >"$LOG" 2>&1 || die "forge build failed: see $LOG"
+# forge script can wait for receipts forever although anvil mined every transaction (seen under
+# heavy load; foundry-rs/foundry#10630): a broadcast gets DEPLOY_TIMEOUT seconds (90), and one
+# that hangs is run once more, which re-simulates against the chain as it now is.
+deploy() {
+  timeout "${DEPLOY_TIMEOUT:-90}" forge script script/Deploy.s.sol --rpc-url "$RPC_URL" --broadcast \
+    --private-key "$DEPLOYER_KEY" >>"$LOG" 2>&1
+}
+status=0
+deploy || status=$?
+if [[ $status == 124 ]]; then
+  info "forge script hung after ${DEPLOY_TIMEOUT:-90} s (waiting for receipts); deploying again"
+  rm -f "$OUT_PATH"
+  status=0
+  deploy || status=$?
+fi
+if [[ $status != 0 ]]; then
   rm -f "$OUT_PATH"
   die "deployment failed: see $LOG ($(grep -E '^Error' "$LOG" | tail -1 | cut -c1-200))"
 fi
