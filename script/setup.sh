@@ -72,7 +72,8 @@ main() {
   install_solc_bridges
   check_rust
   ensure_postgres
-  "$ROOT/script/build-dashboard.sh"
+  # script/test.sh builds the dashboard itself, in the background beside the Rust build.
+  [[ "${X402_SETUP_SKIP_DASHBOARD:-0}" == 1 ]] || "$ROOT/script/build-dashboard.sh"
 }
 
 main "$@"

@@ -3,10 +3,17 @@
 # Extra arguments go to cargo nextest (e.g. `script/test.sh -E 'test(backfill)'`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$ROOT/script/setup.sh"
 # shellcheck source=script/lib.sh
 source "$ROOT/script/lib.sh"
 cd "$ROOT"
+mkdir -p "$RUN_DIR"
+
+# The crates download while set-up installs the npm packages (both mostly wait on the network).
+FETCH_LOG="$RUN_DIR/cargo-fetch.log"
+cargo fetch --locked >"$FETCH_LOG" 2>&1 &
+FETCH_PID=$!
+# The dashboard is built in the background below, beside the Rust build.
+X402_SETUP_SKIP_DASHBOARD=1 "$ROOT/script/setup.sh"
 
 # Formatting first: it costs a second and fails fast.
 info "cargo fmt --check"
@@ -32,7 +39,6 @@ solidity_suite() {
       || die "gas snapshots differ from snapshots/ (run 'make gas' and commit the change if intended)"
   fi
 }
-mkdir -p "$RUN_DIR"
 # Chromium for the dashboard's browser test is installed (when missing) in the background too:
 # on a fresh machine apt spends a minute or two mostly downloading.
 CHROMIUM_LOG="$RUN_DIR/ensure-chromium.log"
@@ -42,10 +48,39 @@ SOLIDITY_LOG="$RUN_DIR/solidity-suite.log"
 info "Solidity suite started in the background (forge build, forge test, gas snapshots; log: $SOLIDITY_LOG)"
 solidity_suite >"$SOLIDITY_LOG" 2>&1 &
 SOLIDITY_PID=$!
-# Stop the background jobs (and the forge or apt they run) when this script ends early.
+
+# The TypeScript side runs beside the Rust build too: the unmodified x402 SDK for the
+# facilitator's SDK end-to-end test (pinned in facilitator/sdk-e2e/package-lock.json), the package
+# sdk/ (x402-settle's exact, upto and escrow as x402 SDK schemes; facilitator/tests/sdk_e2e.rs and
+# sdk_indexer.rs run it inside the SDK) built and unit-tested, and the dashboard bundle. Each npm
+# ci runs again only when its lock changed.
+node_packages() {
+  local sdk_e2e="$ROOT/facilitator/sdk-e2e" pkg="$ROOT/sdk"
+  if ! cmp -s "$sdk_e2e/package-lock.json" "$sdk_e2e/node_modules/.installed-lock.json"; then
+    info "npm ci (x402 SDK for the facilitator's SDK end-to-end test)"
+    npm ci --prefix "$sdk_e2e" --no-audit --no-fund --loglevel=error \
+      || die "npm ci in facilitator/sdk-e2e failed (output above): the npm registry must be reachable"
+    cp "$sdk_e2e/package-lock.json" "$sdk_e2e/node_modules/.installed-lock.json"
+  fi
+  if ! cmp -s "$pkg/package-lock.json" "$pkg/node_modules/.installed-lock.json"; then
+    info "npm ci (sdk/)"
+    npm ci --prefix "$pkg" --no-audit --no-fund --loglevel=error \
+      || die "npm ci in sdk/ failed (output above): the npm registry must be reachable"
+    cp "$pkg/package-lock.json" "$pkg/node_modules/.installed-lock.json"
+  fi
+  info "sdk/ build and unit tests"
+  npm test --prefix "$pkg" || die "sdk/ build or unit tests failed (output above)"
+  "$ROOT/script/build-dashboard.sh"
+}
+NODE_LOG="$RUN_DIR/node-packages.log"
+info "x402 SDK packages, sdk/ and the dashboard bundle started in the background (log: $NODE_LOG)"
+node_packages >"$NODE_LOG" 2>&1 &
+NODE_PID=$!
+
+# Stop the background jobs (and the forge, npm or apt they run) when this script ends early.
 stop_background() {
   local pid
-  for pid in "$SOLIDITY_PID" "$CHROMIUM_PID"; do
+  for pid in "$SOLIDITY_PID" "$CHROMIUM_PID" "$NODE_PID" "$FETCH_PID"; do
     pkill -TERM -P "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
   done
@@ -61,32 +96,21 @@ wait_solidity_suite() {
   [[ $status == 0 ]] || die "the Solidity suite failed (output above)"
 }
 
-info "cargo build (once, for all crates and tests)"
-cargo build --workspace --all-targets --locked || die "Rust build failed (output above)"
-# The unmodified x402 SDK (pinned in facilitator/sdk-e2e/package-lock.json) for the facilitator's
-# SDK end-to-end test (facilitator/tests/sdk_e2e.rs); installed again only when the lock changed.
-SDK_DIR="$ROOT/facilitator/sdk-e2e"
-if ! cmp -s "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"; then
-  info "npm ci (x402 SDK for the facilitator's SDK end-to-end test)"
-  npm ci --prefix "$SDK_DIR" --no-audit --no-fund --loglevel=error \
-    || die "npm ci in facilitator/sdk-e2e failed (output above): the npm registry must be reachable"
-  cp "$SDK_DIR/package-lock.json" "$SDK_DIR/node_modules/.installed-lock.json"
-fi
-# The package sdk/ (x402-settle's exact, upto and escrow as x402 SDK schemes): installed again only when its
-# lock changed, then built (facilitator/tests/sdk_e2e.rs and sdk_indexer.rs run it inside the SDK) and unit-tested.
-PKG_DIR="$ROOT/sdk"
-if ! cmp -s "$PKG_DIR/package-lock.json" "$PKG_DIR/node_modules/.installed-lock.json"; then
-  info "npm ci (sdk/)"
-  npm ci --prefix "$PKG_DIR" --no-audit --no-fund --loglevel=error \
-    || die "npm ci in sdk/ failed (output above): the npm registry must be reachable"
-  cp "$PKG_DIR/package-lock.json" "$PKG_DIR/node_modules/.installed-lock.json"
-fi
-info "sdk/ build and unit tests"
-npm test --prefix "$PKG_DIR" || die "sdk/ build or unit tests failed (output above)"
-# Lints after the build: clippy checks the workspace crates (dependencies are only type-checked),
-# so this adds about a minute cold and seconds warm.
-info "cargo clippy (warnings denied)"
-cargo clippy --workspace --all-targets --locked -- -D warnings || die "clippy found problems (output above)"
+wait "$FETCH_PID" || { cat "$FETCH_LOG" >&2; die "downloading the crates failed (output above): crates.io must be reachable"; }
+# Clippy lints inside the one build instead of a second pass over the workspace: cargo runs the
+# workspace's crates (not the dependencies) through clippy-driver, which is rustc with clippy's
+# lints, and -D warnings fails the build on any lint. The variables stay set for nextest and the
+# dashboard test, so they reuse this build.
+export RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+[[ -x "$RUSTC_WORKSPACE_WRAPPER" ]] || die "clippy is not installed: rustup component add clippy"
+info "cargo build with clippy (once, for all crates and tests; warnings denied)"
+cargo build --workspace --all-targets --locked || die "Rust build or clippy failed (output above)"
+node_status=0
+wait "$NODE_PID" || node_status=$?
+info "x402 SDK packages, sdk/ and dashboard output"
+cat "$NODE_LOG" >&2
+[[ $node_status == 0 ]] || die "the TypeScript packages failed (output above)"
 wait_solidity_suite
 info "cargo nextest"
 cargo nextest run --workspace --no-fail-fast "$@" || die "Rust tests failed (output above)"
