@@ -142,7 +142,11 @@ impl Lineage {
                     let native = native_rx
                         .wait_for(Option::is_some)
                         .await
-                        .map_err(|_| SyncError::Cancelled)?
+                        .map_err(|_| {
+                            SyncError::Task(
+                                "the native-transfer scan ended without a result".into(),
+                            )
+                        })?
                         .clone()
                         .expect("waited for it");
                     let set: HashSet<&Address> = chunk.iter().collect();
