@@ -125,6 +125,27 @@ async fn proxy_payments(
     Ok(out)
 }
 
+/// Places the proxy stand-in at x402's exact proxy address and funds a facilitator's gas.
+async fn stand_in_proxy(s: &Scenario, seed: &str) -> anyhow::Result<PrivateKeySigner> {
+    let facilitator = wallets::derived(&format!("{seed}/facilitator"), 0);
+    s.traffic
+        .anvil()
+        .set_balance(
+            facilitator.address(),
+            U256::from(10u64).pow(U256::from(20u64)),
+        )
+        .await?;
+    s.chain
+        .anvil
+        .provider()
+        .raw_request::<_, serde_json::Value>(
+            "anvil_setCode".into(),
+            (X402_EXACT_PERMIT2_PROXY, stand_in_code()),
+        )
+        .await?;
+    Ok(facilitator)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_settlements_are_payments_through_faults_a_reorg_and_a_restart() -> anyhow::Result<()>
 {
@@ -142,22 +163,7 @@ async fn proxy_settlements_are_payments_through_faults_a_reorg_and_a_restart() -
         ..ScenarioOptions::default()
     };
     let s = Scenario::start(BIN, "e2e-permit2-proxy", opts).await?;
-    let facilitator = wallets::derived("e2e-permit2-proxy/facilitator", 0);
-    s.traffic
-        .anvil()
-        .set_balance(
-            facilitator.address(),
-            U256::from(10u64).pow(U256::from(20u64)),
-        )
-        .await?;
-    s.chain
-        .anvil
-        .provider()
-        .raw_request::<_, serde_json::Value>(
-            "anvil_setCode".into(),
-            (X402_EXACT_PERMIT2_PROXY, stand_in_code()),
-        )
-        .await?;
+    let facilitator = stand_in_proxy(&s, "e2e-permit2-proxy").await?;
     let token = s.chain.deployment.tokens[0].address;
     let payers = s.traffic.payers.clone();
     let payees: Vec<Address> = s.traffic.payees.iter().map(|p| p.address()).collect();
@@ -257,5 +263,113 @@ async fn proxy_settlements_are_payments_through_faults_a_reorg_and_a_restart() -
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!(proxy_payments(&s).await?, both);
+    Ok(())
+}
+
+/// Scoped lineage (issue 15) fetches no `Transfer` in its sweep: the Transfers of the proxy
+/// settlements' transactions are asked for by block hash, so the proxy payments are the same as
+/// with full indexing and their payers and payees become lineage wallets, whose every `Transfer`
+/// is then stored; indexing again adds nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_lineage_tracks_the_payers_of_proxy_payments() -> anyhow::Result<()> {
+    let opts = ScenarioOptions {
+        indexer: IndexerSettings {
+            scoped_lineage: Some(2),
+            ..IndexerSettings::default()
+        },
+        ..ScenarioOptions::default()
+    };
+    let s = Scenario::start(BIN, "e2e-permit2-proxy-scoped", opts).await?;
+    let facilitator = stand_in_proxy(&s, "e2e-permit2-proxy-scoped").await?;
+    let token = s.chain.deployment.tokens[0].address;
+    let payers = s.traffic.payers.clone();
+    let payees: Vec<Address> = s.traffic.payees.iter().map(|p| p.address()).collect();
+    for (i, amount) in [(0, 1_000u64), (1, 2_500)] {
+        pay(
+            &s,
+            token,
+            &payers[i],
+            payees[i],
+            amount,
+            &facilitator,
+            Settled::SIGNATURE_HASH,
+        )
+        .await?;
+    }
+    s.indexer.index_until_caught_up(SYNC).await?;
+
+    let f = facilitator.address();
+    let mut expected = vec![
+        (
+            payers[0].address(),
+            payees[0],
+            U256::from(1_000),
+            f,
+            false,
+            token,
+        ),
+        (
+            payers[1].address(),
+            payees[1],
+            U256::from(2_500),
+            f,
+            false,
+            token,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(proxy_payments(&s).await?, expected);
+    let chain_id = s.chain.deployment.chain_id as i64;
+    let depth = |wallet: Address| {
+        sqlx::query_scalar::<_, i32>(
+            "SELECT depth FROM lineage_wallets WHERE chain_id = $1 AND address = $2",
+        )
+        .bind(chain_id)
+        .bind(wallet.to_vec())
+        .fetch_optional(&s.pool)
+    };
+    for wallet in [
+        payers[0].address(),
+        payers[1].address(),
+        payees[0],
+        payees[1],
+    ] {
+        assert_eq!(
+            depth(wallet).await?,
+            Some(0),
+            "{wallet} is a depth-0 lineage wallet"
+        );
+    }
+    // Every Transfer from or to a proxy payer, on the chain and in the database.
+    let provider = s.chain.anvil.provider();
+    for payer in [payers[0].address(), payers[1].address()] {
+        let mut on_chain = 0;
+        for position in [1, 2] {
+            let filter = alloy::rpc::types::Filter::new()
+                .from_block(0)
+                .address(token)
+                .event_signature(IERC20::Transfer::SIGNATURE_HASH);
+            let filter = if position == 1 {
+                filter.topic1(payer.into_word())
+            } else {
+                filter.topic2(payer.into_word())
+            };
+            on_chain += provider.get_logs(&filter).await?.len();
+        }
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM token_transfers WHERE chain_id = $1 AND token = $2
+             AND (from_address = $3 OR to_address = $3)",
+        )
+        .bind(chain_id)
+        .bind(token.to_vec())
+        .bind(payer.to_vec())
+        .fetch_one(&s.pool)
+        .await?;
+        assert!(on_chain >= 2, "the payer's funding and payment: {on_chain}");
+        assert_eq!(stored as usize, on_chain, "every Transfer of payer {payer}");
+    }
+
+    s.indexer.index_until_caught_up(SYNC).await?;
+    assert_eq!(proxy_payments(&s).await?, expected);
     Ok(())
 }

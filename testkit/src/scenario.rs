@@ -41,6 +41,8 @@ pub struct IndexerSettings {
     pub tokens: Option<Vec<alloy::primitives::Address>>,
     /// `eip3009.facilitators_file` (a file the scenario writes; `None`: no list).
     pub facilitators: Option<Vec<alloy::primitives::Address>>,
+    /// `[lineage] mode = "scoped"` with this `depth` (`None`: full, the default).
+    pub scoped_lineage: Option<u32>,
 }
 
 impl Default for IndexerSettings {
@@ -57,6 +59,7 @@ impl Default for IndexerSettings {
             native_transfers: None,
             tokens: None,
             facilitators: None,
+            scoped_lineage: None,
         }
     }
 }
@@ -83,6 +86,9 @@ impl IndexerSettings {
         );
         if let Some(on) = self.native_transfers {
             text += &format!("\n[native_transfers]\nenabled = {on}\n");
+        }
+        if let Some(depth) = self.scoped_lineage {
+            text += &format!("\n[lineage]\nmode = \"scoped\"\ndepth = {depth}\n");
         }
         if let Some(list) = &self.facilitators {
             let file = dir.join("facilitators.toml");

@@ -194,7 +194,7 @@ pub struct LineageFile {
     /// Scoped mode: funders followed above payers and payees (1 = their funders, 2 = funders of
     /// funders...). Default 2.
     pub depth: Option<u32>,
-    /// Scoped mode: addresses per `eth_getLogs` topic filter (providers cap the list). Default 500.
+    /// Scoped mode: addresses per `eth_getLogs` topic filter (providers cap the list). Default 1000.
     pub addresses_per_request: Option<usize>,
 }
 
@@ -224,8 +224,10 @@ pub struct Lineage {
 impl Lineage {
     /// Default funder depth of the scoped mode.
     pub const DEFAULT_DEPTH: u32 = 2;
-    /// Default addresses per topic filter (within what public providers accept).
-    pub const DEFAULT_ADDRESSES_PER_REQUEST: usize = 500;
+    /// Default addresses per topic filter: geth's cap on one topic position's list (1000 since
+    /// go-ethereum #29535). Each request costs a node a pass over its range's logs whatever the
+    /// list's length, so the longest list the node accepts means the fewest passes.
+    pub const DEFAULT_ADDRESSES_PER_REQUEST: usize = 1000;
 
     fn from_file(f: &LineageFile) -> Self {
         Self {
@@ -864,7 +866,7 @@ impl Config {
                     "{} is outside 1..=10000",
                     self.lineage.addresses_per_request
                 ),
-                "use what your provider accepts in one topic list, e.g. 500",
+                "use what your provider accepts in one topic list, e.g. 1000 (geth's cap)",
             ));
         }
         if self.poll_interval.is_zero() {

@@ -219,6 +219,11 @@ impl Fetcher {
             self.decoder.decode(log, header.timestamp, &mut rows);
             *log_counts.entry(n).or_default() += 1;
         }
+        // Before any pairing: a proxy transaction's Transfers could also pair with an EIP-3009
+        // authorization, as they would with full indexing.
+        if let Some(scope) = &self.permit2_proxy {
+            self.add_proxy_transfers(scope, &mut rows).await?;
+        }
         if let Some(eip3009) = &self.eip3009 {
             self.resolve_eip3009(eip3009, &txs, &mut rows).await?;
         }

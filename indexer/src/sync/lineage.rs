@@ -15,7 +15,9 @@
 //!
 //! What lies beyond the depth is in the indexer README ("Scoped lineage").
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
@@ -104,58 +106,75 @@ impl Lineage {
         let from = (group.covered_to + 1) as u64;
         let to = cp.block_number as u64;
         let started = std::time::Instant::now();
-        let native = if self.native {
-            self.native_transfers(from, to, &group.wallets, seen)
-                .await?
-        } else {
-            Vec::new()
+        let logs_ns = AtomicU64::new(0);
+        let commit_ns = AtomicU64::new(0);
+        let native_ms = AtomicU64::new(0);
+        let stored = AtomicU64::new(0);
+        let (logs_ns, commit_ns, native_ms, stored) = (&logs_ns, &commit_ns, &native_ms, &stored);
+        // The native-transfer scan (every block's transactions) and the chunks' token logs are
+        // fetched at the same time (the node serves both, neither needs the other); a chunk waits
+        // for the scan only to commit, so at most `concurrency` chunks are held in memory.
+        let (native_tx, native_rx) = tokio::sync::watch::channel(None::<Arc<Vec<NativeTransfer>>>);
+        let wallets = &group.wallets;
+        let scan = async move {
+            let native = if self.native {
+                self.native_transfers(from, to, wallets, seen).await?
+            } else {
+                Vec::new()
+            };
+            native_ms.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            native_tx.send_replace(Some(Arc::new(native)));
+            Ok::<_, SyncError>(())
         };
-        let native_ms = started.elapsed().as_millis() as u64;
-        let logs_ns = std::sync::atomic::AtomicU64::new(0);
-        let commit_ns = std::sync::atomic::AtomicU64::new(0);
-        let stored = std::sync::atomic::AtomicU64::new(0);
-        let (logs_ns, commit_ns, stored) = (&logs_ns, &commit_ns, &stored);
         let chunks: Vec<&[Address]> = group.wallets.chunks(self.chunk).collect();
-        let native = &native;
-        futures::stream::iter(chunks)
-            .map(|chunk| async move {
-                if self.cancel.is_cancelled() {
-                    return Err(SyncError::Cancelled);
+        let store = futures::stream::iter(chunks)
+            .map(|chunk| {
+                let mut native_rx = native_rx.clone();
+                async move {
+                    if self.cancel.is_cancelled() {
+                        return Err(SyncError::Cancelled);
+                    }
+                    let t = std::time::Instant::now();
+                    let mut rows = self.transfers(from, to, chunk).await?;
+                    logs_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    // A failed scan ends `scan` with its own error first (`try_join!` polls it
+                    // first); the sender is gone only then.
+                    let native = native_rx
+                        .wait_for(Option::is_some)
+                        .await
+                        .map_err(|_| {
+                            SyncError::Task(
+                                "the native-transfer scan ended without a result".into(),
+                            )
+                        })?
+                        .clone()
+                        .expect("waited for it");
+                    let set: HashSet<&Address> = chunk.iter().collect();
+                    rows.native_transfers = native
+                        .iter()
+                        .filter(|t| set.contains(&t.from) || set.contains(&t.to))
+                        .cloned()
+                        .collect();
+                    let t = std::time::Instant::now();
+                    self.store
+                        .lineage_commit(cp, group.covered_to, chunk, &rows)
+                        .await?;
+                    commit_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    stored.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    Ok::<_, SyncError>(())
                 }
-                let t = std::time::Instant::now();
-                let mut rows = self.transfers(from, to, chunk).await?;
-                logs_ns.fetch_add(
-                    t.elapsed().as_nanos() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                let set: HashSet<&Address> = chunk.iter().collect();
-                rows.native_transfers = native
-                    .iter()
-                    .filter(|t| set.contains(&t.from) || set.contains(&t.to))
-                    .cloned()
-                    .collect();
-                let t = std::time::Instant::now();
-                self.store
-                    .lineage_commit(cp, group.covered_to, chunk, &rows)
-                    .await?;
-                commit_ns.fetch_add(
-                    t.elapsed().as_nanos() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                stored.fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                Ok::<_, SyncError>(())
             })
             .buffer_unordered(self.concurrency.max(1))
-            .try_collect::<Vec<()>>()
-            .await?;
+            .try_collect::<Vec<()>>();
+        tokio::try_join!(scan, store)?;
         tracing::info!(
             wallets = group.wallets.len(),
             from,
             to,
-            rows = stored.load(std::sync::atomic::Ordering::Relaxed),
-            native_ms,
-            logs_ms_summed = logs_ns.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000,
-            commit_ms_summed = commit_ns.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000,
+            rows = stored.load(Ordering::Relaxed),
+            native_ms = native_ms.load(Ordering::Relaxed),
+            logs_ms_summed = logs_ns.load(Ordering::Relaxed) / 1_000_000,
+            commit_ms_summed = commit_ns.load(Ordering::Relaxed) / 1_000_000,
             ms = started.elapsed().as_millis() as u64,
             "lineage: wallets' transfers stored"
         );
@@ -257,7 +276,8 @@ impl Lineage {
 
     /// Successful top-level transactions with value between `[from, to]` sent by or to one of
     /// `wallets`: every block's transactions are read (what a plain node offers), unless `seen`
-    /// already holds that range's value-bearing transactions; then the candidates' receipts.
+    /// already holds that range's value-bearing transactions; then the candidates' receipts, each
+    /// read once while `seen` is kept (a funder's payout is a candidate again as its recipient's).
     async fn native_transfers(
         &self,
         from: u64,
@@ -269,12 +289,12 @@ impl Lineage {
             *seen = self.value_txs(from, to).await?;
         }
         let scanned;
-        let all = match seen.as_ref() {
-            Some(s) => &s.txs,
+        let (all, mut outcomes) = match seen.as_mut() {
+            Some(s) => (&s.txs, Some(&mut s.succeeded)),
             // Too many to keep: this call's own scan.
             None => {
                 scanned = self.value_txs_unbounded(from, to).await?;
-                &scanned
+                (&scanned, None)
             }
         };
         let set: HashSet<&Address> = wallets.iter().collect();
@@ -283,14 +303,28 @@ impl Lineage {
             .filter(|v| v.block >= from && v.block <= to)
             .filter(|v| set.contains(&v.to) || set.contains(&v.from))
             .collect();
-        let mut out = Vec::new();
-        if candidates.is_empty() {
-            return Ok(out);
+        let unknown: Vec<&ValueTx> = candidates
+            .iter()
+            .copied()
+            .filter(|v| !outcomes.as_ref().is_some_and(|o| o.contains_key(&v.hash)))
+            .collect();
+        let mut fresh: HashMap<B256, bool> = HashMap::with_capacity(unknown.len());
+        if !unknown.is_empty() {
+            let hashes: Vec<B256> = unknown.iter().map(|v| v.hash).collect();
+            let receipts = self.client.receipts(&hashes).await?;
+            for (v, outcome) in unknown.into_iter().zip(receipts) {
+                let o = receipt_in_block(&v.hash, outcome, v.block, v.block_hash)?;
+                fresh.insert(v.hash, o.success);
+            }
         }
-        let hashes: Vec<B256> = candidates.iter().map(|v| v.hash).collect();
-        let outcomes = self.client.receipts(&hashes).await?;
-        for (v, outcome) in candidates.into_iter().zip(outcomes) {
-            if !receipt_in_block(&v.hash, outcome, v.block, v.block_hash)?.success {
+        let mut out = Vec::new();
+        for v in candidates {
+            let succeeded = fresh
+                .get(&v.hash)
+                .or_else(|| outcomes.as_ref().and_then(|o| o.get(&v.hash)))
+                .copied()
+                .unwrap_or(false);
+            if !succeeded {
                 continue;
             }
             out.push(NativeTransfer {
@@ -304,13 +338,21 @@ impl Lineage {
                 value: v.value,
             });
         }
+        if let Some(o) = outcomes.as_mut() {
+            o.extend(fresh);
+        }
         Ok(out)
     }
 
     /// [`Self::value_txs_unbounded`], kept only when it stays under [`MAX_VALUE_TXS_KEPT`].
     async fn value_txs(&self, from: u64, to: u64) -> Result<Option<ValueTxs>, SyncError> {
         let txs = self.value_txs_unbounded(from, to).await?;
-        Ok((txs.len() <= MAX_VALUE_TXS_KEPT).then_some(ValueTxs { from, to, txs }))
+        Ok((txs.len() <= MAX_VALUE_TXS_KEPT).then_some(ValueTxs {
+            from,
+            to,
+            txs,
+            succeeded: HashMap::new(),
+        }))
     }
 
     /// Every top-level transaction with value and a recipient in `[from, to]`, read in steps of
@@ -380,12 +422,15 @@ pub(super) struct ValueTxs {
     from: u64,
     to: u64,
     txs: Vec<ValueTx>,
+    /// Receipts already read: whether the transaction succeeded (checked against its block).
+    succeeded: HashMap<B256, bool>,
 }
 
 /// Value-bearing transactions kept between expansion rounds (beyond, each round reads the
 /// blocks again: memory stays bounded on a busy chain).
 const MAX_VALUE_TXS_KEPT: usize = 1_000_000;
 
-/// Blocks read per step of the native-transfer scan (one batch of the client; bounds memory with
-/// the concurrency).
-const NATIVE_BLOCKS_PER_STEP: u64 = 100;
+/// Blocks read per step of the native-transfer scan (one batch request; bounds memory with the
+/// concurrency). Small enough that a range of a hundred blocks is still read `concurrency` steps
+/// at a time (the node builds and this process parses big blocks on every core).
+const NATIVE_BLOCKS_PER_STEP: u64 = 25;

@@ -326,6 +326,17 @@ impl Indexer {
                         .iter()
                         .map(|f| f.address)
                         .collect(),
+                    // Scoped lineage: the sweep has no Transfer to pair the settlements with.
+                    transfers_by_block_hash: if scoped {
+                        self.config
+                            .contracts
+                            .tokens
+                            .iter()
+                            .map(|t| t.address)
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 }),
             blooms_saturated: Default::default(),
             decoder: Decoder::new(
