@@ -183,8 +183,7 @@ wait_http() {
   die "$name did not answer at $url within 60 s (see $RUN_DIR/$name.log)"
 }
 
-# The indexer migrates and starts first: the classifier's and the API's tables build on its
-# schema (and indexer builds before the ignore_missing fix refused other crates' versions).
+# The indexer migrates (the schema's one history, every service's tables) and starts first.
 info "starting x402-indexer (log: $RUN_DIR/indexer.log)"
 IDX=("$BIN/x402-indexer" --rpc-url "$RPC_URL" --database-url "$DEMO_DATABASE_URL" --deployment "$DEPLOYMENT" --chain-id "$CHAIN_ID")
 "${IDX[@]}" --http-addr= migrate >"$RUN_DIR/indexer-migrate.log" 2>&1 \

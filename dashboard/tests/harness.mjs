@@ -117,9 +117,9 @@ function alive(pid) {
 }
 
 /**
- * Creates a fresh database (dropped by stopAll) and migrates it as production does: the indexer's
- * schema and the classifier's (`x402-classifier migrate --indexer-schema`), then the API's
- * (`x402-api migrate`).
+ * Creates a fresh database (dropped by stopAll) and migrates it as production does: a service
+ * applies the schema's one migration history (`x402-classifier migrate`), and the API's own
+ * `x402-api migrate` then finds nothing left to apply.
  */
 export function createMigratedDatabase() {
   const server = serverUrl();
@@ -128,11 +128,8 @@ export function createMigratedDatabase() {
   psql(`${server}/postgres`, ["-c", `create database "${name}"`]);
   cleanups.push(() => psql(`${server}/postgres`, ["-c", `drop database if exists "${name}" with (force)`]));
   const url = `${server}/${name}`;
-  run(BIN("x402-classifier"), ["--database-url", url, "migrate", "--indexer-schema"]);
+  run(BIN("x402-classifier"), ["--database-url", url, "migrate"]);
   run(BIN("x402-api"), ["migrate", "--database-url", url, "--chain-id", String(CHAIN_ID)]);
-  // The classifier's entity columns, which its own migration owns: added when missing, so this
-  // test runs before and after that migration lands.
-  psql(url, ["-c", "alter table payer_classes add column if not exists entity_id text, add column if not exists entity_reason text"]);
   return { url };
 }
 
