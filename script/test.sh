@@ -104,8 +104,9 @@ wait "$FETCH_PID" || { cat "$FETCH_LOG" >&2; die "downloading the crates failed 
 export RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 [[ -x "$RUSTC_WORKSPACE_WRAPPER" ]] || die "clippy is not installed: rustup component add clippy"
+# --timings writes target/cargo-timings/cargo-timing.html: where a slow build spent its time.
 info "cargo build with clippy (once, for all crates and tests; warnings denied)"
-cargo build --workspace --all-targets --locked || die "Rust build or clippy failed (output above)"
+cargo build --workspace --all-targets --locked --timings || die "Rust build or clippy failed (output above)"
 node_status=0
 wait "$NODE_PID" || node_status=$?
 info "x402 SDK packages, sdk/ and dashboard output"

@@ -22,7 +22,7 @@ pub struct Scenario {
 
 /// What a scenario measured.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct ScenarioOutcome {
     /// Requests completed in the measured phase.
     pub requests: u64,
     /// Requests that did not return 200.
@@ -63,12 +63,12 @@ pub enum BenchError {
 /// Runs `scenario` against `base` with `clients` concurrent clients for `duration`, after one
 /// sequential warm-up pass over every path (which also checks each answers 200; with `no_cache`
 /// the pass warms nothing, it only checks).
-pub async fn run(
+pub async fn run_scenario(
     base: &str,
     scenario: &Scenario,
     clients: usize,
     duration: Duration,
-) -> Result<Outcome, BenchError> {
+) -> Result<ScenarioOutcome, BenchError> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
@@ -140,7 +140,7 @@ pub async fn run(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let h = hist.lock().await;
-    Ok(Outcome {
+    Ok(ScenarioOutcome {
         requests: h.len(),
         failures: failures.load(std::sync::atomic::Ordering::Relaxed),
         p50_ms: h.value_at_quantile(0.50) as f64 / 1000.0,

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiResult;
 use crate::metrics::{bind_filters, Window, ENTITY};
-use crate::model::{hex_bytes, ser_hex, ser_opt_hex};
+use crate::model::{ser_hex, ser_opt_hex};
 use crate::money::{bind_prices, px_cte, Money, PriceNote, Pricing};
 use crate::params::{encode_cursor, Filters};
 use crate::stats::ratio;
@@ -559,9 +559,4 @@ pub fn valid_payment_cursor(c: &PaymentCursor) -> bool {
     c.id.len() == 64
         && alloy_primitives::hex::decode(&c.id).is_ok()
         && DateTime::<Utc>::from_timestamp_micros(c.t).is_some()
-}
-
-/// Renders an address column for messages.
-pub fn addr(b: &[u8]) -> String {
-    hex_bytes(b)
 }

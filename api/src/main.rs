@@ -9,8 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use x402_api::server::{self, ServeConfig};
-use x402_api::{migrate, rollup};
+use x402_api::{migrate, rebuild, refresh, serve, ServeConfig};
 
 #[derive(Parser)]
 #[command(
@@ -55,7 +54,7 @@ enum Command {
         deployment: Option<PathBuf>,
         /// USD price of a token for every day, `TOKEN=USD` (symbol of the deployment file or
         /// address; repeatable). Overrides the price file and par.
-        #[arg(long = "price", value_name = "TOKEN=USD", value_parser = x402_api::prices::parse_price_flag)]
+        #[arg(long = "price", value_name = "TOKEN=USD", value_parser = x402_api::parse_price_flag)]
         prices: Vec<(String, String)>,
         /// TOML price file: `TOKEN = "USD"` for one price, or a `[TOKEN]` table of
         /// `"YYYY-MM-DD" = "USD"` daily prices (a day takes the latest earlier entry).
@@ -135,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
                 refresh: !no_refresh,
                 memory: engine == "memory",
             };
-            server::serve(pool, cfg, async {
+            serve(pool, cfg, async {
                 x402_service::shutdown::signal().await;
                 tracing::info!("shutting down");
             })
@@ -148,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
                 .context("applying the API migrations")?;
             println!("api migrations applied");
         }
-        Command::Openapi => print!("{}", x402_api::openapi::document()),
+        Command::Openapi => print!("{}", x402_api::openapi_document()),
         Command::Refresh { db, full } => {
             let pool = connect(&db.database_url, 2).await?;
             migrate(&pool)
@@ -156,9 +155,9 @@ async fn main() -> anyhow::Result<()> {
                 .context("applying the API migrations")?;
             let t0 = std::time::Instant::now();
             let o = if full {
-                rollup::rebuild(&pool, db.chain_id).await?
+                rebuild(&pool, db.chain_id).await?
             } else {
-                rollup::refresh(&pool, db.chain_id).await?
+                refresh(&pool, db.chain_id).await?
             };
             println!(
                 "refreshed {} days ({} payments) in {:.1}s; generation {}",

@@ -52,7 +52,7 @@ impl Modify for EveryFieldPresent {
 }
 
 /// The document as committed at `dashboard/openapi.json`: pretty JSON ending in a newline.
-pub fn document() -> String {
+pub fn openapi_document() -> String {
     let mut json = ApiDoc::openapi()
         .to_pretty_json()
         .expect("the OpenAPI document serializes (it is plain data)");

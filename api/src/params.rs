@@ -97,6 +97,9 @@ macro_rules! query_params {
             /// `permit2_proxy` (x402's Permit2 proxies). An unknown name is a 400 listing the valid ones.
             pub source: Option<String>,
             /// `json` (default) or `csv`; `Accept: text/csv` also selects CSV.
+            // Read by the `Format` extractor (with the Accept header) from the raw query; declared
+            // so that `deny_unknown_fields` accepts it and the OpenAPI document lists it.
+            #[allow(dead_code)]
             pub format: Option<String>,
             $($(#[$fm])* pub $field: Option<String>,)*
         }

@@ -86,6 +86,9 @@ pub struct PayerQuery {
     /// payees and flags then count that token alone. `volume_by_token` always lists every token.
     pub token: Option<String>,
     /// `json` (default) or `csv`.
+    // Read by the `Format` extractor (with the Accept header) from the raw query; declared
+    // so that `deny_unknown_fields` accepts it and the OpenAPI document lists it.
+    #[allow(dead_code)]
     pub format: Option<String>,
 }
 
@@ -95,6 +98,9 @@ pub struct PayerQuery {
 #[into_params(parameter_in = Query)]
 pub struct ItemQuery {
     /// `json` (default) or `csv`.
+    // Read by the `Format` extractor (with the Accept header) from the raw query; declared
+    // so that `deny_unknown_fields` accepts it and the OpenAPI document lists it.
+    #[allow(dead_code)]
     pub format: Option<String>,
 }
 

@@ -412,7 +412,7 @@ async fn a_also_pays_in_token_2(fx: &Fixture) {
     .execute(pool)
     .await
     .unwrap();
-    x402_api::rollup::rebuild(pool, CHAIN).await.unwrap();
+    x402_api::rebuild(pool, CHAIN).await.unwrap();
     assert!(
         fx.state.sync().await.unwrap(),
         "the rebuild moves the generation"
@@ -1175,7 +1175,7 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
         ),
         "1800"
     );
-    let unchanged = x402_api::rollup::refresh(&fx.db.pool, CHAIN).await.unwrap();
+    let unchanged = x402_api::refresh(&fx.db.pool, CHAIN).await.unwrap();
     assert_eq!(
         unchanged.days, 0,
         "classifier_state did not move: nothing to do"
@@ -1185,7 +1185,7 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
         .execute(&fx.db.pool)
         .await
         .unwrap();
-    let o = x402_api::rollup::refresh(&fx.db.pool, CHAIN).await.unwrap();
+    let o = x402_api::refresh(&fx.db.pool, CHAIN).await.unwrap();
     assert_eq!(o.days, 1, "only 2026-11-16 changed");
     assert_eq!(o.generation, 2);
     assert!(fx.state.sync().await.unwrap());
@@ -1205,7 +1205,7 @@ async fn refresh_follows_reclassification_and_invalidates_the_cache() {
         serde_json::json!([{"flag": "funded_by_exchange", "payments": 1}])
     );
     // A full rebuild gives the same figures.
-    x402_api::rollup::rebuild(&fx.db.pool, CHAIN).await.unwrap();
+    x402_api::rebuild(&fx.db.pool, CHAIN).await.unwrap();
     fx.state.sync().await.unwrap();
     let rebuilt = fx.ok("/v1/metrics/summary").await;
     assert_eq!(rebuilt["organic"], after["organic"]);
@@ -1317,13 +1317,13 @@ async fn tokens_carry_deployment_metadata_and_count_as_known() {
     let fx = Fixture::new().await;
     let extra = addr(0x73); // in the deployment, no payments yet
     let meta = vec![
-        x402_api::state::TokenMeta {
+        x402_api::TokenMeta {
             address: token_1(),
             symbol: Some("OPG".into()),
             decimals: Some(18),
             stablecoin: false,
         },
-        x402_api::state::TokenMeta {
+        x402_api::TokenMeta {
             address: extra,
             symbol: Some("USDC".into()),
             decimals: Some(6),

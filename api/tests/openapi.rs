@@ -19,7 +19,7 @@ const SHOWN: usize = 12;
 
 #[test]
 fn committed_document_is_the_served_one() {
-    let served = x402_api::openapi::document();
+    let served = x402_api::openapi_document();
     let committed = match std::fs::read_to_string(COMMITTED) {
         Ok(text) => text,
         Err(e) => {

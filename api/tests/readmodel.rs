@@ -615,7 +615,7 @@ async fn same_answers(fx: &Fixture, step: &str) {
     for scope in &scopes {
         let q: Vec<(String, String)> = serde_urlencoded::from_str(scope).unwrap();
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let raw = x402_api::params::RawFilters {
+        let raw = x402_api::RawFilters {
             from: get("from"),
             to: get("to"),
             token: get("token"),
@@ -624,13 +624,13 @@ async fn same_answers(fx: &Fixture, step: &str) {
             class: get("class"),
             source: get("source"),
         };
-        let f = x402_api::params::Filters::parse(raw, &meta.tokens).unwrap();
-        let w = x402_api::metrics::Window::resolve(&f, meta.bounds);
+        let f = x402_api::Filters::parse(raw, &meta.tokens).unwrap();
+        let w = x402_api::Window::resolve(&f, meta.bounds);
         let p = fx.state.pricing(&meta.tokens, f.token, w);
-        let sql = x402_api::metrics::summary(&fx.db.pool, CHAIN, w, &f, &p, None)
+        let sql = x402_api::summary(&fx.db.pool, CHAIN, w, &f, &p, None)
             .await
             .unwrap();
-        let mem = x402_api::metrics::summary(&fx.db.pool, CHAIN, w, &f, &p, Some(&snap))
+        let mem = x402_api::summary(&fx.db.pool, CHAIN, w, &f, &p, Some(&snap))
             .await
             .unwrap();
         let (sql, mem) = (
@@ -639,14 +639,14 @@ async fn same_answers(fx: &Fixture, step: &str) {
         );
         equal_json(&mem, &sql, &format!("{step}, summary `{scope}`"));
         for iv in [
-            x402_api::metrics::Interval::Day,
-            x402_api::metrics::Interval::Week,
-            x402_api::metrics::Interval::Month,
+            x402_api::Interval::Day,
+            x402_api::Interval::Week,
+            x402_api::Interval::Month,
         ] {
-            let sql = x402_api::metrics::series(&fx.db.pool, CHAIN, w, &f, iv, &p, None)
+            let sql = x402_api::series(&fx.db.pool, CHAIN, w, &f, iv, &p, None)
                 .await
                 .unwrap();
-            let mem = x402_api::metrics::series(&fx.db.pool, CHAIN, w, &f, iv, &p, Some(&snap))
+            let mem = x402_api::series(&fx.db.pool, CHAIN, w, &f, iv, &p, Some(&snap))
                 .await
                 .unwrap();
             equal_json(
@@ -831,33 +831,33 @@ async fn in_memory_read_model_equals_sql_after_random_ingests_reorgs_and_reclass
                 moved(&pool, block).await;
             }
         }
-        x402_api::server::tick(&fx.state, true).await;
+        x402_api::tick(&fx.state, true).await;
         same_answers(&fx, &format!("step {step} ({what})")).await;
     }
     // A from-scratch rebuild of the SQL read model gives what the incremental one gave.
     let incremental = {
         let snap = fx.state.cube().await.unwrap();
         let meta = fx.state.meta().await;
-        let f = x402_api::params::Filters::default();
-        let w = x402_api::metrics::Window::resolve(&f, meta.bounds);
+        let f = x402_api::Filters::default();
+        let w = x402_api::Window::resolve(&f, meta.bounds);
         let p = fx.state.pricing(&meta.tokens, None, w);
         serde_json::to_value(
-            x402_api::metrics::summary(&pool, CHAIN, w, &f, &p, Some(&snap))
+            x402_api::summary(&pool, CHAIN, w, &f, &p, Some(&snap))
                 .await
                 .unwrap(),
         )
         .unwrap()
     };
-    x402_api::rollup::rebuild(&pool, CHAIN).await.unwrap();
+    x402_api::rebuild(&pool, CHAIN).await.unwrap();
     fx.state.sync().await.unwrap();
     same_answers(&fx, "after a full rebuild").await;
     let snap = fx.state.cube().await.unwrap();
     let meta = fx.state.meta().await;
-    let f = x402_api::params::Filters::default();
-    let w = x402_api::metrics::Window::resolve(&f, meta.bounds);
+    let f = x402_api::Filters::default();
+    let w = x402_api::Window::resolve(&f, meta.bounds);
     let p = fx.state.pricing(&meta.tokens, None, w);
     let rebuilt = serde_json::to_value(
-        x402_api::metrics::summary(&pool, CHAIN, w, &f, &p, Some(&snap))
+        x402_api::summary(&pool, CHAIN, w, &f, &p, Some(&snap))
             .await
             .unwrap(),
     )

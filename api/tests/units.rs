@@ -336,7 +336,7 @@ async fn entities_merge_wallets_the_evidence_ties_together() {
         .execute(&fx.db.pool)
         .await
         .unwrap();
-    x402_api::server::tick(&fx.state, true).await;
+    x402_api::tick(&fx.state, true).await;
     let s = fx.ok("/v1/metrics/summary").await;
     assert_eq!(s["unique_payers"], 7);
     assert_eq!(s["unique_entities"], 6);
@@ -409,7 +409,7 @@ async fn profile_amounts_are_net_of_refunds_like_the_metrics() {
         .execute(&fx.db.pool)
         .await
         .unwrap();
-    x402_api::rollup::rebuild(&fx.db.pool, CHAIN).await.unwrap();
+    x402_api::rebuild(&fx.db.pool, CHAIN).await.unwrap();
     fx.state.sync().await.unwrap();
     let s = fx.ok("/v1/metrics/summary").await;
     assert_eq!(raw(&s["organic"]["volume"], token_1()), "1770");

@@ -22,7 +22,8 @@ pub struct Edge {
     pub from: Node,
     /// Recipient.
     pub to: Node,
-    /// Token id (index into `Graph::tokens`); `NATIVE` for native-currency transfers.
+    /// Token id (index into the sorted token addresses of the inputs); `NATIVE` for native-currency
+    /// transfers.
     pub token: u32,
     /// Amount, base units.
     pub amount: u128,
@@ -133,8 +134,6 @@ pub struct Graph {
     /// Address of each node (sorted, so node ids follow address order).
     pub addrs: Vec<Addr>,
     index: HashMap<Addr, Node>,
-    /// Token addresses.
-    pub tokens: Vec<Addr>,
     /// Transfers sorted by (block, log index), settlement plumbing removed.
     pub edges: Vec<Edge>,
     /// Payments sorted by (block, payment id).
@@ -400,7 +399,6 @@ impl Graph {
         Graph {
             addrs,
             index,
-            tokens,
             edges,
             pays,
             in_edges,
@@ -428,11 +426,6 @@ impl Graph {
         self.addrs.len()
     }
 
-    /// Whether the graph is empty.
-    pub fn is_empty(&self) -> bool {
-        self.addrs.is_empty()
-    }
-
     /// The earliest non-dust edge between `a` and `b`, in either direction.
     pub fn edge_between(&self, a: Node, b: Node) -> Option<u32> {
         let ab = self
@@ -451,11 +444,6 @@ impl Graph {
             (Some(x), Some(y)) => Some(x.min(y)),
             (x, y) => x.or(y),
         }
-    }
-
-    /// Whether `b` is a funding neighbour of `a`.
-    pub fn adjacent(&self, a: Node, b: Node) -> bool {
-        self.neighbors.get(a).binary_search(&b).is_ok()
     }
 
     /// The block from which `a` and `b` are funding neighbours, if they are.

@@ -7,12 +7,10 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing::{info, warn};
 
-use x402_classifier::config::RuleConfig;
-use x402_classifier::db;
-use x402_classifier::db::write::{ImportMode, ImportReport};
-use x402_classifier::incremental::{Follower, Step};
-use x402_classifier::labels::{read_label_file, FileLabel};
-use x402_classifier::types::hex0x;
+use x402_classifier::{
+    checkpoint, connect, hex0x, import_labels, migrate, read_label_file, FileLabel, Follower,
+    ImportMode, ImportReport, RuleConfig, Step,
+};
 
 #[derive(Parser)]
 #[command(
@@ -138,13 +136,13 @@ async fn main() -> Result<()> {
     let cfg = RuleConfig::load(cli.rules.as_deref()).map_err(anyhow::Error::msg)?;
     match &cli.command {
         Command::Migrate => {
-            let pool = db::connect(&cli.database_url).await?;
-            db::migrate(&pool).await?;
+            let pool = connect(&cli.database_url).await?;
+            migrate(&pool).await?;
             info!("migrations applied");
         }
         Command::Classify { from_scratch } => {
-            let pool = db::connect(&cli.database_url).await?;
-            db::migrate(&pool).await?;
+            let pool = connect(&cli.database_url).await?;
+            migrate(&pool).await?;
             let mut f = Follower::new(pool, cfg, cli.chain_id);
             let t = Instant::now();
             let step = if *from_scratch {
@@ -156,8 +154,8 @@ async fn main() -> Result<()> {
             info!(seconds = t.elapsed().as_secs_f64(), "done");
         }
         Command::Run { poll_ms } => {
-            let pool = db::connect(&cli.database_url).await?;
-            db::migrate(&pool).await?;
+            let pool = connect(&cli.database_url).await?;
+            migrate(&pool).await?;
             let mut f = Follower::new(pool, cfg, cli.chain_id);
             let mut tick = tokio::time::interval(Duration::from_millis((*poll_ms).max(50)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,11 +186,11 @@ async fn main() -> Result<()> {
         Command::Labels {
             command: LabelsCommand::Import { file, replace },
         } => {
-            let pool = db::connect(&cli.database_url).await?;
-            db::migrate(&pool).await?;
+            let pool = connect(&cli.database_url).await?;
+            migrate(&pool).await?;
             let chain = match cli.chain_id {
                 Some(c) => c,
-                None => db::load::checkpoint(&pool, None).await?.map(|c| c.chain_id).context(
+                None => checkpoint(&pool, None).await?.map(|c| c.chain_id).context(
                     "no --chain-id given and the indexer has no checkpoint: pass --chain-id for entries without chain_id",
                 )?,
             };
@@ -202,7 +200,7 @@ async fn main() -> Result<()> {
             } else {
                 ImportMode::Merge
             };
-            let r = db::write::import_labels(&pool, &labels, mode).await?;
+            let r = import_labels(&pool, &labels, mode).await?;
             print_import(file, mode, &r);
         }
     }

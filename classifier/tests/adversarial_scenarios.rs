@@ -7,10 +7,10 @@ mod common;
 
 use common::{addr, World, U};
 use serde_json::Value;
-use x402_classifier::config::RuleConfig;
-use x402_classifier::engine::{classify, Output, PayerVerdict, PaymentVerdict};
-use x402_classifier::labels::LabelKind;
-use x402_classifier::types::{hex0x, Addr, Class, Hash32};
+use x402_classifier::{
+    classify, hex0x, Addr, Class, Hash32, LabelKind, Output, PayerVerdict, PaymentVerdict,
+    RuleConfig,
+};
 
 const EXCHANGE: u32 = 900;
 const EXCHANGE2: u32 = 901;

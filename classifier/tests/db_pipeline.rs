@@ -7,10 +7,7 @@ mod common;
 use common::pg::TestDb;
 use common::{addr, World, U};
 use sqlx::Row;
-use x402_classifier::config::RuleConfig;
-use x402_classifier::incremental::{Follower, Step};
-use x402_classifier::labels::LabelKind;
-use x402_classifier::types::hex0x;
+use x402_classifier::{hex0x, Follower, LabelKind, RuleConfig, Step};
 
 const EXCHANGE: u32 = 900;
 
@@ -338,8 +335,8 @@ fn file_label(
     kind: LabelKind,
     role: Option<&str>,
     note: &str,
-) -> x402_classifier::labels::FileLabel {
-    x402_classifier::labels::FileLabel {
+) -> x402_classifier::FileLabel {
+    x402_classifier::FileLabel {
         chain_id: w.chain_id,
         address: addr(n),
         kind,
@@ -360,7 +357,7 @@ async fn imported(db: &TestDb) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn labels_import_merges_by_default_and_replaces_only_when_asked() {
-    use x402_classifier::db::write::{import_labels, ImportMode};
+    use x402_classifier::{import_labels, ImportMode};
     let db = TestDb::new().await;
     let w = World::default();
     let first = vec![

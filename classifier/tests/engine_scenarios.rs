@@ -5,10 +5,9 @@ mod common;
 
 use common::{addr, World, U};
 use serde_json::Value;
-use x402_classifier::config::RuleConfig;
-use x402_classifier::engine::{classify, Output, PaymentVerdict};
-use x402_classifier::labels::LabelKind;
-use x402_classifier::types::{hex0x, Class, Flag, Hash32};
+use x402_classifier::{
+    classify, hex0x, Class, Flag, Hash32, LabelKind, Output, PaymentVerdict, RuleConfig,
+};
 
 fn run(w: &World) -> Output {
     classify(&w.inputs(), &RuleConfig::default(), None)

@@ -5,10 +5,7 @@
 mod common;
 
 use common::{addr, World, U};
-use x402_classifier::config::RuleConfig;
-use x402_classifier::engine::{classify, Output, PayerVerdict};
-use x402_classifier::labels::LabelKind;
-use x402_classifier::types::{hex0x, Addr};
+use x402_classifier::{classify, hex0x, Addr, LabelKind, Output, PayerVerdict, RuleConfig};
 
 const EXCHANGE: u32 = 900;
 

@@ -151,7 +151,7 @@ fn eip3009_bodies(chain: &DevChain, traffic: &Traffic, n: usize) -> Result<Vec<a
             "asset": token, "payTo": payee, "maxTimeoutSeconds": 3600,
             "extra": {"name": "USD Coin", "version": "2"},
         });
-        let p = x402_facilitator::eip3009::Eip3009Payment {
+        let p = x402_facilitator::Eip3009Payment {
             payment_id: Default::default(),
             payer: signer.address(),
             payee,

@@ -11,9 +11,10 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use x402_facilitator::config::{Contracts, SettleConfig, Token};
-use x402_facilitator::guard::AccessConfig;
-use x402_facilitator::service::{Service, ServiceConfig, ServiceOptions};
+use x402_domain::DeployedToken;
+use x402_facilitator::{
+    AccessConfig, Contracts, Service, ServiceConfig, ServiceOptions, SettleConfig,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -71,10 +72,10 @@ struct Cli {
     #[arg(long, default_value_t = 6)]
     min_validity_secs: u64,
     /// Address of x402's exact Permit2 proxy (its payments are refused when it has no code).
-    #[arg(long, default_value_t = x402_facilitator::proxy::X402_EXACT_PERMIT2_PROXY)]
+    #[arg(long, default_value_t = x402_domain::X402_EXACT_PERMIT2_PROXY)]
     x402_exact_permit2_proxy: Address,
     /// Address of x402's upto Permit2 proxy.
-    #[arg(long, default_value_t = x402_facilitator::proxy::X402_UPTO_PERMIT2_PROXY)]
+    #[arg(long, default_value_t = x402_domain::X402_UPTO_PERMIT2_PROXY)]
     x402_upto_permit2_proxy: Address,
     /// File of accepted API keys, one `name:key` (or bare `key`) per line; `#` starts a comment.
     /// Callers send `Authorization: Bearer <key>` (the x402 SDK's createAuthHeaders) or `X-API-Key`.
@@ -175,7 +176,7 @@ fn contracts(cli: &Cli) -> Result<(Contracts, Option<u64>)> {
         c.tokens = cli
             .tokens
             .iter()
-            .map(|a| Token {
+            .map(|a| DeployedToken {
                 symbol: a.to_string(),
                 address: *a,
                 decimals: 0,
@@ -246,7 +247,7 @@ async fn main() -> Result<()> {
         .await
         .with_context(|| format!("binding {}", cli.listen))?;
     tracing::info!(listen = %listener.local_addr()?, "serving x402 facilitator API");
-    axum::serve(listener, x402_facilitator::api::router(service))
+    axum::serve(listener, x402_facilitator::router(service))
         .with_graceful_shutdown(async {
             // Ctrl-C or SIGTERM: stop accepting requests and let in-flight ones finish.
             x402_service::shutdown::signal().await;

@@ -15,7 +15,7 @@ use crate::config::{Contracts, SettleConfig};
 use crate::eip3009::Eip3009Verifier;
 use crate::guard::{AccessConfig, Guard};
 use crate::metrics::Metrics;
-use crate::proxy::payload::ProxyScheme;
+use crate::proxy::ProxyScheme;
 use crate::proxy::{ProxyVerifier, X402Proxies, X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
 use crate::settle::Settler;
 use crate::settlement::SettlementVerifier;

@@ -4,5 +4,5 @@
 
 pub use x402_protocol::{
     CaptureRequest, EscrowResponse, PayloadKind, PaymentRequest, SettleResponse, SupportedKind,
-    SupportedResponse, VerifyResponse, VoidRequest, EVIDENCE_EXTENSION,
+    SupportedResponse, VerifyResponse, VoidRequest,
 };

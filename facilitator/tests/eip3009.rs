@@ -15,8 +15,9 @@ use alloy::sol_types::SolEvent;
 use harness::{Env, USDC};
 use serde_json::{json, Value};
 use x402_client::header::SettleResponse;
-use x402_facilitator::eip3009::{payment_id, Eip3009Payment};
-use x402_facilitator::wire::VerifyResponse;
+use x402_facilitator::Eip3009Payment;
+use x402_protocol::eip3009::payment_id;
+use x402_protocol::VerifyResponse;
 
 alloy::sol! {
     #[sol(rpc)]

@@ -18,8 +18,7 @@ use x402_client::pay::{permit_for, PayOptions};
 use x402_client::permit::SignedPayment;
 use x402_client::policy::{set_policy, Policy};
 use x402_client::requirements::PaymentRequirements;
-use x402_facilitator::reason::Reason;
-use x402_facilitator::wire::{EscrowResponse, VerifyResponse};
+use x402_protocol::{EscrowResponse, Reason, VerifyResponse};
 use x402_testkit::AnvilRpc;
 
 fn now() -> u64 {
@@ -347,10 +346,7 @@ async fn every_verify_refusal_has_its_own_code() {
     rpc.increase_time(7200).await.unwrap();
     rpc.mine(1).await.unwrap();
     // Past the facilitator's reuse of its last reading of the chain's clock.
-    tokio::time::sleep(
-        x402_facilitator::chain::CLOCK_REUSE + std::time::Duration::from_millis(100),
-    )
-    .await;
+    tokio::time::sleep(x402_facilitator::CLOCK_REUSE + std::time::Duration::from_millis(100)).await;
     let p = env
         .sign(
             &payer,

@@ -17,9 +17,9 @@ use alloy::signers::SignerSync;
 use harness::{Env, Facilitator, CANONICAL_PERMIT2};
 use serde_json::{json, Value};
 use x402_client::header::SettleResponse;
-use x402_facilitator::proxy::payload::{ProxyPayment, ProxyScheme};
-use x402_facilitator::proxy::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
-use x402_facilitator::wire::VerifyResponse;
+use x402_domain::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
+use x402_facilitator::{ProxyPayment, ProxyScheme};
+use x402_protocol::VerifyResponse;
 
 alloy::sol! {
     #[sol(rpc)]

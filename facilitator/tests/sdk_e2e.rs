@@ -435,7 +435,7 @@ async fn transfers_in(
 /// the maximum reach the SDK with its reason codes and charge nothing.
 #[tokio::test]
 async fn the_unmodified_x402_sdk_pays_through_x402s_permit2_proxies() {
-    use x402_facilitator::proxy::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
+    use x402_domain::{X402_EXACT_PERMIT2_PROXY, X402_UPTO_PERMIT2_PROXY};
     let dir = sdk_dir();
     assert!(
         dir.join("node_modules/@x402/express/package.json").exists(),

@@ -159,7 +159,7 @@ async fn upto_settles_the_amount_used_and_v1_payloads_are_accepted() {
         .sign(&payer, &req2, PayOptions::default())
         .await
         .into_v1();
-    let v: x402_facilitator::wire::VerifyResponse = env
+    let v: x402_protocol::VerifyResponse = env
         .post(&f, "/verify", &serde_json::json!({"x402Version": 1, "paymentHeader": p2.encode(), "paymentRequirements": req2}))
         .await;
     assert!(v.is_valid, "{v:?}");
@@ -419,7 +419,7 @@ async fn escrow_authorizes_captures_with_evidence_and_voids() {
         evidence
     );
 
-    let v: x402_facilitator::wire::EscrowResponse = env
+    let v: x402_protocol::EscrowResponse = env
         .post(&f, "/escrow/void", &serde_json::json!({"paymentId": id}))
         .await;
     assert!(v.success, "{v:?}");

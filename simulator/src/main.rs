@@ -6,11 +6,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sqlx::postgres::PgPoolOptions;
-use x402_simulator::chain::{Chain, Deployment};
-use x402_simulator::facilitator::Facilitator;
-use x402_simulator::progress::{Mode, Progress};
-use x402_simulator::run::{Env, RunOptions};
-use x402_simulator::{build_economy, score, Economy, Plan, Scale, Truth};
+use x402_domain::Deployment;
+use x402_simulator::{
+    build_economy, class_summary, render_class_summary, render_score, score, wait_for_classifier,
+    Chain, Economy, Env, Facilitator, Mode, Plan, Progress, RunOptions, Scale, Truth,
+};
 
 #[derive(Parser)]
 #[command(
@@ -241,8 +241,7 @@ async fn main() -> Result<()> {
                 },
             };
             let started = std::time::Instant::now();
-            let (truth, stats) =
-                x402_simulator::run::run(&env, &plan, &Progress::new(mode)).await?;
+            let (truth, stats) = x402_simulator::run(&env, &plan, &Progress::new(mode)).await?;
             truth.write_json(&truth_out)?;
             if let Some(pool) = &pool {
                 truth.write_table(pool).await?;
@@ -284,23 +283,23 @@ async fn main() -> Result<()> {
             let truth = Truth::read_json(&truth)?;
             let deployment = Deployment::read(&deployment)?;
             let pool = connect(&database_url).await?;
-            score::wait_for_classifier(
+            wait_for_classifier(
                 &pool,
                 truth.chain_id,
                 truth.last_block,
                 Duration::from_secs(wait_secs),
             )
             .await?;
-            let rows = score::summary(&pool, truth.chain_id).await?;
+            let rows = class_summary(&pool, truth.chain_id).await?;
             println!("What the classifier concluded, per token (all indexed payments):\n");
-            print!("{}", score::render_summary(&rows, &deployment.tokens));
-            let s = score::score(&pool, &truth, &deployment.tokens).await?;
+            print!("{}", render_class_summary(&rows, &deployment.tokens));
+            let s = score(&pool, &truth, &deployment.tokens).await?;
             println!(
                 "Classifier against the simulator's ground truth ({} payments, {} payers):\n",
                 truth.payments.len(),
                 truth.payers.len()
             );
-            print!("{}", score::render_score(&s));
+            print!("{}", render_score(&s));
             if let Some(min) = min_score {
                 let sides = [
                     ("payments".to_string(), &s.payments),

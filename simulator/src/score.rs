@@ -531,7 +531,7 @@ pub struct SummaryRow {
 }
 
 /// What the classifier concluded about every indexed payment of `chain_id`, per token and class.
-pub async fn summary(
+pub async fn class_summary(
     pool: &PgPool,
     chain_id: u64,
 ) -> Result<Vec<(Vec<u8>, SummaryRow)>, ScoreError> {
@@ -572,7 +572,7 @@ pub fn format_amount(units: U256, decimals: u8) -> String {
 
 /// The summary as one table per token, classes in rule order, with each class's share of the
 /// token's volume.
-pub fn render_summary(rows: &[(Vec<u8>, SummaryRow)], tokens: &[TokenInfo]) -> String {
+pub fn render_class_summary(rows: &[(Vec<u8>, SummaryRow)], tokens: &[TokenInfo]) -> String {
     let mut out = String::new();
     let mut by_token: BTreeMap<Vec<u8>, Vec<&SummaryRow>> = BTreeMap::new();
     for (t, r) in rows {
@@ -831,7 +831,7 @@ mod tests {
                 },
             )
         };
-        let text = render_summary(
+        let text = render_class_summary(
             &[
                 row("suspected_sybil", 3, 1_000_000),
                 row("external", 1, 3_000_000),

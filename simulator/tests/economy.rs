@@ -24,14 +24,16 @@
 mod common;
 
 use common::Stack;
-use x402_simulator::progress::{Mode, Progress};
-use x402_simulator::{build, build_economy, score, Class, Economy, Scale, Truth};
+use x402_simulator::{
+    build, build_economy, render_matrices, render_score, score, Class, Economy, Mode, Progress,
+    Scale, Score, Scores, Truth,
+};
 
 const MIN_SCORE: f64 = 0.9;
 /// Precision `external` must keep on the adversarial economy (issue 13).
 const MIN_EXTERNAL_PRECISION: f64 = 0.95;
 
-fn check(what: &str, scores: &score::Scores) -> Vec<String> {
+fn check(what: &str, scores: &Scores) -> Vec<String> {
     let mut failures = Vec::new();
     if scores.missing > 0 {
         failures.push(format!("{what}: {} without a verdict", scores.missing));
@@ -55,8 +57,8 @@ fn check(what: &str, scores: &score::Scores) -> Vec<String> {
 async fn check_both_signatures(
     pool: &sqlx::PgPool,
     truth: &Truth,
-    stats: &x402_simulator::run::Stats,
-    s: &score::Score,
+    stats: &x402_simulator::Stats,
+    s: &Score,
 ) -> Vec<String> {
     let sources: std::collections::BTreeMap<String, i64> =
         sqlx::query_as("select source, count(*) from payments where chain_id = $1 group by source")
@@ -123,7 +125,7 @@ async fn the_classifier_recovers_the_simulated_economy() {
         "{stats:?}"
     );
     // A second run of the same economy on the same deployment is refused before it sends anything.
-    let again = x402_simulator::run::run(env, &plan, &Progress::new(Mode::Off))
+    let again = x402_simulator::run(env, &plan, &Progress::new(Mode::Off))
         .await
         .unwrap_err();
     assert!(
@@ -148,10 +150,10 @@ async fn the_classifier_recovers_the_simulated_economy() {
         "every row of the standard economy names its scenario"
     );
 
-    let s = score::score(&pool, &truth, &env.chain.deployment.tokens)
+    let s = score(&pool, &truth, &env.chain.deployment.tokens)
         .await
         .unwrap();
-    eprintln!("{}", score::render_score(&s));
+    eprintln!("{}", render_score(&s));
     let present: Vec<Class> = s
         .payments
         .classes
@@ -171,7 +173,7 @@ async fn the_classifier_recovers_the_simulated_economy() {
         failures.is_empty(),
         "{}\n{}",
         failures.join("\n"),
-        score::render_score(&s)
+        render_score(&s)
     );
 
     // The truth file round-trips for `x402-sim report`.
@@ -211,18 +213,16 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    let mut expected = x402_simulator::adversary::SCENARIOS
-        .map(String::from)
-        .to_vec();
+    let mut expected = x402_simulator::SCENARIOS.map(String::from).to_vec();
     expected.sort();
     assert_eq!(scenarios, expected, "every scenario's payers paid");
-    let s = score::score(&pool, &truth, &stack.env.chain.deployment.tokens)
+    let s = score(&pool, &truth, &stack.env.chain.deployment.tokens)
         .await
         .unwrap();
     let report = format!(
         "{}\nconfusion matrices (rows: truth, columns: verdict):\n{}",
-        score::render_score(&s),
-        score::render_matrices(&s)
+        render_score(&s),
+        render_matrices(&s)
     );
     let present: Vec<Class> = s
         .payers
@@ -241,7 +241,7 @@ async fn the_organic_figure_survives_the_adversarial_economy() {
         ],
         "the adversarial economy's classes"
     );
-    let volume: Vec<(String, &score::Scores)> = s
+    let volume: Vec<(String, &Scores)> = s
         .volume
         .iter()
         .map(|(t, _, v)| (format!("{t} volume"), v))

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Parser;
 
-use x402_api::bench::{self, Scenario};
+use x402_api::{run_scenario, uncached_median, Live, Scenario};
 
 #[derive(clap::Args, Clone)]
 struct Db {
@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let pool = connect(&db.database_url, 4).await?;
     let live = if live_rate > 0 {
         Some(
-            x402_api::live::Live::start(
+            Live::start(
                 pool.clone(),
                 db.chain_id,
                 url.trim_end_matches('/').to_string(),
@@ -286,8 +286,8 @@ async fn run_bench(
     for s in [&summary, &series, &profile] {
         // Uncached cost of a few requests of the scenario, one at a time (what a cache miss costs).
         let sample: Vec<String> = s.paths.iter().take(6).cloned().collect();
-        let uncached = bench::uncached_median(url, &sample, 2).await?;
-        let o = bench::run(url, s, clients, duration).await?;
+        let uncached = uncached_median(url, &sample, 2).await?;
+        let o = run_scenario(url, s, clients, duration).await?;
         println!(
             "{}: {} requests, {} failed, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; uncached median {:.1} ms",
             s.name, o.requests, o.failures, o.throughput, o.p50_ms, o.p99_ms, o.max_ms, uncached

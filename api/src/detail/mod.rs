@@ -7,11 +7,8 @@ mod payment;
 
 use serde_json::Value;
 
-pub use payer::{
-    payer, ClusterOut, FlagCount, LabelOut, PayerProfile, PayerVerdict, PaymentEvidence, Share,
-    TokenVolume, AMOUNT_BASIS,
-};
-pub use payment::{payment, Classification, InclusionProof, PaymentDetail, PaymentEvent};
+pub use payer::{payer, PayerProfile};
+pub use payment::{payment, PaymentDetail};
 
 /// Rewrites integer `cluster_id` values anywhere in an evidence tree as decimal strings: they are
 /// int8 and a JSON number above 2^53 loses digits in JavaScript.

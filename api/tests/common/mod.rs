@@ -15,7 +15,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use x402_api::{rollup, AppState};
+use x402_api::AppState;
 
 pub const CHAIN: i64 = 31337;
 
@@ -110,8 +110,8 @@ pub fn token_3() -> Address {
 
 /// The deployment file's tokens: T1 a 6-decimal stablecoin (USDC, priced at par), T2 an
 /// 18-decimal token (OPG, unpriced unless a test prices it), T3 an 18-decimal token (WETH).
-pub fn token_meta() -> Vec<x402_api::state::TokenMeta> {
-    let t = |address, symbol: &str, decimals, stablecoin| x402_api::state::TokenMeta {
+pub fn token_meta() -> Vec<x402_api::TokenMeta> {
+    let t = |address, symbol: &str, decimals, stablecoin| x402_api::TokenMeta {
         address,
         symbol: Some(symbol.into()),
         decimals: Some(decimals),
@@ -527,18 +527,15 @@ impl Fixture {
         prices: &[(&str, &str)],
         memory: bool,
     ) -> Self {
-        rollup::refresh(&db.pool, CHAIN).await.unwrap();
+        x402_api::refresh(&db.pool, CHAIN).await.unwrap();
         let meta = token_meta();
         let flags: Vec<(String, String)> = prices
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let book = x402_api::prices::PriceBook::build(
-            &meta,
-            price_file.map(|t| ("prices.toml", t)),
-            &flags,
-        )
-        .unwrap();
+        let book =
+            x402_api::PriceBook::build(&meta, price_file.map(|t| ("prices.toml", t)), &flags)
+                .unwrap();
         let state = AppState::with_prices(db.pool.clone(), CHAIN, ttl, meta, book)
             .await
             .unwrap();

@@ -13,10 +13,10 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
 use tracing::info;
 
-use x402_classifier::config::RuleConfig;
-use x402_classifier::db::{self, seed};
-use x402_classifier::gen::{generate, GenConfig};
-use x402_classifier::incremental::{Follower, Step};
+use x402_classifier::{
+    connect, generate, import_file_labels, migrate, set_checkpoint, write_seed, Follower,
+    GenConfig, RuleConfig, Step,
+};
 
 #[derive(Parser)]
 #[command(
@@ -98,7 +98,7 @@ async fn main() -> Result<()> {
             no_plumbing,
             no_classify,
         } => {
-            let pool = db::connect(&cli.database_url).await?;
+            let pool = connect(&cli.database_url).await?;
             gen_data(&pool, chain_id, *payments, *payers, *s, !no_plumbing).await?;
             if !no_classify {
                 let t = Instant::now();
@@ -178,7 +178,7 @@ async fn gen_data(
     if payers == 0 || payments < payers {
         bail!("--payments must be at least --payers (and --payers at least 1), got {payments} payments for {payers} payers");
     }
-    db::migrate(pool).await?;
+    migrate(pool).await?;
     let existing: i64 = sqlx::query_scalar("select count(*) from payments where chain_id = $1")
         .bind(chain_id)
         .fetch_one(pool)
@@ -201,9 +201,9 @@ async fn gen_data(
         "generated"
     );
     let t = Instant::now();
-    seed::write(pool, &g.seed).await?;
-    db::write::import_file_labels(pool, &g.file_labels).await?;
-    seed::set_checkpoint(pool, chain_id, g.last_block, &g.settlement, &g.registry).await?;
+    write_seed(pool, &g.seed).await?;
+    import_file_labels(pool, &g.file_labels).await?;
+    set_checkpoint(pool, chain_id, g.last_block, &g.settlement, &g.registry).await?;
     println!(
         "wrote {} payments, {} transfers, {} registry events, {} declarations for chain {chain_id} in {:.1} s (checkpoint block {})",
         g.seed.payments.len(),

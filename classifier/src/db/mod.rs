@@ -1,9 +1,9 @@
 //! PostgreSQL: the classifier's migrations, reading the indexer's tables, writing verdicts.
 
-pub mod copy;
-pub mod load;
-pub mod seed;
-pub mod write;
+mod copy;
+pub(crate) mod load;
+pub(crate) mod seed;
+pub(crate) mod write;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;

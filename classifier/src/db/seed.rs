@@ -65,7 +65,7 @@ fn derived(id: &[u8], tag: &[u8]) -> Hash32 {
 }
 
 /// Appends `seed` to the indexer tables (blocks included), in one transaction.
-pub async fn write(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
+pub async fn write_seed(pool: &PgPool, seed: &Seed) -> Result<(), DbError> {
     let c = seed.chain_id;
     let mut tx = pool.begin().await?;
     let mut blocks: Vec<(i64, i64)> = seed

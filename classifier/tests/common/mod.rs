@@ -2,11 +2,10 @@
 //! strictly increasing blocks, built directly as classifier inputs.
 #![allow(dead_code)]
 
-use x402_classifier::input::{Declaration, Inputs, NativeTransfer, Payment, Transfer};
-use x402_classifier::labels::{
-    fold_registry, FileLabel, Label, LabelKind, LabelSet, RegistryEvent,
+use x402_classifier::{
+    fold_registry, Addr, Declaration, FileLabel, Hash32, Inputs, Label, LabelKind, LabelSet,
+    NativeTransfer, Payment, RegistryEvent, Transfer,
 };
-use x402_classifier::types::{Addr, Hash32};
 
 /// The payment token (6 decimals by default: dust threshold 1_000_000).
 pub const TOKEN: Addr = [0xAA; 20];
@@ -260,7 +259,7 @@ impl World {
     /// Writes everything not yet written (payments/transfers/events after `written` blocks) into the
     /// indexer tables and moves the checkpoint to the current block.
     pub async fn commit(&mut self, db: &pg::TestDb, written: &mut i64) {
-        use x402_classifier::db::seed::{self, Seed};
+        use x402_classifier::{set_checkpoint, write_seed, Seed};
         let after = *written;
         let s = Seed {
             chain_id: self.chain_id,
@@ -290,9 +289,9 @@ impl World {
                 .cloned()
                 .collect(),
         };
-        seed::write(&db.pool, &s).await.unwrap();
+        write_seed(&db.pool, &s).await.unwrap();
         self.mine();
-        seed::set_checkpoint(
+        set_checkpoint(
             &db.pool,
             self.chain_id,
             self.block,
@@ -306,7 +305,7 @@ impl World {
 
     /// Imports the file labels (the labels-file path of `labels import`).
     pub async fn import_file_labels(&self, db: &pg::TestDb) {
-        use x402_classifier::db::write::{import_labels, ImportMode};
+        use x402_classifier::{import_labels, ImportMode};
         import_labels(&db.pool, &self.file, ImportMode::Merge)
             .await
             .unwrap();

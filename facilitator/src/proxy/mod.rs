@@ -15,8 +15,8 @@
 //! being the later of the wall clock and the latest block, and the Permit2 nonce and allowance
 //! checked explicitly instead of diagnosed after a failed simulation.
 
-pub mod payload;
-pub mod state;
+mod payload;
+mod state;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,7 +36,7 @@ use crate::eip3009::{
 use crate::reason::{Reason, Rejected};
 use crate::settle::OnChain;
 use crate::signature::Recovered;
-use payload::{ProxyPayment, ProxyScheme};
+pub use payload::{ProxyPayment, ProxyScheme};
 use state::{ProxyQuery, ProxyState};
 
 // The proxies' deterministic addresses are shared with the indexer, owned by x402-domain.

@@ -9,7 +9,7 @@ use x402_protocol::PaymentMode;
 
 use super::Settler;
 use crate::eip3009::Eip3009Payment;
-use crate::proxy::payload::{ProxyPayment, ProxyScheme};
+use crate::proxy::{ProxyPayment, ProxyScheme};
 use crate::reason::{Reason, Rejected};
 use crate::settlement::SettlementPayment;
 use crate::store::Kind;

@@ -16,7 +16,7 @@ use x402_client::budget::Budget;
 use x402_client::header::{PaymentPayload, SettleResponse};
 use x402_client::pay::{pay, PayOptions};
 use x402_client::requirements::{caip2, PaymentRequired, PaymentRequirements, SettlementExtra};
-use x402_facilitator::wire::{EscrowResponse, VerifyResponse};
+use x402_protocol::{EscrowResponse, VerifyResponse};
 use x402_testkit::{wallets, AnvilOptions, DevChain, TestDb, TokenInfo, Traffic};
 
 /// A running facilitator binary; killed on drop.
@@ -422,12 +422,9 @@ impl Env {
         for (name, at) in [
             (
                 "x402ExactPermit2Proxy",
-                x402_facilitator::proxy::X402_EXACT_PERMIT2_PROXY,
+                x402_domain::X402_EXACT_PERMIT2_PROXY,
             ),
-            (
-                "x402UptoPermit2Proxy",
-                x402_facilitator::proxy::X402_UPTO_PERMIT2_PROXY,
-            ),
+            ("x402UptoPermit2Proxy", x402_domain::X402_UPTO_PERMIT2_PROXY),
         ] {
             let path = x402_testkit::paths::repo_root().join(format!("out/{name}.sol/{name}.json"));
             let artifact: serde_json::Value = serde_json::from_str(

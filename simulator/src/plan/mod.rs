@@ -21,11 +21,10 @@ mod tests;
 pub(crate) use builder::Builder;
 pub(crate) use model::tokens;
 pub use model::{
-    Actor, ActorId, Day, Economy, EscrowEnd, Kind, NativeTransfer, PayPath, Payment, Plan, Scale,
-    Tok, Transfer, Via,
+    ActorId, Economy, EscrowEnd, Kind, NativeTransfer, PayPath, Payment, Plan, Scale, Tok,
+    Transfer, Via,
 };
-pub use rng::{derive_signer, Rng};
-pub use standard::providers;
+pub use rng::Rng;
 
 use standard::{backbone, standard};
 

@@ -10,16 +10,10 @@ use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
 use tokio_util::sync::CancellationToken;
-use x402_classifier::config::RuleConfig;
-use x402_classifier::incremental::{Follower, Step};
-use x402_facilitator::config::{Contracts, SettleConfig};
-use x402_facilitator::service::{Service, ServiceConfig};
-use x402_simulator::chain::{Chain, Deployment};
-use x402_simulator::facilitator::Facilitator;
-use x402_simulator::plan::Plan;
-use x402_simulator::progress::{Mode, Progress};
-use x402_simulator::run::{Env, RunOptions};
-use x402_simulator::{score, Truth};
+use x402_classifier::{Follower, RuleConfig, Step};
+use x402_domain::Deployment;
+use x402_facilitator::{Contracts, Service, ServiceConfig, SettleConfig};
+use x402_simulator::{Chain, Env, Facilitator, Mode, Plan, Progress, RunOptions, Truth};
 use x402_testkit::{DevChain, TestDb};
 
 /// anvil's second and third development keys.
@@ -50,11 +44,7 @@ async fn facilitator(chain: &DevChain, db: &TestDb, key: &str, batching: bool) -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            x402_facilitator::api::router(Arc::clone(&service)),
-        )
-        .await
+        axum::serve(listener, x402_facilitator::router(Arc::clone(&service))).await
     });
     format!("http://{addr}")
 }
@@ -114,9 +104,9 @@ impl Stack {
     }
 
     /// Drives `plan`; every planned payment settles.
-    pub async fn simulate(&self, plan: &Plan) -> (Truth, x402_simulator::run::Stats) {
+    pub async fn simulate(&self, plan: &Plan) -> (Truth, x402_simulator::Stats) {
         let started = std::time::Instant::now();
-        let (truth, stats) = x402_simulator::run::run(&self.env, plan, &Progress::new(Mode::Lines))
+        let (truth, stats) = x402_simulator::run(&self.env, plan, &Progress::new(Mode::Lines))
             .await
             .expect("simulation runs");
         eprintln!(
@@ -185,16 +175,16 @@ impl Stack {
     /// Migrates the classifier's tables into `db` (already migrated for the indexer) and imports
     /// the simulator's exchange labels.
     pub async fn import_labels(&self, db: &TestDb, plan: &Plan, truth: &Truth) -> sqlx::PgPool {
-        let pool = x402_classifier::db::connect(&db.url()).await.unwrap();
-        x402_classifier::db::migrate(&pool).await.unwrap();
+        let pool = x402_classifier::connect(&db.url()).await.unwrap();
+        x402_classifier::migrate(&pool).await.unwrap();
         let labels_file = x402_testkit::paths::scratch_dir("sim-labels")
             .unwrap()
             .join(format!("labels-{}.toml", db.name()));
         std::fs::write(&labels_file, plan.labels_toml(truth.chain_id)).unwrap();
-        let labels = x402_classifier::labels::read_label_file(&labels_file, truth.chain_id as i64)
+        let labels = x402_classifier::read_label_file(&labels_file, truth.chain_id as i64)
             .expect("labels file parses");
         assert_eq!(
-            x402_classifier::db::write::import_file_labels(&pool, &labels)
+            x402_classifier::import_file_labels(&pool, &labels)
                 .await
                 .unwrap(),
             2
@@ -213,7 +203,7 @@ impl Stack {
         .await
         .expect("classification");
         assert!(matches!(step, Step::Full { .. }), "{step:?}");
-        score::wait_for_classifier(
+        x402_simulator::wait_for_classifier(
             &pool,
             truth.chain_id,
             truth.last_block,
