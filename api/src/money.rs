@@ -75,6 +75,9 @@ pub struct Pricing {
     priced: Vec<Address>,
     unpriced: Vec<Address>,
     source: String,
+    /// EIP-55 spelling of every token the request knows, computed once: a series renders a
+    /// money per period and class, and hashing the address for each was a tenth of its cost.
+    checksums: Vec<(Address, String)>,
 }
 
 /// Bind values of the price segments: tokens, first days, end days (exclusive), USD per raw unit.
@@ -138,6 +141,14 @@ impl Pricing {
             .into_iter()
             .partition(|a| segments.iter().any(|s| s.token == *a));
         segments.retain(|s| priced.contains(&s.token));
+        let mut addresses: Vec<Address> = meta
+            .iter()
+            .map(|m| m.address)
+            .chain(known.iter().copied())
+            .chain(token)
+            .collect();
+        addresses.sort();
+        addresses.dedup();
         Self {
             token,
             meta: meta.to_vec(),
@@ -145,6 +156,18 @@ impl Pricing {
             priced,
             unpriced,
             source: book.describe(meta),
+            checksums: addresses
+                .into_iter()
+                .map(|a| (a, a.to_checksum(None)))
+                .collect(),
+        }
+    }
+
+    /// The EIP-55 spelling of `a`.
+    fn checksum(&self, a: &Address) -> String {
+        match self.checksums.iter().find(|(x, _)| x == a) {
+            Some((_, s)) => s.clone(),
+            None => a.to_checksum(None),
         }
     }
 
@@ -246,7 +269,7 @@ impl Pricing {
                     total += &usd;
                 }
                 TokenAmount {
-                    token: a.to_checksum(None),
+                    token: self.checksum(&a),
                     symbol: m.and_then(|m| m.symbol.clone()),
                     decimals: m.and_then(|m| m.decimals),
                     raw: plain(&raw),
@@ -283,7 +306,7 @@ impl Pricing {
     pub fn share(&self, part: &Money, whole: &Money) -> Option<f64> {
         let (p, w) = match self.token {
             Some(t) => {
-                let t = t.to_checksum(None);
+                let t = self.checksum(&t);
                 (part.raw_of(&t), whole.raw_of(&t))
             }
             None => (dec(part.usd.as_deref())?, dec(whole.usd.as_deref())?),
@@ -298,7 +321,7 @@ impl Pricing {
     /// raw units with a token filter, else USD.
     pub fn magnitude(&self, m: &Money) -> f64 {
         match self.token {
-            Some(t) => m.raw_of(&t.to_checksum(None)).to_f64().unwrap_or(0.0),
+            Some(t) => m.raw_of(&self.checksum(&t)).to_f64().unwrap_or(0.0),
             None => dec(m.usd.as_deref())
                 .and_then(|d| d.to_f64())
                 .unwrap_or(0.0),

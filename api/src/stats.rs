@@ -34,8 +34,8 @@ pub fn concentration(volumes: &[f64]) -> Concentration {
             ..Default::default()
         };
     }
-    // Descending for top-N.
-    v.sort_by(|a, b| b.total_cmp(a));
+    // Descending for top-N (unstable: equal volumes are interchangeable).
+    v.sort_unstable_by(|a, b| b.total_cmp(a));
     let top = |k: usize| v.iter().take(k).sum::<f64>() / total;
     let hhi: f64 = v.iter().map(|x| (x / total).powi(2)).sum();
     // Gini over ascending order: G = 2 * sum(i * x_i) / (n * sum x) - (n + 1) / n, i = 1..n.

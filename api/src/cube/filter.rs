@@ -59,17 +59,13 @@ impl Want {
         }
     }
 
-    #[inline]
-    fn dims(&self, token: u32, payee: u32, facilitator: u32, class: u8, source: u8) -> bool {
-        self.token.is_none_or(|t| t == token)
-            && self.payee.is_none_or(|p| p == payee)
-            && self.facilitator.is_none_or(|f| f == facilitator)
-            && self.classes & (1 << class) != 0
-            && self.sources & (1 << source) != 0
-    }
-
-    pub(super) fn row(&self, r: &Row) -> bool {
-        self.dims(r.token, r.payee, r.facilitator, r.class, r.source)
+    /// Whether any dimension but the class is filtered (else [`Want::dims_but_class`] holds
+    /// for every row, and the passes over rows skip it).
+    pub(super) fn filters_dims(&self) -> bool {
+        self.token.is_some()
+            || self.payee.is_some()
+            || self.facilitator.is_some()
+            || self.sources != u16::MAX
     }
 
     /// Matches every dimension of a row but its class (for passes that test two class sets).

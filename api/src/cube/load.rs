@@ -10,6 +10,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
+use super::value::u256_f64;
 use super::{
     class_index, day_of, source_index, Bin, Cell, Day, DayData, PayerRows, Row, Snapshot, ANY_PAYEE,
 };
@@ -142,7 +143,7 @@ impl Snapshot {
         days: Option<&[Day]>,
     ) -> Result<Self, sqlx::Error> {
         let dicts = Arc::make_mut(&mut self.dicts);
-        let mut new_rows: HashMap<u32, Vec<(Row, U256)>> = HashMap::new();
+        let mut new_rows: HashMap<u32, Vec<(Row, f64)>> = HashMap::new();
         let mut day_payers: BTreeMap<Day, Vec<u32>> = BTreeMap::new();
         for (day, payer, token, payee, fac, class, source, _payments, volume) in &loaded.rows {
             let (Some(class), Some(source)) = (class_index(class), source_index(source)) else {
@@ -158,7 +159,10 @@ impl Snapshot {
                 class,
                 source,
             };
-            new_rows.entry(p).or_default().push((row, u256(volume)?));
+            new_rows
+                .entry(p)
+                .or_default()
+                .push((row, u256_f64(u256(volume)?)));
             day_payers.entry(d).or_default().push(p);
         }
         let mut cells: BTreeMap<Day, DayData> = BTreeMap::new();
@@ -225,7 +229,7 @@ impl Snapshot {
             let (rows, volumes) = old.of(p);
             if touched.peek() == Some(&(p as u32)) {
                 touched.next();
-                let mut merged: Vec<(Row, U256)> = rows
+                let mut merged: Vec<(Row, f64)> = rows
                     .iter()
                     .zip(volumes)
                     .filter(|(r, _)| !replaced.contains(&r.day))

@@ -22,8 +22,10 @@
 //! `value` sums and prices volumes, and `summary` and `series` answer with the rows
 //! [`crate::metrics`] computes its documents from.
 
+mod calendar;
 mod filter;
 mod load;
+mod median;
 mod series;
 mod summary;
 mod value;
@@ -125,7 +127,10 @@ struct PayerRows {
     /// Payer `p`'s rows are `rows[start[p]..start[p + 1]]`.
     start: Vec<u32>,
     rows: Vec<Row>,
-    volumes: Vec<U256>,
+    /// Each row's volume in raw units as the nearest f64 ([`value::u256_f64`]): per-payer
+    /// volumes only feed concentration, which is computed in floats (as the SQL does), so the
+    /// exact amount is not kept and the pass reads 8 bytes a row instead of 32.
+    volumes: Vec<f64>,
 }
 
 impl PayerRows {
@@ -133,12 +138,30 @@ impl PayerRows {
         self.start.len().saturating_sub(1)
     }
 
-    fn of(&self, p: usize) -> (&[Row], &[U256]) {
+    fn of(&self, p: usize) -> (&[Row], &[f64]) {
         if p >= self.len() {
             return (&[], &[]);
         }
         let (a, b) = (self.start[p] as usize, self.start[p + 1] as usize);
         (&self.rows[a..b], &self.volumes[a..b])
+    }
+
+    /// Payer `p`'s rows split at day `from`: the rows before it, and the rows from it on with
+    /// their volumes (rows are sorted by day); `None` when all its rows are before `from` or
+    /// after `to`, so passes over a window skip most inactive payers after two comparisons.
+    #[inline(always)]
+    fn around(&self, p: usize, from: Day, to: Day) -> Option<(&[Row], &[Row], &[f64])> {
+        let (rows, volumes) = self.of(p);
+        let (head, tail) = (rows.first()?, rows.last()?);
+        if tail.day < from || head.day > to {
+            return None;
+        }
+        let start = if head.day >= from {
+            0
+        } else {
+            rows.partition_point(|r| r.day < from)
+        };
+        Some((&rows[..start], &rows[start..], &volumes[start..]))
     }
 }
 
@@ -238,6 +261,18 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.days.is_empty()
     }
+
+    /// The per-request tables for the days `from..=to` that hold data.
+    fn calendar<'a>(
+        &self,
+        from: Day,
+        to: Day,
+        prices: &'a value::Prices,
+    ) -> calendar::Calendar<'a> {
+        let first = self.days.keys().next().map_or(from, |d| from.max(*d));
+        let last = self.days.keys().next_back().map_or(to, |d| to.min(*d));
+        calendar::Calendar::new(first, last, prices)
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +299,66 @@ mod tests {
             start_of(Interval::Day, day("2026-12-06")),
             day("2026-12-06")
         );
+    }
+
+    #[test]
+    fn around_splits_a_payers_rows_at_the_window() {
+        let row = |d| Row {
+            day: day(d),
+            payee: 0,
+            token: 0,
+            facilitator: 0,
+            class: 0,
+            source: 0,
+        };
+        // Payer 0: four rows; payer 1: none; payer 2: one.
+        let rows = vec![
+            row("2026-11-01"),
+            row("2026-11-05"),
+            row("2026-11-05"),
+            row("2026-11-09"),
+            row("2026-11-20"),
+        ];
+        let payers = PayerRows {
+            start: vec![0, 4, 4, 5],
+            volumes: (0..rows.len()).map(|i| i as f64).collect(),
+            rows,
+        };
+        let days = |rs: &[Row]| rs.iter().map(|r| r.day).collect::<Vec<Day>>();
+        let (before, from_on, volumes) = payers
+            .around(0, day("2026-11-02"), day("2026-11-05"))
+            .unwrap();
+        assert_eq!(days(before), vec![day("2026-11-01")]);
+        // The rows from the window's start on, to be read up to its end.
+        assert_eq!(
+            days(from_on),
+            vec![day("2026-11-05"), day("2026-11-05"), day("2026-11-09")]
+        );
+        assert_eq!(volumes, &[1.0, 2.0, 3.0]);
+        // A window starting before the first row: nothing before it.
+        let (before, from_on, _) = payers
+            .around(0, day("2026-10-01"), day("2026-11-01"))
+            .unwrap();
+        assert_eq!((before.len(), from_on.len()), (0, 4));
+        // A window between two rows: the cheap test lets it through, the rows from its start
+        // on begin after its end (the passes read none of them).
+        let (before, from_on, _) = payers
+            .around(0, day("2026-11-06"), day("2026-11-08"))
+            .unwrap();
+        assert_eq!((before.len(), days(from_on)), (3, vec![day("2026-11-09")]));
+        // After every row, before every row, no rows, no such payer.
+        assert!(payers
+            .around(0, day("2026-11-10"), day("2026-11-30"))
+            .is_none());
+        assert!(payers
+            .around(2, day("2026-11-01"), day("2026-11-19"))
+            .is_none());
+        assert!(payers
+            .around(1, day("2026-11-01"), day("2026-11-30"))
+            .is_none());
+        assert!(payers
+            .around(3, day("2026-11-01"), day("2026-11-30"))
+            .is_none());
     }
 
     #[test]

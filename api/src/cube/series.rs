@@ -17,10 +17,11 @@ impl Snapshot {
         p: &Pricing,
         activity_classes: &[String],
     ) -> SeriesRows {
+        let (payers, active) = self.period_payers(w, f, iv, activity_classes);
         SeriesRows {
             classes: self.period_class_rows(w, f, iv, p),
-            payers: self.period_payers(w, f, iv),
-            active: self.period_active(w, f, iv, activity_classes),
+            payers,
+            active,
         }
     }
 
@@ -45,87 +46,166 @@ impl Snapshot {
             .collect()
     }
 
-    /// Distinct payers and entities per period (all classes in scope).
-    fn period_payers(&self, w: Window, f: &Filters, iv: Interval) -> Vec<PeriodCount> {
-        let want = Want::new(&self.dicts, f, f.class_names().as_deref());
-        if want.empty {
-            return Vec::new();
-        }
-        let (from, to) = (day_of(w.from), day_of(w.to));
-        let periods = period_table(w, iv);
-        let mut payers = vec![0i64; periods.len()];
-        // (period, entity) of every active payer; an entity counts once per period.
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
-        for pid in 0..self.payers.len() {
-            let rows = self.payers.of(pid).0;
-            let mut last = u32::MAX;
-            for r in window_rows(rows, from, to) {
-                if !want.row(r) {
-                    continue;
-                }
-                let k = periods.index(r.day);
-                if k != last {
-                    payers[k as usize] += 1;
-                    pairs.push((k, self.entity[pid]));
-                    last = k;
-                }
-            }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut entities = vec![0i64; periods.len()];
-        for (k, _) in pairs {
-            entities[k as usize] += 1;
-        }
-        (0..periods.len())
-            .filter(|&k| payers[k] > 0)
-            .map(|k| (date_of(periods.starts[k]), payers[k], entities[k]))
-            .collect()
-    }
-
-    /// Active and new payers of the activity classes per period.
-    fn period_active(
+    /// Distinct payers and entities per period (all classes in scope), and active and new
+    /// payers of the activity classes per period, in one pass over each payer's rows.
+    ///
+    /// Payers without a row in the window are skipped after two comparisons; the rows before
+    /// the window are read only until the first one of the activity classes (the payer's first
+    /// period). An entity with one wallet counts when its payer does; the payers of entities
+    /// with several wallets are read entity after entity, so a mark per period counts each
+    /// entity once.
+    fn period_payers(
         &self,
         w: Window,
         f: &Filters,
         iv: Interval,
-        classes: &[String],
-    ) -> Vec<PeriodActive> {
-        let want = Want::new(&self.dicts, f, Some(classes));
+        activity_classes: &[String],
+    ) -> (Vec<PeriodCount>, Vec<PeriodActive>) {
+        let want = Want::new(&self.dicts, f, f.class_names().as_deref());
+        let act = Want::new(&self.dicts, f, Some(activity_classes));
         if want.empty {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
-        let (from, to) = (day_of(w.from), day_of(w.to));
         let periods = period_table(w, iv);
-        let mut active = vec![0i64; periods.len()];
-        let mut new = vec![0i64; periods.len()];
+        let pass = PeriodPass {
+            want: want.classes,
+            act: act.classes,
+            from: day_of(w.from),
+            to: day_of(w.to),
+            periods: &periods,
+        };
+        // Two copies of the pass: without a filter on the other dimensions the row test is
+        // skipped altogether.
+        let c = if want.filters_dims() {
+            self.period_pass(&pass, |r| want.dims_but_class(r))
+        } else {
+            self.period_pass(&pass, |_| true)
+        };
+        let counts = (0..periods.len())
+            .filter(|&k| c.payers[k] > 0)
+            .map(|k| (date_of(periods.starts[k]), c.payers[k], c.entities[k]))
+            .collect();
+        let activity = (0..periods.len())
+            .filter(|&k| c.active[k] > 0)
+            .map(|k| (date_of(periods.starts[k]), c.active[k], c.new[k]))
+            .collect();
+        (counts, activity)
+    }
+
+    /// [`Snapshot::period_payers`]' counts over every payer, with rows passing `dims`.
+    #[inline(always)]
+    fn period_pass(&self, pass: &PeriodPass, dims: impl Fn(&Row) -> bool) -> PeriodCounts {
+        let n = pass.periods.len();
+        let mut c = PeriodCounts {
+            payers: vec![0; n],
+            entities: vec![0; n],
+            active: vec![0; n],
+            new: vec![0; n],
+        };
+        let mut wallets = vec![0u32; self.dicts.entities.len()];
+        for e in self.entity.iter() {
+            wallets[*e as usize] += 1;
+        }
+        let mut shared: Vec<u32> = Vec::new();
         for pid in 0..self.payers.len() {
-            let rows = self.payers.of(pid).0;
-            let mut first: Option<Day> = None;
-            let mut last = u32::MAX;
-            for r in rows.iter().take_while(|r| r.day <= to) {
-                if !want.row(r) {
-                    continue;
-                }
-                first.get_or_insert(r.day);
-                if r.day < from {
-                    continue;
-                }
-                let k = periods.index(r.day);
-                if k != last {
-                    active[k as usize] += 1;
-                    let first_period = start_of(iv, first.unwrap_or(r.day));
-                    if first_period == periods.starts[k as usize] {
-                        new[k as usize] += 1;
-                    }
-                    last = k;
-                }
+            let entity = self.entity[pid];
+            if wallets[entity as usize] > 1 {
+                shared.push(pid as u32);
+                continue;
+            }
+            if let Some((before, rows, _)) = self.payers.around(pid, pass.from, pass.to) {
+                pass.run(before, rows, &dims, &mut c, |c, k| c.entities[k] += 1);
             }
         }
-        (0..periods.len())
-            .filter(|&k| active[k] > 0)
-            .map(|k| (date_of(periods.starts[k]), active[k], new[k]))
-            .collect()
+        // The entity that last counted in each period.
+        shared.sort_unstable_by_key(|p| self.entity[*p as usize]);
+        let mut mark = vec![u32::MAX; n];
+        for pid in shared {
+            let entity = self.entity[pid as usize];
+            if let Some((before, rows, _)) = self.payers.around(pid as usize, pass.from, pass.to) {
+                pass.run(before, rows, &dims, &mut c, |c, k| {
+                    if mark[k] != entity {
+                        mark[k] = entity;
+                        c.entities[k] += 1;
+                    }
+                });
+            }
+        }
+        c
+    }
+}
+
+/// Per-period counts of a series' payers.
+struct PeriodCounts {
+    payers: Vec<i64>,
+    entities: Vec<i64>,
+    active: Vec<i64>,
+    new: Vec<i64>,
+}
+
+/// What the pass over each payer's rows needs from a series request.
+struct PeriodPass<'a> {
+    /// Bits of the class filter and of the activity classes.
+    want: u16,
+    act: u16,
+    /// The window.
+    from: Day,
+    to: Day,
+    periods: &'a Periods,
+}
+
+impl PeriodPass<'_> {
+    /// Counts one payer from its rows `before` the window and from the window's start on, with
+    /// rows passing `dims`: in `payers` once per period with rows of the class filter (calling
+    /// `entity` for that period too), in `active` once per period with rows of the activity
+    /// classes, and in `new` in the period of its first payment of those.
+    #[inline(always)]
+    fn run(
+        &self,
+        before: &[Row],
+        rows: &[Row],
+        dims: &impl Fn(&Row) -> bool,
+        c: &mut PeriodCounts,
+        mut entity: impl FnMut(&mut PeriodCounts, usize),
+    ) {
+        // Before the window, the first payment's period can only be the window's first one
+        // (which may start before the window).
+        let mut first: Option<u32> = before
+            .iter()
+            .find(|r| self.act & (1 << r.class) != 0 && dims(r))
+            .map(|r| {
+                if r.day >= self.periods.starts[0] {
+                    0
+                } else {
+                    u32::MAX
+                }
+            });
+        let (mut last, mut last_act) = (u32::MAX, u32::MAX);
+        for r in rows {
+            if r.day > self.to {
+                break;
+            }
+            if !dims(r) {
+                continue;
+            }
+            let bit = 1u16 << r.class;
+            if (self.want | self.act) & bit == 0 {
+                continue;
+            }
+            let k = self.periods.index(r.day);
+            if self.want & bit != 0 && k != last {
+                c.payers[k as usize] += 1;
+                entity(c, k as usize);
+                last = k;
+            }
+            if self.act & bit != 0 && k != last_act {
+                c.active[k as usize] += 1;
+                if *first.get_or_insert(k) == k {
+                    c.new[k as usize] += 1;
+                }
+                last_act = k;
+            }
+        }
     }
 }
 
@@ -158,13 +238,6 @@ fn period_table(w: Window, iv: Interval) -> Periods {
         from,
         of_day,
     }
-}
-
-/// The rows of a payer within [from, to] (rows are sorted by day).
-#[inline]
-fn window_rows(rows: &[Row], from: Day, to: Day) -> impl Iterator<Item = &Row> {
-    let start = rows.partition_point(|r| r.day < from);
-    rows[start..].iter().take_while(move |r| r.day <= to)
 }
 
 #[cfg(test)]
@@ -202,31 +275,5 @@ mod tests {
         let months = period_table(w, Interval::Month);
         assert_eq!((months.len(), months.index(day("2026-11-30"))), (2, 0));
         assert_eq!(months.index(day("2026-12-01")), 1);
-    }
-
-    #[test]
-    fn window_rows_keep_the_window() {
-        let row = |d| Row {
-            day: day(d),
-            payee: 0,
-            token: 0,
-            facilitator: 0,
-            class: 0,
-            source: 0,
-        };
-        let rows = [
-            row("2026-11-01"),
-            row("2026-11-05"),
-            row("2026-11-05"),
-            row("2026-11-09"),
-        ];
-        let days: Vec<Day> = window_rows(&rows, day("2026-11-02"), day("2026-11-05"))
-            .map(|r| r.day)
-            .collect();
-        assert_eq!(days, vec![day("2026-11-05"), day("2026-11-05")]);
-        assert_eq!(
-            window_rows(&rows, day("2026-11-10"), day("2026-11-30")).count(),
-            0
-        );
     }
 }

@@ -1,17 +1,17 @@
 //! The summary's rows from a snapshot: totals per class and token, the payer figures (distinct
 //! payers and entities, activity counts, per-payer volumes), per-payee volumes and payment sizes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
 use bigdecimal::{BigDecimal, RoundingMode};
 
+use super::calendar::Calendar;
 use super::filter::Want;
-use super::value::{u256_dec, CellTotals, Prices};
-use super::{day_of, start_of, Cell, Day, DayData, Snapshot};
-use crate::metrics::{
-    ActivityCounts, ClassTokenRow, Interval, SizeRow, SummaryRows, Uniques, Window,
-};
+use super::median::weighted_kth;
+use super::value::{u256_dec, u256_f64, CellTotals, Prices};
+use super::{day_of, Bin, Cell, Day, DayData, Row, Snapshot};
+use crate::metrics::{ActivityCounts, ClassTokenRow, SizeRow, SummaryRows, Uniques, Window};
 use crate::model::Class;
 use crate::money::{plain, Pricing};
 use crate::params::Filters;
@@ -106,6 +106,12 @@ impl Snapshot {
     /// The payer figures of a summary in one pass over each payer's rows: distinct payers and
     /// entities per class (under the class filter), the activity counts (under the activity
     /// classes), and each active payer's volume in the request's unit (for concentration).
+    ///
+    /// Payers without a row in the window are skipped after two comparisons; for the others the
+    /// rows before the window are read only until the first one of the activity classes (which
+    /// makes the payer a returning one), then the window's rows once. Weeks, months and prices
+    /// come from per-request tables and distinct payees from a mark per payee, so the inner loop
+    /// neither hashes nor allocates.
     fn payer_figures(
         &self,
         w: Window,
@@ -124,52 +130,37 @@ impl Snapshot {
         if !want.empty {
             let prices = Prices::new(&self.dicts, p);
             let (from, to) = (day_of(w.from), day_of(w.to));
-            let mut payees: Vec<u32> = Vec::new();
+            let cal = self.calendar(from, to, &prices);
+            let pass = PayerPass {
+                want: want.classes,
+                act: act.classes,
+                to,
+                cal: &cal,
+            };
+            // The payer that last counted each payee (distinct payees per payer).
+            let mut payee_mark: Vec<u32> = vec![u32::MAX; self.dicts.payees.len()];
+            let dims = want.filters_dims();
             for pid in 0..self.payers.len() {
-                let (rows, volumes) = self.payers.of(pid);
-                let mut mask = 0u16;
-                let mut value = 0.0;
-                let mut first: Option<Day> = None;
-                let (mut days, mut weeks, mut months) = (0i64, 0i64, 0i64);
-                let (mut last_day, mut last_week, mut last_month) = (Day::MIN, Day::MIN, Day::MIN);
-                payees.clear();
-                for (r, vol) in rows.iter().zip(volumes) {
-                    if r.day > to {
-                        break;
-                    }
-                    // Dimensions other than the class, once for both class sets.
-                    if !want.dims_but_class(r) {
-                        continue;
-                    }
-                    let in_act = act.classes & (1 << r.class) != 0;
-                    if in_act {
-                        first.get_or_insert(r.day);
-                    }
-                    if r.day < from {
-                        continue;
-                    }
-                    if want.classes & (1 << r.class) != 0 {
-                        mask |= 1 << r.class;
-                        value += prices.value_f64(r.token, r.day, *vol);
-                    }
-                    if in_act {
-                        if r.day != last_day {
-                            days += 1;
-                            last_day = r.day;
-                            let wk = start_of(Interval::Week, r.day);
-                            if wk != last_week {
-                                weeks += 1;
-                                last_week = wk;
-                            }
-                            let m = start_of(Interval::Month, r.day);
-                            if m != last_month {
-                                months += 1;
-                                last_month = m;
-                            }
-                        }
-                        payees.push(r.payee);
-                    }
-                }
+                let Some((before, rows, volumes)) = self.payers.around(pid, from, to) else {
+                    continue;
+                };
+                // Two copies of the pass: without a filter on the other dimensions the row test
+                // is skipped altogether.
+                let (returning, fig) = if dims {
+                    pass.run(pid as u32, before, rows, volumes, &mut payee_mark, |r| {
+                        want.dims_but_class(r)
+                    })
+                } else {
+                    pass.run(pid as u32, before, rows, volumes, &mut payee_mark, |_| true)
+                };
+                let PayerFigures {
+                    mask,
+                    value,
+                    days,
+                    weeks,
+                    months,
+                    pairs,
+                } = fig;
                 let entity = self.entity[pid] as usize;
                 if mask != 0 {
                     for (c, n) in payers.iter_mut().enumerate().take(n_classes) {
@@ -182,17 +173,15 @@ impl Snapshot {
                     values.push(value);
                 }
                 if days > 0 {
-                    payees.sort_unstable();
-                    payees.dedup();
                     out.payers += 1;
                     out.payer_days += days;
                     out.payer_weeks += weeks;
                     out.payer_months += months;
-                    out.pairs += payees.len() as i64;
+                    out.pairs += pairs;
                     if days >= 2 {
                         out.repeat += 1;
                     }
-                    if first.is_some_and(|d| d >= from) {
+                    if !returning {
                         out.new += 1;
                     }
                     if !act_entity[entity] {
@@ -224,73 +213,260 @@ impl Snapshot {
         (uniques, out, values)
     }
 
-    /// Each payee's volume in the request's unit (for concentration).
+    /// Each payee's volume in the request's unit (for concentration), summed in an array by
+    /// payee id (no hashing), in the order the payees first appear.
     fn payee_volumes(&self, w: Window, f: &Filters, p: &Pricing) -> Vec<f64> {
         let want = Want::new(&self.dicts, f, f.class_names().as_deref());
         if want.empty {
             return Vec::new();
         }
         let prices = Prices::new(&self.dicts, p);
-        let mut payee_values: HashMap<u32, f64> = HashMap::new();
-        for (day, data) in self.days.range(day_of(w.from)..=day_of(w.to)) {
+        let (from, to) = (day_of(w.from), day_of(w.to));
+        let cal = self.calendar(from, to, &prices);
+        let mut volume: Vec<f64> = vec![0.0; self.dicts.payees.len()];
+        let mut seen = vec![false; self.dicts.payees.len()];
+        let mut order: Vec<u32> = Vec::new();
+        for (day, data) in self.days.range(from..=to) {
             for c in data.cells.iter().filter(|c| want.cell(c)) {
-                *payee_values.entry(c.payee).or_default() +=
-                    prices.value_f64(c.token, *day, c.volume);
+                let i = c.payee as usize;
+                if !seen[i] {
+                    seen[i] = true;
+                    order.push(c.payee);
+                }
+                volume[i] += cal.value(c.token, *day, u256_f64(c.volume));
             }
         }
-        payee_values.into_values().collect()
+        order.into_iter().map(|i| volume[i as usize]).collect()
     }
 
-    /// Payments, mean and median amount per token.
+    /// Payments, mean and median amount per token: the bins of the window's days under the
+    /// filters, gathered per token (as 128-bit amounts while they fit), then summed and the
+    /// median selected without sorting them.
     fn sizes(&self, w: Window, f: &Filters) -> Vec<SizeRow> {
         let want = Want::new(&self.dicts, f, f.class_names().as_deref());
         if want.empty {
             return Vec::new();
         }
-        let mut by_token: BTreeMap<u32, Vec<(U256, i64)>> = BTreeMap::new();
-        for data in self.days_in(w) {
-            let bins = if want.payee.is_some() {
+        // Bins per payee answer a payee filter; else those summed over payees.
+        let fine = want.payee.is_some();
+        fn bins_of(data: &DayData, fine: bool) -> &[Bin] {
+            if fine {
                 &data.bins
             } else {
                 &data.coarse_bins
-            };
-            for b in bins.iter().filter(|b| want.bin(b)) {
-                by_token
-                    .entry(b.token)
-                    .or_default()
-                    .push((b.amount, b.payments));
             }
         }
+        // Room for every bin of the window in the first token's list (usually the only one).
+        let room: usize = self.days_in(w).map(|d| bins_of(d, fine).len()).sum();
+        let mut by_token: Vec<Amounts> = vec![Amounts::default(); self.dicts.tokens.len()];
+        for data in self.days_in(w) {
+            for b in bins_of(data, fine).iter().filter(|b| want.bin(b)) {
+                let amounts = &mut by_token[b.token as usize];
+                if let Amounts::Narrow(v) = amounts {
+                    if v.capacity() == 0 {
+                        v.reserve(room);
+                    }
+                }
+                amounts.push(b.amount, b.payments);
+            }
+        }
+        // Token ids are not in address order: sort the rows by token, as the SQL does.
         let mut out: Vec<SizeRow> = by_token
             .into_iter()
-            .map(|(token, mut bins)| {
-                bins.sort_unstable_by_key(|b| b.0);
-                let n: i64 = bins.iter().map(|b| b.1).sum();
-                let total = bins
-                    .iter()
-                    .fold(U256::ZERO, |t, (a, c)| t + *a * U256::from(*c as u64));
-                // percentile_disc(0.5): the first value at position >= 0.5 * n (1-based).
-                let k = (n + 1) / 2;
-                let mut seen = 0;
-                let median = bins
-                    .iter()
-                    .find(|b| {
-                        seen += b.1;
-                        seen >= k
-                    })
-                    .map(|b| b.0)
-                    .unwrap_or_default();
+            .enumerate()
+            .filter_map(|(token, amounts)| {
+                let (n, total, median) = amounts.size()?;
                 let average = (u256_dec(total) / BigDecimal::from(n.max(1)))
                     .with_scale_round(6, RoundingMode::HalfUp);
-                SizeRow::new(
-                    self.dicts.tokens.key(token).to_vec(),
+                Some(SizeRow::new(
+                    self.dicts.tokens.key(token as u32).to_vec(),
                     n,
                     average.to_plain_string(),
                     median.to_string(),
-                )
+                ))
             })
             .collect();
         out.sort_by(|a, b| a.token.cmp(&b.token));
         out
+    }
+}
+
+/// One payer's figures in a window (see [`Snapshot::payer_figures`]).
+#[derive(Debug, Default)]
+struct PayerFigures {
+    /// Bit per class of the class filter the payer paid in.
+    mask: u16,
+    /// Its volume under the class filter, in the request's unit.
+    value: f64,
+    /// Distinct days, ISO weeks, months and payees with payments of the activity classes.
+    days: i64,
+    weeks: i64,
+    months: i64,
+    pairs: i64,
+}
+
+/// What the pass over each payer's rows needs from the request.
+struct PayerPass<'a> {
+    /// Bits of the class filter and of the activity classes.
+    want: u16,
+    act: u16,
+    /// Last day of the window.
+    to: Day,
+    cal: &'a Calendar<'a>,
+}
+
+impl PayerPass<'_> {
+    /// One payer's figures from its rows `before` the window and from the window's start on
+    /// (with their volumes), counting rows that pass `dims`; also whether it paid in the
+    /// activity classes before the window (a returning payer). `payee_mark` holds, per payee,
+    /// the last payer that counted it.
+    #[inline(always)]
+    fn run(
+        &self,
+        pid: u32,
+        before: &[Row],
+        rows: &[Row],
+        volumes: &[f64],
+        payee_mark: &mut [u32],
+        dims: impl Fn(&Row) -> bool,
+    ) -> (bool, PayerFigures) {
+        let returning = before
+            .iter()
+            .any(|r| self.act & (1 << r.class) != 0 && dims(r));
+        let mut fig = PayerFigures::default();
+        let (mut last_day, mut last_week, mut last_month) = (Day::MIN, Day::MIN, Day::MIN);
+        for (r, raw) in rows.iter().zip(volumes) {
+            if r.day > self.to {
+                break;
+            }
+            if !dims(r) {
+                continue;
+            }
+            let bit = 1u16 << r.class;
+            if self.want & bit != 0 {
+                fig.mask |= bit;
+                fig.value += self.cal.value(r.token, r.day, *raw);
+            }
+            if self.act & bit != 0 {
+                if r.day != last_day {
+                    fig.days += 1;
+                    last_day = r.day;
+                    let wk = self.cal.week(r.day);
+                    if wk != last_week {
+                        fig.weeks += 1;
+                        last_week = wk;
+                    }
+                    let m = self.cal.month(r.day);
+                    if m != last_month {
+                        fig.months += 1;
+                        last_month = m;
+                    }
+                }
+                let mark = &mut payee_mark[r.payee as usize];
+                if *mark != pid {
+                    *mark = pid;
+                    fig.pairs += 1;
+                }
+            }
+        }
+        (returning, fig)
+    }
+}
+
+/// The (amount, payments) bins of one token: 128-bit while every amount fits (compact to
+/// gather and select in), 256-bit otherwise.
+#[derive(Debug, Clone)]
+enum Amounts {
+    Narrow(Vec<(u128, i64)>),
+    Wide(Vec<(U256, i64)>),
+}
+
+impl Default for Amounts {
+    fn default() -> Self {
+        Amounts::Narrow(Vec::new())
+    }
+}
+
+impl Amounts {
+    fn push(&mut self, amount: U256, payments: i64) {
+        match self {
+            Amounts::Narrow(v) => match u128::try_from(amount) {
+                Ok(a) => v.push((a, payments)),
+                Err(_) => {
+                    let mut wide: Vec<(U256, i64)> =
+                        v.iter().map(|(a, c)| (U256::from(*a), *c)).collect();
+                    wide.push((amount, payments));
+                    *self = Amounts::Wide(wide);
+                }
+            },
+            Amounts::Wide(v) => v.push((amount, payments)),
+        }
+    }
+
+    /// Payments, their total amount and the median amount (`percentile_disc(0.5)`: the first
+    /// amount at position >= n / 2); `None` without payments.
+    fn size(self) -> Option<(i64, U256, U256)> {
+        match self {
+            Amounts::Narrow(mut v) => {
+                let n: i64 = v.iter().map(|b| b.1).sum();
+                // Exact in 128 bits unless it overflows; then again in 256.
+                let total = v
+                    .iter()
+                    .try_fold(0u128, |t, (a, c)| t.checked_add(a.checked_mul(*c as u128)?))
+                    .map(U256::from)
+                    .unwrap_or_else(|| {
+                        v.iter().fold(U256::ZERO, |t, (a, c)| {
+                            t + U256::from(*a) * U256::from(*c as u64)
+                        })
+                    });
+                let median = weighted_kth(&mut v, (n + 1) / 2)?;
+                Some((n, total, U256::from(median)))
+            }
+            Amounts::Wide(mut v) => {
+                let n: i64 = v.iter().map(|b| b.1).sum();
+                let total = v
+                    .iter()
+                    .fold(U256::ZERO, |t, (a, c)| t + *a * U256::from(*c as u64));
+                let median = weighted_kth(&mut v, (n + 1) / 2)?;
+                Some((n, total, median))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_of_narrow_and_wide_amounts() {
+        let mut a = Amounts::default();
+        for (amount, n) in [(30u64, 1i64), (10, 2), (20, 1)] {
+            a.push(U256::from(amount), n);
+        }
+        // 10, 10, 20, 30: median at position 2.
+        assert_eq!(a.size(), Some((4, U256::from(70), U256::from(10))));
+        // Amounts past 128 bits switch to 256-bit arithmetic on the way.
+        let big = U256::from(u128::MAX) + U256::from(1);
+        let mut a = Amounts::default();
+        a.push(U256::from(5), 1);
+        a.push(big, 2);
+        assert!(matches!(a, Amounts::Wide(_)));
+        assert_eq!(
+            a.size(),
+            Some((3, big * U256::from(2) + U256::from(5), big))
+        );
+        // A total past 128 bits from amounts that fit is summed again in 256 bits.
+        let mut a = Amounts::default();
+        a.push(U256::from(u128::MAX), 3);
+        assert_eq!(
+            a.size(),
+            Some((
+                3,
+                U256::from(u128::MAX) * U256::from(3),
+                U256::from(u128::MAX)
+            ))
+        );
+        assert_eq!(Amounts::default().size(), None);
     }
 }

@@ -94,15 +94,39 @@ impl Prices {
             .position(|s| s.0 <= day && day < s.1)
     }
 
-    /// `volume` of `token` on `day` in the request's unit, as a float for concentration: raw
-    /// units with a token filter, else USD (0 when the token has no price that day).
+    /// Prices from segments given directly: by token id, (first day, day after the last, USD
+    /// per raw unit).
+    #[cfg(test)]
+    pub(super) fn from_segments(segments: Vec<Vec<(Day, Day, f64)>>, per_token: bool) -> Self {
+        let segments = segments
+            .into_iter()
+            .map(|s| {
+                s.into_iter()
+                    .map(|(a, b, usd)| (a, b, BigDecimal::try_from(usd).unwrap_or_default(), usd))
+                    .collect()
+            })
+            .collect();
+        Self {
+            segments,
+            per_token,
+        }
+    }
+
+    /// Number of token ids priced (every token of the dictionary).
+    pub(super) fn tokens(&self) -> u32 {
+        self.segments.len() as u32
+    }
+
+    /// What one raw unit of `token` on `day` counts in the request's unit, as a float for
+    /// concentration: 1 with a token filter (raw units), else its USD price (0 when the token
+    /// has no price that day).
     #[inline]
-    pub(super) fn value_f64(&self, token: u32, day: Day, volume: U256) -> f64 {
+    pub(super) fn unit_value(&self, token: u32, day: Day) -> f64 {
         if self.per_token {
-            return u256_f64(volume);
+            return 1.0;
         }
         match self.segment(token, day) {
-            Some(s) => u256_f64(volume) * self.segments[token as usize][s].3,
+            Some(s) => self.segments[token as usize][s].3,
             None => 0.0,
         }
     }

@@ -1,6 +1,9 @@
 //! One payer's profile: its verdict and the full explanation of its class, its labels,
 //! clusters and volumes per token, payee and facilitator.
 
+use std::collections::BTreeMap;
+
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -9,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::hex_bytes;
-use crate::money::{bind_prices, px_cte, Money, PriceNote, Pricing};
+use crate::money::{bind_prices, dec, plain, px_cte, Money, PriceNote, Pricing};
 
 use super::ids_as_strings;
 
@@ -203,6 +206,45 @@ struct ProfileRow {
     ex_flags: Option<Vec<String>>,
     ex_evidence: Option<Value>,
     labels: Option<Value>,
+    /// The payer's parts (see [`PartRow`]), every token, as parallel arrays.
+    p_class: Option<Vec<String>>,
+    p_source: Option<Vec<String>>,
+    p_payee: Option<Vec<Vec<u8>>>,
+    p_token: Option<Vec<Vec<u8>>>,
+    p_payments: Option<Vec<i64>>,
+    p_volume: Option<Vec<String>>,
+    p_usd: Option<Vec<Option<String>>>,
+    p_refunded: Option<Vec<String>>,
+    p_refunded_usd: Option<Vec<Option<String>>>,
+}
+
+impl ProfileRow {
+    /// The parts read with the row (every token), as rows.
+    fn take_parts(&mut self) -> Vec<PartRow> {
+        let class = self.p_class.take().unwrap_or_default();
+        let mut source = self.p_source.take().unwrap_or_default().into_iter();
+        let mut payee = self.p_payee.take().unwrap_or_default().into_iter();
+        let mut token = self.p_token.take().unwrap_or_default().into_iter();
+        let mut payments = self.p_payments.take().unwrap_or_default().into_iter();
+        let mut volume = self.p_volume.take().unwrap_or_default().into_iter();
+        let mut usd = self.p_usd.take().unwrap_or_default().into_iter();
+        let mut refunded = self.p_refunded.take().unwrap_or_default().into_iter();
+        let mut refunded_usd = self.p_refunded_usd.take().unwrap_or_default().into_iter();
+        class
+            .into_iter()
+            .map(|class| PartRow {
+                class,
+                source: source.next().unwrap_or_default(),
+                payee: payee.next().unwrap_or_default(),
+                token: token.next().unwrap_or_default(),
+                payments: payments.next().unwrap_or_default(),
+                volume: volume.next().unwrap_or_default(),
+                usd: usd.next().flatten(),
+                refunded: refunded.next().unwrap_or_default(),
+                refunded_usd: refunded_usd.next().flatten(),
+            })
+            .collect()
+    }
 }
 
 /// The profile aggregates of one payer in one token, computed from `api_payer_days` (the
@@ -236,8 +278,7 @@ const TOKEN_AGG_SQL: &str = "
                 where f.chain_id = $1 and f.payer = $2 and f.token = $3
                 group by flag) x) fl";
 
-/// One payer's volume by class, payee and token (the `token` filter's alone when given).
-#[derive(sqlx::FromRow)]
+/// One payer's volume by class, source, payee and token.
 struct PartRow {
     class: String,
     source: String,
@@ -290,6 +331,26 @@ fn shares(p: &Pricing, parts: &[PartRow], key: impl Fn(&PartRow) -> String) -> V
     out.into_iter().map(|(_, s)| s).collect()
 }
 
+/// Payments and net volume per token over every part, largest count first (then by token).
+fn by_token(parts: &[PartRow]) -> Vec<TokenVolume> {
+    let mut acc: BTreeMap<&[u8], (i64, BigDecimal)> = BTreeMap::new();
+    for r in parts {
+        let e = acc.entry(r.token.as_slice()).or_default();
+        e.0 += r.payments;
+        e.1 += dec(Some(&r.volume)).unwrap_or_default();
+    }
+    let mut out: Vec<(&[u8], i64, BigDecimal)> =
+        acc.into_iter().map(|(t, (n, v))| (t, n, v)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    out.into_iter()
+        .map(|(t, payments, volume)| TokenVolume {
+            token: alloy_primitives::Address::from_slice(t).to_checksum(None),
+            payments,
+            volume: plain(&volume),
+        })
+        .collect()
+}
+
 /// Loads a payer's profile: counts and flags precomputed in `api_payer_stats` (maintained by the
 /// refresh), the verdict, cluster, example evidence and labels from the classifier's tables, and
 /// the amounts by class and payee from `api_payer_days` (per token, priced like every metric).
@@ -301,8 +362,11 @@ pub async fn payer(
     p: &Pricing,
 ) -> ApiResult<PayerProfile> {
     let token = p.token;
-    let mut row: ProfileRow = sqlx::query_as(
-        "select s.payments, s.active_days, s.payees, s.first_day, s.last_day,
+    // One statement for the stats, verdict, cluster, example, labels and the parts of every
+    // token; with a token filter, its aggregates beside it (concurrently).
+    let sql = format!(
+        "with {px}
+         select s.payments, s.active_days, s.payees, s.first_day, s.last_day,
                 s.flag_keys, s.flag_payments,
                 v.class as v_class, v.flags as v_flags, v.evidence as v_evidence,
                 v.first_funder as v_first_funder, v.cluster_id as v_cluster,
@@ -310,7 +374,9 @@ pub async fn payer(
                 v.label_version as v_label, v.classified_at as v_at,
                 c.root_funder as c_root, c.members as c_members, c.stats as c_stats,
                 s.example_payment as ex_id, ep.class as ex_class, ep.flags as ex_flags, ep.evidence as ex_evidence,
-                lb.labels
+                lb.labels,
+                pt.p_class, pt.p_source, pt.p_payee, pt.p_token, pt.p_payments, pt.p_volume, pt.p_usd,
+                pt.p_refunded, pt.p_refunded_usd
          from (select 1) one
          left join api_payer_stats s on s.chain_id = $1 and s.payer = $2
          left join payer_classes v on v.chain_id = $1 and v.payer = $2
@@ -325,57 +391,52 @@ pub async fn payer(
                                             else '0x' || encode(l.registry_tx, 'hex') end)
                     order by l.valid_from_block, l.kind, l.source) as labels
              from labels l where l.chain_id = $1 and l.address = $2
-         ) lb on true",
+         ) lb on true
+         left join lateral (
+             select array_agg(class) as p_class, array_agg(source) as p_source,
+                    array_agg(payee) as p_payee, array_agg(token) as p_token,
+                    array_agg(payments) as p_payments, array_agg(volume) as p_volume,
+                    array_agg(usd) as p_usd, array_agg(refunded) as p_refunded,
+                    array_agg(refunded_usd) as p_refunded_usd
+             from (select class, source, payee, token, sum(payments)::int8 as payments,
+                          sum(volume)::text as volume, sum(volume * px_usd)::text as usd,
+                          sum(refunded)::text as refunded, sum(refunded * px_usd)::text as refunded_usd
+                   from api_payer_days left join px on px_token = token and day >= px_from and day < px_to
+                   where chain_id = $1 and payer = $2
+                   group by class, source, payee, token) x
+         ) pt on true",
+        px = px_cte(3)
+    );
+    let profile = bind_prices!(
+        sqlx::query_as::<_, ProfileRow>(&sql)
+            .bind(chain)
+            .bind(payer.as_slice()),
+        p
     )
-    .bind(chain)
-    .bind(payer.as_slice())
-    .fetch_one(pool)
-    .await?;
+    .fetch_one(pool);
+    let of_token = async {
+        match token {
+            Some(t) => sqlx::query_as::<_, TokenAggRow>(TOKEN_AGG_SQL)
+                .bind(chain)
+                .bind(payer.as_slice())
+                .bind(t.as_slice())
+                .fetch_one(pool)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (mut row, token_agg) = tokio::try_join!(profile, of_token)?;
     if row.payments.is_none() && row.v_class.is_none() {
         return Err(ApiError::NotFound(format!("payer {payer}")));
     }
-    let by_token: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
-        "select token, sum(payments)::int8, sum(volume)::text from api_payer_days
-         where chain_id = $1 and payer = $2 group by token order by sum(payments) desc, token",
-    )
-    .bind(chain)
-    .bind(payer.as_slice())
-    .fetch_all(pool)
-    .await?;
-    let volume_by_token = by_token
-        .into_iter()
-        .map(|(t, payments, volume)| TokenVolume {
-            token: alloy_primitives::Address::from_slice(&t).to_checksum(None),
-            payments,
-            volume,
-        })
-        .collect();
-    let parts_sql = format!(
-        "with {px}
-         select class, source, payee, token, sum(payments)::int8 as payments, sum(volume)::text as volume,
-                sum(volume * px_usd)::text as usd, sum(refunded)::text as refunded,
-                sum(refunded * px_usd)::text as refunded_usd
-         from api_payer_days left join px on px_token = token and day >= px_from and day < px_to
-         where chain_id = $1 and payer = $2 and ($3::bytea is null or token = $3)
-         group by class, source, payee, token",
-        px = px_cte(4)
-    );
-    let parts: Vec<PartRow> = bind_prices!(
-        sqlx::query_as(&parts_sql)
-            .bind(chain)
-            .bind(payer.as_slice())
-            .bind(token.map(|t| t.to_vec())),
-        p
-    )
-    .fetch_all(pool)
-    .await?;
+    let mut parts = row.take_parts();
+    // Every token, whatever the filter; the rest counts the filter's token alone.
+    let volume_by_token = by_token(&parts);
     if let Some(t) = token {
-        let a: TokenAggRow = sqlx::query_as(TOKEN_AGG_SQL)
-            .bind(chain)
-            .bind(payer.as_slice())
-            .bind(t.as_slice())
-            .fetch_one(pool)
-            .await?;
+        parts.retain(|r| r.token == t.as_slice());
+    }
+    if let Some(a) = token_agg {
         row.payments = Some(a.payments.unwrap_or(0));
         row.active_days = a.active_days;
         row.payees = a.payees;
