@@ -217,6 +217,16 @@ pub(crate) fn add_eth_call(
         .map_err(|e| ChainError::new(what, e))
 }
 
+/// Adds a view call (`call` on `to`, at the latest block) to `batch`; `what` names it in errors.
+pub(crate) fn add_view(
+    batch: &mut BatchRequest<'_>,
+    what: &'static str,
+    to: Address,
+    call: impl SolCall,
+) -> Result<Waiter<Bytes>, ChainError> {
+    add_eth_call(batch, what, call_request(None, to, call.abi_encode()))
+}
+
 /// The 32-byte word a view returned; a shorter answer (no code at the address, a wrong
 /// function) is an error naming `what`.
 pub(crate) fn word(what: &'static str, raw: Bytes) -> Result<U256, ChainError> {
@@ -338,68 +348,49 @@ impl Chain {
             None => None,
         };
         let clock = self.clock_in(&mut batch)?;
-        let balance = add_eth_call(
+        let balance = add_view(
             &mut batch,
             "balanceOf",
-            call_request(
-                None,
-                q.token,
-                IERC20::balanceOfCall { account: q.payer }.abi_encode(),
-            ),
+            q.token,
+            IERC20::balanceOfCall { account: q.payer },
         )?;
-        let allowance = add_eth_call(
+        let allowance = add_view(
             &mut batch,
             "allowance",
-            call_request(
-                None,
-                q.token,
-                IERC20::allowanceCall {
-                    owner: q.payer,
-                    spender: q.permit2,
-                }
-                .abi_encode(),
-            ),
+            q.token,
+            IERC20::allowanceCall {
+                owner: q.payer,
+                spender: q.permit2,
+            },
         )?;
         let bitmap_index = q.nonce >> 8;
-        let bitmap = add_eth_call(
+        let bitmap = add_view(
             &mut batch,
             "nonceBitmap",
-            call_request(
-                None,
-                q.permit2,
-                Permit2::nonceBitmapCall {
-                    _0: q.payer,
-                    _1: bitmap_index,
-                }
-                .abi_encode(),
-            ),
+            q.permit2,
+            Permit2::nonceBitmapCall {
+                _0: q.payer,
+                _1: bitmap_index,
+            },
         )?;
-        let budget = add_eth_call(
+        let budget = add_view(
             &mut batch,
             "remainingBudget",
-            call_request(
-                None,
-                q.simulation.settlement,
-                X402Settlement::remainingBudgetCall {
-                    payer: q.payer,
-                    token: q.token,
-                }
-                .abi_encode(),
-            ),
+            q.simulation.settlement,
+            X402Settlement::remainingBudgetCall {
+                payer: q.payer,
+                token: q.token,
+            },
         )?;
         let erc1271 = match &q.erc1271 {
-            Some((digest, sig)) => Some(add_eth_call(
+            Some((digest, sig)) => Some(add_view(
                 &mut batch,
                 "isValidSignature",
-                call_request(
-                    None,
-                    q.payer,
-                    IERC1271::isValidSignatureCall {
-                        hash: *digest,
-                        signature: sig.clone(),
-                    }
-                    .abi_encode(),
-                ),
+                q.payer,
+                IERC1271::isValidSignatureCall {
+                    hash: *digest,
+                    signature: sig.clone(),
+                },
             )?),
             None => None,
         };
@@ -468,76 +459,56 @@ impl Chain {
         let clock = self.clock_in(&mut batch)?;
         let domain = match q.read_domain {
             true => Some((
-                add_eth_call(
-                    &mut batch,
-                    "name",
-                    call_request(None, q.token, IEip3009Token::nameCall {}.abi_encode()),
-                )?,
-                add_eth_call(
+                add_view(&mut batch, "name", q.token, IEip3009Token::nameCall {})?,
+                add_view(
                     &mut batch,
                     "version",
-                    call_request(None, q.token, IEip3009Token::versionCall {}.abi_encode()),
+                    q.token,
+                    IEip3009Token::versionCall {},
                 )?,
             )),
             false => None,
         };
-        let balance = add_eth_call(
+        let balance = add_view(
             &mut batch,
             "balanceOf",
-            call_request(
-                None,
-                q.token,
-                IERC20::balanceOfCall { account: q.payer }.abi_encode(),
-            ),
+            q.token,
+            IERC20::balanceOfCall { account: q.payer },
         )?;
-        let used = add_eth_call(
+        let used = add_view(
             &mut batch,
             "authorizationState",
-            call_request(
-                None,
-                q.token,
-                IEip3009Token::authorizationStateCall {
-                    authorizer: q.payer,
-                    nonce: q.nonce,
-                }
-                .abi_encode(),
-            ),
+            q.token,
+            IEip3009Token::authorizationStateCall {
+                authorizer: q.payer,
+                nonce: q.nonce,
+            },
         )?;
-        let payer_listed = add_eth_call(
+        let payer_listed = add_view(
             &mut batch,
             "isBlacklisted",
-            call_request(
-                None,
-                q.token,
-                IEip3009Token::isBlacklistedCall { account: q.payer }.abi_encode(),
-            ),
+            q.token,
+            IEip3009Token::isBlacklistedCall { account: q.payer },
         )?;
-        let payee_listed = add_eth_call(
+        let payee_listed = add_view(
             &mut batch,
             "isBlacklisted",
-            call_request(
-                None,
-                q.token,
-                IEip3009Token::isBlacklistedCall { account: q.payee }.abi_encode(),
-            ),
+            q.token,
+            IEip3009Token::isBlacklistedCall { account: q.payee },
         )?;
         let erc1271 = match &q.erc1271 {
             Some((digest, sig)) => Some((
                 batch
                     .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
                     .map_err(|e| ChainError::new("eth_getCode", e))?,
-                add_eth_call(
+                add_view(
                     &mut batch,
                     "isValidSignature",
-                    call_request(
-                        None,
-                        q.payer,
-                        IERC1271::isValidSignatureCall {
-                            hash: *digest,
-                            signature: sig.clone(),
-                        }
-                        .abi_encode(),
-                    ),
+                    q.payer,
+                    IERC1271::isValidSignatureCall {
+                        hash: *digest,
+                        signature: sig.clone(),
+                    },
                 )?,
             )),
             None => None,

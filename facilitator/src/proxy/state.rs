@@ -12,7 +12,8 @@ use alloy::sol_types::{SolCall, SolInterface};
 use x402_bindings::{x402ExactPermit2Proxy, x402UptoPermit2Proxy, Permit2, IERC20};
 
 use crate::chain::{
-    add_eth_call, call_request, describe_revert, word, Chain, ChainError, ERC1271_MAGIC, IERC1271,
+    add_eth_call, add_view, call_request, describe_revert, word, Chain, ChainError, ERC1271_MAGIC,
+    IERC1271,
 };
 
 /// What one batch asks.
@@ -74,58 +75,43 @@ pub async fn read(chain: &Chain, q: &ProxyQuery) -> Result<ProxyState, ChainErro
     let block = batch
         .add_call::<_, serde_json::Value>("eth_getBlockByNumber", &(latest, false))
         .map_err(|e| ChainError::new("eth_getBlockByNumber", e))?;
-    let balance = add_eth_call(
+    let balance = add_view(
         &mut batch,
         "balanceOf",
-        call_request(
-            None,
-            q.token,
-            IERC20::balanceOfCall { account: q.payer }.abi_encode(),
-        ),
+        q.token,
+        IERC20::balanceOfCall { account: q.payer },
     )?;
-    let allowance = add_eth_call(
+    let allowance = add_view(
         &mut batch,
         "allowance",
-        call_request(
-            None,
-            q.token,
-            IERC20::allowanceCall {
-                owner: q.payer,
-                spender: q.permit2,
-            }
-            .abi_encode(),
-        ),
+        q.token,
+        IERC20::allowanceCall {
+            owner: q.payer,
+            spender: q.permit2,
+        },
     )?;
-    let bitmap = add_eth_call(
+    let bitmap = add_view(
         &mut batch,
         "nonceBitmap",
-        call_request(
-            None,
-            q.permit2,
-            Permit2::nonceBitmapCall {
-                _0: q.payer,
-                _1: q.nonce >> 8,
-            }
-            .abi_encode(),
-        ),
+        q.permit2,
+        Permit2::nonceBitmapCall {
+            _0: q.payer,
+            _1: q.nonce >> 8,
+        },
     )?;
     let erc1271 = match &q.erc1271 {
         Some((digest, sig)) => Some((
             batch
                 .add_call::<_, Bytes>("eth_getCode", &(q.payer, latest))
                 .map_err(|e| ChainError::new("eth_getCode", e))?,
-            add_eth_call(
+            add_view(
                 &mut batch,
                 "isValidSignature",
-                call_request(
-                    None,
-                    q.payer,
-                    IERC1271::isValidSignatureCall {
-                        hash: *digest,
-                        signature: sig.clone(),
-                    }
-                    .abi_encode(),
-                ),
+                q.payer,
+                IERC1271::isValidSignatureCall {
+                    hash: *digest,
+                    signature: sig.clone(),
+                },
             )?,
         )),
         None => None,
