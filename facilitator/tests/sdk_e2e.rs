@@ -6,14 +6,13 @@
 
 mod harness;
 
-use std::process::Command;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
-use harness::Env;
+use harness::{key_hex, run_sdk_script, sdk_dir, Env};
 use serde_json::Value;
 use x402_bindings::X402Settlement::AuthorizationCharged;
 
@@ -25,10 +24,6 @@ alloy::sol! {
 }
 
 const PRICE: u64 = 1000;
-
-fn sdk_dir() -> std::path::PathBuf {
-    x402_testkit::paths::repo_root().join("facilitator/sdk-e2e")
-}
 
 /// The `AuthorizationCharged` events a transaction emitted.
 async fn charged_in(env: &Env, tx: &str) -> Vec<AuthorizationCharged> {
@@ -93,54 +88,23 @@ async fn the_unmodified_x402_sdk_pays_and_settles_through_us() {
         env.balance(blocked.address()).await,
         env.balance(env.payee(0)).await,
     );
-    let key_hex = |k: &PrivateKeySigner| format!("0x{}", alloy::hex::encode(k.to_bytes()));
-    let run = tokio::task::spawn_blocking({
-        let (dir, url, payer, blocked, poor) = (
-            dir.clone(),
-            f.url.clone(),
-            key_hex(&payer),
-            key_hex(&blocked),
-            key_hex(&poor),
-        );
-        let (chain, usdc, payee, other) = (
-            env.chain.deployment.chain_id.to_string(),
-            env.token.address.to_string(),
-            env.payee(0).to_string(),
-            env.payee(1).to_string(),
-        );
-        let api_key = api_key.clone();
-        move || {
-            Command::new("node")
-                .arg("e2e.mjs")
-                .current_dir(&dir)
-                .env("FACILITATOR_URL", url)
-                .env("API_KEY", api_key)
-                .env("CHAIN_ID", chain)
-                .env("USDC", usdc)
-                .env("PAYEE", payee)
-                .env("OTHER_PAYEE", other)
-                .env("PAYER_KEY", payer)
-                .env("BLOCKED_KEY", blocked)
-                .env("POOR_KEY", poor)
-                .output()
-                .expect("running node (Node.js 20+ is required)")
-        }
-    });
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the SDK run finished within 180 s")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "node e2e.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
-        out.status,
-        f.log_text()
-    );
-    eprintln!("SDK results: {stdout}");
-    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("e2e.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}"));
+    let r = run_sdk_script(
+        "e2e.mjs",
+        vec![
+            ("FACILITATOR_URL", f.url.clone()),
+            ("API_KEY", api_key.clone()),
+            ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
+            ("USDC", env.token.address.to_string()),
+            ("PAYEE", env.payee(0).to_string()),
+            ("OTHER_PAYEE", env.payee(1).to_string()),
+            ("PAYER_KEY", key_hex(&payer)),
+            ("BLOCKED_KEY", key_hex(&blocked)),
+            ("POOR_KEY", key_hex(&poor)),
+        ],
+        Duration::from_secs(180),
+        &f,
+    )
+    .await;
 
     // Every refusal reached the SDK with the SDK's own reason code.
     assert_eq!(r["replay"], "invalid_exact_evm_nonce_already_used", "{r}");
@@ -284,46 +248,22 @@ async fn the_sdk_package_pays_exact_and_upto_through_our_contract() {
     let f = env.facilitator(&[]).await;
     let payer_before = env.balance(payer.address()).await;
 
-    let run = tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        let vars = [
+    let r = run_sdk_script(
+        "settle-sdk.mjs",
+        vec![
             ("FACILITATOR_URL", f.url.clone()),
             ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
             ("USDC", env.token.address.to_string()),
             ("PAYEE", env.payee(0).to_string()),
-            (
-                "PAYER_KEY",
-                format!("0x{}", alloy::hex::encode(payer.to_bytes())),
-            ),
+            ("PAYER_KEY", key_hex(&payer)),
             ("EXACT_PRICE", EXACT.to_string()),
             ("UPTO_MAX", UPTO_MAX.to_string()),
             ("UPTO_USED", UPTO_USED.to_string()),
-        ];
-        move || {
-            Command::new("node")
-                .arg("settle-sdk.mjs")
-                .current_dir(&dir)
-                .envs(vars)
-                .output()
-                .expect("running node (Node.js 20+ is required)")
-        }
-    });
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the SDK run finished within 120 s")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "node settle-sdk.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
-        out.status,
-        f.log_text()
-    );
-    let r: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
-            panic!("settle-sdk.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
-        });
+        ],
+        Duration::from_secs(120),
+        &f,
+    )
+    .await;
 
     assert!(
         r["exact"]["evidenceHash"].is_string(),
@@ -491,47 +431,24 @@ async fn the_unmodified_x402_sdk_pays_through_x402s_permit2_proxies() {
         env.balance(env.payee(0)).await,
         env.balance(env.payee(1)).await,
     );
-    let run = tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        let key = |k: &PrivateKeySigner| format!("0x{}", alloy::hex::encode(k.to_bytes()));
-        let vars = [
+    let r = run_sdk_script(
+        "permit2-proxy.mjs",
+        vec![
             ("FACILITATOR_URL", f.url.clone()),
             ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
             ("USDC", env.token.address.to_string()),
             ("PAYEE", env.payee(0).to_string()),
             ("OTHER_PAYEE", env.payee(1).to_string()),
-            ("PAYER_KEY", key(&payer)),
-            ("UNAPPROVED_KEY", key(&unapproved)),
+            ("PAYER_KEY", key_hex(&payer)),
+            ("UNAPPROVED_KEY", key_hex(&unapproved)),
             ("PRICE", PRICE.to_string()),
             ("UPTO_MAX", UPTO_MAX.to_string()),
             ("UPTO_USED", UPTO_USED.to_string()),
-        ];
-        move || {
-            Command::new("node")
-                .arg("permit2-proxy.mjs")
-                .current_dir(&dir)
-                .envs(vars)
-                .output()
-                .expect("running node (Node.js 20+ is required)")
-        }
-    });
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the SDK run finished within 180 s")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "node permit2-proxy.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
-        out.status,
-        f.log_text()
-    );
-    eprintln!("SDK results: {stdout}");
-    let r: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
-            panic!("permit2-proxy.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
-        });
+        ],
+        Duration::from_secs(180),
+        &f,
+    )
+    .await;
 
     assert_eq!(r["abiMatchesSdk"], true, "{r}");
     assert_eq!(

@@ -8,11 +8,10 @@
 
 mod harness;
 
-use std::process::Command;
 use std::time::Duration;
 
 use alloy::primitives::{hex, B256, U256};
-use harness::Env;
+use harness::{key_hex, run_sdk_script, sdk_dir, Env};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -62,7 +61,7 @@ fn hash(row: &PgRow, i: usize) -> B256 {
 
 #[tokio::test]
 async fn the_sdk_package_pays_every_scheme_and_the_indexer_sees_each_with_its_evidence() {
-    let dir = x402_testkit::paths::repo_root().join("facilitator/sdk-e2e");
+    let dir = sdk_dir();
     assert!(
         dir.join("node_modules/@x402/express/package.json").exists()
             && x402_testkit::paths::repo_root()
@@ -75,42 +74,22 @@ async fn the_sdk_package_pays_every_scheme_and_the_indexer_sees_each_with_its_ev
     let f = env.facilitator(&[]).await;
     let payer_before = env.balance(payer.address()).await;
 
-    let run = tokio::task::spawn_blocking({
-        let vars = [
+    let r = run_sdk_script(
+        "indexed-sdk.mjs",
+        vec![
             ("FACILITATOR_URL", f.url.clone()),
             ("CHAIN_ID", env.chain.deployment.chain_id.to_string()),
             ("USDC", env.token.address.to_string()),
             ("PAYEE", env.payee(0).to_string()),
-            ("PAYER_KEY", format!("0x{}", hex::encode(payer.to_bytes()))),
+            ("PAYER_KEY", key_hex(&payer)),
             ("EXACT_PRICE", PRICE.to_string()),
             ("MAX", MAX.to_string()),
             ("USED", USED.to_string()),
-        ];
-        move || {
-            Command::new("node")
-                .arg("indexed-sdk.mjs")
-                .current_dir(&dir)
-                .envs(vars)
-                .output()
-                .expect("running node (Node.js 20+ is required)")
-        }
-    });
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the SDK run finished within 120 s")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "node indexed-sdk.mjs failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
-        out.status,
-        f.log_text()
-    );
-    let r: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
-            panic!("indexed-sdk.mjs printed no result JSON ({e}):\n{stdout}\n{stderr}")
-        });
+        ],
+        Duration::from_secs(120),
+        &f,
+    )
+    .await;
     // Each price once, the upto and the escrow what their handlers used; the failed escrow and
     // the escrow's unused rest went back.
     assert_eq!(

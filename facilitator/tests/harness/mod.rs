@@ -49,6 +49,55 @@ impl Drop for Facilitator {
     }
 }
 
+/// Where the unmodified x402 SDK packages are installed (`facilitator/sdk-e2e`, pinned by its
+/// lock file).
+pub fn sdk_dir() -> PathBuf {
+    x402_testkit::paths::repo_root().join("facilitator/sdk-e2e")
+}
+
+/// The hex form of a key, as the SDK scripts read it from their environment.
+pub fn key_hex(k: &PrivateKeySigner) -> String {
+    format!("0x{}", alloy::hex::encode(k.to_bytes()))
+}
+
+/// Runs `node <script>` in [`sdk_dir`] with `vars` in its environment (on a blocking thread, so
+/// the facilitator and the chain keep serving) and returns the JSON object it printed last. A
+/// script that fails, outlives `limit` or prints no JSON fails the test with its output and the
+/// facilitator's log.
+pub async fn run_sdk_script(
+    script: &str,
+    vars: Vec<(&'static str, String)>,
+    limit: Duration,
+    f: &Facilitator,
+) -> serde_json::Value {
+    let run = tokio::task::spawn_blocking({
+        let script = script.to_string();
+        move || {
+            Command::new("node")
+                .arg(script)
+                .current_dir(sdk_dir())
+                .envs(vars)
+                .output()
+                .expect("running node (Node.js 20+ is required)")
+        }
+    });
+    let out = tokio::time::timeout(limit, run)
+        .await
+        .unwrap_or_else(|_| panic!("node {script} finished within {limit:?}"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "node {script} failed ({}):\n{stderr}\n{stdout}\nfacilitator log:\n{}",
+        out.status,
+        f.log_text()
+    );
+    eprintln!("SDK results of {script}: {stdout}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{script} printed no result JSON ({e}):\n{stdout}\n{stderr}"))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
