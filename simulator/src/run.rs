@@ -170,6 +170,25 @@ impl Outcome {
             ..Self::new(payer)
         }
     }
+
+    /// Refused at `step` of `what` (a facilitator's answer), with the facilitator's reason and
+    /// message.
+    fn refused_at(
+        payer: ActorId,
+        what: &str,
+        step: &str,
+        reason: Option<String>,
+        message: Option<String>,
+    ) -> Self {
+        Self::refused(
+            payer,
+            format!(
+                "{what}: {step}: {} {}",
+                reason.unwrap_or_default(),
+                message.unwrap_or_default()
+            ),
+        )
+    }
 }
 
 /// Runs the whole plan; returns the ground truth and what was done.
@@ -528,13 +547,12 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
     );
     let v = fac.verify(&payment.payload, req).await?;
     if !v.is_valid {
-        return Ok(Outcome::refused(
+        return Ok(Outcome::refused_at(
             p.payer,
-            format!(
-                "{what}: verify refused: {} {}",
-                v.invalid_reason.unwrap_or_default(),
-                v.invalid_message.unwrap_or_default()
-            ),
+            &what,
+            "verify refused",
+            v.invalid_reason,
+            v.invalid_message,
         ));
     }
     // The provider runs the inference and commits to what it answered.
@@ -559,13 +577,12 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
                 .settle(&payment.payload, req, Some(evidence(0)), amount)
                 .await?;
             if !s.success {
-                return Ok(Outcome::refused(
+                return Ok(Outcome::refused_at(
                     p.payer,
-                    format!(
-                        "{what}: settle failed: {} {}",
-                        s.error_reason.unwrap_or_default(),
-                        s.error_message.unwrap_or_default()
-                    ),
+                    &what,
+                    "settle failed",
+                    s.error_reason,
+                    s.error_message,
                 ));
             }
             outcome.batch_id = s.batch_id.clone();
@@ -578,13 +595,12 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
         } => {
             let s = fac.authorize(&payment.payload, req).await?;
             if !s.success {
-                return Ok(Outcome::refused(
+                return Ok(Outcome::refused_at(
                     p.payer,
-                    format!(
-                        "{what}: authorize failed: {} {}",
-                        s.error_reason.unwrap_or_default(),
-                        s.error_message.unwrap_or_default()
-                    ),
+                    &what,
+                    "authorize failed",
+                    s.error_reason,
+                    s.error_message,
                 ));
             }
             let mut total = U256::ZERO;
@@ -592,13 +608,12 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
                 let amount = ctx.units(p.token, *c);
                 let a = fac.capture(payment.payment_id, amount, evidence(i)).await?;
                 if !a.success {
-                    return Ok(Outcome::refused(
+                    return Ok(Outcome::refused_at(
                         p.payer,
-                        format!(
-                            "{what}: capture failed: {} {}",
-                            a.error_reason.unwrap_or_default(),
-                            a.error_message.unwrap_or_default()
-                        ),
+                        &what,
+                        "capture failed",
+                        a.error_reason,
+                        a.error_message,
                     ));
                 }
                 total += amount;
@@ -615,13 +630,12 @@ async fn pay_one(ctx: &Ctx<'_>, p: &Payment, day: u32, now: u64) -> Result<Outco
                 EscrowEnd::Void => {
                     let a = fac.void(payment.payment_id).await?;
                     if !a.success {
-                        return Ok(Outcome::refused(
+                        return Ok(Outcome::refused_at(
                             p.payer,
-                            format!(
-                                "{what}: void failed: {} {}",
-                                a.error_reason.unwrap_or_default(),
-                                a.error_message.unwrap_or_default()
-                            ),
+                            &what,
+                            "void failed",
+                            a.error_reason,
+                            a.error_message,
                         ));
                     }
                     outcome.voided = true;
@@ -703,13 +717,12 @@ async fn pay_authorization(
     );
     let v = fac.verify(&payload, &req).await?;
     if !v.is_valid {
-        return Ok(Outcome::refused(
+        return Ok(Outcome::refused_at(
             p.payer,
-            format!(
-                "{what}: verify refused: {} {}",
-                v.invalid_reason.unwrap_or_default(),
-                v.invalid_message.unwrap_or_default()
-            ),
+            &what,
+            "verify refused",
+            v.invalid_reason,
+            v.invalid_message,
         ));
     }
     let response = keccak256(format!("{request}/response/0").as_bytes());
@@ -723,13 +736,12 @@ async fn pay_authorization(
         .settle(&payload.with_evidence(evidence), &req, None, None)
         .await?;
     if !s.success {
-        return Ok(Outcome::refused(
+        return Ok(Outcome::refused_at(
             p.payer,
-            format!(
-                "{what}: settle failed: {} {}",
-                s.error_reason.unwrap_or_default(),
-                s.error_message.unwrap_or_default()
-            ),
+            &what,
+            "settle failed",
+            s.error_reason,
+            s.error_message,
         ));
     }
     let payment_id = x402_protocol::eip3009::payment_id(
