@@ -16,7 +16,8 @@ use sqlx::PgPool;
 
 pub use delta::{CellValue, Changes, FactDelta, PayerDayValue};
 
-/// How many blocks below the last seen checkpoint a refresh re-reads: reorgs rewrite the tail.
+/// How many blocks below the last seen checkpoint a refresh re-reads when that block is no
+/// longer known on the chain (a reorg rewrote the tail, or `blocks` no longer holds it).
 const REORG_SLACK_BLOCKS: i64 = 128;
 
 /// Most payments entering or leaving the facts in one refresh that are handed to the in-memory
@@ -57,29 +58,39 @@ pub async fn rebuild(pool: &PgPool, chain_id: i64) -> Result<RefreshOutcome, Ref
 
 async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome, RefreshError> {
     let mut tx = pool.begin().await?;
+    // Plan every statement for its bounds: the statements are prepared (and the payer-stats
+    // function's are cached), and after a few executions PostgreSQL may switch to a generic plan,
+    // which for `block >= $3` or `classified_at > $2` scans whole tables (seconds per refresh
+    // instead of milliseconds).
+    sqlx::query("set local plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
     // Key: a constant tag mixed with the chain, so other advisory-lock users do not collide.
     sqlx::query("select pg_advisory_xact_lock(7000000 + $1)")
         .bind(chain_id)
         .execute(&mut *tx)
         .await?;
 
-    let source: (Option<DateTime<Utc>>, Option<i64>) = sqlx::query_as(
+    let source: Source = sqlx::query_as(
         "select (select updated_at from classifier_state where chain_id = $1),
-                (select block_number from checkpoint where chain_id = $1)",
+                (select block_number from checkpoint where chain_id = $1),
+                (select block_hash from checkpoint where chain_id = $1)",
     )
     .bind(chain_id)
     .fetch_one(&mut *tx)
     .await?;
-    let seen: Option<(Option<DateTime<Utc>>, Option<i64>, i64)> = sqlx::query_as(
-        "select classifier_updated_at, checkpoint_block, generation from api_refresh_state where chain_id = $1",
+    let seen: Option<(Source, i64)> = sqlx::query_as(
+        "select classifier_updated_at, checkpoint_block, checkpoint_hash, generation
+         from api_refresh_state where chain_id = $1",
     )
     .bind(chain_id)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|(c, b, h, g)| ((c, b, h), g));
 
     let (days, payments, changes) = match &seen {
-        Some((seen_cls, seen_block, generation)) if !full => {
-            if (seen_cls, seen_block) == (&source.0, &source.1) {
+        Some((seen, generation)) if !full => {
+            if (&seen.0, &seen.1) == (&source.0, &source.1) {
                 tx.rollback().await?;
                 return Ok(RefreshOutcome {
                     days: 0,
@@ -88,7 +99,16 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
                     changes: None,
                 });
             }
-            let since = since(*seen_cls, *seen_block, source);
+            // No reorg reached the checkpoint seen while `blocks` still has it with its hash.
+            let intact: bool = sqlx::query_scalar(
+                "select exists(select 1 from blocks where chain_id = $1 and number = $2 and hash = $3)",
+            )
+            .bind(chain_id)
+            .bind(seen.1)
+            .bind(&seen.2)
+            .fetch_one(&mut *tx)
+            .await?;
+            let since = since(seen, &source, intact);
             let applied = delta::apply(&mut tx, chain_id, since).await?;
             if applied.inconsistent {
                 // The model is not what the deltas assume (changed behind the refresh's back):
@@ -111,11 +131,13 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
         }
     };
     let generation: i64 = sqlx::query_scalar(
-        "insert into api_refresh_state (chain_id, classifier_updated_at, checkpoint_block, refreshed_at, days_refreshed, generation)
-         values ($1, $2, $3, now(), $4, 1)
+        "insert into api_refresh_state (chain_id, classifier_updated_at, checkpoint_block, checkpoint_hash,
+             refreshed_at, days_refreshed, generation)
+         values ($1, $2, $3, $5, now(), $4, 1)
          on conflict (chain_id) do update set
              classifier_updated_at = excluded.classifier_updated_at,
              checkpoint_block = excluded.checkpoint_block,
+             checkpoint_hash = excluded.checkpoint_hash,
              refreshed_at = now(),
              days_refreshed = excluded.days_refreshed,
              generation = api_refresh_state.generation + 1
@@ -125,6 +147,7 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
     .bind(source.0)
     .bind(source.1)
     .bind(days as i64)
+    .bind(&source.2)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -136,23 +159,26 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
     })
 }
 
-/// What an incremental refresh re-reads, given what the model saw and where the source is now.
-fn since(
-    seen_cls: Option<DateTime<Utc>>,
-    seen_block: Option<i64>,
-    (cls, block): (Option<DateTime<Utc>>, Option<i64>),
-) -> delta::Since {
+/// Where the read model comes from: the classifier state's `updated_at`, the indexer
+/// checkpoint's block and hash.
+type Source = (Option<DateTime<Utc>>, Option<i64>, Option<Vec<u8>>);
+
+/// What an incremental refresh re-reads, given the source the model was built from (`seen`),
+/// the source now, and whether the checkpoint block seen is still on the chain (`intact`).
+fn since(seen: &Source, now: &Source, intact: bool) -> delta::Since {
     // The classifier writes its verdicts (classified_at = now()) and its state
     // (updated_at = now()) in one transaction, one transaction at a time: every verdict
     // committed after the state we saw was written by a later transaction, so has classified_at
     // > that state's updated_at. (Verdicts stamped exactly at it came with that state, and the
     // refresh that saw the state read them: re-reading them would make the first refresh after
     // a from-scratch classification re-read every payment.)
-    let classified = (seen_cls != cls).then(|| seen_cls.unwrap_or(DateTime::<Utc>::UNIX_EPOCH));
+    let classified = (seen.0 != now.0).then(|| seen.0.unwrap_or(DateTime::<Utc>::UNIX_EPOCH));
     // The indexer writes payments with the checkpoint, so nothing changed while it stayed put.
-    // When it moved, a reorg may have rewritten the blocks below both the checkpoint seen and
-    // the current one (a rollback moves it back first).
-    let block = (seen_block != block).then(|| match (seen_block, block) {
+    // When it moved on from an intact checkpoint, only later blocks changed; otherwise a reorg
+    // may have rewritten the blocks below both the checkpoint seen and the current one (a
+    // rollback moves it back first).
+    let block = (seen.1 != now.1).then(|| match (seen.1, now.1) {
+        (Some(a), Some(b)) if intact && b > a => a + 1,
         (Some(a), Some(b)) => a.min(b) - REORG_SLACK_BLOCKS,
         (Some(a), None) | (None, Some(a)) => a - REORG_SLACK_BLOCKS,
         (None, None) => i64::MIN,
@@ -226,20 +252,21 @@ mod tests {
     #[test]
     fn rereads_only_what_moved() {
         let t = |s: i64| DateTime::<Utc>::from_timestamp(s, 0);
+        let src = |s: i64, b: i64| (t(s), Some(b), Some(vec![b as u8]));
         // Only the classifier moved: verdicts since the state seen, no blocks.
-        let s = since(t(100), Some(500), (t(200), Some(500)));
+        let s = since(&src(100, 500), &src(200, 500), true);
         assert_eq!((s.classified, s.block), (t(100), None));
-        // Only the indexer moved: blocks from below the checkpoint seen, no verdicts.
-        let s = since(t(100), Some(500), (t(100), Some(520)));
-        assert_eq!(
-            (s.classified, s.block),
-            (None, Some(500 - REORG_SLACK_BLOCKS))
-        );
+        // Only the indexer moved, on from an intact checkpoint: the blocks after it.
+        let s = since(&src(100, 500), &src(100, 520), true);
+        assert_eq!((s.classified, s.block), (None, Some(501)));
+        // A reorg replaced the checkpoint block seen: from below it.
+        let s = since(&src(100, 500), &src(100, 520), false);
+        assert_eq!(s.block, Some(500 - REORG_SLACK_BLOCKS));
         // A rollback moved the checkpoint back: from below the new one.
-        let s = since(t(100), Some(500), (t(100), Some(300)));
+        let s = since(&src(100, 500), &src(100, 300), true);
         assert_eq!(s.block, Some(300 - REORG_SLACK_BLOCKS));
         // Never seen a classifier state: every verdict.
-        let s = since(None, Some(500), (t(100), Some(500)));
+        let s = since(&(None, Some(500), None), &src(100, 500), true);
         assert_eq!(s.classified, t(0));
     }
 }

@@ -215,7 +215,8 @@ impl AppState {
         .bind(chain)
         .fetch_one(pool)
         .await?;
-        let previous = self.inner.meta.read().await.generation;
+        let old = self.meta().await;
+        let previous = old.generation;
         if generation == previous && generation != 0 {
             return Ok(Synced::Unchanged);
         }
@@ -229,27 +230,33 @@ impl AppState {
                 None => cube.reload(pool, chain).await?,
             }
         }
-        let tokens: Vec<Vec<u8>> = sqlx::query_scalar(
-            "select distinct token from api_daily_stats where chain_id = $1 order by token",
-        )
-        .bind(chain)
-        .fetch_all(pool)
-        .await?;
-        let bounds: (Option<NaiveDate>, Option<NaiveDate>) =
-            sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1")
-                .bind(chain)
-                .fetch_one(pool)
-                .await?;
-        let meta = Meta {
-            generation,
-            tokens: {
-                let mut all: Vec<Address> = tokens.iter().map(|t| Address::from_slice(t)).collect();
-                all.extend(self.inner.token_meta.iter().map(|t| t.address));
-                all.sort();
-                all.dedup();
-                all
-            },
-            bounds: bounds.0.zip(bounds.1),
+        let meta = if deltas.is_some_and(|c| keeps_tokens_and_bounds(&old, c)) {
+            Meta { generation, ..old }
+        } else {
+            let tokens: Vec<Vec<u8>> = sqlx::query_scalar(
+                "select distinct token from api_daily_stats where chain_id = $1 order by token",
+            )
+            .bind(chain)
+            .fetch_all(pool)
+            .await?;
+            let bounds: (Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
+                "select min(day), max(day) from api_daily_stats where chain_id = $1",
+            )
+            .bind(chain)
+            .fetch_one(pool)
+            .await?;
+            Meta {
+                generation,
+                tokens: {
+                    let mut all: Vec<Address> =
+                        tokens.iter().map(|t| Address::from_slice(t)).collect();
+                    all.extend(self.inner.token_meta.iter().map(|t| t.address));
+                    all.sort();
+                    all.dedup();
+                    all
+                },
+                bounds: bounds.0.zip(bounds.1),
+            }
         };
         *self.inner.meta.write().await = meta;
         self.inner.cache.clear();
@@ -259,6 +266,21 @@ impl AppState {
             Synced::Reloaded
         })
     }
+}
+
+/// Whether a refresh's `changes` leave the tokens and day bounds of `meta` as they were: no cell
+/// emptied (a token's or a day's last could go), none on a day outside the bounds or in a token
+/// not known. Then the sync skips the two scans of `api_daily_stats` that would find them again.
+fn keeps_tokens_and_bounds(meta: &Meta, changes: &Changes) -> bool {
+    let Some((first, last)) = meta.bounds else {
+        return false;
+    };
+    changes.cells.iter().all(|c| {
+        c.payments > 0
+            && (first..=last).contains(&c.day)
+            && c.token.len() == 20
+            && meta.tokens.contains(&Address::from_slice(&c.token))
+    })
 }
 
 #[cfg(test)]

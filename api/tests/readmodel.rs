@@ -1037,3 +1037,33 @@ async fn in_memory_read_model_equals_sql_after_random_ingests_reorgs_and_reclass
         "incremental vs rebuilt",
     );
 }
+
+#[tokio::test]
+async fn a_refresh_that_finds_the_model_inconsistent_rebuilds_it() {
+    let fx = Fixture::new().await;
+    // The model loses F's payer-days behind the refresh's back...
+    sqlx::query("delete from api_payer_days where chain_id = $1 and payer = $2")
+        .bind(CHAIN)
+        .bind(payer_f().as_slice())
+        .execute(&fx.db.pool)
+        .await
+        .unwrap();
+    // ...then F's payment is reclassified: its delta would take a missing row below zero.
+    sqlx::query(
+        "update payment_classes set class = 'external', classified_at = now()
+         where chain_id = $1 and payment_id = $2",
+    )
+    .bind(CHAIN)
+    .bind(pid(9).as_slice())
+    .execute(&fx.db.pool)
+    .await
+    .unwrap();
+    moved(&fx.db.pool, 40_000).await;
+    assert_eq!(
+        x402_api::server::tick(&fx.state, true).await,
+        Some(x402_api::state::Synced::Reloaded),
+        "the refresh rebuilt the model and the process reloaded it"
+    );
+    sql_model_equals_rebuild(&fx.db.pool, "after the repair").await;
+    same_answers(&fx, "after the repair").await;
+}

@@ -10,6 +10,9 @@
 --   and entity (distinct entities) change when a label is added later; the refresh finds the
 --   payers the classifier rewrote since it last looked.
 --
+-- * `api_refresh_state.checkpoint_hash`: the hash of the checkpoint block the model was built
+--   from. While `blocks` still holds that block with that hash, no reorg reached it, and a refresh
+--   re-reads only the blocks after it (else it re-reads from 128 blocks below).
 -- * `api_refresh_payer_stats` reads the payers' classes by key, so recomputing the profiles of the
 --   few payers of a refresh costs milliseconds rather than a scan of `payer_classes`.
 --
@@ -23,6 +26,7 @@ delete from api_payer_stats;
 delete from api_refresh_state;
 
 alter table api_payment_facts add column block int8 not null;
+alter table api_refresh_state add column checkpoint_hash bytea;
 create index if not exists api_payment_facts_block on api_payment_facts (chain_id, block);
 create index if not exists api_src_payer_classes_classified_at on payer_classes (chain_id, classified_at);
 
