@@ -90,7 +90,7 @@ async fn run(pool: &PgPool, chain_id: i64, full: bool) -> Result<RefreshOutcome,
 
     let (days, payments, changes) = match &seen {
         Some((seen, generation)) if !full => {
-            if (&seen.0, &seen.1) == (&source.0, &source.1) {
+            if seen == &source {
                 tx.rollback().await?;
                 return Ok(RefreshOutcome {
                     days: 0,
@@ -177,7 +177,8 @@ fn since(seen: &Source, now: &Source, intact: bool) -> delta::Since {
     // When it moved on from an intact checkpoint, only later blocks changed; otherwise a reorg
     // may have rewritten the blocks below both the checkpoint seen and the current one (a
     // rollback moves it back first).
-    let block = (seen.1 != now.1).then(|| match (seen.1, now.1) {
+    // (A new hash at the same height is a reorg that ended where the last one started.)
+    let block = (seen.1 != now.1 || seen.2 != now.2).then(|| match (seen.1, now.1) {
         (Some(a), Some(b)) if intact && b > a => a + 1,
         (Some(a), Some(b)) => a.min(b) - REORG_SLACK_BLOCKS,
         (Some(a), None) | (None, Some(a)) => a - REORG_SLACK_BLOCKS,
@@ -265,6 +266,9 @@ mod tests {
         // A rollback moved the checkpoint back: from below the new one.
         let s = since(&src(100, 500), &src(100, 300), true);
         assert_eq!(s.block, Some(300 - REORG_SLACK_BLOCKS));
+        // A reorg between two looks that ended at the same height: from below it.
+        let s = since(&src(100, 500), &(t(100), Some(500), Some(vec![9])), false);
+        assert_eq!(s.block, Some(500 - REORG_SLACK_BLOCKS));
         // Never seen a classifier state: every verdict.
         let s = since(&(None, Some(500), None), &src(100, 500), true);
         assert_eq!(s.classified, t(0));
