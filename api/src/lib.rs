@@ -56,6 +56,7 @@ pub use live::{Live, LiveOutcome};
 pub use metrics::{series, summary, Interval, Window};
 pub use params::{Filters, RawFilters};
 pub use server::tick;
+pub use state::Synced;
 
 /// Applies the schema's pending migrations (the whole history, `x402_domain::schema`; the read
 /// model's own are `domain/migrations/*_api_*.sql`).

@@ -75,8 +75,9 @@ impl Live {
         })
     }
 
-    /// Stops, removes what it wrote (the payments, their charges and verdicts; the block rows
-    /// stay, so the API's next refresh rebuilds their days without them), and reports.
+    /// Stops, removes what it wrote as the indexer's rollback to the block before the run would
+    /// (the payments, their charges, verdicts and blocks; the checkpoint moves back, so the API's
+    /// next refresh re-reads those blocks and removes the payments), and reports.
     pub async fn finish(self) -> anyhow::Result<LiveOutcome> {
         self.stop.store(true, Ordering::Relaxed);
         let payments = self.writer.await??;
@@ -95,6 +96,10 @@ impl Live {
                  and c.payment_id = p.payment_id and p.first_block_number > $2",
             "delete from payments where chain_id = $1 and first_block_number > $2",
             "delete from charges where chain_id = $1 and block_number > $2",
+            "delete from blocks where chain_id = $1 and number > $2",
+            "update checkpoint set block_number = $2, updated_at = now(),
+                 block_hash = coalesce((select hash from blocks where chain_id = $1 and number = $2), block_hash)
+             where chain_id = $1",
             "update classifier_state set updated_at = clock_timestamp() where chain_id = $1 and $2 = $2",
         ] {
             sqlx::query(sql)

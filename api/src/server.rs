@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::rollup;
-use crate::state::AppState;
+use crate::state::{AppState, Synced};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -61,27 +61,48 @@ pub enum ServeError {
     Refresh(#[from] rollup::RefreshError),
 }
 
-/// Runs one refresh-and-sync step; logs and swallows failures (the next tick retries).
-pub async fn tick(state: &AppState, refresh: bool) {
+/// Runs one refresh-and-sync step; logs and swallows failures (the next tick retries). Returns
+/// what the sync did (None when it failed).
+pub async fn tick(state: &AppState, refresh: bool) -> Option<Synced> {
     let mut done = None;
     if refresh {
+        let t0 = std::time::Instant::now();
         match rollup::refresh(state.pool(), state.chain_id()).await {
-            Ok(o) if o.days > 0 => {
-                tracing::info!(
-                    days = o.days,
-                    payments = o.payments,
-                    generation = o.generation,
-                    "read model refreshed"
-                );
+            Ok(o) => {
+                if o.payments > 0 {
+                    tracing::info!(
+                        days = o.days,
+                        payments = o.payments,
+                        generation = o.generation,
+                        ms = t0.elapsed().as_millis() as u64,
+                        "read model refreshed"
+                    );
+                }
                 done = Some(o);
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "read model refresh failed; retrying next tick"),
         }
     }
-    let refreshed = done.as_ref().map(|o| (o.generation, o.changed.as_slice()));
-    if let Err(e) = state.sync_after(refreshed).await {
-        tracing::warn!(error = %e, "reloading API metadata failed; retrying next tick");
+    // Without changes to apply (a rebuild, or nothing new) the sync reloads if the generation moved.
+    let refreshed = done
+        .as_ref()
+        .and_then(|o| o.changes.as_ref().map(|c| (o.generation, c)));
+    let t0 = std::time::Instant::now();
+    match state.sync_after(refreshed).await {
+        Ok(synced) => {
+            if synced != Synced::Unchanged {
+                tracing::debug!(
+                    ?synced,
+                    ms = t0.elapsed().as_millis() as u64,
+                    "in-memory read model and metadata synced"
+                );
+            }
+            Some(synced)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reloading API metadata failed; retrying next tick");
+            None
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::error::ApiResult;
 use crate::metrics::Window;
 use crate::money::Pricing;
 use crate::prices::PriceBook;
+use crate::rollup::Changes;
 
 /// Metadata derived from the read model, reloaded on every generation change.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,19 @@ pub struct Meta {
     pub tokens: Vec<Address>,
     /// First and last day with payments.
     pub bounds: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// What a sync of the state with the read model did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synced {
+    /// The read model had not moved.
+    Unchanged,
+    /// It moved by this process's own refresh: the in-memory model applied that refresh's
+    /// changes, and the metadata was reloaded.
+    Applied,
+    /// It moved otherwise (another process's refresh, a rebuild): the in-memory model and the
+    /// metadata were reloaded.
+    Reloaded,
 }
 
 /// A payment token's display metadata (from the deployment file).
@@ -186,13 +200,13 @@ impl AppState {
     /// Reloads the metadata when the read model's generation moved; returns whether it did.
     /// Cached responses are keyed by generation, so moving it retires them all at once.
     pub async fn sync(&self) -> ApiResult<bool> {
-        self.sync_after(None).await
+        Ok(self.sync_after(None).await? != Synced::Unchanged)
     }
 
     /// Like [`AppState::sync`], after this process's own refresh `refreshed` (the generation it
-    /// made and the days it rebuilt): when the read model moved by exactly that refresh, the
-    /// in-memory model replaces those days only; otherwise it reloads.
-    pub async fn sync_after(&self, refreshed: Option<(i64, &[NaiveDate])>) -> ApiResult<bool> {
+    /// made and what it changed): when the read model moved by exactly that refresh, the
+    /// in-memory model applies the same changes; otherwise it reloads.
+    pub async fn sync_after(&self, refreshed: Option<(i64, &Changes)>) -> ApiResult<Synced> {
         let pool = &self.inner.pool;
         let chain = self.inner.chain_id;
         let generation: i64 = sqlx::query_scalar(
@@ -201,44 +215,72 @@ impl AppState {
         .bind(chain)
         .fetch_one(pool)
         .await?;
-        let previous = self.inner.meta.read().await.generation;
+        let old = self.meta().await;
+        let previous = old.generation;
         if generation == previous && generation != 0 {
-            return Ok(false);
+            return Ok(Synced::Unchanged);
         }
+        // The model moved by exactly our refresh when it is one generation past what we hold.
+        let deltas = refreshed
+            .filter(|(g, _)| *g == generation && previous == g - 1 && previous != 0)
+            .map(|(_, changes)| changes);
         if let Some(cube) = &self.inner.cube {
-            match refreshed {
-                Some((g, days)) if g == generation && previous == g - 1 && previous != 0 => {
-                    cube.apply_days(pool, chain, days).await?
-                }
-                _ => cube.reload(pool, chain).await?,
+            match deltas {
+                Some(changes) => cube.apply(changes).await?,
+                None => cube.reload(pool, chain).await?,
             }
         }
-        let tokens: Vec<Vec<u8>> = sqlx::query_scalar(
-            "select distinct token from api_daily_stats where chain_id = $1 order by token",
-        )
-        .bind(chain)
-        .fetch_all(pool)
-        .await?;
-        let bounds: (Option<NaiveDate>, Option<NaiveDate>) =
-            sqlx::query_as("select min(day), max(day) from api_daily_stats where chain_id = $1")
-                .bind(chain)
-                .fetch_one(pool)
-                .await?;
-        let meta = Meta {
-            generation,
-            tokens: {
-                let mut all: Vec<Address> = tokens.iter().map(|t| Address::from_slice(t)).collect();
-                all.extend(self.inner.token_meta.iter().map(|t| t.address));
-                all.sort();
-                all.dedup();
-                all
-            },
-            bounds: bounds.0.zip(bounds.1),
+        let meta = if deltas.is_some_and(|c| keeps_tokens_and_bounds(&old, c)) {
+            Meta { generation, ..old }
+        } else {
+            let tokens: Vec<Vec<u8>> = sqlx::query_scalar(
+                "select distinct token from api_daily_stats where chain_id = $1 order by token",
+            )
+            .bind(chain)
+            .fetch_all(pool)
+            .await?;
+            let bounds: (Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
+                "select min(day), max(day) from api_daily_stats where chain_id = $1",
+            )
+            .bind(chain)
+            .fetch_one(pool)
+            .await?;
+            Meta {
+                generation,
+                tokens: {
+                    let mut all: Vec<Address> =
+                        tokens.iter().map(|t| Address::from_slice(t)).collect();
+                    all.extend(self.inner.token_meta.iter().map(|t| t.address));
+                    all.sort();
+                    all.dedup();
+                    all
+                },
+                bounds: bounds.0.zip(bounds.1),
+            }
         };
         *self.inner.meta.write().await = meta;
         self.inner.cache.clear();
-        Ok(true)
+        Ok(if deltas.is_some() {
+            Synced::Applied
+        } else {
+            Synced::Reloaded
+        })
     }
+}
+
+/// Whether a refresh's `changes` leave the tokens and day bounds of `meta` as they were: no cell
+/// emptied (a token's or a day's last could go), none on a day outside the bounds or in a token
+/// not known. Then the sync skips the two scans of `api_daily_stats` that would find them again.
+fn keeps_tokens_and_bounds(meta: &Meta, changes: &Changes) -> bool {
+    let Some((first, last)) = meta.bounds else {
+        return false;
+    };
+    changes.cells.iter().all(|c| {
+        c.payments > 0
+            && (first..=last).contains(&c.day)
+            && c.token.len() == 20
+            && meta.tokens.contains(&Address::from_slice(&c.token))
+    })
 }
 
 #[cfg(test)]

@@ -586,6 +586,131 @@ async fn moved(pool: &sqlx::PgPool, block: i64) {
         .unwrap();
 }
 
+/// Writes the classifier's verdict on `payer` (its class, and `entity` as its entity id) as the
+/// classifier's upsert does: every write stamps `classified_at`.
+async fn relabel_payer(pool: &sqlx::PgPool, payer: Address, class: &str, entity: Address) {
+    sqlx::query(
+        "insert into payer_classes (chain_id, payer, class, flags, evidence, rule_version, label_version, entity_id)
+         values ($1, $2, $3, '{}', '{}', 'rules-1', 'labels-2', $4)
+         on conflict (chain_id, payer) do update set class = excluded.class,
+             entity_id = excluded.entity_id, classified_at = now()",
+    )
+    .bind(CHAIN)
+    .bind(payer.as_slice())
+    .bind(class)
+    .bind(lc(entity))
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Removes payment `n` (written at `block`) as a reorg does: its events, verdict and payment go
+/// and the block gets a new hash.
+async fn reorg(pool: &sqlx::PgPool, n: u32, block: i64) {
+    for table in [
+        "charges",
+        "eip3009_authorizations",
+        "permit2_proxy_settlements",
+    ] {
+        sqlx::query(&format!(
+            "delete from {table} where chain_id = $1 and block_number >= $2"
+        ))
+        .bind(CHAIN)
+        .bind(block)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    for table in ["payment_classes", "payments"] {
+        sqlx::query(&format!(
+            "delete from {table} where chain_id = $1 and payment_id = $2"
+        ))
+        .bind(CHAIN)
+        .bind(pid(n).as_slice())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("update blocks set hash = sha256(hash) where chain_id = $1 and number >= $2")
+        .bind(CHAIN)
+        .bind(block)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// One refresher tick, which must follow the change by its deltas (in SQL and in memory); then
+/// the SQL model must equal a from-scratch build and the in-memory answers the SQL ones.
+async fn follow(fx: &Fixture, step: &str) {
+    assert_eq!(
+        x402_api::tick(&fx.state, true).await,
+        Some(x402_api::Synced::Applied),
+        "{step}: the tick applies the refresh's deltas"
+    );
+    sql_model_equals_rebuild(&fx.db.pool, step).await;
+    same_answers(fx, step).await;
+}
+
+/// Compares every read-model table with what a from-scratch build makes of the same source
+/// (as values: a numeric 1.50 equals 1.5), inside a transaction that is rolled back.
+async fn sql_model_equals_rebuild(pool: &sqlx::PgPool, step: &str) {
+    let tables = [
+        "api_payment_facts",
+        "api_daily_stats",
+        "api_payer_days",
+        "api_payer_stats",
+    ];
+    let mut tx = pool.begin().await.unwrap();
+    for t in tables {
+        sqlx::query(&format!(
+            "create temp table kept_{t} on commit drop as select * from {t} where chain_id = $1"
+        ))
+        .bind(CHAIN)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(&format!("delete from {t} where chain_id = $1"))
+            .bind(CHAIN)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "select api_refresh_days($1, array(select distinct (first_block_time at time zone 'UTC')::date
+                                           from payments where chain_id = $1))",
+    )
+    .bind(CHAIN)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "select api_refresh_payer_stats($1, array(select distinct payer from api_payer_days where chain_id = $1))",
+    )
+    .bind(CHAIN)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    for t in tables {
+        let diff: Vec<String> = sqlx::query_scalar(&format!(
+            "select 'incremental only: ' || x::text
+             from (select * from kept_{t} except all select * from {t} where chain_id = $1) x
+             union all
+             select 'rebuild only: ' || y::text
+             from (select * from {t} where chain_id = $1 except all select * from kept_{t}) y"
+        ))
+        .bind(CHAIN)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert!(
+            diff.is_empty(),
+            "{step}: {t} differs from a rebuild:\n{}",
+            diff.join("\n")
+        );
+    }
+    tx.rollback().await.unwrap();
+}
+
 /// Every summary and series figure over a list of filter combinations, once from the in-memory read model
 /// and once in SQL; panics on the first difference (floats within 1e-9, relative).
 async fn same_answers(fx: &Fixture, step: &str) {
@@ -694,6 +819,7 @@ async fn in_memory_read_model_equals_sql_after_random_ingests_reorgs_and_reclass
     moved(&db.pool, 40_000).await;
     let fx = Fixture::over(db, Duration::from_secs(60), None, &[]).await;
     let pool = fx.db.pool.clone();
+    sql_model_equals_rebuild(&pool, "seeded economy").await;
     same_answers(&fx, "seeded economy").await;
 
     let mut rng = Rng(0x402);
@@ -772,17 +898,7 @@ async fn in_memory_read_model_equals_sql_after_random_ingests_reorgs_and_reclass
                 }
                 // A later label ties two wallets into one entity.
                 let (x, y) = (rng.pick(&payers), rng.pick(&payers));
-                sqlx::query(
-                    "insert into payer_classes (chain_id, payer, class, flags, evidence, rule_version, label_version, entity_id)
-                     values ($1, $2, 'external', '{}', '{}', 'rules-1', 'labels-2', $3)
-                     on conflict (chain_id, payer) do update set entity_id = excluded.entity_id",
-                )
-                .bind(CHAIN)
-                .bind(x.as_slice())
-                .bind(lc(y))
-                .execute(&pool)
-                .await
-                .unwrap();
+                relabel_payer(&pool, x, "external", y).await;
                 moved(&pool, block).await;
             }
             _ => {
@@ -831,9 +947,58 @@ async fn in_memory_read_model_equals_sql_after_random_ingests_reorgs_and_reclass
                 moved(&pool, block).await;
             }
         }
-        x402_api::tick(&fx.state, true).await;
-        same_answers(&fx, &format!("step {step} ({what})")).await;
+        let at = format!("step {step} ({what})");
+        follow(&fx, &at).await;
     }
+
+    // Cases the random walk may miss.
+    // A new payer pays a new payee on a day nobody else paid on...
+    n += 1;
+    block += 1;
+    let (lone, lone_payee) = (addr(0x30), addr(0x31));
+    ingest(
+        &pool,
+        n,
+        block,
+        PaymentSource::Settlement,
+        "2026-11-25",
+        lone,
+        lone_payee,
+        token_1(),
+        77,
+        Some("external"),
+        "0.25",
+    )
+    .await;
+    moved(&pool, block).await;
+    follow(&fx, "a new payer, payee and day").await;
+    // ...and a reorg removes that payment: the payer's last payment of the day, the day's last.
+    reorg(&pool, n, block).await;
+    block += 1;
+    moved(&pool, block).await;
+    follow(&fx, "a reorg removes a payer's and a day's last payment").await;
+    // A reclassification moves a payment between classes and changes its project share and
+    // flags (taint-adjusted volume and the payer's flag counts move with it).
+    let (m, _) = *written.last().expect("payments written");
+    sqlx::query(
+        "insert into payment_classes (chain_id, payment_id, class, flags, evidence, project_share,
+            haircut_share, cluster_id, rule_version, label_version)
+         values ($1, $2, 'project_funded', '{funded_by_project}', '{}', 0.375, 0.375, null, 'rules-1', 'labels-3')
+         on conflict (chain_id, payment_id) do update set class = excluded.class, flags = excluded.flags,
+             project_share = excluded.project_share, classified_at = now()",
+    )
+    .bind(CHAIN)
+    .bind(pid(m).as_slice())
+    .execute(&pool)
+    .await
+    .unwrap();
+    moved(&pool, block).await;
+    follow(&fx, "a payment moved between classes").await;
+    // A label added later reclassifies a payer (its profile's example payment follows its class)
+    // and ties it to another wallet, with none of its payments changing.
+    relabel_payer(&pool, payer_g(), "suspected_sybil", payer_b()).await;
+    moved(&pool, block).await;
+    follow(&fx, "a payer relabelled").await;
     // A from-scratch rebuild of the SQL read model gives what the incremental one gave.
     let incremental = {
         let snap = fx.state.cube().await.unwrap();
@@ -871,4 +1036,34 @@ async fn in_memory_read_model_equals_sql_after_random_ingests_reorgs_and_reclass
         &strip(rebuilt),
         "incremental vs rebuilt",
     );
+}
+
+#[tokio::test]
+async fn a_refresh_that_finds_the_model_inconsistent_rebuilds_it() {
+    let fx = Fixture::new().await;
+    // The model loses F's payer-days behind the refresh's back...
+    sqlx::query("delete from api_payer_days where chain_id = $1 and payer = $2")
+        .bind(CHAIN)
+        .bind(payer_f().as_slice())
+        .execute(&fx.db.pool)
+        .await
+        .unwrap();
+    // ...then F's payment is reclassified: its delta would take a missing row below zero.
+    sqlx::query(
+        "update payment_classes set class = 'external', classified_at = now()
+         where chain_id = $1 and payment_id = $2",
+    )
+    .bind(CHAIN)
+    .bind(pid(9).as_slice())
+    .execute(&fx.db.pool)
+    .await
+    .unwrap();
+    moved(&fx.db.pool, 40_000).await;
+    assert_eq!(
+        x402_api::tick(&fx.state, true).await,
+        Some(x402_api::Synced::Reloaded),
+        "the refresh rebuilt the model and the process reloaded it"
+    );
+    sql_model_equals_rebuild(&fx.db.pool, "after the repair").await;
+    same_answers(&fx, "after the repair").await;
 }

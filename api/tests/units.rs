@@ -319,9 +319,10 @@ async fn taint_adjusted_volume_is_exact_and_never_above_what_it_adjusts() {
 #[tokio::test]
 async fn entities_merge_wallets_the_evidence_ties_together() {
     let fx = Fixture::new().await;
-    // The classifier ties A and B into one entity (A is the smaller address).
+    // The classifier ties A and B into one entity (A is the smaller address), stamping the
+    // verdicts it rewrites as its upsert does.
     sqlx::query(
-        "update payer_classes set entity_id = $1, entity_reason = 'common funder'
+        "update payer_classes set entity_id = $1, entity_reason = 'common funder', classified_at = now()
          where chain_id = $2 and payer = any($3)",
     )
     .bind(lc(payer_a()))

@@ -253,6 +253,11 @@ pub const FOREIGN_INDEXES: &[(&str, Owner, &str)] = &[
         Api,
         "the read model finds changed payments by updated_block_number",
     ),
+    (
+        "api_src_payer_classes_classified_at",
+        Api,
+        "the read model finds reclassified payers (class, entity) by classified_at",
+    ),
 ];
 
 /// The declaration of `name`, if the schema has it.

@@ -1,5 +1,5 @@
-//! Reading the read model's tables into a [`Snapshot`]: all days at start-up, or the days a
-//! refresh rebuilt, merged into the previous snapshot.
+//! Reading the read model's tables into a [`Snapshot`]: every day, at start-up and whenever the
+//! in-memory model cannot follow a refresh by its deltas (`apply`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -12,10 +12,11 @@ use sqlx::PgPool;
 
 use super::value::u256_f64;
 use super::{
-    class_index, day_of, source_index, Bin, Cell, Day, DayData, PayerRows, Row, Snapshot, ANY_PAYEE,
+    class_index, day_of, source_index, Bin, Cell, Day, DayData, Dicts, PayerRows, Row, Snapshot,
+    ANY_PAYEE,
 };
 
-fn u256(s: &str) -> Result<U256, sqlx::Error> {
+pub(super) fn u256(s: &str) -> Result<U256, sqlx::Error> {
     U256::from_str_radix(s, 10).map_err(|e| {
         sqlx::Error::Decode(format!("amount `{s}` is not a 256-bit integer: {e}").into())
     })
@@ -54,7 +55,7 @@ type BinRec = (
     i64,
 );
 
-/// What one load read from the database (all days, or the given days).
+/// What one load read from the database.
 pub(super) struct Loaded {
     rows: Vec<RowRec>,
     cells: Vec<CellRec>,
@@ -62,64 +63,33 @@ pub(super) struct Loaded {
     entities: Vec<(Vec<u8>, Option<String>)>,
 }
 
-/// The rows of one day-keyed table: `sql` binds $1 chain, $2 every day, $3 the days.
-async fn of_days<T>(
-    tx: &mut sqlx::PgConnection,
-    sql: &'static str,
-    chain: i64,
-    all: bool,
-    days: &[NaiveDate],
-) -> Result<Vec<T>, sqlx::Error>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
-    sqlx::query_as(sql)
-        .bind(chain)
-        .bind(all)
-        .bind(days)
-        .fetch_all(&mut *tx)
-        .await
-}
-
-pub(super) async fn load(
-    pool: &PgPool,
-    chain: i64,
-    days: Option<&[NaiveDate]>,
-) -> Result<Loaded, sqlx::Error> {
-    let all = days.is_none();
-    let days: Vec<NaiveDate> = days.map(|d| d.to_vec()).unwrap_or_default();
+pub(super) async fn load(pool: &PgPool, chain: i64) -> Result<Loaded, sqlx::Error> {
     // One snapshot of the read model for the three tables.
     let mut tx = pool.begin().await?;
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<RowRec> = of_days(
-        &mut tx,
+    let rows: Vec<RowRec> = sqlx::query_as(
         "select day, payer, token, payee, facilitator, class, source, payments, volume::text
-         from api_payer_days where chain_id = $1 and ($2 or day = any($3))",
-        chain,
-        all,
-        &days,
+         from api_payer_days where chain_id = $1",
     )
+    .bind(chain)
+    .fetch_all(&mut *tx)
     .await?;
-    let cells: Vec<CellRec> = of_days(
-        &mut tx,
+    let cells: Vec<CellRec> = sqlx::query_as(
         "select day, token, payee, facilitator, class, source, payments, volume::text, taint_adjusted::text
-         from api_daily_stats where chain_id = $1 and ($2 or day = any($3))",
-        chain,
-        all,
-        &days,
+         from api_daily_stats where chain_id = $1",
     )
+    .bind(chain)
+    .fetch_all(&mut *tx)
     .await?;
-    let bins: Vec<BinRec> = of_days(
-        &mut tx,
+    let bins: Vec<BinRec> = sqlx::query_as(
         "select day, token, payee, facilitator, class, source, amount::text, count(*)::int8
-         from api_payment_facts where chain_id = $1 and ($2 or day = any($3))
+         from api_payment_facts where chain_id = $1
          group by day, token, payee, facilitator, class, source, amount",
-        chain,
-        all,
-        &days,
     )
+    .bind(chain)
+    .fetch_all(&mut *tx)
     .await?;
     let entities: Vec<(Vec<u8>, Option<String>)> =
         sqlx::query_as("select payer, entity_id from payer_classes where chain_id = $1")
@@ -136,14 +106,10 @@ pub(super) async fn load(
 }
 
 impl Snapshot {
-    /// This snapshot with `loaded` in place of `days` (every day when `None`).
-    pub(super) fn with(
-        mut self,
-        loaded: Loaded,
-        days: Option<&[Day]>,
-    ) -> Result<Self, sqlx::Error> {
-        let dicts = Arc::make_mut(&mut self.dicts);
-        let mut new_rows: HashMap<u32, Vec<(Row, f64)>> = HashMap::new();
+    /// A snapshot of everything `loaded` holds.
+    pub(super) fn from_loaded(loaded: Loaded) -> Result<Self, sqlx::Error> {
+        let mut dicts = Dicts::default();
+        let mut by_payer: Vec<Vec<(Row, f64)>> = Vec::new();
         let mut day_payers: BTreeMap<Day, Vec<u32>> = BTreeMap::new();
         for (day, payer, token, payee, fac, class, source, _payments, volume) in &loaded.rows {
             let (Some(class), Some(source)) = (class_index(class), source_index(source)) else {
@@ -159,20 +125,20 @@ impl Snapshot {
                 class,
                 source,
             };
-            new_rows
-                .entry(p)
-                .or_default()
-                .push((row, u256_f64(u256(volume)?)));
+            if by_payer.len() <= p as usize {
+                by_payer.resize_with(p as usize + 1, Vec::new);
+            }
+            by_payer[p as usize].push((row, u256_f64(u256(volume)?)));
             day_payers.entry(d).or_default().push(p);
         }
-        let mut cells: BTreeMap<Day, DayData> = BTreeMap::new();
+        let mut days: BTreeMap<Day, DayData> = BTreeMap::new();
         for (day, token, payee, fac, class, source, payments, volume, taint) in &loaded.cells {
             let (Some(class), Some(source)) = (class_index(class), source_index(source)) else {
                 continue;
             };
             let taint = BigDecimal::from_str(taint)
                 .map_err(|e| sqlx::Error::Decode(format!("taint `{taint}`: {e}").into()))?;
-            cells.entry(day_of(*day)).or_default().cells.push(Cell {
+            days.entry(day_of(*day)).or_default().cells.push(Cell {
                 payee: dicts.payees.id(payee),
                 token: dicts.tokens.id(token),
                 facilitator: dicts.facilitators.id(fac),
@@ -187,7 +153,7 @@ impl Snapshot {
             let (Some(class), Some(source)) = (class_index(class), source_index(source)) else {
                 continue;
             };
-            cells.entry(day_of(*day)).or_default().bins.push(Bin {
+            days.entry(day_of(*day)).or_default().bins.push(Bin {
                 payee: dicts.payees.id(payee),
                 token: dicts.tokens.id(token),
                 facilitator: dicts.facilitators.id(fac),
@@ -197,84 +163,55 @@ impl Snapshot {
                 payments: *payments,
             });
         }
-        // Payers whose rows change: active on the replaced days before or after.
-        let mut touched: Vec<u32> = new_rows.keys().copied().collect();
-        match days {
-            Some(days) => {
-                for d in days {
-                    if let Some(old) = self.days.get(d) {
-                        touched.extend(old.payers.iter().copied());
-                    }
-                    self.days.remove(d);
-                }
-            }
-            None => {
-                self.days.clear();
-                self.payers = Arc::new(PayerRows::default());
-            }
-        }
-        touched.sort_unstable();
-        touched.dedup();
-        let replaced: Vec<Day> = days.map(|d| d.to_vec()).unwrap_or_default();
-        // One new array: untouched payers' rows copied, touched payers' merged.
-        let old = &self.payers;
-        let mut next = PayerRows {
-            start: Vec::with_capacity(dicts.payers.len() + 1),
-            rows: Vec::with_capacity(old.rows.len() + loaded.rows.len()),
-            volumes: Vec::with_capacity(old.rows.len() + loaded.rows.len()),
+        // One array, payer after payer, each payer's rows sorted by day.
+        let mut payers = PayerRows {
+            start: Vec::with_capacity(by_payer.len() + 1),
+            rows: Vec::with_capacity(loaded.rows.len()),
+            volumes: Vec::with_capacity(loaded.rows.len()),
         };
-        next.start.push(0);
-        let mut touched = touched.into_iter().peekable();
-        for p in 0..dicts.payers.len() {
-            let (rows, volumes) = old.of(p);
-            if touched.peek() == Some(&(p as u32)) {
-                touched.next();
-                let mut merged: Vec<(Row, f64)> = rows
-                    .iter()
-                    .zip(volumes)
-                    .filter(|(r, _)| !replaced.contains(&r.day))
-                    .map(|(r, v)| (*r, *v))
-                    .collect();
-                merged.extend(new_rows.remove(&(p as u32)).unwrap_or_default());
-                merged.sort_by_key(|(r, _)| r.day);
-                for (r, v) in merged {
-                    next.rows.push(r);
-                    next.volumes.push(v);
-                }
-            } else {
-                next.rows.extend_from_slice(rows);
-                next.volumes.extend_from_slice(volumes);
+        payers.start.push(0);
+        for mut rows in by_payer {
+            rows.sort_by_key(|(r, _)| r.day);
+            for (r, v) in rows {
+                payers.rows.push(r);
+                payers.volumes.push(v);
             }
-            next.start.push(next.rows.len() as u32);
+            payers.start.push(payers.rows.len() as u32);
         }
-        self.payers = Arc::new(next);
-        for (d, mut data) in cells {
-            data.payers = day_payers.remove(&d).unwrap_or_default();
-            data.payers.sort_unstable();
-            data.payers.dedup();
-            data.coarse = coarse_cells(&data.cells);
-            data.coarse_bins = coarse_bins(&data.bins);
-            self.days.insert(d, Arc::new(data));
-        }
+        let days = days
+            .into_iter()
+            .map(|(d, mut data)| {
+                data.payers = day_payers.remove(&d).unwrap_or_default();
+                data.payers.sort_unstable();
+                data.payers.dedup();
+                data.coarse = coarse_cells(&data.cells);
+                data.coarse_bins = coarse_bins(&data.bins);
+                (d, Arc::new(data))
+            })
+            .collect();
         // Entities: the classifier's entity of each payer, else the payer itself.
-        let mut by_payer: HashMap<Vec<u8>, String> = HashMap::new();
+        let mut entity_of: HashMap<Vec<u8>, String> = HashMap::new();
         for (payer, entity) in loaded.entities {
             if let Some(e) = entity {
-                by_payer.insert(payer, e);
+                entity_of.insert(payer, e);
             }
         }
         let entity: Vec<u32> = (0..dicts.payers.len() as u32)
             .map(|p| {
                 let key = dicts.payers.key(p).to_vec();
-                let e = by_payer
+                let e = entity_of
                     .get(&key)
                     .cloned()
                     .unwrap_or_else(|| format!("0x{}", alloy_primitives::hex::encode(&key)));
                 dicts.entities.id(e.as_bytes())
             })
             .collect();
-        self.entity = Arc::new(entity);
-        Ok(self)
+        Ok(Snapshot {
+            dicts: Arc::new(dicts),
+            payers: Arc::new(payers),
+            entity: Arc::new(entity),
+            days,
+        })
     }
 }
 

@@ -12,16 +12,19 @@
 //! * per day, histograms of payment amounts (amount -> payments) per cell and per coarse cell,
 //!   so the median is exact without reading payments.
 //!
-//! [`Cube::apply_days`] replaces exactly the days the SQL refresh rebuilt (reorgs and
-//! reclassification included): their cells and histograms, and the rows of every payer active on
-//! them before or after. Every figure is exact except where the SQL computes in floats too
-//! (concentration statistics, computed here from f64 per-holder volumes).
+//! [`Cube::apply`] follows each incremental refresh of the SQL model by its per-payment deltas
+//! (new payments, reclassified ones, payments a reorg removed): the touched cells and payer rows
+//! take their new values, the histograms move by the payments that left and entered, and the
+//! untouched days stay shared with the previous snapshot. Every figure is exact except where the
+//! SQL computes in floats too (concentration statistics, computed here from f64 per-holder
+//! volumes).
 //!
 //! This module holds the structures and the [`Cube`] that swaps snapshots; `load` reads the
-//! tables into a snapshot, `filter` translates a request's filters to dictionary ids,
-//! `value` sums and prices volumes, and `summary` and `series` answer with the rows
-//! [`crate::metrics`] computes its documents from.
+//! tables into a snapshot, `apply` moves a snapshot by a refresh's changes, `filter` translates
+//! a request's filters to dictionary ids, `value` sums and prices volumes, and `summary` and
+//! `series` answer with the rows [`crate::metrics`] computes its documents from.
 
+mod apply;
 mod calendar;
 mod filter;
 mod load;
@@ -42,6 +45,7 @@ use x402_domain::PaymentSource;
 
 use crate::metrics::Interval;
 use crate::model::Class;
+use crate::rollup::Changes;
 
 type Day = i32;
 
@@ -234,23 +238,16 @@ impl Cube {
 
     /// Loads every day of `chain` from the read model.
     pub async fn reload(&self, pool: &PgPool, chain: i64) -> Result<(), sqlx::Error> {
-        let loaded = load::load(pool, chain, None).await?;
-        let snap = Snapshot::default().with(loaded, None)?;
+        let snap = Snapshot::from_loaded(load::load(pool, chain).await?)?;
         *self.snap.write().await = Arc::new(snap);
         Ok(())
     }
 
-    /// Replaces `days` (the days a refresh rebuilt) with what the read model now holds.
-    pub async fn apply_days(
-        &self,
-        pool: &PgPool,
-        chain: i64,
-        days: &[NaiveDate],
-    ) -> Result<(), sqlx::Error> {
-        let loaded = load::load(pool, chain, Some(days)).await?;
+    /// Applies what an incremental refresh changed in the SQL read model (the snapshot must be
+    /// the model as it was before that refresh).
+    pub async fn apply(&self, changes: &Changes) -> Result<(), sqlx::Error> {
         let old = self.snapshot().await;
-        let set: Vec<Day> = days.iter().map(|d| day_of(*d)).collect();
-        let snap = (*old).clone().with(loaded, Some(&set))?;
+        let snap = (*old).clone().apply(changes)?;
         *self.snap.write().await = Arc::new(snap);
         Ok(())
     }
