@@ -40,7 +40,7 @@ use x402_bindings::IERC20;
 use x402_testkit::anvil::{AnvilOptions, AnvilRpc};
 use x402_testkit::eip3009::IEip3009Token;
 use x402_testkit::traffic::demo::IDemoToken;
-use x402_testkit::{wallets, DevChain, TestDb, Traffic};
+use x402_testkit::{mined, wallets, DevChain, TestDb, Traffic};
 
 /// Block gas limit of the benchmark chain (payment batches of 400 items fit in one block).
 const GAS_LIMIT: u64 = 2_000_000_000;
@@ -75,6 +75,15 @@ const GAS_PER_TRANSFER: u64 = 40_000;
 const GAS_PER_PERMIT: u64 = 80_000;
 /// Largest calldata of one transaction (anvil refuses transactions above 128 KiB).
 const MAX_CALLDATA: usize = 127 * 1024;
+/// Funding transactions per hand-mined block (about what one-second blocks held before).
+const WAVE: usize = 2_000;
+/// Gas limit of a funding transaction (a mint, a token transfer), set rather than estimated:
+/// anvil estimates against a pending block built by executing its whole pool, which holds up to a
+/// [`WAVE`] of transactions while they are mined by hand (a plain ether transfer gets 21,000).
+const FUNDING_GAS: u64 = 200_000;
+/// How long a wait for receipts may go without a new one (a 2,700-transfer block takes seconds
+/// on a loaded machine).
+const STALL: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -245,17 +254,46 @@ async fn send(p: &DynProvider, tx: serde_json::Value) -> Result<B256> {
         .context("eth_sendTransaction")
 }
 
+/// Waits for transactions anvil mines by itself (automine), failing on a reverted or dropped one
+/// or when no receipt came for [`STALL`].
 async fn check_receipts(p: &DynProvider, what: &str, hashes: &[B256]) -> Result<()> {
-    for h in hashes {
-        let r = loop {
-            if let Some(r) = p.get_transaction_receipt(*h).await? {
-                break r;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
-        ensure!(r.status(), "{what}: transaction {h} reverted");
-    }
+    mined::wait_mined(p, what, hashes, STALL).await?;
     Ok(())
+}
+
+/// Transactions sent while automine is off and nothing else mines, mined by hand
+/// ([`mined::mine_all`]) in blocks of about [`WAVE`].
+struct Waves<'a> {
+    p: &'a DynProvider,
+    what: &'static str,
+    sent: Vec<B256>,
+    blocks: u64,
+}
+
+impl<'a> Waves<'a> {
+    fn new(p: &'a DynProvider, what: &'static str) -> Self {
+        Self {
+            p,
+            what,
+            sent: Vec::new(),
+            blocks: 0,
+        }
+    }
+
+    async fn add(&mut self, hashes: impl IntoIterator<Item = B256>) -> Result<()> {
+        self.sent.extend(hashes);
+        if self.sent.len() >= WAVE {
+            self.mine().await?;
+        }
+        Ok(())
+    }
+
+    /// Mines what was sent; returns the blocks mined so far.
+    async fn mine(&mut self) -> Result<u64> {
+        self.blocks += mined::mine_all(self.p, self.what, &self.sent).await?;
+        self.sent.clear();
+        Ok(self.blocks)
+    }
 }
 
 /// Token transfers `(from, to, amount)` through the batcher, in transactions of `per_tx`.
@@ -415,71 +453,88 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         started.elapsed()
     );
 
-    // Payers: first funded by their funder (gas money, then both payment tokens). One block a
-    // second with every pending transaction rather than one block per transaction: anvil's cost
-    // per block (state root over every holder) dominates the funding otherwise. (The batched
-    // transfers keep one transaction per block: 2,700 logs, a block a public chain could have.)
-    p.raw_request::<_, ()>("evm_setIntervalMining".into(), (1u64,))
-        .await?;
+    // Payers: first funded by their funder (gas money, then both payment tokens). Many
+    // transactions per block rather than one block per transaction (anvil's cost per block, a
+    // state root over every holder, dominates the funding otherwise), mined by hand: automine off,
+    // a wave of transactions sent, then `evm_mine` until they are all in. Never interval mining:
+    // its timer queues the next block while the last one is still being built (a block of 2,000
+    // transactions takes over a second on a loaded machine), and under that load anvil dropped
+    // transactions it had accepted, with every later one of the same sender, whose receipts were
+    // then awaited forever (2,000 payers / 200 funders hung with five of 6,000 funding transfers
+    // gone). With nothing mining while transactions are sent, anvil's nonces come from an idle
+    // pool. (The batched transfers keep one transaction per block: 2,700 logs, a block a public
+    // chain could have.)
+    rpc.set_automine(false).await?;
     let mut payments =
         Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "lineage").await?;
     // One whole token minted to each payer (FiatToken refuses to mint nothing): the rest of
     // its tokens, and its gas, come from its funder.
-    payments.fund(args.payers, args.payees, 1).await?;
+    let per_wave = (WAVE / (2 * chain.deployment.tokens.len())).max(1);
+    let mut waves = Waves::new(&p, "payers' own mint and Permit2 approvals");
+    let mut funded = 0;
+    while funded < args.payers {
+        let n = per_wave.min(args.payers - funded);
+        let payees = if funded == 0 { args.payees } else { 0 };
+        let sent = payments.fund_unmined(n, payees, 1).await?;
+        waves.add(sent.into_iter().map(|(_, h)| h)).await?;
+        funded += n;
+    }
+    let mut blocks = waves.mine().await?;
     let funders = &wallets[..args.funders];
     let whole = |decimals: u8| U256::from(10u64).pow(U256::from(decimals));
-    let mut hashes = Vec::new();
+    // The funders' tokens are mined before they pass them on (a block orders senders freely).
+    let mut waves = Waves::new(&p, "minting to the funders");
     for f in funders {
         rpc.set_balance(*f, U256::from(10u64).pow(U256::from(21u64)))
             .await?;
         for t in &chain.deployment.tokens {
             let amount = U256::from(100_000u64) * whole(t.decimals);
-            hashes.push(
-                *IDemoToken::new(t.address, payments.provider().clone())
-                    .mint(*f, amount)
-                    .from(sender)
-                    .send()
-                    .await?
-                    .tx_hash(),
-            );
+            // Gas set, not estimated: see `FUNDING_GAS`.
+            let hash = *IDemoToken::new(t.address, payments.provider().clone())
+                .mint(*f, amount)
+                .from(sender)
+                .gas(FUNDING_GAS)
+                .send()
+                .await?
+                .tx_hash();
+            waves.add([hash]).await?;
         }
     }
-    // The funders' tokens are mined before they pass them on (a block orders senders freely).
-    check_receipts(&p, "minting to the funders", &hashes).await?;
-    hashes.clear();
+    blocks += waves.mine().await?;
+    let mut waves = Waves::new(&p, "funding the payers");
     for (i, payer) in payments.payers.iter().enumerate() {
         let funder = funders[i % funders.len()];
-        hashes.push(
-            send(
-                &p,
-                serde_json::json!({"from": funder, "to": payer.address(),
-                    "value": format!("{:#x}", U256::from(10u64).pow(U256::from(16u64)))}),
-            )
-            .await?,
-        );
+        let gas_money = send(
+            &p,
+            serde_json::json!({"from": funder, "to": payer.address(), "gas": "0x5208",
+                "value": format!("{:#x}", U256::from(10u64).pow(U256::from(16u64)))}),
+        )
+        .await?;
+        waves.add([gas_money]).await?;
         for t in &chain.deployment.tokens {
             let call = IERC20::transferCall {
                 to: payer.address(),
                 value: U256::from(50u64) * whole(t.decimals),
             };
-            hashes.push(
-                send(
-                    &p,
-                    serde_json::json!({"from": funder, "to": t.address,
-                        "data": Bytes::from(call.abi_encode()), "gas": "0x30000"}),
-                )
-                .await?,
-            );
+            let hash = send(
+                &p,
+                serde_json::json!({"from": funder, "to": t.address,
+                    "data": Bytes::from(call.abi_encode()), "gas": format!("{FUNDING_GAS:#x}")}),
+            )
+            .await?;
+            waves.add([hash]).await?;
         }
     }
-    check_receipts(&p, "funding", &hashes).await?;
+    blocks += waves.mine().await?;
     eprintln!(
-        "x402-bench-lineage: funded {} payers from {} funders ({:.1?})",
+        "x402-bench-lineage: funded {} payers from {} funders in {blocks} blocks ({:.1?})",
         args.payers,
         funders.len(),
         started.elapsed()
     );
 
+    // The payments: one block per chargeBatch (each waits for its receipt).
+    rpc.set_automine(true).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -494,7 +549,6 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         "x402-bench-lineage: {paid} payments ({:.1?})",
         started.elapsed()
     );
-    rpc.set_automine(true).await?;
     bulk(&p, usdc, sender, &traffic[before..], args.records_per_tx).await?;
 
     let labels: String = exchanges
