@@ -10,10 +10,8 @@
 //!      per transaction with `transferFrom`; anvil keeps no historical states (`--prune-history`);
 //!    - `--payers` payers and `--payees` payees of the real deployment; each payer's first funding
 //!      is gas money (a native transfer) and USDC and OPG from one of `--funders` funders, which are
-//!      wallets of the unrelated traffic (their history is that traffic);
-//!    - `--payers` payers and `--payees` payees of the real deployment; each payer's first funding
-//!      is gas money (a native transfer) and USDC and OPG from one of `--funders` funders, which are
-//!      wallets of the bulk traffic (their history is that traffic);
+//!      wallets of the unrelated traffic (their history is that traffic); these funding
+//!      transactions are mined by hand, up to 2,000 per block (see `mine_all` in `x402_testkit::mined`);
 //!    - `--payments` payments settled through the real X402Settlement in `chargeBatch`es;
 //!    - four fifths of the unrelated traffic before the funding, the rest after the payments.
 //! 2. For `full` and `scoped` lineage in turn, on a fresh database with the classifier's schema and
