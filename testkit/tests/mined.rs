@@ -9,10 +9,11 @@ use alloy::providers::{DynProvider, Provider};
 use serde_json::json;
 use x402_testkit::{mined, wallets, Anvil, AnvilRpc, Error};
 
-/// anvil's third and fourth development accounts (unlocked: `eth_sendTransaction` signs for them).
+/// Two of anvil's development accounts, (2) and (4) (unlocked: `eth_sendTransaction` signs for
+/// them; neither is the deployer or the facilitator).
 const SENDERS: [&str; 2] = [
     "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-    "0x90F79bf6EB2c4f870365E96eaA7A8a6A9C69e4D1",
+    "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
 ];
 
 /// A wait that could never end fails the test instead of hanging it.
