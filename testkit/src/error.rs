@@ -38,6 +38,14 @@ pub enum Error {
     /// The database disagrees with the chain.
     #[error("database differs from the chain:\n{0}")]
     Mismatch(String),
+    /// The node dropped a transaction it had accepted: it will never be mined.
+    #[error("{what}: the node dropped transaction {hash} from its pool (it will never be mined)")]
+    Dropped {
+        /// What the transaction was for.
+        what: String,
+        /// The transaction.
+        hash: alloy::primitives::B256,
+    },
     /// A wait ran out of time.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {

@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod eip3009;
 mod error;
 pub mod indexer;
+pub mod mined;
 pub mod paths;
 pub mod pg;
 pub mod proxy;

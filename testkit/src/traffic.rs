@@ -20,6 +20,11 @@ use crate::wallets;
 
 /// Gas anvil may use per transaction when the generator sets it itself (big batches).
 const BATCH_GAS_PER_ITEM: u64 = 140_000;
+/// Gas limit of each funding transaction (a mint or an approval, under 100k), set rather than
+/// estimated: alloy estimates against the pending block, which anvil builds by executing every
+/// transaction in its pool, so funding thousands of wallets into a pool that is mined by hand (see
+/// [`Traffic::fund_unmined`]) would execute that pool once per transaction.
+const FUNDING_GAS: u64 = 200_000;
 /// Gas each batch item may use (`chargeBatch`'s `itemGasLimit`): a charge needs about 100k, a
 /// first-time payer or a contract wallet more.
 const BATCH_ITEM_GAS_LIMIT: u32 = 300_000;
@@ -233,6 +238,21 @@ impl Traffic {
         payees: usize,
         tokens_per_payer: u64,
     ) -> Result<()> {
+        for (what, hash) in self.fund_unmined(payers, payees, tokens_per_payer).await? {
+            self.receipt(what, hash).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::fund`] without waiting: sends the transactions and returns them (what each is for,
+    /// its hash), for a caller that mines them itself (see [`crate::mined::mine_all`]). They count
+    /// in [`TrafficCounts::transactions`] already.
+    pub async fn fund_unmined(
+        &mut self,
+        payers: usize,
+        payees: usize,
+        tokens_per_payer: u64,
+    ) -> Result<Vec<(&'static str, B256)>> {
         let start_payer = self.payers.len();
         let start_payee = self.payees.len();
         let mut wallet = EthereumWallet::new(self.deployer.clone());
@@ -265,6 +285,7 @@ impl Traffic {
                 let mint = demo::IDemoToken::new(t.address, self.provider.clone())
                     .mint(p.address(), amount)
                     .from(self.deployer.address())
+                    .gas(FUNDING_GAS)
                     .send()
                     .await
                     .chain_context(format!("minting {} to {}", t.symbol, p.address()))?;
@@ -272,6 +293,7 @@ impl Traffic {
                 let approve = IERC20::new(t.address, self.provider.clone())
                     .approve(self.deployment.permit2, U256::MAX)
                     .from(p.address())
+                    .gas(FUNDING_GAS)
                     .send()
                     .await
                     .chain_context(format!("approving Permit2 for {}", p.address()))?;
@@ -283,6 +305,7 @@ impl Traffic {
                 let approve = IERC20::new(t.address, self.provider.clone())
                     .approve(self.deployment.settlement, U256::MAX)
                     .from(p.address())
+                    .gas(FUNDING_GAS)
                     .send()
                     .await
                     .chain_context(format!(
@@ -292,11 +315,8 @@ impl Traffic {
                 sent.push(("payee approve", *approve.tx_hash()));
             }
         }
-        for (what, hash) in sent {
-            self.receipt(what, hash).await?;
-            self.counts.transactions += 1;
-        }
-        Ok(())
+        self.counts.transactions += sent.len() as u64;
+        Ok(sent)
     }
 
     fn rpc_url(&self) -> String {

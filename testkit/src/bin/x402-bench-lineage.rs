@@ -10,10 +10,8 @@
 //!      per transaction with `transferFrom`; anvil keeps no historical states (`--prune-history`);
 //!    - `--payers` payers and `--payees` payees of the real deployment; each payer's first funding
 //!      is gas money (a native transfer) and USDC and OPG from one of `--funders` funders, which are
-//!      wallets of the unrelated traffic (their history is that traffic);
-//!    - `--payers` payers and `--payees` payees of the real deployment; each payer's first funding
-//!      is gas money (a native transfer) and USDC and OPG from one of `--funders` funders, which are
-//!      wallets of the bulk traffic (their history is that traffic);
+//!      wallets of the unrelated traffic (their history is that traffic); these funding
+//!      transactions are mined by hand, up to 2,000 per block (see `mine_all` in `x402_testkit::mined`);
 //!    - `--payments` payments settled through the real X402Settlement in `chargeBatch`es;
 //!    - four fifths of the unrelated traffic before the funding, the rest after the payments.
 //! 2. For `full` and `scoped` lineage in turn, on a fresh database with the classifier's schema and
@@ -40,7 +38,7 @@ use x402_bindings::IERC20;
 use x402_testkit::anvil::{AnvilOptions, AnvilRpc};
 use x402_testkit::eip3009::IEip3009Token;
 use x402_testkit::traffic::demo::IDemoToken;
-use x402_testkit::{wallets, DevChain, TestDb, Traffic};
+use x402_testkit::{mined, wallets, DevChain, TestDb, Traffic};
 
 /// Block gas limit of the benchmark chain (payment batches of 400 items fit in one block).
 const GAS_LIMIT: u64 = 2_000_000_000;
@@ -75,6 +73,12 @@ const GAS_PER_TRANSFER: u64 = 40_000;
 const GAS_PER_PERMIT: u64 = 80_000;
 /// Largest calldata of one transaction (anvil refuses transactions above 128 KiB).
 const MAX_CALLDATA: usize = 127 * 1024;
+/// Funding transactions per hand-mined block (about what one-second blocks held before).
+const WAVE: usize = 2_000;
+/// Gas limit of a funding transaction (a mint, a token transfer), set rather than estimated:
+/// anvil estimates against a pending block built by executing its whole pool, which holds up to a
+/// [`WAVE`] of transactions while they are mined by hand (a plain ether transfer gets 21,000).
+const FUNDING_GAS: u64 = 200_000;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -217,7 +221,8 @@ fn cache_key(args: &Args) -> String {
         args.funders,
         args.exchanges,
         args.records_per_tx,
-        "lineage-v3",
+        // v4: one batch per block for sure (hand-mined), the funding in blocks of 2,000.
+        "lineage-v4",
     )
         .hash(&mut h);
     format!("{:016x}", h.finish())
@@ -245,17 +250,50 @@ async fn send(p: &DynProvider, tx: serde_json::Value) -> Result<B256> {
         .context("eth_sendTransaction")
 }
 
-async fn check_receipts(p: &DynProvider, what: &str, hashes: &[B256]) -> Result<()> {
-    for h in hashes {
-        let r = loop {
-            if let Some(r) = p.get_transaction_receipt(*h).await? {
-                break r;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
-        ensure!(r.status(), "{what}: transaction {h} reverted");
-    }
+/// Sends `tx` and mines it alone in a block (automine is off). Automine does not keep one
+/// transaction per block: when anvil mines slower than the transactions come (a loaded machine,
+/// 100k holders), it packs every waiting one into the next block, up to the gas limit (26 batches
+/// of 2,700 transfers in one block of the 2M chain: 44 MB of logs, which the indexer cannot fetch
+/// under its 16 MiB response cap).
+async fn send_alone(p: &DynProvider, what: &str, tx: serde_json::Value) -> Result<()> {
+    let hash = send(p, tx).await?;
+    mined::mine_all(p, what, &[hash]).await?;
     Ok(())
+}
+
+/// Transactions sent while automine is off and nothing else mines, mined by hand
+/// ([`mined::mine_all`]) in blocks of about [`WAVE`].
+struct Waves<'a> {
+    p: &'a DynProvider,
+    what: &'static str,
+    sent: Vec<B256>,
+    blocks: u64,
+}
+
+impl<'a> Waves<'a> {
+    fn new(p: &'a DynProvider, what: &'static str) -> Self {
+        Self {
+            p,
+            what,
+            sent: Vec::new(),
+            blocks: 0,
+        }
+    }
+
+    async fn add(&mut self, hashes: impl IntoIterator<Item = B256>) -> Result<()> {
+        self.sent.extend(hashes);
+        if self.sent.len() >= WAVE {
+            self.mine().await?;
+        }
+        Ok(())
+    }
+
+    /// Mines what was sent; returns the blocks mined so far.
+    async fn mine(&mut self) -> Result<u64> {
+        self.blocks += mined::mine_all(self.p, self.what, &self.sent).await?;
+        self.sent.clear();
+        Ok(self.blocks)
+    }
 }
 
 /// Token transfers `(from, to, amount)` through the batcher, in transactions of `per_tx`.
@@ -266,7 +304,6 @@ async fn bulk(
     transfers: &[(Address, Address, u64)],
     per_tx: usize,
 ) -> Result<()> {
-    let mut hashes = Vec::new();
     for chunk in transfers.chunks(per_tx) {
         let mut data = Vec::with_capacity(20 + chunk.len() * RECORD);
         data.extend_from_slice(token.as_slice());
@@ -276,18 +313,17 @@ async fn bulk(
             data.extend_from_slice(&amount.to_be_bytes());
         }
         let gas = 100_000 + GAS_PER_TRANSFER * chunk.len() as u64;
-        hashes.push(
-            send(
-                p,
-                serde_json::json!({
-                    "from": sender, "to": helper(1), "data": Bytes::from(data),
-                    "gas": format!("{gas:#x}"),
-                }),
-            )
-            .await?,
-        );
+        send_alone(
+            p,
+            "batched transfers",
+            serde_json::json!({
+                "from": sender, "to": helper(1), "data": Bytes::from(data),
+                "gas": format!("{gas:#x}"),
+            }),
+        )
+        .await?;
     }
-    check_receipts(p, "batched transfers", &hashes).await
+    Ok(())
 }
 
 /// Submits `records` (see [`sign_permits`]) through the permitter.
@@ -299,25 +335,23 @@ async fn permits(
     records: &[u8],
 ) -> Result<()> {
     let per_tx = (MAX_CALLDATA - 40) / PERMIT_RECORD;
-    let mut hashes = Vec::new();
     for chunk in records.chunks(per_tx * PERMIT_RECORD) {
         let mut data = Vec::with_capacity(40 + chunk.len());
         data.extend_from_slice(token.as_slice());
         data.extend_from_slice(spender.as_slice());
         data.extend_from_slice(chunk);
         let gas = 100_000 + GAS_PER_PERMIT * (chunk.len() / PERMIT_RECORD) as u64;
-        hashes.push(
-            send(
-                p,
-                serde_json::json!({
-                    "from": sender, "to": helper(2), "data": Bytes::from(data),
-                    "gas": format!("{gas:#x}"),
-                }),
-            )
-            .await?,
-        );
+        send_alone(
+            p,
+            "permits",
+            serde_json::json!({
+                "from": sender, "to": helper(2), "data": Bytes::from(data),
+                "gas": format!("{gas:#x}"),
+            }),
+        )
+        .await?;
     }
-    check_receipts(p, "permits", &hashes).await
+    Ok(())
 }
 
 /// Deploys and seeds a chain, dumping its state into `dir` when anvil stops.
@@ -351,6 +385,9 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     }
     p.raw_request::<_, ()>("anvil_autoImpersonateAccount".into(), (true,))
         .await?;
+    // Every block is mined by hand (testkit::mined::mine_all) but the payments' (see below), so
+    // the chain's blocks are what the bench says: one batch per block, the funding in waves.
+    rpc.set_automine(false).await?;
     let sender = wallets::deployer().address();
 
     // The unrelated traffic, in USDC: first fundings from the exchanges, then random pairs. Every
@@ -377,18 +414,17 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
     drop(records);
     let per_exchange = args.wallets.div_ceil(exchanges.len()) as u64;
     let first_funding: u64 = 1_000_000_000;
-    let mut hashes = Vec::new();
+    let mut waves = Waves::new(&p, "minting to the exchanges");
     for e in &exchanges {
-        hashes.push(
-            *IDemoToken::new(usdc, p.clone())
-                .mint(*e, U256::from(per_exchange * first_funding))
-                .from(sender)
-                .send()
-                .await?
-                .tx_hash(),
-        );
+        let hash = *IDemoToken::new(usdc, p.clone())
+            .mint(*e, U256::from(per_exchange * first_funding))
+            .from(sender)
+            .send()
+            .await?
+            .tx_hash();
+        waves.add([hash]).await?;
     }
-    check_receipts(&p, "minting to the exchanges", &hashes).await?;
+    waves.mine().await?;
     eprintln!(
         "x402-bench-lineage: {} permits and exchange mints in {:.1?}",
         exchanges.len() + wallets.len(),
@@ -415,71 +451,87 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         started.elapsed()
     );
 
-    // Payers: first funded by their funder (gas money, then both payment tokens). One block a
-    // second with every pending transaction rather than one block per transaction: anvil's cost
-    // per block (state root over every holder) dominates the funding otherwise. (The batched
-    // transfers keep one transaction per block: 2,700 logs, a block a public chain could have.)
-    p.raw_request::<_, ()>("evm_setIntervalMining".into(), (1u64,))
-        .await?;
+    // Payers: first funded by their funder (gas money, then both payment tokens). Many
+    // transactions per block rather than one block per transaction (anvil's cost per block, a
+    // state root over every holder, dominates the funding otherwise), mined by hand: automine off,
+    // a wave of transactions sent, then `evm_mine` until they are all in. Never interval mining:
+    // its timer queues the next block while the last one is still being built (a block of 2,000
+    // transactions takes over a second on a loaded machine), and under that load anvil dropped
+    // transactions it had accepted, with every later one of the same sender, whose receipts were
+    // then awaited forever (2,000 payers / 200 funders hung with five of 6,000 funding transfers
+    // gone). With nothing mining while transactions are sent, anvil's nonces come from an idle
+    // pool. (The batched transfers keep one transaction per block: 2,700 logs, a block a public
+    // chain could have.)
     let mut payments =
         Traffic::new(&chain.anvil.url(), chain.deployment.clone(), "lineage").await?;
     // One whole token minted to each payer (FiatToken refuses to mint nothing): the rest of
     // its tokens, and its gas, come from its funder.
-    payments.fund(args.payers, args.payees, 1).await?;
+    let per_wave = (WAVE / (2 * chain.deployment.tokens.len())).max(1);
+    let mut waves = Waves::new(&p, "payers' own mint and Permit2 approvals");
+    let mut funded = 0;
+    while funded < args.payers {
+        let n = per_wave.min(args.payers - funded);
+        let payees = if funded == 0 { args.payees } else { 0 };
+        let sent = payments.fund_unmined(n, payees, 1).await?;
+        waves.add(sent.into_iter().map(|(_, h)| h)).await?;
+        funded += n;
+    }
+    let mut blocks = waves.mine().await?;
     let funders = &wallets[..args.funders];
     let whole = |decimals: u8| U256::from(10u64).pow(U256::from(decimals));
-    let mut hashes = Vec::new();
+    // The funders' tokens are mined before they pass them on (a block orders senders freely).
+    let mut waves = Waves::new(&p, "minting to the funders");
     for f in funders {
         rpc.set_balance(*f, U256::from(10u64).pow(U256::from(21u64)))
             .await?;
         for t in &chain.deployment.tokens {
             let amount = U256::from(100_000u64) * whole(t.decimals);
-            hashes.push(
-                *IDemoToken::new(t.address, payments.provider().clone())
-                    .mint(*f, amount)
-                    .from(sender)
-                    .send()
-                    .await?
-                    .tx_hash(),
-            );
+            // Gas set, not estimated: see `FUNDING_GAS`.
+            let hash = *IDemoToken::new(t.address, payments.provider().clone())
+                .mint(*f, amount)
+                .from(sender)
+                .gas(FUNDING_GAS)
+                .send()
+                .await?
+                .tx_hash();
+            waves.add([hash]).await?;
         }
     }
-    // The funders' tokens are mined before they pass them on (a block orders senders freely).
-    check_receipts(&p, "minting to the funders", &hashes).await?;
-    hashes.clear();
+    blocks += waves.mine().await?;
+    let mut waves = Waves::new(&p, "funding the payers");
     for (i, payer) in payments.payers.iter().enumerate() {
         let funder = funders[i % funders.len()];
-        hashes.push(
-            send(
-                &p,
-                serde_json::json!({"from": funder, "to": payer.address(),
-                    "value": format!("{:#x}", U256::from(10u64).pow(U256::from(16u64)))}),
-            )
-            .await?,
-        );
+        let gas_money = send(
+            &p,
+            serde_json::json!({"from": funder, "to": payer.address(), "gas": "0x5208",
+                "value": format!("{:#x}", U256::from(10u64).pow(U256::from(16u64)))}),
+        )
+        .await?;
+        waves.add([gas_money]).await?;
         for t in &chain.deployment.tokens {
             let call = IERC20::transferCall {
                 to: payer.address(),
                 value: U256::from(50u64) * whole(t.decimals),
             };
-            hashes.push(
-                send(
-                    &p,
-                    serde_json::json!({"from": funder, "to": t.address,
-                        "data": Bytes::from(call.abi_encode()), "gas": "0x30000"}),
-                )
-                .await?,
-            );
+            let hash = send(
+                &p,
+                serde_json::json!({"from": funder, "to": t.address,
+                    "data": Bytes::from(call.abi_encode()), "gas": format!("{FUNDING_GAS:#x}")}),
+            )
+            .await?;
+            waves.add([hash]).await?;
         }
     }
-    check_receipts(&p, "funding", &hashes).await?;
+    blocks += waves.mine().await?;
     eprintln!(
-        "x402-bench-lineage: funded {} payers from {} funders ({:.1?})",
+        "x402-bench-lineage: funded {} payers from {} funders in {blocks} blocks ({:.1?})",
         args.payers,
         funders.len(),
         started.elapsed()
     );
 
+    // The payments: one block per chargeBatch (each waits for its receipt).
+    rpc.set_automine(true).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -494,7 +546,7 @@ async fn seed(args: &Args, dir: &Path) -> Result<()> {
         "x402-bench-lineage: {paid} payments ({:.1?})",
         started.elapsed()
     );
-    rpc.set_automine(true).await?;
+    rpc.set_automine(false).await?;
     bulk(&p, usdc, sender, &traffic[before..], args.records_per_tx).await?;
 
     let labels: String = exchanges
